@@ -1,0 +1,22 @@
+// Command cascade coordinates releases that span several repositories: it
+// knows the workspace's dependency graph, verifies downstreams against an
+// upstream candidate, and plans and executes releases.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	_ "time/tzdata" // release windows name time zones; do not depend on the host's zoneinfo
+
+	"github.com/cascade-dev/cascade/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+func (a *app) initCommand() *cobra.Command {
+	var output string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "init [DIR...]",
+		Short: "Write a cascade.yaml listing the git repos found under DIRs",
+		Long: `Find the git repositories at or under each DIR (default: the current
+directory) and write a cascade.yaml that lists them, with paths relative to
+the file. Edit it afterwards to add url: repos, tiers and a release policy.`,
+		Example: "  cascade init ~/src/org\n  cascade init -o ~/org/cascade.yaml ~/org/*",
+		RunE: func(cmd *cobra.Command, dirs []string) error {
+			if len(dirs) == 0 {
+				dirs = []string{"."}
+			}
+			out, err := filepath.Abs(output)
+			if err != nil {
+				return err
+			}
+			if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+				out = filepath.Join(out, workspace.FileName)
+			}
+			if _, err := os.Stat(out); err == nil && !force {
+				return errkind.New(errkind.Invalid, "%s already exists; pass --force to overwrite it", out)
+			}
+			repos, err := workspace.FindRepos(dirs)
+			if err != nil {
+				return err
+			}
+			if len(repos) == 0 {
+				return errkind.New(errkind.Invalid, "no git repositories under %v; give the directories that hold your clones", dirs)
+			}
+			if err := workspace.WriteFile(out, workspace.Render(filepath.Dir(out), repos), 0o644); err != nil {
+				return errkind.Wrap(errkind.Infra, err)
+			}
+			fmt.Fprintf(a.stderr, "wrote %s with %d repos; run `cascade graph` to see how they depend on each other\n", out, len(repos))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", workspace.FileName, "the file to write (a directory means DIR/cascade.yaml)")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	return cmd
+}

@@ -1,0 +1,201 @@
+// Package cli is cascade's command line: one file per command, each a thin
+// layer that parses flags, calls the packages that do the work and renders
+// their results. Main is the whole program, so tests run it in-process.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+// Exit codes, as the command-line contract defines them.
+const (
+	ExitOK      = 0
+	ExitProblem = 1 // the check ran and found a problem
+	ExitUsage   = 2 // bad usage or bad input
+	ExitInfra   = 3 // git, go or npm could not run
+)
+
+// ExitCode maps an error to the exit code the contract gives its kind.
+func ExitCode(err error) int {
+	switch errkind.Of(err) {
+	case errkind.Invalid, errkind.NotFound:
+		return ExitUsage
+	case errkind.Problem, errkind.Conflict, errkind.Unauthorized:
+		return ExitProblem
+	}
+	return ExitInfra
+}
+
+// app holds what every command shares: its streams and global flags.
+type app struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+
+	workspaceFile string
+	cacheDir      string
+	fetch         bool
+	noCache       bool
+}
+
+// Main runs cascade with args (without the program name) and returns the
+// process exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var silent *silentError
+	if !errors.As(err, &silent) {
+		fmt.Fprintf(stderr, "cascade: %v\n", err)
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
+		return ExitUsage
+	}
+	return ExitCode(err)
+}
+
+// silentError carries an exit code for a command that already reported its
+// outcome (a failed check prints its own report).
+type silentError struct{ err error }
+
+func (e *silentError) Error() string { return e.err.Error() }
+func (e *silentError) Unwrap() error { return e.err }
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cascade",
+		Short: "Coordinate releases that span several repositories",
+		Long: `cascade knows the dependency graph of a workspace's repositories (Go modules,
+npm packages, catalog files) and makes a multi-repo release safe: it finds
+every downstream of a change, verifies them against the candidate, computes
+the semver bump a change needs, and plans and executes releases.
+
+The workspace is described by cascade.yaml, found in the current directory or
+a parent (or given with --workspace). Start with ` + "`cascade demo`" + `.
+
+Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
+3 an infrastructure failure (git, go or npm could not run).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&a.workspaceFile, "workspace", "", "the workspace file (default: cascade.yaml in the current directory or a parent)")
+	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "", "where mirrors and caches live (default: the user cache directory's cascade/)")
+	root.PersistentFlags().BoolVar(&a.fetch, "fetch", false, "update mirrors of url: repos from their remotes first")
+	root.PersistentFlags().BoolVar(&a.noCache, "no-cache", false, "ignore cached results (they are still refreshed)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return errkind.New(errkind.Invalid, "%v; see `%s --help`", err, c.CommandPath())
+	})
+	root.AddCommand(
+		a.initCommand(),
+		a.graphCommand(),
+		a.reachCommand("downstream"),
+		a.reachCommand("upstream"),
+		a.demoCommand(),
+		a.versionCommand(),
+	)
+	return root
+}
+
+// args wraps a positional-argument check so that its error exits 2.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return errkind.New(errkind.Invalid, "%v; see `%s --help`", err, cmd.CommandPath())
+		}
+		return nil
+	}
+}
+
+func (a *app) cache() (string, error) {
+	if a.cacheDir != "" {
+		return filepath.Abs(a.cacheDir)
+	}
+	if d := os.Getenv("CASCADE_CACHE_DIR"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", errkind.New(errkind.Invalid, "no user cache directory (%v); pass --cache-dir", err)
+	}
+	return filepath.Join(d, "cascade"), nil
+}
+
+// loadWorkspace finds and parses cascade.yaml.
+func (a *app) loadWorkspace() (*workspace.Workspace, error) {
+	file := a.workspaceFile
+	if file == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		if file, err = workspace.Find(wd); err != nil {
+			return nil, err
+		}
+	}
+	return workspace.Load(file)
+}
+
+// loadGraph scans the workspace and builds its graph, printing warnings
+// to stderr.
+func (a *app) loadGraph() (*workspace.Workspace, *graph.Workspace, error) {
+	ws, err := a.loadWorkspace()
+	if err != nil {
+		return nil, nil, err
+	}
+	cache, err := a.cache()
+	if err != nil {
+		return nil, nil, err
+	}
+	repos, err := scan.Workspace(a.ctx, ws, scan.Options{CacheDir: cache, Fetch: a.fetch, NoCache: a.noCache})
+	if err != nil {
+		return nil, nil, err
+	}
+	g := graph.Build(repos)
+	for _, w := range append(ws.Warnings, g.Warnings...) {
+		fmt.Fprintf(a.stderr, "warning: %s\n", w)
+	}
+	return ws, g, nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// repoCompletion completes REPO arguments with the workspace's repo names.
+func (a *app) repoCompletion(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	ws, err := a.loadWorkspace()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, r := range ws.Repos {
+		if strings.HasPrefix(r.Name, toComplete) {
+			names = append(names, r.Name)
+		}
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
+}

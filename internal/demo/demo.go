@@ -1,0 +1,142 @@
+// Package demo builds the demo organisation: real git repositories, with
+// history, tags and branches, that tell the story cascade was made for. A
+// library change (clever-db's strict-where branch) breaks the API built on
+// it (clever-api) while the API's fix sits on an unmerged branch; a tightened
+// JSON Schema would start rejecting some partners' requests; a downstream
+// has a flaky test; another uses only untouched code. The tests, the
+// `cascade demo` walk-through and the benchmarks all use it.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+// Org is the module path prefix of the demo's Go modules.
+const Org = "example.com/clever"
+
+// Branch is the default branch of every demo repo.
+const Branch = "master"
+
+// Repos lists the demo repos in the order they are built.
+var Repos = []string{
+	"json-schema-converter", "clever-db", "clever-api", "clever-jobs",
+	"district-sync", "flaky-reports", "clever-schemas", "clever-js",
+}
+
+// Author is who the demo's commits are by.
+var Author = gitrepo.Author{Name: "Demo Engineer", Email: "engineer@clever.example"}
+
+// step is one commit (and optional tag) on a branch of a demo repo.
+type step struct {
+	branch string // "" for the current branch; a new name creates it from the current HEAD
+	files  map[string]string
+	remove []string
+	msg    string
+	tag    string
+}
+
+type repoDef struct {
+	name  string
+	steps []step
+}
+
+// Build creates the demo organisation in dir (which must be empty or
+// absent) and writes dir/cascade.yaml. It returns the workspace file's path.
+func Build(ctx context.Context, dir string) (string, error) {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return "", errkind.New(errkind.Invalid, "%s is not empty; give `cascade demo` a new or empty directory", dir)
+	}
+	clock := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, def := range definitions() {
+		w, err := gitrepo.Init(ctx, filepath.Join(dir, def.name), Branch, Author)
+		if err != nil {
+			return "", err
+		}
+		for _, s := range def.steps {
+			if s.branch != "" {
+				create := true
+				if _, err := w.Repo.Resolve(ctx, "refs/heads/"+s.branch); err == nil {
+					create = false
+				}
+				if err := w.Checkout(ctx, s.branch, create); err != nil {
+					return "", err
+				}
+			}
+			if err := writeFiles(w.Repo.WorkDir, s.files, s.remove); err != nil {
+				return "", err
+			}
+			clock = clock.Add(47 * time.Minute)
+			if _, err := w.CommitAll(ctx, clock, s.msg); err != nil {
+				return "", err
+			}
+			if s.tag != "" {
+				if err := w.Tag(ctx, clock, s.tag, "Release "+s.tag); err != nil {
+					return "", err
+				}
+			}
+		}
+		if err := w.Checkout(ctx, Branch, false); err != nil {
+			return "", err
+		}
+	}
+	file := filepath.Join(dir, workspace.FileName)
+	if err := workspace.WriteFile(file, []byte(workspaceYAML), 0o644); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	return file, nil
+}
+
+func writeFiles(root string, files map[string]string, remove []string) error {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := filepath.Join(root, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return errkind.Wrap(errkind.Infra, err)
+		}
+		if err := os.WriteFile(p, []byte(strings.TrimLeft(files[n], "\n")), 0o644); err != nil {
+			return errkind.Wrap(errkind.Infra, err)
+		}
+	}
+	for _, n := range remove {
+		if err := os.Remove(filepath.Join(root, filepath.FromSlash(n))); err != nil {
+			return errkind.Wrap(errkind.Infra, fmt.Errorf("demo: %w", err))
+		}
+	}
+	return nil
+}
+
+const workspaceYAML = `# The demo organisation, built by ` + "`cascade demo`" + `.
+repos:
+  - path: ./json-schema-converter
+  - path: ./clever-db
+    tier: critical
+  - path: ./clever-api
+    tier: critical
+  - path: ./clever-jobs
+  - path: ./district-sync
+  - path: ./flaky-reports
+  - path: ./clever-schemas
+  - path: ./clever-js
+policy:
+  timezone: America/Los_Angeles
+  windows:
+    - days: [mon, tue, wed, thu]
+      from: "09:00"
+      to: "16:00"
+  freezes:
+    - {from: 2026-12-21, to: 2027-01-04, reason: holiday freeze}
+`
