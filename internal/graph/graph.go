@@ -116,7 +116,7 @@ func (g *Graph) bfs(start int, adj [][]int32, direct bool) []Reach {
 	buf := make([]int, total)
 	for k, v := range order {
 		d := int(depth[v])
-		p := buf[:d+1:d+1]
+		p := buf[: d+1 : d+1]
 		buf = buf[d+1:]
 		for i, n := d, v; i >= 0; i-- {
 			p[i] = int(n)
