@@ -32,12 +32,12 @@ the file. Edit it afterwards to add url: repos, tiers and a release policy.`,
 			if fi, err := os.Stat(out); err == nil && fi.IsDir() {
 				out = filepath.Join(out, workspace.FileName)
 			}
-			if _, err := os.Stat(out); err == nil && !force {
-				return errkind.New(errkind.Invalid, "%s already exists; pass --force to overwrite it", out)
-			}
 			repos, err := workspace.FindRepos(dirs)
 			if err != nil {
 				return err
+			}
+			if _, err := os.Stat(out); err == nil && !force {
+				return errkind.New(errkind.Invalid, "%s already exists; pass --force to overwrite it", out)
 			}
 			if len(repos) == 0 {
 				return errkind.New(errkind.Invalid, "no git repositories under %v; give the directories that hold your clones", dirs)
@@ -45,11 +45,18 @@ the file. Edit it afterwards to add url: repos, tiers and a release policy.`,
 			if err := workspace.WriteFile(out, workspace.Render(filepath.Dir(out), repos), 0o644); err != nil {
 				return errkind.Wrap(errkind.Infra, err)
 			}
-			fmt.Fprintf(a.stderr, "wrote %s with %d repos; run `cascade graph` to see how they depend on each other\n", out, len(repos))
+			fmt.Fprintf(a.stderr, "wrote %s with %d %s; run `cascade graph` to see how they depend on each other\n", out, len(repos), plural(len(repos), "repo", "repos"))
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", workspace.FileName, "the file to write (a directory means DIR/cascade.yaml)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
 	return cmd
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

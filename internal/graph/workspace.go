@@ -104,7 +104,7 @@ func Build(repos []scan.Repo) *Workspace {
 					j, ok = w.byRepo[ref.Name]
 				}
 				if ok {
-					add(Edge{From: i, To: j, FromModule: e.Name, Module: "", Version: "", Via: "catalog"})
+					add(Edge{From: i, To: j, FromModule: e.Name, Module: ref.Raw, Via: "catalog"})
 				}
 			}
 		}
@@ -221,8 +221,8 @@ func (w *Workspace) suggest(name string) []string {
 			return
 		}
 		seen[known] = true
-		d := levenshtein(strings.ToLower(name), strings.ToLower(known))
-		limit := max(2, len(name)/3)
+		d := editDistance(strings.ToLower(name), strings.ToLower(known))
+		limit := max(1, len(name)/3)
 		if d <= limit || strings.Contains(strings.ToLower(known), strings.ToLower(name)) && len(name) >= 3 {
 			cands = append(cands, cand{known, d})
 		}
@@ -249,25 +249,31 @@ func (w *Workspace) suggest(name string) []string {
 	return out
 }
 
-func levenshtein(a, b string) int {
+// editDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and transpositions of neighbours each cost one.
+func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return d[len(ra)][len(rb)]
 }
 
 // Order returns the repos in release order, upstream first, as levels: a

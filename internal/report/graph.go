@@ -109,7 +109,7 @@ func requirement(g *graph.Workspace, e graph.Edge) string {
 	var s string
 	switch e.Via {
 	case "catalog":
-		s = "catalog dependsOn"
+		s = "catalog dependsOn " + e.Module
 	default:
 		s = e.Module
 		if e.Version != "" {
@@ -198,19 +198,24 @@ func GraphDOT(w io.Writer, g *graph.Workspace) error {
 				label += " " + m.Version
 			}
 		}
-		fmt.Fprintf(w, "  %q [label=%q];\n", r.Name, label)
+		fmt.Fprintf(w, "  %s [label=%s];\n", dotQuote(r.Name), dotQuote(label))
 	}
 	for i, es := range g.Edges {
 		for _, e := range collapse(es) {
-			attrs := []string{fmt.Sprintf("label=%q", e.label)}
+			attrs := []string{"label=" + dotQuote(e.label)}
 			if e.dev {
 				attrs = append(attrs, "style=dashed")
 			}
-			fmt.Fprintf(w, "  %q -> %q [%s];\n", g.Repos[i].Name, g.Repos[e.to].Name, strings.Join(attrs, ", "))
+			fmt.Fprintf(w, "  %s -> %s [%s];\n", dotQuote(g.Repos[i].Name), dotQuote(g.Repos[e.to].Name), strings.Join(attrs, ", "))
 		}
 	}
 	fmt.Fprintln(w, "}")
 	return nil
+}
+
+// dotQuote quotes s as a DOT string; a `\n` already in s stays a line break.
+func dotQuote(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
 }
 
 // GraphMermaid writes the graph as a Mermaid flowchart.

@@ -33,7 +33,16 @@ func (r ReachJSON) MarshalJSON() ([]byte, error) {
 	if items == nil {
 		items = []ReachItem{}
 	}
-	return marshal(map[string]any{"of": r.Of, r.Key: items})
+	of, err := marshal(r.Of)
+	if err != nil {
+		return nil, err
+	}
+	list, err := marshal(items)
+	if err != nil {
+		return nil, err
+	}
+	key, _ := marshal(r.Key)
+	return []byte(`{"of":` + string(of) + `,` + string(key) + `:` + string(list) + `}`), nil
 }
 
 // Reach converts traversal results to their JSON document.

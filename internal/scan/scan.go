@@ -97,7 +97,7 @@ type Options struct {
 }
 
 // cacheVersion changes whenever what a scan derives from a commit changes.
-const cacheVersion = "v1"
+const cacheVersion = "v2"
 
 // Workspace scans every repo of ws.
 func Workspace(ctx context.Context, ws *workspace.Workspace, opt Options) ([]Repo, error) {

@@ -27,13 +27,14 @@ type Entity struct {
 
 // Ref is an entity reference such as "component:default/clever-db".
 type Ref struct {
+	Raw                   string
 	Kind, Namespace, Name string
 	Line                  int
 }
 
 // ParseRef splits an entity reference [kind:][namespace/]name.
 func ParseRef(s string) Ref {
-	var r Ref
+	r := Ref{Raw: s}
 	if k, rest, ok := strings.Cut(s, ":"); ok {
 		r.Kind, s = strings.ToLower(k), rest
 	}

@@ -77,7 +77,7 @@ func Parse(file string, data []byte) (*Package, error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			pe.Line, pe.Col = position(data, se.Offset)
+			pe.Line, pe.Col = position(data, max(se.Offset-1, 0))
 			pe.Msg = "invalid JSON: " + se.Error()
 		case errors.As(err, &te):
 			pe.Line, pe.Col = position(data, te.Offset)
