@@ -35,14 +35,14 @@ nearest first, each with one shortest path from REPO to it.`
 			if err != nil {
 				return err
 			}
-			var rs []graph.Reach
+			var rs *graph.Reached
 			if dir == "downstream" {
 				rs = g.Downstream(start, direct)
 			} else {
 				rs = g.Upstream(start, direct)
 			}
 			prod := g.ProdReachable(start, dir == "downstream")
-			doc := report.Reach(g, dir, start, rs, func(r graph.Reach) bool { return !prod[r.Node] })
+			doc := report.Reach(g, dir, rs, func(r graph.Reach) bool { return !prod[r.Node] })
 			if asJSON {
 				return report.JSON(a.stdout, doc)
 			}

@@ -13,9 +13,11 @@ import (
 // Graph is an immutable directed graph over nodes 0..N-1 with names.
 // An edge u→v means u requires v: v is upstream of u.
 type Graph struct {
-	names []string
-	out   [][]int32 // requirements, sorted by name
-	in    [][]int32 // dependents, sorted by name
+	names  []string
+	rank   []int32   // position of each node in name order
+	byRank []int32   // node at each position in name order
+	out    [][]int32 // requirements, sorted by name
+	in     [][]int32 // dependents, sorted by name
 }
 
 // NewGraph builds a graph from node names and edges (from, to) by index.
@@ -37,6 +39,7 @@ func NewGraph(names []string, edges [][2]int) *Graph {
 	for r, i := range idx {
 		rank[i] = int32(r)
 	}
+	g.rank, g.byRank = rank, idx
 	byRank := func(a, b int32) int { return int(rank[a] - rank[b]) }
 	for i := range names {
 		slices.SortFunc(g.out[i], byRank)
@@ -60,34 +63,60 @@ func (g *Graph) Requires(i int) []int32 { return g.out[i] }
 func (g *Graph) Dependents(i int) []int32 { return g.in[i] }
 
 // Reach is a node found by a traversal: its depth (1 for a direct
-// neighbour) and one shortest path from the start to it, both included.
+// neighbour) and Via, the node before it on one shortest path from the start.
 type Reach struct {
 	Node  int
 	Depth int
-	Path  []int
+	Via   int
+}
+
+// Reached is the result of a traversal: the nodes found, nearest first and
+// then by name, and the shortest paths to them.
+type Reached struct {
+	Start int
+	Items []Reach
+	// parent[v] is the node before v on the path to v, -1 if v was not reached.
+	parent []int32
+}
+
+// Path returns one shortest path from the start to node, both included,
+// or nil when node was not reached.
+func (r *Reached) Path(node int) []int {
+	if node != r.Start && r.parent[node] < 0 {
+		return nil
+	}
+	n := 1
+	for v := node; v != r.Start; v = int(r.parent[v]) {
+		n++
+	}
+	p := make([]int, n)
+	for i, v := n-1, node; i >= 0; i-- {
+		p[i] = v
+		v = int(r.parent[v])
+	}
+	return p
 }
 
 // Downstream returns every node that requires start, directly or
-// transitively (only directly with direct), nearest first, then by name.
-func (g *Graph) Downstream(start int, direct bool) []Reach { return g.bfs(start, g.in, direct) }
+// transitively (only directly with direct).
+func (g *Graph) Downstream(start int, direct bool) *Reached { return g.bfs(start, g.in, direct) }
 
 // Upstream returns every node that start requires, directly or transitively.
-func (g *Graph) Upstream(start int, direct bool) []Reach { return g.bfs(start, g.out, direct) }
+func (g *Graph) Upstream(start int, direct bool) *Reached { return g.bfs(start, g.out, direct) }
 
-func (g *Graph) bfs(start int, adj [][]int32, direct bool) []Reach {
+func (g *Graph) bfs(start int, adj [][]int32, direct bool) *Reached {
 	parent := make([]int32, len(g.names))
 	for i := range parent {
 		parent[i] = -1
 	}
 	parent[start] = int32(start)
 	depth := make([]int32, len(g.names))
+	// queue[1:] is the discovery order: level by level.
 	queue := []int32{int32(start)}
-	var order []int32
-	for len(queue) > 0 {
-		u := queue[0]
-		queue = queue[1:]
+	for head := 0; head < len(queue); head++ {
+		u := queue[head]
 		if direct && u != int32(start) {
-			continue
+			break
 		}
 		for _, v := range adj[u] {
 			if parent[v] >= 0 {
@@ -96,35 +125,62 @@ func (g *Graph) bfs(start int, adj [][]int32, direct bool) []Reach {
 			parent[v] = u
 			depth[v] = depth[u] + 1
 			queue = append(queue, v)
-			order = append(order, v)
 		}
 	}
-	// BFS discovers nodes level by level in name order within a parent;
-	// sort each level by name for a stable, readable listing.
-	sort.SliceStable(order, func(a, b int) bool {
-		if depth[order[a]] != depth[order[b]] {
-			return depth[order[a]] < depth[order[b]]
-		}
-		return g.names[order[a]] < g.names[order[b]]
-	})
-	out := make([]Reach, len(order))
-	// One backing array for all paths keeps this to a few allocations.
-	total := 0
-	for _, v := range order {
-		total += int(depth[v]) + 1
+	order := queue[1:]
+	// List each level by name, for a stable, readable listing: sort packed
+	// (depth, rank) integers, much cheaper than comparing names.
+	keys := make([]uint64, len(order))
+	for i, v := range order {
+		keys[i] = uint64(depth[v])<<32 | uint64(g.rank[v])
 	}
-	buf := make([]int, total)
-	for k, v := range order {
-		d := int(depth[v])
-		p := buf[: d+1 : d+1]
-		buf = buf[d+1:]
-		for i, n := d, v; i >= 0; i-- {
-			p[i] = int(n)
-			n = parent[n]
-		}
-		out[k] = Reach{Node: int(v), Depth: d, Path: p}
+	sortKeys(keys)
+	items := make([]Reach, len(keys))
+	for i, k := range keys {
+		v := g.byRank[uint32(k)]
+		items[i] = Reach{Node: int(v), Depth: int(depth[v]), Via: int(parent[v])}
 	}
-	return out
+	parent[start] = -1
+	return &Reached{Start: start, Items: items, parent: parent}
+}
+
+// sortKeys sorts (depth<<32 | rank) keys. While depth and rank fit in 16
+// bits each, it uses a radix sort of four byte-wide passes, linear in the
+// number of keys; otherwise a comparison sort.
+func sortKeys(keys []uint64) {
+	if len(keys) < 256 {
+		slices.Sort(keys)
+		return
+	}
+	for _, k := range keys {
+		if k>>48 != 0 || k&0xffff0000 != 0 {
+			slices.Sort(keys)
+			return
+		}
+	}
+	packed := make([]uint32, len(keys))
+	for i, k := range keys {
+		packed[i] = uint32(k>>32)<<16 | uint32(k&0xffff)
+	}
+	tmp := make([]uint32, len(packed))
+	for shift := 0; shift < 32; shift += 8 {
+		var count [257]int
+		for _, k := range packed {
+			count[(k>>shift&0xff)+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for _, k := range packed {
+			d := k >> shift & 0xff
+			tmp[count[d]] = k
+			count[d]++
+		}
+		packed, tmp = tmp, packed
+	}
+	for i, k := range packed {
+		keys[i] = uint64(k>>16)<<32 | uint64(k&0xffff)
+	}
 }
 
 // Components returns the strongly connected components in an order where

@@ -119,7 +119,7 @@ func Build(repos []scan.Repo) *Workspace {
 		seen, ok := reach[e.From]
 		if !ok {
 			seen = make([]bool, len(repos))
-			for _, r := range direct.Upstream(e.From, false) {
+			for _, r := range direct.Upstream(e.From, false).Items {
 				seen[r.Node] = true
 			}
 			reach[e.From] = seen
@@ -216,16 +216,27 @@ func (w *Workspace) suggest(name string) []string {
 	}
 	var cands []cand
 	seen := map[string]bool{}
+	best := -1
+	lower := strings.ToLower(name)
 	consider := func(known string) {
 		if seen[known] {
 			return
 		}
 		seen[known] = true
-		d := editDistance(strings.ToLower(name), strings.ToLower(known))
-		limit := max(1, len(name)/3)
-		if d <= limit || strings.Contains(strings.ToLower(known), strings.ToLower(name)) && len(name) >= 3 {
-			cands = append(cands, cand{known, d})
+		k := strings.ToLower(known)
+		d := editDistance(lower, k)
+		switch {
+		case d <= max(1, len(name)/3):
+			// a near miss: keep only the nearest ones, below
+		case len(name) >= 3 && strings.Contains(k, lower):
+			d = -1 // a part of a name: always worth showing
+		default:
+			return
 		}
+		if d >= 0 && (best < 0 || d < best) {
+			best = d
+		}
+		cands = append(cands, cand{known, d})
 	}
 	for _, r := range w.Repos {
 		consider(r.Name)
@@ -233,9 +244,16 @@ func (w *Workspace) suggest(name string) []string {
 	for m := range w.byModule {
 		consider(m)
 	}
+	// Near misses first, nearest first; then names that contain the input.
+	rank := func(c cand) int {
+		if c.dist < 0 {
+			return 1 << 20
+		}
+		return c.dist
+	}
 	sort.Slice(cands, func(a, b int) bool {
-		if cands[a].dist != cands[b].dist {
-			return cands[a].dist < cands[b].dist
+		if ra, rb := rank(cands[a]), rank(cands[b]); ra != rb {
+			return ra < rb
 		}
 		return cands[a].name < cands[b].name
 	})
@@ -244,13 +262,14 @@ func (w *Workspace) suggest(name string) []string {
 		if len(out) == 3 {
 			break
 		}
+		if c.dist >= 0 && c.dist > best {
+			continue
+		}
 		out = append(out, c.name)
 	}
 	return out
 }
 
-// editDistance is the optimal string alignment distance: insertions,
-// deletions, substitutions and transpositions of neighbours each cost one.
 func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	d := make([][]int, len(ra)+1)

@@ -46,10 +46,10 @@ func (r ReachJSON) MarshalJSON() ([]byte, error) {
 }
 
 // Reach converts traversal results to their JSON document.
-func Reach(g *graph.Workspace, key string, of int, rs []graph.Reach, dev func(graph.Reach) bool) ReachJSON {
-	doc := ReachJSON{Of: g.Name(of), Key: key}
-	for _, r := range rs {
-		doc.Items = append(doc.Items, ReachItem{Repo: g.Name(r.Node), Depth: r.Depth, Path: names(g, r.Path), Tier: g.Repos[r.Node].Tier, Dev: dev(r)})
+func Reach(g *graph.Workspace, key string, rs *graph.Reached, dev func(graph.Reach) bool) ReachJSON {
+	doc := ReachJSON{Of: g.Name(rs.Start), Key: key}
+	for _, r := range rs.Items {
+		doc.Items = append(doc.Items, ReachItem{Repo: g.Name(r.Node), Depth: r.Depth, Path: names(g, rs.Path(r.Node)), Tier: g.Repos[r.Node].Tier, Dev: dev(r)})
 	}
 	return doc
 }
