@@ -80,7 +80,7 @@ func Parse(file string, data []byte) (*Package, error) {
 			pe.Line, pe.Col = position(data, max(se.Offset-1, 0))
 			pe.Msg = "invalid JSON: " + se.Error()
 		case errors.As(err, &te):
-			pe.Line, pe.Col = position(data, te.Offset)
+			pe.Line, pe.Col = position(data, max(te.Offset-1, 0))
 			pe.Msg = fmt.Sprintf("field %q must be %s, not %s", te.Field, expected(te.Field), te.Value)
 		}
 		return nil, pe

@@ -1,0 +1,237 @@
+package demo
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+// goModules are the demo's Go repos.
+var goModules = []string{"json-schema-converter", "clever-db", "clever-api", "clever-jobs", "district-sync", "flaky-reports"}
+
+func build(t *testing.T) (string, *workspace.Workspace) {
+	t.Helper()
+	dir := t.TempDir()
+	file, err := Build(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, err := workspace.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, ws
+}
+
+func TestBuildIsDeterministic(t *testing.T) {
+	ctx := context.Background()
+	heads := func() map[string]string {
+		dir, _ := build(t)
+		out := map[string]string{}
+		for _, name := range Repos {
+			r, err := gitrepo.Open(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ref := range []string{"refs/heads/master", "strict-where", "adapt-strict-where"} {
+				if id, err := r.Resolve(ctx, ref); err == nil {
+					out[name+" "+ref] = id
+				}
+			}
+		}
+		return out
+	}
+	a, b := heads(), heads()
+	if len(a) != len(Repos)+3 {
+		t.Errorf("refs = %v; want every master plus three branches", a)
+	}
+	for k, v := range a {
+		if b[k] != v {
+			t.Errorf("%s differs between two builds: %s vs %s", k, v, b[k])
+		}
+	}
+	if _, err := Build(ctx, filepath.Dir(filepath.Dir(t.TempDir()))); err == nil {
+		t.Error("Build into a non-empty directory succeeded")
+	}
+}
+
+func TestGraphTellsTheStory(t *testing.T) {
+	_, ws := build(t)
+	repos, err := scan.Workspace(context.Background(), ws, scan.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := graph.Build(repos)
+	if len(g.Warnings) != 0 {
+		t.Errorf("warnings: %q", g.Warnings)
+	}
+	depth := func(of string, down bool) map[string]int {
+		i, err := g.Lookup(of)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := g.Upstream(i, false)
+		if down {
+			r = g.Downstream(i, false)
+		}
+		out := map[string]int{}
+		for _, it := range r.Items {
+			out[g.Name(it.Node)] = it.Depth
+		}
+		return out
+	}
+	check := func(name string, got, want map[string]int) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s = %v, want %v", name, got, want)
+			}
+		}
+	}
+	check("downstream clever-db", depth("clever-db", true), map[string]int{"clever-api": 1, "clever-jobs": 1, "flaky-reports": 1, "district-sync": 2})
+	check("upstream district-sync", depth("district-sync", false), map[string]int{"clever-api": 1, "clever-db": 2, "json-schema-converter": 3})
+	check("downstream clever-schemas", depth("clever-schemas", true), map[string]int{"clever-js": 1})
+}
+
+// goEnv is an offline Go environment that resolves every workspace module
+// from the go.work file work.
+func goEnv(work string) []string {
+	env := []string{"GOWORK=" + work, "GOPROXY=off", "GOTOOLCHAIN=local", "GOFLAGS=-mod=readonly", "GOSUMDB=off"}
+	return append(os.Environ(), env...)
+}
+
+// checkout makes a worktree of repo at ref under dir and returns its path.
+func checkout(t *testing.T, dir, repo, ref string) string {
+	t.Helper()
+	r, err := gitrepo.Open(filepath.Join(dir, repo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt := filepath.Join(t.TempDir(), repo)
+	if _, err := r.Git(context.Background(), "worktree", "add", "--quiet", "--detach", wt, ref); err != nil {
+		t.Fatal(err)
+	}
+	return wt
+}
+
+// state writes a go.work that uses the given module directories.
+func state(t *testing.T, dirs map[string]string) string {
+	t.Helper()
+	work := filepath.Join(t.TempDir(), "go.work")
+	s := "go 1.22\n\nuse (\n"
+	for _, m := range goModules {
+		s += "\t" + dirs[m] + "\n"
+	}
+	s += ")\n"
+	if err := os.WriteFile(work, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return work
+}
+
+func goRun(dir, work string, args ...string) (string, error) {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = goEnv(work)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestDemoBuildsOffline builds and tests every demo Go module offline, with
+// only the standard library and the workspace's own modules, in the three
+// states of the story: today's masters; clever-db's strict-where alone
+// (clever-api and district-sync break, clever-jobs does not); and
+// strict-where together with clever-api's adapt-strict-where (all pass).
+func TestDemoBuildsOffline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds Go code; skipped with -short")
+	}
+	dir, _ := build(t)
+	master := map[string]string{}
+	for _, m := range goModules {
+		master[m] = filepath.Join(dir, m)
+	}
+	work := state(t, master)
+	for _, m := range goModules {
+		out, err := goRun(master[m], work, "build", "./...")
+		if err != nil {
+			t.Fatalf("%s@master does not build: %v\n%s", m, err, out)
+		}
+		out, err = goRun(master[m], work, "test", "-count=1", "./...")
+		if m == "flaky-reports" {
+			if err == nil || !strings.Contains(out, "cache was cold") {
+				t.Errorf("flaky-reports passed its first run:\n%s", out)
+			}
+			out, err = goRun(master[m], work, "test", "-count=1", "./...")
+		}
+		if err != nil {
+			t.Errorf("%s@master tests fail: %v\n%s", m, err, out)
+		}
+	}
+
+	alone := map[string]string{}
+	for k, v := range master {
+		alone[k] = v
+	}
+	alone["clever-db"] = checkout(t, dir, "clever-db", "strict-where")
+	work = state(t, alone)
+	for m, wantOK := range map[string]bool{"clever-db": true, "clever-api": false, "district-sync": false, "clever-jobs": true} {
+		out, err := goRun(alone[m], work, "build", "./...")
+		if (err == nil) != wantOK {
+			t.Errorf("with clever-db@strict-where alone, %s builds = %v, want %v\n%s", m, err == nil, wantOK, out)
+		}
+		if !wantOK && !strings.Contains(out, "not enough arguments in call to query.Find") {
+			t.Errorf("%s fails for another reason than the signature change:\n%s", m, out)
+		}
+	}
+
+	set := map[string]string{}
+	for k, v := range alone {
+		set[k] = v
+	}
+	set["clever-api"] = checkout(t, dir, "clever-api", "adapt-strict-where")
+	set["json-schema-converter"] = checkout(t, dir, "json-schema-converter", "strict-where")
+	work = state(t, set)
+	for _, m := range []string{"json-schema-converter", "clever-db", "clever-api", "district-sync", "clever-jobs"} {
+		if out, err := goRun(set[m], work, "test", "-count=1", "./..."); err != nil {
+			t.Errorf("in the change set, %s fails: %v\n%s", m, err, out)
+		}
+	}
+}
+
+// TestDemoNodePackages runs the npm packages' tests where Node.js is present.
+func TestDemoNodePackages(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed")
+	}
+	dir, _ := build(t)
+	cmd := exec.Command("node", "--test")
+	cmd.Dir = filepath.Join(dir, "clever-schemas")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("clever-schemas tests fail: %v\n%s", err, out)
+	}
+	// clever-js resolves @clever/schemas from node_modules, as npm would
+	// install it.
+	js := filepath.Join(dir, "clever-js")
+	link := filepath.Join(js, "node_modules", "@clever", "schemas")
+	os.MkdirAll(filepath.Dir(link), 0o755)
+	if err := os.Symlink(filepath.Join(dir, "clever-schemas"), link); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command("node", "--test")
+	cmd.Dir = js
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("clever-js tests fail: %v\n%s", err, out)
+	}
+}
