@@ -99,14 +99,14 @@ func TestParseErrors(t *testing.T) {
 	dir := t.TempDir()
 	gitInit(t, filepath.Join(dir, "a"))
 	tests := map[string]string{
-		"repos: {path: ./a}":                        "cascade.yaml:1:8: `repos:` must be a list",
-		"repos:\n  - path: [./a]":                   "cascade.yaml:2:11: repos[0].path must be a single value",
-		"repos:\n  - {path: ./a, url: x}":           "cascade.yaml:2:5: repos[0] has both `path:` and `url:`; keep one",
-		"repos:\n  - {url: x, name: 'a b'}":         `cascade.yaml:2:5: repos[0]: invalid repo name "a b"`,
-		"repo:\n  - path: ./a":                      `cascade.yaml:1:1: unknown key "repo" in the top level; known keys: repos, discover, policy`,
-		"discover: ['[']":                           `cascade.yaml:1:12: invalid glob "["`,
-		"- a":                                       "cascade.yaml:1:1: expected a mapping",
-		"policy: {timezone: UTC}":                   "cascade.yaml:1:1: no repositories",
+		"repos: {path: ./a}":                "cascade.yaml:1:8: `repos:` must be a list",
+		"repos:\n  - path: [./a]":           "cascade.yaml:2:11: repos[0].path must be a single value",
+		"repos:\n  - {path: ./a, url: x}":   "cascade.yaml:2:5: repos[0] has both `path:` and `url:`; keep one",
+		"repos:\n  - {url: x, name: 'a b'}": `cascade.yaml:2:5: repos[0]: invalid repo name "a b"`,
+		"repo:\n  - path: ./a":              `cascade.yaml:1:1: unknown key "repo" in the top level; known keys: repos, discover, policy`,
+		"discover: ['[']":                   `cascade.yaml:1:12: invalid glob "["`,
+		"- a":                               "cascade.yaml:1:1: expected a mapping",
+		"policy: {timezone: UTC}":           "cascade.yaml:1:1: no repositories",
 		"repos: [{path: ./a}]\npolicy: {windows: [{days: [mon], from: '10:00', to: '09:00'}]}": "policy.windows[0]: `from` must be before `to`",
 		"repos: [{path: ./a}]\npolicy: {windows: [{days: [], from: '10:00', to: '11:00'}]}":    "policy.windows[0] needs `days:`",
 		"repos: [{path: ./a}]\npolicy: {windows: [{days: [mon], from: '10:00'}]}":              "policy.windows[0] needs `to:`",

@@ -46,8 +46,8 @@ metadata:
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
 	for data, want := range map[string]string{
-		"kind: [\n":                            "catalog-info.yaml:1: did not find expected node content",
-		"spec:\n  dependsOn: component:x\n":    "catalog-info.yaml:2: spec.dependsOn must be a list of entity references",
+		"kind: [\n":                           "catalog-info.yaml:1: did not find expected node content",
+		"spec:\n  dependsOn: component:x\n":   "catalog-info.yaml:2: spec.dependsOn must be a list of entity references",
 		"spec:\n  dependsOn:\n    - {a: b}\n": "catalog-info.yaml:3: spec.dependsOn entries must be entity references such as component:clever-db",
 	} {
 		if _, err := Parse("catalog-info.yaml", []byte(data)); err == nil || err.Error() != want {
