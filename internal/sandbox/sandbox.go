@@ -1,0 +1,208 @@
+// Package sandbox runs the build and test commands of downstream
+// repositories, whose code cascade does not trust. Every command gets a
+// scrubbed environment (an allow-list: none of cascade's own tokens or
+// credentials), its own process group, a timeout that kills the whole
+// group, captured output capped to its tail, and its own temporary
+// directory (also its HOME) that is removed afterwards.
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// DefaultOutputLimit is how much of a command's output is kept: the tail.
+const DefaultOutputLimit = 256 << 10
+
+// passThrough lists the variables of cascade's own environment a command
+// may see. Everything else (tokens, credentials, proxies' passwords) is
+// dropped.
+var passThrough = []string{"PATH", "LANG", "LC_ALL", "TZ"}
+
+// Cmd is one command to run.
+type Cmd struct {
+	// Args is the program and its arguments; Shell, if set, is run with
+	// `sh -c` instead.
+	Args  []string
+	Shell string
+	Dir   string
+	// Env adds variables (KEY=value) to the allow-listed ones.
+	Env []string
+	// Timeout kills the command's process group after this long; 0 means none.
+	Timeout time.Duration
+	// OutputLimit caps the captured output (stdout and stderr together);
+	// 0 means DefaultOutputLimit.
+	OutputLimit int
+}
+
+// String is the command line as a person would type it.
+func (c Cmd) String() string {
+	if c.Shell != "" {
+		return c.Shell
+	}
+	return strings.Join(c.Args, " ")
+}
+
+// Result is how a command ended.
+type Result struct {
+	// ExitCode is the command's exit status; -1 when it did not exit
+	// normally (killed, timed out, could not start).
+	ExitCode int
+	// Output is the tail of stdout and stderr, interleaved.
+	Output string
+	// Truncated is how many bytes of output were dropped from the head.
+	Truncated int64
+	TimedOut  bool
+	Duration  time.Duration
+	// StartErr is set when the command could not start at all.
+	StartErr error
+}
+
+// OK reports whether the command exited with status 0.
+func (r Result) OK() bool { return r.ExitCode == 0 && !r.TimedOut && r.StartErr == nil }
+
+// Env returns the environment a command would get: the allow-listed
+// variables of cascade's environment, HOME and TMPDIR set to tmp, then extra.
+func Env(tmp string, extra []string) []string {
+	var env []string
+	for _, k := range passThrough {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	env = append(env, "HOME="+tmp, "TMPDIR="+tmp, "GOTMPDIR="+tmp, "USER=cascade", "CI=true")
+	return append(env, extra...)
+}
+
+// Run runs c and waits for it. It returns an error only when ctx is
+// cancelled (the whole process group is killed first); a command that
+// fails, times out or cannot start is described by the Result.
+func Run(ctx context.Context, c Cmd) (Result, error) {
+	tmp, err := os.MkdirTemp("", "cascade-run-")
+	if err != nil {
+		return Result{ExitCode: -1, StartErr: err}, nil
+	}
+	defer removeAll(tmp)
+	args := c.Args
+	if c.Shell != "" {
+		args = []string{"sh", "-c", c.Shell}
+	}
+	if len(args) == 0 {
+		return Result{ExitCode: -1, StartErr: errors.New("empty command")}, nil
+	}
+	runCtx := ctx
+	var cancel context.CancelFunc
+	if c.Timeout > 0 {
+		runCtx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(runCtx, args[0], args[1:]...)
+	cmd.Dir = c.Dir
+	cmd.Env = Env(tmp, c.Env)
+	cmd.Stdin = nil
+	limit := c.OutputLimit
+	if limit <= 0 {
+		limit = DefaultOutputLimit
+	}
+	out := &tail{limit: limit}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// On timeout or cancellation, kill the whole group: a test binary's
+	// children must not outlive it.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	err = cmd.Run()
+	res := Result{Duration: time.Since(start), Output: out.String(), Truncated: out.total - int64(min(out.total, int64(out.limit)))}
+	if cmd.Process != nil {
+		// Whatever the command left running in its group goes too.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	switch {
+	case err == nil:
+		res.ExitCode = 0
+	case ctx.Err() != nil:
+		res.ExitCode = -1
+		return res, ctx.Err()
+	case runCtx.Err() == context.DeadlineExceeded:
+		res.ExitCode, res.TimedOut = -1, true
+	default:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			res.ExitCode = ee.ExitCode()
+		} else {
+			res.ExitCode, res.StartErr = -1, err
+		}
+	}
+	return res, nil
+}
+
+// removeAll removes a temp dir even where a command left it unwritable
+// (the Go module cache, for one, makes its files read-only).
+func removeAll(dir string) {
+	if os.RemoveAll(dir) == nil {
+		return
+	}
+	_ = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.IsDir() {
+			_ = os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	_ = os.RemoveAll(dir)
+}
+
+// RemoveAll removes a directory a sandboxed command wrote to.
+func RemoveAll(dir string) { removeAll(dir) }
+
+// tail keeps the last limit bytes written to it.
+type tail struct {
+	mu      sync.Mutex
+	limit   int
+	buf     []byte
+	dropped int64
+	total   int64
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(p)
+	t.total += int64(n)
+	if len(p) > t.limit {
+		t.dropped += int64(len(p) - t.limit)
+		p = p[len(p)-t.limit:]
+	}
+	t.buf = append(t.buf, p...)
+	// Trim only once the buffer holds twice the limit: amortised, each
+	// byte is copied at most once more.
+	if len(t.buf) > 2*t.limit {
+		over := len(t.buf) - t.limit
+		t.dropped += int64(over)
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return n, nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	buf, dropped := t.buf, t.dropped
+	if over := len(buf) - t.limit; over > 0 {
+		buf, dropped = buf[over:], dropped+int64(over)
+	}
+	s := string(bytes.ToValidUTF8(buf, []byte("?")))
+	if dropped > 0 {
+		s = fmt.Sprintf("[... %d bytes dropped ...]\n", dropped) + s
+	}
+	return s
+}

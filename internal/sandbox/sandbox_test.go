@@ -1,0 +1,107 @@
+package sandbox
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestEnvironmentIsScrubbed(t *testing.T) {
+	t.Setenv("CASCADE_SECRET_TOKEN", "s3cret")
+	t.Setenv("GITHUB_TOKEN", "ghp_x")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "aws")
+	res, err := Run(context.Background(), Cmd{Shell: "env; echo TMP=$TMPDIR; pwd", Env: []string{"GOFLAGS=-mod=mod"}})
+	if err != nil || !res.OK() {
+		t.Fatalf("Run = %+v, %v", res, err)
+	}
+	for _, secret := range []string{"s3cret", "ghp_x", "aws"} {
+		if strings.Contains(res.Output, secret) {
+			t.Errorf("the command saw %q:\n%s", secret, res.Output)
+		}
+	}
+	if !strings.Contains(res.Output, "GOFLAGS=-mod=mod") || !strings.Contains(res.Output, "PATH=") {
+		t.Errorf("allowed variables missing:\n%s", res.Output)
+	}
+	var home string
+	for _, line := range strings.Split(res.Output, "\n") {
+		if h, ok := strings.CutPrefix(line, "HOME="); ok {
+			home = h
+		}
+	}
+	if home == "" || home == os.Getenv("HOME") {
+		t.Fatalf("HOME = %q, want a temp dir", home)
+	}
+	if _, err := os.Stat(home); !os.IsNotExist(err) {
+		t.Errorf("the temp HOME %s was not removed", home)
+	}
+}
+
+func TestTimeoutKillsTheWholeGroup(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	// The shell starts a grandchild that would outlive a plain kill.
+	res, err := Run(context.Background(), Cmd{
+		Shell:   "sleep 60 & echo $! > " + pidFile + "; wait",
+		Timeout: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.TimedOut || res.OK() || res.ExitCode != -1 {
+		t.Fatalf("Result = %+v, want a timeout", res)
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("grandchild %d still alive after the timeout", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestCancelKillsAndReportsIt(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(200 * time.Millisecond); cancel() }()
+	_, err := Run(ctx, Cmd{Shell: "sleep 30"})
+	if err == nil {
+		t.Fatal("Run after cancel returned no error")
+	}
+}
+
+func TestOutputKeepsTheTail(t *testing.T) {
+	res, err := Run(context.Background(), Cmd{Shell: "i=0; while [ $i -lt 20000 ]; do echo line $i; i=$((i+1)); done; echo last", OutputLimit: 1000})
+	if err != nil || !res.OK() {
+		t.Fatal(res, err)
+	}
+	if !strings.HasSuffix(res.Output, "line 19999\nlast\n") || !strings.HasPrefix(res.Output, "[... ") {
+		t.Errorf("output does not keep the tail: %q", res.Output[:80])
+	}
+	if res.Truncated == 0 || len(res.Output) > 1100 {
+		t.Errorf("Truncated = %d, len = %d", res.Truncated, len(res.Output))
+	}
+}
+
+func TestExitCodesAndStartErrors(t *testing.T) {
+	res, _ := Run(context.Background(), Cmd{Shell: "echo failing >&2; exit 3"})
+	if res.ExitCode != 3 || res.OK() || res.Output != "failing\n" {
+		t.Errorf("Result = %+v", res)
+	}
+	res, _ = Run(context.Background(), Cmd{Args: []string{"/nonexistent/tool"}})
+	if res.StartErr == nil || res.OK() {
+		t.Errorf("Result = %+v, want a start error", res)
+	}
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+}
