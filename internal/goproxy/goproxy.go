@@ -1,0 +1,376 @@
+// Package goproxy serves the workspace's own Go modules over the module
+// proxy protocol, straight from their git repositories: every semver tag
+// (and any pseudo-version of a commit) of every workspace module, built on
+// demand and cached by commit id. Builds of downstreams point GOPROXY at it,
+// so that a baseline resolves the versions it requires today without the
+// network.
+package goproxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+	modzip "golang.org/x/mod/zip"
+
+	"github.com/cascade-dev/cascade/internal/gitrepo"
+)
+
+// Source is one workspace module: where its code lives.
+type Source struct {
+	Module string
+	Repo   *gitrepo.Repo
+	// Dir is the module's directory inside the repo, slash-separated; "." for the root.
+	Dir string
+}
+
+func (s Source) tagPrefix() string {
+	if s.Dir == "." || s.Dir == "" {
+		return ""
+	}
+	return s.Dir + "/"
+}
+
+// Server is a running module proxy on 127.0.0.1.
+type Server struct {
+	URL      string
+	sources  map[string]Source
+	cacheDir string
+	srv      *http.Server
+	ln       net.Listener
+
+	mu      sync.Mutex
+	batches map[*gitrepo.Repo]*gitrepo.Batch
+	tags    map[*gitrepo.Repo][]string
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// Start serves sources on a free port of 127.0.0.1. cacheDir keeps the
+// module zips it builds. Close stops it.
+func Start(sources []Source, cacheDir string) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		URL:      "http://" + ln.Addr().String(),
+		sources:  map[string]Source{},
+		cacheDir: cacheDir,
+		ln:       ln,
+		batches:  map[*gitrepo.Repo]*gitrepo.Batch{},
+		tags:     map[*gitrepo.Repo][]string{},
+		ctx:      ctx,
+		cancel:   cancel,
+	}
+	for _, src := range sources {
+		s.sources[src.Module] = src
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Close stops the server and its git readers.
+func (s *Server) Close() error {
+	err := s.srv.Close()
+	s.mu.Lock()
+	for _, b := range s.batches {
+		b.Close()
+	}
+	s.mu.Unlock()
+	s.cancel()
+	return err
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	escaped, rest, ok := strings.Cut(p, "/@")
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	mod, err := module.UnescapePath(escaped)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	src, ok := s.sources[mod]
+	if !ok {
+		http.Error(w, "not a workspace module", http.StatusNotFound)
+		return
+	}
+	var body []byte
+	switch {
+	case rest == "v/list":
+		body, err = s.list(src)
+	case rest == "latest":
+		body, err = s.latest(src)
+	case strings.HasPrefix(rest, "v/"):
+		file := strings.TrimPrefix(rest, "v/")
+		ext := path.Ext(file)
+		var v string
+		if v, err = module.UnescapeVersion(strings.TrimSuffix(file, ext)); err == nil {
+			body, err = s.version(src, v, ext)
+		}
+	default:
+		err = fs.ErrNotExist
+	}
+	if err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, gitrepo.ErrMissing) {
+			status = http.StatusNotFound
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	w.Write(body)
+}
+
+func (s *Server) batch(r *gitrepo.Repo) (*gitrepo.Batch, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.batches[r]; ok {
+		return b, nil
+	}
+	b, err := r.OpenBatch(s.ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.batches[r] = b
+	return b, nil
+}
+
+func (s *Server) repoTags(r *gitrepo.Repo) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.tags[r]; ok {
+		return t, nil
+	}
+	out, err := r.Git(s.ctx, "tag", "--list")
+	if err != nil {
+		return nil, err
+	}
+	t := strings.Fields(out)
+	s.tags[r] = t
+	return t, nil
+}
+
+// versions are the module's release versions: its semver tags.
+func (s *Server) versions(src Source) ([]string, error) {
+	tags, err := s.repoTags(src.Repo)
+	if err != nil {
+		return nil, err
+	}
+	var vs []string
+	for _, t := range tags {
+		v, ok := strings.CutPrefix(t, src.tagPrefix())
+		if !ok || strings.Contains(v, "/") || !semver.IsValid(v) || semver.Canonical(v) != v {
+			continue
+		}
+		if err := module.Check(src.Module, v); err != nil {
+			// A v2+ tag of a module whose path has no /vN suffix: +incompatible.
+			if module.Check(src.Module, v+"+incompatible") == nil {
+				v += "+incompatible"
+			} else {
+				continue
+			}
+		}
+		vs = append(vs, v)
+	}
+	semver.Sort(vs)
+	return vs, nil
+}
+
+func (s *Server) list(src Source) ([]byte, error) {
+	vs, err := s.versions(src)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, nil
+	}
+	return []byte(strings.Join(vs, "\n") + "\n"), nil
+}
+
+func (s *Server) latest(src Source) ([]byte, error) {
+	vs, err := s.versions(src)
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, fs.ErrNotExist
+	}
+	return s.version(src, vs[len(vs)-1], ".info")
+}
+
+// commitOf maps a version to its commit: a tag, or the commit a
+// pseudo-version names.
+func (s *Server) commitOf(src Source, v string) (string, error) {
+	if err := module.Check(src.Module, v); err != nil {
+		return "", fmt.Errorf("%w: %v", fs.ErrNotExist, err)
+	}
+	if module.IsPseudoVersion(v) {
+		rev, err := module.PseudoVersionRev(v)
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", fs.ErrNotExist, err)
+		}
+		c, err := src.Repo.Resolve(s.ctx, rev)
+		if err != nil {
+			return "", fmt.Errorf("%w: %v", fs.ErrNotExist, err)
+		}
+		return c, nil
+	}
+	tag := src.tagPrefix() + strings.TrimSuffix(v, "+incompatible")
+	c, err := src.Repo.Resolve(s.ctx, "refs/tags/"+tag)
+	if err != nil {
+		return "", fmt.Errorf("%w: no tag %s in %s", fs.ErrNotExist, tag, src.Repo.Dir())
+	}
+	return c, nil
+}
+
+func (s *Server) version(src Source, v, ext string) ([]byte, error) {
+	commit, err := s.commitOf(src, v)
+	if err != nil {
+		return nil, err
+	}
+	switch ext {
+	case ".info":
+		t, err := src.Repo.CommitTime(s.ctx, commit)
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(map[string]any{"Version": v, "Time": time.Unix(t, 0).UTC().Format(time.RFC3339)})
+	case ".mod":
+		b, err := s.batch(src.Repo)
+		if err != nil {
+			return nil, err
+		}
+		obj, err := b.Read(commit + ":" + path.Join(src.Dir, "go.mod"))
+		if errors.Is(err, gitrepo.ErrMissing) {
+			return []byte("module " + src.Module + "\n"), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return obj.Data, nil
+	case ".zip":
+		return s.zip(src, v, commit)
+	}
+	return nil, fs.ErrNotExist
+}
+
+// zip builds (or reads from the cache) the module zip of src at commit.
+func (s *Server) zip(src Source, v, commit string) ([]byte, error) {
+	sum := sha256.Sum256([]byte(src.Module + "@" + v + "@" + commit))
+	file := filepath.Join(s.cacheDir, hex.EncodeToString(sum[:])+".zip")
+	if data, err := os.ReadFile(file); err == nil {
+		return data, nil
+	}
+	b, err := s.batch(src.Repo)
+	if err != nil {
+		return nil, err
+	}
+	treeName := commit + "^{tree}"
+	if src.Dir != "." && src.Dir != "" {
+		treeName = commit + ":" + src.Dir
+	}
+	tree, err := b.Read(treeName)
+	if err != nil {
+		return nil, err
+	}
+	var files []modzip.File
+	err = b.Walk(tree.ID, func(string, string) bool { return true }, func(p string, e gitrepo.TreeEntry) error {
+		files = append(files, &blobFile{b: b, path: p, id: e.ID, exec: e.Mode == "100755"})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path() < files[j].Path() })
+	var buf bytes.Buffer
+	if err := modzip.Create(&buf, module.Version{Path: src.Module, Version: v}, files); err != nil {
+		return nil, fmt.Errorf("module zip of %s@%s: %w", src.Module, v, err)
+	}
+	if os.MkdirAll(s.cacheDir, 0o755) == nil {
+		tmp, err := os.CreateTemp(s.cacheDir, ".zip-*")
+		if err == nil {
+			_, werr := tmp.Write(buf.Bytes())
+			tmp.Close()
+			if werr == nil {
+				_ = os.Rename(tmp.Name(), file)
+			}
+			os.Remove(tmp.Name())
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// blobFile is a file of a module zip, read from a git blob.
+type blobFile struct {
+	b    *gitrepo.Batch
+	path string
+	id   string
+	exec bool
+	data []byte
+}
+
+func (f *blobFile) Path() string { return f.path }
+
+func (f *blobFile) load() error {
+	if f.data != nil {
+		return nil
+	}
+	obj, err := f.b.Read(f.id)
+	if err != nil {
+		return err
+	}
+	f.data = obj.Data
+	return nil
+}
+
+func (f *blobFile) Lstat() (os.FileInfo, error) {
+	if err := f.load(); err != nil {
+		return nil, err
+	}
+	return blobInfo{f}, nil
+}
+
+func (f *blobFile) Open() (io.ReadCloser, error) {
+	if err := f.load(); err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(f.data)), nil
+}
+
+type blobInfo struct{ f *blobFile }
+
+func (i blobInfo) Name() string { return path.Base(i.f.path) }
+func (i blobInfo) Size() int64  { return int64(len(i.f.data)) }
+func (i blobInfo) Mode() os.FileMode {
+	if i.f.exec {
+		return 0o755
+	}
+	return 0o644
+}
+func (i blobInfo) ModTime() time.Time { return time.Time{} }
+func (i blobInfo) IsDir() bool        { return false }
+func (i blobInfo) Sys() any           { return nil }

@@ -1,0 +1,97 @@
+package goproxy
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cascade-dev/cascade/internal/demo"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
+)
+
+func start(t *testing.T) (*Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := demo.Build(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	var sources []Source
+	for _, name := range []string{"json-schema-converter", "clever-db", "clever-api"} {
+		r, err := gitrepo.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sources = append(sources, Source{Module: demo.Org + "/" + name, Repo: r, Dir: "."})
+	}
+	s, err := Start(sources, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, dir
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestProtocol(t *testing.T) {
+	s, _ := start(t)
+	base := s.URL + "/example.com/clever/clever-db/@v/"
+	if code, body := get(t, base+"list"); code != 200 || body != "v1.3.0\nv1.4.0\n" {
+		t.Errorf("list = %d %q", code, body)
+	}
+	if code, body := get(t, base+"v1.4.0.info"); code != 200 || !strings.Contains(body, `"Version":"v1.4.0"`) {
+		t.Errorf("info = %d %q", code, body)
+	}
+	if code, body := get(t, base+"v1.4.0.mod"); code != 200 || !strings.Contains(body, "json-schema-converter v1.2.0") {
+		t.Errorf("mod = %d %q", code, body)
+	}
+	if code, body := get(t, base+"v1.3.0.mod"); code != 200 || !strings.Contains(body, "json-schema-converter v1.0.0") {
+		t.Errorf("mod of an older version = %d %q", code, body)
+	}
+	if code, _ := get(t, base+"v9.9.9.info"); code != 404 {
+		t.Errorf("unknown version: %d, want 404", code)
+	}
+	if code, _ := get(t, s.URL+"/example.com/other/@v/list"); code != 404 {
+		t.Errorf("unknown module: %d, want 404 (so the go command falls back)", code)
+	}
+	if code, body := get(t, s.URL+"/example.com/clever/clever-api/@latest"); code != 200 || !strings.Contains(body, "v1.0.0") {
+		t.Errorf("latest = %d %q", code, body)
+	}
+}
+
+// TestGoBuildsThroughTheProxy builds clever-api at master with nothing but
+// the proxy: the versions it requires come from the workspace's tags.
+func TestGoBuildsThroughTheProxy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	s, dir := start(t)
+	modcache := t.TempDir()
+	// Module cache files are read-only; make them removable again.
+	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", modcache).Run() })
+	cmd := exec.Command("go", "build", "./...")
+	cmd.Dir = filepath.Join(dir, "clever-api")
+	cmd.Env = append(os.Environ(), "GOPROXY="+s.URL+",off", "GOFLAGS=-mod=mod", "GOSUMDB=off", "GOMODCACHE="+modcache, "GOWORK=off", "GOTOOLCHAIN=local")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build through the proxy: %v\n%s", err, out)
+	}
+	sum, err := os.ReadFile(filepath.Join(dir, "clever-api", "go.sum"))
+	if err != nil || !strings.Contains(string(sum), "example.com/clever/clever-db v1.4.0 h1:") {
+		t.Errorf("go.sum = %q, %v", sum, err)
+	}
+}
