@@ -47,6 +47,8 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 
+	getenv func(string) string
+
 	workspaceFile string
 	cacheDir      string
 	fetch         bool
@@ -56,7 +58,7 @@ type app struct {
 // Main runs cascade with args (without the program name) and returns the
 // process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -112,6 +114,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		a.graphCommand(),
 		a.reachCommand("downstream"),
 		a.reachCommand("upstream"),
+		a.verifyCommand(),
 		a.demoCommand(),
 		a.versionCommand(),
 	)
@@ -132,7 +135,7 @@ func (a *app) cache() (string, error) {
 	if a.cacheDir != "" {
 		return filepath.Abs(a.cacheDir)
 	}
-	if d := os.Getenv("CASCADE_CACHE_DIR"); d != "" {
+	if d := a.getenv("CASCADE_CACHE_DIR"); d != "" {
 		return d, nil
 	}
 	d, err := os.UserCacheDir()

@@ -42,6 +42,9 @@ type Cmd struct {
 	// OutputLimit caps the captured output (stdout and stderr together);
 	// 0 means DefaultOutputLimit.
 	OutputLimit int
+	// SplitStderr keeps stderr apart (in Result.Stderr) so that Output is
+	// stdout alone, for commands whose stdout is data.
+	SplitStderr bool
 }
 
 // String is the command line as a person would type it.
@@ -57,8 +60,11 @@ type Result struct {
 	// ExitCode is the command's exit status; -1 when it did not exit
 	// normally (killed, timed out, could not start).
 	ExitCode int
-	// Output is the tail of stdout and stderr, interleaved.
+	// Output is the tail of stdout and stderr, interleaved (stdout alone
+	// with SplitStderr).
 	Output string
+	// Stderr is the tail of stderr with SplitStderr.
+	Stderr string
 	// Truncated is how many bytes of output were dropped from the head.
 	Truncated int64
 	TimedOut  bool
@@ -114,7 +120,11 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 		limit = DefaultOutputLimit
 	}
 	out := &tail{limit: limit}
-	cmd.Stdout, cmd.Stderr = out, out
+	errOut := out
+	if c.SplitStderr {
+		errOut = &tail{limit: DefaultOutputLimit}
+	}
+	cmd.Stdout, cmd.Stderr = out, errOut
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// On timeout or cancellation, kill the whole group: a test binary's
 	// children must not outlive it.
@@ -123,6 +133,9 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	start := time.Now()
 	err = cmd.Run()
 	res := Result{Duration: time.Since(start), Output: out.String(), Truncated: out.total - int64(min(out.total, int64(out.limit)))}
+	if c.SplitStderr {
+		res.Stderr = errOut.String()
+	}
 	if cmd.Process != nil {
 		// Whatever the command left running in its group goes too.
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)

@@ -105,3 +105,10 @@ func TestExitCodesAndStartErrors(t *testing.T) {
 		t.Skip("no sh")
 	}
 }
+
+func TestSplitStderr(t *testing.T) {
+	res, err := Run(context.Background(), Cmd{Shell: "echo data; echo noise >&2; echo more", SplitStderr: true})
+	if err != nil || res.Output != "data\nmore\n" || res.Stderr != "noise\n" {
+		t.Errorf("Result = %+v, %v", res, err)
+	}
+}

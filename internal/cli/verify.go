@@ -1,0 +1,230 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/report"
+	"github.com/cascade-dev/cascade/internal/verify"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+func (a *app) verifyCommand() *cobra.Command {
+	var (
+		opt              verify.Options
+		asJSON           bool
+		junit, markdown  string
+		jobs             int
+		retries          int
+		timeout          time.Duration
+		with, only, tier []string
+	)
+	cmd := &cobra.Command{
+		Use:   "verify REPO[@REF]",
+		Short: "Build and test every downstream against an upstream candidate",
+		Long: `Build and test every downstream of REPO against the candidate REF (a branch,
+tag, commit, or a local directory such as ./work-in-progress), each paired
+with its baseline: the downstream at its default branch with what it requires
+today. Each downstream gets a verdict:
+
+  passed     passes at the baseline and with the candidate
+  regressed  passes at the baseline, fails with the candidate (every retry)
+  flaky      fails with the candidate, then passes on a retry
+  fixed      fails at the baseline, passes with the candidate
+  broken     already failing at the baseline: not this change's fault
+  skipped    imports nothing the change touched (Go), or does not depend on it
+  error      infrastructure: a timeout, a tool that could not run
+
+Builds and tests are compared stage by stage and test by test.
+
+--with REPO@REF adds refs that ship together (a downstream's fix branch, or
+another upstream candidate): every affected downstream is then verified with
+the candidate alone and with the whole change set, and the report says which
+merge order is safe.
+
+Settings may also come from PLUGIN_* variables (PLUGIN_UPSTREAM, PLUGIN_WITH,
+PLUGIN_JUNIT, ...), so the command works as a Drone or Woodpecker plugin.
+
+Exit codes: 0 no regression (flaky and broken are reported, not failed);
+1 a downstream regressed; 2 bad input; 3 infrastructure failure.`,
+		Example: `  cascade verify clever-db@strict-where
+  cascade verify clever-db@strict-where --with clever-api@adapt-strict-where
+  cascade verify clever-db@./work-in-progress --only clever-api --json
+  cascade verify clever-db@feature --junit verify.xml --markdown comment.md`,
+		Args:              args(cobra.MaximumNArgs(1)),
+		ValidArgsFunction: a.repoCompletion,
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			if err := a.pluginSettings(cmd); err != nil {
+				return err
+			}
+			switch {
+			case len(argv) == 1:
+				opt.Upstream = argv[0]
+			case a.getenv("PLUGIN_UPSTREAM") != "":
+				opt.Upstream = a.getenv("PLUGIN_UPSTREAM")
+			default:
+				return errkind.New(errkind.Invalid, "verify needs REPO[@REF] (or PLUGIN_UPSTREAM); see `cascade verify --help`")
+			}
+			if retries < 0 || jobs < 0 || timeout < 0 {
+				return errkind.New(errkind.Invalid, "--retries, --jobs and --timeout must not be negative")
+			}
+			_, g, err := a.loadGraph()
+			if err != nil {
+				return err
+			}
+			cache, err := a.cache()
+			if err != nil {
+				return err
+			}
+			wd, _ := os.Getwd()
+			opt.With, opt.Only, opt.Tiers = splitAll(with), splitAll(only), splitAll(tier)
+			opt.Jobs, opt.Retries, opt.Timeout = jobs, retries, timeout
+			opt.CacheDir, opt.NoCache, opt.BaseDir = cache, a.noCache, wd
+			stop := a.progress(&opt)
+			rep, err := verify.Verify(a.ctx, g, opt)
+			stop()
+			if err != nil {
+				return err
+			}
+			if junit != "" {
+				if err := writeReport(junit, func(b *bytes.Buffer) error { return report.VerifyJUnit(b, rep) }); err != nil {
+					return err
+				}
+			}
+			if markdown != "" {
+				if err := writeReport(markdown, func(b *bytes.Buffer) error { return report.VerifyMarkdown(b, rep) }); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				err = report.JSON(a.stdout, rep)
+			} else {
+				err = report.VerifyText(a.stdout, rep)
+			}
+			if err != nil {
+				return err
+			}
+			if rep.Regressed() {
+				return &silentError{errkind.New(errkind.Problem, "a downstream regressed")}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&with, "with", nil, "a ref that ships with the candidate, REPO@REF (repeatable)")
+	f.StringSliceVar(&only, "only", nil, "verify only this downstream (repeatable)")
+	f.StringSliceVar(&tier, "tier", nil, "verify only downstreams of this tier (repeatable)")
+	f.BoolVar(&opt.Direct, "direct", false, "verify only direct downstreams")
+	f.IntVar(&jobs, "jobs", 0, "downstreams verified at once (default: the number of cores)")
+	f.IntVar(&retries, "retries", 2, "retries of a failing candidate, to tell flakes from regressions")
+	f.DurationVar(&timeout, "timeout", 10*time.Minute, "limit for each build or test command")
+	f.BoolVar(&opt.AllPackages, "all-packages", false, "test every package, not only those that import a changed package")
+	f.BoolVar(&asJSON, "json", false, "print one JSON document")
+	f.StringVar(&junit, "junit", "", "also write a JUnit XML report to FILE")
+	f.StringVar(&markdown, "markdown", "", "also write a Markdown report (for a pull-request comment) to FILE")
+	return cmd
+}
+
+// splitAll splits comma-separated values of repeatable flags.
+func splitAll(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// pluginSettings fills every flag not given on the command line from its
+// PLUGIN_NAME variable (Drone and Woodpecker pass plugin settings so).
+func (a *app) pluginSettings(cmd *cobra.Command) error {
+	var err error
+	set := func(fl *pflag.Flag) {
+		if fl.Changed || err != nil {
+			return
+		}
+		name := "PLUGIN_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if v := a.getenv(name); v != "" {
+			if serr := fl.Value.Set(v); serr != nil {
+				err = errkind.New(errkind.Invalid, "%s=%q: %v", name, v, serr)
+			}
+			fl.Changed = true
+		}
+	}
+	cmd.Flags().VisitAll(set)
+	cmd.InheritedFlags().VisitAll(set)
+	if err != nil {
+		return err
+	}
+	// Inherited flags are bound to the app's fields by the root command.
+	if v := a.getenv("PLUGIN_WORKSPACE"); v != "" && a.workspaceFile == "" {
+		a.workspaceFile = v
+	}
+	return nil
+}
+
+func writeReport(file string, render func(*bytes.Buffer) error) error {
+	var b bytes.Buffer
+	if err := render(&b); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return err
+	}
+	if err := workspace.WriteFile(abs, b.Bytes(), 0o644); err != nil {
+		return errkind.New(errkind.Invalid, "cannot write %s: %v", file, err)
+	}
+	return nil
+}
+
+// progress shows a live line on a terminal; elsewhere it stays quiet.
+func (a *app) progress(opt *verify.Options) (stop func()) {
+	if !isTerminal(a.stderr) {
+		return func() {}
+	}
+	var mu sync.Mutex
+	running := map[string]bool{}
+	done, total := 0, 0
+	start := time.Now()
+	draw := func() {
+		var names []string
+		for n := range running {
+			names = append(names, n)
+		}
+		line := fmt.Sprintf("[%d/%d] %s  %s", done, total, time.Since(start).Round(time.Second), strings.Join(names, ", "))
+		if len(line) > 100 {
+			line = line[:97] + "..."
+		}
+		fmt.Fprintf(a.stderr, "\r\033[K%s", line)
+	}
+	opt.Progress = func(p verify.Progress) {
+		mu.Lock()
+		defer mu.Unlock()
+		key := p.Repo + " (" + p.State + ")"
+		done, total = p.Done, p.Total
+		if p.Result != nil {
+			delete(running, key)
+		} else {
+			running[key] = true
+		}
+		draw()
+	}
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprint(a.stderr, "\r\033[K")
+	}
+}

@@ -1,0 +1,60 @@
+package gomod
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestChangedPackages(t *testing.T) {
+	files := []string{"query/query.go", "query/testdata/x.json", "README.md", "go.sum", "tools/gen/main.go", "tools/go.mod", "doc.go", "a/b/testdata/c/d.txt"}
+	pkgs, reqs := ChangedPackages(files, "ex.com/db", ".", []string{".", "tools"})
+	want := map[string]bool{"ex.com/db/query": true, "ex.com/db": true, "ex.com/db/a/b": true}
+	if diff := cmp.Diff(want, pkgs); diff != "" || !reqs {
+		t.Errorf("root module: requirements=%v, mismatch (-want +got):\n%s", reqs, diff)
+	}
+	pkgs, reqs = ChangedPackages(files, "ex.com/db/tools", "tools", []string{".", "tools"})
+	if diff := cmp.Diff(map[string]bool{"ex.com/db/tools/gen": true}, pkgs); diff != "" || !reqs {
+		t.Errorf("tools module: requirements=%v, mismatch (-want +got):\n%s", reqs, diff)
+	}
+}
+
+func TestAffected(t *testing.T) {
+	list := `{"ImportPath": "ex.com/api/client", "Deps": ["ex.com/db/query", "fmt"], "Module": {"Path": "ex.com/api"}}
+{"ImportPath": "ex.com/api/jobs", "Deps": ["ex.com/db/store"]}
+{"ImportPath": "ex.com/api/jobs [ex.com/api/jobs.test]", "ForTest": "ex.com/api/jobs", "Deps": ["ex.com/db/store", "testing"]}
+{"ImportPath": "ex.com/api/jobs_test [ex.com/api/jobs.test]", "ForTest": "ex.com/api/jobs", "Deps": ["ex.com/db/query [ex.com/api/jobs.test]"]}
+{"ImportPath": "ex.com/api/jobs.test", "Deps": ["ex.com/api/jobs [ex.com/api/jobs.test]"]}
+{"ImportPath": "ex.com/api/web", "Deps": ["net/http"]}
+{"ImportPath": "ex.com/db/query", "Deps": []}
+`
+	got, err := Affected([]byte(list), "ex.com/api", map[string]bool{"ex.com/db/query": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// jobs is affected through its external test package only.
+	if diff := cmp.Diff([]string{"ex.com/api/client", "ex.com/api/jobs"}, got); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestTestReport(t *testing.T) {
+	out := `{"Action":"run","Package":"p","Test":"TestA"}
+{"Action":"output","Package":"p","Test":"TestA","Output":"--- FAIL: TestA\n"}
+{"Action":"fail","Package":"p","Test":"TestA/sub"}
+{"Action":"fail","Package":"p","Test":"TestA"}
+{"Action":"pass","Package":"p","Test":"TestB"}
+{"Action":"fail","Package":"p"}
+# q
+q/q_test.go:3:1: syntax error
+{"Action":"fail","Package":"q"}
+{"Action":"output","Package":"r","Output":"ok\n"}
+`
+	failed, text := TestReport(out)
+	if diff := cmp.Diff([]string{"p.TestA/sub", "q"}, failed); diff != "" {
+		t.Errorf("failed mismatch (-want +got):\n%s", diff)
+	}
+	if text != "--- FAIL: TestA\n# q\nq/q_test.go:3:1: syntax error\nok\n" {
+		t.Errorf("text = %q", text)
+	}
+}

@@ -1,0 +1,63 @@
+package npm
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// Env is the environment of a sandboxed npm command: a shared cache, no
+// audit, fund or update notices, and cached packages preferred.
+func Env(cache string) []string {
+	return []string{
+		"npm_config_cache=" + cache,
+		"npm_config_update_notifier=false",
+		"npm_config_fund=false",
+		"npm_config_audit=false",
+		"npm_config_prefer_offline=true",
+		"npm_config_progress=false",
+		"NO_COLOR=1",
+	}
+}
+
+var notOK = regexp.MustCompile(`(?m)^\s*not ok \d+ - (.+?)(?:\s+#.*)?$`)
+
+// FailedTests returns the failing tests named in TAP output (node --test,
+// tap, tape and others print it), sorted; nil when the output has no TAP.
+func FailedTests(output string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range notOK.FindAllStringSubmatch(output, -1) {
+		name := strings.TrimSpace(m[1])
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// BestVersion returns the highest of versions (tags such as "v1.2.0")
+// that satisfies the range spec, or "" when spec is not a range or none
+// satisfies it.
+func BestVersion(spec string, versions []string) string {
+	c, err := semver.NewConstraint(spec)
+	if err != nil {
+		return ""
+	}
+	var best *semver.Version
+	bestTag := ""
+	for _, tag := range versions {
+		v, err := semver.NewVersion(strings.TrimPrefix(tag, "v"))
+		if err != nil || !c.Check(v) {
+			continue
+		}
+		if best == nil || v.GreaterThan(best) {
+			best, bestTag = v, tag
+		}
+	}
+	return bestTag
+}

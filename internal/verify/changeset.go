@@ -1,0 +1,175 @@
+package verify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
+	"github.com/cascade-dev/cascade/internal/ecosystem/npm"
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/scan"
+)
+
+// Member is one ref of the change set: the upstream candidate or a --with ref.
+type Member struct {
+	Repo   string `json:"repo"`
+	Ref    string `json:"ref"`
+	Commit string `json:"commit"`
+	// Dir is set for a local directory candidate (uncommitted work).
+	Dir string `json:"dir,omitempty"`
+	// Digest identifies the content: the commit id, or a hash of the
+	// directory's files.
+	Digest string `json:"-"`
+	node   int
+}
+
+// SplitRef splits "REPO@REF" at its last '@' (an npm scope's leading '@'
+// is part of the name).
+func SplitRef(s string) (repo, ref string) {
+	if i := strings.LastIndex(s, "@"); i > 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
+func isLocalDir(ref, base string) bool {
+	if strings.HasPrefix(ref, ".") || strings.HasPrefix(ref, "/") || strings.HasPrefix(ref, "~") {
+		return true
+	}
+	fi, err := os.Stat(filepath.Join(base, ref))
+	return err == nil && fi.IsDir() && strings.ContainsRune(ref, os.PathSeparator)
+}
+
+// resolveMember resolves "REPO[@REF]" against the workspace.
+func resolveMember(ctx context.Context, g *graph.Workspace, arg, base string) (Member, error) {
+	name, ref := SplitRef(arg)
+	i, err := g.Lookup(name)
+	if err != nil {
+		return Member{}, err
+	}
+	r := g.Repos[i]
+	m := Member{Repo: r.Name, Ref: ref, node: i}
+	if ref == "" {
+		if r.Commit == "" {
+			return m, errkind.New(errkind.Invalid, "repo %s has no commits to verify", r.Name)
+		}
+		m.Ref, m.Commit, m.Digest = r.Branch, r.Commit, r.Commit
+		return m, nil
+	}
+	if isLocalDir(ref, base) {
+		dir := ref
+		if strings.HasPrefix(dir, "~/") {
+			home, _ := os.UserHomeDir()
+			dir = filepath.Join(home, dir[2:])
+		} else if !filepath.IsAbs(dir) {
+			dir = filepath.Join(base, dir)
+		}
+		if err := checkLocalDir(dir, r.Name, r.Modules); err != nil {
+			return m, err
+		}
+		digest, err := hashDir(dir)
+		if err != nil {
+			return m, errkind.Wrap(errkind.Invalid, fmt.Errorf("reading %s: %w", dir, err))
+		}
+		m.Dir, m.Digest, m.Commit = dir, "dir:"+digest, ""
+		return m, nil
+	}
+	commit, err := r.Git.Resolve(ctx, ref)
+	if err != nil && errkind.Of(err) == errkind.NotFound && r.URL != "" {
+		if ferr := r.Git.Fetch(ctx); ferr != nil {
+			return m, ferr
+		}
+		commit, err = r.Git.Resolve(ctx, ref)
+	}
+	if err != nil {
+		if errkind.Of(err) == errkind.NotFound {
+			return m, errkind.New(errkind.Invalid, "repo %s has no branch, tag or commit %q; check the name (`git -C %s branch -a`)", r.Name, ref, r.Git.Dir())
+		}
+		return m, err
+	}
+	m.Commit, m.Digest = commit, commit
+	return m, nil
+}
+
+// checkLocalDir makes sure a directory candidate holds one of the repo's
+// modules, so that a typo cannot verify the wrong code.
+func checkLocalDir(dir, repo string, mods []scan.Module) error {
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return errkind.New(errkind.Invalid, "%s is not a directory", dir)
+	}
+	var names []string
+	for _, m := range mods {
+		names = append(names, m.Name)
+		var manifest string
+		switch m.Ecosystem {
+		case "go":
+			manifest = gomod.FileName
+		case "npm":
+			manifest = npm.FileName
+		}
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(m.Dir), manifest))
+		if err != nil {
+			continue
+		}
+		switch m.Ecosystem {
+		case "go":
+			if gm, err := gomod.Parse(manifest, data); err == nil && gm.Path == m.Name {
+				return nil
+			}
+		case "npm":
+			if p, err := npm.Parse(manifest, data); err == nil && p.Name == m.Name {
+				return nil
+			}
+		}
+	}
+	return errkind.New(errkind.Invalid, "%s is not a checkout of %s: it holds none of its modules (%s) where the repo has them",
+		dir, repo, strings.Join(names, ", "))
+}
+
+// hashDir hashes the names and contents of the files under dir, skipping
+// .git and node_modules.
+func hashDir(dir string) (string, error) {
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") && p != dir {
+			return filepath.SkipDir
+		}
+		if d.Type().IsRegular() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	for _, f := range files {
+		rel, _ := filepath.Rel(dir, f)
+		fmt.Fprintf(h, "%s\x00", filepath.ToSlash(rel))
+		fh, err := os.Open(f)
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(h, fh)
+		fh.Close()
+		if err != nil {
+			return "", err
+		}
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32], nil
+}

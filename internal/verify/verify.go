@@ -1,0 +1,471 @@
+// Package verify builds and tests the downstreams of an upstream candidate,
+// each paired with its baseline, and judges each one: passed, regressed,
+// fixed, broken, flaky, skipped or error. With a change set (other refs that
+// ship together) every affected downstream is verified twice: with the
+// candidate alone, and with the whole set in place. The result is a pure
+// function of the workspace's commits and the options, cached by content.
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/goproxy"
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/sandbox"
+	"github.com/cascade-dev/cascade/internal/scan"
+)
+
+// States of a verification.
+const (
+	Alone = "alone" // only the upstream candidate in place
+	Set   = "set"   // every ref of the change set in place
+)
+
+// Options are the inputs of a verification besides the workspace.
+type Options struct {
+	// Upstream is "REPO[@REF]"; With are "REPO@REF" refs that ship with it.
+	Upstream string
+	With     []string
+	// Only, Tiers and Direct narrow the downstreams.
+	Only   []string
+	Tiers  []string
+	Direct bool
+	// Jobs is how many downstreams are verified at once (default: cores).
+	Jobs int
+	// Retries is how often a failing candidate is retried.
+	Retries int
+	// Timeout bounds every build or test command.
+	Timeout     time.Duration
+	AllPackages bool
+	NoCache     bool
+	CacheDir    string
+	// BaseDir is where relative local-directory refs are resolved.
+	BaseDir string
+	// Progress, if set, hears about every job that starts and ends.
+	Progress func(Progress)
+}
+
+// Progress is a progress event.
+type Progress struct {
+	Done, Total int
+	// Repo and State name the job that started or ended; Result is set when it ended.
+	Repo, State string
+	Result      *Result
+}
+
+// Result is the verdict for one downstream in one state.
+type Result struct {
+	Repo   string `json:"repo"`
+	Ref    string `json:"ref"`
+	Commit string `json:"commit"`
+	State  string `json:"state"`
+	Cause  string `json:"cause,omitempty"`
+	// Baseline and Candidate are "pass", "fail" or "none" (not run).
+	Baseline   string   `json:"baseline"`
+	Candidate  string   `json:"candidate"`
+	Verdict    string   `json:"verdict"`
+	Attempts   int      `json:"attempts"`
+	DurationMS int64    `json:"duration_ms"`
+	Log        string   `json:"log"`
+	Command    string   `json:"command,omitempty"`
+	Tests      []string `json:"tests,omitempty"`
+	Reason     string   `json:"reason,omitempty"`
+	Depth      int      `json:"depth"`
+	Packages   []string `json:"packages,omitempty"`
+	Cached     bool     `json:"cached,omitempty"`
+}
+
+// Report is the outcome of a verification.
+type Report struct {
+	Upstream   Member         `json:"upstream"`
+	With       []Member       `json:"with,omitempty"`
+	Results    []Result       `json:"results"`
+	Summary    map[string]int `json:"summary"`
+	Conclusion string         `json:"conclusion"`
+	// Order is the safe merge order of the change set, upstream first.
+	Order []string `json:"order,omitempty"`
+}
+
+// Regressed reports whether any downstream regressed.
+func (r *Report) Regressed() bool { return r.Summary[Regressed] > 0 }
+
+// engine holds what the jobs of one verification share.
+type engine struct {
+	opt     Options
+	g       *graph.Workspace
+	members []Member
+	work    string
+	cache   *resultCache
+
+	tool      gomod.Toolchain
+	proxy     *goproxy.Server
+	goEnv     []string
+	npmCache  string
+	proxyHash string
+
+	mu       sync.Mutex
+	trees    map[string]string // digest+repo → extracted tree
+	treeErrs map[string]error
+	packs    map[string]packResult
+}
+
+// Verify runs a verification.
+func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error) {
+	if opt.Jobs <= 0 {
+		opt.Jobs = runtime.NumCPU()
+	}
+	if opt.Retries < 0 {
+		opt.Retries = 0
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 10 * time.Minute
+	}
+	up, err := resolveMember(ctx, g, opt.Upstream, opt.BaseDir)
+	if err != nil {
+		return nil, err
+	}
+	members := []Member{up}
+	for _, w := range opt.With {
+		m, err := resolveMember(ctx, g, w, opt.BaseDir)
+		if err != nil {
+			return nil, err
+		}
+		for _, prev := range members {
+			if prev.Repo == m.Repo {
+				return nil, errkind.New(errkind.Invalid, "repo %s is in the change set twice (%s and %s); keep one ref per repo", m.Repo, prev.Ref, m.Ref)
+			}
+		}
+		members = append(members, m)
+	}
+	jobs, err := plan(g, members, opt)
+	if err != nil {
+		return nil, err
+	}
+	work, err := os.MkdirTemp("", "cascade-verify-")
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	defer sandbox.RemoveAll(work)
+	e := &engine{opt: opt, g: g, members: members, work: work,
+		cache: &resultCache{dir: filepath.Join(opt.CacheDir, "verify"), off: opt.NoCache},
+		trees: map[string]string{}, treeErrs: map[string]error{}, packs: map[string]packResult{}}
+	if err := e.setup(ctx); err != nil {
+		return nil, err
+	}
+	defer e.close()
+
+	report := &Report{Upstream: up, With: members[1:], Summary: map[string]int{}}
+	total := 0
+	for _, j := range jobs {
+		total += len(j.states)
+	}
+	results := make([][]Result, len(jobs))
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		done  int
+		errs  []error
+		sem   = make(chan struct{}, opt.Jobs)
+		jctx  context.Context
+		abort context.CancelFunc
+	)
+	jctx, abort = context.WithCancel(ctx)
+	defer abort()
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-jctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			rs, err := e.runJob(jctx, j, func(r Result) {
+				mu.Lock()
+				done++
+				d := done
+				mu.Unlock()
+				if opt.Progress != nil {
+					opt.Progress(Progress{Done: d, Total: total, Repo: r.Repo, State: r.State, Result: &r})
+				}
+			}, func(state string) {
+				if opt.Progress != nil {
+					opt.Progress(Progress{Done: done, Total: total, Repo: g.Name(j.node), State: state})
+				}
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			results[i] = rs
+			if err != nil {
+				errs = append(errs, err)
+				abort()
+			}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, rs := range results {
+		report.Results = append(report.Results, rs...)
+	}
+	sortResults(report.Results)
+	assignCauses(g, report.Results)
+	for _, v := range Verdicts {
+		report.Summary[v] = 0
+	}
+	for _, r := range report.Results {
+		report.Summary[r.Verdict]++
+	}
+	report.Order = mergeOrder(g, members)
+	report.Conclusion = conclude(report, members)
+	return report, nil
+}
+
+// job is one downstream and the states it is verified in.
+type job struct {
+	node   int
+	depth  int
+	states []string
+}
+
+// plan picks the downstreams and their states.
+func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
+	up := members[0]
+	depth := map[int]int{}
+	alone := map[int]bool{}
+	rs := g.Downstream(up.node, opt.Direct)
+	for _, r := range rs.Items {
+		depth[r.Node] = r.Depth
+		alone[r.Node] = true
+	}
+	inSet := map[int]bool{}
+	if len(members) > 1 {
+		for _, m := range members {
+			for _, r := range g.Downstream(m.node, opt.Direct).Items {
+				inSet[r.Node] = true
+				if _, ok := depth[r.Node]; !ok {
+					depth[r.Node] = r.Depth
+				}
+			}
+		}
+	}
+	only := map[int]bool{}
+	for _, o := range opt.Only {
+		i, err := g.Lookup(o)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := depth[i]; !ok {
+			return nil, errkind.New(errkind.Invalid, "--only %s: %s is not downstream of the change set", o, g.Name(i))
+		}
+		only[i] = true
+	}
+	var jobs []job
+	for node, d := range depth {
+		if len(only) > 0 && !only[node] {
+			continue
+		}
+		if len(opt.Tiers) > 0 && !slices.Contains(opt.Tiers, g.Repos[node].Tier) {
+			continue
+		}
+		if node == up.node {
+			continue
+		}
+		j := job{node: node, depth: d}
+		if alone[node] {
+			j.states = append(j.states, Alone)
+		}
+		if inSet[node] {
+			j.states = append(j.states, Set)
+		}
+		jobs = append(jobs, j)
+	}
+	sort.Slice(jobs, func(a, b int) bool {
+		if jobs[a].depth != jobs[b].depth {
+			return jobs[a].depth < jobs[b].depth
+		}
+		return g.Name(jobs[a].node) < g.Name(jobs[b].node)
+	})
+	return jobs, nil
+}
+
+func sortResults(rs []Result) {
+	stateRank := map[string]int{Alone: 0, Set: 1}
+	sort.SliceStable(rs, func(a, b int) bool {
+		if rs[a].State != rs[b].State {
+			return stateRank[rs[a].State] < stateRank[rs[b].State]
+		}
+		if rs[a].Depth != rs[b].Depth {
+			return rs[a].Depth < rs[b].Depth
+		}
+		return rs[a].Repo < rs[b].Repo
+	})
+}
+
+// assignCauses names, for a downstream that regressed, the intermediate
+// repo whose own regression explains it: district-sync fails because
+// clever-api no longer compiles.
+func assignCauses(g *graph.Workspace, rs []Result) {
+	regressed := map[string]map[string]bool{}
+	for _, r := range rs {
+		if r.Verdict == Regressed {
+			if regressed[r.State] == nil {
+				regressed[r.State] = map[string]bool{}
+			}
+			regressed[r.State][r.Repo] = true
+		}
+	}
+	for i := range rs {
+		r := &rs[i]
+		if r.Verdict != Regressed {
+			continue
+		}
+		node, err := g.Lookup(r.Repo)
+		if err != nil {
+			continue
+		}
+		var fallback string
+		for _, up := range g.Upstream(node, false).Items {
+			name := g.Name(up.Node)
+			if !regressed[r.State][name] {
+				continue
+			}
+			for _, m := range g.Repos[up.Node].Modules {
+				if strings.Contains(r.Log, m.Name) {
+					r.Cause = name
+					break
+				}
+			}
+			if r.Cause != "" {
+				break
+			}
+			if fallback == "" {
+				fallback = name
+			}
+		}
+		if r.Cause == "" && r.Command != "" && strings.Contains(r.Reason, "does not") {
+			r.Cause = fallback
+		}
+	}
+}
+
+// mergeOrder sorts the change set's repos upstream first.
+func mergeOrder(g *graph.Workspace, members []Member) []string {
+	pos := map[int]int{}
+	k := 0
+	for _, level := range g.Order() {
+		for _, group := range level {
+			for _, n := range group {
+				pos[n] = k
+				k++
+			}
+		}
+	}
+	ms := slices.Clone(members)
+	sort.SliceStable(ms, func(a, b int) bool { return pos[ms[a].node] < pos[ms[b].node] })
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Repo)
+	}
+	return out
+}
+
+// conclude writes the sentence a release manager needs.
+func conclude(r *Report, members []Member) string {
+	up := members[0]
+	label := func(res Result) string {
+		s := res.Repo + "@" + res.Ref
+		if res.Cause != "" {
+			s = res.Repo + " (through " + res.Cause + ")"
+		}
+		return s
+	}
+	var alone, set, setOthers []string
+	hasSet := false
+	for _, res := range r.Results {
+		if res.State == Set {
+			hasSet = true
+		}
+		if res.Verdict != Regressed {
+			continue
+		}
+		if res.State == Alone {
+			alone = append(alone, label(res))
+		} else {
+			set = append(set, label(res))
+		}
+	}
+	for _, m := range members[1:] {
+		setOthers = append(setOthers, m.Repo+"@"+m.Ref)
+	}
+	upName := up.Repo + "@" + up.Ref
+	var b strings.Builder
+	if len(alone) == 0 {
+		fmt.Fprintf(&b, "merging %s alone breaks no downstream", upName)
+	} else {
+		fmt.Fprintf(&b, "merging %s alone breaks %s", upName, joinAnd(alone))
+	}
+	if !hasSet {
+		if len(alone) == 0 {
+			b.WriteString(": safe to merge")
+		} else {
+			b.WriteString(": fix them first, or verify again with their fix branches (--with REPO@REF)")
+		}
+		return b.String()
+	}
+	if len(set) == 0 {
+		fmt.Fprintf(&b, "; with %s in the same release everything passes", joinAnd(setOthers))
+		if len(alone) > 0 {
+			fmt.Fprintf(&b, ": release them together, %s first", r.Order[0])
+		} else {
+			fmt.Fprintf(&b, ": safe in the order %s", strings.Join(r.Order, ", "))
+		}
+		return b.String()
+	}
+	fmt.Fprintf(&b, "; even with %s in the same release, %s still break%s: fix %s before releasing",
+		joinAnd(setOthers), joinAnd(set), map[bool]string{true: "s", false: ""}[len(set) == 1], map[bool]string{true: "it", false: "them"}[len(set) == 1])
+	return b.String()
+}
+
+func joinAnd(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// moduleNames lists the Go module paths of the workspace.
+func goModules(g *graph.Workspace) []goproxy.Source {
+	var out []goproxy.Source
+	for _, r := range g.Repos {
+		if r.Git == nil {
+			continue
+		}
+		for _, m := range r.Modules {
+			if m.Ecosystem == scan.Go {
+				out = append(out, goproxy.Source{Module: m.Name, Repo: r.Git, Dir: m.Dir})
+			}
+		}
+	}
+	return out
+}

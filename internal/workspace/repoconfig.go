@@ -1,0 +1,76 @@
+package workspace
+
+import (
+	"gopkg.in/yaml.v3"
+)
+
+// RepoConfigFile is the name of a repo's own configuration, at its root.
+const RepoConfigFile = ".cascade.yaml"
+
+// RepoConfig is a repo's .cascade.yaml: how to build, test, benchmark and
+// release it, and the JSON Schemas that are its API. Empty commands mean
+// the ecosystem's defaults.
+type RepoConfig struct {
+	Build string
+	Test  string
+	Bench string
+	// APISchemas are globs of JSON Schema files, relative to the repo root.
+	APISchemas []string
+	// Release is the raw `release:` block, validated by the runbook reader.
+	Release *yaml.Node
+	File    string
+}
+
+// ParseRepoConfig reads a .cascade.yaml; file names it in errors.
+func ParseRepoConfig(file string, data []byte) (*RepoConfig, error) {
+	c := &RepoConfig{File: file}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamlError(file, err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return c, nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, inputErr(file, root, "expected a mapping with build, test, bench, api and release")
+	}
+	if err := checkKeys(file, root, "the top level", "build", "test", "bench", "api", "release"); err != nil {
+		return nil, err
+	}
+	for key, dst := range map[string]*string{"build": &c.Build, "test": &c.Test, "bench": &c.Bench} {
+		if v := value(root, key); v != nil {
+			s, err := scalar(file, v, key)
+			if err != nil {
+				return nil, err
+			}
+			*dst = s
+		}
+	}
+	if api := value(root, "api"); api != nil {
+		if api.Kind != yaml.MappingNode {
+			return nil, inputErr(file, api, "`api:` must be a mapping such as `jsonschema: [schemas/*.json]`")
+		}
+		if err := checkKeys(file, api, "api", "jsonschema"); err != nil {
+			return nil, err
+		}
+		if js := value(api, "jsonschema"); js != nil {
+			switch js.Kind {
+			case yaml.ScalarNode:
+				c.APISchemas = []string{js.Value}
+			case yaml.SequenceNode:
+				for _, g := range js.Content {
+					s, err := scalar(file, g, "api.jsonschema entries")
+					if err != nil {
+						return nil, err
+					}
+					c.APISchemas = append(c.APISchemas, s)
+				}
+			default:
+				return nil, inputErr(file, js, "`api.jsonschema:` must be a list of globs")
+			}
+		}
+	}
+	c.Release = value(root, "release")
+	return c, nil
+}
