@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cascade-dev/cascade/internal/cli"
+	"github.com/cascade-dev/cascade/internal/verify"
 )
 
 func TestMain(m *testing.M) {
@@ -16,6 +22,9 @@ func TestMain(m *testing.M) {
 		"cascade": func() {
 			os.Exit(cli.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
+		// verifysummary FILE prints a `cascade verify --json` report one
+		// result a line, for scripts to match.
+		"verifysummary": verifySummary,
 	})
 }
 
@@ -35,6 +44,8 @@ func TestScript(t *testing.T) {
 			},
 		},
 		Setup: func(env *testscript.Env) error {
+			// Go's module cache is read-only; let the work dir be removed.
+			env.Defer(func() { exec.Command("chmod", "-R", "u+w", env.WorkDir).Run() })
 			gitconfig := filepath.Join(env.WorkDir, ".gitconfig")
 			err := os.WriteFile(gitconfig, []byte("[user]\n\tname = Test Engineer\n\temail = test@cascade.example\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n"), 0o644)
 			if err != nil {
@@ -45,7 +56,47 @@ func TestScript(t *testing.T) {
 			env.Setenv("GIT_AUTHOR_DATE", "2026-03-02T09:00:00Z")
 			env.Setenv("GIT_COMMITTER_DATE", "2026-03-02T09:00:00Z")
 			env.Setenv("CASCADE_CACHE_DIR", filepath.Join(env.WorkDir, ".cache", "cascade"))
+			// Builds run offline and share the test run's build cache.
+			env.Setenv("GOCACHE", goCache(t))
+			env.Setenv("GOPROXY", "off")
+			env.Setenv("GOTOOLCHAIN", "local")
+			env.Setenv("GOFLAGS", "")
 			return nil
 		},
 	})
+}
+
+var goCacheDir = sync.OnceValues(func() (string, error) {
+	out, err := exec.Command("go", "env", "GOCACHE").Output()
+	return strings.TrimSpace(string(out)), err
+})
+
+func goCache(t *testing.T) string {
+	dir, err := goCacheDir()
+	if err != nil || dir == "" {
+		t.Fatalf("go env GOCACHE: %v", err)
+	}
+	return dir
+}
+
+func verifySummary() {
+	data, err := os.ReadFile(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var r verify.Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	for _, res := range r.Results {
+		fmt.Printf("%s %s %s cause=%s baseline=%s candidate=%s\n", res.Repo, res.State, res.Verdict, res.Cause, res.Baseline, res.Candidate)
+	}
+	fmt.Print("summary")
+	for _, v := range []string{"passed", "regressed", "flaky", "skipped", "fixed", "broken", "error"} {
+		fmt.Printf(" %s=%d", v, r.Summary[v])
+	}
+	fmt.Printf("\nconclusion %s\norder %s\n", r.Conclusion, strings.Join(r.Order, " "))
+	os.Exit(0)
 }

@@ -28,7 +28,7 @@ import (
 )
 
 // cacheVersion changes whenever the meaning of a cached result changes.
-const cacheVersion = "verify-v1"
+const cacheVersion = "verify-v2"
 
 // maxLog is how much of a failing command's output a result keeps.
 const maxLog = 16 << 10
@@ -137,6 +137,9 @@ type unit struct {
 	Ecosystem string   `json:"ecosystem"`
 	Name      string   `json:"name"`
 	Packages  []string `json:"packages,omitempty"`
+	// Build lists the packages with code to build; nil with Packages nil
+	// means the whole module.
+	Build []string `json:"build,omitempty"`
 }
 
 func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, error) {
@@ -182,15 +185,19 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 			}
 			u := unit{Dir: m.Dir, Ecosystem: scan.Go, Name: m.Name}
 			if !e.opt.AllPackages && !selfChanged && !changedAll {
-				pkgs, err := e.affected(ctx, modDir, m.Name, res.Commit, injected, changed)
+				sel, err := e.affected(ctx, modDir, m.Name, res.Commit, injected, changed)
 				if err != nil {
 					return res, err
 				}
-				if len(pkgs) == 0 {
+				if sel.All {
+					units = append(units, u)
+					continue
+				}
+				if len(sel.Test) == 0 {
 					skipped = append(skipped, m.Name)
 					continue
 				}
-				u.Packages = pkgs
+				u.Packages, u.Build = sel.Test, sel.Build
 			}
 			units = append(units, u)
 		case scan.NPM:
@@ -402,11 +409,11 @@ func (e *engine) exec(ctx context.Context, c sandbox.Cmd) (sandbox.Result, strin
 }
 
 func (e *engine) runGo(ctx context.Context, dir string, u unit, cfg *workspace.RepoConfig) (Run, error) {
-	pkgs := u.Packages
+	pkgs, buildPkgs := u.Packages, u.Build
 	if len(pkgs) == 0 {
-		pkgs = []string{"./..."}
+		pkgs, buildPkgs = []string{"./..."}, []string{"./..."}
 	}
-	build := sandbox.Cmd{Args: append([]string{"go", "build"}, pkgs...), Dir: dir, Env: e.goEnv}
+	build := sandbox.Cmd{Args: append([]string{"go", "build"}, buildPkgs...), Dir: dir, Env: e.goEnv}
 	test := sandbox.Cmd{Args: append([]string{"go", "test", "-json"}, pkgs...), Dir: dir, Env: e.goEnv}
 	if cfg.Build != "" {
 		build = sandbox.Cmd{Shell: cfg.Build, Dir: dir, Env: e.goEnv}
@@ -414,14 +421,17 @@ func (e *engine) runGo(ctx context.Context, dir string, u unit, cfg *workspace.R
 	if cfg.Test != "" {
 		test = sandbox.Cmd{Shell: cfg.Test, Dir: dir, Env: e.goEnv}
 	}
-	res, infra, err := e.exec(ctx, build)
-	if err != nil || infra != "" {
-		return Run{Infra: infra, Command: build.String(), Log: tail(res.Output)}, err
+	// Packages with tests only have nothing to build on their own.
+	if len(buildPkgs) > 0 || cfg.Build != "" {
+		res, infra, err := e.exec(ctx, build)
+		if err != nil || infra != "" {
+			return Run{Infra: infra, Command: build.String(), Log: tail(res.Output)}, err
+		}
+		if !res.OK() {
+			return Run{Built: false, Command: build.String(), Log: tail(res.Output)}, nil
+		}
 	}
-	if !res.OK() {
-		return Run{Built: false, Command: build.String(), Log: tail(res.Output)}, nil
-	}
-	res, infra, err = e.exec(ctx, test)
+	res, infra, err := e.exec(ctx, test)
 	if err != nil || infra != "" {
 		return Run{Infra: infra, Command: test.String(), Log: tail(res.Output)}, err
 	}
@@ -685,37 +695,44 @@ func (e *engine) changes(ctx context.Context, injected []Member) (all bool, pkgs
 	return false, pkgs, names, nil
 }
 
-// affected lists the packages of the module in modDir that import a
+// selection is the packages of a module to build and test.
+type selection struct {
+	// All means every package: impact could not be narrowed.
+	All         bool
+	Test, Build []string
+}
+
+// affected selects the packages of the module in modDir that import a
 // changed package, through `go list`, cached by content.
-func (e *engine) affected(ctx context.Context, modDir, mod, commit string, injected []Member, changed map[string]bool) ([]string, error) {
+func (e *engine) affected(ctx context.Context, modDir, mod, commit string, injected []Member, changed map[string]bool) (selection, error) {
 	var names []string
 	for p := range changed {
 		names = append(names, p)
 	}
 	sort.Strings(names)
 	key := e.key("affected", commit, []unit{{Name: mod}}, &workspace.RepoConfig{}, digests(injected), strings.Join(names, ","))
-	var pkgs []string
-	if e.cache.get(key, &pkgs) {
-		return pkgs, nil
+	var sel selection
+	if e.cache.get(key, &sel) {
+		return sel, nil
 	}
 	if len(changed) == 0 {
-		return nil, nil
+		return sel, nil
 	}
-	c := sandbox.Cmd{Args: []string{"go", "list", "-e", "-test", "-json=ImportPath,ForTest,Deps", "./..."}, Dir: modDir, Env: e.goEnv, OutputLimit: 64 << 20, SplitStderr: true}
+	c := sandbox.Cmd{Args: []string{"go", "list", "-e", "-test", "-json=" + gomod.ListFields, "./..."}, Dir: modDir, Env: e.goEnv, OutputLimit: 64 << 20, SplitStderr: true}
 	res, infra, err := e.exec(ctx, c)
 	if err != nil {
-		return nil, err
+		return sel, err
 	}
-	if infra != "" || !res.OK() {
+	if infra != "" || !res.OK() || res.Truncated > 0 {
 		// Impact cannot be narrowed; test everything rather than guess.
-		return []string{"./..."}, nil
+		return selection{All: true}, nil
 	}
-	pkgs, err = gomod.Affected([]byte(res.Output), mod, changed)
+	sel.Test, sel.Build, err = gomod.Affected([]byte(res.Output), mod, changed)
 	if err != nil {
-		return []string{"./..."}, nil
+		return selection{All: true}, nil
 	}
-	e.cache.put(key, pkgs)
-	return pkgs, nil
+	e.cache.put(key, sel)
+	return sel, nil
 }
 
 func hasGoFiles(dir string) bool {

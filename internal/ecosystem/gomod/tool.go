@@ -81,20 +81,27 @@ type listedPackage struct {
 	ImportPath string
 	ForTest    string
 	Deps       []string
-	Module     *struct{ Path string }
+	GoFiles    []string
+	CgoFiles   []string
 }
 
-// Affected reads the output of `go list -e -test -json=ImportPath,ForTest,Deps,Module ./...`
-// and returns the packages of module mod whose code or tests import, directly or
-// not, one of changed; sorted.
-func Affected(listJSON []byte, mod string, changed map[string]bool) ([]string, error) {
+// ListFields are the fields Affected reads: run
+// `go list -e -test -json=`+ListFields+` ./...`.
+const ListFields = "ImportPath,ForTest,Deps,GoFiles,CgoFiles"
+
+// Affected reads the output of `go list -e -test -json=ListFields ./...`
+// and returns the packages of module mod whose code or tests import,
+// directly or not, one of changed, sorted; and, of those, the ones that
+// have non-test code to build.
+func Affected(listJSON []byte, mod string, changed map[string]bool) (test, build []string, err error) {
 	dec := json.NewDecoder(bytes.NewReader(listJSON))
 	hit := map[string]bool{}
 	all := map[string]bool{}
+	hasCode := map[string]bool{}
 	for dec.More() {
 		var p listedPackage
 		if err := dec.Decode(&p); err != nil {
-			return nil, fmt.Errorf("reading go list output: %w", err)
+			return nil, nil, fmt.Errorf("reading go list output: %w", err)
 		}
 		base := p.ImportPath
 		if p.ForTest != "" {
@@ -105,6 +112,9 @@ func Affected(listJSON []byte, mod string, changed map[string]bool) ([]string, e
 			continue
 		}
 		all[base] = true
+		if p.ForTest == "" && !strings.HasSuffix(p.ImportPath, ".test") && len(p.GoFiles)+len(p.CgoFiles) > 0 {
+			hasCode[base] = true
+		}
 		for _, d := range p.Deps {
 			if changed[stripVariant(d)] {
 				hit[base] = true
@@ -112,14 +122,17 @@ func Affected(listJSON []byte, mod string, changed map[string]bool) ([]string, e
 			}
 		}
 	}
-	out := make([]string, 0, len(hit))
 	for p := range hit {
 		if all[p] {
-			out = append(out, p)
+			test = append(test, p)
+			if hasCode[p] {
+				build = append(build, p)
+			}
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	sort.Strings(test)
+	sort.Strings(build)
+	return test, build, nil
 }
 
 // stripVariant turns "example.com/p [example.com/p.test]" into "example.com/p".
