@@ -14,9 +14,12 @@ import (
 	"github.com/cascade-dev/cascade/internal/cli"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run is the whole program: Ctrl-C and SIGTERM cancel its context, which
+// stops every child process and cleans up before it returns.
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }

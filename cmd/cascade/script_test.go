@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,15 +12,12 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/cascade-dev/cascade/internal/cli"
 	"github.com/cascade-dev/cascade/internal/verify"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"cascade": func() {
-			os.Exit(cli.Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-		},
+		"cascade": main,
 		// verifysummary FILE prints a `cascade verify --json` report one
 		// result a line, for scripts to match.
 		"verifysummary": verifySummary,

@@ -27,6 +27,8 @@ const (
 	ExitProblem = 1 // the check ran and found a problem
 	ExitUsage   = 2 // bad usage or bad input
 	ExitInfra   = 3 // git, go or npm could not run
+	// ExitInterrupted is the shell's code for a command stopped by Ctrl-C.
+	ExitInterrupted = 130
 )
 
 // ExitCode maps an error to the exit code the contract gives its kind.
@@ -67,6 +69,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "cascade: interrupted")
+		return ExitInterrupted
 	}
 	var silent *silentError
 	if !errors.As(err, &silent) {
