@@ -70,6 +70,9 @@ var demoSteps = []demoStep{
 		[]string{"upstream", "district-sync"}},
 	{"npm packages count too: clever-js depends on @clever/schemas.",
 		[]string{"downstream", "clever-schemas"}},
+	{"Before merging clever-db's strict-where, build and test every downstream against it, alone and together with\n" +
+		"# clever-api's fix branch. Real builds, offline; each paired with its baseline. (It exits 1: something regressed.)",
+		[]string{"verify", "clever-db@strict-where", "--with", "clever-api@adapt-strict-where"}},
 }
 
 // walk runs each step against the workspace file, pausing between steps on

@@ -158,7 +158,7 @@ func (a *app) pluginSettings(cmd *cobra.Command) error {
 		name := "PLUGIN_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
 		if v := a.getenv(name); v != "" {
 			if serr := fl.Value.Set(v); serr != nil {
-				err = errkind.New(errkind.Invalid, "%s=%q: %v", name, v, serr)
+				err = errkind.New(errkind.Invalid, "%s=%q is not a valid value for --%s (a %s)", name, v, fl.Name, fl.Value.Type())
 			}
 			fl.Changed = true
 		}
