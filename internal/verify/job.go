@@ -28,7 +28,7 @@ import (
 )
 
 // cacheVersion changes whenever the meaning of a cached result changes.
-const cacheVersion = "verify-v2"
+const cacheVersion = "verify-v3"
 
 // maxLog is how much of a failing command's output a result keeps.
 const maxLog = 16 << 10
@@ -150,50 +150,24 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	self, isMember := e.member(j.node)
 	selfChanged := isMember && state == Set && self.Digest != d.Commit
 
-	// The candidate tree: the downstream at its ref in this state, with the
-	// injected members put in place.
-	var candDir string
-	var err error
-	if selfChanged && self.Dir != "" {
-		candDir, err = e.copyDir(self.Dir, d.Name+"-"+state)
-	} else {
-		candDir, err = e.freshTree(ctx, j.node, res.Commit, d.Name+"-"+state)
-	}
-	if err != nil {
-		return res, err
-	}
-	cfg, err := readRepoConfig(candDir)
-	if err != nil {
-		return res, err
-	}
-	var tarballs []string
+	// Which modules, and which of their packages, does the change reach?
 	var units []unit
 	var skipped []string
 	changedAll, changed, changedNames, err := e.changes(ctx, injected)
 	if err != nil {
 		return res, err
 	}
+	var npmDeps []Member
 	for _, m := range d.Modules {
-		modDir := filepath.Join(candDir, filepath.FromSlash(m.Dir))
-		if _, err := os.Stat(modDir); err != nil {
-			continue // the module does not exist at this ref
-		}
 		switch m.Ecosystem {
 		case scan.Go:
-			if err := e.replace(ctx, modDir, injected); err != nil {
-				return res, err
-			}
 			u := unit{Dir: m.Dir, Ecosystem: scan.Go, Name: m.Name}
 			if !e.opt.AllPackages && !selfChanged && !changedAll {
-				sel, err := e.affected(ctx, modDir, m.Name, res.Commit, injected, changed)
+				sel, err := e.affected(ctx, j.node, m, changed)
 				if err != nil {
 					return res, err
 				}
-				if sel.All {
-					units = append(units, u)
-					continue
-				}
-				if len(sel.Test) == 0 {
+				if !sel.All && len(sel.Test) == 0 {
 					skipped = append(skipped, m.Name)
 					continue
 				}
@@ -201,15 +175,12 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 			}
 			units = append(units, u)
 		case scan.NPM:
-			tbs, err := e.npmInjected(ctx, j.node, injected)
-			if err != nil {
-				return res, err
-			}
-			if len(tbs) == 0 && !selfChanged {
+			deps := e.npmUpstream(j.node, injected)
+			if len(deps) == 0 && !selfChanged {
 				skipped = append(skipped, m.Name)
 				continue
 			}
-			tarballs = append(tarballs, tbs...)
+			npmDeps = deps
 			units = append(units, unit{Dir: m.Dir, Ecosystem: scan.NPM, Name: m.Name})
 		}
 	}
@@ -225,6 +196,45 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 		}
 		res.DurationMS = time.Since(t0).Milliseconds()
 		return res, nil
+	}
+
+	// The candidate tree: the downstream at its ref in this state, with the
+	// injected members put in place.
+	var candDir string
+	if selfChanged && self.Dir != "" {
+		candDir, err = e.copyDir(self.Dir, filepath.Join("downstream", d.Name, state))
+	} else {
+		candDir, err = e.freshTree(ctx, j.node, res.Commit, filepath.Join("downstream", d.Name, state))
+	}
+	if err != nil {
+		return res, err
+	}
+	cfg, err := readRepoConfig(candDir)
+	if err != nil {
+		return res, err
+	}
+	present := units[:0]
+	for _, u := range units {
+		modDir := filepath.Join(candDir, filepath.FromSlash(u.Dir))
+		if _, err := os.Stat(modDir); err != nil {
+			continue // the module does not exist at this ref
+		}
+		if u.Ecosystem == scan.Go {
+			if err := e.replace(ctx, modDir, injected); err != nil {
+				return res, err
+			}
+		}
+		present = append(present, u)
+	}
+	units = present
+	if len(units) == 0 {
+		res.Verdict, res.Baseline, res.Candidate = Skipped, "none", "none"
+		res.Reason = "has none of its modules at " + res.Ref
+		return res, nil
+	}
+	tarballs, err := e.packAll(ctx, npmDeps)
+	if err != nil {
+		return res, err
 	}
 	for _, u := range units {
 		res.Packages = append(res.Packages, u.Packages...)
@@ -312,7 +322,7 @@ func (e *engine) baseline(ctx context.Context, node int, key string, units []uni
 		return r, true, nil
 	}
 	d := e.g.Repos[node]
-	dir, err := e.freshTree(ctx, node, d.Commit, d.Name+"-baseline")
+	dir, err := e.freshTree(ctx, node, d.Commit, filepath.Join("downstream", d.Name, "baseline"))
 	if err != nil {
 		return r, false, err
 	}
@@ -508,13 +518,12 @@ func tail(s string) string {
 	return "...\n" + s
 }
 
-// freshTree extracts the repo at commit into a new directory of the work dir.
+// freshTree extracts the repo at commit into the work dir, at a path that
+// depends only on label (a repo and a state), so that it is the same from
+// one run to the next.
 func (e *engine) freshTree(ctx context.Context, node int, commit, label string) (string, error) {
-	dir, err := os.MkdirTemp(e.work, label+"-")
-	if err != nil {
-		return "", errkind.Wrap(errkind.Infra, err)
-	}
-	dst := filepath.Join(dir, "src")
+	dst := filepath.Join(e.work, label)
+	sandbox.RemoveAll(dst)
 	if err := e.g.Repos[node].Git.Extract(ctx, commit, dst); err != nil {
 		return "", err
 	}
@@ -538,12 +547,9 @@ func (e *engine) sharedTree(ctx context.Context, m Member) (string, error) {
 }
 
 func (e *engine) copyDir(src, label string) (string, error) {
-	dir, err := os.MkdirTemp(e.work, label+"-")
-	if err != nil {
-		return "", errkind.Wrap(errkind.Infra, err)
-	}
-	dst := filepath.Join(dir, "src")
-	err = filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+	dst := filepath.Join(e.work, label)
+	sandbox.RemoveAll(dst)
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
@@ -630,6 +636,28 @@ func (e *engine) replace(ctx context.Context, modDir string, injected []Member) 
 // member's commit (else its merge base with the default branch). all is
 // true when impact cannot be narrowed: a local directory, or a changed go.mod.
 func (e *engine) changes(ctx context.Context, injected []Member) (all bool, pkgs map[string]bool, names []string, err error) {
+	key := digests(injected)
+	e.mu.Lock()
+	c, ok := e.changed[key]
+	e.mu.Unlock()
+	if !ok {
+		c.all, c.pkgs, c.names, c.err = e.computeChanges(ctx, injected)
+		e.mu.Lock()
+		e.changed[key] = c
+		e.mu.Unlock()
+	}
+	return c.all, c.pkgs, c.names, c.err
+}
+
+// changeSet is what the injected members of a state change.
+type changeSet struct {
+	all   bool
+	pkgs  map[string]bool
+	names []string
+	err   error
+}
+
+func (e *engine) computeChanges(ctx context.Context, injected []Member) (all bool, pkgs map[string]bool, names []string, err error) {
 	pkgs = map[string]bool{}
 	for _, m := range injected {
 		r := e.g.Repos[m.node]
@@ -702,37 +730,57 @@ type selection struct {
 	Test, Build []string
 }
 
-// affected selects the packages of the module in modDir that import a
-// changed package, through `go list`, cached by content.
-func (e *engine) affected(ctx context.Context, modDir, mod, commit string, injected []Member, changed map[string]bool) (selection, error) {
-	var names []string
-	for p := range changed {
-		names = append(names, p)
-	}
-	sort.Strings(names)
-	key := e.key("affected", commit, []unit{{Name: mod}}, &workspace.RepoConfig{}, digests(injected), strings.Join(names, ","))
-	var sel selection
-	if e.cache.get(key, &sel) {
-		return sel, nil
-	}
+// affected selects the packages of Go module m of the downstream that
+// import, directly or not, one of the changed packages. It reads the
+// import graph of the downstream at its baseline: a package whose imports
+// change in the candidate has changed files itself, so the baseline graph
+// finds every importer. The graph is a function of the downstream's commit
+// and of the workspace's releases, and is cached as such (like a build
+// cache, even with --no-cache).
+func (e *engine) affected(ctx context.Context, node int, m scan.Module, changed map[string]bool) (selection, error) {
 	if len(changed) == 0 {
-		return sel, nil
+		return selection{}, nil
 	}
-	c := sandbox.Cmd{Args: []string{"go", "list", "-e", "-test", "-json=" + gomod.ListFields, "./..."}, Dir: modDir, Env: e.goEnv, OutputLimit: 64 << 20, SplitStderr: true}
-	res, infra, err := e.exec(ctx, c)
-	if err != nil {
-		return sel, err
+	d := e.g.Repos[node]
+	key := e.key("imports", d.Commit, []unit{{Dir: m.Dir, Name: m.Name}}, &workspace.RepoConfig{})
+	var graph struct {
+		OK   bool
+		List []byte
 	}
-	if infra != "" || !res.OK() || res.Truncated > 0 {
+	if !(&resultCache{dir: e.cache.dir}).get(key, &graph) {
+		e.mu.Lock()
+		tree, ok := e.trees["imports:"+d.Name]
+		e.mu.Unlock()
+		if !ok {
+			var err error
+			if tree, err = e.freshTree(ctx, node, d.Commit, filepath.Join("downstream", d.Name, "imports")); err != nil {
+				return selection{}, err
+			}
+			e.mu.Lock()
+			e.trees["imports:"+d.Name] = tree
+			e.mu.Unlock()
+		}
+		c := sandbox.Cmd{Args: []string{"go", "list", "-e", "-test", "-json=" + gomod.ListFields, "./..."},
+			Dir: filepath.Join(tree, filepath.FromSlash(m.Dir)), Env: e.goEnv, OutputLimit: 64 << 20, SplitStderr: true}
+		res, infra, err := e.exec(ctx, c)
+		if err != nil {
+			return selection{}, err
+		}
+		graph.OK = infra == "" && res.OK() && res.Truncated == 0
+		if graph.OK {
+			graph.List = []byte(res.Output)
+		}
+		e.cache.put(key, graph)
+	}
+	if !graph.OK {
 		// Impact cannot be narrowed; test everything rather than guess.
 		return selection{All: true}, nil
 	}
-	sel.Test, sel.Build, err = gomod.Affected([]byte(res.Output), mod, changed)
+	test, build, err := gomod.Affected(graph.List, m.Name, changed)
 	if err != nil {
 		return selection{All: true}, nil
 	}
-	e.cache.put(key, sel)
-	return sel, nil
+	return selection{Test: test, Build: build}, nil
 }
 
 func hasGoFiles(dir string) bool {
@@ -783,18 +831,32 @@ func (e *engine) pack(ctx context.Context, key, dir string) (string, error) {
 	return file, err
 }
 
-// npmInjected packs the injected members' npm packages that the
+// npmUpstream returns the injected members with npm packages that the
 // downstream depends on, directly or through others.
-func (e *engine) npmInjected(ctx context.Context, node int, injected []Member) ([]string, error) {
+func (e *engine) npmUpstream(node int, injected []Member) []Member {
 	upstream := map[int]bool{}
 	for _, r := range e.g.Upstream(node, false).Items {
 		upstream[r.Node] = true
 	}
-	var out []string
+	var out []Member
 	for _, m := range injected {
 		if !upstream[m.node] {
 			continue
 		}
+		for _, mod := range e.g.Repos[m.node].Modules {
+			if mod.Ecosystem == scan.NPM {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// packAll packs the npm packages of members.
+func (e *engine) packAll(ctx context.Context, members []Member) ([]string, error) {
+	var out []string
+	for _, m := range members {
 		for _, mod := range e.g.Repos[m.node].Modules {
 			if mod.Ecosystem != scan.NPM {
 				continue

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -23,7 +22,6 @@ import (
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/goproxy"
 	"github.com/cascade-dev/cascade/internal/graph"
-	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
 )
 
@@ -119,6 +117,7 @@ type engine struct {
 	trees    map[string]string // digest+repo → extracted tree
 	treeErrs map[string]error
 	packs    map[string]packResult
+	changed  map[string]changeSet
 }
 
 // Verify runs a verification.
@@ -153,14 +152,17 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	if err != nil {
 		return nil, err
 	}
-	work, err := os.MkdirTemp("", "cascade-verify-")
-	if err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
+	if opt.CacheDir == "" {
+		return nil, errkind.New(errkind.Invalid, "verify needs a cache directory")
 	}
-	defer sandbox.RemoveAll(work)
-	e := &engine{opt: opt, g: g, members: members, work: work,
+	sl, err := acquireSlot(opt.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	defer sl.release()
+	e := &engine{opt: opt, g: g, members: members, work: sl.dir,
 		cache: &resultCache{dir: filepath.Join(opt.CacheDir, "verify"), off: opt.NoCache},
-		trees: map[string]string{}, treeErrs: map[string]error{}, packs: map[string]packResult{}}
+		trees: map[string]string{}, treeErrs: map[string]error{}, packs: map[string]packResult{}, changed: map[string]changeSet{}}
 	if err := e.setup(ctx); err != nil {
 		return nil, err
 	}
