@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
 
 	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/ecosystem/npm"
@@ -28,7 +30,7 @@ import (
 )
 
 // cacheVersion changes whenever the meaning of a cached result changes.
-const cacheVersion = "verify-v3"
+const cacheVersion = "verify-v4"
 
 // maxLog is how much of a failing command's output a result keeps.
 const maxLog = 16 << 10
@@ -614,12 +616,20 @@ func (e *engine) replace(ctx context.Context, modDir string, injected []Member) 
 			if mod.Ecosystem != scan.Go {
 				continue
 			}
-			tree, err := e.sharedTree(ctx, m)
-			if err != nil {
-				return err
+			// A committed candidate is served by the workspace proxy under a
+			// version (its tag, or a pseudo-version) and lands in the module
+			// cache; uncommitted work is used in place.
+			target, version := "", ""
+			if m.Dir != "" {
+				target = filepath.Join(m.Dir, filepath.FromSlash(mod.Dir))
+			} else {
+				v, err := e.moduleVersion(ctx, m, mod)
+				if err != nil {
+					return err
+				}
+				target, version = mod.Name, v
 			}
-			target := filepath.Join(tree, filepath.FromSlash(mod.Dir))
-			if err := f.AddReplace(mod.Name, "", target, ""); err != nil {
+			if err := f.AddReplace(mod.Name, "", target, version); err != nil {
 				return errkind.New(errkind.Invalid, "cannot rewrite %s to use the candidate: %v", file, err)
 			}
 		}
@@ -629,6 +639,72 @@ func (e *engine) replace(ctx context.Context, modDir string, injected []Member) 
 		return errkind.Wrap(errkind.Infra, err)
 	}
 	return os.WriteFile(file, out, 0o644)
+}
+
+// moduleVersion is the version under which the workspace proxy serves
+// module mod at member m's commit: the module's tag when the commit is
+// tagged, else a pseudo-version based on the highest tag below it.
+func (e *engine) moduleVersion(ctx context.Context, m Member, mod scan.Module) (string, error) {
+	key := "version:" + m.Digest + ":" + mod.Dir
+	e.mu.Lock()
+	v, ok := e.trees[key]
+	e.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	r := e.g.Repos[m.node]
+	tags, err := e.mergedTags(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	older := scan.HighestTag(tags, mod.Dir)
+	if older != "" {
+		tag := older
+		if mod.Dir != "." {
+			tag = mod.Dir + "/" + older
+		}
+		if c, err := r.Git.Resolve(ctx, "refs/tags/"+tag); err == nil && c == m.Commit {
+			v = older
+		}
+	}
+	if v == "" {
+		t, err := r.Git.CommitTime(ctx, m.Commit)
+		if err != nil {
+			return "", err
+		}
+		major := "v0"
+		if _, pathMajor, ok := module.SplitPathVersion(mod.Name); ok && pathMajor != "" {
+			major = strings.TrimLeft(pathMajor, "/.")
+		} else if older != "" {
+			major = semver.Major(older)
+		}
+		if older != "" && semver.Major(older) != major {
+			older = ""
+		}
+		v = module.PseudoVersion(major, older, time.Unix(t, 0), m.Commit[:12])
+	}
+	e.mu.Lock()
+	e.trees[key] = v
+	e.mu.Unlock()
+	return v, nil
+}
+
+// mergedTags lists the tags reachable from a member's commit, once.
+func (e *engine) mergedTags(ctx context.Context, m Member) ([]string, error) {
+	e.mu.Lock()
+	tags, ok := e.tags[m.Digest]
+	e.mu.Unlock()
+	if ok {
+		return tags, nil
+	}
+	tags, err := e.g.Repos[m.node].Git.MergedTags(ctx, m.Commit)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.tags[m.Digest] = tags
+	e.mu.Unlock()
+	return tags, nil
 }
 
 // changes returns the packages the injected members change relative to the
@@ -664,7 +740,7 @@ func (e *engine) computeChanges(ctx context.Context, injected []Member) (all boo
 		if m.Dir != "" {
 			return true, nil, nil, nil
 		}
-		tags, err := r.Git.MergedTags(ctx, m.Commit)
+		tags, err := e.mergedTags(ctx, m)
 		if err != nil {
 			return false, nil, nil, err
 		}

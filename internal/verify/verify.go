@@ -118,6 +118,7 @@ type engine struct {
 	treeErrs map[string]error
 	packs    map[string]packResult
 	changed  map[string]changeSet
+	tags     map[string][]string
 }
 
 // Verify runs a verification.
@@ -162,7 +163,7 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	defer sl.release()
 	e := &engine{opt: opt, g: g, members: members, work: sl.dir,
 		cache: &resultCache{dir: filepath.Join(opt.CacheDir, "verify"), off: opt.NoCache},
-		trees: map[string]string{}, treeErrs: map[string]error{}, packs: map[string]packResult{}, changed: map[string]changeSet{}}
+		trees: map[string]string{}, treeErrs: map[string]error{}, packs: map[string]packResult{}, changed: map[string]changeSet{}, tags: map[string][]string{}}
 	if err := e.setup(ctx); err != nil {
 		return nil, err
 	}
