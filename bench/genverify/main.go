@@ -136,8 +136,8 @@ func generate(ctx context.Context, dir string, n int) error {
 			return err
 		}
 		files := map[string]string{
-			"go.mod": fmt.Sprintf("module example.com/%s\n\ngo 1.22\n\nrequire example.com/up v1.0.0\n", name),
-			"a/a.go": fmt.Sprintf("package a\n\nimport up \"example.com/up/%s\"\n\n// Total uses the upstream.\nfunc Total() int { return up.Sum(500) }\n", imp),
+			"go.mod":      fmt.Sprintf("module example.com/%s\n\ngo 1.22\n\nrequire example.com/up v1.0.0\n", name),
+			"a/a.go":      fmt.Sprintf("package a\n\nimport up \"example.com/up/%s\"\n\n// Total uses the upstream.\nfunc Total() int { return up.Sum(500) }\n", imp),
 			"a/a_test.go": "package a\n\nimport \"testing\"\n\nfunc TestTotal(t *testing.T) {\n\tfor i := 0; i < 500; i++ {\n\t\tif Total() < 0 {\n\t\t\tt.Fatal(\"negative\")\n\t\t}\n\t}\n}\n",
 			"b/b.go":      pkg("b", ""),
 			"b/b_test.go": pkgTest("b"),
