@@ -113,6 +113,9 @@ Exit codes: 0 no regression (flaky and broken are reported, not failed);
 			if err != nil {
 				return err
 			}
+			if len(rep.Problems) > 0 {
+				return errkind.New(errkind.Invalid, "some downstreams could not be verified:\n  %s", strings.Join(rep.Problems, "\n  "))
+			}
 			if rep.Regressed() {
 				return &silentError{errkind.New(errkind.Problem, "a downstream regressed")}
 			}

@@ -107,12 +107,16 @@ func (e *engine) runJob(ctx context.Context, j job, done func(Result), start fun
 			if ctx.Err() != nil {
 				return out, ctx.Err()
 			}
-			if errkind.Of(err) == errkind.Invalid || errkind.Of(err) == errkind.NotFound {
-				return out, err
-			}
-			// Infrastructure: this downstream gets an error verdict; the others go on.
+			// This downstream gets an error verdict; the others go on. Bad
+			// input (a manifest that cannot be rewritten) is also reported
+			// as a problem of the whole run.
 			r = e.base(j, state)
 			r.Verdict, r.Reason, r.Baseline, r.Candidate = Error, err.Error(), "none", "none"
+			if k := errkind.Of(err); k == errkind.Invalid || k == errkind.NotFound {
+				e.mu.Lock()
+				e.problems = append(e.problems, fmt.Sprintf("%s (%s): %v", r.Repo, state, err))
+				e.mu.Unlock()
+			}
 		}
 		if r.DurationMS == 0 {
 			r.DurationMS = time.Since(t0).Milliseconds()
@@ -222,7 +226,8 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 			continue // the module does not exist at this ref
 		}
 		if u.Ecosystem == scan.Go {
-			if err := e.replace(ctx, modDir, injected); err != nil {
+			name := d.Name + "@" + res.Ref + ":" + path.Join(u.Dir, gomod.FileName)
+			if err := e.replace(ctx, modDir, name, injected); err != nil {
 				return res, err
 			}
 		}
@@ -496,6 +501,10 @@ func (e *engine) runNPM(ctx context.Context, dir string, cfg *workspace.RepoConf
 			return Run{Built: false, Command: c.String(), Log: tail(res.Output)}, nil
 		}
 	}
+	if cfg.Test == "" && !npm.HasScript(filepath.Join(dir, npm.FileName), "test") {
+		// No tests: the build verdict is all there is.
+		return Run{Built: true, Passed: true}, nil
+	}
 	res, infra, err := e.exec(ctx, test)
 	if err != nil || infra != "" {
 		return Run{Infra: infra, Command: test.String(), Log: tail(res.Output)}, err
@@ -601,15 +610,15 @@ func readRepoConfig(root string) (*workspace.RepoConfig, error) {
 
 // replace points every Go module of the injected members at their trees
 // in the go.mod of the module in modDir.
-func (e *engine) replace(ctx context.Context, modDir string, injected []Member) error {
+func (e *engine) replace(ctx context.Context, modDir, name string, injected []Member) error {
 	file := filepath.Join(modDir, gomod.FileName)
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return errkind.Wrap(errkind.Infra, err)
 	}
-	f, err := modfile.Parse(file, data, nil)
+	f, err := modfile.Parse(name, data, nil)
 	if err != nil {
-		return errkind.New(errkind.Invalid, "cannot rewrite %s to use the candidate: %v", file, err)
+		return errkind.New(errkind.Invalid, "cannot rewrite %s to use the candidate: %v (fix the file)", name, err)
 	}
 	for _, m := range injected {
 		for _, mod := range e.g.Repos[m.node].Modules {
@@ -630,7 +639,7 @@ func (e *engine) replace(ctx context.Context, modDir string, injected []Member) 
 				target, version = mod.Name, v
 			}
 			if err := f.AddReplace(mod.Name, "", target, version); err != nil {
-				return errkind.New(errkind.Invalid, "cannot rewrite %s to use the candidate: %v", file, err)
+				return errkind.New(errkind.Invalid, "cannot rewrite %s to use the candidate: %v", name, err)
 			}
 		}
 	}

@@ -94,6 +94,9 @@ type Report struct {
 	Conclusion string         `json:"conclusion"`
 	// Order is the safe merge order of the change set, upstream first.
 	Order []string `json:"order,omitempty"`
+	// Problems are bad inputs found along the way (a downstream manifest
+	// that cannot be rewritten); those downstreams have an error verdict.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // Regressed reports whether any downstream regressed.
@@ -119,6 +122,7 @@ type engine struct {
 	packs    map[string]packResult
 	changed  map[string]changeSet
 	tags     map[string][]string
+	problems []string
 }
 
 // Verify runs a verification.
@@ -236,6 +240,7 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	for _, r := range report.Results {
 		report.Summary[r.Verdict]++
 	}
+	report.Problems = e.problems
 	report.Order = mergeOrder(g, members)
 	report.Conclusion = conclude(report, members)
 	return report, nil
@@ -400,11 +405,14 @@ func conclude(r *Report, members []Member) string {
 		}
 		return s
 	}
-	var alone, set, setOthers []string
+	var alone, set, setOthers, errs []string
 	hasSet := false
 	for _, res := range r.Results {
 		if res.State == Set {
 			hasSet = true
+		}
+		if res.Verdict == Error {
+			errs = append(errs, res.Repo+"@"+res.Ref+" ("+res.State+")")
 		}
 		if res.Verdict != Regressed {
 			continue
@@ -420,10 +428,18 @@ func conclude(r *Report, members []Member) string {
 	}
 	upName := up.Repo + "@" + up.Ref
 	var b strings.Builder
+	s := verdictSentence(&b, r, upName, alone, set, setOthers, hasSet)
+	if len(errs) > 0 {
+		s += fmt.Sprintf("; %s could not be verified (see the errors)", joinAnd(errs))
+	}
+	return s
+}
+
+func verdictSentence(b *strings.Builder, r *Report, upName string, alone, set, setOthers []string, hasSet bool) string {
 	if len(alone) == 0 {
-		fmt.Fprintf(&b, "merging %s alone breaks no downstream", upName)
+		fmt.Fprintf(b, "merging %s alone breaks no downstream", upName)
 	} else {
-		fmt.Fprintf(&b, "merging %s alone breaks %s", upName, joinAnd(alone))
+		fmt.Fprintf(b, "merging %s alone breaks %s", upName, joinAnd(alone))
 	}
 	if !hasSet {
 		if len(alone) == 0 {
@@ -434,15 +450,15 @@ func conclude(r *Report, members []Member) string {
 		return b.String()
 	}
 	if len(set) == 0 {
-		fmt.Fprintf(&b, "; with %s in the same release everything passes", joinAnd(setOthers))
+		fmt.Fprintf(b, "; with %s in the same release everything passes", joinAnd(setOthers))
 		if len(alone) > 0 {
-			fmt.Fprintf(&b, ": release them together, %s first", r.Order[0])
+			fmt.Fprintf(b, ": release them together, %s first", r.Order[0])
 		} else {
-			fmt.Fprintf(&b, ": safe in the order %s", strings.Join(r.Order, ", "))
+			fmt.Fprintf(b, ": safe in the order %s", strings.Join(r.Order, ", "))
 		}
 		return b.String()
 	}
-	fmt.Fprintf(&b, "; even with %s in the same release, %s still break%s: fix %s before releasing",
+	fmt.Fprintf(b, "; even with %s in the same release, %s still break%s: fix %s before releasing",
 		joinAnd(setOthers), joinAnd(set), map[bool]string{true: "s", false: ""}[len(set) == 1], map[bool]string{true: "it", false: "them"}[len(set) == 1])
 	return b.String()
 }

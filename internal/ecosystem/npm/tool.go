@@ -1,6 +1,8 @@
 package npm
 
 import (
+	"encoding/json"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -60,4 +62,16 @@ func BestVersion(spec string, versions []string) string {
 		}
 	}
 	return bestTag
+}
+
+// HasScript reports whether the package.json at file defines script name.
+func HasScript(file, name string) bool {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	var m struct {
+		Scripts map[string]string `json:"scripts"`
+	}
+	return json.Unmarshal(data, &m) == nil && strings.TrimSpace(m.Scripts[name]) != ""
 }
