@@ -654,9 +654,9 @@ func (e *engine) replace(ctx context.Context, modDir, name string, injected []Me
 // module mod at member m's commit: the module's tag when the commit is
 // tagged, else a pseudo-version based on the highest tag below it.
 func (e *engine) moduleVersion(ctx context.Context, m Member, mod scan.Module) (string, error) {
-	key := "version:" + m.Digest + ":" + mod.Dir
+	key := m.Digest + ":" + mod.Dir
 	e.mu.Lock()
-	v, ok := e.trees[key]
+	v, ok := e.versions[key]
 	e.mu.Unlock()
 	if ok {
 		return v, nil
@@ -693,7 +693,7 @@ func (e *engine) moduleVersion(ctx context.Context, m Member, mod scan.Module) (
 		v = module.PseudoVersion(major, older, time.Unix(t, 0), m.Commit[:12])
 	}
 	e.mu.Lock()
-	e.trees[key] = v
+	e.versions[key] = v
 	e.mu.Unlock()
 	return v, nil
 }

@@ -117,11 +117,12 @@ type engine struct {
 	proxyHash string
 
 	mu       sync.Mutex
-	trees    map[string]string // digest+repo → extracted tree
+	trees    map[string]string // a member's or a baseline dependency's extracted tree
 	treeErrs map[string]error
 	packs    map[string]packResult
 	changed  map[string]changeSet
 	tags     map[string][]string
+	versions map[string]string // member digest and module dir → version served
 	problems []string
 }
 
@@ -167,7 +168,7 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	defer sl.release()
 	e := &engine{opt: opt, g: g, members: members, work: sl.dir,
 		cache: &resultCache{dir: filepath.Join(opt.CacheDir, "verify"), off: opt.NoCache},
-		trees: map[string]string{}, treeErrs: map[string]error{}, packs: map[string]packResult{}, changed: map[string]changeSet{}, tags: map[string][]string{}}
+		trees: map[string]string{}, treeErrs: map[string]error{}, packs: map[string]packResult{}, changed: map[string]changeSet{}, tags: map[string][]string{}, versions: map[string]string{}}
 	if err := e.setup(ctx); err != nil {
 		return nil, err
 	}
