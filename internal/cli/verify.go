@@ -124,7 +124,7 @@ Exit codes: 0 no regression (flaky and broken are reported, not failed);
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&with, "with", nil, "a ref that ships with the candidate, REPO@REF (repeatable)")
-	f.StringSliceVar(&only, "only", nil, "verify only this downstream (repeatable)")
+	f.StringSliceVar(&only, "only", nil, "verify only this downstream, or tier:NAME (repeatable)")
 	f.StringSliceVar(&tier, "tier", nil, "verify only downstreams of this tier (repeatable)")
 	f.BoolVar(&opt.Direct, "direct", false, "verify only direct downstreams")
 	f.IntVar(&jobs, "jobs", 0, "downstreams verified at once (default: the number of cores)")

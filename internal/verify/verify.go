@@ -276,7 +276,13 @@ func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
 		}
 	}
 	only := map[int]bool{}
+	tiers := slices.Clone(opt.Tiers)
 	for _, o := range opt.Only {
+		// "tier:critical" selects by the tier label of cascade.yaml.
+		if t, ok := strings.CutPrefix(o, "tier:"); ok {
+			tiers = append(tiers, t)
+			continue
+		}
 		i, err := g.Lookup(o)
 		if err != nil {
 			return nil, err
@@ -291,7 +297,7 @@ func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
 		if len(only) > 0 && !only[node] {
 			continue
 		}
-		if len(opt.Tiers) > 0 && !slices.Contains(opt.Tiers, g.Repos[node].Tier) {
+		if len(tiers) > 0 && !slices.Contains(tiers, g.Repos[node].Tier) {
 			continue
 		}
 		if node == up.node {
