@@ -216,3 +216,24 @@ func (b *Batch) walk(treeID, dir string, descend func(dir, name string) bool, fn
 	}
 	return nil
 }
+
+// ReadFile reads the file at path in the tree of ref with a one-off
+// reader. A missing file is a NotFound error.
+func (r *Repo) ReadFile(ctx context.Context, ref, path string) ([]byte, error) {
+	b, err := r.OpenBatch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	obj, err := b.Read(ref + ":" + path)
+	if errors.Is(err, ErrMissing) {
+		return nil, errkind.New(errkind.NotFound, "%s has no file %s at %s", r.Dir(), path, ref)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if obj.Type != "blob" {
+		return nil, errkind.New(errkind.Invalid, "%s at %s is a %s, not a file", path, ref, obj.Type)
+	}
+	return obj.Data, nil
+}
