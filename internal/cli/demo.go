@@ -73,6 +73,9 @@ var demoSteps = []demoStep{
 	{"Before merging clever-db's strict-where, build and test every downstream against it, alone and together with\n" +
 		"# clever-api's fix branch. Real builds, offline; each paired with its baseline. (It exits 1: something regressed.)",
 		[]string{"verify", "clever-db@strict-where", "--with", "clever-api@adapt-strict-where"}},
+	{"adapt-strict-where also tightens the API's where schema. What would partners' requests start failing on?\n" +
+		"# Each finding comes with an example request, checked against both schemas. (It exits 1: the change is breaking.)",
+		[]string{"schema-diff", "clever-api@master:schemas/where.json", "clever-api@adapt-strict-where:schemas/where.json"}},
 }
 
 // walk runs each step against the workspace file, pausing between steps on

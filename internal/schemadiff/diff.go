@@ -479,6 +479,23 @@ func (d *differ) compareObject(o, n *jsonschema.Schema, eo, en embed) {
 	}
 	if !samePatterns(o, n) {
 		d.undecided(n, "patternProperties", "patternProperties changed: which property names and values are accepted could not be decided")
+	} else {
+		// The same patterns: compare their schemas on a name each matches.
+		for ore, os := range o.PatternProperties {
+			for nre, ns := range n.PatternProperties {
+				if ore.String() != nre.String() {
+					continue
+				}
+				for _, name := range fromPattern(ore.String(), 8) {
+					_, po := o.Properties[name]
+					_, pn := n.Properties[name]
+					if !po && !pn && ore.MatchString(name) {
+						d.compare(os, ns, withProp(eo, ob, name), withProp(en, nb, name))
+						break
+					}
+				}
+			}
+		}
 	}
 	d.compareCount(o.MinProperties, o.MaxProperties, n.MinProperties, n.MaxProperties, n, "Properties", "properties",
 		func(k int, s *jsonschema.Schema) []any { return []any{d.resizeObject(d.baseObject(s), k, s)} }, o, eo, en)
