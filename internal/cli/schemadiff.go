@@ -107,4 +107,3 @@ func (a *app) readSource(arg string) ([]byte, error) {
 	}
 	return data, nil
 }
-
