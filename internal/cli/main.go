@@ -121,6 +121,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		a.reachCommand("downstream"),
 		a.reachCommand("upstream"),
 		a.verifyCommand(),
+		a.semverCommand(),
 		a.schemaDiffCommand(),
 		a.demoCommand(),
 		a.versionCommand(),

@@ -1,0 +1,196 @@
+package semver
+
+import (
+	"fmt"
+	"go/types"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/exp/apidiff"
+	"golang.org/x/mod/modfile"
+	modsemver "golang.org/x/mod/semver"
+	"golang.org/x/tools/go/packages"
+
+	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/sandbox"
+	"github.com/cascade-dev/cascade/internal/scan"
+)
+
+// goChanges compares the exported API and the requirements of module m
+// between two trees (baseTree "" when there is no release yet).
+func (c *checker) goChanges(m scan.Module, baseTree, headTree string) ([]Change, error) {
+	headDir := filepath.Join(headTree, filepath.FromSlash(m.Dir))
+	newPkgs, err := c.load(headDir, "head")
+	if err != nil {
+		return nil, err
+	}
+	oldPkgs := map[string]*types.Package{}
+	var baseDir string
+	if baseTree != "" {
+		baseDir = filepath.Join(baseTree, filepath.FromSlash(m.Dir))
+		if _, err := os.Stat(filepath.Join(baseDir, gomod.FileName)); err == nil {
+			if oldPkgs, err = c.load(baseDir, "base"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	oldPath, newPath := modulePath(baseDir, m.Name), modulePath(headDir, m.Name)
+	rel := func(mod, p string) string {
+		r := strings.TrimPrefix(strings.TrimPrefix(p, mod), "/")
+		if r == "" {
+			return "."
+		}
+		return r
+	}
+	oldByRel, newByRel := map[string]*types.Package{}, map[string]*types.Package{}
+	for p, pkg := range oldPkgs {
+		oldByRel[rel(oldPath, p)] = pkg
+	}
+	for p, pkg := range newPkgs {
+		newByRel[rel(newPath, p)] = pkg
+	}
+	var out []Change
+	keys := map[string]bool{}
+	for k := range oldByRel {
+		keys[k] = true
+	}
+	for k := range newByRel {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	for _, k := range sorted {
+		op, np := oldByRel[k], newByRel[k]
+		switch {
+		case op == nil && baseTree == "":
+			// No release yet: every exported identifier is new.
+			empty := types.NewPackage(np.Path(), np.Name())
+			r := apidiff.ModuleChanges(&apidiff.Module{Path: newPath, Packages: []*types.Package{empty}}, &apidiff.Module{Path: newPath, Packages: []*types.Package{np}})
+			for _, ch := range r.Changes {
+				out = append(out, Change{Kind: GoAPI, Package: np.Path(), Message: ch.Message, Compatible: ch.Compatible})
+			}
+		case op == nil:
+			out = append(out, Change{Kind: GoAPI, Package: np.Path(), Message: "package added", Compatible: true})
+		case np == nil:
+			out = append(out, Change{Kind: GoAPI, Package: op.Path(), Message: "package removed", Compatible: false})
+		default:
+			r := apidiff.ModuleChanges(&apidiff.Module{Path: oldPath, Packages: []*types.Package{op}}, &apidiff.Module{Path: newPath, Packages: []*types.Package{np}})
+			for _, ch := range r.Changes {
+				out = append(out, Change{Kind: GoAPI, Package: np.Path(), Message: ch.Message, Compatible: ch.Compatible})
+			}
+		}
+	}
+	if oldPath != newPath && baseDir != "" {
+		out = append(out, Change{Kind: GoMod, Package: newPath, Message: fmt.Sprintf("module path changed from %s to %s", oldPath, newPath), Compatible: false})
+	}
+	out = append(out, requirementChanges(baseDir, headDir, newPath)...)
+	return out, nil
+}
+
+func modulePath(dir, fallback string) string {
+	if dir == "" {
+		return fallback
+	}
+	data, err := os.ReadFile(filepath.Join(dir, gomod.FileName))
+	if err != nil {
+		return fallback
+	}
+	if p := modfile.ModulePath(data); p != "" {
+		return p
+	}
+	return fallback
+}
+
+// requirementChanges applies gorelease's rules: a new requirement, a raised
+// requirement or a raised go directive makes at least a minor release.
+func requirementChanges(baseDir, headDir, mod string) []Change {
+	if baseDir == "" {
+		return nil
+	}
+	parse := func(dir string) *modfile.File {
+		data, err := os.ReadFile(filepath.Join(dir, gomod.FileName))
+		if err != nil {
+			return nil
+		}
+		f, err := modfile.ParseLax(gomod.FileName, data, nil)
+		if err != nil {
+			return nil
+		}
+		return f
+	}
+	of, nf := parse(baseDir), parse(headDir)
+	if of == nil || nf == nil {
+		return nil
+	}
+	var out []Change
+	old := map[string]string{}
+	for _, r := range of.Require {
+		old[r.Mod.Path] = r.Mod.Version
+	}
+	for _, r := range nf.Require {
+		v, ok := old[r.Mod.Path]
+		switch {
+		case !ok:
+			out = append(out, Change{Kind: GoMod, Package: mod, Message: fmt.Sprintf("requirement added: %s %s", r.Mod.Path, r.Mod.Version), Compatible: true})
+		case modsemver.Compare(r.Mod.Version, v) > 0:
+			out = append(out, Change{Kind: GoMod, Package: mod, Message: fmt.Sprintf("requirement raised: %s %s => %s", r.Mod.Path, v, r.Mod.Version), Compatible: true})
+		}
+	}
+	if of.Go != nil && nf.Go != nil && compareGo(nf.Go.Version, of.Go.Version) > 0 {
+		out = append(out, Change{Kind: GoMod, Package: mod, Message: fmt.Sprintf("go directive raised: %s => %s", of.Go.Version, nf.Go.Version), Compatible: true})
+	}
+	return out
+}
+
+func compareGo(a, b string) int { return modsemver.Compare("v"+a, "v"+b) }
+
+// load type-checks the module's importable packages: not internal ones,
+// not commands.
+func (c *checker) load(dir, side string) (map[string]*types.Package, error) {
+	tmp, err := os.MkdirTemp(c.work, "env-")
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	cfg := &packages.Config{
+		Context: c.ctx,
+		// Types from export data: the go command compiles (and caches) the
+		// packages; their exported API is all apidiff needs.
+		Mode: packages.NeedName | packages.NeedTypes | packages.NeedModule,
+		Dir:     dir,
+		Env:     sandbox.Env(tmp, c.env),
+	}
+	pkgs, err := packages.Load(cfg, "./...")
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, fmt.Errorf("loading the %s packages of %s: %w", side, c.repo.Name, err))
+	}
+	out := map[string]*types.Package{}
+	for _, p := range pkgs {
+		if p.Name == "main" || isInternal(p.PkgPath) {
+			continue
+		}
+		if len(p.Errors) > 0 {
+			var msgs []string
+			for i, e := range p.Errors {
+				if i == 3 {
+					break
+				}
+				msgs = append(msgs, e.Error())
+			}
+			return nil, errkind.New(errkind.Infra, "package %s does not build at %s (%s):\n  %s", p.PkgPath, side, c.repo.Name, strings.Join(msgs, "\n  "))
+		}
+		if p.Types != nil {
+			out[p.PkgPath] = p.Types
+		}
+	}
+	return out, nil
+}
+
+func isInternal(p string) bool {
+	return strings.HasSuffix(p, "/internal") || strings.Contains(p, "/internal/") || strings.HasPrefix(p, "internal/")
+}

@@ -1,0 +1,542 @@
+// Package semver computes the version bump a change needs: it compares a
+// repo's Go modules between a base release and a head (their exported API
+// with apidiff, their go.mod requirements as gorelease does) and the JSON
+// Schemas the repo declares as its API (with schemadiff), and checks a
+// proposed version against the result.
+package semver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	modsemver "golang.org/x/mod/semver"
+
+	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/goproxy"
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/sandbox"
+	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/schemadiff"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+// Bumps, smallest first.
+const (
+	None  = "none"
+	Patch = "patch"
+	Minor = "minor"
+	Major = "major"
+)
+
+var rank = map[string]int{None: 0, Patch: 1, Minor: 2, Major: 3}
+
+// Change kinds.
+const (
+	GoAPI      = "go-api"
+	GoMod      = "go-mod"
+	JSONSchema = "jsonschema"
+)
+
+// Change is one change that matters to the version.
+type Change struct {
+	Kind       string `json:"kind"`
+	Package    string `json:"package"`
+	Message    string `json:"message"`
+	Compatible bool   `json:"compatible"`
+	// Witness is, for a JSON Schema change, an instance that shows it.
+	Witness any `json:"witness,omitempty"`
+}
+
+// Module is the verdict for one module.
+type Module struct {
+	Repo   string `json:"repo"`
+	Module string `json:"module"`
+	Dir    string `json:"dir"`
+	// Base is the release compared with ("none" without one), Head the ref.
+	Base       string `json:"base"`
+	BaseCommit string `json:"base_commit,omitempty"`
+	Head       string `json:"head"`
+	HeadCommit string `json:"head_commit"`
+	Required   string `json:"required"`
+	Suggested  string `json:"suggested"`
+	Proposed   string `json:"proposed,omitempty"`
+	// OK is false when the proposed version under-promises.
+	OK      bool     `json:"ok"`
+	Changes []Change `json:"changes"`
+	Notes   []string `json:"notes,omitempty"`
+}
+
+// Report is the result for a repo.
+type Report struct {
+	Modules []Module `json:"modules"`
+}
+
+// OK reports whether every proposed version is enough.
+func (r *Report) OK() bool {
+	for _, m := range r.Modules {
+		if !m.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// Options are the inputs besides the workspace.
+type Options struct {
+	Repo     string
+	Base     string // a tag; default: the highest semver tag reachable from head
+	Head     string // a ref; default: the repo's branch
+	Proposed string
+	CacheDir string
+}
+
+// Check computes the bump for every module of the repo.
+func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error) {
+	node, err := g.Lookup(opt.Repo)
+	if err != nil {
+		return nil, err
+	}
+	r := g.Repos[node]
+	head := opt.Head
+	if head == "" {
+		head = r.Branch
+	}
+	headCommit, err := r.Git.Resolve(ctx, head)
+	if err != nil {
+		if errkind.Of(err) == errkind.NotFound {
+			return nil, errkind.New(errkind.Invalid, "repo %s has no branch, tag or commit %q", r.Name, head)
+		}
+		return nil, err
+	}
+	if opt.Proposed != "" && !modsemver.IsValid(opt.Proposed) {
+		return nil, errkind.New(errkind.Invalid, "--proposed %q is not a semantic version; write it like v1.5.0", opt.Proposed)
+	}
+	work, err := os.MkdirTemp("", "cascade-semver-")
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	defer sandbox.RemoveAll(work)
+	env, stop, err := buildEnv(ctx, g, opt.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	tags, err := r.Git.MergedTags(ctx, headCommit)
+	if err != nil {
+		return nil, err
+	}
+	headTags, err := r.Git.Git(ctx, "tag", "--points-at", headCommit)
+	if err != nil {
+		return nil, err
+	}
+	c := &checker{ctx: ctx, repo: r, work: work, env: env, trees: map[string]string{}}
+	headTree, err := c.tree(headCommit)
+	if err != nil {
+		return nil, err
+	}
+	mods, err := modulesAt(headTree, r.Modules)
+	if err != nil {
+		return nil, err
+	}
+	report := &Report{}
+	for _, m := range mods {
+		mr := Module{Repo: r.Name, Module: m.Name, Dir: m.Dir, Head: head, HeadCommit: headCommit, Changes: []Change{}}
+		base, baseCommit, err := c.base(opt.Base, tags, m.Dir)
+		if err != nil {
+			return nil, err
+		}
+		mr.Base, mr.BaseCommit = base, baseCommit
+		if base == "" {
+			mr.Base = "none"
+			mr.Notes = append(mr.Notes, "no release tag yet: every exported identifier counts as added; tag a first release ("+tagName(m.Dir, "v0.1.0")+")")
+		}
+		if err := c.compare(&mr, m, baseCommit, headCommit); err != nil {
+			return nil, err
+		}
+		mr.Proposed = opt.Proposed
+		if mr.Proposed == "" {
+			mr.Proposed = tagOnHead(headTags, m.Dir)
+		}
+		decide(&mr, base)
+		report.Modules = append(report.Modules, mr)
+	}
+	if len(report.Modules) == 0 {
+		return nil, errkind.New(errkind.Invalid, "repo %s has no Go module and declares no JSON Schema API (api.jsonschema in .cascade.yaml) at %s", r.Name, head)
+	}
+	return report, nil
+}
+
+func tagName(dir, v string) string {
+	if dir == "." || dir == "" {
+		return v
+	}
+	return dir + "/" + v
+}
+
+func tagOnHead(tagsText, dir string) string {
+	var vs []string
+	for _, t := range strings.Fields(tagsText) {
+		prefix := ""
+		if dir != "." && dir != "" {
+			prefix = dir + "/"
+		}
+		if v, ok := strings.CutPrefix(t, prefix); ok && modsemver.IsValid(v) && !strings.Contains(v, "/") {
+			vs = append(vs, v)
+		}
+	}
+	modsemver.Sort(vs)
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
+}
+
+// buildEnv starts the workspace module proxy and returns the environment
+// of go commands that load packages.
+func buildEnv(ctx context.Context, g *graph.Workspace, cacheDir string) ([]string, func(), error) {
+	var sources []goproxy.Source
+	var names []string
+	for _, r := range g.Repos {
+		for _, m := range r.Modules {
+			if m.Ecosystem == scan.Go && r.Git != nil {
+				sources = append(sources, goproxy.Source{Module: m.Name, Repo: r.Git, Dir: m.Dir})
+				names = append(names, m.Name)
+			}
+		}
+	}
+	tool, err := gomod.LookupToolchain(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	proxy, err := goproxy.Start(sources, filepath.Join(cacheDir, "goproxy"))
+	if err != nil {
+		return nil, nil, errkind.Wrap(errkind.Infra, err)
+	}
+	env := gomod.BuildEnv(tool, proxy.URL, filepath.Join(cacheDir, "gomod"), filepath.Join(cacheDir, "gopath"), names)
+	env = append(env, "CGO_ENABLED=0")
+	return env, func() { proxy.Close() }, nil
+}
+
+// apiModule is a module (Go, or the repo's schemas) at the head.
+type apiModule struct {
+	scan.Module
+	schemas []string // globs of JSON Schema files, relative to the repo root
+}
+
+// modulesAt lists the Go modules of the head tree, with the repo's declared
+// JSON Schemas attached to the module whose directory holds them.
+func modulesAt(tree string, known []scan.Module) ([]apiModule, error) {
+	var mods []apiModule
+	for _, m := range known {
+		if m.Ecosystem != scan.Go {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(tree, filepath.FromSlash(m.Dir), gomod.FileName)); err != nil {
+			continue
+		}
+		mods = append(mods, apiModule{Module: m})
+	}
+	cfg, err := readConfig(tree)
+	if err != nil {
+		return nil, err
+	}
+	for _, glob := range cfg.APISchemas {
+		best := -1
+		for i, m := range mods {
+			if m.Dir == "." || strings.HasPrefix(glob, m.Dir+"/") {
+				if best < 0 || len(m.Dir) > len(mods[best].Dir) {
+					best = i
+				}
+			}
+		}
+		if best < 0 {
+			mods = append(mods, apiModule{Module: scan.Module{Name: "jsonschema", Ecosystem: "jsonschema", Dir: "."}})
+			best = len(mods) - 1
+		}
+		mods[best].schemas = append(mods[best].schemas, glob)
+	}
+	return mods, nil
+}
+
+func readConfig(tree string) (*workspace.RepoConfig, error) {
+	data, err := os.ReadFile(filepath.Join(tree, workspace.RepoConfigFile))
+	if os.IsNotExist(err) {
+		return &workspace.RepoConfig{}, nil
+	}
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	return workspace.ParseRepoConfig(workspace.RepoConfigFile, data)
+}
+
+// decide sets the required bump, the suggested version and checks the proposed one.
+func decide(m *Module, base string) {
+	required := None
+	for _, c := range m.Changes {
+		b := Minor
+		if !c.Compatible {
+			b = Major
+		}
+		if rank[b] > rank[required] {
+			required = b
+		}
+	}
+	if required == None && m.BaseCommit != m.HeadCommit {
+		required = Patch
+	}
+	if m.BaseCommit == "" && required == None {
+		required = Minor
+	}
+	major := "v0"
+	if base != "" {
+		major = modsemver.Major(base)
+	}
+	// Below v1, a breaking change needs only a minor bump.
+	if major == "v0" && required == Major {
+		required = Minor
+		m.Notes = append(m.Notes, "below v1.0.0 a breaking change needs only a minor bump; consider releasing v1.0.0 once the API is stable")
+	}
+	m.Required = required
+	m.Suggested = next(base, required)
+	if required == Major && m.Suggested != "" {
+		want := modsemver.Major(m.Suggested)
+		if pathMajor(m.Module) != want && want != "v1" {
+			m.Notes = append(m.Notes, fmt.Sprintf("a %s release must change the module path to %s/%s (or make the change compatible)", want, stripMajor(m.Module), want))
+		}
+	}
+	m.OK = true
+	if m.Proposed == "" {
+		return
+	}
+	if base != "" && modsemver.Compare(m.Proposed, base) <= 0 {
+		m.OK = false
+		m.Notes = append(m.Notes, fmt.Sprintf("proposed %s is not above the base release %s", m.Proposed, base))
+		return
+	}
+	got := bumpOf(base, m.Proposed)
+	if rank[got] < rank[required] {
+		m.OK = false
+		m.Notes = append(m.Notes, fmt.Sprintf("proposed %s is a %s release but the changes need a %s release (%s)", m.Proposed, got, required, m.Suggested))
+		return
+	}
+	if got == Major && pathMajor(m.Module) != modsemver.Major(m.Proposed) && modsemver.Major(m.Proposed) != "v1" && modsemver.Major(m.Proposed) != "v0" {
+		m.OK = false
+		m.Notes = append(m.Notes, fmt.Sprintf("proposed %s needs the module path %s/%s", m.Proposed, stripMajor(m.Module), modsemver.Major(m.Proposed)))
+		return
+	}
+	if rank[got] > rank[required] {
+		m.Notes = append(m.Notes, fmt.Sprintf("proposed %s is a %s release; a %s release (%s) would do", m.Proposed, got, required, m.Suggested))
+	}
+}
+
+func pathMajor(mod string) string {
+	i := strings.LastIndex(mod, "/v")
+	if i < 0 {
+		return "v1"
+	}
+	v := mod[i+1:]
+	if modsemver.IsValid(v) && modsemver.Major(v) == v {
+		return v
+	}
+	return "v1"
+}
+
+func stripMajor(mod string) string {
+	if pathMajor(mod) != "v1" {
+		return mod[:strings.LastIndex(mod, "/v")]
+	}
+	return mod
+}
+
+// bumpOf is the kind of release proposed is after base.
+func bumpOf(base, proposed string) string {
+	if base == "" {
+		return Minor
+	}
+	b, p := parts(base), parts(proposed)
+	switch {
+	case p[0] != b[0]:
+		return Major
+	case p[1] != b[1]:
+		return Minor
+	case p[2] != b[2]:
+		return Patch
+	}
+	return None
+}
+
+func parts(v string) [3]int {
+	var out [3]int
+	c := strings.TrimPrefix(modsemver.Canonical(v), "v")
+	c = strings.SplitN(c, "-", 2)[0]
+	fmt.Sscanf(c, "%d.%d.%d", &out[0], &out[1], &out[2])
+	return out
+}
+
+// next is the version after base for a bump.
+func next(base, bump string) string {
+	if base == "" {
+		return "v0.1.0"
+	}
+	p := parts(base)
+	prerelease := modsemver.Prerelease(base) != ""
+	switch bump {
+	case Major:
+		return fmt.Sprintf("v%d.0.0", p[0]+1)
+	case Minor:
+		return fmt.Sprintf("v%d.%d.0", p[0], p[1]+1)
+	case Patch:
+		if prerelease {
+			return fmt.Sprintf("v%d.%d.%d", p[0], p[1], p[2])
+		}
+		return fmt.Sprintf("v%d.%d.%d", p[0], p[1], p[2]+1)
+	}
+	return base
+}
+
+// checker holds what one check shares.
+type checker struct {
+	ctx   context.Context
+	repo  scan.Repo
+	work  string
+	env   []string
+	trees map[string]string
+}
+
+func (c *checker) tree(commit string) (string, error) {
+	if t, ok := c.trees[commit]; ok {
+		return t, nil
+	}
+	dst := filepath.Join(c.work, commit[:12])
+	if err := c.repo.Git.Extract(c.ctx, commit, dst); err != nil {
+		return "", err
+	}
+	c.trees[commit] = dst
+	return dst, nil
+}
+
+// base finds the release to compare with: the given tag, or the highest
+// semver tag of the module reachable from head.
+func (c *checker) base(given string, tags []string, dir string) (string, string, error) {
+	v := given
+	if v == "" {
+		v = scan.HighestTag(tags, dir)
+		if v == "" {
+			return "", "", nil
+		}
+	}
+	tag := v
+	if prefix := tagName(dir, ""); prefix != "" && !strings.HasPrefix(v, prefix) {
+		tag = prefix + v
+	}
+	v = strings.TrimPrefix(tag, tagName(dir, ""))
+	if !modsemver.IsValid(v) {
+		return "", "", errkind.New(errkind.Invalid, "--base %q is not a semver tag such as v1.2.0", given)
+	}
+	commit, err := c.repo.Git.Resolve(c.ctx, "refs/tags/"+tag)
+	if err != nil {
+		return "", "", errkind.New(errkind.Invalid, "repo %s has no tag %s", c.repo.Name, tag)
+	}
+	return v, commit, nil
+}
+
+func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit string) error {
+	headTree, err := c.tree(headCommit)
+	if err != nil {
+		return err
+	}
+	var baseTree string
+	if baseCommit != "" {
+		if baseTree, err = c.tree(baseCommit); err != nil {
+			return err
+		}
+	}
+	if mod.Ecosystem == scan.Go {
+		changes, err := c.goChanges(mod.Module, baseTree, headTree)
+		if err != nil {
+			return err
+		}
+		m.Changes = append(m.Changes, changes...)
+	}
+	for _, glob := range mod.schemas {
+		changes, err := schemaChanges(glob, baseTree, headTree)
+		if err != nil {
+			return err
+		}
+		m.Changes = append(m.Changes, changes...)
+	}
+	return nil
+}
+
+// schemaChanges compares the schema files a glob matches at base and head.
+func schemaChanges(glob, baseTree, headTree string) ([]Change, error) {
+	files := map[string]bool{}
+	for _, t := range []string{baseTree, headTree} {
+		if t == "" {
+			continue
+		}
+		ms, err := filepath.Glob(filepath.Join(t, filepath.FromSlash(glob)))
+		if err != nil {
+			return nil, errkind.New(errkind.Invalid, "%s: invalid api.jsonschema glob %q: %v", workspace.RepoConfigFile, glob, err)
+		}
+		for _, m := range ms {
+			rel, _ := filepath.Rel(t, m)
+			files[filepath.ToSlash(rel)] = true
+		}
+	}
+	names := make([]string, 0, len(files))
+	for f := range files {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	var out []Change
+	for _, f := range names {
+		read := func(tree string) (*schemadiff.Schema, bool, error) {
+			if tree == "" {
+				return nil, false, nil
+			}
+			data, err := os.ReadFile(filepath.Join(tree, filepath.FromSlash(f)))
+			if os.IsNotExist(err) {
+				return nil, false, nil
+			}
+			if err != nil {
+				return nil, false, errkind.Wrap(errkind.Infra, err)
+			}
+			s, err := schemadiff.Load(f, data)
+			return s, true, err
+		}
+		old, hadOld, err := read(baseTree)
+		if err != nil {
+			return nil, err
+		}
+		new, hasNew, err := read(headTree)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case !hadOld && hasNew:
+			out = append(out, Change{Kind: JSONSchema, Package: f, Message: "schema added", Compatible: true})
+		case hadOld && !hasNew:
+			out = append(out, Change{Kind: JSONSchema, Package: f, Message: "schema removed", Compatible: false})
+		case hadOld && hasNew:
+			r := schemadiff.Compare(old, new)
+			for _, x := range r.Tightened {
+				out = append(out, Change{Kind: JSONSchema, Package: f, Message: path.Clean("/"+x.Path) + ": " + x.Message + " (tightened)", Compatible: false, Witness: x.Witness})
+			}
+			for _, x := range r.Loosened {
+				out = append(out, Change{Kind: JSONSchema, Package: f, Message: path.Clean("/"+x.Path) + ": " + x.Message + " (loosened)", Compatible: true, Witness: x.Witness})
+			}
+			for _, x := range r.Unknown {
+				// What cannot be decided is not assumed compatible.
+				out = append(out, Change{Kind: JSONSchema, Package: f, Message: path.Clean("/"+x.Path) + ": " + x.Message + " (undecided: counted as breaking until reviewed)", Compatible: false})
+			}
+		}
+	}
+	return out, nil
+}
