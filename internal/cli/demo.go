@@ -73,6 +73,10 @@ var demoSteps = []demoStep{
 	{"Before merging clever-db's strict-where, build and test every downstream against it, alone and together with\n" +
 		"# clever-api's fix branch. Real builds, offline; each paired with its baseline. (It exits 1: something regressed.)",
 		[]string{"verify", "clever-db@strict-where", "--with", "clever-api@adapt-strict-where"}},
+	{"Semver that cannot be fudged: strict-where changes query.Find's signature, so v1.5.0 under-promises. (It exits 1.)",
+		[]string{"semver", "clever-db", "--head", "strict-where", "--proposed", "v1.5.0"}},
+	{"json-schema-converter's strict-where only adds ConvertStrict: a minor release is enough.",
+		[]string{"semver", "json-schema-converter", "--head", "strict-where"}},
 	{"adapt-strict-where also tightens the API's where schema. What would partners' requests start failing on?\n" +
 		"# Each finding comes with an example request, checked against both schemas. (It exits 1: the change is breaking.)",
 		[]string{"schema-diff", "clever-api@master:schemas/where.json", "clever-api@adapt-strict-where:schemas/where.json"}},

@@ -1,0 +1,181 @@
+package semver
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+// apiCases are packages at the base release and at the head, each showing
+// one kind of change apidiff knows, with what the change means: "major"
+// (incompatible), "minor" (compatible addition) or "none".
+var apiCases = []struct {
+	pkg, base, head, want string
+}{
+	{"funcremoved", "func A() {}\nfunc B() {}", "func A() {}", "major"},
+	{"funcadded", "func A() {}", "func A() {}\nfunc B() {}", "minor"},
+	{"signature", "func A(x int) {}", "func A(x int, y string) {}", "major"},
+	{"resultchanged", "func A() int { return 0 }", "func A() int64 { return 0 }", "major"},
+	{"methodadded", "type T struct{}\nfunc (T) M() {}", "type T struct{}\nfunc (T) M() {}\nfunc (T) N() {}", "minor"},
+	{"methodremoved", "type T struct{}\nfunc (T) M() {}\nfunc (T) N() {}", "type T struct{}\nfunc (T) M() {}", "major"},
+	{"ifacemethodadded", "type I interface{ M() }", "type I interface{ M(); N() }", "major"},
+	{"ifacemethodremoved", "type I interface{ M(); N() }", "type I interface{ M() }", "major"},
+	{"fieldadded", "type S struct{ A int }", "type S struct{ A int; B string }", "minor"},
+	{"fieldremoved", "type S struct{ A int; B string }", "type S struct{ A int }", "major"},
+	{"fieldtype", "type S struct{ A int }", "type S struct{ A string }", "major"},
+	{"constvalue", "const C = 1", "const C = 2", "major"},
+	{"constadded", "const C = 1", "const C = 1\nconst D = 2", "minor"},
+	{"varadded", "var V int", "var V int\nvar W string", "minor"},
+	{"typeparam", "func F[T any](t T) {}", "func F[T comparable](t T) {}", "major"},
+	// apidiff counts any change to a type parameter list as incompatible.
+	{"typeparamloosened", "func F[T comparable](t T) {}", "func F[T any](t T) {}", "major"},
+	{"unexported", "func A() {}\nfunc b() {}", "func A() {}\nfunc b() int { return 1 }", "none"},
+	{"methodset", "type T struct{}\nfunc (*T) M() {}", "type T struct{}\nfunc (T) M() {}", "minor"},
+}
+
+func buildRepo(t *testing.T, base, head map[string]string) (*graph.Workspace, string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := gitrepo.Init(ctx, filepath.Join(dir, "lib"), "main", gitrepo.Author{Name: "T", Email: "t@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(files map[string]string) {
+		for name, content := range files {
+			p := filepath.Join(w.Repo.WorkDir, name)
+			if content == "" {
+				os.Remove(p)
+				continue
+			}
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	when := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	write(base)
+	if _, err := w.CommitAll(ctx, when, "base"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Tag(ctx, when, "v1.0.0", "v1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	write(head)
+	if _, err := w.CommitAll(ctx, when.Add(time.Hour), "head"); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := workspace.Parse(filepath.Join(dir, workspace.FileName), []byte("repos:\n  - path: ./lib\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	t.Cleanup(func() { chmodAll(cache) })
+	repos, err := scan.Workspace(ctx, ws, scan.Options{CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOPROXY", "off")
+	return graph.Build(repos), cache
+}
+
+func chmodAll(dir string) {
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.IsDir() {
+			os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+}
+
+// TestGoAPIChanges checks, for every kind of change, that the verdict
+// matches apidiff's meaning of it.
+func TestGoAPIChanges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	base := map[string]string{"go.mod": "module example.com/lib\n\ngo 1.22\n"}
+	head := map[string]string{}
+	for _, c := range apiCases {
+		base[c.pkg+"/p.go"] = "package " + c.pkg + "\n\n" + c.base + "\n"
+		head[c.pkg+"/p.go"] = "package " + c.pkg + "\n\n" + c.head + "\n"
+	}
+	base["gone/p.go"] = "package gone\n\nfunc X() {}\n"
+	head["gone/p.go"] = ""
+	head["fresh/p.go"] = "package fresh\n\nfunc X() {}\n"
+	base["internal/x/p.go"] = "package x\n\nfunc X() {}\n"
+	head["internal/x/p.go"] = "package x\n\nfunc Y() {}\n"
+	base["cmd/tool/main.go"] = "package main\n\nfunc Exported() {}\n\nfunc main() {}\n"
+	head["cmd/tool/main.go"] = "package main\n\nfunc main() {}\n"
+	g, cache := buildRepo(t, base, head)
+	rep, err := Check(context.Background(), g, Options{Repo: "lib", CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Modules[0]
+	got := map[string]string{}
+	for _, c := range m.Changes {
+		pkg := strings.TrimPrefix(c.Package, "example.com/lib/")
+		b := "minor"
+		if !c.Compatible {
+			b = "major"
+		}
+		if got[pkg] != "major" {
+			got[pkg] = b
+		}
+	}
+	want := map[string]string{"gone": "major", "fresh": "minor"}
+	for _, c := range apiCases {
+		if c.want != "none" {
+			want[c.pkg] = c.want
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("bump per package mismatch (-want +got):\n%s\nchanges: %+v", diff, m.Changes)
+	}
+	if m.Required != Major || m.Suggested != "v2.0.0" || m.Base != "v1.0.0" {
+		t.Errorf("module verdict = %s %s (base %s)", m.Required, m.Suggested, m.Base)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	compat := []Change{{Kind: GoAPI, Compatible: true}}
+	breaking := []Change{{Kind: GoAPI, Compatible: false}}
+	tests := []struct {
+		name, base, proposed, module string
+		changes                      []Change
+		wantRequired, wantSuggested  string
+		wantOK                       bool
+	}{
+		{"breaking needs major", "v1.4.0", "v1.5.0", "ex.com/db", breaking, Major, "v2.0.0", false},
+		{"major without /v2 path", "v1.4.0", "v2.0.0", "ex.com/db", breaking, Major, "v2.0.0", false},
+		{"major with /v2 path", "v1.4.0", "v2.0.0", "ex.com/db/v2", breaking, Major, "v2.0.0", true},
+		{"compatible minor", "v1.2.0", "v1.3.0", "ex.com/c", compat, Minor, "v1.3.0", true},
+		{"compatible under-bumped", "v1.2.0", "v1.2.1", "ex.com/c", compat, Minor, "v1.3.0", false},
+		{"over-bump is allowed", "v1.2.0", "v1.3.0", "ex.com/c", nil, Patch, "v1.2.1", true},
+		{"below v1 breaking needs minor", "v0.3.1", "v0.4.0", "ex.com/c", breaking, Minor, "v0.4.0", true},
+		{"not above base", "v1.2.0", "v1.1.0", "ex.com/c", compat, Minor, "v1.3.0", false},
+		{"no base", "", "", "ex.com/c", compat, Minor, "v0.1.0", true},
+	}
+	for _, tt := range tests {
+		m := Module{Module: tt.module, Changes: tt.changes, Proposed: tt.proposed, BaseCommit: "b", HeadCommit: "h"}
+		if tt.base == "" {
+			m.BaseCommit = ""
+		}
+		decide(&m, tt.base)
+		if m.Required != tt.wantRequired || m.Suggested != tt.wantSuggested || m.OK != tt.wantOK {
+			t.Errorf("%s: got %s %s ok=%v, want %s %s ok=%v (notes %q)", tt.name, m.Required, m.Suggested, m.OK, tt.wantRequired, tt.wantSuggested, tt.wantOK, m.Notes)
+		}
+	}
+}
