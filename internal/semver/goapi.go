@@ -162,8 +162,8 @@ func (c *checker) load(dir, side string) (map[string]*types.Package, error) {
 		// Types from export data: the go command compiles (and caches) the
 		// packages; their exported API is all apidiff needs.
 		Mode: packages.NeedName | packages.NeedTypes | packages.NeedModule,
-		Dir:     dir,
-		Env:     sandbox.Env(tmp, c.env),
+		Dir:  dir,
+		Env:  sandbox.Env(tmp, c.env),
 	}
 	pkgs, err := packages.Load(cfg, "./...")
 	if err != nil {
