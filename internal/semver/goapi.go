@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"golang.org/x/exp/apidiff"
 	"golang.org/x/mod/modfile"
@@ -23,19 +24,28 @@ import (
 // between two trees (baseTree "" when there is no release yet).
 func (c *checker) goChanges(m scan.Module, baseTree, headTree string) ([]Change, error) {
 	headDir := filepath.Join(headTree, filepath.FromSlash(m.Dir))
-	newPkgs, err := c.load(headDir, "head")
-	if err != nil {
-		return nil, err
-	}
 	oldPkgs := map[string]*types.Package{}
 	var baseDir string
+	var baseErr error
+	var wg sync.WaitGroup
 	if baseTree != "" {
 		baseDir = filepath.Join(baseTree, filepath.FromSlash(m.Dir))
 		if _, err := os.Stat(filepath.Join(baseDir, gomod.FileName)); err == nil {
-			if oldPkgs, err = c.load(baseDir, "base"); err != nil {
-				return nil, err
-			}
+			// The two versions load at the same time.
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				oldPkgs, baseErr = c.load(baseDir, "base")
+			}()
 		}
+	}
+	newPkgs, err := c.load(headDir, "head")
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if baseErr != nil {
+		return nil, baseErr
 	}
 	oldPath, newPath := modulePath(baseDir, m.Name), modulePath(headDir, m.Name)
 	rel := func(mod, p string) string {

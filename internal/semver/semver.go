@@ -117,11 +117,15 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 	if opt.Proposed != "" && !modsemver.IsValid(opt.Proposed) {
 		return nil, errkind.New(errkind.Invalid, "--proposed %q is not a semantic version; write it like v1.5.0", opt.Proposed)
 	}
-	work, err := os.MkdirTemp("", "cascade-semver-")
-	if err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
+	if opt.CacheDir == "" {
+		return nil, errkind.New(errkind.Invalid, "semver needs a cache directory")
 	}
-	defer sandbox.RemoveAll(work)
+	sl, err := sandbox.AcquireSlot(opt.CacheDir, "semver")
+	if err != nil {
+		return nil, err
+	}
+	defer sl.Release()
+	work := sl.Dir
 	env, stop, err := buildEnv(ctx, g, opt.CacheDir)
 	if err != nil {
 		return nil, err
@@ -136,6 +140,7 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		return nil, err
 	}
 	c := &checker{ctx: ctx, repo: r, work: work, env: env, trees: map[string]string{}}
+	c.labels = map[string]string{headCommit: "head"}
 	headTree, err := c.tree(headCommit)
 	if err != nil {
 		return nil, err
@@ -402,18 +407,24 @@ func next(base, bump string) string {
 
 // checker holds what one check shares.
 type checker struct {
-	ctx   context.Context
-	repo  scan.Repo
-	work  string
-	env   []string
-	trees map[string]string
+	ctx    context.Context
+	repo   scan.Repo
+	work   string
+	env    []string
+	trees  map[string]string
+	labels map[string]string
 }
 
 func (c *checker) tree(commit string) (string, error) {
 	if t, ok := c.trees[commit]; ok {
 		return t, nil
 	}
-	dst := filepath.Join(c.work, commit[:12])
+	// Stable paths (head, base, ...) let go's caches hit from run to run.
+	label, ok := c.labels[commit]
+	if !ok {
+		label = fmt.Sprintf("base-%d", len(c.trees))
+	}
+	dst := filepath.Join(c.work, label)
 	if err := c.repo.Git.Extract(c.ctx, commit, dst); err != nil {
 		return "", err
 	}
@@ -457,6 +468,7 @@ func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit strin
 			return err
 		}
 	}
+
 	if mod.Ecosystem == scan.Go {
 		changes, err := c.goChanges(mod.Module, baseTree, headTree)
 		if err != nil {

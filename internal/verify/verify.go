@@ -22,6 +22,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/goproxy"
 	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
 )
 
@@ -161,12 +162,12 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	if opt.CacheDir == "" {
 		return nil, errkind.New(errkind.Invalid, "verify needs a cache directory")
 	}
-	sl, err := acquireSlot(opt.CacheDir)
+	sl, err := sandbox.AcquireSlot(opt.CacheDir, "verify")
 	if err != nil {
 		return nil, err
 	}
-	defer sl.release()
-	e := &engine{opt: opt, g: g, members: members, work: sl.dir,
+	defer sl.Release()
+	e := &engine{opt: opt, g: g, members: members, work: sl.Dir,
 		cache: &resultCache{dir: filepath.Join(opt.CacheDir, "verify"), off: opt.NoCache},
 		trees: map[string]string{}, treeErrs: map[string]error{}, packs: map[string]packResult{}, changed: map[string]changeSet{}, tags: map[string][]string{}, versions: map[string]string{}}
 	if err := e.setup(ctx); err != nil {
