@@ -123,6 +123,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		a.verifyCommand(),
 		a.semverCommand(),
 		a.schemaDiffCommand(),
+		a.replayCommand(),
 		a.demoCommand(),
 		a.versionCommand(),
 	)

@@ -1,0 +1,118 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/replay"
+	"github.com/cascade-dev/cascade/internal/report"
+)
+
+func (a *app) replayCommand() *cobra.Command {
+	var (
+		opt          replay.Options
+		oldS, newS   string
+		asJSON, fail bool
+	)
+	cmd := &cobra.Command{
+		Use:   "replay --old SCHEMA --new SCHEMA [flags] FILE...",
+		Short: "Replay request logs through the old and new schema: who would start getting errors?",
+		Long: `Run every request of the logs through the old and the new JSON Schema and
+count, per client, the requests that flip from accepted to rejected (and the
+reverse), with example lines and the new schema's error.
+
+SCHEMA is a file or REPO@REF:PATH. FILE is a log, - for standard input; .gz
+files are read transparently.
+
+  --format jsonl   one JSON value a line (default); --field selects the
+                   document (a dotted path or JSON pointer); a string field
+                   that holds JSON (a logged body) is parsed.
+  --format access  common/combined access logs; the query string is the
+                   document, one property per parameter (a value that parses
+                   as JSON is JSON); --field selects one parameter.
+  --group-by       the client: a path (jsonl), a query parameter or log field
+                   (host, user, method, path, status, agent, referer), or
+                   re:REGEXP with one capture group.
+
+A line that is not valid JSON, or lacks the field, counts as a parse error;
+a line longer than --max-line is counted and skipped. Exit 1 with
+--fail-on-new-rejections when any request flips to rejected.`,
+		Example: `  cascade replay --old clever-api@master:schemas/where.json --new schemas/where.json \
+      --field where --group-by partner logs/requests.jsonl
+  cascade replay --format access --field where --group-by user --old old.json --new new.json access.log.gz`,
+		Args: args(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			if oldS == "" || newS == "" {
+				return errkind.New(errkind.Invalid, "replay needs --old SCHEMA and --new SCHEMA")
+			}
+			var err error
+			if opt.Old, err = a.loadSchema(oldS); err != nil {
+				return err
+			}
+			if opt.New, err = a.loadSchema(newS); err != nil {
+				return err
+			}
+			var inputs []replay.Input
+			for _, f := range files {
+				in, closeFn, err := replay.Open(f, a.stdin)
+				if err != nil {
+					return err
+				}
+				defer closeFn()
+				inputs = append(inputs, in)
+			}
+			stop := a.replayProgress(&opt)
+			rep, runErr := replay.Run(a.ctx, inputs, opt)
+			stop()
+			var trunc *replay.TruncatedError
+			if runErr != nil && !errors.As(runErr, &trunc) {
+				return runErr
+			}
+			if asJSON {
+				err = report.JSON(a.stdout, rep)
+			} else {
+				err = report.ReplayText(a.stdout, rep)
+			}
+			if err != nil {
+				return err
+			}
+			if runErr != nil {
+				return runErr
+			}
+			if fail && rep.NewlyRejected > 0 {
+				return &silentError{errkind.New(errkind.Problem, "requests would start being rejected")}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&oldS, "old", "", "the schema in force: a file or REPO@REF:PATH")
+	f.StringVar(&newS, "new", "", "the proposed schema: a file or REPO@REF:PATH")
+	f.StringVar(&opt.Format, "format", replay.JSONL, "input format: jsonl or access")
+	f.StringVar(&opt.Field, "field", "", "the document to validate inside each line")
+	f.StringVar(&opt.GroupBy, "group-by", "", "what names the client of a line")
+	f.IntVar(&opt.Examples, "examples", 3, "example lines per group and kind")
+	f.IntVar(&opt.MaxLine, "max-line", 1<<20, "the longest line read, in bytes; longer lines are counted and skipped")
+	f.IntVar(&opt.Jobs, "jobs", 0, "validating workers (default: the number of cores)")
+	f.BoolVar(&asJSON, "json", false, "print one JSON document")
+	f.BoolVar(&fail, "fail-on-new-rejections", false, "exit 1 when any request flips to rejected")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"jsonl", "access"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// replayProgress shows bytes read and lines per second on a terminal.
+func (a *app) replayProgress(opt *replay.Options) (stop func()) {
+	if !isTerminal(a.stderr) {
+		return func() {}
+	}
+	start := time.Now()
+	opt.Progress = func(bytes, lines int64) {
+		secs := time.Since(start).Seconds()
+		fmt.Fprintf(a.stderr, "\r\033[K%.1f MB read, %d lines, %.0f lines/s", float64(bytes)/1e6, lines, float64(lines)/secs)
+	}
+	return func() { fmt.Fprint(a.stderr, "\r\033[K") }
+}
