@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -90,47 +91,104 @@ func groupKey(v any, ok bool) string {
 	return string(b)
 }
 
-func (ex *extractor) extract(line []byte) (doc any, group string, err error) {
+// located is a line's document, found but not yet decoded.
+type located struct {
+	// raw is the document's text (JSON), or the query string (access); it
+	// identifies the document for the memo of verdicts.
+	raw []byte
+	// doc is set when locating already decoded it.
+	doc     any
+	decoded bool
+	// jsonString is set when raw is a JSON string that holds JSON.
+	jsonString bool
+	group      string
+}
+
+// locate finds the document and the group of a line; a line that cannot
+// be read is an error.
+func (ex *extractor) locate(line []byte) (located, error) {
 	if ex.format == Access {
-		return ex.extractAccess(line)
+		doc, group, err := ex.extractAccess(line)
+		return located{doc: doc, decoded: true, group: group}, err
 	}
-	group = none
-	var v any
-	if err := json.Unmarshal(line, &v); err != nil {
-		if ex.groupRe != nil {
-			if m := ex.groupRe.FindSubmatch(line); m != nil {
-				group = string(m[1])
-			}
-		}
-		return nil, group, fmt.Errorf("invalid JSON: %v", err)
-	}
-	switch {
-	case ex.groupRe != nil:
+	loc := located{group: none}
+	if ex.groupRe != nil {
 		if m := ex.groupRe.FindSubmatch(line); m != nil {
-			group = string(m[1])
+			loc.group = string(m[1])
 		}
-	case ex.group != nil:
-		g, ok := lookup(v, ex.group)
-		group = groupKey(g, ok)
 	}
-	if ex.field == nil {
-		return v, group, nil
+	var paths [][]string
+	if ex.field != nil {
+		paths = append(paths, ex.field)
 	}
-	d, ok := lookup(v, ex.field)
-	if !ok {
-		return nil, group, fmt.Errorf("field %s is missing", strings.Join(ex.field, "."))
+	if ex.group != nil {
+		paths = append(paths, ex.group)
+	}
+	spans, err := scanSpans(line, paths)
+	if err != nil {
+		// encoding/json words the error the way users know.
+		var v any
+		if jerr := json.Unmarshal(line, &v); jerr != nil {
+			return loc, fmt.Errorf("invalid JSON: %v", jerr)
+		}
+		return loc, err
+	}
+	k := 0
+	loc.raw = line
+	if ex.field != nil {
+		if spans[0] == nil {
+			if ex.group != nil {
+				loc.group = spanKey(spans[1])
+			}
+			return loc, fmt.Errorf("field %s is missing", strings.Join(ex.field, "."))
+		}
+		loc.raw = spans[0]
+		k = 1
+		loc.jsonString = loc.raw[0] == '"'
+	}
+	if ex.group != nil {
+		loc.group = spanKey(spans[k])
+	}
+	return loc, nil
+}
+
+// spanKey is a group name from the raw JSON of its value.
+func spanKey(span []byte) string {
+	if span == nil || string(span) == "null" {
+		return none
+	}
+	if span[0] == '"' {
+		if bytes.IndexByte(span, '\\') < 0 {
+			return string(span[1 : len(span)-1])
+		}
+		var s string
+		if json.Unmarshal(span, &s) == nil {
+			return s
+		}
+	}
+	return string(span)
+}
+
+// decode returns the located document as a Go value for the validator.
+func (ex *extractor) decode(loc located) (any, error) {
+	if loc.decoded {
+		return loc.doc, nil
+	}
+	var v any
+	if err := json.Unmarshal(loc.raw, &v); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %v", err)
 	}
 	// A logged request body is often a JSON string holding JSON.
-	if s, isStr := d.(string); isStr {
+	if s, isStr := v.(string); isStr && loc.jsonString {
 		if t := strings.TrimSpace(s); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
 			var inner any
 			if err := json.Unmarshal([]byte(t), &inner); err != nil {
-				return nil, group, fmt.Errorf("field %s holds invalid JSON: %v", strings.Join(ex.field, "."), err)
+				return nil, fmt.Errorf("field %s holds invalid JSON: %v", strings.Join(ex.field, "."), err)
 			}
-			d = inner
+			v = inner
 		}
 	}
-	return d, group, nil
+	return v, nil
 }
 
 // accessLine matches the common and combined log formats:

@@ -186,10 +186,11 @@ func Run(ctx context.Context, inputs []Input, opt Options) (*Report, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			memo := map[string]outcome{}
 			for b := range batches {
 				out := make([]outcome, len(b.lines))
 				for i, line := range b.lines {
-					out[i] = classify(ex, opt, line)
+					out[i] = classify(ex, opt, line, memo)
 				}
 				select {
 				case results <- result{b, out}:
@@ -427,23 +428,49 @@ func trimEOL(b []byte) []byte {
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
-// classify validates one line against both schemas.
-func classify(ex *extractor, opt Options, line []byte) outcome {
-	doc, group, err := ex.extract(line)
+// memoSize bounds a worker's memo of verdicts by document text.
+const memoSize = 1 << 16
+
+// classify validates one line against both schemas. Verdicts are
+// remembered by the document's text: logs repeat the same queries.
+func classify(ex *extractor, opt Options, line []byte, memo map[string]outcome) outcome {
+	loc, err := ex.locate(line)
 	if err != nil {
-		return outcome{kind: kindParseError, group: group, err: err.Error()}
+		return outcome{kind: kindParseError, group: loc.group, err: err.Error()}
+	}
+	if loc.raw != nil && memoSize > 0 {
+		if o, ok := memo[string(loc.raw)]; ok {
+			o.group = loc.group
+			return o
+		}
+	}
+	o := judgeDoc(ex, opt, loc)
+	if loc.raw != nil && memoSize > 0 {
+		if len(memo) >= memoSize {
+			clear(memo)
+		}
+		memo[string(loc.raw)] = o
+	}
+	o.group = loc.group
+	return o
+}
+
+func judgeDoc(ex *extractor, opt Options, loc located) outcome {
+	doc, err := ex.decode(loc)
+	if err != nil {
+		return outcome{kind: kindParseError, err: err.Error()}
 	}
 	oldOK := opt.Old.Validate(doc) == nil
 	newErr := opt.New.Validate(doc)
 	switch {
 	case oldOK && newErr == nil:
-		return outcome{kind: kindAccepted, group: group}
+		return outcome{kind: kindAccepted}
 	case oldOK:
-		return outcome{kind: kindNewlyRejected, group: group, err: briefError(newErr)}
+		return outcome{kind: kindNewlyRejected, err: briefError(newErr)}
 	case newErr == nil:
-		return outcome{kind: kindNewlyAccepted, group: group, err: briefError(opt.Old.Validate(doc))}
+		return outcome{kind: kindNewlyAccepted, err: briefError(opt.Old.Validate(doc))}
 	}
-	return outcome{kind: kindStillRejected, group: group}
+	return outcome{kind: kindStillRejected}
 }
 
 // briefError is a validation error on one line: the deepest causes, each
