@@ -49,7 +49,7 @@ On a terminal the walk pauses between steps; otherwise it runs straight through.
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Wrote %s. To run the commands yourself: cd %s\n", file, dir)
-			return a.walk(file, demoSteps)
+			return a.walk(file, dir, demoSteps)
 		},
 	}
 	return cmd
@@ -80,16 +80,25 @@ var demoSteps = []demoStep{
 	{"adapt-strict-where also tightens the API's where schema. What would partners' requests start failing on?\n" +
 		"# Each finding comes with an example request, checked against both schemas. (It exits 1: the change is breaking.)",
 		[]string{"schema-diff", "clever-api@master:schemas/where.json", "clever-api@adapt-strict-where:schemas/where.json"}},
+	{"And which partners actually send such requests? Replay a day of clever-api's request log through both schemas.",
+		[]string{"replay", "--old", "clever-api@master:schemas/where.json", "--new", "clever-api@adapt-strict-where:schemas/where.json",
+			"--field", "where", "--group-by", "partner", "{dir}/clever-api/logs/requests.jsonl"}},
 }
 
 // walk runs each step against the workspace file, pausing between steps on
 // a terminal.
-func (a *app) walk(file string, steps []demoStep) error {
+func (a *app) walk(file, dir string, steps []demoStep) error {
 	interactive := isTerminal(a.stdin) && isTerminal(a.stdout)
 	in := bufio.NewReader(a.stdin)
 	for i, s := range steps {
-		fmt.Fprintf(a.stdout, "\n# %s\n$ cascade %s\n", s.say, strings.Join(s.args, " "))
-		args := append([]string{"--workspace", file}, s.args...)
+		stepArgs := make([]string, len(s.args))
+		shown := make([]string, len(s.args))
+		for i, arg := range s.args {
+			stepArgs[i] = strings.ReplaceAll(arg, "{dir}", dir)
+			shown[i] = strings.ReplaceAll(arg, "{dir}/", "")
+		}
+		fmt.Fprintf(a.stdout, "\n# %s\n$ cascade %s\n", s.say, strings.Join(shown, " "))
+		args := append([]string{"--workspace", file}, stepArgs...)
 		if a.cacheDir != "" {
 			args = append([]string{"--cache-dir", a.cacheDir}, args...)
 		}
