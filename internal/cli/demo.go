@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -55,34 +56,58 @@ On a terminal the walk pauses between steps; otherwise it runs straight through.
 	return cmd
 }
 
-// demoStep is one command of the walk-through, with what it shows.
+// demoStep is one command of the walk-through, with what it shows; or,
+// with do, something a person does to the organisation in the story.
 type demoStep struct {
 	say  string
 	args []string
+	// do acts on the demo organisation in dir; shown is what it stands for.
+	do    func(ctx context.Context, dir string) (string, error)
+	shown string
 }
 
 var demoSteps = []demoStep{
 	{"Every repo, its modules and what it requires. Edges come from go.mod, package.json and catalog-info.yaml.",
-		[]string{"graph"}},
+		[]string{"graph"}, nil, ""},
 	{"Who can a clever-db change break? district-sync is two steps away, through clever-api.",
-		[]string{"downstream", "clever-db"}},
+		[]string{"downstream", "clever-db"}, nil, ""},
 	{"And what district-sync stands on.",
-		[]string{"upstream", "district-sync"}},
+		[]string{"upstream", "district-sync"}, nil, ""},
 	{"npm packages count too: clever-js depends on @clever/schemas.",
-		[]string{"downstream", "clever-schemas"}},
+		[]string{"downstream", "clever-schemas"}, nil, ""},
 	{"Before merging clever-db's strict-where, build and test every downstream against it, alone and together with\n" +
 		"# clever-api's fix branch. Real builds, offline; each paired with its baseline. (It exits 1: something regressed.)",
-		[]string{"verify", "clever-db@strict-where", "--with", "clever-api@adapt-strict-where"}},
+		[]string{"verify", "clever-db@strict-where", "--with", "clever-api@adapt-strict-where"}, nil, ""},
 	{"Semver that cannot be fudged: strict-where changes query.Find's signature, so v1.5.0 under-promises. (It exits 1.)",
-		[]string{"semver", "clever-db", "--head", "strict-where", "--proposed", "v1.5.0"}},
+		[]string{"semver", "clever-db", "--head", "strict-where", "--proposed", "v1.5.0"}, nil, ""},
 	{"json-schema-converter's strict-where only adds ConvertStrict: a minor release is enough.",
-		[]string{"semver", "json-schema-converter", "--head", "strict-where"}},
+		[]string{"semver", "json-schema-converter", "--head", "strict-where"}, nil, ""},
 	{"adapt-strict-where also tightens the API's where schema. What would partners' requests start failing on?\n" +
 		"# Each finding comes with an example request, checked against both schemas. (It exits 1: the change is breaking.)",
-		[]string{"schema-diff", "clever-api@master:schemas/where.json", "clever-api@adapt-strict-where:schemas/where.json"}},
+		[]string{"schema-diff", "clever-api@master:schemas/where.json", "clever-api@adapt-strict-where:schemas/where.json"}, nil, ""},
 	{"And which partners actually send such requests? Replay a day of clever-api's request log through both schemas.",
 		[]string{"replay", "--old", "clever-api@master:schemas/where.json", "--new", "clever-api@adapt-strict-where:schemas/where.json",
-			"--field", "where", "--group-by", "partner", "{dir}/clever-api/logs/requests.jsonl"}},
+			"--field", "where", "--group-by", "partner", "{dir}/clever-api/logs/requests.jsonl"}, nil, ""},
+	{"Plan the release: one manager, the scope frozen at today's heads, the order computed from the graph.",
+		[]string{"plan", "new", "strict-where", "--title", "Strict where validation", "--manager", "alice",
+			"--change", "clever-db@strict-where", "--change", "clever-api@adapt-strict-where",
+			"--version", "clever-db=v2.0.0", "--version", "clever-api=v2.0.0", "--spec", "https://specs.clever.example/json-schema-validation"}, nil, ""},
+	{"The plan as Markdown, to paste into the spec or the pull request.",
+		[]string{"plan", "show", "strict-where", "--format", "markdown"}, nil, ""},
+	{"Check the gates on a Friday morning: the window gate says no, and when the next window opens.\n" +
+		"# (semver also fails: a v2 release of a Go module needs a /v2 module path.)",
+		[]string{"plan", "check", "strict-where", "--at", "2026-11-27T10:00:00-08:00"}, nil, ""},
+	{"Right before the release, someone pushes a \"quick fix\" to clever-api's branch.", nil,
+		func(ctx context.Context, dir string) (string, error) {
+			id, err := demo.PushQuickFix(ctx, dir)
+			return "committed " + id[:12] + " to clever-api@adapt-strict-where", err
+		}, `git -C clever-api commit -m "Quick fix: accept where fields in any case"  # on adapt-strict-where`},
+	{"The scope gate lists the commit outside the frozen scope.",
+		[]string{"plan", "check", "strict-where", "--at", "2026-12-01T10:00:00-08:00"}, nil, ""},
+	{"The manager accepts it into the scope (recorded)...",
+		[]string{"plan", "rescope", "strict-where", "--as", "alice", "--reason", "accept the case-insensitive fields fix"}, nil, ""},
+	{"...and the performance gate catches what the fix does: the API got very, very slow.",
+		[]string{"plan", "check", "strict-where", "--at", "2026-12-01T10:00:00-08:00"}, nil, ""},
 }
 
 // walk runs each step against the workspace file, pausing between steps on
@@ -91,11 +116,23 @@ func (a *app) walk(file, dir string, steps []demoStep) error {
 	interactive := isTerminal(a.stdin) && isTerminal(a.stdout)
 	in := bufio.NewReader(a.stdin)
 	for i, s := range steps {
+		if s.do != nil {
+			fmt.Fprintf(a.stdout, "\n# %s\n$ %s\n", s.say, s.shown)
+			msg, err := s.do(a.ctx, dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, msg)
+			continue
+		}
 		stepArgs := make([]string, len(s.args))
 		shown := make([]string, len(s.args))
 		for i, arg := range s.args {
 			stepArgs[i] = strings.ReplaceAll(arg, "{dir}", dir)
 			shown[i] = strings.ReplaceAll(arg, "{dir}/", "")
+			if strings.ContainsAny(shown[i], " '\"$") {
+				shown[i] = "'" + strings.ReplaceAll(shown[i], "'", `'\''`) + "'"
+			}
 		}
 		fmt.Fprintf(a.stdout, "\n# %s\n$ cascade %s\n", s.say, strings.Join(shown, " "))
 		args := append([]string{"--workspace", file}, stepArgs...)

@@ -124,6 +124,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		a.semverCommand(),
 		a.schemaDiffCommand(),
 		a.replayCommand(),
+		a.planCommand(),
 		a.demoCommand(),
 		a.versionCommand(),
 	)

@@ -140,3 +140,22 @@ policy:
   freezes:
     - {from: 2026-12-21, to: 2027-01-04, reason: holiday freeze}
 `
+
+// PushQuickFix commits an out-of-scope "quick fix" to clever-api's
+// adapt-strict-where branch in the demo organisation at dir, as someone
+// might right before the release. It makes the API very slow.
+func PushQuickFix(ctx context.Context, dir string) (string, error) {
+	r, err := gitrepo.Open(filepath.Join(dir, "clever-api"))
+	if err != nil {
+		return "", err
+	}
+	w := &gitrepo.Writer{Repo: r, Author: gitrepo.Author{Name: "Hasty Engineer", Email: "hasty@clever.example"}}
+	if err := w.Checkout(ctx, "adapt-strict-where", false); err != nil {
+		return "", err
+	}
+	defer w.Checkout(ctx, Branch, false)
+	if err := writeFiles(r.WorkDir, map[string]string{"client/client.go": slowFix}, nil); err != nil {
+		return "", err
+	}
+	return w.CommitAll(ctx, time.Date(2026, 11, 25, 17, 30, 0, 0, time.UTC), "Quick fix: accept where fields in any case")
+}

@@ -39,6 +39,10 @@ func (c *checker) goChanges(m scan.Module, baseTree, headTree string) ([]Change,
 			}()
 		}
 	}
+	if err := c.replaceWith(headDir); err != nil {
+		wg.Wait()
+		return nil, err
+	}
 	newPkgs, err := c.load(headDir, "head")
 	wg.Wait()
 	if err != nil {
@@ -101,6 +105,32 @@ func (c *checker) goChanges(m scan.Module, baseTree, headTree string) ([]Change,
 	}
 	out = append(out, requirementChanges(baseDir, headDir, newPath)...)
 	return out, nil
+}
+
+// replaceWith points the head's go.mod at the other refs of the change set.
+func (c *checker) replaceWith(dir string) error {
+	if len(c.with) == 0 {
+		return nil
+	}
+	file := filepath.Join(dir, gomod.FileName)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return errkind.Wrap(errkind.Infra, err)
+	}
+	f, err := modfile.Parse(file, data, nil)
+	if err != nil {
+		return errkind.New(errkind.Invalid, "%s: %v", file, err)
+	}
+	for _, w := range c.with {
+		if err := f.AddReplace(w.path, "", w.dir, ""); err != nil {
+			return errkind.Wrap(errkind.Infra, err)
+		}
+	}
+	out, err := f.Format()
+	if err != nil {
+		return errkind.Wrap(errkind.Infra, err)
+	}
+	return os.WriteFile(file, out, 0o644)
 }
 
 func modulePath(dir, fallback string) string {

@@ -94,6 +94,9 @@ type Options struct {
 	Head     string // a ref; default: the repo's branch
 	Proposed string
 	CacheDir string
+	// With are other refs (REPO@REF) that ship together: the head is built
+	// with their Go modules in place, as the release will be.
+	With []string
 }
 
 // Check computes the bump for every module of the repo.
@@ -141,6 +144,11 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 	}
 	c := &checker{ctx: ctx, repo: r, work: work, env: env, trees: map[string]string{}}
 	c.labels = map[string]string{headCommit: "head"}
+	for _, w := range opt.With {
+		if err := c.addWith(g, w); err != nil {
+			return nil, err
+		}
+	}
 	headTree, err := c.tree(headCommit)
 	if err != nil {
 		return nil, err
@@ -205,27 +213,11 @@ func tagOnHead(tagsText, dir string) string {
 // buildEnv starts the workspace module proxy and returns the environment
 // of go commands that load packages.
 func buildEnv(ctx context.Context, g *graph.Workspace, cacheDir string) ([]string, func(), error) {
-	var sources []goproxy.Source
-	var names []string
-	for _, r := range g.Repos {
-		for _, m := range r.Modules {
-			if m.Ecosystem == scan.Go && r.Git != nil {
-				sources = append(sources, goproxy.Source{Module: m.Name, Repo: r.Git, Dir: m.Dir})
-				names = append(names, m.Name)
-			}
-		}
-	}
-	tool, err := gomod.LookupToolchain(ctx)
+	env, stop, err := goproxy.ForWorkspace(ctx, g, cacheDir)
 	if err != nil {
 		return nil, nil, err
 	}
-	proxy, err := goproxy.Start(sources, filepath.Join(cacheDir, "goproxy"))
-	if err != nil {
-		return nil, nil, errkind.Wrap(errkind.Infra, err)
-	}
-	env := gomod.BuildEnv(tool, proxy.URL, filepath.Join(cacheDir, "gomod"), filepath.Join(cacheDir, "gopath"), names)
-	env = append(env, "CGO_ENABLED=0")
-	return env, func() { proxy.Close() }, nil
+	return append(env, "CGO_ENABLED=0"), stop, nil
 }
 
 // apiModule is a module (Go, or the repo's schemas) at the head.
@@ -406,7 +398,13 @@ func next(base, bump string) string {
 }
 
 // checker holds what one check shares.
+// withModule is a module of another ref of the change set, extracted.
+type withModule struct {
+	path, dir string
+}
+
 type checker struct {
+	with   []withModule
 	ctx    context.Context
 	repo   scan.Repo
 	work   string
@@ -430,6 +428,30 @@ func (c *checker) tree(commit string) (string, error) {
 	}
 	c.trees[commit] = dst
 	return dst, nil
+}
+
+// addWith extracts another ref of the change set for the head to build with.
+func (c *checker) addWith(g *graph.Workspace, arg string) error {
+	name, ref, _ := strings.Cut(arg, "@")
+	i, err := g.Lookup(name)
+	if err != nil {
+		return err
+	}
+	r := g.Repos[i]
+	commit, err := r.Git.Resolve(c.ctx, ref)
+	if err != nil {
+		return errkind.New(errkind.Invalid, "--with %s: repo %s has no ref %q", arg, r.Name, ref)
+	}
+	dst := filepath.Join(c.work, "with-"+r.Name)
+	if err := r.Git.Extract(c.ctx, commit, dst); err != nil {
+		return err
+	}
+	for _, m := range r.Modules {
+		if m.Ecosystem == scan.Go {
+			c.with = append(c.with, withModule{path: m.Name, dir: filepath.Join(dst, filepath.FromSlash(m.Dir))})
+		}
+	}
+	return nil
 }
 
 // base finds the release to compare with: the given tag, or the highest

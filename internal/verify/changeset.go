@@ -97,8 +97,13 @@ func resolveMember(ctx context.Context, g *graph.Workspace, arg, base string) (M
 		return m, err
 	}
 	m.Commit, m.Digest = commit, commit
+	if gitrepoID(ref) {
+		m.Ref = ref[:12] // a commit id: short enough to read
+	}
 	return m, nil
 }
+
+func gitrepoID(s string) bool { return len(s) >= 40 && strings.Trim(s, "0123456789abcdef") == "" }
 
 // checkLocalDir makes sure a directory candidate holds one of the repo's
 // modules, so that a typo cannot verify the wrong code.

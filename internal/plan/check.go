@@ -1,0 +1,348 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/modfile"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/goproxy"
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/sandbox"
+	"github.com/cascade-dev/cascade/internal/semver"
+	"github.com/cascade-dev/cascade/internal/verify"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+// CheckOptions are the inputs of a plan check besides the plan.
+type CheckOptions struct {
+	At       time.Time
+	CacheDir string
+	// BenchRuns is how many times the benchmarks run on each side (default 5).
+	BenchRuns int
+	// Timeout bounds each build, test or benchmark command.
+	Timeout time.Duration
+}
+
+// Check runs every gate of the plan.
+func Check(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace, p *Plan, opt CheckOptions) ([]Gate, error) {
+	if opt.BenchRuns <= 0 {
+		opt.BenchRuns = 5
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 10 * time.Minute
+	}
+	gates := []Gate{WindowGate(ws.Policy, opt.At), FreezeGate(ws.Policy, opt.At), ManagerGate(p)}
+	scope, err := ScopeGate(ctx, g, p)
+	if err != nil {
+		return nil, err
+	}
+	gates = append(gates, scope)
+	sg, err := semverGate(ctx, g, p, opt)
+	if err != nil {
+		return nil, err
+	}
+	gates = append(gates, sg)
+	dg, err := downstreamGate(ctx, g, p, opt)
+	if err != nil {
+		return nil, err
+	}
+	gates = append(gates, dg)
+	pg, err := perfGate(ctx, g, p, opt)
+	if err != nil {
+		return nil, err
+	}
+	return append(gates, pg), nil
+}
+
+// Failed reports whether any gate failed.
+func Failed(gates []Gate) bool {
+	for _, g := range gates {
+		if g.Status == Fail {
+			return true
+		}
+	}
+	return false
+}
+
+func semverGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions) (Gate, error) {
+	gate := Gate{Name: "semver", Status: Pass}
+	var under, missing []string
+	for _, c := range p.Changes {
+		if c.Version == "" {
+			missing = append(missing, c.Repo)
+			continue
+		}
+		// Each repo is built with the rest of the change set in place.
+		var with []string
+		for _, o := range p.Changes {
+			if o.Repo != c.Repo {
+				with = append(with, o.Repo+"@"+o.Head)
+			}
+		}
+		rep, err := semver.Check(ctx, g, semver.Options{Repo: c.Repo, Head: c.Head, Proposed: c.Version, CacheDir: opt.CacheDir, With: with})
+		if err != nil {
+			if ctx.Err() != nil {
+				return gate, err
+			}
+			gate.Details = append(gate.Details, fmt.Sprintf("%s: %v", c.Repo, err))
+			under = append(under, c.Repo)
+			continue
+		}
+		for _, m := range rep.Modules {
+			line := fmt.Sprintf("%s %s: needs a %s release (%s); proposed %s", c.Repo, m.Module, m.Required, m.Suggested, c.Version)
+			if !m.OK {
+				under = append(under, c.Repo)
+				if len(m.Notes) > 0 {
+					line += ": " + m.Notes[len(m.Notes)-1]
+				}
+				for _, ch := range m.Changes {
+					if !ch.Compatible {
+						line += "; for example " + ch.Message
+						break
+					}
+				}
+			}
+			gate.Details = append(gate.Details, line)
+		}
+	}
+	switch {
+	case len(under) > 0:
+		gate.Status, gate.Reason = Fail, "proposed versions do not match the changes: "+strings.Join(under, ", ")
+	case len(missing) > 0:
+		gate.Status, gate.Reason = Warn, "no version proposed for "+strings.Join(missing, ", ")+" (plan new --version REPO=VERSION)"
+	default:
+		gate.Reason = "every proposed version matches its changes"
+	}
+	return gate, nil
+}
+
+func downstreamGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions) (Gate, error) {
+	gate := Gate{Name: "downstream", Status: Pass}
+	order := p.Computed.Order
+	var flat []string
+	for _, grp := range order {
+		flat = append(flat, grp...)
+	}
+	if len(flat) == 0 {
+		flat = p.Repos()
+	}
+	head := map[string]string{}
+	for _, c := range p.Changes {
+		head[c.Repo] = c.Head
+	}
+	vo := verify.Options{Upstream: flat[0] + "@" + head[flat[0]], CacheDir: opt.CacheDir, Retries: 2, Timeout: opt.Timeout}
+	for _, r := range flat[1:] {
+		vo.With = append(vo.With, r+"@"+head[r])
+	}
+	rep, err := verify.Verify(ctx, g, vo)
+	if err != nil {
+		return gate, err
+	}
+	var alone, set []string
+	for _, r := range rep.Results {
+		if r.Verdict != verify.Regressed && r.Verdict != verify.Error {
+			continue
+		}
+		label := r.Repo + " " + r.Verdict
+		if r.Cause != "" {
+			label += " (through " + r.Cause + ")"
+		}
+		if r.State == verify.Set || len(flat) == 1 {
+			set = append(set, label)
+		} else {
+			alone = append(alone, label)
+		}
+	}
+	gate.Details = append(gate.Details, "verify: "+rep.Conclusion)
+	switch {
+	case len(set) > 0:
+		gate.Status, gate.Reason = Fail, "with the whole change set in place: "+strings.Join(set, ", ")
+	case len(alone) > 0:
+		gate.Status, gate.Reason = Warn, "shipping "+flat[0]+" alone would break "+strings.Join(alone, ", ")+"; the plan releases them together"
+	default:
+		gate.Reason = fmt.Sprintf("%d downstream verdicts, no regression", len(rep.Results))
+	}
+	return gate, nil
+}
+
+// perfGate runs each repo's declared benchmarks at the frozen base and
+// head, interleaved, and compares them.
+func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions) (Gate, error) {
+	results := map[string][]BenchDelta{}
+	var errs []string
+	var env []string
+	var stop func()
+	sl, err := sandbox.AcquireSlot(opt.CacheDir, "plan")
+	if err != nil {
+		return Gate{}, err
+	}
+	defer sl.Release()
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	// The heads are built with the whole change set in place, as they ship.
+	var with []withModule
+	for _, c := range p.Changes {
+		i, err := g.Lookup(c.Repo)
+		if err != nil {
+			return Gate{}, err
+		}
+		dir := filepath.Join(sl.Dir, c.Repo, "set")
+		if err := g.Repos[i].Git.Extract(ctx, c.Head, dir); err != nil {
+			return Gate{}, err
+		}
+		for _, m := range g.Repos[i].Modules {
+			if m.Ecosystem == "go" {
+				with = append(with, withModule{repo: c.Repo, path: m.Name, dir: filepath.Join(dir, filepath.FromSlash(m.Dir))})
+			}
+		}
+	}
+	for _, c := range p.Changes {
+		i, err := g.Lookup(c.Repo)
+		if err != nil {
+			return Gate{}, err
+		}
+		r := g.Repos[i]
+		headDir := filepath.Join(sl.Dir, c.Repo, "head")
+		baseDir := filepath.Join(sl.Dir, c.Repo, "base")
+		if err := r.Git.Extract(ctx, c.Head, headDir); err != nil {
+			return Gate{}, err
+		}
+		cfg, err := readConfig(headDir)
+		if err != nil {
+			return Gate{}, err
+		}
+		if cfg.Bench == "" {
+			continue
+		}
+		if err := r.Git.Extract(ctx, c.Base, baseDir); err != nil {
+			return Gate{}, err
+		}
+		if err := replaceOthers(headDir, c.Repo, with); err != nil {
+			return Gate{}, err
+		}
+		if env == nil {
+			if env, stop, err = goproxy.ForWorkspace(ctx, g, opt.CacheDir); err != nil {
+				return Gate{}, err
+			}
+		}
+		old, new := Sample{}, Sample{}
+		failed := false
+		for run := 0; run < opt.BenchRuns && !failed; run++ {
+			for _, side := range []struct {
+				dir string
+				s   Sample
+			}{{baseDir, old}, {headDir, new}} {
+				res, err := sandbox.Run(ctx, sandbox.Cmd{Shell: cfg.Bench, Dir: side.dir, Env: env, Timeout: opt.Timeout})
+				if err != nil {
+					return Gate{}, err
+				}
+				if !res.OK() {
+					errs = append(errs, fmt.Sprintf("%s: `%s` failed at %s", c.Repo, cfg.Bench, filepath.Base(side.dir)))
+					failed = true
+					break
+				}
+				ParseBench(res.Output, side.s)
+				if os.Getenv("CASCADE_DEBUG_BENCH") != "" {
+					fmt.Fprintln(os.Stderr, res.Output)
+				}
+			}
+		}
+		if !failed {
+			if len(old) == 0 || len(new) == 0 {
+				errs = append(errs, fmt.Sprintf("%s: `%s` printed no benchmark results", c.Repo, cfg.Bench))
+				continue
+			}
+			results[c.Repo] = CompareBench(old, new)
+		}
+	}
+	return PerfGate(results, errs), nil
+}
+
+type withModule struct {
+	repo, path, dir string
+}
+
+// replaceOthers points every go.mod under tree at the other repos' heads.
+func replaceOthers(tree, self string, with []withModule) error {
+	return filepath.WalkDir(tree, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "go.mod" {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return errkind.Wrap(errkind.Infra, err)
+		}
+		f, err := modfile.Parse(p, data, nil)
+		if err != nil {
+			return nil // a module that does not parse fails its benchmark, reported there
+		}
+		for _, w := range with {
+			if w.repo != self {
+				if err := f.AddReplace(w.path, "", w.dir, ""); err != nil {
+					return errkind.Wrap(errkind.Infra, err)
+				}
+			}
+		}
+		out, err := f.Format()
+		if err != nil {
+			return errkind.Wrap(errkind.Infra, err)
+		}
+		return os.WriteFile(p, out, 0o644)
+	})
+}
+
+func readConfig(tree string) (*workspace.RepoConfig, error) {
+	data, err := os.ReadFile(filepath.Join(tree, workspace.RepoConfigFile))
+	if os.IsNotExist(err) {
+		return &workspace.RepoConfig{}, nil
+	}
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	return workspace.ParseRepoConfig(workspace.RepoConfigFile, data)
+}
+
+// Affected lists the repos upstream and downstream of the change set,
+// outside it.
+func Affected(g *graph.Workspace, repos []string) (up, down []string) {
+	in := map[string]bool{}
+	for _, r := range repos {
+		in[r] = true
+	}
+	ups, downs := map[string]bool{}, map[string]bool{}
+	for _, r := range repos {
+		i, err := g.Lookup(r)
+		if err != nil {
+			continue
+		}
+		for _, x := range g.Upstream(i, false).Items {
+			if n := g.Name(x.Node); !in[n] {
+				ups[n] = true
+			}
+		}
+		for _, x := range g.Downstream(i, false).Items {
+			if n := g.Name(x.Node); !in[n] {
+				downs[n] = true
+			}
+		}
+	}
+	for n := range ups {
+		up = append(up, n)
+	}
+	for n := range downs {
+		down = append(down, n)
+	}
+	sort.Strings(up)
+	sort.Strings(down)
+	return up, down
+}

@@ -1,0 +1,260 @@
+// Package plan is cascade's release plans: a YAML file per plan under
+// plans/ beside cascade.yaml, reviewed like code, naming one release
+// manager, the change set with its frozen scope (base and head commits),
+// the proposed versions and what cascade computed (the release order and
+// the gates' last results). It also holds the gates that need no other
+// package: release windows, freezes, the manager and the scope.
+package plan
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+// Dir is the plans directory's name, beside cascade.yaml.
+const Dir = "plans"
+
+// Plan is one release plan.
+type Plan struct {
+	ID      string    `yaml:"id" json:"id"`
+	Title   string    `yaml:"title" json:"title"`
+	Spec    string    `yaml:"spec,omitempty" json:"spec,omitempty"`
+	Manager string    `yaml:"manager" json:"manager"`
+	Created time.Time `yaml:"created" json:"created"`
+	Notes   string    `yaml:"notes,omitempty" json:"notes,omitempty"`
+	Changes []Change  `yaml:"changes" json:"changes"`
+	// Rescoped records every re-freeze of the scope.
+	Rescoped []Rescope `yaml:"rescoped,omitempty" json:"rescoped,omitempty"`
+	Computed Computed  `yaml:"computed" json:"computed"`
+
+	file string
+}
+
+// Change is one repo of the change set with its frozen scope.
+type Change struct {
+	Repo string `yaml:"repo" json:"repo"`
+	Ref  string `yaml:"ref" json:"ref"`
+	// Base is where the change leaves the default branch; Head the frozen
+	// head. The scope is every commit in base..head.
+	Base    string `yaml:"base" json:"base"`
+	Head    string `yaml:"head" json:"head"`
+	Version string `yaml:"version,omitempty" json:"version,omitempty"`
+}
+
+// Rescope is a re-freeze of the scope.
+type Rescope struct {
+	By     string    `yaml:"by" json:"by"`
+	At     time.Time `yaml:"at" json:"at"`
+	Reason string    `yaml:"reason,omitempty" json:"reason,omitempty"`
+}
+
+// Computed is what cascade worked out; the file keeps it for reviewers.
+type Computed struct {
+	// Order is the release order: groups that ship together, upstream first.
+	Order      [][]string `yaml:"order" json:"order"`
+	Upstream   []string   `yaml:"upstream,omitempty" json:"upstream,omitempty"`
+	Downstream []string   `yaml:"downstream,omitempty" json:"downstream,omitempty"`
+	Gates      []Gate     `yaml:"gates,omitempty" json:"gates,omitempty"`
+	CheckedAt  time.Time  `yaml:"checked_at,omitempty" json:"checked_at,omitempty"`
+}
+
+// Gate statuses.
+const (
+	Pass = "pass"
+	Fail = "fail"
+	Warn = "warn"
+)
+
+// Gate is one check's result.
+type Gate struct {
+	Name    string   `yaml:"name" json:"name"`
+	Status  string   `yaml:"status" json:"status"`
+	Reason  string   `yaml:"reason" json:"reason"`
+	Details []string `yaml:"details,omitempty" json:"details"`
+}
+
+var validID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// ValidID reports whether id can name a plan (and its file).
+func ValidID(id string) error {
+	if !validID.MatchString(id) || len(id) > 64 {
+		return errkind.New(errkind.Invalid, "invalid plan id %q; use lower-case letters, digits, '.', '_' and '-'", id)
+	}
+	return nil
+}
+
+// File is the path of plan id in the workspace.
+func File(ws *workspace.Workspace, id string) string {
+	return filepath.Join(ws.Dir, Dir, id+".yaml")
+}
+
+// Load reads plan id.
+func Load(ws *workspace.Workspace, id string) (*Plan, error) {
+	if err := ValidID(id); err != nil {
+		return nil, err
+	}
+	file := File(ws, id)
+	data, err := os.ReadFile(file)
+	if os.IsNotExist(err) {
+		return nil, errkind.New(errkind.Invalid, "no plan %q (%s); `cascade plan list` shows the plans, `cascade plan new` makes one", id, file)
+	}
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	return Parse(file, data)
+}
+
+// Parse reads a plan file's content, checking it as strictly as a
+// cascade.yaml: every problem names the file and line.
+func Parse(file string, data []byte) (*Plan, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, errkind.New(errkind.Invalid, "%s: %v (fix the YAML syntax)", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errkind.New(errkind.Invalid, "%s: a plan is a mapping with id, title, manager and changes", file)
+	}
+	root := doc.Content[0]
+	known := map[string]bool{"id": true, "title": true, "spec": true, "manager": true, "managers": true, "created": true, "notes": true, "changes": true, "rescoped": true, "computed": true}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := root.Content[i]
+		if !known[k.Value] {
+			return nil, errkind.New(errkind.Invalid, "%s:%d: unknown key %q in the plan; known keys: id, title, spec, manager, created, notes, changes, rescoped, computed", file, k.Line, k.Value)
+		}
+		v := root.Content[i+1]
+		switch k.Value {
+		case "managers":
+			return nil, errkind.New(errkind.Invalid, "%s:%d: a plan has exactly one release manager: write `manager: NAME`", file, k.Line)
+		case "manager":
+			if v.Kind == yaml.SequenceNode {
+				if len(v.Content) != 1 {
+					return nil, errkind.New(errkind.Invalid, "%s:%d: a plan has exactly one release manager, not %d: keep one", file, v.Line, len(v.Content))
+				}
+			}
+		case "changes":
+			if v.Kind != yaml.SequenceNode {
+				return nil, errkind.New(errkind.Invalid, "%s:%d: `changes:` is a list of {repo, ref, base, head, version}", file, v.Line)
+			}
+			for _, c := range v.Content {
+				if c.Kind != yaml.MappingNode {
+					return nil, errkind.New(errkind.Invalid, "%s:%d: each change is a mapping with repo, ref, base, head and version", file, c.Line)
+				}
+				for j := 0; j+1 < len(c.Content); j += 2 {
+					switch c.Content[j].Value {
+					case "repo", "ref", "base", "head", "version":
+					default:
+						return nil, errkind.New(errkind.Invalid, "%s:%d: unknown key %q in a change; known keys: repo, ref, base, head, version", file, c.Content[j].Line, c.Content[j].Value)
+					}
+				}
+			}
+		}
+	}
+	// A one-element manager list is accepted as that manager.
+	if v := value(root, "manager"); v != nil && v.Kind == yaml.SequenceNode {
+		*v = *v.Content[0]
+	}
+	var p Plan
+	if err := root.Decode(&p); err != nil {
+		return nil, errkind.New(errkind.Invalid, "%s: %v", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	p.file = file
+	if err := p.Validate(); err != nil {
+		return nil, errkind.New(errkind.Invalid, "%s: %v", file, err)
+	}
+	return &p, nil
+}
+
+func value(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// Validate checks what every plan must have.
+func (p *Plan) Validate() error {
+	if err := ValidID(p.ID); err != nil {
+		return err
+	}
+	if strings.TrimSpace(p.Manager) == "" {
+		return fmt.Errorf("the plan names no release manager; add `manager: NAME` (exactly one)")
+	}
+	if len(p.Changes) == 0 {
+		return fmt.Errorf("the plan has no changes; list them under `changes:`")
+	}
+	seen := map[string]bool{}
+	for _, c := range p.Changes {
+		if c.Repo == "" || c.Head == "" {
+			return fmt.Errorf("a change needs repo and head")
+		}
+		if seen[c.Repo] {
+			return fmt.Errorf("repo %s is in the plan twice; keep one change per repo", c.Repo)
+		}
+		seen[c.Repo] = true
+	}
+	return nil
+}
+
+// Save writes the plan atomically.
+func (p *Plan) Save(ws *workspace.Workspace) error {
+	file := File(ws, p.ID)
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return errkind.Wrap(errkind.Infra, err)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Release plan %s, written by cascade. Review it like code.\n", p.ID)
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(p); err != nil {
+		return errkind.Wrap(errkind.Infra, err)
+	}
+	if err := workspace.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		return errkind.Wrap(errkind.Infra, err)
+	}
+	p.file = file
+	return nil
+}
+
+// List reads every plan of the workspace, sorted by id.
+func List(ws *workspace.Workspace) ([]*Plan, error) {
+	files, err := filepath.Glob(filepath.Join(ws.Dir, Dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	var out []*Plan
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, errkind.Wrap(errkind.Infra, err)
+		}
+		p, err := Parse(f, data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Repos lists the plan's repos.
+func (p *Plan) Repos() []string {
+	var out []string
+	for _, c := range p.Changes {
+		out = append(out, c.Repo)
+	}
+	return out
+}

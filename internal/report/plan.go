@@ -1,0 +1,171 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cascade-dev/cascade/internal/plan"
+)
+
+func orderText(p *plan.Plan) string {
+	var groups []string
+	for _, g := range p.Computed.Order {
+		if len(g) == 1 {
+			groups = append(groups, g[0])
+		} else {
+			groups = append(groups, "["+strings.Join(g, " then ")+", together]")
+		}
+	}
+	return strings.Join(groups, " → ")
+}
+
+// PlanText writes a plan for a person.
+func PlanText(w io.Writer, p *plan.Plan) error {
+	fmt.Fprintf(w, "Plan %s: %s\n", p.ID, p.Title)
+	fmt.Fprintf(w, "Release manager: %s\n", p.Manager)
+	if p.Spec != "" {
+		fmt.Fprintf(w, "Spec: %s\n", p.Spec)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nREPO\tREF\tSCOPE\tVERSION")
+	for _, c := range p.Changes {
+		v := c.Version
+		if v == "" {
+			v = "(none proposed)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s..%s\t%s\n", c.Repo, c.Ref, short(c.Base), short(c.Head), v)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nRelease order: %s\n", orderText(p))
+	if len(p.Computed.Downstream) > 0 {
+		fmt.Fprintf(w, "Downstream systems: %s\n", strings.Join(p.Computed.Downstream, ", "))
+	}
+	if len(p.Computed.Upstream) > 0 {
+		fmt.Fprintf(w, "Upstream systems: %s\n", strings.Join(p.Computed.Upstream, ", "))
+	}
+	for _, r := range p.Rescoped {
+		fmt.Fprintf(w, "Re-frozen by %s at %s %s\n", r.By, r.At.Format(time.RFC3339), r.Reason)
+	}
+	if len(p.Computed.Gates) > 0 {
+		fmt.Fprintf(w, "\nGates at %s:\n", p.Computed.CheckedAt.Format(time.RFC3339))
+		for _, g := range p.Computed.Gates {
+			fmt.Fprintf(w, "  %-12s %-4s %s\n", g.Name, strings.ToUpper(g.Status), g.Reason)
+		}
+	}
+	return nil
+}
+
+// PlanList writes one line per plan.
+func PlanList(w io.Writer, ps []*plan.Plan) error {
+	if len(ps) == 0 {
+		_, err := fmt.Fprintln(w, "no plans yet; `cascade plan new ID --title T --manager NAME --change REPO@REF` writes one")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTITLE\tMANAGER\tREPOS\tGATES")
+	for _, p := range ps {
+		gates := "not checked"
+		if len(p.Computed.Gates) > 0 {
+			gates = "pass"
+			for _, g := range p.Computed.Gates {
+				if g.Status == plan.Fail {
+					gates = "failing: " + g.Name
+					break
+				}
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Title, p.Manager, strings.Join(p.Repos(), ", "), gates)
+	}
+	return tw.Flush()
+}
+
+// PlanMarkdown writes a plan as Markdown to paste into a spec or a pull
+// request: affected systems, order, owner, runbook outline and gates.
+func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error {
+	fmt.Fprintf(w, "# Release plan: %s\n\n", p.Title)
+	fmt.Fprintf(w, "- **Plan:** `%s`\n", p.ID)
+	fmt.Fprintf(w, "- **Release manager:** %s\n", p.Manager)
+	if p.Spec != "" {
+		fmt.Fprintf(w, "- **Spec:** %s\n", p.Spec)
+	}
+	fmt.Fprintf(w, "- **Created:** %s\n", p.Created.Format("2006-01-02 15:04 MST"))
+	if p.Notes != "" {
+		fmt.Fprintf(w, "\n%s\n", p.Notes)
+	}
+	fmt.Fprintln(w, "\n## Change set (frozen scope)")
+	fmt.Fprintln(w, "\n| repo | ref | scope | version |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, c := range p.Changes {
+		v := c.Version
+		if v == "" {
+			v = "—"
+		}
+		fmt.Fprintf(w, "| %s | `%s` | `%s..%s` | %s |\n", c.Repo, c.Ref, short(c.Base), short(c.Head), v)
+	}
+	fmt.Fprintln(w, "\n## Affected systems")
+	fmt.Fprintln(w)
+	list := func(name string, xs []string) {
+		if len(xs) == 0 {
+			fmt.Fprintf(w, "- **%s:** none\n", name)
+			return
+		}
+		fmt.Fprintf(w, "- **%s:** %s\n", name, strings.Join(xs, ", "))
+	}
+	list("Upstream", p.Computed.Upstream)
+	list("Downstream", p.Computed.Downstream)
+	fmt.Fprintln(w, "\n## Release order")
+	fmt.Fprintln(w)
+	for i, g := range p.Computed.Order {
+		if len(g) == 1 {
+			fmt.Fprintf(w, "%d. %s\n", i+1, g[0])
+		} else {
+			fmt.Fprintf(w, "%d. together: %s (in this order)\n", i+1, strings.Join(g, ", then "))
+		}
+	}
+	fmt.Fprintln(w, "\n## Runbook outline")
+	for _, g := range p.Computed.Order {
+		for _, repo := range g {
+			fmt.Fprintf(w, "\n### %s\n\n", repo)
+			for i, s := range runbooks[repo] {
+				fmt.Fprintf(w, "%d. %s\n", i+1, s)
+			}
+		}
+	}
+	fmt.Fprintln(w, "\n## Gates")
+	fmt.Fprintln(w)
+	if len(p.Computed.Gates) == 0 {
+		fmt.Fprintf(w, "Not checked yet: run `cascade plan check %s`.\n", p.ID)
+		return nil
+	}
+	fmt.Fprintf(w, "Checked %s.\n\n", p.Computed.CheckedAt.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintln(w, "| gate | status | reason |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, g := range p.Computed.Gates {
+		fmt.Fprintf(w, "| %s | %s | %s |\n", g.Name, g.Status, strings.ReplaceAll(g.Reason, "|", "\\|"))
+	}
+	return nil
+}
+
+// GatesText writes a plan check for a person.
+func GatesText(w io.Writer, id string, at time.Time, gates []plan.Gate) error {
+	fmt.Fprintf(w, "Plan %s, checked for %s\n\n", id, at.Format(time.RFC3339))
+	failed := 0
+	for _, g := range gates {
+		fmt.Fprintf(w, "%-12s %-4s %s\n", g.Name, strings.ToUpper(g.Status), g.Reason)
+		for _, d := range g.Details {
+			fmt.Fprintf(w, "             %s\n", d)
+		}
+		if g.Status == plan.Fail {
+			failed++
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(w, "\n%d gates failed: do not release yet.\n", failed)
+	} else {
+		fmt.Fprintln(w, "\nEvery gate passes.")
+	}
+	return nil
+}
