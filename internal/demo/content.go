@@ -707,7 +707,7 @@ const whereSchemaStrict = `{
 const apiCascadeYAML = `
 build: go build ./...
 test: go test ./...
-bench: go test -run '^$' -bench . -benchtime 2000x ./client/
+bench: go test -run '^$' -bench . -benchtime 200x ./client/
 api:
   jsonschema: [schemas/*.json]
 release:

@@ -1,0 +1,137 @@
+package plan
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+
+func laPolicy(t *testing.T) workspace.Policy {
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	return workspace.Policy{Timezone: "America/Los_Angeles", Location: la,
+		Windows: []workspace.Window{{Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday}, From: 9 * 60, To: 16 * 60}},
+		Freezes: []workspace.Freeze{{From: time.Date(2026, 12, 21, 0, 0, 0, 0, la), To: time.Date(2027, 1, 5, 0, 0, 0, 0, la), Reason: "holiday freeze"}}}
+}
+
+func TestWindowGate(t *testing.T) {
+	p := laPolicy(t)
+	la := p.Location
+	tests := []struct {
+		at         time.Time
+		status     string
+		reasonPart string
+	}{
+		{time.Date(2026, 11, 27, 10, 0, 0, 0, la), Fail, "no releases on Fridays; the next window opens Monday 2026-11-30 09:00 PST"},
+		{time.Date(2026, 11, 30, 8, 59, 0, 0, la), Fail, "the next window opens Monday 2026-11-30 09:00 PST"},
+		{time.Date(2026, 11, 30, 9, 0, 0, 0, la), Pass, "inside a release window"},
+		{time.Date(2026, 11, 30, 15, 59, 0, 0, la), Pass, "inside"},
+		{time.Date(2026, 11, 30, 16, 0, 0, 0, la), Fail, "the next window opens Tuesday 2026-12-01 09:00 PST"},
+		// In UTC it is Tuesday 01:00, in Los Angeles still Monday evening.
+		{time.Date(2026, 12, 1, 1, 0, 0, 0, time.UTC), Fail, "Monday 2026-11-30 17:00 PST"},
+		// The next window skips the holiday freeze.
+		{time.Date(2026, 12, 18, 10, 0, 0, 0, la), Fail, "the next window opens Tuesday 2027-01-05 09:00 PST"},
+	}
+	for _, tt := range tests {
+		g := WindowGate(p, tt.at)
+		if g.Status != tt.status || !strings.Contains(g.Reason, tt.reasonPart) {
+			t.Errorf("at %s: %s %q, want %s containing %q", tt.at, g.Status, g.Reason, tt.status, tt.reasonPart)
+		}
+	}
+	if g := FreezeGate(p, time.Date(2026, 12, 24, 10, 0, 0, 0, la)); g.Status != Fail || !strings.Contains(g.Reason, "holiday freeze") {
+		t.Errorf("freeze gate in the freeze: %+v", g)
+	}
+	if g := FreezeGate(p, time.Date(2027, 1, 5, 0, 0, 0, 0, la)); g.Status != Pass {
+		t.Errorf("freeze gate the day after: %+v", g)
+	}
+	if g := ManagerGate(&Plan{Manager: "alice, bob"}); g.Status != Fail {
+		t.Errorf("two managers pass: %+v", g)
+	}
+}
+
+func TestMannWhitney(t *testing.T) {
+	a := []float64{1, 2, 3, 4, 5}
+	b := []float64{6, 7, 8, 9, 10}
+	if p := MannWhitneyP(a, b); math.Abs(p-2.0/252) > 1e-9 {
+		t.Errorf("separated samples: p = %v, want %v", p, 2.0/252)
+	}
+	// U = 2 for n1 = n2 = 5: P(U <= 2) = 4/252.
+	if p := MannWhitneyP([]float64{1, 2, 3, 7, 8}, []float64{4, 5, 6, 9, 10}); math.Abs(p-2*4.0/252) > 1e-9 && p < 0.05 {
+		t.Logf("p = %v", p)
+	}
+	if p := MannWhitneyP([]float64{1, 2, 3, 4, 5}, []float64{1, 2, 3, 4, 5}); p < 0.9 {
+		t.Errorf("identical samples: p = %v, want about 1", p)
+	}
+	old := Sample{"BenchmarkA": {100, 101, 99, 100, 102}, "BenchmarkB": {50, 51, 49, 50, 50}}
+	new := Sample{"BenchmarkA": {130, 131, 129, 132, 130}, "BenchmarkB": {50, 49, 51, 50, 52}}
+	ds := CompareBench(old, new)
+	if len(ds) != 2 || !ds[0].Significant || math.Abs(ds[0].Delta-0.30) > 0.01 || ds[1].Significant {
+		t.Errorf("CompareBench = %+v", ds)
+	}
+	if !strings.Contains(ds[1].String(), " ~ (p=") {
+		t.Errorf("not significant is shown as ~: %s", ds[1])
+	}
+	g := PerfGate(map[string][]BenchDelta{"api": ds}, nil)
+	if g.Status != Fail || !strings.Contains(g.Reason, "api BenchmarkA +30%") {
+		t.Errorf("PerfGate = %+v", g)
+	}
+	s := Sample{}
+	ParseBench("goos: linux\nBenchmarkStudents-2   \t    2000\t      2437 ns/op\nBenchmarkX \t 10 \t 1.5 ns/op\t 0 B/op\nPASS\n", s)
+	if diff := cmp.Diff(Sample{"BenchmarkStudents": {2437}, "BenchmarkX": {1.5}}, s); diff != "" {
+		t.Errorf("ParseBench mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestOrder(t *testing.T) {
+	mod := func(name string, reqs ...string) scan.Repo {
+		m := scan.Module{Name: "ex.com/" + name, Ecosystem: scan.Go, Dir: "."}
+		for _, r := range reqs {
+			m.Requires = append(m.Requires, scan.Requirement{Module: "ex.com/" + r, Version: "v1.0.0"})
+		}
+		return scan.Repo{Name: name, Content: scan.Content{Modules: []scan.Module{m}}}
+	}
+	g := graph.Build([]scan.Repo{mod("api", "db"), mod("db", "conv"), mod("conv"), mod("web"), mod("sync", "api")})
+	order, err := Order(g, []string{"sync", "web", "db", "conv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]string{{"conv", "db", "sync"}, {"web"}}, order); diff != "" {
+		t.Errorf("order mismatch (-want +got):\n%s", diff)
+	}
+	cyc := graph.Build([]scan.Repo{mod("a", "b"), mod("b", "a")})
+	if _, err := Order(cyc, []string{"a"}); err == nil || !strings.Contains(err.Error(), "dependency cycle (a → b → a)") {
+		t.Errorf("cycle: %v", err)
+	}
+}
+
+func TestParse(t *testing.T) {
+	good := "id: p1\ntitle: T\nmanager: alice\nchanges:\n  - {repo: db, ref: x, base: b, head: h, version: v1.1.0}\ncomputed: {order: [[db]]}\n"
+	p, err := Parse("plans/p1.yaml", []byte(good))
+	if err != nil || p.Manager != "alice" || p.Changes[0].Version != "v1.1.0" {
+		t.Fatalf("Parse = %+v, %v", p, err)
+	}
+	for data, want := range map[string]string{
+		"id: p1\ntitle: T\nchanges: [{repo: db, head: h}]\n":                           "names no release manager",
+		"id: p1\ntitle: T\nmanager: [alice, bob]\nchanges: [{repo: db, head: h}]\n":   "plans/p1.yaml:3: a plan has exactly one release manager, not 2",
+		"id: p1\ntitle: T\nmanagers: [alice]\nchanges: [{repo: db, head: h}]\n":       "plans/p1.yaml:3: a plan has exactly one release manager",
+		"id: p1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h, colour: red}]\n": "unknown key \"colour\" in a change",
+		"id: p1\ntitle: T\nmanager: a\nowner: b\nchanges: [{repo: db, head: h}]\n":    "plans/p1.yaml:4: unknown key \"owner\"",
+		"id: P 1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h}]\n":             "invalid plan id",
+		"id: p1\ntitle: [\n":                                                            "fix the YAML syntax",
+		"id: p1\ntitle: T\nmanager: a\nchanges: []\n":                                  "the plan has no changes",
+	} {
+		if _, err := Parse("plans/p1.yaml", []byte(data)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want an error containing %q", data, err, want)
+		}
+	}
+	if p, err := Parse("x", []byte("id: p1\ntitle: T\nmanager: [alice]\nchanges: [{repo: db, head: h}]\n")); err != nil || p.Manager != "alice" {
+		t.Errorf("a one-element manager list: %+v %v", p, err)
+	}
+}
