@@ -13,7 +13,6 @@ import (
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
-
 func laPolicy(t *testing.T) workspace.Policy {
 	la, _ := time.LoadLocation("America/Los_Angeles")
 	return workspace.Policy{Timezone: "America/Los_Angeles", Location: la,
@@ -118,14 +117,14 @@ func TestParse(t *testing.T) {
 		t.Fatalf("Parse = %+v, %v", p, err)
 	}
 	for data, want := range map[string]string{
-		"id: p1\ntitle: T\nchanges: [{repo: db, head: h}]\n":                           "names no release manager",
+		"id: p1\ntitle: T\nchanges: [{repo: db, head: h}]\n":                          "names no release manager",
 		"id: p1\ntitle: T\nmanager: [alice, bob]\nchanges: [{repo: db, head: h}]\n":   "plans/p1.yaml:3: a plan has exactly one release manager, not 2",
 		"id: p1\ntitle: T\nmanagers: [alice]\nchanges: [{repo: db, head: h}]\n":       "plans/p1.yaml:3: a plan has exactly one release manager",
 		"id: p1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h, colour: red}]\n": "unknown key \"colour\" in a change",
 		"id: p1\ntitle: T\nmanager: a\nowner: b\nchanges: [{repo: db, head: h}]\n":    "plans/p1.yaml:4: unknown key \"owner\"",
 		"id: P 1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h}]\n":             "invalid plan id",
-		"id: p1\ntitle: [\n":                                                            "fix the YAML syntax",
-		"id: p1\ntitle: T\nmanager: a\nchanges: []\n":                                  "the plan has no changes",
+		"id: p1\ntitle: [\n":                          "fix the YAML syntax",
+		"id: p1\ntitle: T\nmanager: a\nchanges: []\n": "the plan has no changes",
 	} {
 		if _, err := Parse("plans/p1.yaml", []byte(data)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%q) = %v, want an error containing %q", data, err, want)
