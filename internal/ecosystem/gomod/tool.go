@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"path"
 	"sort"
 	"strings"
@@ -43,7 +45,18 @@ func LookupToolchain(ctx context.Context) (Toolchain, error) {
 // workspace's modules from proxyURL (and anything else as the user's own
 // go command would), with shared caches and no network lookups for
 // workspace modules' checksums.
+//
+// The go command keeps its configuration (and telemetry) under
+// goPath/config, with telemetry off, so that nothing it starts writes into
+// a sandbox's temporary HOME after the command ends.
 func BuildEnv(t Toolchain, proxyURL, modCache, goPath string, workspaceModules []string) []string {
+	config := filepath.Join(goPath, "config")
+	mode := filepath.Join(config, "go", "telemetry", "mode")
+	if _, err := os.Stat(mode); err != nil {
+		if os.MkdirAll(filepath.Dir(mode), 0o755) == nil {
+			_ = os.WriteFile(mode, []byte("off"), 0o644)
+		}
+	}
 	proxy := proxyURL
 	if t.GoProxy != "" {
 		proxy += "," + t.GoProxy
@@ -66,6 +79,7 @@ func BuildEnv(t Toolchain, proxyURL, modCache, goPath string, workspaceModules [
 		"GOTOOLCHAIN=local",
 		"GOWORK=off",
 		"GOENV=off",
+		"XDG_CONFIG_HOME=" + config,
 	}
 	if t.SumDB != "" {
 		env = append(env, "GOSUMDB="+t.SumDB)
