@@ -125,6 +125,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		a.schemaDiffCommand(),
 		a.replayCommand(),
 		a.planCommand(),
+		a.releaseCommand(),
 		a.demoCommand(),
 		a.versionCommand(),
 	)

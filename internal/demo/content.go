@@ -713,9 +713,13 @@ api:
 release:
   steps:
     - name: Tag {{.Version}}
-      run: git tag {{.Version}}
+      tag: true
     - name: Deploy to production
-      manual: Run the deploy job for {{.Repo}} {{.Version}} and wait until it is healthy.
+      manual: Run the deploy job for {{.Repo}} {{.Version}} and wait until it is healthy. Confirm with the version the health endpoint reports.
+      inputs: [deployed_version]
+    - name: Health check
+      check: test "{{.Inputs.deployed_version}}" = "{{.Version}}"
+      retry: {attempts: 2, every: 1s}
     - name: Downstream still green
       verify: downstream
 `

@@ -85,3 +85,18 @@ func (w *Writer) Checkout(ctx context.Context, branch string, create bool) error
 	}
 	return nil
 }
+
+// TagAt creates an annotated tag name at commit, recorded as by author. A
+// tag that already points at commit is left as it is; one that points
+// elsewhere is an error.
+func (r *Repo) TagAt(ctx context.Context, name, commit, message string, author Author, when time.Time) error {
+	if cur, err := r.Resolve(ctx, "refs/tags/"+name); err == nil {
+		if cur == commit {
+			return nil
+		}
+		return errkind.New(errkind.Conflict, "tag %s already exists at %s, not %s", name, cur[:12], commit[:12])
+	}
+	w := &Writer{Repo: r, Author: author}
+	_, err := git(ctx, r.Dir(), w.env(when), "tag", "-a", "-m", message, name, commit)
+	return err
+}

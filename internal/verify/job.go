@@ -30,7 +30,7 @@ import (
 )
 
 // cacheVersion changes whenever the meaning of a cached result changes.
-const cacheVersion = "verify-v4"
+const cacheVersion = "verify-v5"
 
 // maxLog is how much of a failing command's output a result keeps.
 const maxLog = 16 << 10
@@ -159,7 +159,15 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	// Which modules, and which of their packages, does the change reach?
 	var units []unit
 	var skipped []string
-	changedAll, changed, changedNames, err := e.changes(ctx, injected)
+	// What the downstream requires today of each injected module: the
+	// change is measured from there.
+	required := map[string]string{}
+	for _, m := range d.Modules {
+		for _, r := range m.Requires {
+			required[r.Module] = r.Version
+		}
+	}
+	changedAll, changed, changedNames, err := e.changes(ctx, injected, required)
 	if err != nil {
 		return res, err
 	}
@@ -666,7 +674,7 @@ func (e *engine) moduleVersion(ctx context.Context, m Member, mod scan.Module) (
 	if err != nil {
 		return "", err
 	}
-	older := scan.HighestTag(tags, mod.Dir)
+	older := highestValid(tags, mod)
 	if older != "" {
 		tag := older
 		if mod.Dir != "." {
@@ -698,6 +706,27 @@ func (e *engine) moduleVersion(ctx context.Context, m Member, mod scan.Module) (
 	return v, nil
 }
 
+// highestValid is the highest tag of the module that its path allows (a
+// v2.0.0 tag does not serve a module whose path has no /v2).
+func highestValid(tags []string, mod scan.Module) string {
+	prefix := tagName(mod.Dir, "")
+	var valid []string
+	for _, t := range tags {
+		v, ok := strings.CutPrefix(t, prefix)
+		if ok && module.Check(mod.Name, v) == nil {
+			valid = append(valid, prefix+v)
+		}
+	}
+	return scan.HighestTag(valid, mod.Dir)
+}
+
+func tagName(dir, v string) string {
+	if dir == "." || dir == "" {
+		return v
+	}
+	return dir + "/" + v
+}
+
 // mergedTags lists the tags reachable from a member's commit, once.
 func (e *engine) mergedTags(ctx context.Context, m Member) ([]string, error) {
 	e.mu.Lock()
@@ -720,13 +749,20 @@ func (e *engine) mergedTags(ctx context.Context, m Member) ([]string, error) {
 // release their downstreams use: the highest semver tag reachable from the
 // member's commit (else its merge base with the default branch). all is
 // true when impact cannot be narrowed: a local directory, or a changed go.mod.
-func (e *engine) changes(ctx context.Context, injected []Member) (all bool, pkgs map[string]bool, names []string, err error) {
+func (e *engine) changes(ctx context.Context, injected []Member, required map[string]string) (all bool, pkgs map[string]bool, names []string, err error) {
 	key := digests(injected)
+	for _, m := range injected {
+		for _, mod := range e.g.Repos[m.node].Modules {
+			if v, ok := required[mod.Name]; ok {
+				key += "|" + mod.Name + "@" + v
+			}
+		}
+	}
 	e.mu.Lock()
 	c, ok := e.changed[key]
 	e.mu.Unlock()
 	if !ok {
-		c.all, c.pkgs, c.names, c.err = e.computeChanges(ctx, injected)
+		c.all, c.pkgs, c.names, c.err = e.computeChanges(ctx, injected, required)
 		e.mu.Lock()
 		e.changed[key] = c
 		e.mu.Unlock()
@@ -742,16 +778,19 @@ type changeSet struct {
 	err   error
 }
 
-func (e *engine) computeChanges(ctx context.Context, injected []Member) (all bool, pkgs map[string]bool, names []string, err error) {
+func (e *engine) computeChanges(ctx context.Context, injected []Member, required map[string]string) (all bool, pkgs map[string]bool, names []string, err error) {
 	pkgs = map[string]bool{}
 	for _, m := range injected {
 		r := e.g.Repos[m.node]
 		if m.Dir != "" {
 			return true, nil, nil, nil
 		}
-		tags, err := e.mergedTags(ctx, m)
+		// The release downstreams use: the highest tag below the member's
+		// commit (a commit that is itself tagged was just released, and is
+		// compared with the release before it).
+		tags, err := r.Git.MergedTags(ctx, m.Commit+"^")
 		if err != nil {
-			return false, nil, nil, err
+			tags = nil // the first commit: no release before it
 		}
 		var nested []string
 		for _, mod := range r.Modules {
@@ -764,7 +803,19 @@ func (e *engine) computeChanges(ctx context.Context, injected []Member) (all boo
 				continue
 			}
 			base := ""
-			if v := scan.HighestTag(tags, mod.Dir); v != "" {
+			if v, ok := required[mod.Name]; ok && semver.IsValid(v) {
+				// The version the downstream requires, when it is a tag or
+				// a pseudo-version of a commit of this repo.
+				ref := "refs/tags/" + tagName(mod.Dir, strings.TrimSuffix(v, "+incompatible"))
+				if module.IsPseudoVersion(v) {
+					ref, _ = module.PseudoVersionRev(v)
+				}
+				if c, err := r.Git.Resolve(ctx, ref); err == nil {
+					base = c
+				}
+			}
+			if base != "" {
+			} else if v := scan.HighestTag(tags, mod.Dir); v != "" {
 				tag := v
 				if mod.Dir != "." {
 					tag = mod.Dir + "/" + v

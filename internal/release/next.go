@@ -1,0 +1,297 @@
+package release
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/sandbox"
+	"github.com/cascade-dev/cascade/internal/verify"
+)
+
+// Stop says why Next stopped.
+type Stop struct {
+	// Done is true when the release finished.
+	Done bool
+	// Step is the step it stopped at, Message what a person must do.
+	Step    *Step
+	Message string
+}
+
+func runnerID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%d@%s", os.Getpid(), host)
+}
+
+// alive reports whether a runner id names a live process on this host.
+func alive(runner string) bool {
+	pidStr, host, ok := strings.Cut(runner, "@")
+	me, _ := os.Hostname()
+	if !ok || host != me {
+		return true // another machine: assume it runs
+	}
+	pid, err := strconv.Atoi(pidStr)
+	if err != nil || pid <= 0 {
+		return false
+	}
+	return syscall.Kill(pid, 0) == nil
+}
+
+// Next runs automated steps until a step needs a person, fails, or the
+// release ends. A step found running from a process that died is marked
+// interrupted: an idempotent one is run again, another waits for a person.
+func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, error) {
+	st, err := e.Status(ctx, p.ID)
+	if err != nil {
+		return Stop{}, err
+	}
+	if err := requireActive(st); err != nil {
+		return Stop{}, err
+	}
+	if err := requireManager(st, actor, "run its steps"); err != nil {
+		return Stop{}, err
+	}
+	me := runnerID()
+	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
+		var runner sql.NullString
+		if err := tx.QueryRowContext(ctx, "SELECT runner FROM releases WHERE id = ?", st.ID).Scan(&runner); err != nil {
+			return err
+		}
+		if runner.String != "" && runner.String != me && alive(runner.String) {
+			return errkind.New(errkind.Conflict, "another `cascade release next` (%s) is running this release", runner.String)
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE releases SET runner = ? WHERE id = ?", me, st.ID)
+		return err
+	})
+	if err != nil {
+		return Stop{}, err
+	}
+	defer func() {
+		bg := context.WithoutCancel(ctx)
+		_ = e.Store.Tx(bg, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(bg, "UPDATE releases SET runner = NULL WHERE id = ? AND runner = ?", st.ID, me)
+			return err
+		})
+	}()
+	// Steps left running by a runner that died were interrupted.
+	for i := range st.Steps {
+		s := &st.Steps[i]
+		if s.State == Running {
+			if err := e.transition(ctx, st, s, []string{Running}, Interrupted, "cascade", "interrupted", map[string]any{"note": "the process running it stopped"}, nil); err != nil {
+				return Stop{}, err
+			}
+			e.logf("step %d (%s) was interrupted when the process running it stopped", s.Index, s.Name)
+		}
+	}
+	for {
+		st, err = e.Status(ctx, p.ID)
+		if err != nil {
+			return Stop{}, err
+		}
+		s := current(st)
+		if s == nil {
+			if err := e.finishIfDone(ctx, p.ID, actor); err != nil {
+				return Stop{}, err
+			}
+			return Stop{Done: true, Message: "the release of " + p.ID + " is done"}, nil
+		}
+		switch s.State {
+		case Failed:
+			return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) failed; fix the cause and `cascade release retry %s %d`, or skip it with `cascade release override %s %d --reason TEXT`", s.Index, s.Name, p.ID, s.Index, p.ID, s.Index)}, nil
+		case Interrupted:
+			if !s.Spec.Idempotent {
+				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) was interrupted and may have run in part; check what happened, then `cascade release confirm %s %d` if it is done, or `cascade release retry %s %d` to run it again", s.Index, s.Name, p.ID, s.Index, p.ID, s.Index)}, nil
+			}
+			if err := e.transition(ctx, st, s, []string{Interrupted}, Pending, "cascade", "retry", map[string]any{"note": "idempotent: run again after an interruption"}, nil); err != nil {
+				return Stop{}, err
+			}
+			continue
+		}
+		d := s.data
+		d.Inputs = inputsOf(st)
+		switch s.Kind {
+		case Manual:
+			text, _ := render(s.Spec.Text, d, false)
+			msg := fmt.Sprintf("step %d (%s) is for a person: %s\nWhen it is done: cascade release confirm %s %d --as %s", s.Index, s.Name, text, p.ID, s.Index, st.Manager)
+			for _, in := range s.Spec.Inputs {
+				msg += fmt.Sprintf(" --input %s=VALUE", in)
+			}
+			return Stop{Step: s, Message: msg}, nil
+		case Wait:
+			now := e.Now()
+			if g := plan.WindowGate(e.WS.Policy, now); g.Status != plan.Pass {
+				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) waits for a release window: %s", s.Index, s.Name, g.Reason)}, nil
+			}
+			if g := plan.FreezeGate(e.WS.Policy, now); g.Status != plan.Pass {
+				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) waits: %s", s.Index, s.Name, g.Reason)}, nil
+			}
+		}
+		if err := e.execute(ctx, p, st, s, d, actor); err != nil {
+			return Stop{}, err
+		}
+	}
+}
+
+func inputsOf(st *Status) map[string]string {
+	in := map[string]string{}
+	for _, s := range st.Steps {
+		for k, v := range s.Inputs {
+			in[k] = v
+		}
+	}
+	return in
+}
+
+// execute runs one automated step: running (committed), the work, then
+// succeeded or failed (committed).
+func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step, d Data, actor string) error {
+	if err := e.transition(ctx, st, s, []string{Pending}, Running, actor, "step start", nil, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE steps SET runs = runs + 1 WHERE release_id = ? AND idx = ?", st.ID, s.Index)
+		return err
+	}); err != nil {
+		return err
+	}
+	crashpoint("step-started")
+	e.logf("step %d: %s", s.Index, s.Name)
+	ok, output, exit, err := e.work(ctx, p, s, d)
+	if err != nil {
+		return err
+	}
+	crashpoint("step-executed")
+	to := Succeeded
+	if !ok {
+		to = Failed
+	}
+	details := map[string]any{"exit": exit}
+	if err := e.transition(ctx, st, s, []string{Running}, to, actor, "step end", details, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE steps SET output = ? WHERE release_id = ? AND idx = ?", tail(output), st.ID, s.Index)
+		return err
+	}); err != nil {
+		return err
+	}
+	crashpoint("step-finished")
+	return nil
+}
+
+func tail(s string) string {
+	const max = 8 << 10
+	if len(s) > max {
+		return "...\n" + s[len(s)-max:]
+	}
+	return s
+}
+
+// work does a step's work and says whether it succeeded, with its output.
+func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bool, output string, exit int, err error) {
+	text, rerr := render(s.Spec.Text, d, false)
+	if rerr != nil {
+		return false, rerr.Error(), -1, nil
+	}
+	i, err := e.G.Lookup(s.Repo)
+	if err != nil {
+		return false, "", -1, err
+	}
+	repo := e.G.Repos[i]
+	switch s.Kind {
+	case Run, Check:
+		sl, err := sandbox.AcquireSlot(e.CacheDir, "release")
+		if err != nil {
+			return false, "", -1, err
+		}
+		defer sl.Release()
+		dir := filepath.Join(sl.Dir, s.Repo)
+		if err := repo.Git.Extract(ctx, d.Commit, dir); err != nil {
+			return false, "", -1, err
+		}
+		attempts := s.Spec.Attempts
+		if attempts <= 0 {
+			attempts = 1
+		}
+		timeout := s.Spec.Timeout
+		if timeout <= 0 {
+			timeout = 10 * time.Minute
+		}
+		var b strings.Builder
+		for a := 1; a <= attempts; a++ {
+			res, err := sandbox.Run(ctx, sandbox.Cmd{Shell: text, Dir: dir, Timeout: timeout,
+				Env: []string{"CASCADE_PLAN=" + d.Plan, "CASCADE_REPO=" + d.Repo, "CASCADE_VERSION=" + d.Version, "CASCADE_COMMIT=" + d.Commit}})
+			if err != nil {
+				return false, "", -1, err
+			}
+			fmt.Fprintf(&b, "$ %s  (attempt %d of %d)\n%s", text, a, attempts, res.Output)
+			if res.TimedOut {
+				fmt.Fprintf(&b, "timed out after %s\n", timeout)
+			}
+			if res.OK() {
+				return true, b.String(), 0, nil
+			}
+			exit = res.ExitCode
+			if a < attempts && s.Spec.Every > 0 {
+				select {
+				case <-time.After(s.Spec.Every):
+				case <-ctx.Done():
+					return false, b.String(), exit, ctx.Err()
+				}
+			}
+		}
+		return false, b.String(), exit, nil
+	case Tag:
+		if d.Version == "" {
+			return false, "the plan proposes no version for " + s.Repo + " (plan new --version REPO=VERSION)", -1, nil
+		}
+		err := repo.Git.TagAt(ctx, d.Version, d.Commit, "Release "+d.Version+" ("+d.Plan+")", gitrepo.Author{Name: "cascade", Email: "cascade@localhost"}, e.Now())
+		if err != nil {
+			if errkind.Of(err) == errkind.Conflict {
+				return false, err.Error(), 1, nil
+			}
+			return false, "", -1, err
+		}
+		return true, fmt.Sprintf("tagged %s at %s in %s", d.Version, d.Commit[:12], repo.Git.Dir()), 0, nil
+	case Gate:
+		var lines []string
+		okAll := true
+		gates := []plan.Gate{plan.WindowGate(e.WS.Policy, e.Now()), plan.FreezeGate(e.WS.Policy, e.Now())}
+		sg, err := plan.ScopeGate(ctx, e.G, p)
+		if err != nil {
+			return false, "", -1, err
+		}
+		gates = append(gates, sg)
+		for _, g := range gates {
+			lines = append(lines, fmt.Sprintf("%s: %s %s", g.Name, g.Status, g.Reason))
+			lines = append(lines, g.Details...)
+			okAll = okAll && g.Status != plan.Fail
+		}
+		return okAll, strings.Join(lines, "\n"), boolExit(okAll), nil
+	case Verify:
+		rep, err := verify.Verify(ctx, e.G, verify.Options{Upstream: s.Repo + "@" + d.Commit, CacheDir: e.CacheDir, Retries: 2})
+		if err != nil {
+			if errkind.Of(err) == errkind.Invalid {
+				return false, err.Error(), -1, nil
+			}
+			return false, "", -1, err
+		}
+		out, _ := json.Marshal(rep.Summary)
+		return !rep.Regressed(), rep.Conclusion + "\n" + string(out), boolExit(!rep.Regressed()), nil
+	case Wait:
+		return true, "inside a release window", 0, nil
+	}
+	return false, "", -1, errkind.New(errkind.Invalid, "unknown step kind %q", s.Kind)
+}
+
+func boolExit(ok bool) int {
+	if ok {
+		return 0
+	}
+	return 1
+}
+

@@ -1,0 +1,519 @@
+package release
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+// Step states.
+const (
+	Pending     = "pending"
+	Running     = "running"
+	Succeeded   = "succeeded"
+	Failed      = "failed"
+	Interrupted = "interrupted"
+	Overridden  = "overridden"
+)
+
+// Release states.
+const (
+	Active  = "active"
+	Done    = "done"
+	Aborted = "aborted"
+)
+
+// Step is one step of a release.
+type Step struct {
+	Index  int               `json:"index"`
+	Repo   string            `json:"repo"`
+	Name   string            `json:"name"`
+	Kind   string            `json:"kind"`
+	State  string            `json:"state"`
+	Actor  string            `json:"actor"`
+	At     string            `json:"at"`
+	Output string            `json:"output"`
+	Inputs map[string]string `json:"inputs,omitempty"`
+	Runs   int               `json:"runs"`
+	Spec   Spec              `json:"-"`
+	data   Data
+}
+
+// Status is a release with its steps.
+type Status struct {
+	ID      int64  `json:"id"`
+	Plan    string `json:"plan"`
+	State   string `json:"state"`
+	Manager string `json:"manager"`
+	Started string `json:"started_at"`
+	Ended   string `json:"ended_at,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Steps   []Step `json:"steps"`
+}
+
+// Engine executes releases.
+type Engine struct {
+	Store    *store.Store
+	WS       *workspace.Workspace
+	G        *graph.Workspace
+	CacheDir string
+	Now      func() time.Time
+	// Log receives progress lines for a person.
+	Log func(format string, args ...any)
+}
+
+func (e *Engine) now() string { return e.Now().UTC().Format(time.RFC3339Nano) }
+
+func (e *Engine) logf(format string, args ...any) {
+	if e.Log != nil {
+		e.Log(format, args...)
+	}
+}
+
+// stepSpec is what a step row stores: its spec and template data.
+type stepSpec struct {
+	Spec Spec `json:"spec"`
+	Data Data `json:"data"`
+}
+
+// Start begins a release of plan p as actor: it renders every repo's
+// runbook (rejecting bad runbooks before anything runs), takes the repo
+// locks and records the start.
+func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status, error) {
+	if actor != p.Manager {
+		return nil, errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may start it; %s may not", p.ID, p.Manager, actor)
+	}
+	var rows []Step
+	order := p.Computed.Order
+	if len(order) == 0 {
+		order = [][]string{p.Repos()}
+	}
+	byRepo := map[string]plan.Change{}
+	for _, c := range p.Changes {
+		byRepo[c.Repo] = c
+	}
+	for _, grp := range order {
+		for _, repo := range grp {
+			c := byRepo[repo]
+			specs, err := e.runbook(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			d := Data{Repo: c.Repo, Version: c.Version, Plan: p.ID, Ref: c.Ref, Commit: c.Head}
+			for _, s := range specs {
+				rows = append(rows, Step{Repo: c.Repo, Spec: s, Kind: s.Kind, data: d})
+			}
+		}
+	}
+	var id int64
+	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM releases WHERE plan = ? AND state = 'active'", p.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return errkind.New(errkind.Conflict, "plan %s already has an active release; `cascade release status %s` shows it", p.ID, p.ID)
+		}
+		for _, c := range p.Changes {
+			var holder, lplan, since string
+			err := tx.QueryRowContext(ctx, "SELECT holder, plan, since FROM locks WHERE repo = ?", c.Repo).Scan(&holder, &lplan, &since)
+			if err == nil {
+				return errkind.New(errkind.Conflict, "repo %s is locked by %s's release of plan %s since %s; wait for it, or `cascade release unlock %s --as NAME --reason TEXT` in an emergency", c.Repo, holder, lplan, since, c.Repo)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		now := e.now()
+		res, err := tx.ExecContext(ctx, "INSERT INTO releases (plan, state, manager, started_at) VALUES (?, 'active', ?, ?)", p.ID, p.Manager, now)
+		if err != nil {
+			return err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		for i, r := range rows {
+			name, err := render(r.Spec.Name, r.data, false)
+			if err != nil {
+				return errkind.New(errkind.Invalid, "%s: step %q: %v", r.Repo, r.Spec.Name, err)
+			}
+			spec, _ := json.Marshal(stepSpec{Spec: r.Spec, Data: r.data})
+			if _, err := tx.ExecContext(ctx, "INSERT INTO steps (release_id, idx, repo, name, kind, spec, state) VALUES (?,?,?,?,?,?, 'pending')",
+				id, i+1, r.Repo, name, r.Spec.Kind, string(spec)); err != nil {
+				return err
+			}
+		}
+		for _, c := range p.Changes {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO locks (repo, release_id, plan, holder, since) VALUES (?,?,?,?,?)", c.Repo, id, p.ID, actor, now); err != nil {
+				return err
+			}
+		}
+		return store.Append(ctx, tx, id, p.ID, now, actor, "start", map[string]any{"repos": p.Repos(), "steps": len(rows)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e.Status(ctx, p.ID)
+}
+
+// runbook reads a repo's runbook at the frozen head, or the default one.
+func (e *Engine) runbook(ctx context.Context, c plan.Change) ([]Spec, error) {
+	i, err := e.G.Lookup(c.Repo)
+	if err != nil {
+		return nil, err
+	}
+	data, err := e.G.Repos[i].Git.ReadFile(ctx, c.Head, workspace.RepoConfigFile)
+	if errkind.Of(err) == errkind.NotFound {
+		return DefaultRunbook(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	specs, err := ParseRunbook(c.Repo+"@"+c.Ref+":"+workspace.RepoConfigFile, data)
+	if err != nil {
+		return nil, err
+	}
+	if specs == nil {
+		return DefaultRunbook(), nil
+	}
+	return specs, nil
+}
+
+// latest finds the plan's most recent release.
+func (e *Engine) latest(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, planID string) (int64, string, string, error) {
+	var id int64
+	var state, manager string
+	err := q.QueryRowContext(ctx, "SELECT id, state, manager FROM releases WHERE plan = ? ORDER BY id DESC LIMIT 1", planID).Scan(&id, &state, &manager)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", "", errkind.New(errkind.Invalid, "plan %s has no release; `cascade release start %s --as MANAGER` starts one", planID, planID)
+	}
+	return id, state, manager, err
+}
+
+// Status reads the plan's latest release.
+func (e *Engine) Status(ctx context.Context, planID string) (*Status, error) {
+	id, _, _, err := e.latest(ctx, e.Store.DB, planID)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{ID: id, Plan: planID}
+	var ended, reason sql.NullString
+	if err := e.Store.DB.QueryRowContext(ctx, "SELECT state, manager, started_at, ended_at, reason FROM releases WHERE id = ?", id).Scan(&st.State, &st.Manager, &st.Started, &ended, &reason); err != nil {
+		return nil, err
+	}
+	st.Ended, st.Reason = ended.String, reason.String
+	rows, err := e.Store.DB.QueryContext(ctx, "SELECT idx, repo, name, kind, state, coalesce(actor,''), coalesce(at,''), coalesce(output,''), coalesce(inputs,''), runs, spec FROM steps WHERE release_id = ? ORDER BY idx", id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s Step
+		var inputs, spec string
+		if err := rows.Scan(&s.Index, &s.Repo, &s.Name, &s.Kind, &s.State, &s.Actor, &s.At, &s.Output, &inputs, &s.Runs, &spec); err != nil {
+			return nil, err
+		}
+		if inputs != "" {
+			_ = json.Unmarshal([]byte(inputs), &s.Inputs)
+		}
+		var ss stepSpec
+		_ = json.Unmarshal([]byte(spec), &ss)
+		s.Spec, s.data = ss.Spec, ss.Data
+		st.Steps = append(st.Steps, s)
+	}
+	return st, rows.Err()
+}
+
+// FindStep resolves a step argument: its number, "repo:name" or a name
+// that only one step has.
+func FindStep(st *Status, arg string) (*Step, error) {
+	if n, err := strconv.Atoi(arg); err == nil {
+		for i := range st.Steps {
+			if st.Steps[i].Index == n {
+				return &st.Steps[i], nil
+			}
+		}
+		return nil, errkind.New(errkind.Invalid, "release of %s has no step %d (it has %d)", st.Plan, n, len(st.Steps))
+	}
+	var found []*Step
+	for i := range st.Steps {
+		s := &st.Steps[i]
+		if s.Name == arg || s.Repo+":"+s.Name == arg {
+			found = append(found, s)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return nil, errkind.New(errkind.Invalid, "release of %s has no step %q; `cascade release status %s` lists them", st.Plan, arg, st.Plan)
+	}
+	return nil, errkind.New(errkind.Invalid, "%d steps are named %q; give its number or REPO:NAME", len(found), arg)
+}
+
+// transition changes a step's state in one transaction with its audit entry.
+func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []string, to, actor, action string, details map[string]any, set func(tx *sql.Tx) error) error {
+	return e.Store.Tx(ctx, func(tx *sql.Tx) error {
+		var cur string
+		if err := tx.QueryRowContext(ctx, "SELECT state FROM steps WHERE release_id = ? AND idx = ?", st.ID, s.Index).Scan(&cur); err != nil {
+			return err
+		}
+		ok := false
+		for _, f := range from {
+			ok = ok || cur == f
+		}
+		if !ok {
+			return errkind.New(errkind.Conflict, "step %d (%s) is %s, not %s", s.Index, s.Name, cur, strings.Join(from, " or "))
+		}
+		now := e.now()
+		if _, err := tx.ExecContext(ctx, "UPDATE steps SET state = ?, actor = ?, at = ? WHERE release_id = ? AND idx = ?", to, actor, now, st.ID, s.Index); err != nil {
+			return err
+		}
+		if set != nil {
+			if err := set(tx); err != nil {
+				return err
+			}
+		}
+		if details == nil {
+			details = map[string]any{}
+		}
+		details["step"] = s.Index
+		details["name"] = s.Name
+		details["repo"] = s.Repo
+		details["state"] = to
+		if err := store.Append(ctx, tx, st.ID, st.Plan, now, actor, action, details); err != nil {
+			return err
+		}
+		s.State, s.Actor, s.At = to, actor, now
+		return nil
+	})
+}
+
+func requireManager(st *Status, actor, what string) error {
+	if actor != st.Manager {
+		return errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may %s; %s may not", st.Plan, st.Manager, what, actor)
+	}
+	return nil
+}
+
+func requireActive(st *Status) error {
+	if st.State != Active {
+		return errkind.New(errkind.Conflict, "the release of %s is %s", st.Plan, st.State)
+	}
+	return nil
+}
+
+// Confirm marks a manual step that waits, or an interrupted step, as done,
+// with the inputs the person gives.
+func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inputs map[string]string) (*Step, error) {
+	st, err := e.Status(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireActive(st); err != nil {
+		return nil, err
+	}
+	if err := requireManager(st, actor, "confirm its steps"); err != nil {
+		return nil, err
+	}
+	s, err := FindStep(st, stepArg)
+	if err != nil {
+		return nil, err
+	}
+	waiting := current(st)
+	switch {
+	case s.State == Interrupted:
+	case s.Kind == Manual && s.State == Pending && waiting != nil && waiting.Index == s.Index:
+	default:
+		return nil, errkind.New(errkind.Conflict, "step %d (%s) is not waiting for a confirmation (it is %s%s)", s.Index, s.Name, s.State, waitingNote(waiting))
+	}
+	for _, need := range s.Spec.Inputs {
+		if strings.TrimSpace(inputs[need]) == "" {
+			return nil, errkind.New(errkind.Invalid, "step %d (%s) needs --input %s=VALUE", s.Index, s.Name, need)
+		}
+	}
+	raw, _ := json.Marshal(inputs)
+	details := map[string]any{"inputs": inputs}
+	err = e.transition(ctx, st, s, []string{Pending, Interrupted}, Succeeded, actor, "confirm", details, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE steps SET inputs = ? WHERE release_id = ? AND idx = ?", string(raw), st.ID, s.Index)
+		return err
+	})
+	return s, err
+}
+
+func waitingNote(w *Step) string {
+	if w == nil {
+		return ""
+	}
+	return fmt.Sprintf("; the release waits at step %d, %s", w.Index, w.Name)
+}
+
+// current is the first step that is not done.
+func current(st *Status) *Step {
+	for i := range st.Steps {
+		if s := &st.Steps[i]; s.State != Succeeded && s.State != Overridden {
+			return s
+		}
+	}
+	return nil
+}
+
+// Retry sets a failed or interrupted step back to pending.
+func (e *Engine) Retry(ctx context.Context, planID, stepArg, actor string) (*Step, error) {
+	st, err := e.Status(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireActive(st); err != nil {
+		return nil, err
+	}
+	if err := requireManager(st, actor, "retry its steps"); err != nil {
+		return nil, err
+	}
+	s, err := FindStep(st, stepArg)
+	if err != nil {
+		return nil, err
+	}
+	return s, e.transition(ctx, st, s, []string{Failed, Interrupted}, Pending, actor, "retry", nil, nil)
+}
+
+// Override skips a failed or pending step, recording why.
+func (e *Engine) Override(ctx context.Context, planID, stepArg, actor, reason string) (*Step, error) {
+	if strings.TrimSpace(reason) == "" {
+		return nil, errkind.New(errkind.Invalid, "an override needs --reason TEXT: it is recorded in the audit log")
+	}
+	st, err := e.Status(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireActive(st); err != nil {
+		return nil, err
+	}
+	if err := requireManager(st, actor, "override its steps"); err != nil {
+		return nil, err
+	}
+	s, err := FindStep(st, stepArg)
+	if err != nil {
+		return nil, err
+	}
+	err = e.transition(ctx, st, s, []string{Failed, Pending, Interrupted}, Overridden, actor, "override", map[string]any{"reason": reason}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s, e.finishIfDone(ctx, st.Plan, actor)
+}
+
+// Abort ends the release without finishing it and releases its locks.
+func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) error {
+	if strings.TrimSpace(reason) == "" {
+		return errkind.New(errkind.Invalid, "an abort needs --reason TEXT: it is recorded in the audit log")
+	}
+	st, err := e.Status(ctx, planID)
+	if err != nil {
+		return err
+	}
+	if err := requireActive(st); err != nil {
+		return err
+	}
+	if err := requireManager(st, actor, "abort it"); err != nil {
+		return err
+	}
+	return e.Store.Tx(ctx, func(tx *sql.Tx) error {
+		now := e.now()
+		if _, err := tx.ExecContext(ctx, "UPDATE releases SET state = 'aborted', ended_at = ?, reason = ? WHERE id = ?", now, reason, st.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM locks WHERE release_id = ?", st.ID); err != nil {
+			return err
+		}
+		return store.Append(ctx, tx, st.ID, st.Plan, now, actor, "abort", map[string]any{"reason": reason})
+	})
+}
+
+// Unlock removes a repo's lock in an emergency; it is audited.
+func (e *Engine) Unlock(ctx context.Context, repo, actor, reason string) error {
+	if strings.TrimSpace(reason) == "" || strings.TrimSpace(actor) == "" {
+		return errkind.New(errkind.Invalid, "unlock needs --as NAME and --reason TEXT: it is recorded in the audit log")
+	}
+	return e.Store.Tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		var planID, holder string
+		err := tx.QueryRowContext(ctx, "SELECT release_id, plan, holder FROM locks WHERE repo = ?", repo).Scan(&id, &planID, &holder)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errkind.New(errkind.Invalid, "repo %s is not locked", repo)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM locks WHERE repo = ?", repo); err != nil {
+			return err
+		}
+		return store.Append(ctx, tx, id, planID, e.now(), actor, "unlock", map[string]any{"repo": repo, "holder": holder, "reason": reason})
+	})
+}
+
+// finishIfDone marks the release done when every step is done.
+func (e *Engine) finishIfDone(ctx context.Context, planID, actor string) error {
+	st, err := e.Status(ctx, planID)
+	if err != nil {
+		return err
+	}
+	if current(st) != nil || st.State != Active {
+		return nil
+	}
+	return e.Store.Tx(ctx, func(tx *sql.Tx) error {
+		now := e.now()
+		res, err := tx.ExecContext(ctx, "UPDATE releases SET state = 'done', ended_at = ? WHERE id = ? AND state = 'active'", now, st.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM locks WHERE release_id = ?", st.ID); err != nil {
+			return err
+		}
+		return store.Append(ctx, tx, st.ID, st.Plan, now, actor, "done", nil)
+	})
+}
+
+// crashpoint kills the process at a named point when CASCADE_CRASHPOINT
+// says so ("name:n" kills at the n-th time it is reached): the crash tests
+// use it to stop the real binary at every point of a release.
+func crashpoint(name string) {
+	want := os.Getenv("CASCADE_CRASHPOINT")
+	if want == "" {
+		return
+	}
+	point, nStr, _ := strings.Cut(want, ":")
+	if point != name {
+		return
+	}
+	n, _ := strconv.Atoi(nStr)
+	counter := filepath.Join(os.Getenv("CASCADE_CRASHPOINT_DIR"), "crashpoint-"+name)
+	data, _ := os.ReadFile(counter)
+	seen, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	seen++
+	_ = os.WriteFile(counter, []byte(strconv.Itoa(seen)), 0o644)
+	if seen == n {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		time.Sleep(time.Hour)
+	}
+}
+

@@ -1,0 +1,50 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/cascade-dev/cascade/internal/release"
+	"github.com/cascade-dev/cascade/internal/store"
+)
+
+// ReleaseStatus writes a release's steps for a person.
+func ReleaseStatus(w io.Writer, st *release.Status) error {
+	fmt.Fprintf(w, "Release of %s: %s (manager %s, started %s)\n", st.Plan, st.State, st.Manager, st.Started)
+	if st.Reason != "" {
+		fmt.Fprintf(w, "Reason: %s\n", st.Reason)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tREPO\tSTEP\tKIND\tSTATE\tBY\tAT")
+	for _, s := range st.Steps {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Index, s.Repo, s.Name, s.Kind, s.State, s.Actor, s.At)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range st.Steps {
+		if s.Output != "" && (s.State == release.Failed || s.State == release.Running) {
+			fmt.Fprintf(w, "\nstep %d output:\n%s\n", s.Index, lastLines(s.Output, 15))
+		}
+	}
+	return nil
+}
+
+// AuditText writes an audit log for a person.
+func AuditText(w io.Writer, entries []store.Entry, verified bool, problems []string) error {
+	for _, e := range entries {
+		details, _ := json.Marshal(e.Details)
+		fmt.Fprintf(w, "%4d  %s  %-10s %-12s %s\n", e.Seq, e.At, e.Actor, e.Action, details)
+	}
+	if verified {
+		if len(problems) == 0 {
+			fmt.Fprintf(w, "\naudit log verified: %d entries, hash chain intact\n", len(entries))
+		} else {
+			fmt.Fprintf(w, "\nAUDIT LOG TAMPERED WITH:\n  %s\n", strings.Join(problems, "\n  "))
+		}
+	}
+	return nil
+}
