@@ -294,4 +294,3 @@ func boolExit(ok bool) int {
 	}
 	return 1
 }
-

@@ -516,4 +516,3 @@ func crashpoint(name string) {
 		time.Sleep(time.Hour)
 	}
 }
-

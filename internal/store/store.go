@@ -125,4 +125,3 @@ func (s *Store) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 func IsNotADatabase(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "not a database") || strings.Contains(err.Error(), "malformed"))
 }
-
