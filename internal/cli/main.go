@@ -55,6 +55,7 @@ type app struct {
 	cacheDir      string
 	fetch         bool
 	noCache       bool
+	nowFlag       string
 }
 
 // Main runs cascade with args (without the program name) and returns the
@@ -112,6 +113,8 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "", "where mirrors and caches live (default: the user cache directory's cascade/)")
 	root.PersistentFlags().BoolVar(&a.fetch, "fetch", false, "update mirrors of url: repos from their remotes first")
 	root.PersistentFlags().BoolVar(&a.noCache, "no-cache", false, "ignore cached results (they are still refreshed)")
+	root.PersistentFlags().StringVar(&a.nowFlag, "now", "", "act as if it were this time (RFC 3339), for rehearsals and demos")
+	_ = root.PersistentFlags().MarkHidden("now")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return errkind.New(errkind.Invalid, "%v; see `%s --help`", err, c.CommandPath())
 	})

@@ -35,6 +35,9 @@ order and the gates' last results.
 }
 
 func (a *app) now() time.Time {
+	if t, err := time.Parse(time.RFC3339, a.nowFlag); err == nil {
+		return t
+	}
 	if v := a.getenv("CASCADE_NOW"); v != "" {
 		if t, err := time.Parse(time.RFC3339, v); err == nil {
 			return t

@@ -273,15 +273,29 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bo
 		}
 		return okAll, strings.Join(lines, "\n"), boolExit(okAll), nil
 	case Verify:
-		rep, err := verify.Verify(ctx, e.G, verify.Options{Upstream: s.Repo + "@" + d.Commit, CacheDir: e.CacheDir, Retries: 2})
+		// What was just released, with the rest of the change set as it
+		// ships: regressions in that state fail the step.
+		vo := verify.Options{Upstream: s.Repo + "@" + d.Commit, CacheDir: e.CacheDir, Retries: 2}
+		for _, c := range p.Changes {
+			if c.Repo != s.Repo {
+				vo.With = append(vo.With, c.Repo+"@"+c.Head)
+			}
+		}
+		rep, err := verify.Verify(ctx, e.G, vo)
 		if err != nil {
 			if errkind.Of(err) == errkind.Invalid {
 				return false, err.Error(), -1, nil
 			}
 			return false, "", -1, err
 		}
+		failed := false
+		for _, r := range rep.Results {
+			if r.Verdict == verify.Regressed && (r.State == verify.Set || len(vo.With) == 0) {
+				failed = true
+			}
+		}
 		out, _ := json.Marshal(rep.Summary)
-		return !rep.Regressed(), rep.Conclusion + "\n" + string(out), boolExit(!rep.Regressed()), nil
+		return !failed, rep.Conclusion + "\n" + string(out), boolExit(!failed), nil
 	case Wait:
 		return true, "inside a release window", 0, nil
 	}

@@ -1,0 +1,84 @@
+package release
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cascade-dev/cascade/internal/store"
+)
+
+func TestParseRunbook(t *testing.T) {
+	specs, err := ParseRunbook("svc@main:.cascade.yaml", []byte(`build: go build ./...
+release:
+  steps:
+    - name: Tag {{.Version}}
+      tag: true
+    - name: Deploy
+      manual: Deploy {{.Repo}} {{.Version}}
+      inputs: [deployed_version]
+    - name: Health
+      check: test {{.Inputs.deployed_version}} = {{.Version}}
+      retry: {attempts: 10, every: 30s}
+      timeout: 1m
+    - name: Migrate
+      run: ./migrate --plan {{.Plan}} --commit {{.Commit}} --ref {{.Ref}}
+      idempotent: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(specs) != 4 || specs[2].Attempts != 10 || specs[2].Every != 30*time.Second || specs[2].Timeout != time.Minute || !specs[3].Idempotent || specs[1].Inputs[0] != "deployed_version" {
+		t.Errorf("specs = %+v", specs)
+	}
+	if specs, err := ParseRunbook("x", []byte("build: x\n")); err != nil || specs != nil {
+		t.Errorf("no release block: %v %v", specs, err)
+	}
+	for data, want := range map[string]string{
+		"release:\n  steps:\n    - name: a\n      deploy: x\n":                            `x:4: unknown key "deploy" in a step`,
+		"release:\n  steps:\n    - run: x\n":                                              "x:3: a step needs a name",
+		"release:\n  steps:\n    - name: a\n      run: x\n    - name: a\n      run: y\n": `x:5: two steps are named "a" (lines 3 and 5)`,
+		"release:\n  steps:\n    - name: a\n      run: echo {{.Verison}}\n":                `x:3: step "a": unknown template field`,
+		"release:\n  steps:\n    - name: a\n":                                             `x:3: step "a" needs one of run, manual`,
+		"release:\n  steps:\n    - name: a\n      run: x\n      manual: y\n":              `step "a" has two kinds (run and manual)`,
+		"release:\n  steps:\n    - name: a\n      run: x\n      timeout: soon\n":          `timeout "soon" is not a duration`,
+		"release:\n  stages: []\n":                                                         `unknown key "stages" in release`,
+		"release:\n  steps:\n    - name: a\n      run: '{{.Repo'\n":                       "invalid template",
+	} {
+		if _, err := ParseRunbook("x", []byte(data)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseRunbook(%q) = %v, want an error containing %q", data, err, want)
+		}
+	}
+}
+
+func TestStoreRefusesForeignAndNewerDatabases(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.db")
+	s, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DB.Exec("PRAGMA user_version = 99")
+	s.Close()
+	if _, err := store.Open(ctx, path); err == nil || !strings.Contains(err.Error(), "written by a newer cascade (schema 99") {
+		t.Errorf("newer schema: %v", err)
+	}
+	junk := filepath.Join(dir, "junk.db")
+	os.WriteFile(junk, []byte(strings.Repeat("not a database ", 100)), 0o644)
+	if _, err := store.Open(ctx, junk); err == nil || !strings.Contains(err.Error(), "is not a cascade database") {
+		t.Errorf("junk file: %v", err)
+	}
+	// Opening twice applies the migrations once.
+	fresh := filepath.Join(dir, "fresh.db")
+	for range 2 {
+		s, err := store.Open(ctx, fresh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+	}
+}
