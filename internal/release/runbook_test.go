@@ -38,15 +38,15 @@ release:
 		t.Errorf("no release block: %v %v", specs, err)
 	}
 	for data, want := range map[string]string{
-		"release:\n  steps:\n    - name: a\n      deploy: x\n":                            `x:4: unknown key "deploy" in a step`,
-		"release:\n  steps:\n    - run: x\n":                                              "x:3: a step needs a name",
+		"release:\n  steps:\n    - name: a\n      deploy: x\n":                           `x:4: unknown key "deploy" in a step`,
+		"release:\n  steps:\n    - run: x\n":                                             "x:3: a step needs a name",
 		"release:\n  steps:\n    - name: a\n      run: x\n    - name: a\n      run: y\n": `x:5: two steps are named "a" (lines 3 and 5)`,
-		"release:\n  steps:\n    - name: a\n      run: echo {{.Verison}}\n":                `x:3: step "a": unknown template field`,
-		"release:\n  steps:\n    - name: a\n":                                             `x:3: step "a" needs one of run, manual`,
-		"release:\n  steps:\n    - name: a\n      run: x\n      manual: y\n":              `step "a" has two kinds (run and manual)`,
-		"release:\n  steps:\n    - name: a\n      run: x\n      timeout: soon\n":          `timeout "soon" is not a duration`,
-		"release:\n  stages: []\n":                                                         `unknown key "stages" in release`,
-		"release:\n  steps:\n    - name: a\n      run: '{{.Repo'\n":                       "invalid template",
+		"release:\n  steps:\n    - name: a\n      run: echo {{.Verison}}\n":              `x:3: step "a": unknown template field`,
+		"release:\n  steps:\n    - name: a\n":                                            `x:3: step "a" needs one of run, manual`,
+		"release:\n  steps:\n    - name: a\n      run: x\n      manual: y\n":             `step "a" has two kinds (run and manual)`,
+		"release:\n  steps:\n    - name: a\n      run: x\n      timeout: soon\n":         `timeout "soon" is not a duration`,
+		"release:\n  stages: []\n":                                                       `unknown key "stages" in release`,
+		"release:\n  steps:\n    - name: a\n      run: '{{.Repo'\n":                      "invalid template",
 	} {
 		if _, err := ParseRunbook("x", []byte(data)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseRunbook(%q) = %v, want an error containing %q", data, err, want)
