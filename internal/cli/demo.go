@@ -15,6 +15,7 @@ import (
 )
 
 func (a *app) demoCommand() *cobra.Command {
+	var buildOnly bool
 	cmd := &cobra.Command{
 		Use:   "demo [DIR]",
 		Short: "Build a demo organisation and walk through what cascade sees",
@@ -50,9 +51,13 @@ On a terminal the walk pauses between steps; otherwise it runs straight through.
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Wrote %s. To run the commands yourself: cd %s\n", file, dir)
+			if buildOnly {
+				return nil
+			}
 			return a.walk(file, dir, demoSteps)
 		},
 	}
+	cmd.Flags().BoolVar(&buildOnly, "build-only", false, "build the organisation without walking through it")
 	return cmd
 }
 
