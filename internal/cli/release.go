@@ -84,6 +84,23 @@ func (a *app) engine(rf *releaseFlags, needGraph bool) (*release.Engine, *worksp
 	return e, ws, func() { st.Close() }, nil
 }
 
+// withEngine runs fn with an open engine and, with needActor, the actor.
+func (a *app) withEngine(rf *releaseFlags, needGraph, needActor bool, fn func(e *release.Engine, ws *workspace.Workspace, as string) error) error {
+	var as string
+	if needActor {
+		var err error
+		if as, err = a.actor(rf); err != nil {
+			return err
+		}
+	}
+	e, ws, done, err := a.engine(rf, needGraph)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return fn(e, ws, as)
+}
+
 func (a *app) actor(rf *releaseFlags) (string, error) {
 	as := rf.as
 	if as == "" {
@@ -214,17 +231,14 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 				}
 				in[k] = v
 			}
-			e, _, done, err := a.engine(rf, false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			s, err := e.Confirm(a.ctx, argv[0], argv[1], as, in)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "confirmed step %d (%s) as %s; run `cascade release next %s`\n", s.Index, s.Name, as, argv[0])
-			return nil
+			return a.withEngine(rf, false, false, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
+				s, err := e.Confirm(a.ctx, argv[0], argv[1], as, in)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "confirmed step %d (%s) as %s; run `cascade release next %s`\n", s.Index, s.Name, as, argv[0])
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringArrayVar(&inputs, "input", nil, "a value the step asks for, NAME=VALUE (repeatable)")
@@ -237,21 +251,14 @@ func (a *app) releaseRetry(rf *releaseFlags) *cobra.Command {
 		Short: "Set a failed or interrupted step back to pending, to run it again",
 		Args:  args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			as, err := a.actor(rf)
-			if err != nil {
-				return err
-			}
-			e, _, done, err := a.engine(rf, false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			s, err := e.Retry(a.ctx, argv[0], argv[1], as)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "step %d (%s) will run again on `cascade release next %s`\n", s.Index, s.Name, argv[0])
-			return nil
+			return a.withEngine(rf, false, true, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+				s, err := e.Retry(a.ctx, argv[0], argv[1], as)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "step %d (%s) will run again on `cascade release next %s`\n", s.Index, s.Name, argv[0])
+				return nil
+			})
 		},
 	}
 }
@@ -263,21 +270,14 @@ func (a *app) releaseOverride(rf *releaseFlags) *cobra.Command {
 		Short: "Skip a failed or pending step, recording who and why",
 		Args:  args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			as, err := a.actor(rf)
-			if err != nil {
-				return err
-			}
-			e, _, done, err := a.engine(rf, false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			s, err := e.Override(a.ctx, argv[0], argv[1], as, reason)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "overrode step %d (%s) as %s: %s\n", s.Index, s.Name, as, reason)
-			return nil
+			return a.withEngine(rf, false, true, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+				s, err := e.Override(a.ctx, argv[0], argv[1], as, reason)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "overrode step %d (%s) as %s: %s\n", s.Index, s.Name, as, reason)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the step is skipped (recorded)")
@@ -291,20 +291,13 @@ func (a *app) releaseAbort(rf *releaseFlags) *cobra.Command {
 		Short: "Abort a release and release its locks",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			as, err := a.actor(rf)
-			if err != nil {
-				return err
-			}
-			e, _, done, err := a.engine(rf, false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := e.Abort(a.ctx, argv[0], as, reason); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "aborted the release of %s: %s\n", argv[0], reason)
-			return nil
+			return a.withEngine(rf, false, true, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+				if err := e.Abort(a.ctx, argv[0], as, reason); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "aborted the release of %s: %s\n", argv[0], reason)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded)")
@@ -321,16 +314,13 @@ func (a *app) releaseUnlock(rf *releaseFlags) *cobra.Command {
 			if rf.as == "" {
 				return errkind.New(errkind.Invalid, "unlock needs --as NAME: it is recorded in the audit log")
 			}
-			e, _, done, err := a.engine(rf, false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := e.Unlock(a.ctx, argv[0], rf.as, reason); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "unlocked %s (recorded)\n", argv[0])
-			return nil
+			return a.withEngine(rf, false, false, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
+				if err := e.Unlock(a.ctx, argv[0], rf.as, reason); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "unlocked %s (recorded)\n", argv[0])
+				return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded)")

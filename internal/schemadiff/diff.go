@@ -90,28 +90,27 @@ func ptr(s *jsonschema.Schema) string {
 // tightened records a tightening if one of cands, placed by eo, is
 // accepted by the old schema and rejected by the new; otherwise an unknown.
 func (d *differ) tightened(n *jsonschema.Schema, kw, msg string, eo embed, cands []any) bool {
-	for _, c := range cands {
-		root := eo(c)
-		if d.old.Validate(root) == nil && d.new.Validate(root) != nil {
-			d.tight = append(d.tight, Finding{Path: ptr(n) + "/" + kw, Message: msg, Witness: root})
-			return true
-		}
-	}
-	d.unknown = append(d.unknown, Finding{Path: ptr(n) + "/" + kw, Message: msg + " (may reject instances the old schema accepted; no example found)"})
-	return false
+	return d.witness(n, kw, msg, eo, cands, d.old, d.new, &d.tight, "may reject instances the old schema accepted")
 }
 
 // loosened records a loosening if one of cands, placed by en, is accepted
 // by the new schema and rejected by the old.
 func (d *differ) loosened(n *jsonschema.Schema, kw, msg string, en embed, cands []any) bool {
+	return d.witness(n, kw, msg, en, cands, d.new, d.old, &d.loose, "may accept instances the old schema rejected")
+}
+
+// witness records a finding, in into, with the first candidate (placed by
+// place) that the accepts schema validates and the rejects schema does
+// not; without one, the change is undecided.
+func (d *differ) witness(n *jsonschema.Schema, kw, msg string, place embed, cands []any, accepts, rejects *Schema, into *[]Finding, maybe string) bool {
 	for _, c := range cands {
-		root := en(c)
-		if d.new.Validate(root) == nil && d.old.Validate(root) != nil {
-			d.loose = append(d.loose, Finding{Path: ptr(n) + "/" + kw, Message: msg, Witness: root})
+		root := place(c)
+		if accepts.Validate(root) == nil && rejects.Validate(root) != nil {
+			*into = append(*into, Finding{Path: ptr(n) + "/" + kw, Message: msg, Witness: root})
 			return true
 		}
 	}
-	d.unknown = append(d.unknown, Finding{Path: ptr(n) + "/" + kw, Message: msg + " (may accept instances the old schema rejected; no example found)"})
+	d.unknown = append(d.unknown, Finding{Path: ptr(n) + "/" + kw, Message: msg + " (" + maybe + "; no example found)"})
 	return false
 }
 
