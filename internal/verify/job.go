@@ -30,7 +30,7 @@ import (
 )
 
 // cacheVersion changes whenever the meaning of a cached result changes.
-const cacheVersion = "verify-v5"
+const cacheVersion = "verify-v6"
 
 // maxLog is how much of a failing command's output a result keeps.
 const maxLog = 16 << 10
@@ -446,8 +446,10 @@ func (e *engine) runGo(ctx context.Context, dir string, u unit, cfg *workspace.R
 	if cfg.Test != "" {
 		test = sandbox.Cmd{Shell: cfg.Test, Dir: dir, Env: e.goEnv}
 	}
-	// Packages with tests only have nothing to build on their own.
-	if len(buildPkgs) > 0 || cfg.Build != "" {
+	// `go test` compiles every package it is given (tests or not) and says
+	// which did not build: a separate `go build` would only repeat it. A
+	// repo that says how it is built is built its way first.
+	if cfg.Build != "" {
 		res, infra, err := e.exec(ctx, build)
 		if err != nil || infra != "" {
 			return Run{Infra: infra, Command: build.String(), Log: tail(res.Output)}, err
@@ -460,15 +462,15 @@ func (e *engine) runGo(ctx context.Context, dir string, u unit, cfg *workspace.R
 	if err != nil || infra != "" {
 		return Run{Infra: infra, Command: test.String(), Log: tail(res.Output)}, err
 	}
-	failed, text := gomod.TestReport(res.Output)
+	failed, text, buildFailed := gomod.TestReportBuild(res.Output)
 	if len(failed) == 0 {
 		failed = npm.FailedTests(text)
 	}
 	r := Run{Built: true, Passed: res.OK(), Failed: failed}
 	if !r.Passed {
 		r.Command, r.Log = test.String(), tail(text)
-		// A test package that does not compile fails the build stage.
-		if isBuildFailure(text) && len(failed) > 0 && allPackages(failed) {
+		// A package (or its tests) that does not compile fails the build stage.
+		if (buildFailed || isBuildFailure(text)) && len(failed) > 0 && allPackages(failed) {
 			r.Built, r.Failed = false, nil
 		}
 	}

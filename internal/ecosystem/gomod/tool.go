@@ -209,16 +209,27 @@ outer:
 
 // testEvent is one line of `go test -json`.
 type testEvent struct {
-	Action  string
-	Package string
-	Test    string
-	Output  string
+	Action      string
+	Package     string
+	ImportPath  string
+	Test        string
+	Output      string
+	FailedBuild string
 }
 
 // TestReport reads `go test -json` output: the failing tests ("pkg.Test"),
-// the packages that failed without a failing test (a build error of a
-// test, a panic in TestMain), and the output as plain text.
+// the packages that failed without a failing test (a build error, a panic
+// in TestMain), and the output as plain text, compiler errors included
+// under a "# package" line as go build prints them.
 func TestReport(out string) (failed []string, text string) {
+	failed, text, _ = TestReportBuild(out)
+	return failed, text
+}
+
+// TestReportBuild is TestReport that also says whether a package (or its
+// tests) did not compile.
+func TestReportBuild(out string) (failed []string, text string, buildFailed bool) {
+	lastBuild := ""
 	var b strings.Builder
 	seen := map[string]bool{}
 	pkgFailed := map[string]bool{}
@@ -233,11 +244,24 @@ func TestReport(out string) (failed []string, text string) {
 			b.WriteByte('\n')
 			continue
 		}
+		if e.Action == "build-output" {
+			if e.ImportPath != lastBuild {
+				lastBuild = e.ImportPath
+				if !strings.HasPrefix(e.Output, "# ") {
+					b.WriteString("# " + stripVariant(e.ImportPath) + "\n")
+				}
+			}
+			b.WriteString(e.Output)
+			continue
+		}
 		if e.Action == "output" {
 			b.WriteString(e.Output)
 		}
 		if e.Action != "fail" {
 			continue
+		}
+		if e.FailedBuild != "" {
+			buildFailed = true
 		}
 		if e.Test != "" {
 			name := e.Package + "." + e.Test
@@ -271,5 +295,5 @@ func TestReport(out string) (failed []string, text string) {
 		}
 	}
 	sort.Strings(leaves)
-	return leaves, b.String()
+	return leaves, b.String(), buildFailed
 }

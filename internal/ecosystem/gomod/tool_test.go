@@ -62,3 +62,18 @@ q/q_test.go:3:1: syntax error
 		t.Errorf("text = %q", text)
 	}
 }
+
+func TestTestReportBuildFailure(t *testing.T) {
+	out := `{"ImportPath":"ex.com/nt/p","Action":"build-output","Output":"p/p.go:3:12: undefined: undefined\n"}
+{"ImportPath":"ex.com/nt/p","Action":"build-fail"}
+{"Action":"output","Package":"ex.com/nt/p","Output":"FAIL\tex.com/nt/p [build failed]\n"}
+{"Action":"fail","Package":"ex.com/nt/p","FailedBuild":"ex.com/nt/p"}
+`
+	failed, text, build := TestReportBuild(out)
+	if !build || len(failed) != 1 || failed[0] != "ex.com/nt/p" {
+		t.Errorf("failed = %v, build = %v", failed, build)
+	}
+	if text != "# ex.com/nt/p\np/p.go:3:12: undefined: undefined\nFAIL\tex.com/nt/p [build failed]\n" {
+		t.Errorf("text = %q", text)
+	}
+}
