@@ -3,7 +3,10 @@
 # module with 10 packages and N (default 20) Go downstreams; the candidates
 # change one package (p0), which half of the downstreams import.
 #
-#   bash bench/verify.sh [N] [RUNS]
+#   bash bench/verify.sh [N] [RUNS] [PACKAGES]
+#
+# PACKAGES (default 3) is how many packages each downstream has; two of
+# them reach the upstream, the others stand alone.
 #
 # 1. cascade verify up@cand1 (result cache off, build cache warm) against a
 #    plain sequential shell loop doing the same work: per downstream, copy,
@@ -16,17 +19,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20}
 runs=${2:-3}
+pkgs=${3:-3}
 out=$PWD/bench/out
-ws=$out/vws-$n
+ws=$out/vws-$n-$pkgs
 export GOTOOLCHAIN=local GOPROXY=off
 if [ ! -f "$ws/cascade.yaml" ]; then
   echo "generating the workspace in $ws ..." >&2
   rm -rf "$ws"
-  go run ./bench/genverify -n "$n" -dir "$ws"
+  go run ./bench/genverify -n "$n" -pkgs "$pkgs" -dir "$ws"
 fi
 go build -o "$out/cascade" ./cmd/cascade
 cascade="$out/cascade"
-cache=$out/vcache
+cache=$out/vcache-$pkgs
 mkdir -p "$cache"
 
 now() { date +%s.%N; }
@@ -78,7 +82,7 @@ for r in $(seq "$runs"); do
 done
 ml=$(median "${t_loop[@]}"); mx=$(median "${t_fixed[@]}"); mf=$(median "${t_first[@]}"); ma=$(median "${t_all[@]}")
 mr=$(median "${t_fresh[@]}"); mn=$(median "${t_new[@]}")
-printf '\n1 upstream, %d downstreams, median of %d runs on %d cores:\n' "$n" "$runs" "$(nproc)"
+printf '\n1 upstream, %d downstreams of %d packages, median of %d runs on %d cores:\n' "$n" "$pkgs" "$runs" "$(nproc)"
 printf '  sequential shell loop                      %6.2fs\n' "$ml"
 printf '  the same loop in fixed directories         %6.2fs\n' "$mx"
 printf '  cascade verify (results not cached)        %6.2fs  %.2f x the loop, %.2f x the fixed-directory loop (target <= 0.5)\n' "$mf" "$(echo "$mf / $ml" | bc -l)" "$(echo "$mf / $mx" | bc -l)"

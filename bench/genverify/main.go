@@ -24,13 +24,14 @@ var author = gitrepo.Author{Name: "Bench", Email: "bench@cascade.example"}
 
 func main() {
 	n := flag.Int("n", 20, "number of downstreams")
+	pkgs := flag.Int("pkgs", 3, "packages per downstream (at least 3): a imports the upstream, c imports a, the others stand alone")
 	dir := flag.String("dir", "", "directory to create (must not exist)")
 	flag.Parse()
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "usage: genverify -n N -dir DIR")
 		os.Exit(2)
 	}
-	if err := generate(context.Background(), *dir, *n); err != nil {
+	if err := generate(context.Background(), *dir, *n, max(*pkgs, 3)); err != nil {
 		fmt.Fprintln(os.Stderr, "genverify:", err)
 		os.Exit(1)
 	}
@@ -79,7 +80,7 @@ func TestSum(t *testing.T) {
 `, name)
 }
 
-func generate(ctx context.Context, dir string, n int) error {
+func generate(ctx context.Context, dir string, n, pkgs int) error {
 	if _, err := os.Stat(dir); err == nil {
 		return fmt.Errorf("%s exists; give a new directory", dir)
 	}
@@ -143,6 +144,11 @@ func generate(ctx context.Context, dir string, n int) error {
 			"b/b_test.go": pkgTest("b"),
 			"c/c.go":      "package c\n\nimport \"example.com/" + name + "/a\"\n\n// Twice doubles a's total.\nfunc Twice() int { return 2 * a.Total() }\n",
 			"c/c_test.go": "package c\n\nimport \"testing\"\n\nfunc TestTwice(t *testing.T) {\n\tif Twice() < 0 {\n\t\tt.Fatal(\"negative\")\n\t}\n}\n",
+		}
+		for k := 3; k < pkgs; k++ {
+			name := fmt.Sprintf("b%d", k)
+			files[name+"/"+name+".go"] = pkg(name, "")
+			files[name+"/"+name+"_test.go"] = pkgTest(name)
 		}
 		if err := write(d, files); err != nil {
 			return err
