@@ -118,25 +118,18 @@ func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 		Short: "Start a release of a plan (the release manager only); locks its repos",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			as, err := a.actor(rf)
-			if err != nil {
-				return err
-			}
-			e, ws, done, err := a.engine(rf, true)
-			if err != nil {
-				return err
-			}
-			defer done()
-			p, err := plan.Load(ws, argv[0])
-			if err != nil {
-				return err
-			}
-			st, err := e.Start(a.ctx, p, as)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "started the release of %s (%d steps); run `cascade release next %s --as %s`\n", p.ID, len(st.Steps), p.ID, as)
-			return report.ReleaseStatus(a.stdout, st)
+			return a.withEngine(rf, true, true, func(e *release.Engine, ws *workspace.Workspace, as string) error {
+				p, err := plan.Load(ws, argv[0])
+				if err != nil {
+					return err
+				}
+				st, err := e.Start(a.ctx, p, as)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "started the release of %s (%d steps); run `cascade release next %s --as %s`\n", p.ID, len(st.Steps), p.ID, as)
+				return report.ReleaseStatus(a.stdout, st)
+			})
 		},
 	}
 }
@@ -148,19 +141,16 @@ func (a *app) releaseStatus(rf *releaseFlags) *cobra.Command {
 		Short: "Show every step of a plan's release with its state, who, when and output",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			e, _, done, err := a.engine(rf, false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			st, err := e.Status(a.ctx, argv[0])
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return report.JSON(a.stdout, st)
-			}
-			return report.ReleaseStatus(a.stdout, st)
+			return a.withEngine(rf, false, false, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
+				st, err := e.Status(a.ctx, argv[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return report.JSON(a.stdout, st)
+				}
+				return report.ReleaseStatus(a.stdout, st)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
@@ -173,44 +163,26 @@ func (a *app) releaseNext(rf *releaseFlags) *cobra.Command {
 		Short: "Run automated steps until one needs a person, fails, or the release ends",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			as, err := a.actor(rf)
-			if err != nil {
-				return err
-			}
-			e, ws, done, err := a.engine(rf, true)
-			if err != nil {
-				return err
-			}
-			defer done()
-			p, err := plan.Load(ws, argv[0])
-			if err != nil {
-				return err
-			}
-			stop, err := e.Next(a.ctx, p, as)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout, stop.Message)
-			if stop.Step != nil && stop.Step.State == release.Failed {
-				if stop.Step.Output != "" {
-					fmt.Fprintf(a.stdout, "output:\n%s\n", indent(strings.TrimRight(lastN(stop.Step.Output, 20), "\n"), "  "))
+			return a.withEngine(rf, true, true, func(e *release.Engine, ws *workspace.Workspace, as string) error {
+				p, err := plan.Load(ws, argv[0])
+				if err != nil {
+					return err
 				}
-				return &silentError{errkind.New(errkind.Problem, "a step failed")}
-			}
-			return nil
+				stop, err := e.Next(a.ctx, p, as)
+				if err != nil {
+					return err
+				}
+				if err := report.ReleaseStop(a.stdout, stop); err != nil {
+					return err
+				}
+				if stop.Step != nil && stop.Step.State == release.Failed {
+					return &silentError{errkind.New(errkind.Problem, "a step failed")}
+				}
+				return nil
+			})
 		},
 	}
 }
-
-func lastN(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-func indent(s, prefix string) string { return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix) }
 
 func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 	var inputs []string
@@ -219,10 +191,6 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 		Short: "Confirm a manual step (or an interrupted one) as done, with its inputs",
 		Args:  args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			as, err := a.actor(rf)
-			if err != nil {
-				return err
-			}
 			in := map[string]string{}
 			for _, kv := range inputs {
 				k, v, ok := strings.Cut(kv, "=")
@@ -231,7 +199,7 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 				}
 				in[k] = v
 			}
-			return a.withEngine(rf, false, false, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
+			return a.withEngine(rf, false, true, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				s, err := e.Confirm(a.ctx, argv[0], argv[1], as, in)
 				if err != nil {
 					return err
@@ -334,44 +302,45 @@ func (a *app) releaseLog(rf *releaseFlags) *cobra.Command {
 		Short: "Show a plan's audit log; --verify checks the hash chain of the whole log",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			e, _, done, err := a.engine(rf, false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			entries, err := e.Store.Entries(a.ctx, argv[0])
-			if err != nil {
-				return errkind.Wrap(errkind.Infra, err)
-			}
-			var problems []string
-			if verifyChain {
-				if problems, err = e.Store.VerifyChain(a.ctx); err != nil {
-					return errkind.Wrap(errkind.Infra, err)
-				}
-			}
-			if asJSON {
-				if entries == nil {
-					entries = []store.Entry{}
-				}
-				doc := map[string]any{"plan": argv[0], "entries": entries}
-				if verifyChain {
-					doc["verified"] = len(problems) == 0
-					doc["problems"] = problems
-				}
-				err = report.JSON(a.stdout, doc)
-			} else {
-				err = report.AuditText(a.stdout, entries, verifyChain, problems)
-			}
-			if err != nil {
-				return err
-			}
-			if len(problems) > 0 {
-				return &silentError{errkind.New(errkind.Problem, "the audit log was tampered with")}
-			}
-			return nil
+			return a.withEngine(rf, false, false, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
+				return a.printLog(e, argv[0], verifyChain, asJSON)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&verifyChain, "verify", false, "check that no entry was edited or deleted")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
 	return cmd
+}
+
+func (a *app) printLog(e *release.Engine, planID string, verifyChain, asJSON bool) error {
+	entries, err := e.Store.Entries(a.ctx, planID)
+	if err != nil {
+		return errkind.Wrap(errkind.Infra, err)
+	}
+	var problems []string
+	if verifyChain {
+		if problems, err = e.Store.VerifyChain(a.ctx); err != nil {
+			return errkind.Wrap(errkind.Infra, err)
+		}
+	}
+	if asJSON {
+		if entries == nil {
+			entries = []store.Entry{}
+		}
+		doc := map[string]any{"plan": planID, "entries": entries}
+		if verifyChain {
+			doc["verified"] = len(problems) == 0
+			doc["problems"] = problems
+		}
+		err = report.JSON(a.stdout, doc)
+	} else {
+		err = report.AuditText(a.stdout, entries, verifyChain, problems)
+	}
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return &silentError{errkind.New(errkind.Problem, "the audit log was tampered with")}
+	}
+	return nil
 }

@@ -217,7 +217,7 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 		if err := r.Git.Extract(ctx, c.Head, headDir); err != nil {
 			return Gate{}, err
 		}
-		cfg, err := readConfig(headDir)
+		cfg, err := workspace.ReadRepoConfig(headDir)
 		if err != nil {
 			return Gate{}, err
 		}
@@ -299,17 +299,6 @@ func replaceOthers(tree, self string, with []withModule) error {
 		}
 		return os.WriteFile(p, out, 0o644)
 	})
-}
-
-func readConfig(tree string) (*workspace.RepoConfig, error) {
-	data, err := os.ReadFile(filepath.Join(tree, workspace.RepoConfigFile))
-	if os.IsNotExist(err) {
-		return &workspace.RepoConfig{}, nil
-	}
-	if err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
-	}
-	return workspace.ParseRepoConfig(workspace.RepoConfigFile, data)
 }
 
 // Affected lists the repos upstream and downstream of the change set,

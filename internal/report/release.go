@@ -48,3 +48,13 @@ func AuditText(w io.Writer, entries []store.Entry, verified bool, problems []str
 	}
 	return nil
 }
+
+// ReleaseStop writes why `release next` stopped, with the end of a failed
+// step's output.
+func ReleaseStop(w io.Writer, stop release.Stop) error {
+	fmt.Fprintln(w, stop.Message)
+	if s := stop.Step; s != nil && s.State == release.Failed && s.Output != "" {
+		fmt.Fprintf(w, "output:\n%s\n", indent(lastLines(s.Output, 20), "  "))
+	}
+	return nil
+}

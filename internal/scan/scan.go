@@ -347,6 +347,15 @@ func setGoVersions(ctx context.Context, g *gitrepo.Repo, commit string, c *Conte
 	return nil
 }
 
+// TagName is the tag of version v for the module in dir ("." for the
+// root): "v1.2.0", or "sub/dir/v1.2.0".
+func TagName(dir, v string) string {
+	if dir == "." || dir == "" {
+		return v
+	}
+	return dir + "/" + v
+}
+
 // HighestTag returns the highest semver version among tags for the module
 // in dir ("." for the root), without the directory prefix; "" if none.
 func HighestTag(tags []string, dir string) string {

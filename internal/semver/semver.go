@@ -167,14 +167,14 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		mr.Base, mr.BaseCommit = base, baseCommit
 		if base == "" {
 			mr.Base = "none"
-			mr.Notes = append(mr.Notes, "no release tag yet: every exported identifier counts as added; tag a first release ("+tagName(m.Dir, "v0.1.0")+")")
+			mr.Notes = append(mr.Notes, "no release tag yet: every exported identifier counts as added; tag a first release ("+scan.TagName(m.Dir, "v0.1.0")+")")
 		}
 		if err := c.compare(&mr, m, baseCommit, headCommit); err != nil {
 			return nil, err
 		}
 		mr.Proposed = opt.Proposed
 		if mr.Proposed == "" {
-			mr.Proposed = tagOnHead(headTags, m.Dir)
+			mr.Proposed = scan.HighestTag(strings.Fields(headTags), m.Dir)
 		}
 		decide(&mr, base)
 		report.Modules = append(report.Modules, mr)
@@ -183,31 +183,6 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		return nil, errkind.New(errkind.Invalid, "repo %s has no Go module and declares no JSON Schema API (api.jsonschema in .cascade.yaml) at %s", r.Name, head)
 	}
 	return report, nil
-}
-
-func tagName(dir, v string) string {
-	if dir == "." || dir == "" {
-		return v
-	}
-	return dir + "/" + v
-}
-
-func tagOnHead(tagsText, dir string) string {
-	var vs []string
-	for _, t := range strings.Fields(tagsText) {
-		prefix := ""
-		if dir != "." && dir != "" {
-			prefix = dir + "/"
-		}
-		if v, ok := strings.CutPrefix(t, prefix); ok && modsemver.IsValid(v) && !strings.Contains(v, "/") {
-			vs = append(vs, v)
-		}
-	}
-	modsemver.Sort(vs)
-	if len(vs) == 0 {
-		return ""
-	}
-	return vs[len(vs)-1]
 }
 
 // buildEnv starts the workspace module proxy and returns the environment
@@ -239,7 +214,7 @@ func modulesAt(tree string, known []scan.Module) ([]apiModule, error) {
 		}
 		mods = append(mods, apiModule{Module: m})
 	}
-	cfg, err := readConfig(tree)
+	cfg, err := workspace.ReadRepoConfig(tree)
 	if err != nil {
 		return nil, err
 	}
@@ -259,17 +234,6 @@ func modulesAt(tree string, known []scan.Module) ([]apiModule, error) {
 		mods[best].schemas = append(mods[best].schemas, glob)
 	}
 	return mods, nil
-}
-
-func readConfig(tree string) (*workspace.RepoConfig, error) {
-	data, err := os.ReadFile(filepath.Join(tree, workspace.RepoConfigFile))
-	if os.IsNotExist(err) {
-		return &workspace.RepoConfig{}, nil
-	}
-	if err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
-	}
-	return workspace.ParseRepoConfig(workspace.RepoConfigFile, data)
 }
 
 // decide sets the required bump, the suggested version and checks the proposed one.
@@ -465,10 +429,10 @@ func (c *checker) base(given string, tags []string, dir string) (string, string,
 		}
 	}
 	tag := v
-	if prefix := tagName(dir, ""); prefix != "" && !strings.HasPrefix(v, prefix) {
+	if prefix := scan.TagName(dir, ""); prefix != "" && !strings.HasPrefix(v, prefix) {
 		tag = prefix + v
 	}
-	v = strings.TrimPrefix(tag, tagName(dir, ""))
+	v = strings.TrimPrefix(tag, scan.TagName(dir, ""))
 	if !modsemver.IsValid(v) {
 		return "", "", errkind.New(errkind.Invalid, "--base %q is not a semver tag such as v1.2.0", given)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -223,7 +222,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	if err != nil {
 		return res, err
 	}
-	cfg, err := readRepoConfig(candDir)
+	cfg, err := workspace.ReadRepoConfig(candDir)
 	if err != nil {
 		return res, err
 	}
@@ -341,7 +340,7 @@ func (e *engine) baseline(ctx context.Context, node int, key string, units []uni
 	if err != nil {
 		return r, false, err
 	}
-	bcfg, err := readRepoConfig(dir)
+	bcfg, err := workspace.ReadRepoConfig(dir)
 	if err != nil {
 		return r, false, err
 	}
@@ -606,18 +605,6 @@ func (e *engine) copyDir(src, label string) (string, error) {
 	return dst, nil
 }
 
-func readRepoConfig(root string) (*workspace.RepoConfig, error) {
-	file := filepath.Join(root, workspace.RepoConfigFile)
-	data, err := os.ReadFile(file)
-	if errors.Is(err, os.ErrNotExist) {
-		return &workspace.RepoConfig{}, nil
-	}
-	if err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
-	}
-	return workspace.ParseRepoConfig(workspace.RepoConfigFile, data)
-}
-
 // replace points every Go module of the injected members at their trees
 // in the go.mod of the module in modDir.
 func (e *engine) replace(ctx context.Context, modDir, name string, injected []Member) error {
@@ -678,11 +665,7 @@ func (e *engine) moduleVersion(ctx context.Context, m Member, mod scan.Module) (
 	}
 	older := highestValid(tags, mod)
 	if older != "" {
-		tag := older
-		if mod.Dir != "." {
-			tag = mod.Dir + "/" + older
-		}
-		if c, err := r.Git.Resolve(ctx, "refs/tags/"+tag); err == nil && c == m.Commit {
+		if c, err := r.Git.Resolve(ctx, "refs/tags/"+scan.TagName(mod.Dir, older)); err == nil && c == m.Commit {
 			v = older
 		}
 	}
@@ -711,7 +694,7 @@ func (e *engine) moduleVersion(ctx context.Context, m Member, mod scan.Module) (
 // highestValid is the highest tag of the module that its path allows (a
 // v2.0.0 tag does not serve a module whose path has no /v2).
 func highestValid(tags []string, mod scan.Module) string {
-	prefix := tagName(mod.Dir, "")
+	prefix := scan.TagName(mod.Dir, "")
 	var valid []string
 	for _, t := range tags {
 		v, ok := strings.CutPrefix(t, prefix)
@@ -720,13 +703,6 @@ func highestValid(tags []string, mod scan.Module) string {
 		}
 	}
 	return scan.HighestTag(valid, mod.Dir)
-}
-
-func tagName(dir, v string) string {
-	if dir == "." || dir == "" {
-		return v
-	}
-	return dir + "/" + v
 }
 
 // mergedTags lists the tags reachable from a member's commit, once.
@@ -808,7 +784,7 @@ func (e *engine) computeChanges(ctx context.Context, injected []Member, required
 			if v, ok := required[mod.Name]; ok && semver.IsValid(v) {
 				// The version the downstream requires, when it is a tag or
 				// a pseudo-version of a commit of this repo.
-				ref := "refs/tags/" + tagName(mod.Dir, strings.TrimSuffix(v, "+incompatible"))
+				ref := "refs/tags/" + scan.TagName(mod.Dir, strings.TrimSuffix(v, "+incompatible"))
 				if module.IsPseudoVersion(v) {
 					ref, _ = module.PseudoVersionRev(v)
 				}
@@ -816,18 +792,16 @@ func (e *engine) computeChanges(ctx context.Context, injected []Member, required
 					base = c
 				}
 			}
-			if base != "" {
-			} else if v := scan.HighestTag(tags, mod.Dir); v != "" {
-				tag := v
-				if mod.Dir != "." {
-					tag = mod.Dir + "/" + v
-				}
-				base, err = r.Git.Resolve(ctx, "refs/tags/"+tag)
-				if err != nil {
+			switch v := scan.HighestTag(tags, mod.Dir); {
+			case base != "":
+			case v != "":
+				if base, err = r.Git.Resolve(ctx, "refs/tags/"+scan.TagName(mod.Dir, v)); err != nil {
 					return false, nil, nil, err
 				}
-			} else if base, err = r.Git.MergeBase(ctx, r.Commit, m.Commit); err != nil {
-				return false, nil, nil, err
+			default:
+				if base, err = r.Git.MergeBase(ctx, r.Commit, m.Commit); err != nil {
+					return false, nil, nil, err
+				}
 			}
 			if base == "" {
 				return true, nil, nil, nil

@@ -1,7 +1,12 @@
 package workspace
 
 import (
+	"os"
+	"path/filepath"
+
 	"gopkg.in/yaml.v3"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
 )
 
 // RepoConfigFile is the name of a repo's own configuration, at its root.
@@ -73,4 +78,17 @@ func ParseRepoConfig(file string, data []byte) (*RepoConfig, error) {
 	}
 	c.Release = value(root, "release")
 	return c, nil
+}
+
+// ReadRepoConfig reads the .cascade.yaml at the root of an extracted tree;
+// a tree without one gets the empty config (the ecosystem's defaults).
+func ReadRepoConfig(tree string) (*RepoConfig, error) {
+	data, err := os.ReadFile(filepath.Join(tree, RepoConfigFile))
+	if os.IsNotExist(err) {
+		return &RepoConfig{}, nil
+	}
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	return ParseRepoConfig(RepoConfigFile, data)
 }
