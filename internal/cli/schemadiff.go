@@ -80,6 +80,9 @@ func (a *app) readSource(arg string) ([]byte, error) {
 	spec, path, ok := strings.Cut(arg, ":")
 	repoName, ref := verify.SplitRef(spec)
 	if !ok || path == "" || ref == "" {
+		if !strings.Contains(arg, "@") {
+			return nil, errkind.New(errkind.Invalid, "no file %s; give a schema file or REPO@REF:PATH", arg)
+		}
 		return nil, errkind.New(errkind.Invalid, "%s is neither a file nor REPO@REF:PATH", arg)
 	}
 	_, g, err := a.loadGraph()
