@@ -37,14 +37,25 @@ with its baseline: the downstream at its default branch with what it requires
 today. Each downstream gets a verdict:
 
   passed     passes at the baseline and with the candidate
-  regressed  passes at the baseline, fails with the candidate (every retry)
-  flaky      fails with the candidate, then passes on a retry
+  regressed  passes at the baseline, fails with the candidate on every
+             attempt (a candidate that times out where the baseline
+             finished is a regression too)
+  flaky      fails with the candidate, then passes on a retry (the test
+             that failed is named, with that attempt's command and log)
   fixed      fails at the baseline, passes with the candidate
-  broken     already failing at the baseline: not this change's fault
-  skipped    imports nothing the change touched (Go), or does not depend on it
-  error      infrastructure: a timeout, a tool that could not run
+  broken     fails with the candidate exactly as at the baseline: not this
+             change's fault
+  skipped    imports nothing the change touched (Go), or does not depend on
+             it; a module cascade cannot read is never skipped
+  error      could not be verified: the baseline timed out, a tool could not
+             run, a manifest cannot be read, or both sides fail and the
+             test runner does not name its tests
 
-Builds and tests are compared stage by stage and test by test.
+Builds and tests are compared stage by stage and test by test (go test
+-json; TAP, JUnit or JSON from npm test runners). A baseline that fails is
+tried again; one that then passes is shown as "flaky" in the BASELINE
+column. Results are cached by everything they depend on (see the README);
+timeouts and infrastructure failures are never cached.
 
 --with REPO@REF adds refs that ship together (a downstream's fix branch, or
 another upstream candidate): every affected downstream is then verified with
@@ -54,8 +65,10 @@ merge order is safe.
 Settings may also come from PLUGIN_* variables (PLUGIN_UPSTREAM, PLUGIN_WITH,
 PLUGIN_JUNIT, ...), so the command works as a Drone or Woodpecker plugin.
 
-Exit codes: 0 no regression (flaky and broken are reported, not failed);
-1 a downstream regressed; 2 bad input; 3 infrastructure failure.`,
+Exit codes: 0 every downstream verified and none regressed (flaky and
+broken are reported, not failed); 1 a downstream regressed; 2 bad input
+(also a downstream's manifest that cannot be read); 3 a downstream could
+not be verified (an error verdict): never read as safe.`,
 		Example: `  cascade verify clever-db@strict-where
   cascade verify clever-db@strict-where --with clever-api@adapt-strict-where
   cascade verify clever-db@./work-in-progress --only clever-api --json
@@ -113,11 +126,13 @@ Exit codes: 0 no regression (flaky and broken are reported, not failed);
 			if err != nil {
 				return err
 			}
-			if len(rep.Problems) > 0 {
+			switch verify.Assess(rep).Exit {
+			case 2:
 				return errkind.New(errkind.Invalid, "some downstreams could not be verified:\n  %s", strings.Join(rep.Problems, "\n  "))
-			}
-			if rep.Regressed() {
+			case 1:
 				return &silentError{errkind.New(errkind.Problem, "a downstream regressed")}
+			case 3:
+				return &silentError{errkind.New(errkind.Infra, "some downstreams could not be verified")}
 			}
 			return nil
 		},

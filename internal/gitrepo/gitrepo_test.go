@@ -3,6 +3,7 @@ package gitrepo
 import (
 	"context"
 	"errors"
+	"github.com/google/go-cmp/cmp"
 	"os"
 	"path/filepath"
 	"slices"
@@ -197,34 +198,50 @@ func TestTags(t *testing.T) {
 	ctx := context.Background()
 	w := newRepo(t, map[string]string{"a": "a"})
 	r := w.Repo
-	if s := r.TagsState(); s != "" {
+	state := func() string {
+		s, err := r.TagsState(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := state(); s != "" {
 		t.Errorf("TagsState of an untagged repo = %q", s)
 	}
 	if err := w.Tag(ctx, when, "v1.0.0", "one"); err != nil {
 		t.Fatal(err)
 	}
-	s1 := r.TagsState()
+	s1 := state()
 	head, _ := r.Resolve(ctx, "HEAD")
 	write(t, r.WorkDir, map[string]string{"b": "b"})
-	if _, err := w.CommitAll(ctx, when, "two"); err != nil {
+	second, err := w.CommitAll(ctx, when, "two")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Tag(ctx, when, "v1.1.0", "two"); err != nil {
 		t.Fatal(err)
 	}
-	s2 := r.TagsState()
+	if _, err := r.Git(ctx, "tag", "light", head); err != nil {
+		t.Fatal(err)
+	}
+	s2 := state()
 	if s1 == "" || s1 == s2 {
 		t.Errorf("TagsState did not change with a new tag: %q, %q", s1, s2)
 	}
 	if _, err := r.Git(ctx, "pack-refs", "--all"); err != nil {
 		t.Fatal(err)
 	}
-	if r.TagsState() == "" {
-		t.Error("TagsState ignores packed tags")
+	if s := state(); s != s2 {
+		t.Errorf("TagsState changed when the tags were packed: %q, %q", s2, s)
 	}
-	tags, err := r.MergedTags(ctx, head)
-	if err != nil || !slices.Equal(tags, []string{"v1.0.0"}) {
-		t.Errorf("MergedTags(first commit) = %v, %v", tags, err)
+	// Annotated and lightweight tags both name their commits.
+	tags, err := r.Tags(ctx)
+	if diff := cmp.Diff(map[string]string{"v1.0.0": head, "v1.1.0": second, "light": head}, tags); diff != "" || err != nil {
+		t.Errorf("Tags: %v, mismatch (-want +got):\n%s", err, diff)
+	}
+	merged, err := r.MergedTags(ctx, head)
+	if err != nil || !slices.Equal(merged, []string{"light", "v1.0.0"}) {
+		t.Errorf("MergedTags(first commit) = %v, %v", merged, err)
 	}
 }
 

@@ -1,51 +1,51 @@
 package gitrepo
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 )
 
-// TagsState returns a digest of every tag ref and its target, read from the
-// ref files without running git. It changes whenever a tag is added, moved
-// or deleted, so callers can cache what they derive from tags.
-func (r *Repo) TagsState() string {
-	var lines []string
-	root := filepath.Join(r.CommonDir, "refs", "tags")
-	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err == nil {
-			rel, _ := filepath.Rel(root, p)
-			lines = append(lines, "L "+filepath.ToSlash(rel)+" "+strings.TrimSpace(string(data)))
-		}
-		return nil
-	})
-	if f, err := os.Open(filepath.Join(r.CommonDir, "packed-refs")); err == nil {
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			line := sc.Text()
-			if strings.Contains(line, " refs/tags/") || strings.HasPrefix(line, "^") {
-				lines = append(lines, "P "+line)
-			}
-		}
-		f.Close()
+// Tags returns every tag of the repository and the commit it names (an
+// annotated tag is followed to its commit; a tag of anything else names
+// ""). It asks git (`for-each-ref`), so every ref storage format works.
+func (r *Repo) Tags(ctx context.Context) (map[string]string, error) {
+	out, err := r.Git(ctx, "for-each-ref", "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)", "refs/tags")
+	if err != nil {
+		return nil, err
 	}
-	if len(lines) == 0 {
-		return ""
+	tags := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Split(line, "\x00")
+		if len(f) != 5 || f[0] == "" {
+			continue
+		}
+		switch {
+		case f[1] == "commit":
+			tags[f[0]] = f[2]
+		case f[3] == "commit":
+			tags[f[0]] = f[4]
+		default:
+			tags[f[0]] = ""
+		}
 	}
+	return tags, nil
+}
+
+// TagsState returns a digest of every tag and what it names. It changes
+// whenever a tag is added, moved or deleted, so callers can cache what
+// they derive from tags; "" means the repository has no tags.
+func (r *Repo) TagsState(ctx context.Context) (string, error) {
+	out, err := r.Git(ctx, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags")
+	if err != nil || out == "" {
+		return "", err
+	}
+	lines := strings.Split(out, "\n")
 	sort.Strings(lines)
 	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
-	return hex.EncodeToString(sum[:16])
+	return hex.EncodeToString(sum[:16]), nil
 }
 
 // MergedTags lists the tags whose commits are reachable from commit.

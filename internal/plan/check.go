@@ -145,27 +145,13 @@ func downstreamGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckO
 	if err != nil {
 		return gate, err
 	}
-	var alone, set []string
-	for _, r := range rep.Results {
-		if r.Verdict != verify.Regressed && r.Verdict != verify.Error {
-			continue
-		}
-		label := r.Repo + " " + r.Verdict
-		if r.Cause != "" {
-			label += " (through " + r.Cause + ")"
-		}
-		if r.State == verify.Set || len(flat) == 1 {
-			set = append(set, label)
-		} else {
-			alone = append(alone, label)
-		}
-	}
 	gate.Details = append(gate.Details, "verify: "+rep.Conclusion)
-	switch {
-	case len(set) > 0:
-		gate.Status, gate.Reason = Fail, "with the whole change set in place: "+strings.Join(set, ", ")
-	case len(alone) > 0:
-		gate.Status, gate.Reason = Warn, "shipping "+flat[0]+" alone would break "+strings.Join(alone, ", ")+"; the plan releases them together"
+	status, reason := verify.Assess(rep).Gate()
+	switch status {
+	case verify.GateFail:
+		gate.Status, gate.Reason = Fail, reason
+	case verify.GateWarn:
+		gate.Status, gate.Reason = Warn, reason
 	default:
 		gate.Reason = fmt.Sprintf("%d downstream verdicts, no regression", len(rep.Results))
 	}

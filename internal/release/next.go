@@ -288,12 +288,10 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bo
 			}
 			return false, "", -1, err
 		}
-		failed := false
-		for _, r := range rep.Results {
-			if r.Verdict == verify.Regressed && (r.State == verify.Set || len(vo.With) == 0) {
-				failed = true
-			}
-		}
+		// A regression in the state that ships, or anything that could not
+		// be verified, fails the step.
+		status, _ := verify.Assess(rep).Gate()
+		failed := status == verify.GateFail
 		out, _ := json.Marshal(rep.Summary)
 		return !failed, rep.Conclusion + "\n" + string(out), boolExit(!failed), nil
 	case Wait:

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +46,11 @@ type Cmd struct {
 	// SplitStderr keeps stderr apart (in Result.Stderr) so that Output is
 	// stdout alone, for commands whose stdout is data.
 	SplitStderr bool
+	// Stream, if set, receives everything Output would hold (stdout, and
+	// stderr unless SplitStderr), in full and in order, as it is written:
+	// a parser that must see all of a large output reads it here, while
+	// Output keeps only the tail. Writes come from one goroutine at a time.
+	Stream io.Writer
 }
 
 // String is the command line as a person would type it.
@@ -124,7 +130,16 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	if c.SplitStderr {
 		errOut = &tail{limit: DefaultOutputLimit}
 	}
-	cmd.Stdout, cmd.Stderr = out, errOut
+	var w io.Writer = out
+	if c.Stream != nil {
+		w = io.MultiWriter(out, c.Stream)
+	}
+	if c.SplitStderr {
+		cmd.Stdout, cmd.Stderr = w, errOut
+	} else {
+		// The same writer for both: exec then calls it from one goroutine.
+		cmd.Stdout, cmd.Stderr = w, w
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// On timeout or cancellation, kill the whole group: a test binary's
 	// children must not outlive it.

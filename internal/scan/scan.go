@@ -160,7 +160,10 @@ func One(ctx context.Context, ws *workspace.Workspace, spec workspace.RepoSpec, 
 		return r, nil
 	}
 	r.Commit = commit
-	tags := g.TagsState()
+	tags, err := g.TagsState(ctx)
+	if err != nil {
+		return r, fmt.Errorf("repo %s: %w", spec.Name, err)
+	}
 	cacheFile := ""
 	if opt.CacheDir != "" {
 		cacheFile = filepath.Join(opt.CacheDir, "scan", cacheVersion, commit[:2], commit+".json")

@@ -1,8 +1,10 @@
 package verify
 
 import (
+	"fmt"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Verdicts, as DESIGN.md's table defines them.
@@ -21,36 +23,72 @@ var Verdicts = []string{Passed, Regressed, Fixed, Broken, Flaky, Skipped, Error}
 
 // Run is the outcome of one build-and-test attempt.
 type Run struct {
-	// Built is false when the build stage failed.
+	// Built is false when the build stage failed (an install or build
+	// command, or code that does not compile).
 	Built bool `json:"built"`
 	// Passed is true when the build and every test passed.
 	Passed bool `json:"passed"`
 	// Failed names the failing tests ("pkg.TestName", "pkg" for a package
 	// that failed as a whole); empty when the build failed.
 	Failed []string `json:"failed,omitempty"`
-	// Command is the command that failed, Log the tail of its output.
+	// Named is true when the test runner named its tests, so that Failed
+	// is everything that failed.
+	Named bool `json:"named,omitempty"`
+	// Signature identifies the failure output, for runs that cannot be
+	// compared test by test.
+	Signature string `json:"signature,omitempty"`
+	// Command is the command that failed, Log what it printed (bounded).
 	Command string `json:"command,omitempty"`
 	Log     string `json:"log,omitempty"`
-	// Infra is set when the attempt could not be judged: a timeout, a
-	// killed build, a tool that could not run.
+	// TimedOut is set when a command ran out of time; Note says which.
+	TimedOut bool   `json:"timed_out,omitempty"`
+	Note     string `json:"note,omitempty"`
+	// Infra is set when the attempt could not be judged: a killed command,
+	// a tool that could not run.
 	Infra      string `json:"infra,omitempty"`
 	DurationMS int64  `json:"duration_ms"`
 }
 
-// newFailures returns what fails in cand that did not fail in base: the
-// build (if base built), or tests that base passed. A nil result means
-// nothing new fails.
-func newFailures(base, cand Run) (buildBroke bool, tests []string) {
-	if !cand.Built {
-		return base.Built, nil
+// failure kinds of a candidate attempt, compared with the baseline.
+const (
+	noFailure    = ""
+	buildFailure = "build"   // the baseline builds, the candidate does not
+	testFailure  = "tests"   // tests that pass at the baseline fail
+	timeout      = "timeout" // the candidate ran out of time
+	incomparable = "unnamed" // both fail, the runner names no tests, and the outputs differ
+	crashFailure = "(test command)"
+)
+
+// newFailures says what fails in cand that did not fail in base (the
+// baseline's final attempt), and names the tests.
+func newFailures(base, cand Run) (kind string, tests []string) {
+	switch {
+	case cand.TimedOut:
+		return timeout, nil
+	case !cand.Built:
+		if base.Built {
+			return buildFailure, nil
+		}
+		return noFailure, nil
+	case cand.Passed, !base.Built:
+		// Nothing new, or nothing to compare test by test: every candidate
+		// failure is as old as the baseline's failure to build.
+		return noFailure, nil
+	case base.Passed:
+		if len(cand.Failed) == 0 {
+			// The candidate failed without naming a test (a test binary
+			// that crashed, a runner without structured output).
+			return testFailure, []string{crashFailure}
+		}
+		return testFailure, slices.Clone(cand.Failed)
 	}
-	if cand.Passed {
-		return false, nil
-	}
-	if !base.Built {
-		// Nothing to compare test by test: every candidate failure is as
-		// old as the baseline's failure to build.
-		return false, nil
+	// Both fail. Test by test where the runner names tests; otherwise the
+	// two failures are the same only if their outputs are.
+	if !cand.Named || !base.Named || len(cand.Failed) == 0 {
+		if cand.Signature != "" && cand.Signature == base.Signature {
+			return noFailure, nil
+		}
+		return incomparable, nil
 	}
 	old := map[string]bool{}
 	for _, t := range base.Failed {
@@ -61,81 +99,138 @@ func newFailures(base, cand Run) (buildBroke bool, tests []string) {
 			tests = append(tests, t)
 		}
 	}
-	if len(cand.Failed) == 0 && base.Passed {
-		// The candidate failed without naming a test (a test binary that
-		// crashed, a test command without structured output).
-		tests = []string{"(test command)"}
+	if len(tests) == 0 {
+		return noFailure, nil
 	}
 	sort.Strings(tests)
-	return false, tests
+	return testFailure, tests
 }
+
+// retry reports whether a candidate attempt that failed this way is worth
+// another attempt: a build failure is deterministic, and so is a failure
+// that cannot be compared.
+func retry(kind string) bool { return kind == testFailure || kind == timeout }
 
 // Judgement is a verdict with what it is based on.
 type Judgement struct {
 	Verdict string
+	// Baseline is "pass", "fail", "flaky" (failed, then passed on its
+	// retry) or "none" (could not be judged).
+	Baseline string
+	// BaselineFlaky names what failed at the baseline before it passed.
+	BaselineFlaky []string
 	// Tests are the failing tests the verdict names: the new failures of a
-	// regression, the old failures of a broken downstream.
+	// regression or a flake, the old failures of a broken downstream.
 	Tests []string
-	// Command and Log come from the failing candidate attempt.
+	// Command and Log come from the attempt the verdict rests on.
 	Command, Log string
 	Reason       string
 }
 
-// judge compares a baseline run with the candidate's attempts, in order.
-// A candidate attempt counts as failing when it fails something that the
-// baseline did not; a failing attempt followed by a passing one is flaky.
-func judge(base Run, attempts []Run) Judgement {
-	if base.Infra != "" {
-		return Judgement{Verdict: Error, Reason: "baseline: " + base.Infra, Command: base.Command, Log: base.Log}
+// judge compares the baseline's attempts (a failing baseline is tried
+// twice) with the candidate's, in order. A candidate attempt fails when it
+// fails something the baseline did not; a failing attempt followed by a
+// passing one is flaky; failing every attempt is a regression.
+func judge(baseAttempts, attempts []Run) Judgement {
+	base := baseAttempts[len(baseAttempts)-1]
+	for _, b := range baseAttempts {
+		if b.Infra != "" {
+			return Judgement{Verdict: Error, Baseline: "none", Reason: "baseline: " + b.Infra, Command: b.Command, Log: b.Log}
+		}
 	}
-	var firstFail *Run
-	var lastNew []string
-	var buildBroke bool
+	if base.TimedOut {
+		return Judgement{Verdict: Error, Baseline: "none", Command: base.Command, Log: base.Log,
+			Reason: "baseline: " + base.Note + "; cascade cannot tell what the candidate changes"}
+	}
+	j := Judgement{Baseline: passFail(base)}
+	if first := baseAttempts[0]; len(baseAttempts) > 1 && !first.Passed && base.Passed {
+		j.Baseline = "flaky"
+		j.BaselineFlaky = first.Failed
+		if first.TimedOut {
+			j.BaselineFlaky = []string{"(timed out)"}
+		} else if len(j.BaselineFlaky) == 0 {
+			j.BaselineFlaky = []string{crashFailure}
+		}
+	}
+	var first *Run
+	var firstTests []string
+	kinds := map[string]bool{}
+	var lastTests []string
 	for i := range attempts {
 		a := attempts[i]
 		if a.Infra != "" {
-			return Judgement{Verdict: Error, Reason: "candidate: " + a.Infra, Command: a.Command, Log: a.Log}
+			j.Verdict, j.Reason, j.Command, j.Log = Error, "candidate: "+a.Infra, a.Command, a.Log
+			return j
 		}
-		broke, tests := newFailures(base, a)
-		if !broke && len(tests) == 0 {
-			if firstFail != nil {
-				return Judgement{Verdict: Flaky, Tests: union(lastNew, firstFail), Command: firstFail.Command, Log: firstFail.Log,
-					Reason: "failed, then passed on a retry"}
+		kind, tests := newFailures(base, a)
+		switch kind {
+		case noFailure:
+			if first != nil {
+				j.Verdict, j.Tests, j.Command, j.Log = Flaky, firstTests, first.Command, first.Log
+				j.Reason = fmt.Sprintf("failed on attempt 1 of %d, then passed", i+1)
+				if first.TimedOut {
+					j.Reason = fmt.Sprintf("timed out on attempt 1 of %d, then passed", i+1)
+				}
+				return j
 			}
-			return settle(base, a)
+			return settle(j, base, a)
+		case incomparable:
+			j.Verdict, j.Command, j.Log = Error, a.Command, a.Log
+			j.Reason = "cannot compare test by test: the test runner names no tests, the baseline already fails, and the candidate's failure output differs from it (make the runner report each test: see the README)"
+			return j
 		}
-		if firstFail == nil {
-			firstFail = &attempts[i]
+		if first == nil {
+			first, firstTests = &attempts[i], tests
 		}
-		lastNew, buildBroke = tests, broke
+		kinds[kind] = true
+		if kind != timeout {
+			lastTests = tests
+		}
 	}
 	last := attempts[len(attempts)-1]
-	j := Judgement{Verdict: Regressed, Tests: lastNew, Command: last.Command, Log: last.Log}
-	if buildBroke {
+	j.Verdict, j.Tests, j.Command, j.Log = Regressed, lastTests, last.Command, last.Log
+	switch {
+	case kinds[buildFailure]:
 		j.Reason = "the baseline builds and the candidate does not"
-	} else {
+	case len(kinds) == 1 && kinds[timeout]:
+		j.Reason = "timed out with the candidate, passed at the baseline"
+		if !base.Passed {
+			j.Reason = "timed out with the candidate; the baseline finished in time"
+		}
+	default:
 		j.Reason = "tests that pass at the baseline fail with the candidate"
+		if kinds[timeout] {
+			j.Reason += " (or time out)"
+		}
+	}
+	if flaky := intersect(j.BaselineFlaky, j.Tests); len(flaky) > 0 {
+		j.Reason += "; " + strings.Join(flaky, ", ") + " also failed once at the baseline, then passed"
 	}
 	return j
 }
 
-func union(tests []string, r *Run) []string {
-	if len(tests) > 0 {
-		return tests
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
+		}
 	}
-	return r.Failed
+	return out
 }
 
 // settle gives the verdict of a candidate attempt with no new failure.
-func settle(base, cand Run) Judgement {
+func settle(j Judgement, base, cand Run) Judgement {
 	switch {
 	case cand.Passed && base.Passed:
-		return Judgement{Verdict: Passed}
+		j.Verdict = Passed
+		return j
 	case cand.Passed:
-		return Judgement{Verdict: Fixed, Tests: base.Failed, Reason: "fails at the baseline and passes with the candidate"}
+		j.Verdict, j.Tests, j.Reason = Fixed, base.Failed, "fails at the baseline and passes with the candidate"
+		return j
 	}
-	j := Judgement{Verdict: Broken, Tests: cand.Failed, Command: cand.Command, Log: cand.Log,
-		Reason: "already failing at the baseline: not this change's fault"}
+	j.Verdict, j.Tests, j.Command, j.Log = Broken, cand.Failed, cand.Command, cand.Log
+	j.Reason = "already failing at the baseline: not this change's fault"
 	if !cand.Built {
 		j.Reason = "does not build at the baseline either: not this change's fault"
 	}
@@ -143,4 +238,14 @@ func settle(base, cand Run) Judgement {
 		j.Tests = slices.Clone(base.Failed)
 	}
 	return j
+}
+
+func passFail(r Run) string {
+	switch {
+	case r.Infra != "" || r.TimedOut:
+		return "none"
+	case r.Passed:
+		return "pass"
+	}
+	return "fail"
 }

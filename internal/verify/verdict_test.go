@@ -7,44 +7,139 @@ import (
 )
 
 func TestJudge(t *testing.T) {
-	pass := Run{Built: true, Passed: true}
+	pass := Run{Built: true, Passed: true, Named: true}
 	noBuild := Run{Built: false, Command: "go build ./...", Log: "undefined: x"}
-	failA := Run{Built: true, Failed: []string{"p.TestA"}, Command: "go test", Log: "A failed"}
-	failAB := Run{Built: true, Failed: []string{"p.TestA", "p.TestB"}, Command: "go test", Log: "A and B failed"}
-	failNoName := Run{Built: true, Command: "npm test", Log: "crashed"}
+	failA := Run{Built: true, Named: true, Failed: []string{"p.TestA"}, Command: "go test", Log: "A failed"}
+	failB := Run{Built: true, Named: true, Failed: []string{"p.TestB"}, Command: "go test", Log: "B failed"}
+	failAB := Run{Built: true, Named: true, Failed: []string{"p.TestA", "p.TestB"}, Command: "go test", Log: "A and B failed"}
+	failNoName := Run{Built: true, Command: "npm test", Log: "crashed", Signature: "s1"}
+	failNoNameOther := Run{Built: true, Command: "npm test", Log: "crashed elsewhere", Signature: "s2"}
+	hang := Run{TimedOut: true, Command: "go test", Log: "--- p.TestWait was still running", Note: "timed out after 8s running `go test`"}
 	tests := []struct {
 		name     string
-		base     Run
+		base     []Run
 		attempts []Run
 		want     Judgement
 	}{
-		{"pass pass", pass, []Run{pass}, Judgement{Verdict: Passed}},
-		{"pass, candidate never builds", pass, []Run{noBuild, noBuild, noBuild},
-			Judgement{Verdict: Regressed, Command: "go build ./...", Log: "undefined: x", Reason: "the baseline builds and the candidate does not"}},
-		{"old test failures do not hide a broken build", failA, []Run{noBuild, noBuild},
-			Judgement{Verdict: Regressed, Command: "go build ./...", Log: "undefined: x", Reason: "the baseline builds and the candidate does not"}},
-		{"a new failing test is named", failA, []Run{failAB, failAB},
-			Judgement{Verdict: Regressed, Tests: []string{"p.TestB"}, Command: "go test", Log: "A and B failed", Reason: "tests that pass at the baseline fail with the candidate"}},
-		{"only old failures: broken", failA, []Run{failA},
-			Judgement{Verdict: Broken, Tests: []string{"p.TestA"}, Command: "go test", Log: "A failed", Reason: "already failing at the baseline: not this change's fault"}},
-		{"neither builds: broken", noBuild, []Run{noBuild},
-			Judgement{Verdict: Broken, Command: "go build ./...", Log: "undefined: x", Reason: "does not build at the baseline either: not this change's fault"}},
-		{"fixed", failA, []Run{pass}, Judgement{Verdict: Fixed, Tests: []string{"p.TestA"}, Reason: "fails at the baseline and passes with the candidate"}},
-		{"fixed build", noBuild, []Run{pass}, Judgement{Verdict: Fixed, Reason: "fails at the baseline and passes with the candidate"}},
-		{"flaky", pass, []Run{failA, pass},
-			Judgement{Verdict: Flaky, Tests: []string{"p.TestA"}, Command: "go test", Log: "A failed", Reason: "failed, then passed on a retry"}},
-		{"flaky after two failures", pass, []Run{noBuild, failA, pass},
-			Judgement{Verdict: Flaky, Tests: []string{"p.TestA"}, Command: "go build ./...", Log: "undefined: x", Reason: "failed, then passed on a retry"}},
-		{"unnamed failure counts", pass, []Run{failNoName},
-			Judgement{Verdict: Regressed, Tests: []string{"(test command)"}, Command: "npm test", Log: "crashed", Reason: "tests that pass at the baseline fail with the candidate"}},
-		{"timeout is an error, never a regression", pass, []Run{{Infra: "timed out after 10m0s", Command: "go test"}},
-			Judgement{Verdict: Error, Command: "go test", Reason: "candidate: timed out after 10m0s"}},
-		{"baseline infra is an error", Run{Infra: "killed"}, []Run{pass},
-			Judgement{Verdict: Error, Reason: "baseline: killed"}},
+		{"pass pass", []Run{pass}, []Run{pass}, Judgement{Verdict: Passed, Baseline: "pass"}},
+		{"pass, candidate never builds", []Run{pass}, []Run{noBuild},
+			Judgement{Verdict: Regressed, Baseline: "pass", Command: "go build ./...", Log: "undefined: x", Reason: "the baseline builds and the candidate does not"}},
+		{"old test failures do not hide a broken build", []Run{failA, failA}, []Run{noBuild},
+			Judgement{Verdict: Regressed, Baseline: "fail", Command: "go build ./...", Log: "undefined: x", Reason: "the baseline builds and the candidate does not"}},
+		{"a new failing test is named", []Run{failA, failA}, []Run{failAB, failAB},
+			Judgement{Verdict: Regressed, Baseline: "fail", Tests: []string{"p.TestB"}, Command: "go test", Log: "A and B failed", Reason: "tests that pass at the baseline fail with the candidate"}},
+		{"only old failures: broken", []Run{failA, failA}, []Run{failA},
+			Judgement{Verdict: Broken, Baseline: "fail", Tests: []string{"p.TestA"}, Command: "go test", Log: "A failed", Reason: "already failing at the baseline: not this change's fault"}},
+		{"neither builds: broken", []Run{noBuild}, []Run{noBuild},
+			Judgement{Verdict: Broken, Baseline: "fail", Command: "go build ./...", Log: "undefined: x", Reason: "does not build at the baseline either: not this change's fault"}},
+		{"fixed", []Run{failA, failA}, []Run{pass}, Judgement{Verdict: Fixed, Baseline: "fail", Tests: []string{"p.TestA"}, Reason: "fails at the baseline and passes with the candidate"}},
+		{"fixed build", []Run{noBuild}, []Run{pass}, Judgement{Verdict: Fixed, Baseline: "fail", Reason: "fails at the baseline and passes with the candidate"}},
+		{"flaky", []Run{pass}, []Run{failA, pass},
+			Judgement{Verdict: Flaky, Baseline: "pass", Tests: []string{"p.TestA"}, Command: "go test", Log: "A failed", Reason: "failed on attempt 1 of 2, then passed"}},
+		{"flaky names the test of the attempt whose log it shows", []Run{pass}, []Run{failA, failB, pass},
+			Judgement{Verdict: Flaky, Baseline: "pass", Tests: []string{"p.TestA"}, Command: "go test", Log: "A failed", Reason: "failed on attempt 1 of 3, then passed"}},
+		{"a flaky baseline is reported", []Run{failB, pass}, []Run{pass},
+			Judgement{Verdict: Passed, Baseline: "flaky", BaselineFlaky: []string{"p.TestB"}}},
+		{"a test flaky at the baseline that fails every attempt still regresses", []Run{failB, pass}, []Run{failB, failB},
+			Judgement{Verdict: Regressed, Baseline: "flaky", BaselineFlaky: []string{"p.TestB"}, Tests: []string{"p.TestB"}, Command: "go test", Log: "B failed",
+				Reason: "tests that pass at the baseline fail with the candidate; p.TestB also failed once at the baseline, then passed"}},
+		{"unnamed failure counts", []Run{pass}, []Run{failNoName},
+			Judgement{Verdict: Regressed, Baseline: "pass", Tests: []string{"(test command)"}, Command: "npm test", Log: "crashed", Reason: "tests that pass at the baseline fail with the candidate"}},
+		{"unnamed failures with the same output: broken", []Run{failNoName, failNoName}, []Run{failNoName},
+			Judgement{Verdict: Broken, Baseline: "fail", Command: "npm test", Log: "crashed", Reason: "already failing at the baseline: not this change's fault"}},
+		{"unnamed failures that differ cannot be compared", []Run{failNoName, failNoName}, []Run{failNoNameOther},
+			Judgement{Verdict: Error, Baseline: "fail", Command: "npm test", Log: "crashed elsewhere",
+				Reason: "cannot compare test by test: the test runner names no tests, the baseline already fails, and the candidate's failure output differs from it (make the runner report each test: see the README)"}},
+		{"a named baseline failure never hides an unnamed candidate failure", []Run{failA, failA}, []Run{failNoNameOther},
+			Judgement{Verdict: Error, Baseline: "fail", Command: "npm test", Log: "crashed elsewhere",
+				Reason: "cannot compare test by test: the test runner names no tests, the baseline already fails, and the candidate's failure output differs from it (make the runner report each test: see the README)"}},
+		{"a candidate that hangs where the baseline passed regresses", []Run{pass}, []Run{hang, hang, hang},
+			Judgement{Verdict: Regressed, Baseline: "pass", Command: "go test", Log: "--- p.TestWait was still running", Reason: "timed out with the candidate, passed at the baseline"}},
+		{"a hang, then a pass: flaky", []Run{pass}, []Run{hang, pass},
+			Judgement{Verdict: Flaky, Baseline: "pass", Command: "go test", Log: "--- p.TestWait was still running", Reason: "timed out on attempt 1 of 2, then passed"}},
+		{"a baseline that times out is an error", []Run{hang}, []Run{pass},
+			Judgement{Verdict: Error, Baseline: "none", Command: "go test", Log: "--- p.TestWait was still running",
+				Reason: "baseline: timed out after 8s running `go test`; cascade cannot tell what the candidate changes"}},
+		{"infrastructure is an error, never a regression", []Run{pass}, []Run{{Infra: "`go test` was killed", Command: "go test"}},
+			Judgement{Verdict: Error, Baseline: "pass", Command: "go test", Reason: "candidate: `go test` was killed"}},
+		{"baseline infra is an error", []Run{{Infra: "killed"}}, []Run{pass},
+			Judgement{Verdict: Error, Baseline: "none", Reason: "baseline: killed"}},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, judge(tt.base, tt.attempts)); diff != "" {
 			t.Errorf("%s: mismatch (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+func TestRetry(t *testing.T) {
+	pass := Run{Built: true, Passed: true, Named: true}
+	for _, tt := range []struct {
+		cand Run
+		want bool
+	}{
+		{Run{Built: false}, false}, // a compile error is deterministic
+		{Run{Built: true, Named: true, Failed: []string{"p.T"}}, true},
+		{Run{TimedOut: true}, true},
+		{pass, false},
+	} {
+		kind, _ := newFailures(pass, tt.cand)
+		if got := retry(kind); got != tt.want {
+			t.Errorf("retry after %+v = %v, want %v", tt.cand, got, tt.want)
+		}
+	}
+}
+
+func TestCacheable(t *testing.T) {
+	ok := Run{Built: true, Passed: true}
+	for _, tt := range []struct {
+		runs []Run
+		want bool
+	}{
+		{[]Run{ok}, true},
+		{[]Run{{TimedOut: true}, ok}, false},
+		{[]Run{{Infra: "killed"}}, false},
+		{nil, false},
+	} {
+		if got := cacheable(tt.runs); got != tt.want {
+			t.Errorf("cacheable(%+v) = %v, want %v", tt.runs, got, tt.want)
+		}
+	}
+}
+
+func TestAssess(t *testing.T) {
+	up := Member{Repo: "db", Ref: "next"}
+	res := func(repo, state, verdict string) Result {
+		return Result{Repo: repo, Ref: "main", State: state, Verdict: verdict}
+	}
+	tests := []struct {
+		name       string
+		r          Report
+		exit       int
+		conclusion string
+		gate       string
+	}{
+		{"all passed", Report{Upstream: up, Results: []Result{res("api", Alone, Passed), res("jobs", Alone, Skipped)}},
+			0, "merging db@next alone breaks no downstream: safe to merge", GatePass},
+		{"an error is never safe", Report{Upstream: up, Results: []Result{res("api", Alone, Passed), res("jobs", Alone, Error)}},
+			3, "merging db@next alone breaks no downstream that cascade could verify; jobs@main (alone) could not be verified (see the errors): not known to be safe", GateFail},
+		{"a regression", Report{Upstream: up, Results: []Result{res("api", Alone, Regressed), res("jobs", Alone, Error)}},
+			1, "merging db@next alone breaks api@main: fix them first, or verify again with their fix branches (--with REPO@REF); jobs@main (alone) could not be verified (see the errors): not known to be safe", GateFail},
+		{"bad input", Report{Upstream: up, Problems: []string{"x"}, Results: []Result{res("api", Alone, Regressed)}},
+			2, "merging db@next alone breaks api@main: fix them first, or verify again with their fix branches (--with REPO@REF)", GateFail},
+		{"a change set that fixes what the upstream alone breaks", Report{Upstream: up, With: []Member{{Repo: "api", Ref: "fix"}}, Order: []string{"db", "api"},
+			Results: []Result{res("api", Alone, Regressed), res("api", Set, Passed)}},
+			1, "merging db@next alone breaks api@main; with api@fix in the same release everything passes: release them together, db first", GateWarn},
+		{"a change set with an error", Report{Upstream: up, With: []Member{{Repo: "api", Ref: "fix"}}, Order: []string{"db", "api"},
+			Results: []Result{res("api", Set, Passed), res("web", Set, Error)}},
+			3, "merging db@next alone breaks no downstream that cascade could verify; with api@fix in the same release everything cascade could verify passes; web@main (set) could not be verified (see the errors): not known to be safe", GateFail},
+		{"no downstream", Report{Upstream: up}, 0, "no repo in the workspace depends on db: nothing to verify", GatePass},
+	}
+	for _, tt := range tests {
+		o := Assess(&tt.r)
+		gate, _ := o.Gate()
+		if o.Exit != tt.exit || o.Conclusion != tt.conclusion || gate != tt.gate {
+			t.Errorf("%s: exit %d, gate %s, conclusion %q\nwant exit %d, gate %s, conclusion %q", tt.name, o.Exit, gate, o.Conclusion, tt.exit, tt.gate, tt.conclusion)
 		}
 	}
 }

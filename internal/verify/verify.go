@@ -9,7 +9,6 @@ package verify
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -18,12 +17,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/errkind"
-	"github.com/cascade-dev/cascade/internal/goproxy"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/sandbox"
-	"github.com/cascade-dev/cascade/internal/scan"
 )
 
 // States of a verification.
@@ -71,19 +67,22 @@ type Result struct {
 	Commit string `json:"commit"`
 	State  string `json:"state"`
 	Cause  string `json:"cause,omitempty"`
-	// Baseline and Candidate are "pass", "fail" or "none" (not run).
-	Baseline   string   `json:"baseline"`
-	Candidate  string   `json:"candidate"`
-	Verdict    string   `json:"verdict"`
-	Attempts   int      `json:"attempts"`
-	DurationMS int64    `json:"duration_ms"`
-	Log        string   `json:"log"`
-	Command    string   `json:"command,omitempty"`
-	Tests      []string `json:"tests,omitempty"`
-	Reason     string   `json:"reason,omitempty"`
-	Depth      int      `json:"depth"`
-	Packages   []string `json:"packages,omitempty"`
-	Cached     bool     `json:"cached,omitempty"`
+	// Baseline is "pass", "fail", "flaky" (failed, then passed on its
+	// retry) or "none" (not run); Candidate is "pass", "fail" or "none".
+	Baseline string `json:"baseline"`
+	// BaselineFlaky names what failed at the baseline before it passed.
+	BaselineFlaky []string `json:"baseline_flaky,omitempty"`
+	Candidate     string   `json:"candidate"`
+	Verdict       string   `json:"verdict"`
+	Attempts      int      `json:"attempts"`
+	DurationMS    int64    `json:"duration_ms"`
+	Log           string   `json:"log"`
+	Command       string   `json:"command,omitempty"`
+	Tests         []string `json:"tests,omitempty"`
+	Reason        string   `json:"reason,omitempty"`
+	Depth         int      `json:"depth"`
+	Packages      []string `json:"packages,omitempty"`
+	Cached        bool     `json:"cached,omitempty"`
 }
 
 // Report is the outcome of a verification.
@@ -102,30 +101,6 @@ type Report struct {
 
 // Regressed reports whether any downstream regressed.
 func (r *Report) Regressed() bool { return r.Summary[Regressed] > 0 }
-
-// engine holds what the jobs of one verification share.
-type engine struct {
-	opt     Options
-	g       *graph.Workspace
-	members []Member
-	work    string
-	cache   *resultCache
-
-	tool      gomod.Toolchain
-	proxy     *goproxy.Server
-	goEnv     []string
-	npmCache  string
-	proxyHash string
-
-	mu       sync.Mutex
-	trees    map[string]string // a member's or a baseline dependency's extracted tree
-	treeErrs map[string]error
-	packs    map[string]packResult
-	changed  map[string]changeSet
-	tags     map[string][]string
-	versions map[string]string // member digest and module dir → version served
-	problems []string
-}
 
 // Verify runs a verification.
 func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error) {
@@ -169,7 +144,8 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	defer sl.Release()
 	e := &engine{opt: opt, g: g, members: members, work: sl.Dir,
 		cache: &resultCache{dir: filepath.Join(opt.CacheDir, "verify"), off: opt.NoCache},
-		trees: map[string]string{}, treeErrs: map[string]error{}, packs: map[string]packResult{}, changed: map[string]changeSet{}, tags: map[string][]string{}, versions: map[string]string{}}
+		trees: map[string]*once{}, tags: map[string]*once{}, merged: map[string]*once{}, changed: map[string]*once{},
+		tools: map[string]*once{}, imports: map[string]*once{}}
 	if err := e.setup(ctx); err != nil {
 		return nil, err
 	}
@@ -244,7 +220,7 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	}
 	report.Problems = e.problems
 	report.Order = mergeOrder(g, members)
-	report.Conclusion = conclude(report, members)
+	report.Conclusion = Assess(report).Conclusion
 	return report, nil
 }
 
@@ -288,8 +264,8 @@ func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := depth[i]; !ok {
-			return nil, errkind.New(errkind.Invalid, "--only %s: %s is not downstream of the change set", o, g.Name(i))
+		if _, ok := depth[i]; !ok || i == up.node {
+			return nil, errkind.New(errkind.Invalid, "--only %s: %s is not downstream of the change set; its downstreams are %s", o, g.Name(i), nameList(g, depth, up.node))
 		}
 		only[i] = true
 	}
@@ -313,6 +289,22 @@ func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
 		}
 		jobs = append(jobs, j)
 	}
+	if len(jobs) == 0 && len(tiers) > 0 {
+		seen := map[string]bool{}
+		var have []string
+		for node := range depth {
+			if t := g.Repos[node].Tier; node != up.node && !seen[t] {
+				seen[t] = true
+				if t == "" {
+					t = `"" (no tier)`
+				}
+				have = append(have, t)
+			}
+		}
+		sort.Strings(have)
+		return nil, errkind.New(errkind.Invalid, "no downstream of the change set has tier %s (tiers are matched exactly); the downstreams' tiers are %s",
+			strings.Join(tiers, " or "), strings.Join(have, ", "))
+	}
 	sort.Slice(jobs, func(a, b int) bool {
 		if jobs[a].depth != jobs[b].depth {
 			return jobs[a].depth < jobs[b].depth
@@ -320,6 +312,21 @@ func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
 		return g.Name(jobs[a].node) < g.Name(jobs[b].node)
 	})
 	return jobs, nil
+}
+
+// nameList names the nodes of a set (but skip), sorted, for a message.
+func nameList(g *graph.Workspace, set map[int]int, skip int) string {
+	var names []string
+	for n := range set {
+		if n != skip {
+			names = append(names, g.Name(n))
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	sort.Strings(names)
+	return strings.Join(shorten(names, 12), ", ")
 }
 
 func sortResults(rs []Result) {
@@ -403,74 +410,6 @@ func mergeOrder(g *graph.Workspace, members []Member) []string {
 	return out
 }
 
-// conclude writes the sentence a release manager needs.
-func conclude(r *Report, members []Member) string {
-	up := members[0]
-	label := func(res Result) string {
-		s := res.Repo + "@" + res.Ref
-		if res.Cause != "" {
-			s = res.Repo + " (through " + res.Cause + ")"
-		}
-		return s
-	}
-	var alone, set, setOthers, errs []string
-	hasSet := false
-	for _, res := range r.Results {
-		if res.State == Set {
-			hasSet = true
-		}
-		if res.Verdict == Error {
-			errs = append(errs, res.Repo+"@"+res.Ref+" ("+res.State+")")
-		}
-		if res.Verdict != Regressed {
-			continue
-		}
-		if res.State == Alone {
-			alone = append(alone, label(res))
-		} else {
-			set = append(set, label(res))
-		}
-	}
-	for _, m := range members[1:] {
-		setOthers = append(setOthers, m.Repo+"@"+m.Ref)
-	}
-	upName := up.Repo + "@" + up.Ref
-	var b strings.Builder
-	s := verdictSentence(&b, r, upName, alone, set, setOthers, hasSet)
-	if len(errs) > 0 {
-		s += fmt.Sprintf("; %s could not be verified (see the errors)", joinAnd(errs))
-	}
-	return s
-}
-
-func verdictSentence(b *strings.Builder, r *Report, upName string, alone, set, setOthers []string, hasSet bool) string {
-	if len(alone) == 0 {
-		fmt.Fprintf(b, "merging %s alone breaks no downstream", upName)
-	} else {
-		fmt.Fprintf(b, "merging %s alone breaks %s", upName, joinAnd(alone))
-	}
-	if !hasSet {
-		if len(alone) == 0 {
-			b.WriteString(": safe to merge")
-		} else {
-			b.WriteString(": fix them first, or verify again with their fix branches (--with REPO@REF)")
-		}
-		return b.String()
-	}
-	if len(set) == 0 {
-		fmt.Fprintf(b, "; with %s in the same release everything passes", joinAnd(setOthers))
-		if len(alone) > 0 {
-			fmt.Fprintf(b, ": release them together, %s first", r.Order[0])
-		} else {
-			fmt.Fprintf(b, ": safe in the order %s", strings.Join(r.Order, ", "))
-		}
-		return b.String()
-	}
-	fmt.Fprintf(b, "; even with %s in the same release, %s still break%s: fix %s before releasing",
-		joinAnd(setOthers), joinAnd(set), map[bool]string{true: "s", false: ""}[len(set) == 1], map[bool]string{true: "it", false: "them"}[len(set) == 1])
-	return b.String()
-}
-
 func joinAnd(items []string) string {
 	switch len(items) {
 	case 0:
@@ -479,20 +418,4 @@ func joinAnd(items []string) string {
 		return items[0]
 	}
 	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
-}
-
-// moduleNames lists the Go module paths of the workspace.
-func goModules(g *graph.Workspace) []goproxy.Source {
-	var out []goproxy.Source
-	for _, r := range g.Repos {
-		if r.Git == nil {
-			continue
-		}
-		for _, m := range r.Modules {
-			if m.Ecosystem == scan.Go {
-				out = append(out, goproxy.Source{Module: m.Name, Repo: r.Git, Dir: m.Dir})
-			}
-		}
-	}
-	return out
 }

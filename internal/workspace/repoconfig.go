@@ -18,7 +18,11 @@ const RepoConfigFile = ".cascade.yaml"
 type RepoConfig struct {
 	Build string
 	Test  string
-	Bench string
+	// TestReport is a report file the test command writes (TAP, JUnit
+	// XML or a runner's JSON), relative to the repo root: how cascade
+	// names tests for a runner it cannot ask to report them.
+	TestReport string
+	Bench      string
 	// APISchemas are globs of JSON Schema files, relative to the repo root.
 	APISchemas []string
 	// Release is the raw `release:` block, validated by the runbook reader.
@@ -38,12 +42,12 @@ func ParseRepoConfig(file string, data []byte) (*RepoConfig, error) {
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, inputErr(file, root, "expected a mapping with build, test, bench, api and release")
+		return nil, inputErr(file, root, "expected a mapping with build, test, test_report, bench, api and release")
 	}
-	if err := checkKeys(file, root, "the top level", "build", "test", "bench", "api", "release"); err != nil {
+	if err := checkKeys(file, root, "the top level", "build", "test", "test_report", "bench", "api", "release"); err != nil {
 		return nil, err
 	}
-	for key, dst := range map[string]*string{"build": &c.Build, "test": &c.Test, "bench": &c.Bench} {
+	for key, dst := range map[string]*string{"build": &c.Build, "test": &c.Test, "test_report": &c.TestReport, "bench": &c.Bench} {
 		if v := value(root, key); v != nil {
 			s, err := scalar(file, v, key)
 			if err != nil {
@@ -51,6 +55,9 @@ func ParseRepoConfig(file string, data []byte) (*RepoConfig, error) {
 			}
 			*dst = s
 		}
+	}
+	if v := value(root, "test_report"); v != nil && !filepath.IsLocal(filepath.FromSlash(c.TestReport)) {
+		return nil, inputErr(file, v, "`test_report:` must be a path inside the repo, relative to its root, such as reports/junit.xml")
 	}
 	if api := value(root, "api"); api != nil {
 		if api.Kind != yaml.MappingNode {

@@ -1,14 +1,12 @@
 package gomod
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -147,153 +145,4 @@ func Affected(listJSON []byte, mod string, changed map[string]bool) (test, build
 	sort.Strings(test)
 	sort.Strings(build)
 	return test, build, nil
-}
-
-// stripVariant turns "example.com/p [example.com/p.test]" into "example.com/p".
-func stripVariant(p string) string {
-	if i := strings.Index(p, " ["); i >= 0 {
-		return p[:i]
-	}
-	return p
-}
-
-// ChangedPackages maps files changed in a repo to the import paths of the
-// packages they belong to, for the module modPath in modDir (slash path,
-// "." for the root). nested lists the directories of other modules in the
-// repo, whose files belong to them. requirements is true when the module's
-// go.mod or go.sum changed: every importer is then affected.
-func ChangedPackages(files []string, modPath, modDir string, nested []string) (pkgs map[string]bool, requirements bool) {
-	pkgs = map[string]bool{}
-	prefix := ""
-	if modDir != "." && modDir != "" {
-		prefix = modDir + "/"
-	}
-	// Deeper modules own the files under them.
-	var deeper []string
-	for _, n := range nested {
-		if n != modDir && n != "." && strings.HasPrefix(n+"/", prefix) {
-			deeper = append(deeper, n+"/")
-		}
-	}
-outer:
-	for _, f := range files {
-		rel, ok := strings.CutPrefix(f, prefix)
-		if !ok {
-			continue
-		}
-		for _, d := range deeper {
-			if strings.HasPrefix(f, d) {
-				continue outer
-			}
-		}
-		if rel == "go.mod" || rel == "go.sum" {
-			requirements = true
-			continue
-		}
-		// A file under testdata belongs to the package above it.
-		parts := strings.Split(path.Dir(rel), "/")
-		for i, p := range parts {
-			if p == "testdata" {
-				parts = parts[:i]
-				break
-			}
-		}
-		if dir := strings.Join(parts, "/"); dir == "." || dir == "" {
-			pkgs[modPath] = true
-		} else {
-			pkgs[modPath+"/"+dir] = true
-		}
-	}
-	return pkgs, requirements
-}
-
-// testEvent is one line of `go test -json`.
-type testEvent struct {
-	Action      string
-	Package     string
-	ImportPath  string
-	Test        string
-	Output      string
-	FailedBuild string
-}
-
-// TestReport reads `go test -json` output: the failing tests ("pkg.Test"),
-// the packages that failed without a failing test (a build error, a panic
-// in TestMain), and the output as plain text, compiler errors included
-// under a "# package" line as go build prints them.
-func TestReport(out string) (failed []string, text string) {
-	failed, text, _ = TestReportBuild(out)
-	return failed, text
-}
-
-// TestReportBuild is TestReport that also says whether a package (or its
-// tests) did not compile.
-func TestReportBuild(out string) (failed []string, text string, buildFailed bool) {
-	lastBuild := ""
-	var b strings.Builder
-	seen := map[string]bool{}
-	pkgFailed := map[string]bool{}
-	pkgHasTestFail := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(make([]byte, 64*1024), 4<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		var e testEvent
-		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &e) != nil {
-			b.Write(line)
-			b.WriteByte('\n')
-			continue
-		}
-		if e.Action == "build-output" {
-			if e.ImportPath != lastBuild {
-				lastBuild = e.ImportPath
-				if !strings.HasPrefix(e.Output, "# ") {
-					b.WriteString("# " + stripVariant(e.ImportPath) + "\n")
-				}
-			}
-			b.WriteString(e.Output)
-			continue
-		}
-		if e.Action == "output" {
-			b.WriteString(e.Output)
-		}
-		if e.Action != "fail" {
-			continue
-		}
-		if e.FailedBuild != "" {
-			buildFailed = true
-		}
-		if e.Test != "" {
-			name := e.Package + "." + e.Test
-			// A failing subtest fails its parent too: keep the leaves.
-			if !seen[name] {
-				seen[name] = true
-				failed = append(failed, name)
-			}
-			pkgHasTestFail[e.Package] = true
-		} else if e.Package != "" {
-			pkgFailed[e.Package] = true
-		}
-	}
-	for p := range pkgFailed {
-		if !pkgHasTestFail[p] {
-			failed = append(failed, p)
-		}
-	}
-	// Drop parents whose subtests are listed.
-	var leaves []string
-	for _, f := range failed {
-		parent := false
-		for _, g := range failed {
-			if strings.HasPrefix(g, f+"/") {
-				parent = true
-				break
-			}
-		}
-		if !parent {
-			leaves = append(leaves, f)
-		}
-	}
-	sort.Strings(leaves)
-	return leaves, b.String(), buildFailed
 }

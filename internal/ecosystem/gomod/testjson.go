@@ -1,0 +1,222 @@
+package gomod
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+
+	"github.com/cascade-dev/cascade/internal/ecosystem"
+)
+
+// testEvent is one line of `go test -json`.
+type testEvent struct {
+	Action      string
+	Package     string
+	ImportPath  string
+	Test        string
+	Output      string
+	FailedBuild string
+}
+
+// Bounds of what a TestStream keeps; the events themselves are read in
+// full, whatever their volume.
+const (
+	// maxTestOutput is how much of one running test's or package's output
+	// is held until it is known to fail (its tail).
+	maxTestOutput = 16 << 10
+	// maxLog is how much failure output a run keeps for the report.
+	maxLog = 32 << 10
+	// maxRunning bounds how many tests' output is held at once.
+	maxRunning = 4096
+)
+
+// TestStream reads `go test -json` output as it is written: every event is
+// parsed, so no failure is lost however much output comes before or after
+// it; only the log kept for people is bounded. Lines that are not test
+// events (a custom test command's plain output, go's own messages) are
+// part of the log and of the signature.
+type TestStream struct {
+	lines   *ecosystem.Lines
+	norm    *ecosystem.Normalizer
+	roots   []string
+	log     *ecosystem.Log
+	plain   *ecosystem.Log
+	running map[string]*ringText // per "pkg\x00test" ("pkg\x00" for package output)
+	lastBld string
+	events  int
+
+	failed         map[string]bool
+	pkgFailed      map[string]bool
+	pkgHasTestFail map[string]bool
+	buildFailed    map[string]bool
+}
+
+// NewTestStream returns a parser of `go test -json` output produced in the
+// tree at root (its absolute path is taken out of the signature).
+func NewTestStream(root string) *TestStream {
+	s := &TestStream{
+		norm: ecosystem.NewNormalizer(root), roots: []string{root},
+		log: ecosystem.NewLog(maxLog), plain: ecosystem.NewLog(maxLog),
+		running: map[string]*ringText{},
+		failed:  map[string]bool{}, pkgFailed: map[string]bool{}, pkgHasTestFail: map[string]bool{}, buildFailed: map[string]bool{},
+	}
+	s.lines = ecosystem.NewLines(4<<20, s.line)
+	return s
+}
+
+// Write parses what the command printed.
+func (s *TestStream) Write(p []byte) (int, error) { return s.lines.Write(p) }
+
+func (s *TestStream) line(line []byte, long bool) {
+	var e testEvent
+	if long || len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &e) != nil || e.Action == "" {
+		text := string(line)
+		s.norm.Line(text)
+		s.plain.WriteString(text + "\n")
+		return
+	}
+	s.events++
+	switch e.Action {
+	case "build-output":
+		if e.ImportPath != s.lastBld {
+			s.lastBld = e.ImportPath
+			if !strings.HasPrefix(e.Output, "# ") {
+				s.log.WriteString("# " + stripVariant(e.ImportPath) + "\n")
+			}
+		}
+		s.log.WriteString(e.Output)
+		s.norm.Line(strings.TrimSuffix(e.Output, "\n"))
+		return
+	case "build-fail":
+		return
+	case "output":
+		k := e.Package + "\x00" + e.Test
+		r := s.running[k]
+		if r == nil {
+			if len(s.running) >= maxRunning {
+				return
+			}
+			r = &ringText{max: maxTestOutput}
+			s.running[k] = r
+		}
+		r.write(e.Output)
+		return
+	case "pass", "skip":
+		delete(s.running, e.Package+"\x00"+e.Test)
+		return
+	case "fail":
+	default:
+		return
+	}
+	k := e.Package + "\x00" + e.Test
+	if r := s.running[k]; r != nil {
+		out := r.String()
+		s.log.WriteString(out)
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			s.norm.Line(l)
+		}
+		delete(s.running, k)
+	}
+	if e.FailedBuild != "" && e.Package != "" && e.Test == "" {
+		// The package failed because it, or a package it imports, did
+		// not compile.
+		s.buildFailed[e.Package] = true
+	}
+	if e.Test != "" {
+		s.failed[e.Package+"."+e.Test] = true
+		s.pkgHasTestFail[e.Package] = true
+	} else if e.Package != "" {
+		s.pkgFailed[e.Package] = true
+	}
+}
+
+// Finish says what failed: the failing tests ("pkg.TestName", leaves only:
+// a failing subtest fails its parent too) and the packages that failed
+// without a failing test (a build error, a panic in TestMain).
+func (s *TestStream) Finish() ecosystem.Results {
+	s.lines.Flush()
+	var failed []string
+	for name := range s.failed {
+		failed = append(failed, name)
+	}
+	for p := range s.pkgFailed {
+		if !s.pkgHasTestFail[p] {
+			failed = append(failed, p)
+		}
+	}
+	sort.Strings(failed)
+	var leaves []string
+	for i, f := range failed {
+		// Sorted: a parent's subtests follow it directly.
+		if i+1 < len(failed) && strings.HasPrefix(failed[i+1], f+"/") {
+			continue
+		}
+		leaves = append(leaves, f)
+	}
+	var built []string
+	for p := range s.buildFailed {
+		built = append(built, p)
+	}
+	sort.Strings(built)
+	// Tests still running when the output ended (the command timed out
+	// or was killed): their output says where they were.
+	var running []string
+	for k := range s.running {
+		if _, test, _ := strings.Cut(k, "\x00"); test != "" {
+			running = append(running, k)
+		}
+	}
+	sort.Strings(running)
+	for _, k := range running {
+		pkg, test, _ := strings.Cut(k, "\x00")
+		s.log.WriteString("--- " + pkg + "." + test + " was still running:\n" + s.running[k].String())
+	}
+	log := s.log.String()
+	if s.plain.Len() > 0 && s.log.Len() < maxLog/2 {
+		// Plain output (go's own errors, a custom command's text) after
+		// the failures' output.
+		log += s.plain.String()
+	}
+	return ecosystem.Results{
+		Failed:      leaves,
+		BuildFailed: built,
+		Named:       s.events > 0,
+		Log:         ecosystem.Rel(log, s.roots...),
+		Signature:   s.norm.Sum(),
+	}
+}
+
+// ringText keeps the tail of what is written to it.
+type ringText struct {
+	max     int
+	b       []byte
+	dropped bool
+}
+
+func (r *ringText) write(s string) {
+	r.b = append(r.b, s...)
+	if len(r.b) > 2*r.max {
+		r.b = append(r.b[:0], r.b[len(r.b)-r.max:]...)
+		r.dropped = true
+	}
+}
+
+func (r *ringText) String() string {
+	b := r.b
+	dropped := r.dropped
+	if len(b) > r.max {
+		b, dropped = b[len(b)-r.max:], true
+	}
+	if dropped {
+		return "[... earlier output of this test not kept ...]\n" + string(b)
+	}
+	return string(b)
+}
+
+// stripVariant turns "example.com/p [example.com/p.test]" into "example.com/p".
+func stripVariant(p string) string {
+	if i := strings.Index(p, " ["); i >= 0 {
+		return p[:i]
+	}
+	return p
+}

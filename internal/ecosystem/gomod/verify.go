@@ -1,0 +1,363 @@
+package gomod
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/module"
+	"golang.org/x/mod/semver"
+
+	"github.com/cascade-dev/cascade/internal/ecosystem"
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/sandbox"
+)
+
+// Go verifies Go modules: `go list` narrows a change to the packages that
+// import it, replace directives put candidates in place (served by the
+// workspace's module proxy), and `go test -json` names every failure.
+type Go struct {
+	// Env is the sandboxed go command's environment (BuildEnv).
+	Env []string
+	// Version is the go command's version.
+	Version string
+}
+
+var _ ecosystem.Ecosystem = Go{}
+
+// Name is "go".
+func (Go) Name() string { return "go" }
+
+// Changes maps changed files to the packages of module m they change. A
+// Go file changes the package of its directory (also one that the change
+// deletes or adds). Any other file changes the package that encloses it
+// (its data, its testdata, a file its tests read) and every package above
+// it that embeds files (//go:embed reaches into sub-directories without Go
+// files). A changed go.mod or go.sum, or a file no package encloses,
+// changes the whole module: selection may cost time, never a verdict. So
+// does a file outside every package when the module uses cgo (a header
+// included from ${SRCDIR}/..); without cgo, such a file (a README, a
+// schema beside the module's packages) reaches no build.
+func (Go) Changes(m ecosystem.Module, nested, files []string, base, cand fs.FS) (map[string]bool, bool, string) {
+	pkgs := map[string]bool{}
+	prefix := ""
+	if m.Dir != "." && m.Dir != "" {
+		prefix = m.Dir + "/"
+	}
+	// Deeper modules own the files under them.
+	var deeper []string
+	for _, n := range nested {
+		if n != m.Dir && n != "." && strings.HasPrefix(n+"/", prefix) {
+			deeper = append(deeper, n+"/")
+		}
+	}
+	trees := []fs.FS{base, cand}
+	var unowned []string
+	isPkg := func(dir string) bool {
+		if ignoredDir(dir) {
+			return false
+		}
+		for _, t := range trees {
+			if t != nil && hasGoFiles(t, path.Join(m.Dir, dir)) {
+				return true
+			}
+		}
+		return false
+	}
+	embeds := func(dir string) bool {
+		for _, t := range trees {
+			if t != nil && hasEmbed(t, path.Join(m.Dir, dir)) {
+				return true
+			}
+		}
+		return false
+	}
+	importPath := func(dir string) string {
+		if dir == "." {
+			return m.Name
+		}
+		return m.Name + "/" + dir
+	}
+outer:
+	for _, f := range files {
+		rel, ok := strings.CutPrefix(f, prefix)
+		if !ok {
+			continue
+		}
+		for _, d := range deeper {
+			if strings.HasPrefix(f, d) {
+				continue outer
+			}
+		}
+		if rel == "go.mod" || rel == "go.sum" {
+			return nil, true, rel + " changed"
+		}
+		dir := path.Dir(rel)
+		if strings.HasSuffix(rel, ".go") && !ignoredDir(dir) {
+			pkgs[importPath(dir)] = true
+			continue
+		}
+		owned := false
+		for d := dir; ; d = path.Dir(d) {
+			if isPkg(d) {
+				if !owned || embeds(d) {
+					pkgs[importPath(d)] = true
+				}
+				owned = true
+			}
+			if d == "." {
+				break
+			}
+		}
+		if !owned {
+			unowned = append(unowned, f)
+		}
+	}
+	// A file outside every package reaches a build only through cgo (a
+	// header included from ${SRCDIR}/..): with cgo in the module, it
+	// cannot be mapped to a package, and the whole module counts.
+	if len(unowned) > 0 && (usesCgo(base, m.Dir, deeper) || usesCgo(cand, m.Dir, deeper)) {
+		return nil, true, fmt.Sprintf("%s changed outside every package and the module uses cgo", unowned[0])
+	}
+	return pkgs, false, ""
+}
+
+// usesCgo reports whether a Go file of the module in dir (outside the
+// deeper modules) imports "C".
+func usesCgo(t fs.FS, dir string, deeper []string) bool {
+	if t == nil {
+		return false
+	}
+	found := false
+	_ = fs.WalkDir(t, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || found {
+			return fs.SkipDir
+		}
+		if d.IsDir() {
+			for _, n := range deeper {
+				if p+"/" == n {
+					return fs.SkipDir
+				}
+			}
+			if p != dir && (d.Name() == "testdata" || d.Name() == "vendor" || strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_")) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(p, ".go") {
+			data, err := fs.ReadFile(t, p)
+			if err == nil && cgoImport.Match(data) {
+				found = true
+			}
+		}
+		return nil
+	})
+	return found
+}
+
+var cgoImport = regexp.MustCompile(`(?m)^\s*import\s+(\(\s*)?"C"`)
+
+// ignoredDir reports directories the go command does not build: testdata
+// and those starting with "." or "_", at any depth.
+func ignoredDir(dir string) bool {
+	if dir == "." {
+		return false
+	}
+	for _, p := range strings.Split(dir, "/") {
+		if p == "testdata" || strings.HasPrefix(p, ".") || strings.HasPrefix(p, "_") {
+			return true
+		}
+	}
+	return false
+}
+
+func hasGoFiles(t fs.FS, dir string) bool {
+	entries, err := fs.ReadDir(t, dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".go") {
+			return true
+		}
+	}
+	return false
+}
+
+// hasEmbed reports whether a Go file in dir has a //go:embed directive.
+func hasEmbed(t fs.FS, dir string) bool {
+	entries, err := fs.ReadDir(t, dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
+			continue
+		}
+		data, err := fs.ReadFile(t, path.Join(dir, e.Name()))
+		if err == nil && bytes.Contains(data, []byte("//go:embed")) {
+			return true
+		}
+	}
+	return false
+}
+
+// Select lists the packages of downstream module m that import, directly
+// or not, a changed package, from the import graph of its tree. When the
+// graph cannot be read, every package is selected.
+func (g Go) Select(ctx context.Context, run ecosystem.Runner, tree string, m ecosystem.Module, changed map[string]bool) (ecosystem.Selection, error) {
+	if len(changed) == 0 {
+		return ecosystem.Selection{}, nil
+	}
+	c := sandbox.Cmd{Args: []string{"go", "list", "-e", "-test", "-json=" + ListFields, "./..."},
+		Dir: filepath.Join(tree, filepath.FromSlash(m.Dir)), Env: g.Env, OutputLimit: 64 << 20, SplitStderr: true}
+	res, err := run(ctx, c)
+	if err != nil {
+		return ecosystem.Selection{}, err
+	}
+	if !res.OK() || res.Truncated > 0 {
+		return ecosystem.Selection{All: true}, nil
+	}
+	test, build, err := Affected([]byte(res.Output), m.Name, changed)
+	if err != nil {
+		return ecosystem.Selection{All: true}, nil
+	}
+	return ecosystem.Selection{Test: test, Build: build}, nil
+}
+
+// Prepare points the go.mod in dir at the upstreams (replace directives:
+// a version the workspace proxy serves, or a local directory) and returns
+// the steps: the repo's own build command if it has one, then `go test
+// -json` on the selected packages (it compiles every package it is given
+// and says which did not build), or the repo's own test command.
+func (g Go) Prepare(ctx context.Context, run ecosystem.Runner, root, dir string, u ecosystem.Unit, cfg ecosystem.Config, ups []ecosystem.Upstream) ([]ecosystem.Step, error) {
+	if len(ups) > 0 {
+		if err := replace(dir, cfg.Label+":"+path.Join(u.Dir, FileName), ups); err != nil {
+			return nil, err
+		}
+	}
+	var steps []ecosystem.Step
+	if cfg.Build != "" {
+		steps = append(steps, ecosystem.Step{Stage: ecosystem.Build, Cmd: sandbox.Cmd{Shell: cfg.Build, Dir: dir, Env: g.Env}})
+	}
+	test := sandbox.Cmd{Args: append([]string{"go", "test", "-json"}, u.Packages...), Dir: dir, Env: g.Env}
+	if len(u.Packages) == 0 {
+		test.Args = append(test.Args, "./...")
+	}
+	if cfg.Test != "" {
+		test = sandbox.Cmd{Shell: cfg.Test, Dir: dir, Env: g.Env}
+	}
+	steps = append(steps, ecosystem.Step{Stage: ecosystem.Test, Cmd: test,
+		Results: func() ecosystem.Parser { return NewTestStream(root) }})
+	return steps, nil
+}
+
+// replace adds a replace directive for every upstream to the go.mod in dir;
+// name is how errors call the file.
+func replace(dir, name string, ups []ecosystem.Upstream) error {
+	file := filepath.Join(dir, FileName)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return errkind.Wrap(errkind.Infra, err)
+	}
+	f, err := modfile.Parse(name, data, nil)
+	if err != nil {
+		return errkind.New(errkind.Invalid, "cannot rewrite %s to use the candidate: %v (fix the file)", name, err)
+	}
+	for _, up := range ups {
+		target, version := up.Tree, ""
+		if !up.Local {
+			// A committed upstream is served by the workspace proxy under
+			// a version (its tag, or a pseudo-version) and lands in the
+			// module cache; uncommitted work is used in place.
+			var names []string
+			for t := range up.Tags {
+				names = append(names, t)
+			}
+			target, version = up.Name, ServedVersion(up.Module, names, func(t string) string { return up.Tags[t] }, up.Commit, up.Time)
+		}
+		if err := f.AddReplace(up.Name, "", target, version); err != nil {
+			return errkind.New(errkind.Invalid, "cannot rewrite %s to use the candidate: %v", name, err)
+		}
+	}
+	out, err := f.Format()
+	if err != nil {
+		return errkind.Wrap(errkind.Infra, err)
+	}
+	return os.WriteFile(file, out, 0o644)
+}
+
+// ServedVersion is the version under which a module proxy serves module
+// m at commit: its highest tag reachable from the commit (tags are
+// "v1.2.0", or "dir/v1.2.0" for a module in dir) when that tag is on the
+// commit itself, else a pseudo-version above that tag. tagged reports the
+// commit a tag points at; t is the commit's time.
+func ServedVersion(m ecosystem.Module, tags []string, tagged func(tag string) string, commit string, t time.Time) string {
+	prefix := ""
+	if m.Dir != "." && m.Dir != "" {
+		prefix = m.Dir + "/"
+	}
+	older := ""
+	for _, tag := range tags {
+		v, ok := strings.CutPrefix(tag, prefix)
+		if !ok || strings.Contains(v, "/") || !semver.IsValid(v) || module.Check(m.Name, v) != nil {
+			continue
+		}
+		if older == "" || semver.Compare(v, older) > 0 {
+			older = v
+		}
+	}
+	if older != "" && tagged(prefix+older) == commit {
+		return older
+	}
+	major := "v0"
+	if _, pathMajor, ok := module.SplitPathVersion(m.Name); ok && pathMajor != "" {
+		major = strings.TrimLeft(pathMajor, "/.")
+	} else if older != "" {
+		major = semver.Major(older)
+	}
+	if older != "" && semver.Major(older) != major {
+		older = ""
+	}
+	return module.PseudoVersion(major, older, t, commit[:12])
+}
+
+// Toolchain is the go command's version.
+func (g Go) Toolchain(context.Context) (string, error) { return g.Version, nil }
+
+// Pins is true: go.mod requires exact versions.
+func (Go) Pins() bool { return true }
+
+// Release returns the tag or commit a go.mod requirement names: the
+// module's tag for a release, the commit of a pseudo-version.
+func (Go) Release(m ecosystem.Module, required string, tags []string) string {
+	if !semver.IsValid(required) {
+		return ""
+	}
+	if module.IsPseudoVersion(required) {
+		rev, err := module.PseudoVersionRev(required)
+		if err != nil {
+			return ""
+		}
+		return rev
+	}
+	prefix := ""
+	if m.Dir != "." && m.Dir != "" {
+		prefix = m.Dir + "/"
+	}
+	tag := prefix + strings.TrimSuffix(required, "+incompatible")
+	for _, t := range tags {
+		if t == tag {
+			return "refs/tags/" + tag
+		}
+	}
+	return ""
+}

@@ -1,0 +1,198 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/cascade-dev/cascade/internal/ecosystem"
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/sandbox"
+	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+// impact is what the injected members of a state change, per ecosystem,
+// measured from the releases a downstream uses.
+type impact struct {
+	// units are the changed units (Go packages) per ecosystem.
+	units map[string]map[string]bool
+	// all says, per ecosystem, why a change cannot be narrowed: every
+	// module of that ecosystem is then verified whole.
+	all map[string]string
+}
+
+// names lists the changed units, sorted.
+func (im impact) names() []string {
+	var out []string
+	for _, us := range im.units {
+		for u := range us {
+			out = append(out, u)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// changes returns what the injected members change for downstream d:
+// for each of their modules, the files that differ between the version d
+// requires (else the highest release below the member's commit, else its
+// merge base with the default branch) and the member's commit, mapped to
+// units by the module's ecosystem.
+func (e *engine) changes(ctx context.Context, injected []Member, d scan.Repo) (impact, error) {
+	required := map[string]string{}
+	for _, m := range d.Modules {
+		for _, r := range m.Requires {
+			required[m.Ecosystem+":"+r.Module] = r.Version
+		}
+	}
+	key := digests(injected)
+	for _, m := range injected {
+		for _, mod := range e.g.Repos[m.node].Modules {
+			if v, ok := required[mod.Ecosystem+":"+mod.Name]; ok {
+				key += "|" + mod.Name + "@" + v
+			}
+		}
+	}
+	o := e.onceOf(e.changed, key)
+	o.Do(func() { o.v, o.err = e.computeChanges(ctx, injected, required) })
+	im, _ := o.v.(impact)
+	return im, o.err
+}
+
+func (e *engine) computeChanges(ctx context.Context, injected []Member, required map[string]string) (impact, error) {
+	im := impact{units: map[string]map[string]bool{}, all: map[string]string{}}
+	for _, m := range injected {
+		r := e.g.Repos[m.node]
+		if m.Dir != "" {
+			for _, mod := range r.Modules {
+				im.all[mod.Ecosystem] = m.Repo + " is a local directory"
+			}
+			continue
+		}
+		nested := map[string][]string{}
+		for _, mod := range r.Modules {
+			nested[mod.Ecosystem] = append(nested[mod.Ecosystem], mod.Dir)
+		}
+		tags, names, err := e.repoTags(ctx, m.node)
+		if err != nil {
+			return im, err
+		}
+		// The release below the member's commit (a commit that is itself
+		// tagged was just released, and is compared with the one before).
+		below, err := e.mergedTags(ctx, m.node, m.Commit+"^")
+		if err != nil {
+			below = nil // the first commit: no release before it
+		}
+		for _, mod := range r.Modules {
+			x, ok := e.ecos[mod.Ecosystem]
+			if !ok {
+				continue
+			}
+			ref := ecosystem.Module{Name: mod.Name, Dir: mod.Dir}
+			base := ""
+			if v, ok := required[mod.Ecosystem+":"+mod.Name]; ok {
+				base = resolveRelease(x.Release(ref, v, names), tags)
+			}
+			if base == "" {
+				if v := scan.HighestTag(below, mod.Dir); v != "" {
+					base = tags[scan.TagName(mod.Dir, v)]
+				}
+			}
+			if base == "" {
+				if base, err = r.Git.MergeBase(ctx, r.Commit, m.Commit); err != nil {
+					return im, err
+				}
+			}
+			if base == "" {
+				im.all[mod.Ecosystem] = fmt.Sprintf("%s@%s shares no history with %s", m.Repo, m.Ref, r.Branch)
+				continue
+			}
+			if base == m.Commit {
+				continue
+			}
+			files, err := r.Git.ChangedFiles(ctx, base, m.Commit)
+			if err != nil {
+				return im, err
+			}
+			units, all, why := x.Changes(ref, nested[mod.Ecosystem], files,
+				lazyTree{e, ctx, m.node, base}, lazyTree{e, ctx, m.node, m.Commit})
+			if all {
+				im.all[mod.Ecosystem] = fmt.Sprintf("%s: %s", mod.Name, why)
+				continue
+			}
+			if im.units[mod.Ecosystem] == nil {
+				im.units[mod.Ecosystem] = map[string]bool{}
+			}
+			for u := range units {
+				im.units[mod.Ecosystem][u] = true
+			}
+		}
+	}
+	return im, nil
+}
+
+// resolveRelease turns what Release returned (a tag ref, or a commit id
+// or its prefix) into a commit id, or "".
+func resolveRelease(ref string, tags map[string]string) string {
+	if ref == "" {
+		return ""
+	}
+	if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
+		return tags[t]
+	}
+	return ref
+}
+
+// selectUnits picks the units of downstream module m that a change
+// reaches, from the import graph of the downstream at its baseline. The
+// graph is a function of the downstream's commit and the workspace's
+// releases, and the command that reads it is cached as such (like a build
+// cache, even with --no-cache).
+func (e *engine) selectUnits(ctx context.Context, x ecosystem.Ecosystem, node int, m scan.Module, changed map[string]bool) (ecosystem.Selection, error) {
+	d := e.g.Repos[node]
+	tree := filepath.Join(e.work, "downstream", d.Name, "imports")
+	tool, err := e.toolchain(ctx, x)
+	if err != nil {
+		return ecosystem.Selection{}, err
+	}
+	key := runKey{Kind: "imports", Repo: d.Name, Commit: d.Commit, Units: []ecosystem.Unit{{Module: ecosystem.Module{Name: m.Name, Dir: m.Dir}}},
+		Toolchains: map[string]string{x.Name(): tool}, Proxy: e.proxyHash}.sum()
+	cached := &resultCache{dir: e.cache.dir}
+	run := func(ctx context.Context, c sandbox.Cmd) (sandbox.Result, error) {
+		var res sandbox.Result
+		if cached.get(key, &res) {
+			return res, nil
+		}
+		// The tree is extracted only when the graph is not cached.
+		o := e.onceOf(e.imports, d.Name)
+		o.Do(func() { _, o.err = e.freshTree(ctx, node, d.Commit, filepath.Join("downstream", d.Name, "imports")) })
+		if o.err != nil {
+			return res, o.err
+		}
+		res, err := e.run(ctx, c)
+		if err == nil && res.OK() && res.Truncated == 0 {
+			cached.put(key, res)
+		}
+		return res, err
+	}
+	return x.Select(ctx, run, tree, ecosystem.Module{Name: m.Name, Dir: m.Dir}, changed)
+}
+
+// repoConfig reads a repo's .cascade.yaml at a commit (or in a local
+// directory).
+func (e *engine) repoConfig(ctx context.Context, node int, commit, dir string) (*workspace.RepoConfig, error) {
+	if dir != "" {
+		return workspace.ReadRepoConfig(dir)
+	}
+	data, err := e.g.Repos[node].Git.ReadFile(ctx, commit, workspace.RepoConfigFile)
+	if errkind.Of(err) == errkind.NotFound {
+		return &workspace.RepoConfig{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return workspace.ParseRepoConfig(e.g.Repos[node].Name+"@"+commit[:12]+":"+workspace.RepoConfigFile, data)
+}
