@@ -3,6 +3,7 @@ package semver
 import (
 	"fmt"
 	"go/types"
+	goversion "go/version"
 	"os"
 	"path/filepath"
 	"sort"
@@ -103,7 +104,7 @@ func (c *checker) goChanges(m scan.Module, baseTree, headTree string) ([]Change,
 	if oldPath != newPath && baseDir != "" {
 		out = append(out, Change{Kind: GoMod, Package: newPath, Message: fmt.Sprintf("module path changed from %s to %s", oldPath, newPath), Compatible: false})
 	}
-	out = append(out, requirementChanges(baseDir, headDir, newPath)...)
+	out = append(out, requirementChanges(baseDir, headDir, newPath, false)...)
 	return out, nil
 }
 
@@ -147,11 +148,20 @@ func modulePath(dir, fallback string) string {
 	return fallback
 }
 
-// requirementChanges applies gorelease's rules: a new requirement, a raised
-// requirement or a raised go directive makes at least a minor release.
-func requirementChanges(baseDir, headDir, mod string) []Change {
+// requirementChanges compares the go.mod requirements of a module at base
+// and head, by gorelease's rule: a new requirement, a requirement raised to
+// a higher major or minor version, or a raised go directive needs at least
+// a minor release (dependents that share the requirement are made to
+// upgrade). A patch-level raise, a lowered or a removed requirement needs
+// no more than a patch release. baseHadNoGoMod says that the base release
+// had no go.mod at all (baseDir holds one made for loading it): adding one
+// needs a minor release.
+func requirementChanges(baseDir, headDir, mod string, baseHadNoGoMod bool) []Change {
 	if baseDir == "" {
 		return nil
+	}
+	if baseHadNoGoMod {
+		return []Change{{Kind: GoMod, Package: mod, Message: "go.mod added (the base release had none)", Compatible: true}}
 	}
 	parse := func(dir string) *modfile.File {
 		data, err := os.ReadFile(filepath.Join(dir, gomod.FileName))
@@ -178,17 +188,25 @@ func requirementChanges(baseDir, headDir, mod string) []Change {
 		switch {
 		case !ok:
 			out = append(out, Change{Kind: GoMod, Package: mod, Message: fmt.Sprintf("requirement added: %s %s", r.Mod.Path, r.Mod.Version), Compatible: true})
-		case modsemver.Compare(r.Mod.Version, v) > 0:
+		case modsemver.Compare(modsemver.MajorMinor(r.Mod.Version), modsemver.MajorMinor(v)) > 0:
 			out = append(out, Change{Kind: GoMod, Package: mod, Message: fmt.Sprintf("requirement raised: %s %s => %s", r.Mod.Path, v, r.Mod.Version), Compatible: true})
 		}
 	}
-	if of.Go != nil && nf.Go != nil && compareGo(nf.Go.Version, of.Go.Version) > 0 {
+	if of.Go != nil && nf.Go != nil && goversion.Compare(goRelease(nf.Go.Version), goRelease(of.Go.Version)) > 0 {
 		out = append(out, Change{Kind: GoMod, Package: mod, Message: fmt.Sprintf("go directive raised: %s => %s", of.Go.Version, nf.Go.Version), Compatible: true})
 	}
 	return out
 }
 
-func compareGo(a, b string) int { return modsemver.Compare("v"+a, "v"+b) }
+// goRelease is the Go release a go directive names, as go/version spells
+// it: "1.22" and "1.22.0" both name the release go1.22.0.
+func goRelease(v string) string {
+	gv := "go" + v
+	if goversion.IsValid(gv) && goversion.Lang(gv) == gv {
+		gv += ".0"
+	}
+	return gv
+}
 
 // load type-checks the module's importable packages: not internal ones,
 // not commands.

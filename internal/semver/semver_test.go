@@ -179,3 +179,63 @@ func TestDecide(t *testing.T) {
 		}
 	}
 }
+
+// TestRequirementChanges checks the requirement rule: a new requirement, a
+// raised major.minor or a raised go directive needs a minor release; a
+// patch-level raise, a lowered or a removed requirement does not.
+func TestRequirementChanges(t *testing.T) {
+	const mod = "example.com/m"
+	gomod := func(goVersion string, reqs ...string) string {
+		s := "module " + mod + "\n\ngo " + goVersion + "\n"
+		for _, r := range reqs {
+			s += "require " + r + "\n"
+		}
+		return s
+	}
+	tests := []struct {
+		name      string
+		base, new string
+		want      []string
+	}{
+		{"patch raise", gomod("1.22", "example.com/md2man/v2 v2.0.3"), gomod("1.22", "example.com/md2man/v2 v2.0.4"), nil},
+		{"minor raise", gomod("1.22", "example.com/a v1.2.9"), gomod("1.22", "example.com/a v1.3.0"),
+			[]string{"requirement raised: example.com/a v1.2.9 => v1.3.0"}},
+		{"major raise", gomod("1.22", "example.com/a v0.9.0"), gomod("1.22", "example.com/a v1.0.0"),
+			[]string{"requirement raised: example.com/a v0.9.0 => v1.0.0"}},
+		{"incompatible patch raise", gomod("1.22", "example.com/a v2.0.0+incompatible"), gomod("1.22", "example.com/a v2.0.1+incompatible"), nil},
+		{"pseudo-version within v0.0", gomod("1.22", "example.com/a v0.0.0-20240101000000-aaaaaaaaaaaa"), gomod("1.22", "example.com/a v0.0.0-20250101000000-bbbbbbbbbbbb"), nil},
+		{"pseudo-version to a new minor", gomod("1.22", "example.com/a v1.2.3"), gomod("1.22", "example.com/a v1.3.0-0.20250101000000-bbbbbbbbbbbb"),
+			[]string{"requirement raised: example.com/a v1.2.3 => v1.3.0-0.20250101000000-bbbbbbbbbbbb"}},
+		{"added", gomod("1.22"), gomod("1.22", "example.com/a v1.0.0"), []string{"requirement added: example.com/a v1.0.0"}},
+		{"added indirect", gomod("1.22"), gomod("1.22", "example.com/a v1.0.0 // indirect"), []string{"requirement added: example.com/a v1.0.0"}},
+		{"removed", gomod("1.22", "example.com/a v1.0.0"), gomod("1.22"), nil},
+		{"lowered", gomod("1.22", "example.com/a v1.3.0"), gomod("1.22", "example.com/a v1.2.0"), nil},
+		{"go raised", gomod("1.21"), gomod("1.22"), []string{"go directive raised: 1.21 => 1.22"}},
+		{"go raised past 1.9", gomod("1.9"), gomod("1.10"), []string{"go directive raised: 1.9 => 1.10"}},
+		{"go release candidate to release", gomod("1.21rc1"), gomod("1.21.0"), []string{"go directive raised: 1.21rc1 => 1.21.0"}},
+		{"go release candidates", gomod("1.21rc1"), gomod("1.21rc2"), []string{"go directive raised: 1.21rc1 => 1.21rc2"}},
+		{"go patch written out", gomod("1.22"), gomod("1.22.0"), nil},
+		{"go lowered", gomod("1.22"), gomod("1.21"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base, head := t.TempDir(), t.TempDir()
+			if err := os.WriteFile(filepath.Join(base, "go.mod"), []byte(tt.base), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(head, "go.mod"), []byte(tt.new), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range requirementChanges(base, head, mod, false) {
+				if c.Kind != GoMod || c.Package != mod || !c.Compatible {
+					t.Errorf("change %+v: want a compatible %s change of %s", c, GoMod, mod)
+				}
+				got = append(got, c.Message)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("requirement changes mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
