@@ -134,10 +134,6 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		return nil, err
 	}
 	defer stop()
-	tags, err := r.Git.MergedTags(ctx, headCommit)
-	if err != nil {
-		return nil, err
-	}
 	headTags, err := r.Git.Git(ctx, "tag", "--points-at", headCommit)
 	if err != nil {
 		return nil, err
@@ -157,17 +153,21 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 	if err != nil {
 		return nil, err
 	}
+	if len(mods) == 0 {
+		return nil, errkind.New(errkind.Invalid, "repo %s has no Go module and declares no JSON Schema API (api.jsonschema in .cascade.yaml) at %s", r.Name, head)
+	}
+	bases, err := c.bases(opt.Base, mods, headCommit, strings.Fields(headTags))
+	if err != nil {
+		return nil, err
+	}
 	report := &Report{}
-	for _, m := range mods {
+	for i, m := range mods {
 		mr := Module{Repo: r.Name, Module: m.Name, Dir: m.Dir, Head: head, HeadCommit: headCommit, Changes: []Change{}}
-		base, baseCommit, err := c.base(opt.Base, tags, m.Dir)
-		if err != nil {
-			return nil, err
-		}
+		base, baseCommit := bases[i].version, bases[i].commit
 		mr.Base, mr.BaseCommit = base, baseCommit
 		if base == "" {
 			mr.Base = "none"
-			mr.Notes = append(mr.Notes, "no release tag yet: every exported identifier counts as added; tag a first release ("+scan.TagName(m.Dir, "v0.1.0")+")")
+			mr.Notes = append(mr.Notes, bases[i].none)
 		}
 		if err := c.compare(&mr, m, baseCommit, headCommit); err != nil {
 			return nil, err
@@ -178,9 +178,6 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		}
 		decide(&mr, base)
 		report.Modules = append(report.Modules, mr)
-	}
-	if len(report.Modules) == 0 {
-		return nil, errkind.New(errkind.Invalid, "repo %s has no Go module and declares no JSON Schema API (api.jsonschema in .cascade.yaml) at %s", r.Name, head)
 	}
 	return report, nil
 }
@@ -418,29 +415,127 @@ func (c *checker) addWith(g *graph.Workspace, arg string) error {
 	return nil
 }
 
-// base finds the release to compare with: the given tag, or the highest
-// semver tag of the module reachable from head.
-func (c *checker) base(given string, tags []string, dir string) (string, string, error) {
-	v := given
-	if v == "" {
-		v = scan.HighestTag(tags, dir)
-		if v == "" {
-			return "", "", nil
+// baseRelease is the release a module is compared with.
+type baseRelease struct {
+	version, commit string // "" when there is none
+	none            string // then: why, for a note
+}
+
+// bases picks the release each module is compared with.
+//
+// With given (--base), that tag names one module's release: the root
+// module's for a bare version, the module in dir for "dir/vX.Y.Z". Every
+// other module is compared with its own highest tag reachable from that
+// release's commit, or with none.
+//
+// Without it, a module whose version is tagged on the head commit (the
+// release being checked) is compared with its highest release below that
+// version reachable from the head, prereleases aside, as gorelease infers
+// a base; any other module with its highest tag reachable from the head.
+func (c *checker) bases(given string, mods []apiModule, headCommit string, headTags []string) ([]baseRelease, error) {
+	out := make([]baseRelease, len(mods))
+	if given != "" {
+		owner, tag, err := baseOwner(given, mods, c.repo.Name)
+		if err != nil {
+			return nil, err
+		}
+		commit, err := c.repo.Git.Resolve(c.ctx, "refs/tags/"+tag)
+		if err != nil {
+			if errkind.Of(err) == errkind.NotFound {
+				return nil, errkind.New(errkind.Invalid, "repo %s has no tag %s; `git -C %s tag --list` lists its tags", c.repo.Name, tag, c.repo.Git.Dir())
+			}
+			return nil, err
+		}
+		tags, err := c.repo.Git.MergedTags(c.ctx, commit)
+		if err != nil {
+			return nil, err
+		}
+		for i, m := range mods {
+			v := scan.HighestTag(tags, m.Dir)
+			if i == owner {
+				v = strings.TrimPrefix(tag, scan.TagName(m.Dir, ""))
+			}
+			if v == "" {
+				out[i].none = fmt.Sprintf("no release of %s at or before %s: every exported identifier counts as added", m.Name, tag)
+				continue
+			}
+			if out[i], err = c.release(m.Dir, v); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	tags, err := c.repo.Git.MergedTags(c.ctx, headCommit)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range mods {
+		v := ""
+		if at := scan.HighestTag(headTags, m.Dir); at != "" {
+			v = releaseBelow(tags, m.Dir, at)
+			if v == "" {
+				out[i].none = fmt.Sprintf("no release of %s below %s: every exported identifier counts as added", m.Name, at)
+				continue
+			}
+		} else if v = scan.HighestTag(tags, m.Dir); v == "" {
+			out[i].none = "no release tag yet: every exported identifier counts as added; tag a first release (" + scan.TagName(m.Dir, "v0.1.0") + ")"
+			continue
+		}
+		if out[i], err = c.release(m.Dir, v); err != nil {
+			return nil, err
 		}
 	}
-	tag := v
-	if prefix := scan.TagName(dir, ""); prefix != "" && !strings.HasPrefix(v, prefix) {
-		tag = prefix + v
-	}
-	v = strings.TrimPrefix(tag, scan.TagName(dir, ""))
-	if !modsemver.IsValid(v) {
-		return "", "", errkind.New(errkind.Invalid, "--base %q is not a semver tag such as v1.2.0", given)
-	}
-	commit, err := c.repo.Git.Resolve(c.ctx, "refs/tags/"+tag)
+	return out, nil
+}
+
+// release resolves the tag of version v of the module in dir.
+func (c *checker) release(dir, v string) (baseRelease, error) {
+	commit, err := c.repo.Git.Resolve(c.ctx, "refs/tags/"+scan.TagName(dir, v))
 	if err != nil {
-		return "", "", errkind.New(errkind.Invalid, "repo %s has no tag %s", c.repo.Name, tag)
+		return baseRelease{}, err
 	}
-	return v, commit, nil
+	return baseRelease{version: v, commit: commit}, nil
+}
+
+// baseOwner finds the module whose release --base names, and its tag.
+func baseOwner(given string, mods []apiModule, repo string) (int, string, error) {
+	prefix, v := "", given
+	if i := strings.LastIndex(given, "/"); i >= 0 {
+		prefix, v = given[:i], given[i+1:]
+	}
+	if !modsemver.IsValid(v) {
+		return 0, "", errkind.New(errkind.Invalid, "--base %q is not a release tag such as v1.2.0 (or dir/v1.2.0 for the module in dir)", given)
+	}
+	dir := prefix
+	if dir == "" {
+		dir = "."
+	}
+	for i, m := range mods {
+		if m.Dir == dir {
+			return i, scan.TagName(dir, v), nil
+		}
+	}
+	switch {
+	case prefix == "" && len(mods) == 1:
+		// The repo's one module lives in a subdirectory.
+		return 0, scan.TagName(mods[0].Dir, v), nil
+	case prefix == "":
+		return 0, "", errkind.New(errkind.Invalid, "--base %s names a release of the root module, but repo %s has none at its root; name a module's tag, such as %s", given, repo, scan.TagName(mods[0].Dir, v))
+	}
+	return 0, "", errkind.New(errkind.Invalid, "--base %q: repo %s has no module in %s", given, repo, prefix)
+}
+
+// releaseBelow is the highest release (not a prerelease) of the module in
+// dir among tags, below version at; "" if none.
+func releaseBelow(tags []string, dir, at string) string {
+	var below []string
+	for _, t := range tags {
+		v, ok := strings.CutPrefix(t, scan.TagName(dir, ""))
+		if ok && modsemver.IsValid(v) && modsemver.Prerelease(v) == "" && modsemver.Compare(v, at) < 0 {
+			below = append(below, t)
+		}
+	}
+	return scan.HighestTag(below, dir)
 }
 
 func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit string) error {
