@@ -1,9 +1,11 @@
 package semver
 
 import (
+	"errors"
 	"fmt"
 	"go/types"
 	goversion "go/version"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,22 +25,27 @@ import (
 
 // goChanges compares the exported API and the requirements of module m
 // between two trees (baseTree "" when there is no release yet).
-func (c *checker) goChanges(m scan.Module, baseTree, headTree string) ([]Change, error) {
+func (c *checker) goChanges(m scan.Module, baseCommit, baseTree, headTree string) ([]Change, error) {
 	headDir := filepath.Join(headTree, filepath.FromSlash(m.Dir))
 	oldPkgs := map[string]*types.Package{}
 	var baseDir string
 	var baseErr error
+	var baseHadNoGoMod bool
 	var wg sync.WaitGroup
 	if baseTree != "" {
 		baseDir = filepath.Join(baseTree, filepath.FromSlash(m.Dir))
-		if _, err := os.Stat(filepath.Join(baseDir, gomod.FileName)); err == nil {
-			// The two versions load at the same time.
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				oldPkgs, baseErr = c.load(baseDir, "base")
-			}()
+		if _, err := os.Stat(filepath.Join(baseDir, gomod.FileName)); errors.Is(err, fs.ErrNotExist) {
+			baseHadNoGoMod = true
+			if baseDir, err = c.asModule(baseCommit, m.Dir, headDir); err != nil {
+				return nil, err
+			}
 		}
+		// The two versions load at the same time.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			oldPkgs, baseErr = c.load(baseDir, "base")
+		}()
 	}
 	if err := c.replaceWith(headDir); err != nil {
 		wg.Wait()
@@ -104,8 +111,59 @@ func (c *checker) goChanges(m scan.Module, baseTree, headTree string) ([]Change,
 	if oldPath != newPath && baseDir != "" {
 		out = append(out, Change{Kind: GoMod, Package: newPath, Message: fmt.Sprintf("module path changed from %s to %s", oldPath, newPath), Compatible: false})
 	}
-	out = append(out, requirementChanges(baseDir, headDir, newPath, false)...)
+	out = append(out, requirementChanges(baseDir, headDir, newPath, baseHadNoGoMod)...)
 	return out, nil
+}
+
+// asModule extracts the module in dir at a release from before it had a
+// go.mod, and gives it one, as gorelease loads such a release: the head's
+// module path, go directive and requirements (and go.sum), so that the
+// packages it imports resolve as they do at the head, offline.
+func (c *checker) asModule(commit, dir, headDir string) (string, error) {
+	headMod := filepath.Join(headDir, gomod.FileName)
+	data, err := os.ReadFile(headMod)
+	if err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	head, err := modfile.ParseLax(headMod, data, nil)
+	if err != nil || head.Module == nil {
+		return "", errkind.New(errkind.Invalid, "%s: cannot read the module path: %v", headMod, err)
+	}
+	f := &modfile.File{}
+	if err := f.AddModuleStmt(head.Module.Mod.Path); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	if head.Go != nil {
+		if err := f.AddGoStmt(head.Go.Version); err != nil {
+			return "", errkind.Wrap(errkind.Infra, err)
+		}
+	}
+	for _, r := range head.Require {
+		f.AddNewRequire(r.Mod.Path, r.Mod.Version, r.Indirect)
+	}
+	out, err := f.Format()
+	if err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	// Its own copy: the tree of this commit may serve other modules as is.
+	c.copies++
+	tree := filepath.Join(c.work, fmt.Sprintf("base-nogomod-%d", c.copies))
+	if err := c.repo.Git.Extract(c.ctx, commit, tree); err != nil {
+		return "", err
+	}
+	modDir := filepath.Join(tree, filepath.FromSlash(dir))
+	if err := os.MkdirAll(modDir, 0o755); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	if err := os.WriteFile(filepath.Join(modDir, gomod.FileName), out, 0o644); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	if sum, err := os.ReadFile(filepath.Join(headDir, "go.sum")); err == nil {
+		if err := os.WriteFile(filepath.Join(modDir, "go.sum"), sum, 0o644); err != nil {
+			return "", errkind.Wrap(errkind.Infra, err)
+		}
+	}
+	return modDir, nil
 }
 
 // replaceWith points the head's go.mod at the other refs of the change set.

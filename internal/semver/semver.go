@@ -372,6 +372,7 @@ type checker struct {
 	env    []string
 	trees  map[string]string
 	labels map[string]string
+	copies int // trees extracted outside trees, to be changed
 }
 
 func (c *checker) tree(commit string) (string, error) {
@@ -551,7 +552,7 @@ func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit strin
 	}
 
 	if mod.Ecosystem == scan.Go {
-		changes, err := c.goChanges(mod.Module, baseTree, headTree)
+		changes, err := c.goChanges(mod.Module, baseCommit, baseTree, headTree)
 		if err != nil {
 			return err
 		}
