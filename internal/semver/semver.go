@@ -177,6 +177,9 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 			mr.Proposed = scan.HighestTag(strings.Fields(headTags), m.Dir)
 		}
 		decide(&mr, base)
+		if err := c.checkReleased(&mr); err != nil {
+			return nil, err
+		}
 		report.Modules = append(report.Modules, mr)
 	}
 	return report, nil
@@ -411,6 +414,39 @@ func (c *checker) addWith(g *graph.Workspace, arg string) error {
 	for _, m := range r.Modules {
 		if m.Ecosystem == scan.Go {
 			c.with = append(c.with, withModule{path: m.Name, dir: filepath.Join(dst, filepath.FromSlash(m.Dir))})
+		}
+	}
+	return nil
+}
+
+// checkReleased notes the suggested version, and refuses the proposed one,
+// when the module's tag of that version is already on another commit.
+func (c *checker) checkReleased(m *Module) error {
+	tagged := func(v string) (string, string, error) {
+		tag := scan.TagName(m.Dir, v)
+		commit, err := c.repo.Git.Resolve(c.ctx, "refs/tags/"+tag)
+		if errkind.Of(err) == errkind.NotFound || commit == m.HeadCommit {
+			return tag, "", nil
+		}
+		return tag, commit, err
+	}
+	if m.Suggested != "" && m.Suggested != m.Proposed {
+		tag, commit, err := tagged(m.Suggested)
+		if err != nil {
+			return err
+		}
+		if commit != "" {
+			m.Notes = append(m.Notes, fmt.Sprintf("%s is already released (tag %s on commit %.12s): compare with it (--base %s) or pick a version above it", m.Suggested, tag, commit, tag))
+		}
+	}
+	if m.Proposed != "" && m.OK {
+		tag, commit, err := tagged(m.Proposed)
+		if err != nil {
+			return err
+		}
+		if commit != "" {
+			m.OK = false
+			m.Notes = append(m.Notes, fmt.Sprintf("proposed %s is already released: tag %s is on commit %.12s, not the head", m.Proposed, tag, commit))
 		}
 	}
 	return nil
