@@ -140,8 +140,9 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 	}
 	c := &checker{ctx: ctx, repo: r, work: work, env: env, trees: map[string]string{}}
 	c.labels = map[string]string{headCommit: "head"}
+	seen := map[int]bool{}
 	for _, w := range opt.With {
-		if err := c.addWith(g, w); err != nil {
+		if err := c.addWith(g, w, node, seen); err != nil {
 			return nil, err
 		}
 	}
@@ -362,11 +363,6 @@ func next(base, bump string) string {
 }
 
 // checker holds what one check shares.
-// withModule is a module of another ref of the change set, extracted.
-type withModule struct {
-	path, dir string
-}
-
 type checker struct {
 	with   []withModule
 	ctx    context.Context
@@ -393,30 +389,6 @@ func (c *checker) tree(commit string) (string, error) {
 	}
 	c.trees[commit] = dst
 	return dst, nil
-}
-
-// addWith extracts another ref of the change set for the head to build with.
-func (c *checker) addWith(g *graph.Workspace, arg string) error {
-	name, ref, _ := strings.Cut(arg, "@")
-	i, err := g.Lookup(name)
-	if err != nil {
-		return err
-	}
-	r := g.Repos[i]
-	commit, err := r.Git.Resolve(c.ctx, ref)
-	if err != nil {
-		return errkind.New(errkind.Invalid, "--with %s: repo %s has no ref %q", arg, r.Name, ref)
-	}
-	dst := filepath.Join(c.work, "with-"+r.Name)
-	if err := r.Git.Extract(c.ctx, commit, dst); err != nil {
-		return err
-	}
-	for _, m := range r.Modules {
-		if m.Ecosystem == scan.Go {
-			c.with = append(c.with, withModule{path: m.Name, dir: filepath.Join(dst, filepath.FromSlash(m.Dir))})
-		}
-	}
-	return nil
 }
 
 // checkReleased notes the suggested version, and refuses the proposed one,
@@ -588,11 +560,12 @@ func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit strin
 	}
 
 	if mod.Ecosystem == scan.Go {
-		changes, err := c.goChanges(mod.Module, baseCommit, baseTree, headTree)
+		changes, notes, err := c.goChanges(mod.Module, baseCommit, baseTree, headTree)
 		if err != nil {
 			return err
 		}
 		m.Changes = append(m.Changes, changes...)
+		m.Notes = append(m.Notes, notes...)
 	}
 	for _, glob := range mod.schemas {
 		changes, err := schemaChanges(glob, baseTree, headTree)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/mod/modfile"
 
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/graph"
@@ -219,11 +220,12 @@ func TestRequirementChanges(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base, head := t.TempDir(), t.TempDir()
-			if err := os.WriteFile(filepath.Join(base, "go.mod"), []byte(tt.base), 0o644); err != nil {
+			base, err := modfile.ParseLax("base/go.mod", []byte(tt.base), nil)
+			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(head, "go.mod"), []byte(tt.new), 0o644); err != nil {
+			head, err := modfile.ParseLax("head/go.mod", []byte(tt.new), nil)
+			if err != nil {
 				t.Fatal(err)
 			}
 			var got []string
