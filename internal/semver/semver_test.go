@@ -241,3 +241,58 @@ func TestRequirementChanges(t *testing.T) {
 		})
 	}
 }
+
+func TestBaseOwner(t *testing.T) {
+	mod := func(name, dir string) apiModule {
+		return apiModule{Module: scan.Module{Name: name, Ecosystem: scan.Go, Dir: dir}}
+	}
+	nested := []apiModule{mod("ex.com/cast", "."), mod("ex.com/cast/generator", "generator"), mod("ex.com/cast/x/y", "x/y")}
+	noRoot := []apiModule{mod("ex.com/a", "a"), mod("ex.com/b", "b")}
+	tests := []struct {
+		name    string
+		given   string
+		mods    []apiModule
+		owner   int
+		tag     string
+		wantErr string
+	}{
+		{"root", "v1.8.0", nested, 0, "v1.8.0", ""},
+		{"nested", "generator/v0.1.0", nested, 1, "generator/v0.1.0", ""},
+		{"deeply nested", "x/y/v2.0.0", nested, 2, "x/y/v2.0.0", ""},
+		{"only module in a subdirectory", "v1.2.0", []apiModule{mod("ex.com/go", "go")}, 0, "go/v1.2.0", ""},
+		{"no module at root", "v1.2.0", noRoot, 0, "", "--base v1.2.0 names a release of the root module, but repo r has none at its root; name a module's tag, such as a/v1.2.0"},
+		{"unknown dir", "nosuch/v1.0.0", nested, 0, "", `--base "nosuch/v1.0.0": repo r has no module in nosuch`},
+		{"not a version", "1.8", nested, 0, "", `--base "1.8" is not a release tag such as v1.2.0 (or dir/v1.2.0 for the module in dir)`},
+		{"option-like", "--output=x", nested, 0, "", `--base "--output=x" is not a release tag such as v1.2.0 (or dir/v1.2.0 for the module in dir)`},
+	}
+	for _, tt := range tests {
+		owner, tag, err := baseOwner(tt.given, tt.mods, "r")
+		gotErr := ""
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if diff := cmp.Diff([]any{tt.owner, tt.tag, tt.wantErr}, []any{owner, tag, gotErr}); diff != "" {
+			t.Errorf("%s: baseOwner(%q) mismatch (-want +got):\n%s", tt.name, tt.given, diff)
+		}
+	}
+}
+
+func TestReleaseBelow(t *testing.T) {
+	tags := []string{"v1.0.5", "v1.0.6", "v1.1.0-rc.1", "v1.1.0", "v2.0.0-beta", "gen/v0.1.0", "gen/v0.2.0", "nonsense", "v1.0"}
+	tests := []struct {
+		dir, at, want string
+	}{
+		{".", "v1.1.0", "v1.0.6"},
+		{".", "v1.1.0-rc.1", "v1.0.6"},
+		{".", "v1.0.6", "v1.0.5"},
+		{".", "v1.0.5", ""},
+		{".", "v2.0.0", "v1.1.0"},
+		{"gen", "v0.2.0", "v0.1.0"},
+		{"gen", "v0.1.0", ""},
+	}
+	for _, tt := range tests {
+		if got := releaseBelow(tags, tt.dir, tt.at); got != tt.want {
+			t.Errorf("releaseBelow(%s, %s) = %q, want %q", tt.dir, tt.at, got, tt.want)
+		}
+	}
+}
