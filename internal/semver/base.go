@@ -49,18 +49,21 @@ type baseRelease struct {
 	none            string // then: why, for a note
 }
 
-// bases picks the release each module is compared with.
+// bases picks the release each module is compared with. proposals are
+// the versions proposed for each module ("" for none).
 //
 // With given (--base), that tag names one module's release: the root
 // module's for a bare version, the module in dir for "dir/vX.Y.Z". Every
 // other module is compared with its own highest tag reachable from that
 // release's commit, or with none.
 //
-// Without it, a module whose version is tagged on the head commit (the
-// release being checked) is compared with its highest release below that
-// version reachable from the head, prereleases aside, as gorelease infers
-// a base; any other module with its highest tag reachable from the head.
-func (c *checker) bases(given string, mods []apiModule, headCommit string, headTags []string) ([]baseRelease, error) {
+// Without it, a module with a proposed version (--proposed, or its version
+// tagged on the head commit) is compared with its highest release below
+// that version reachable from the head, prereleases aside, as gorelease
+// infers a base; any other module with its highest tag reachable from the
+// head. A proposal that is not above every version in the head's history
+// is compared with the highest of them (and refused).
+func (c *checker) bases(given string, mods []apiModule, headCommit string, headTags, proposals []string) ([]baseRelease, error) {
 	out := make([]baseRelease, len(mods))
 	if given != "" {
 		owner, tag, err := baseOwner(given, mods, c.repo.Name)
@@ -97,15 +100,29 @@ func (c *checker) bases(given string, mods []apiModule, headCommit string, headT
 	if err != nil {
 		return nil, err
 	}
+	atHead := map[string]bool{}
+	for _, t := range headTags {
+		atHead[t] = true
+	}
+	var before []string // reachable from the head, not on it
+	for _, t := range tags {
+		if !atHead[t] {
+			before = append(before, t)
+		}
+	}
 	for i, m := range mods {
-		v := ""
-		if at := scan.HighestTag(headTags, m.Dir); at != "" {
-			v = releaseBelow(tags, m.Dir, at)
-			if v == "" {
-				out[i].none = fmt.Sprintf("no release of %s below %s: every exported identifier counts as added", m.Name, at)
-				continue
+		v := scan.HighestTag(tags, m.Dir)
+		if at := proposals[i]; at != "" {
+			// A proposal not above every version the head's history
+			// holds keeps the highest as its base, and is refused.
+			if below, above := releaseBelow(before, m.Dir, at); above == "" {
+				if v = below; v == "" {
+					out[i].none = fmt.Sprintf("no release of %s below %s: every exported identifier counts as added", m.Name, at)
+					continue
+				}
 			}
-		} else if v = scan.HighestTag(tags, m.Dir); v == "" {
+		}
+		if v == "" {
 			out[i].none = "no release tag yet: every exported identifier counts as added; tag a first release (" + scan.TagName(m.Dir, "v0.1.0") + ")"
 			continue
 		}
@@ -153,15 +170,22 @@ func baseOwner(given string, mods []apiModule, repo string) (int, string, error)
 	return 0, "", errkind.New(errkind.Invalid, "--base %q: repo %s has no module in %s", given, repo, prefix)
 }
 
-// releaseBelow is the highest release (not a prerelease) of the module in
-// dir among tags, below version at; "" if none.
-func releaseBelow(tags []string, dir, at string) string {
-	var below []string
+// releaseBelow returns the highest release (not a prerelease) of the
+// module in dir among tags below version at, and the highest of its
+// versions among tags that is not below at; "" if none.
+func releaseBelow(tags []string, dir, at string) (below, above string) {
+	var lower, higher []string
 	for _, t := range tags {
 		v, ok := strings.CutPrefix(t, scan.TagName(dir, ""))
-		if ok && modsemver.IsValid(v) && modsemver.Prerelease(v) == "" && modsemver.Compare(v, at) < 0 {
-			below = append(below, t)
+		if !ok || !modsemver.IsValid(v) {
+			continue
+		}
+		switch {
+		case modsemver.Compare(v, at) >= 0:
+			higher = append(higher, t)
+		case modsemver.Prerelease(v) == "":
+			lower = append(lower, t)
 		}
 	}
-	return scan.HighestTag(below, dir)
+	return scan.HighestTag(lower, dir), scan.HighestTag(higher, dir)
 }

@@ -157,7 +157,14 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 	if len(mods) == 0 {
 		return nil, errkind.New(errkind.Invalid, "repo %s has no Go module and declares no JSON Schema API (api.jsonschema in .cascade.yaml) at %s", r.Name, head)
 	}
-	bases, err := c.bases(opt.Base, mods, headCommit, strings.Fields(headTags))
+	proposals := make([]string, len(mods))
+	for i, m := range mods {
+		proposals[i] = opt.Proposed
+		if proposals[i] == "" {
+			proposals[i] = scan.HighestTag(strings.Fields(headTags), m.Dir)
+		}
+	}
+	bases, err := c.bases(opt.Base, mods, headCommit, strings.Fields(headTags), proposals)
 	if err != nil {
 		return nil, err
 	}
@@ -173,10 +180,7 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		if err := c.compare(&mr, m, baseCommit, headCommit); err != nil {
 			return nil, err
 		}
-		mr.Proposed = opt.Proposed
-		if mr.Proposed == "" {
-			mr.Proposed = scan.HighestTag(strings.Fields(headTags), m.Dir)
-		}
+		mr.Proposed = proposals[i]
 		decide(&mr, base)
 		if err := c.checkReleased(&mr); err != nil {
 			return nil, err
@@ -371,7 +375,7 @@ type checker struct {
 	env    []string
 	trees  map[string]string
 	labels map[string]string
-	copies int // trees extracted outside trees, to be changed
+	copies int // how many trees were extracted apart, to be changed
 }
 
 func (c *checker) tree(commit string) (string, error) {

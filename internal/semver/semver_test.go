@@ -280,19 +280,21 @@ func TestBaseOwner(t *testing.T) {
 func TestReleaseBelow(t *testing.T) {
 	tags := []string{"v1.0.5", "v1.0.6", "v1.1.0-rc.1", "v1.1.0", "v2.0.0-beta", "gen/v0.1.0", "gen/v0.2.0", "nonsense", "v1.0"}
 	tests := []struct {
-		dir, at, want string
+		dir, at, below, above string
 	}{
-		{".", "v1.1.0", "v1.0.6"},
-		{".", "v1.1.0-rc.1", "v1.0.6"},
-		{".", "v1.0.6", "v1.0.5"},
-		{".", "v1.0.5", ""},
-		{".", "v2.0.0", "v1.1.0"},
-		{"gen", "v0.2.0", "v0.1.0"},
-		{"gen", "v0.1.0", ""},
+		{".", "v1.1.0", "v1.0.6", "v2.0.0-beta"},
+		{".", "v1.1.0-rc.1", "v1.0.6", "v2.0.0-beta"},
+		{".", "v1.0.6", "v1.0.5", "v2.0.0-beta"},
+		{".", "v1.0.5", "", "v2.0.0-beta"},
+		{".", "v2.0.0", "v1.1.0", ""},
+		{"gen", "v0.2.0", "v0.1.0", "v0.2.0"},
+		{"gen", "v0.3.0", "v0.2.0", ""},
+		{"gen", "v0.1.0", "", "v0.2.0"},
 	}
 	for _, tt := range tests {
-		if got := releaseBelow(tags, tt.dir, tt.at); got != tt.want {
-			t.Errorf("releaseBelow(%s, %s) = %q, want %q", tt.dir, tt.at, got, tt.want)
+		below, above := releaseBelow(tags, tt.dir, tt.at)
+		if below != tt.below || above != tt.above {
+			t.Errorf("releaseBelow(%s, %s) = %q, %q; want %q, %q", tt.dir, tt.at, below, above, tt.below, tt.above)
 		}
 	}
 }
