@@ -24,8 +24,8 @@ directive, and the JSON Schemas the repo declares as its API in
 .cascade.yaml (a tightened schema is a breaking change).
 
 The base release: without --base, the module's highest semver tag reachable
-from the head; when the head commit is itself tagged with a version of the
-module, the highest release below that version. --base names the root
+from the head; with a proposed version (--proposed, or a version tag on the
+head commit), the highest release below it, prereleases aside. --base names the root
 module's release (or dir/vX.Y.Z a nested module's); every other module of
 the repo is compared with its own highest tag reachable from that commit,
 or with none. A release from before the module had a go.mod is loaded as a
