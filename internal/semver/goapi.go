@@ -1,9 +1,13 @@
 package semver
 
 import (
+	"errors"
 	"fmt"
 	"go/types"
+	goversion "go/version"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -21,37 +25,70 @@ import (
 )
 
 // goChanges compares the exported API and the requirements of module m
-// between two trees (baseTree "" when there is no release yet).
-func (c *checker) goChanges(m scan.Module, baseTree, headTree string) ([]Change, error) {
+// between two trees (baseTree "" when there is no release yet), and says
+// what the --with refs mean for it.
+func (c *checker) goChanges(m scan.Module, baseCommit, baseTree, headTree string) ([]Change, []string, error) {
 	headDir := filepath.Join(headTree, filepath.FromSlash(m.Dir))
-	oldPkgs := map[string]*types.Package{}
+	// The go.mod files as committed: loading packages (-mod=mod) may
+	// rewrite them.
+	headMod, err := c.readGoMod(headDir, m.Dir, "head")
+	if err != nil {
+		return nil, nil, err
+	}
 	var baseDir string
-	var baseErr error
-	var wg sync.WaitGroup
+	var baseMod *modfile.File
+	var baseHadNoGoMod bool
 	if baseTree != "" {
 		baseDir = filepath.Join(baseTree, filepath.FromSlash(m.Dir))
-		if _, err := os.Stat(filepath.Join(baseDir, gomod.FileName)); err == nil {
-			// The two versions load at the same time.
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				oldPkgs, baseErr = c.load(baseDir, "base")
-			}()
+		if _, err := os.Stat(filepath.Join(baseDir, gomod.FileName)); errors.Is(err, fs.ErrNotExist) {
+			baseHadNoGoMod = true
+			if baseDir, err = c.asModule(baseCommit, m.Dir, headDir, headMod); err != nil {
+				return nil, nil, err
+			}
+		}
+		if baseMod, err = c.readGoMod(baseDir, m.Dir, "base"); err != nil {
+			return nil, nil, err
 		}
 	}
-	if err := c.replaceWith(headDir); err != nil {
-		wg.Wait()
-		return nil, err
+	withChanges, notes, err := c.replaceWith(headDir, headMod)
+	if err != nil {
+		return nil, nil, err
+	}
+	oldPkgs := map[string]*types.Package{}
+	var baseErr error
+	var wg sync.WaitGroup
+	if baseDir != "" {
+		// The two versions load at the same time.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			oldPkgs, baseErr = c.load(baseDir, "base")
+		}()
 	}
 	newPkgs, err := c.load(headDir, "head")
 	wg.Wait()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if baseErr != nil {
-		return nil, baseErr
+		return nil, nil, baseErr
 	}
-	oldPath, newPath := modulePath(baseDir, m.Name), modulePath(headDir, m.Name)
+	newPath := headMod.Module.Mod.Path
+	oldPath := newPath
+	if baseMod != nil {
+		oldPath = baseMod.Module.Mod.Path
+	}
+	out := apiChanges(oldPkgs, newPkgs, oldPath, newPath, baseDir != "")
+	if oldPath != newPath {
+		out = append(out, Change{Kind: GoMod, Package: newPath, Message: fmt.Sprintf("module path changed from %s to %s", oldPath, newPath), Compatible: false})
+	}
+	out = append(out, requirementChanges(baseMod, headMod, newPath, baseHadNoGoMod)...)
+	return append(out, withChanges...), notes, nil
+}
+
+// apiChanges compares the packages of a module at base and head by their
+// path inside the module. Without a base every exported identifier is new.
+func apiChanges(oldPkgs, newPkgs map[string]*types.Package, oldPath, newPath string, hasBase bool) []Change {
 	rel := func(mod, p string) string {
 		r := strings.TrimPrefix(strings.TrimPrefix(p, mod), "/")
 		if r == "" {
@@ -60,113 +97,117 @@ func (c *checker) goChanges(m scan.Module, baseTree, headTree string) ([]Change,
 		return r
 	}
 	oldByRel, newByRel := map[string]*types.Package{}, map[string]*types.Package{}
+	keys := map[string]bool{}
 	for p, pkg := range oldPkgs {
 		oldByRel[rel(oldPath, p)] = pkg
+		keys[rel(oldPath, p)] = true
 	}
 	for p, pkg := range newPkgs {
 		newByRel[rel(newPath, p)] = pkg
-	}
-	var out []Change
-	keys := map[string]bool{}
-	for k := range oldByRel {
-		keys[k] = true
-	}
-	for k := range newByRel {
-		keys[k] = true
+		keys[rel(newPath, p)] = true
 	}
 	sorted := make([]string, 0, len(keys))
 	for k := range keys {
 		sorted = append(sorted, k)
 	}
 	sort.Strings(sorted)
+	var out []Change
+	diff := func(op, np *types.Package, opPath string) {
+		r := apidiff.ModuleChanges(&apidiff.Module{Path: opPath, Packages: []*types.Package{op}}, &apidiff.Module{Path: newPath, Packages: []*types.Package{np}})
+		for _, ch := range r.Changes {
+			out = append(out, Change{Kind: GoAPI, Package: np.Path(), Message: ch.Message, Compatible: ch.Compatible})
+		}
+	}
 	for _, k := range sorted {
 		op, np := oldByRel[k], newByRel[k]
 		switch {
-		case op == nil && baseTree == "":
-			// No release yet: every exported identifier is new.
-			empty := types.NewPackage(np.Path(), np.Name())
-			r := apidiff.ModuleChanges(&apidiff.Module{Path: newPath, Packages: []*types.Package{empty}}, &apidiff.Module{Path: newPath, Packages: []*types.Package{np}})
-			for _, ch := range r.Changes {
-				out = append(out, Change{Kind: GoAPI, Package: np.Path(), Message: ch.Message, Compatible: ch.Compatible})
-			}
+		case op == nil && !hasBase:
+			diff(types.NewPackage(np.Path(), np.Name()), np, newPath)
 		case op == nil:
 			out = append(out, Change{Kind: GoAPI, Package: np.Path(), Message: "package added", Compatible: true})
 		case np == nil:
 			out = append(out, Change{Kind: GoAPI, Package: op.Path(), Message: "package removed", Compatible: false})
 		default:
-			r := apidiff.ModuleChanges(&apidiff.Module{Path: oldPath, Packages: []*types.Package{op}}, &apidiff.Module{Path: newPath, Packages: []*types.Package{np}})
-			for _, ch := range r.Changes {
-				out = append(out, Change{Kind: GoAPI, Package: np.Path(), Message: ch.Message, Compatible: ch.Compatible})
-			}
+			diff(op, np, oldPath)
 		}
 	}
-	if oldPath != newPath && baseDir != "" {
-		out = append(out, Change{Kind: GoMod, Package: newPath, Message: fmt.Sprintf("module path changed from %s to %s", oldPath, newPath), Compatible: false})
-	}
-	out = append(out, requirementChanges(baseDir, headDir, newPath)...)
-	return out, nil
+	return out
 }
 
-// replaceWith points the head's go.mod at the other refs of the change set.
-func (c *checker) replaceWith(dir string) error {
-	if len(c.with) == 0 {
-		return nil
-	}
-	file := filepath.Join(dir, gomod.FileName)
-	data, err := os.ReadFile(file)
+// readGoMod parses the go.mod of the module in dir (modDir in the repo) at
+// one side of the comparison.
+func (c *checker) readGoMod(dir, modDir, side string) (*modfile.File, error) {
+	name := path.Join(modDir, gomod.FileName)
+	data, err := os.ReadFile(filepath.Join(dir, gomod.FileName))
 	if err != nil {
-		return errkind.Wrap(errkind.Infra, err)
+		return nil, errkind.Wrap(errkind.Infra, fmt.Errorf("reading %s at the %s of %s: %w", name, side, c.repo.Name, err))
 	}
-	f, err := modfile.Parse(file, data, nil)
+	f, err := modfile.ParseLax(name, data, nil)
+	if err == nil && f.Module == nil {
+		err = errors.New("no module directive")
+	}
 	if err != nil {
-		return errkind.New(errkind.Invalid, "%s: %v", file, err)
+		return nil, errkind.New(errkind.Invalid, "%s at the %s of %s: %v (fix the file)", name, side, c.repo.Name, err)
 	}
-	for _, w := range c.with {
-		if err := f.AddReplace(w.path, "", w.dir, ""); err != nil {
-			return errkind.Wrap(errkind.Infra, err)
+	return f, nil
+}
+
+// asModule extracts the module in dir at a release from before it had a
+// go.mod, and gives it one, as gorelease loads such a release: the head's
+// module path, go directive and requirements (and go.sum), so that the
+// packages it imports resolve as they do at the head, offline.
+func (c *checker) asModule(commit, dir, headDir string, head *modfile.File) (string, error) {
+	f := &modfile.File{}
+	if err := f.AddModuleStmt(head.Module.Mod.Path); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	if head.Go != nil {
+		if err := f.AddGoStmt(head.Go.Version); err != nil {
+			return "", errkind.Wrap(errkind.Infra, err)
 		}
+	}
+	for _, r := range head.Require {
+		f.AddNewRequire(r.Mod.Path, r.Mod.Version, r.Indirect)
 	}
 	out, err := f.Format()
 	if err != nil {
-		return errkind.Wrap(errkind.Infra, err)
+		return "", errkind.Wrap(errkind.Infra, err)
 	}
-	return os.WriteFile(file, out, 0o644)
+	// Its own copy: the tree of this commit may serve other modules as is.
+	c.copies++
+	tree := filepath.Join(c.work, fmt.Sprintf("base-nogomod-%d", c.copies))
+	if err := c.repo.Git.Extract(c.ctx, commit, tree); err != nil {
+		return "", err
+	}
+	modDir := filepath.Join(tree, filepath.FromSlash(dir))
+	if err := os.MkdirAll(modDir, 0o755); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	if err := os.WriteFile(filepath.Join(modDir, gomod.FileName), out, 0o644); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	if sum, err := os.ReadFile(filepath.Join(headDir, "go.sum")); err == nil {
+		if err := os.WriteFile(filepath.Join(modDir, "go.sum"), sum, 0o644); err != nil {
+			return "", errkind.Wrap(errkind.Infra, err)
+		}
+	}
+	return modDir, nil
 }
 
-func modulePath(dir, fallback string) string {
-	if dir == "" {
-		return fallback
-	}
-	data, err := os.ReadFile(filepath.Join(dir, gomod.FileName))
-	if err != nil {
-		return fallback
-	}
-	if p := modfile.ModulePath(data); p != "" {
-		return p
-	}
-	return fallback
-}
-
-// requirementChanges applies gorelease's rules: a new requirement, a raised
-// requirement or a raised go directive makes at least a minor release.
-func requirementChanges(baseDir, headDir, mod string) []Change {
-	if baseDir == "" {
+// requirementChanges compares the go.mod requirements of a module at base
+// and head, by gorelease's rule: a new requirement, a requirement raised to
+// a higher major or minor version, or a raised go directive needs at least
+// a minor release (dependents that share the requirement are made to
+// upgrade). A patch-level raise, a lowered or a removed requirement needs
+// no more than a patch release. baseHadNoGoMod says that the base release
+// had no go.mod at all (of is the one made for loading it): adding one
+// needs a minor release. of is nil without a base release.
+func requirementChanges(of, nf *modfile.File, mod string, baseHadNoGoMod bool) []Change {
+	if of == nil {
 		return nil
 	}
-	parse := func(dir string) *modfile.File {
-		data, err := os.ReadFile(filepath.Join(dir, gomod.FileName))
-		if err != nil {
-			return nil
-		}
-		f, err := modfile.ParseLax(gomod.FileName, data, nil)
-		if err != nil {
-			return nil
-		}
-		return f
-	}
-	of, nf := parse(baseDir), parse(headDir)
-	if of == nil || nf == nil {
-		return nil
+	if baseHadNoGoMod {
+		return []Change{{Kind: GoMod, Package: mod, Message: "go.mod added (the base release had none)", Compatible: true}}
 	}
 	var out []Change
 	old := map[string]string{}
@@ -178,17 +219,25 @@ func requirementChanges(baseDir, headDir, mod string) []Change {
 		switch {
 		case !ok:
 			out = append(out, Change{Kind: GoMod, Package: mod, Message: fmt.Sprintf("requirement added: %s %s", r.Mod.Path, r.Mod.Version), Compatible: true})
-		case modsemver.Compare(r.Mod.Version, v) > 0:
+		case modsemver.Compare(modsemver.MajorMinor(r.Mod.Version), modsemver.MajorMinor(v)) > 0:
 			out = append(out, Change{Kind: GoMod, Package: mod, Message: fmt.Sprintf("requirement raised: %s %s => %s", r.Mod.Path, v, r.Mod.Version), Compatible: true})
 		}
 	}
-	if of.Go != nil && nf.Go != nil && compareGo(nf.Go.Version, of.Go.Version) > 0 {
+	if of.Go != nil && nf.Go != nil && goversion.Compare(goRelease(nf.Go.Version), goRelease(of.Go.Version)) > 0 {
 		out = append(out, Change{Kind: GoMod, Package: mod, Message: fmt.Sprintf("go directive raised: %s => %s", of.Go.Version, nf.Go.Version), Compatible: true})
 	}
 	return out
 }
 
-func compareGo(a, b string) int { return modsemver.Compare("v"+a, "v"+b) }
+// goRelease is the Go release a go directive names, as go/version spells
+// it: "1.22" and "1.22.0" both name the release go1.22.0.
+func goRelease(v string) string {
+	gv := "go" + v
+	if goversion.IsValid(gv) && goversion.Lang(gv) == gv {
+		gv += ".0"
+	}
+	return gv
+}
 
 // load type-checks the module's importable packages: not internal ones,
 // not commands.

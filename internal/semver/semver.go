@@ -134,18 +134,15 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		return nil, err
 	}
 	defer stop()
-	tags, err := r.Git.MergedTags(ctx, headCommit)
-	if err != nil {
-		return nil, err
-	}
 	headTags, err := r.Git.Git(ctx, "tag", "--points-at", headCommit)
 	if err != nil {
 		return nil, err
 	}
 	c := &checker{ctx: ctx, repo: r, work: work, env: env, trees: map[string]string{}}
 	c.labels = map[string]string{headCommit: "head"}
+	seen := map[int]bool{}
 	for _, w := range opt.With {
-		if err := c.addWith(g, w); err != nil {
+		if err := c.addWith(g, w, node, seen); err != nil {
 			return nil, err
 		}
 	}
@@ -157,30 +154,38 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	report := &Report{}
-	for _, m := range mods {
-		mr := Module{Repo: r.Name, Module: m.Name, Dir: m.Dir, Head: head, HeadCommit: headCommit, Changes: []Change{}}
-		base, baseCommit, err := c.base(opt.Base, tags, m.Dir)
-		if err != nil {
-			return nil, err
+	if len(mods) == 0 {
+		return nil, errkind.New(errkind.Invalid, "repo %s has no Go module and declares no JSON Schema API (api.jsonschema in .cascade.yaml) at %s", r.Name, head)
+	}
+	proposals := make([]string, len(mods))
+	for i, m := range mods {
+		proposals[i] = opt.Proposed
+		if proposals[i] == "" {
+			proposals[i] = scan.HighestTag(strings.Fields(headTags), m.Dir)
 		}
+	}
+	bases, err := c.bases(opt.Base, mods, headCommit, strings.Fields(headTags), proposals)
+	if err != nil {
+		return nil, err
+	}
+	report := &Report{}
+	for i, m := range mods {
+		mr := Module{Repo: r.Name, Module: m.Name, Dir: m.Dir, Head: head, HeadCommit: headCommit, Changes: []Change{}}
+		base, baseCommit := bases[i].version, bases[i].commit
 		mr.Base, mr.BaseCommit = base, baseCommit
 		if base == "" {
 			mr.Base = "none"
-			mr.Notes = append(mr.Notes, "no release tag yet: every exported identifier counts as added; tag a first release ("+scan.TagName(m.Dir, "v0.1.0")+")")
+			mr.Notes = append(mr.Notes, bases[i].none)
 		}
 		if err := c.compare(&mr, m, baseCommit, headCommit); err != nil {
 			return nil, err
 		}
-		mr.Proposed = opt.Proposed
-		if mr.Proposed == "" {
-			mr.Proposed = scan.HighestTag(strings.Fields(headTags), m.Dir)
-		}
+		mr.Proposed = proposals[i]
 		decide(&mr, base)
+		if err := c.checkReleased(&mr); err != nil {
+			return nil, err
+		}
 		report.Modules = append(report.Modules, mr)
-	}
-	if len(report.Modules) == 0 {
-		return nil, errkind.New(errkind.Invalid, "repo %s has no Go module and declares no JSON Schema API (api.jsonschema in .cascade.yaml) at %s", r.Name, head)
 	}
 	return report, nil
 }
@@ -362,11 +367,6 @@ func next(base, bump string) string {
 }
 
 // checker holds what one check shares.
-// withModule is a module of another ref of the change set, extracted.
-type withModule struct {
-	path, dir string
-}
-
 type checker struct {
 	with   []withModule
 	ctx    context.Context
@@ -375,6 +375,7 @@ type checker struct {
 	env    []string
 	trees  map[string]string
 	labels map[string]string
+	copies int // how many trees were extracted apart, to be changed
 }
 
 func (c *checker) tree(commit string) (string, error) {
@@ -394,55 +395,6 @@ func (c *checker) tree(commit string) (string, error) {
 	return dst, nil
 }
 
-// addWith extracts another ref of the change set for the head to build with.
-func (c *checker) addWith(g *graph.Workspace, arg string) error {
-	name, ref, _ := strings.Cut(arg, "@")
-	i, err := g.Lookup(name)
-	if err != nil {
-		return err
-	}
-	r := g.Repos[i]
-	commit, err := r.Git.Resolve(c.ctx, ref)
-	if err != nil {
-		return errkind.New(errkind.Invalid, "--with %s: repo %s has no ref %q", arg, r.Name, ref)
-	}
-	dst := filepath.Join(c.work, "with-"+r.Name)
-	if err := r.Git.Extract(c.ctx, commit, dst); err != nil {
-		return err
-	}
-	for _, m := range r.Modules {
-		if m.Ecosystem == scan.Go {
-			c.with = append(c.with, withModule{path: m.Name, dir: filepath.Join(dst, filepath.FromSlash(m.Dir))})
-		}
-	}
-	return nil
-}
-
-// base finds the release to compare with: the given tag, or the highest
-// semver tag of the module reachable from head.
-func (c *checker) base(given string, tags []string, dir string) (string, string, error) {
-	v := given
-	if v == "" {
-		v = scan.HighestTag(tags, dir)
-		if v == "" {
-			return "", "", nil
-		}
-	}
-	tag := v
-	if prefix := scan.TagName(dir, ""); prefix != "" && !strings.HasPrefix(v, prefix) {
-		tag = prefix + v
-	}
-	v = strings.TrimPrefix(tag, scan.TagName(dir, ""))
-	if !modsemver.IsValid(v) {
-		return "", "", errkind.New(errkind.Invalid, "--base %q is not a semver tag such as v1.2.0", given)
-	}
-	commit, err := c.repo.Git.Resolve(c.ctx, "refs/tags/"+tag)
-	if err != nil {
-		return "", "", errkind.New(errkind.Invalid, "repo %s has no tag %s", c.repo.Name, tag)
-	}
-	return v, commit, nil
-}
-
 func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit string) error {
 	headTree, err := c.tree(headCommit)
 	if err != nil {
@@ -456,11 +408,12 @@ func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit strin
 	}
 
 	if mod.Ecosystem == scan.Go {
-		changes, err := c.goChanges(mod.Module, baseTree, headTree)
+		changes, notes, err := c.goChanges(mod.Module, baseCommit, baseTree, headTree)
 		if err != nil {
 			return err
 		}
 		m.Changes = append(m.Changes, changes...)
+		m.Notes = append(m.Notes, notes...)
 	}
 	for _, glob := range mod.schemas {
 		changes, err := schemaChanges(glob, baseTree, headTree)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/mod/modfile"
 
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/graph"
@@ -176,6 +177,124 @@ func TestDecide(t *testing.T) {
 		decide(&m, tt.base)
 		if m.Required != tt.wantRequired || m.Suggested != tt.wantSuggested || m.OK != tt.wantOK {
 			t.Errorf("%s: got %s %s ok=%v, want %s %s ok=%v (notes %q)", tt.name, m.Required, m.Suggested, m.OK, tt.wantRequired, tt.wantSuggested, tt.wantOK, m.Notes)
+		}
+	}
+}
+
+// TestRequirementChanges checks the requirement rule: a new requirement, a
+// raised major.minor or a raised go directive needs a minor release; a
+// patch-level raise, a lowered or a removed requirement does not.
+func TestRequirementChanges(t *testing.T) {
+	const mod = "example.com/m"
+	gomod := func(goVersion string, reqs ...string) string {
+		s := "module " + mod + "\n\ngo " + goVersion + "\n"
+		for _, r := range reqs {
+			s += "require " + r + "\n"
+		}
+		return s
+	}
+	tests := []struct {
+		name      string
+		base, new string
+		want      []string
+	}{
+		{"patch raise", gomod("1.22", "example.com/md2man/v2 v2.0.3"), gomod("1.22", "example.com/md2man/v2 v2.0.4"), nil},
+		{"minor raise", gomod("1.22", "example.com/a v1.2.9"), gomod("1.22", "example.com/a v1.3.0"),
+			[]string{"requirement raised: example.com/a v1.2.9 => v1.3.0"}},
+		{"major raise", gomod("1.22", "example.com/a v0.9.0"), gomod("1.22", "example.com/a v1.0.0"),
+			[]string{"requirement raised: example.com/a v0.9.0 => v1.0.0"}},
+		{"incompatible patch raise", gomod("1.22", "example.com/a v2.0.0+incompatible"), gomod("1.22", "example.com/a v2.0.1+incompatible"), nil},
+		{"pseudo-version within v0.0", gomod("1.22", "example.com/a v0.0.0-20240101000000-aaaaaaaaaaaa"), gomod("1.22", "example.com/a v0.0.0-20250101000000-bbbbbbbbbbbb"), nil},
+		{"pseudo-version to a new minor", gomod("1.22", "example.com/a v1.2.3"), gomod("1.22", "example.com/a v1.3.0-0.20250101000000-bbbbbbbbbbbb"),
+			[]string{"requirement raised: example.com/a v1.2.3 => v1.3.0-0.20250101000000-bbbbbbbbbbbb"}},
+		{"added", gomod("1.22"), gomod("1.22", "example.com/a v1.0.0"), []string{"requirement added: example.com/a v1.0.0"}},
+		{"added indirect", gomod("1.22"), gomod("1.22", "example.com/a v1.0.0 // indirect"), []string{"requirement added: example.com/a v1.0.0"}},
+		{"removed", gomod("1.22", "example.com/a v1.0.0"), gomod("1.22"), nil},
+		{"lowered", gomod("1.22", "example.com/a v1.3.0"), gomod("1.22", "example.com/a v1.2.0"), nil},
+		{"go raised", gomod("1.21"), gomod("1.22"), []string{"go directive raised: 1.21 => 1.22"}},
+		{"go raised past 1.9", gomod("1.9"), gomod("1.10"), []string{"go directive raised: 1.9 => 1.10"}},
+		{"go release candidate to release", gomod("1.21rc1"), gomod("1.21.0"), []string{"go directive raised: 1.21rc1 => 1.21.0"}},
+		{"go release candidates", gomod("1.21rc1"), gomod("1.21rc2"), []string{"go directive raised: 1.21rc1 => 1.21rc2"}},
+		{"go patch written out", gomod("1.22"), gomod("1.22.0"), nil},
+		{"go lowered", gomod("1.22"), gomod("1.21"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base, err := modfile.ParseLax("base/go.mod", []byte(tt.base), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			head, err := modfile.ParseLax("head/go.mod", []byte(tt.new), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range requirementChanges(base, head, mod, false) {
+				if c.Kind != GoMod || c.Package != mod || !c.Compatible {
+					t.Errorf("change %+v: want a compatible %s change of %s", c, GoMod, mod)
+				}
+				got = append(got, c.Message)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("requirement changes mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBaseOwner(t *testing.T) {
+	mod := func(name, dir string) apiModule {
+		return apiModule{Module: scan.Module{Name: name, Ecosystem: scan.Go, Dir: dir}}
+	}
+	nested := []apiModule{mod("ex.com/cast", "."), mod("ex.com/cast/generator", "generator"), mod("ex.com/cast/x/y", "x/y")}
+	noRoot := []apiModule{mod("ex.com/a", "a"), mod("ex.com/b", "b")}
+	tests := []struct {
+		name    string
+		given   string
+		mods    []apiModule
+		owner   int
+		tag     string
+		wantErr string
+	}{
+		{"root", "v1.8.0", nested, 0, "v1.8.0", ""},
+		{"nested", "generator/v0.1.0", nested, 1, "generator/v0.1.0", ""},
+		{"deeply nested", "x/y/v2.0.0", nested, 2, "x/y/v2.0.0", ""},
+		{"only module in a subdirectory", "v1.2.0", []apiModule{mod("ex.com/go", "go")}, 0, "go/v1.2.0", ""},
+		{"no module at root", "v1.2.0", noRoot, 0, "", "--base v1.2.0 names a release of the root module, but repo r has none at its root; name a module's tag, such as a/v1.2.0"},
+		{"unknown dir", "nosuch/v1.0.0", nested, 0, "", `--base "nosuch/v1.0.0": repo r has no module in nosuch`},
+		{"not a version", "1.8", nested, 0, "", `--base "1.8" is not a release tag such as v1.2.0 (or dir/v1.2.0 for the module in dir)`},
+		{"option-like", "--output=x", nested, 0, "", `--base "--output=x" is not a release tag such as v1.2.0 (or dir/v1.2.0 for the module in dir)`},
+	}
+	for _, tt := range tests {
+		owner, tag, err := baseOwner(tt.given, tt.mods, "r")
+		gotErr := ""
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if diff := cmp.Diff([]any{tt.owner, tt.tag, tt.wantErr}, []any{owner, tag, gotErr}); diff != "" {
+			t.Errorf("%s: baseOwner(%q) mismatch (-want +got):\n%s", tt.name, tt.given, diff)
+		}
+	}
+}
+
+func TestReleaseBelow(t *testing.T) {
+	tags := []string{"v1.0.5", "v1.0.6", "v1.1.0-rc.1", "v1.1.0", "v2.0.0-beta", "gen/v0.1.0", "gen/v0.2.0", "nonsense", "v1.0"}
+	tests := []struct {
+		dir, at, below, above string
+	}{
+		{".", "v1.1.0", "v1.0.6", "v2.0.0-beta"},
+		{".", "v1.1.0-rc.1", "v1.0.6", "v2.0.0-beta"},
+		{".", "v1.0.6", "v1.0.5", "v2.0.0-beta"},
+		{".", "v1.0.5", "", "v2.0.0-beta"},
+		{".", "v2.0.0", "v1.1.0", ""},
+		{"gen", "v0.2.0", "v0.1.0", "v0.2.0"},
+		{"gen", "v0.3.0", "v0.2.0", ""},
+		{"gen", "v0.1.0", "", "v0.2.0"},
+	}
+	for _, tt := range tests {
+		below, above := releaseBelow(tags, tt.dir, tt.at)
+		if below != tt.below || above != tt.above {
+			t.Errorf("releaseBelow(%s, %s) = %q, %q; want %q, %q", tt.dir, tt.at, below, above, tt.below, tt.above)
 		}
 	}
 }
