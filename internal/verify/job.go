@@ -175,7 +175,11 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	key.Retries, key.Baseline = e.opt.Retries, baseKey
 	candKey := key.sum()
 	var attempts []Run
-	if !e.cache.get(candKey, &attempts) || len(attempts) == 0 {
+	if last := baseRuns[len(baseRuns)-1]; last.Infra != "" || last.TimedOut {
+		// A baseline that could not be judged leaves nothing to compare
+		// the candidate with.
+		cached = false
+	} else if !e.cache.get(candKey, &attempts) || len(attempts) == 0 {
 		cached = false
 		attempts = nil
 		base := baseRuns[len(baseRuns)-1]
@@ -200,7 +204,10 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	res.Verdict, res.Tests, res.Command, res.Reason, res.Log = jd.Verdict, jd.Tests, jd.Command, jd.Reason, jd.Log
 	res.Baseline, res.BaselineFlaky = jd.Baseline, jd.BaselineFlaky
 	res.Attempts = len(attempts)
-	res.Candidate = passFail(attempts[len(attempts)-1])
+	res.Candidate = "none"
+	if len(attempts) > 0 {
+		res.Candidate = passFail(attempts[len(attempts)-1])
+	}
 	res.Cached = cached
 	if len(skipped) > 0 && res.Reason == "" {
 		res.Reason = "not affected: " + strings.Join(skipped, ", ")

@@ -187,6 +187,10 @@ func judge(baseAttempts, attempts []Run) Judgement {
 			lastTests = tests
 		}
 	}
+	if len(attempts) == 0 {
+		j.Verdict, j.Reason = Error, "the candidate was not run"
+		return j
+	}
 	last := attempts[len(attempts)-1]
 	j.Verdict, j.Tests, j.Command, j.Log = Regressed, lastTests, last.Command, last.Log
 	switch {
