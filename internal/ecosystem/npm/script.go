@@ -207,17 +207,32 @@ func runnerEdit(call *syntax.CallExpr, reportDir string, n *int) (edit, bool) {
 		}
 		args = append(args, "--reporter=json", "--outputFile.json="+file("json"))
 		return edit{runner: runner, args: args, at: after}, true
-	case Mocha:
-		at, before := atEnd()
-		return edit{runner: runner, args: []string{"--reporter=tap", "--reporter-option=tapVersion=13"}, at: at, before: before}, true
-	case Tap:
-		if sub := firstPositional(rest); tapOther[sub] {
+	case Mocha, Tap:
+		if runner == Tap && tapOther[firstPositional(rest)] {
 			return edit{}, false
 		}
+		switch r := optionValue(rest, "--reporter", "-R"); {
+		case r == "tap":
+			return edit{runner: runner}, true
+		case machineReporters[r]:
+			// The repo writes its own report; .cascade.yaml may name it.
+			return edit{}, false
+		}
+		// Last, where a repeated --reporter wins over the user's.
 		at, before := atEnd()
-		return edit{runner: runner, args: []string{"--reporter=tap"}, at: at, before: before}, true
+		args := []string{"--reporter=tap"}
+		if runner == Mocha {
+			args = append(args, "--reporter-option=tapVersion=13")
+		}
+		return edit{runner: runner, args: args, at: at, before: before}, true
 	}
 	return edit{}, false
+}
+
+// machineReporters are mocha's and node-tap's machine-readable reporters
+// other than TAP: a script that chose one writes a report of its own.
+var machineReporters = map[string]bool{
+	"json": true, "json-stream": true, "jsonstream": true, "xunit": true, "junit": true,
 }
 
 var (
@@ -422,6 +437,29 @@ func hasFlag(args []string, flags ...string) bool {
 		}
 	}
 	return false
+}
+
+// optionValue returns the value of the last of the named options in args
+// (up to a "--"), given as "--name value", "--name=value" or "-Rvalue".
+func optionValue(args []string, names ...string) string {
+	v := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		for _, n := range names {
+			switch {
+			case a == n && i+1 < len(args):
+				v = args[i+1]
+			case strings.HasPrefix(a, n+"="):
+				v = a[len(n)+1:]
+			case len(n) == 2 && strings.HasPrefix(a, n) && len(a) > 2:
+				v = a[2:]
+			}
+		}
+	}
+	return v
 }
 
 // firstPositional returns the first argument that is not an option.

@@ -55,11 +55,15 @@ func TestInstrumentScript(t *testing.T) {
 		{"NODE_ENV=test mocha 'test/**/*.js'", "NODE_ENV=test mocha 'test/**/*.js' --reporter=tap --reporter-option=tapVersion=13", []string{"mocha"}},
 		{"nyc mocha", "nyc mocha --reporter=tap --reporter-option=tapVersion=13", []string{"mocha"}},
 		{"nyc --reporter=lcov mocha -R spec", "nyc --reporter=lcov mocha -R spec --reporter=tap --reporter-option=tapVersion=13", []string{"mocha"}},
+		{"mocha -R tap", "mocha -R tap", []string{"mocha"}},
+		{"mocha --reporter json --reporter-option output=mocha.json", "mocha --reporter json --reporter-option output=mocha.json", nil},
 		{"mocha --require x -- a.js", "mocha --require x --reporter=tap --reporter-option=tapVersion=13 -- a.js", []string{"mocha"}},
 		// node-tap
 		{"tap", "tap --reporter=tap", []string{"tap"}},
 		{"tap test/*.js > /dev/null", "tap test/*.js --reporter=tap > /dev/null", []string{"tap"}},
 		{"tap report", "tap report", nil},
+		{"tap -Rtap", "tap -Rtap", []string{"tap"}},
+		{"tap --reporter=junit --reporter-file=junit.xml", "tap --reporter=junit --reporter-file=junit.xml", nil},
 		// Two runners, two files.
 		{"jest a && jest b; vitest run", "jest --json --outputFile=/tmp/rep/1-jest.json a && jest --json --outputFile=/tmp/rep/2-jest.json b; vitest --reporter=default --reporter=json --outputFile.json=/tmp/rep/3-vitest.json run", []string{"jest", "vitest"}},
 		{"if [ -n \"$CI\" ]; then\n  jest --ci\nelse\n  jest\nfi", "if [ -n \"$CI\" ]; then\n  jest --json --outputFile=/tmp/rep/1-jest.json --ci\nelse\n  jest --json --outputFile=/tmp/rep/2-jest.json\nfi", []string{"jest"}},
