@@ -26,6 +26,9 @@ func InstrumentPackage(dir, reportDir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := Parse(file, data); err != nil {
+		return nil, err
+	}
 	scripts, err := scriptValues(data)
 	if err != nil {
 		return nil, &ParseError{File: file, Msg: err.Error()}
