@@ -186,7 +186,7 @@ func runnerEdit(call *syntax.CallExpr, reportDir string, n *int) (edit, bool) {
 		}
 		return edit{runner: runner, args: []string{"--tap"}, at: after}, true
 	case Jest:
-		if hasFlag(rest, "--outputFile") {
+		if hasFlag(rest, "--outputFile", "--output-file") {
 			return edit{}, false
 		}
 		var args []string
@@ -196,7 +196,7 @@ func runnerEdit(call *syntax.CallExpr, reportDir string, n *int) (edit, bool) {
 		args = append(args, "--outputFile="+file("json"))
 		return edit{runner: runner, args: args, at: after}, true
 	case Vitest:
-		if hasFlag(rest, "--outputFile", "--outputFile.json") || vitestOther[firstPositional(rest)] {
+		if hasFlag(rest, "--outputFile", "--outputFile.json", "--output-file", "--output-file.json") || vitestOther[firstPositional(rest)] {
 			// Output the user claimed, or bench, list, init: not a test run.
 			return edit{}, false
 		}
@@ -298,6 +298,7 @@ var runnerCommands = map[string]string{
 var wrappers = map[string]bool{
 	"npx": true, "pnpx": true, "bunx": true, "c8": true, "nyc": true, "cross-env": true, "env": true,
 	"dotenv": true, "nice": true, "nohup": true, "npm": true, "pnpm": true, "yarn": true,
+	"exec": true, "command": true,
 }
 
 // wrapperSubcommands are the first words after npm, pnpm or yarn that run

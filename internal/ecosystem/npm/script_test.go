@@ -43,6 +43,8 @@ func TestInstrumentScript(t *testing.T) {
 		{"npm exec -- jest", "npm exec -- jest --json --outputFile=/tmp/rep/1-jest.json", []string{"jest"}},
 		{"./node_modules/.bin/jest", "./node_modules/.bin/jest --json --outputFile=/tmp/rep/1-jest.json", []string{"jest"}},
 		{"./scripts/jest", "./scripts/jest", nil},
+		{"exec jest --output-file=x.json --json", "exec jest --output-file=x.json --json", nil},
+		{"command jest", "command jest --json --outputFile=/tmp/rep/1-jest.json", []string{"jest"}},
 		// vitest: JSON into the report directory, keeping run and the
 		// human-readable output.
 		{"vitest run", "vitest --reporter=default --reporter=json --outputFile.json=/tmp/rep/1-vitest.json run", []string{"vitest"}},
