@@ -32,9 +32,10 @@ const (
 // A script it cannot parse, or with no known runner, is returned unchanged
 // with no runners. Only runner commands change, and only by added
 // arguments: the user's own arguments stay, and nothing taken from the
-// script's text is added. A runner whose own arguments already claim the
-// output it would need (jest --outputFile, vitest --outputFile) is left
-// alone and not returned.
+// script's text is added. A runner whose own arguments already choose a
+// report file of their own (jest or vitest --outputFile, mocha or node-tap
+// --reporter json, xunit or junit) is left alone and not returned: the
+// repo may name that file for ReadReport.
 func InstrumentScript(script, reportDir string) (string, []string) {
 	n := 0
 	return instrument(script, reportDir, &n)

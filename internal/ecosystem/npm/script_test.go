@@ -109,3 +109,82 @@ func TestInstrumentScriptQuotesReportDir(t *testing.T) {
 		t.Errorf("relative reportDir: got %q %v", got, runners)
 	}
 }
+
+// FuzzInstrumentScript checks that whatever the script, the result parses,
+// and each command keeps its words in order, with only cascade's own
+// reporter arguments added.
+func FuzzInstrumentScript(f *testing.F) {
+	for _, s := range []string{
+		"xo && ava && tsd", "c8 node --test", "cross-env NODE_ENV=test jest --ci", "npm run lint && vitest run",
+		"nyc --reporter=lcov mocha -R spec -- a.js", "if true; then tap; fi | tee log", "f() { jest \"$@\"; }; f x",
+		"NODE_ENV=test mocha 'test/**/*.js' > out 2>&1", "jest `echo x`", "node --test --test-reporter spec",
+	} {
+		f.Add(s)
+	}
+	added := []string{"--tap", "--json", "--outputFile=/r/", "--reporter=", "--reporter-option=tapVersion=13",
+		"--outputFile.json=/r/", "--test-reporter=tap", "--test-reporter-destination="}
+	f.Fuzz(func(t *testing.T, script string) {
+		out, runners := InstrumentScript(script, "/r")
+		if len(runners) == 0 {
+			if out != script {
+				t.Fatalf("no runner, yet %q became %q", script, out)
+			}
+			return
+		}
+		in, err := parseScript(script)
+		if err != nil {
+			t.Fatalf("instrumented a script that does not parse: %q", script)
+		}
+		got, err := parseScript(out)
+		if err != nil {
+			t.Fatalf("%q became %q, which does not parse: %v", script, out, err)
+		}
+		before, after := callWords(in), callWords(got)
+		if len(before) != len(after) {
+			t.Fatalf("%q became %q: %d commands, then %d", script, out, len(before), len(after))
+		}
+		for i := range before {
+			j := 0
+			for _, w := range after[i] {
+				if j < len(before[i]) && w == before[i][j] {
+					j++
+					continue
+				}
+				ok := false
+				for _, a := range added {
+					ok = ok || strings.HasPrefix(w, a)
+				}
+				if !ok {
+					t.Fatalf("%q became %q: %q added", script, out, w)
+				}
+			}
+			if j != len(before[i]) {
+				t.Fatalf("%q became %q: words of %v lost", script, out, before[i])
+			}
+		}
+	})
+}
+
+// callWords returns each simple command's words, as the shell would see
+// them when literal (else as written).
+func callWords(f *syntax.File) [][]string {
+	var out [][]string
+	printer := syntax.NewPrinter()
+	syntax.Walk(f, func(node syntax.Node) bool {
+		if call, ok := node.(*syntax.CallExpr); ok {
+			var words []string
+			for _, w := range call.Args {
+				s, ok := literal(w)
+				if !ok {
+					var b strings.Builder
+					printer.Print(&b, w)
+					s = b.String()
+				}
+				words = append(words, s)
+			}
+			out = append(out, words)
+		}
+		return true
+	})
+	return out
+}

@@ -187,3 +187,26 @@ func TestLongNamesAreCut(t *testing.T) {
 		t.Errorf("got a name of %d bytes", len(r.Failed[0]))
 	}
 }
+
+// FuzzCollector checks that no output makes the collector panic, and that
+// the names it gives are sorted, unique and free of the package root.
+func FuzzCollector(f *testing.F) {
+	for _, s := range []string{
+		"TAP version 13\n# Subtest: a\n    not ok 1 - b\nnot ok 1 - a\n1..1\n",
+		"TAP version 13\nnot ok 1 - x {\n    not ok 1 - y\n}\n    }\nBail out!\n",
+		"ok 1\n  ---\n  ...\n1..9\n Exception during run: x\n    at /tmp/pkg/a.js:1:1\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, out string) {
+		r := collect(t, "/tmp/pkg", out)
+		for i, n := range r.Failed {
+			if i > 0 && r.Failed[i-1] >= n {
+				t.Fatalf("not sorted and unique: %q", r.Failed)
+			}
+			if strings.Contains(n, "/tmp/pkg/") {
+				t.Fatalf("root in %q", n)
+			}
+		}
+	})
+}
