@@ -42,14 +42,14 @@ func TestLongLineIgnored(t *testing.T) {
 	}
 }
 
-// tapStream generates TAP of n tests, every failEvery-th failing, without
+// tapGen generates TAP of n tests, every failEvery-th failing, without
 // holding it.
-type tapStream struct {
+type tapGen struct {
 	n, i, failEvery int
 	buf             []byte
 }
 
-func (s *tapStream) Read(p []byte) (int, error) {
+func (s *tapGen) Read(p []byte) (int, error) {
 	for len(s.buf) < len(p) && s.i <= s.n {
 		switch {
 		case s.i == 0:
@@ -88,7 +88,7 @@ func TestLargeOutputBoundedMemory(t *testing.T) {
 	const n = 750_000
 	before := heapMB()
 	c := NewCollector("/tmp/pkg", "")
-	src := &tapStream{n: n, i: 0, failEvery: 1000}
+	src := &tapGen{n: n, i: 0, failEvery: 1000}
 	read, err := io.Copy(c, src)
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestManyFailuresBounded(t *testing.T) {
 		t.Skip("reads 200,000 failures")
 	}
 	c := NewCollector("/tmp/pkg", "")
-	if _, err := io.Copy(c, &tapStream{n: maxFailed * 2, failEvery: 1}); err != nil {
+	if _, err := io.Copy(c, &tapGen{n: maxFailed * 2, failEvery: 1}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := c.Finish()
