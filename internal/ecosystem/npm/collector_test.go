@@ -104,6 +104,7 @@ func TestLargeOutputBoundedMemory(t *testing.T) {
 	if held > 16 {
 		t.Errorf("reading %d MB held %.1f MB", read>>20, held)
 	}
+	t.Logf("read %d MiB of TAP holding %.1f MiB", read>>20, held)
 	if len(got.Failed) != n/1000 || got.Passed != n-n/1000 || got.Failed[0] != "failing test number 1000" {
 		t.Errorf("got %d failed (first %q), %d passed", len(got.Failed), got.Failed[0], got.Passed)
 	}
