@@ -3,8 +3,6 @@ package npm
 import (
 	"encoding/json"
 	"os"
-	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -22,24 +20,6 @@ func Env(cache string) []string {
 		"npm_config_progress=false",
 		"NO_COLOR=1",
 	}
-}
-
-var notOK = regexp.MustCompile(`(?m)^\s*not ok \d+ - (.+?)(?:\s+#.*)?$`)
-
-// FailedTests returns the failing tests named in TAP output (node --test,
-// tap, tape and others print it), sorted; nil when the output has no TAP.
-func FailedTests(output string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, m := range notOK.FindAllStringSubmatch(output, -1) {
-		name := strings.TrimSpace(m[1])
-		if !seen[name] {
-			seen[name] = true
-			out = append(out, name)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // BestVersion returns the highest of versions (tags such as "v1.2.0")

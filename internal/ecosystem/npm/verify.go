@@ -1,12 +1,17 @@
 package npm
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -119,13 +124,20 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 		tarballs = append(tarballs, file)
 	}
 	env := Env(n.Cache)
-	reports := filepath.Join(root, ".cascade-reports", strings.ReplaceAll(path.Clean(u.Dir), "/", "_"))
+	// The runners the test script uses report each test, into a directory
+	// of cascade's own, emptied for every run.
+	sum := sha256.Sum256([]byte(dir))
+	reports := filepath.Join(n.Work, "reports", hex.EncodeToString(sum[:8]))
+	sandbox.RemoveAll(reports)
 	if err := os.MkdirAll(reports, 0o755); err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
 	}
 	test := sandbox.Cmd{Args: []string{"npm", "test"}, Dir: dir, Env: env}
 	if cfg.Test != "" {
-		test = sandbox.Cmd{Shell: cfg.Test, Dir: dir, Env: env}
+		script, _ := InstrumentScript(cfg.Test, reports)
+		test = sandbox.Cmd{Shell: script, Dir: dir, Env: env}
+	} else if _, err := InstrumentPackage(dir, reports); err != nil {
+		return nil, errkind.New(errkind.Invalid, "%s: %v (fix the file)", cfg.Label, err)
 	}
 	build := sandbox.Cmd{Args: []string{"npm", "run", "build", "--if-present"}, Dir: dir, Env: env}
 	if cfg.Build != "" {
@@ -134,6 +146,7 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 	report := ""
 	if cfg.TestReport != "" {
 		report = filepath.Join(root, filepath.FromSlash(cfg.TestReport))
+		_ = os.Remove(report)
 	}
 	hasTests := cfg.Test != "" || HasScript(filepath.Join(dir, FileName), "test")
 	return []ecosystem.Step{
@@ -186,24 +199,63 @@ func lastLines(s string, k int) string {
 	return strings.Join(lines, "\n")
 }
 
-// results adapts the test output's parser to the ecosystem's Results.
+// results reads a test command's output for the ecosystem's Results:
+// the runners' reports through a Collector, the report file the repo
+// names, the tail of the output for people and its signature.
 type results struct {
 	dir, report string
-	tap         *tapStream
+	c           *Collector
+	lines       *ecosystem.Lines
+	norm        *ecosystem.Normalizer
+	tail        []byte
 }
 
 func newResults(dir, reports, report string) *results {
-	return &results{dir: dir, report: report, tap: newTAPStream(dir)}
+	r := &results{dir: dir, report: report, c: NewCollector(dir, reports), norm: ecosystem.NewNormalizer(dir)}
+	r.lines = ecosystem.NewLines(maxLine, func(b []byte, _ bool) { r.norm.Line(string(b)) })
+	return r
 }
 
-func (r *results) Write(p []byte) (int, error) { return r.tap.Write(p) }
+func (r *results) Write(p []byte) (int, error) {
+	r.tail = append(r.tail, p...)
+	if len(r.tail) > 2*maxLog {
+		r.tail = append(r.tail[:0], r.tail[len(r.tail)-maxLog:]...)
+	}
+	r.lines.Write(p)
+	return r.c.Write(p)
+}
 
 func (r *results) Finish() ecosystem.Results {
-	res := r.tap.finish()
+	r.lines.Flush()
+	res, err := r.c.Finish()
+	log := r.tail
+	if len(log) > maxLog {
+		log = log[len(log)-maxLog:]
+		if i := bytes.IndexByte(log, '\n'); i >= 0 {
+			log = log[i+1:]
+		}
+		log = append([]byte("...\n"), log...)
+	}
+	out := ecosystem.Results{Failed: res.Failed, Named: res.Named,
+		Log: ecosystem.Rel(strings.ToValidUTF8(string(log), "?"), r.dir), Signature: r.norm.Sum()}
 	if r.report != "" {
-		if _, err := os.Stat(r.report); err != nil {
-			res.Log += fmt.Sprintf("\n[cascade: the test report %s named in .cascade.yaml was not written]\n", r.report)
+		switch rep, rerr := ReadReport(r.report, r.dir); {
+		case rerr != nil:
+			err = errors.Join(err, rerr)
+		default:
+			out.Named = out.Named || rep.Named
+			out.Failed = append(out.Failed, rep.Failed...)
 		}
 	}
-	return res
+	if err != nil {
+		// A report that cannot be read leaves the run's tests unknown.
+		out.Named = false
+		out.Log += fmt.Sprintf("\n[cascade: %v]\n", err)
+	}
+	sort.Strings(out.Failed)
+	out.Failed = slices.Compact(out.Failed)
+	return out
 }
+
+// maxLog is how much of a test command's output a run keeps: its tail.
+const maxLog = 16 << 10
