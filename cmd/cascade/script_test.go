@@ -30,6 +30,14 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
 		RequireExplicitExec: true,
+		// [registry:npm] holds when tests may install packages from the
+		// npm registry (.ci/run says so with CASCADE_TEST_NPM_REGISTRY=1).
+		Condition: func(cond string) (bool, error) {
+			if cond == "registry:npm" {
+				return os.Getenv("CASCADE_TEST_NPM_REGISTRY") != "", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// expand FILE...: replace $VAR references in files with their values.
 			"expand": func(ts *testscript.TestScript, neg bool, args []string) {
