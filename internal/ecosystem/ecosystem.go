@@ -38,6 +38,11 @@ type Upstream struct {
 	Module
 	// Ecosystem is the module's ecosystem ("go", "npm").
 	Ecosystem string
+	// Repo is the workspace repo the module is in.
+	Repo string
+	// For names the downstream module it is put in place for; "" for
+	// every module of the downstream.
+	For string
 	// Tree is the module's directory in an extracted tree (or the user's
 	// local directory) at the version to use.
 	Tree string

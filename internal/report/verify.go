@@ -56,10 +56,11 @@ func VerifyText(w io.Writer, r *verify.Report) error {
 	fmt.Fprintln(tw, "REPO\tREF\tSTATE\tBASELINE\tCANDIDATE\tVERDICT\tTIME\tNOTE")
 	for _, res := range r.Results {
 		note := res.Reason
-		if res.Cause != "" {
+		switch {
+		case res.Cause != "":
 			note = "through " + res.Cause
-		}
-		if len(res.Tests) > 0 && (res.Verdict == verify.Regressed || res.Verdict == verify.Flaky || res.Verdict == verify.Broken) {
+		case res.BuildFailure:
+		case len(res.Tests) > 0 && (res.Verdict == verify.Regressed || res.Verdict == verify.Flaky || res.Verdict == verify.Broken):
 			note = strings.Join(shortList(res.Tests, 3), ", ")
 		}
 		t := dur(res.DurationMS)
@@ -82,7 +83,10 @@ func VerifyText(w io.Writer, r *verify.Report) error {
 		if res.Command != "" {
 			fmt.Fprintf(w, "  command: %s\n", res.Command)
 		}
-		if len(res.Tests) > 0 {
+		switch {
+		case len(res.Tests) > 0 && res.BuildFailure:
+			fmt.Fprintf(w, "  does not build: %s\n", strings.Join(res.Tests, ", "))
+		case len(res.Tests) > 0:
 			fmt.Fprintf(w, "  failing tests: %s\n", strings.Join(res.Tests, ", "))
 		}
 		if res.Log != "" {

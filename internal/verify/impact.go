@@ -36,17 +36,15 @@ func (im impact) names() []string {
 	return out
 }
 
-// changes returns what the injected members change for downstream d:
-// for each of their modules, the files that differ between the version d
+// changes returns what the injected members change for downstream module
+// d: for each of their modules, the files that differ between the version d
 // requires (else the highest release below the member's commit, else its
 // merge base with the default branch) and the member's commit, mapped to
 // units by the module's ecosystem.
-func (e *engine) changes(ctx context.Context, injected []Member, d scan.Repo) (impact, error) {
+func (e *engine) changes(ctx context.Context, injected []Member, d scan.Module) (impact, error) {
 	required := map[string]string{}
-	for _, m := range d.Modules {
-		for _, r := range m.Requires {
-			required[m.Ecosystem+":"+r.Module] = r.Version
-		}
+	for _, r := range d.Requires {
+		required[d.Ecosystem+":"+r.Module] = r.Version
 	}
 	key := digests(injected)
 	for _, m := range injected {
@@ -82,10 +80,14 @@ func (e *engine) computeChanges(ctx context.Context, injected []Member, required
 		}
 		// The release below the member's commit (a commit that is itself
 		// tagged was just released, and is compared with the one before).
-		below, err := e.mergedTags(ctx, m.node, m.Commit+"^")
-		if err != nil {
-			below = nil // the first commit: no release before it
-		}
+		var below []string
+		if _, err := r.Git.Resolve(ctx, m.Commit+"^"); err == nil {
+			if below, err = e.mergedTags(ctx, m.node, m.Commit+"^"); err != nil {
+				return im, err
+			}
+		} else if errkind.Of(err) != errkind.NotFound {
+			return im, err
+		} // else the first commit: no release before it
 		for _, mod := range r.Modules {
 			x, ok := e.ecos[mod.Ecosystem]
 			if !ok {
@@ -94,7 +96,7 @@ func (e *engine) computeChanges(ctx context.Context, injected []Member, required
 			ref := ecosystem.Module{Name: mod.Name, Dir: mod.Dir}
 			base := ""
 			if v, ok := required[mod.Ecosystem+":"+mod.Name]; ok {
-				base = resolveRelease(x.Release(ref, v, names), tags)
+				base = e.resolveRelease(ctx, m.node, x.Release(ref, v, names), tags)
 			}
 			if base == "" {
 				if v := scan.HighestTag(below, mod.Dir); v != "" {
@@ -136,14 +138,20 @@ func (e *engine) computeChanges(ctx context.Context, injected []Member, required
 
 // resolveRelease turns what Release returned (a tag ref, or a commit id
 // or its prefix) into a commit id, or "".
-func resolveRelease(ref string, tags map[string]string) string {
+func (e *engine) resolveRelease(ctx context.Context, node int, ref string, tags map[string]string) string {
 	if ref == "" {
 		return ""
 	}
 	if t, ok := strings.CutPrefix(ref, "refs/tags/"); ok {
 		return tags[t]
 	}
-	return ref
+	// A commit id or its prefix (a pseudo-version's): the full id, so that
+	// one commit is one shared tree.
+	c, err := e.g.Repos[node].Git.Resolve(ctx, ref)
+	if err != nil {
+		return ""
+	}
+	return c
 }
 
 // selectUnits picks the units of downstream module m that a change

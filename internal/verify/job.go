@@ -83,18 +83,20 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	self, isMember := e.member(j.node)
 	selfChanged := isMember && state == Set && self.Digest != d.Commit
 
-	// Which modules, and which of their units, does the change reach?
-	im, err := e.changes(ctx, injected, d)
-	if err != nil {
-		return res, err
-	}
+	// Which modules, and which of their units, does the change reach? Each
+	// module's change is measured from the versions it requires itself.
 	var units []ecosystem.Unit
-	var skipped []string
+	var skipped, changedNames []string
 	for _, m := range d.Modules {
 		x, err := e.eco(m)
 		if err != nil {
 			return res, err
 		}
+		im, err := e.changes(ctx, injected, m)
+		if err != nil {
+			return res, err
+		}
+		changedNames = append(changedNames, im.names()...)
 		u := ecosystem.Unit{Module: ecosystem.Module{Name: m.Name, Dir: m.Dir}, Ecosystem: m.Ecosystem}
 		switch changed := im.units[m.Ecosystem]; {
 		case e.opt.AllPackages || selfChanged || im.all[m.Ecosystem] != "":
@@ -117,7 +119,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	if len(units) == 0 {
 		res.Verdict, res.Baseline, res.Candidate = Skipped, "none", "none"
 		res.Reason = "nothing it uses changed: the candidate's modules are as in the releases it requires"
-		if names := im.names(); len(names) > 0 {
+		if names := uniqSorted(changedNames); len(names) > 0 {
 			res.Reason = "imports none of the changed packages (" + strings.Join(shorten(names, 4), ", ") + ") and no requirement changed"
 		}
 		if len(d.Modules) == 0 {
@@ -129,6 +131,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 
 	// The candidate tree: the downstream at its ref in this state.
 	var candDir string
+	var err error
 	if selfChanged && self.Dir != "" {
 		candDir, err = e.copyDir(self.Dir, filepath.Join("downstream", d.Name, state))
 	} else {
@@ -161,7 +164,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	if err != nil {
 		return res, err
 	}
-	ups, err := e.candidateUpstreams(ctx, j.node, injected)
+	ups, err := e.candidateUpstreams(ctx, j.node, units, injected)
 	if err != nil {
 		return res, err
 	}
@@ -182,7 +185,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	} else if !e.cache.get(candKey, &attempts) || len(attempts) == 0 {
 		cached = false
 		attempts = nil
-		base := baseRuns[len(baseRuns)-1]
+		base, _, _ := reference(baseRuns)
 		for i := 0; i <= e.opt.Retries; i++ {
 			r, err := e.runUnits(ctx, candDir, d.Name+"@"+res.Ref, units, candCfg, ups)
 			if err != nil {
@@ -202,7 +205,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	}
 	jd := judge(baseRuns, attempts)
 	res.Verdict, res.Tests, res.Command, res.Reason, res.Log = jd.Verdict, jd.Tests, jd.Command, jd.Reason, jd.Log
-	res.Baseline, res.BaselineFlaky = jd.Baseline, jd.BaselineFlaky
+	res.Baseline, res.BaselineFlaky, res.BuildFailure = jd.Baseline, jd.BaselineFlaky, jd.Build
 	res.Attempts = len(attempts)
 	res.Candidate = "none"
 	if len(attempts) > 0 {
@@ -234,6 +237,12 @@ func (e *engine) dependsOn(node int, injected []Member, eco string) bool {
 		}
 	}
 	return false
+}
+
+func uniqSorted(items []string) []string {
+	s := slices.Clone(items)
+	sort.Strings(s)
+	return slices.Compact(s)
 }
 
 func shorten(items []string, n int) []string {
@@ -282,9 +291,9 @@ func ecoConfig(c *workspace.RepoConfig) ecosystem.Config {
 func (e *engine) unitEco(u ecosystem.Unit) ecosystem.Ecosystem { return e.ecos[u.Ecosystem] }
 
 // baseline builds and tests the downstream at its default branch with what
-// it requires today; a failing baseline is tried a second time (in the same
-// tree, as a candidate's retries are) to tell a flaky baseline from a
-// failing one.
+// it requires today. A baseline that fails a test or runs out of time is
+// tried a second time (in the same tree, as a candidate's retries are) to
+// tell a flaky baseline from a failing one; a compile error is not.
 func (e *engine) baseline(ctx context.Context, node int, units []ecosystem.Unit) ([]Run, string, bool, error) {
 	d := e.g.Repos[node]
 	cfg, err := e.repoConfig(ctx, node, d.Commit, "")
@@ -314,7 +323,7 @@ func (e *engine) baseline(ctx context.Context, node int, units []ecosystem.Unit)
 			return nil, "", false, err
 		}
 		runs = append(runs, r)
-		if r.Passed || r.Infra != "" || !r.Built {
+		if r.Passed || r.Infra != "" || onlyBuildFailures(r) {
 			break
 		}
 	}
@@ -325,40 +334,55 @@ func (e *engine) baseline(ctx context.Context, node int, units []ecosystem.Unit)
 }
 
 // baselineUpstreams are, for ecosystems whose manifests do not pin
-// versions, the releases the downstream's requirements on workspace
-// modules select today (the highest tag that satisfies the range; the
-// upstream's default branch when none does).
+// versions, the workspace modules each unit depends on, directly or
+// through other workspace modules, at the releases the requirements select
+// today (the highest tag that satisfies the range; the upstream's default
+// branch when none does). Installing them all keeps a dependency of a
+// dependency from being fetched from a registry that never had it.
 func (e *engine) baselineUpstreams(ctx context.Context, node int, units []ecosystem.Unit) ([]ecosystem.Upstream, error) {
-	ecos := map[string]bool{}
-	for _, u := range units {
-		if x := e.unitEco(u); x != nil && !x.Pins() {
-			ecos[x.Name()] = true
-		}
-	}
 	var ups []ecosystem.Upstream
-	for _, edge := range e.g.Edges[node] {
-		if !ecos[edge.Via] {
+	for _, u := range units {
+		x := e.unitEco(u)
+		if x == nil || x.Pins() {
 			continue
 		}
-		up := e.g.Repos[edge.To]
-		mod, ok := findModule(up, edge.Via, edge.Module)
-		if !ok {
-			continue
+		type from struct {
+			node   int
+			module string
 		}
-		tags, names, err := e.repoTags(ctx, edge.To)
-		if err != nil {
-			return nil, err
+		seen := map[string]bool{}
+		queue := []from{{node, u.Name}}
+		for len(queue) > 0 {
+			f := queue[0]
+			queue = queue[1:]
+			for _, edge := range e.g.Edges[f.node] {
+				if edge.Via != x.Name() || edge.FromModule != f.module || seen[edge.Module] {
+					continue
+				}
+				seen[edge.Module] = true
+				up := e.g.Repos[edge.To]
+				mod, ok := findModule(up, edge.Via, edge.Module)
+				if !ok {
+					continue
+				}
+				tags, names, err := e.repoTags(ctx, edge.To)
+				if err != nil {
+					return nil, err
+				}
+				ref := ecosystem.Module{Name: mod.Name, Dir: mod.Dir}
+				commit := e.resolveRelease(ctx, edge.To, x.Release(ref, edge.Version, names), tags)
+				if commit == "" {
+					commit = up.Commit
+				}
+				tree, err := e.sharedTree(ctx, edge.To, commit)
+				if err != nil {
+					return nil, err
+				}
+				ups = append(ups, ecosystem.Upstream{Module: ref, Ecosystem: edge.Via, For: u.Name, Repo: up.Name,
+					Tree: filepath.Join(tree, filepath.FromSlash(path.Clean(mod.Dir))), Commit: commit, Digest: commit})
+				queue = append(queue, from{edge.To, mod.Name})
+			}
 		}
-		ref := ecosystem.Module{Name: mod.Name, Dir: mod.Dir}
-		commit := resolveRelease(e.ecos[edge.Via].Release(ref, edge.Version, names), tags)
-		if commit == "" {
-			commit = up.Commit
-		}
-		tree, err := e.sharedTree(ctx, edge.To, commit)
-		if err != nil {
-			return nil, err
-		}
-		ups = append(ups, ecosystem.Upstream{Module: ref, Tree: filepath.Join(tree, filepath.FromSlash(path.Clean(mod.Dir))), Commit: commit, Ecosystem: edge.Via})
 	}
 	return ups, nil
 }
@@ -372,15 +396,18 @@ func findModule(r scan.Repo, eco, name string) (scan.Module, bool) {
 	return scan.Module{}, false
 }
 
-// candidateUpstreams are the modules of the injected members, at their
-// commits (or in their local directories). An ecosystem whose manifests
-// do not pin versions gets only the members the downstream depends on.
-func (e *engine) candidateUpstreams(ctx context.Context, node int, injected []Member) ([]ecosystem.Upstream, error) {
+// candidateUpstreams are what a state puts in place. Go (manifests that pin
+// versions): every module of the injected members, at their commits (or in
+// their local directories). npm: the baseline's upstreams with the injected
+// members' packages in place of their releases, plus any other package of
+// a member the downstream depends on.
+func (e *engine) candidateUpstreams(ctx context.Context, node int, units []ecosystem.Unit, injected []Member) ([]ecosystem.Upstream, error) {
 	upstream := map[int]bool{}
 	for _, r := range e.g.Upstream(node, false).Items {
 		upstream[r.Node] = true
 	}
-	var ups []ecosystem.Upstream
+	member := map[string]ecosystem.Upstream{} // ecosystem:module → its candidate
+	var pinned []ecosystem.Upstream
 	for _, m := range injected {
 		r := e.g.Repos[m.node]
 		for _, mod := range r.Modules {
@@ -388,7 +415,7 @@ func (e *engine) candidateUpstreams(ctx context.Context, node int, injected []Me
 			if !ok || (!x.Pins() && !upstream[m.node]) {
 				continue
 			}
-			up := ecosystem.Upstream{Module: ecosystem.Module{Name: mod.Name, Dir: mod.Dir}, Ecosystem: mod.Ecosystem, Commit: m.Commit, Digest: m.Digest}
+			up := ecosystem.Upstream{Module: ecosystem.Module{Name: mod.Name, Dir: mod.Dir}, Ecosystem: mod.Ecosystem, Repo: r.Name, Commit: m.Commit, Digest: m.Digest}
 			if m.Dir != "" {
 				up.Tree, up.Local = filepath.Join(m.Dir, filepath.FromSlash(mod.Dir)), true
 			} else {
@@ -397,44 +424,79 @@ func (e *engine) candidateUpstreams(ctx context.Context, node int, injected []Me
 					return nil, err
 				}
 				up.Tree = filepath.Join(tree, filepath.FromSlash(path.Clean(mod.Dir)))
-				tags, err := e.mergedTags(ctx, m.node, m.Commit)
-				if err != nil {
-					return nil, err
+				if x.Pins() {
+					if err := e.serve(ctx, m, &up); err != nil {
+						return nil, err
+					}
 				}
-				all, _, err := e.repoTags(ctx, m.node)
-				if err != nil {
-					return nil, err
-				}
-				up.Tags = map[string]string{}
-				for _, t := range tags {
-					up.Tags[t] = all[t]
-				}
-				t, err := r.Git.CommitTime(ctx, m.Commit)
-				if err != nil {
-					return nil, err
-				}
-				up.Time = time.Unix(t, 0)
 			}
-			ups = append(ups, up)
+			if x.Pins() {
+				pinned = append(pinned, up)
+			} else {
+				member[up.Ecosystem+":"+up.Name] = up
+			}
 		}
 	}
+	base, err := e.baselineUpstreams(ctx, node, units)
+	if err != nil {
+		return nil, err
+	}
+	ups := pinned
+	used := map[string]bool{}
+	for _, b := range base {
+		if c, ok := member[b.Ecosystem+":"+b.Name]; ok {
+			c.For = b.For
+			b, used[b.Ecosystem+":"+b.Name] = c, true
+		}
+		ups = append(ups, b)
+	}
+	for k, c := range member {
+		if !used[k] {
+			ups = append(ups, c)
+		}
+	}
+	sort.SliceStable(ups, func(i, j int) bool { return ups[i].Ecosystem+ups[i].Name+ups[i].For < ups[j].Ecosystem+ups[j].Name+ups[j].For })
 	return ups, nil
 }
 
-// runUnits builds and tests every unit in root: one attempt.
+// serve fills in what a module proxy needs to serve a member's commit: the
+// tags reachable from it and the commit's time.
+func (e *engine) serve(ctx context.Context, m Member, up *ecosystem.Upstream) error {
+	tags, err := e.mergedTags(ctx, m.node, m.Commit)
+	if err != nil {
+		return err
+	}
+	all, _, err := e.repoTags(ctx, m.node)
+	if err != nil {
+		return err
+	}
+	up.Tags = map[string]string{}
+	for _, t := range tags {
+		up.Tags[t] = all[t]
+	}
+	t, err := e.g.Repos[m.node].Git.CommitTime(ctx, m.Commit)
+	if err != nil {
+		return err
+	}
+	up.Time = time.Unix(t, 0)
+	return nil
+}
+
+// runUnits builds and tests every unit in root: one attempt. A repo that
+// says how it is built and tested (.cascade.yaml) still gets every unit's
+// upstreams put in place (each module's go.mod, each package's installs),
+// then its own commands run once, at its root.
 func (e *engine) runUnits(ctx context.Context, root, label string, units []ecosystem.Unit, cfg *workspace.RepoConfig, ups []ecosystem.Upstream) (Run, error) {
 	t0 := time.Now()
 	total := Run{Built: true, Passed: true, Named: true}
-	// A repo that says how it is built and tested is run its way, once.
-	if cfg.Build != "" || cfg.Test != "" {
-		units = []ecosystem.Unit{{Module: ecosystem.Module{Name: units[0].Name, Dir: "."}, Ecosystem: units[0].Ecosystem}}
-	}
+	custom := cfg.Build != "" || cfg.Test != ""
 	var sigs []string
-	for _, u := range units {
+	var installs, own []ecosystem.Step
+	for i, u := range units {
 		x := e.unitEco(u)
 		var mine []ecosystem.Upstream
 		for _, up := range ups {
-			if up.Ecosystem == x.Name() {
+			if up.Ecosystem == x.Name() && (up.For == "" || up.For == u.Name) {
 				mine = append(mine, up)
 			}
 		}
@@ -445,46 +507,80 @@ func (e *engine) runUnits(ctx context.Context, root, label string, units []ecosy
 		if err != nil {
 			return total, err
 		}
+		if custom {
+			for _, st := range steps {
+				switch {
+				case st.Stage == ecosystem.Install:
+					installs = append(installs, st)
+				case i == 0:
+					// The repo's own build and test commands, once, at its root.
+					st.Cmd.Dir = root
+					own = append(own, st)
+				}
+			}
+			continue
+		}
 		r, err := e.runSteps(ctx, steps)
 		if err != nil {
 			return total, err
 		}
-		if r.Infra != "" || r.TimedOut {
-			r.DurationMS = time.Since(t0).Milliseconds()
-			return r, nil
-		}
-		if !r.Built {
-			total.Built = false
-		}
-		prefix := ""
-		if u.Dir != "." {
-			prefix = u.Dir + ": "
-		}
-		for _, t := range r.Failed {
-			total.Failed = append(total.Failed, prefix+t)
-		}
-		if !r.Passed {
-			total.Passed = false
-			total.Named = total.Named && r.Named
-			sigs = append(sigs, prefix+r.Signature)
-			if total.Command == "" {
-				total.Command, total.Log = r.Command, r.Log
-			}
+		if done := total.add(r, u.Dir, &sigs); done {
+			total.DurationMS = time.Since(t0).Milliseconds()
+			return total, nil
 		}
 	}
-	if !total.Built {
-		total.Failed = nil
+	if custom {
+		r, err := e.runSteps(ctx, append(installs, own...))
+		if err != nil {
+			return total, err
+		}
+		if done := total.add(r, ".", &sigs); done {
+			total.DurationMS = time.Since(t0).Milliseconds()
+			return total, nil
+		}
 	}
 	if total.Passed {
 		total.Named = true
 	}
 	sort.Strings(total.Failed)
+	sort.Strings(total.BuildFailed)
 	total.Signature = strings.Join(sigs, ",")
 	total.DurationMS = time.Since(t0).Milliseconds()
 	return total, nil
 }
 
+// add folds one unit's run into the attempt; done is true when the
+// attempt ends here (a timeout or an infrastructure failure).
+func (total *Run) add(r Run, dir string, sigs *[]string) (done bool) {
+	if r.Infra != "" || r.TimedOut {
+		*total = r
+		return true
+	}
+	prefix := ""
+	if dir != "." {
+		prefix = dir + ": "
+	}
+	for _, t := range r.Failed {
+		total.Failed = append(total.Failed, prefix+t)
+	}
+	for _, t := range r.BuildFailed {
+		total.BuildFailed = append(total.BuildFailed, prefix+t)
+	}
+	total.Built = total.Built && r.Built
+	if !r.Passed {
+		total.Passed = false
+		total.Named = total.Named && r.Named
+		*sigs = append(*sigs, prefix+r.Signature)
+		if total.Command == "" {
+			total.Command, total.Log = r.Command, r.Log
+		}
+	}
+	return false
+}
+
 // runSteps runs a unit's steps in order, stopping at the first failure.
+// An install that fails says nothing about the code (a registry, a
+// network): the attempt could not be judged.
 func (e *engine) runSteps(ctx context.Context, steps []ecosystem.Step) (Run, error) {
 	r := Run{Built: true, Passed: true, Named: true}
 	for _, s := range steps {
@@ -519,33 +615,29 @@ func (e *engine) runSteps(ctx context.Context, steps []ecosystem.Step) (Run, err
 			return Run{Infra: fmt.Sprintf("`%s` was killed", c), Command: c.String(), Log: log}, nil
 		case res.OK():
 			continue
+		case s.Stage == ecosystem.Install:
+			return Run{Infra: fmt.Sprintf("`%s` failed: %s", c, lastLine(res.Output)), Command: c.String(), Log: log}, nil
 		}
 		r.Passed, r.Command, r.Log = false, c.String(), log
 		if s.Stage != ecosystem.Test {
-			r.Built = false
+			r.Built, r.Failed, r.BuildFailed = false, []string{buildStage}, []string{buildStage}
 			return r, nil
 		}
-		r.Failed, r.Named, r.Signature = results.Failed, results.Named, results.Signature
+		r.Failed, r.BuildFailed, r.Named, r.Signature = results.Failed, results.BuildFailed, results.Named, results.Signature
+		r.Built = len(r.BuildFailed) == 0
 		if p == nil {
 			r.Named = false
 			r.Signature = ecosystem.NewNormalizer().Sum()
-		}
-		// Units that do not compile fail the build stage.
-		if len(results.BuildFailed) > 0 && len(r.Failed) > 0 && subset(r.Failed, results.BuildFailed) {
-			r.Built, r.Failed = false, nil
 		}
 		return r, nil
 	}
 	return r, nil
 }
 
-func subset(a, b []string) bool {
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
-		}
-	}
-	return true
+// lastLine is the last non-empty line of an output.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // tail keeps the end of a log.

@@ -23,14 +23,18 @@ var Verdicts = []string{Passed, Regressed, Fixed, Broken, Flaky, Skipped, Error}
 
 // Run is the outcome of one build-and-test attempt.
 type Run struct {
-	// Built is false when the build stage failed (an install or build
-	// command, or code that does not compile).
+	// Built is false when something did not build: a build command
+	// failed, or a package did not compile (BuildFailed says which).
 	Built bool `json:"built"`
 	// Passed is true when the build and every test passed.
 	Passed bool `json:"passed"`
-	// Failed names the failing tests ("pkg.TestName", "pkg" for a package
-	// that failed as a whole); empty when the build failed.
+	// Failed names what failed: tests ("pkg.TestName"), packages that
+	// failed as a whole ("pkg", also one that did not compile), a unit
+	// whose build command failed ("[build]"); prefixed with "dir: " for a
+	// module outside the repo's root.
 	Failed []string `json:"failed,omitempty"`
+	// BuildFailed are the entries of Failed that did not build.
+	BuildFailed []string `json:"build_failed,omitempty"`
 	// Named is true when the test runner named its tests, so that Failed
 	// is everything that failed.
 	Named bool `json:"named,omitempty"`
@@ -59,20 +63,19 @@ const (
 	crashFailure = "(test command)"
 )
 
+// buildStage names a unit whose build command failed: none of its tests
+// ran.
+const buildStage = "[build]"
+
 // newFailures says what fails in cand that did not fail in base (the
-// baseline's final attempt), and names the tests.
+// baseline's final attempt), and names it. Build failures are compared
+// package by package: a package that does not build at the baseline hides
+// only its own tests, never another package's regression.
 func newFailures(base, cand Run) (kind string, tests []string) {
 	switch {
 	case cand.TimedOut:
 		return timeout, nil
-	case !cand.Built:
-		if base.Built {
-			return buildFailure, nil
-		}
-		return noFailure, nil
-	case cand.Passed, !base.Built:
-		// Nothing new, or nothing to compare test by test: every candidate
-		// failure is as old as the baseline's failure to build.
+	case cand.Passed:
 		return noFailure, nil
 	case base.Passed:
 		if len(cand.Failed) == 0 {
@@ -80,7 +83,7 @@ func newFailures(base, cand Run) (kind string, tests []string) {
 			// that crashed, a runner without structured output).
 			return testFailure, []string{crashFailure}
 		}
-		return testFailure, slices.Clone(cand.Failed)
+		return classify(cand, slices.Clone(cand.Failed))
 	}
 	// Both fail. Test by test where the runner names tests; otherwise the
 	// two failures are the same only if their outputs are.
@@ -95,7 +98,7 @@ func newFailures(base, cand Run) (kind string, tests []string) {
 		old[t] = true
 	}
 	for _, t := range cand.Failed {
-		if !old[t] {
+		if !old[t] && !unbuilt(t, base.BuildFailed) {
 			tests = append(tests, t)
 		}
 	}
@@ -103,7 +106,47 @@ func newFailures(base, cand Run) (kind string, tests []string) {
 		return noFailure, nil
 	}
 	sort.Strings(tests)
+	return classify(cand, tests)
+}
+
+// classify says whether new failures include something that does not build.
+func classify(cand Run, tests []string) (string, []string) {
+	for _, t := range tests {
+		if slices.Contains(cand.BuildFailed, t) {
+			return buildFailure, tests
+		}
+	}
 	return testFailure, tests
+}
+
+// unbuilt reports whether a failure belongs to something that did not
+// build at the baseline, where nothing of it could run: the package
+// itself or one of its tests ("pkg.Test"), or any failure of a unit whose
+// build command failed.
+func unbuilt(name string, baseBuildFailed []string) bool {
+	for _, b := range baseBuildFailed {
+		if name == b || strings.HasPrefix(name, b+".") {
+			return true
+		}
+		if unit, ok := strings.CutSuffix(b, buildStage); ok && strings.HasPrefix(name, unit) {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyBuildFailures reports whether everything a run failed is a build
+// failure (deterministic: not worth another attempt).
+func onlyBuildFailures(r Run) bool {
+	if len(r.Failed) == 0 {
+		return false
+	}
+	for _, f := range r.Failed {
+		if !slices.Contains(r.BuildFailed, f) {
+			return false
+		}
+	}
+	return true
 }
 
 // retry reports whether a candidate attempt that failed this way is worth
@@ -125,6 +168,47 @@ type Judgement struct {
 	// Command and Log come from the attempt the verdict rests on.
 	Command, Log string
 	Reason       string
+	// Build is true when the verdict rests on something that does not
+	// build (Tests then names the packages that do not).
+	Build bool
+}
+
+// reference is what the candidate is compared with: the baseline's last
+// attempt, with what failed in its first attempt too when both failed. It
+// also says how the baseline went ("pass", "fail", "flaky") and what
+// failed only in its first attempt.
+func reference(attempts []Run) (ref Run, state string, flaky []string) {
+	ref = attempts[len(attempts)-1]
+	state = passFail(ref)
+	first := attempts[0]
+	if len(attempts) < 2 || first.Passed {
+		return ref, state, nil
+	}
+	if ref.Passed {
+		switch {
+		case first.TimedOut:
+			flaky = []string{"(timed out)"}
+		case len(first.Failed) == 0:
+			flaky = []string{crashFailure}
+		default:
+			flaky = first.Failed
+		}
+		return ref, "flaky", flaky
+	}
+	if first.TimedOut {
+		return ref, state, nil
+	}
+	// Both attempts failed: what failed in either failed at the baseline,
+	// and what failed only in the first is flaky there.
+	ref.Failed = slices.Clone(ref.Failed)
+	for _, t := range first.Failed {
+		if !slices.Contains(ref.Failed, t) {
+			flaky = append(flaky, t)
+			ref.Failed = append(ref.Failed, t)
+		}
+	}
+	sort.Strings(ref.Failed)
+	return ref, state, flaky
 }
 
 // judge compares the baseline's attempts (a failing baseline is tried
@@ -132,26 +216,28 @@ type Judgement struct {
 // fails something the baseline did not; a failing attempt followed by a
 // passing one is flaky; failing every attempt is a regression.
 func judge(baseAttempts, attempts []Run) Judgement {
-	base := baseAttempts[len(baseAttempts)-1]
+	j := judgeRuns(baseAttempts, attempts)
+	// A build command that failed is said by the reason, not named as a test.
+	j.Tests = slices.DeleteFunc(slices.Clone(j.Tests), func(t string) bool { return strings.HasSuffix(t, buildStage) })
+	if len(j.Tests) == 0 {
+		j.Tests = nil
+	}
+	return j
+}
+
+func judgeRuns(baseAttempts, attempts []Run) Judgement {
+	last := baseAttempts[len(baseAttempts)-1]
 	for _, b := range baseAttempts {
 		if b.Infra != "" {
 			return Judgement{Verdict: Error, Baseline: "none", Reason: "baseline: " + b.Infra, Command: b.Command, Log: b.Log}
 		}
 	}
-	if base.TimedOut {
-		return Judgement{Verdict: Error, Baseline: "none", Command: base.Command, Log: base.Log,
-			Reason: "baseline: " + base.Note + "; cascade cannot tell what the candidate changes"}
+	if last.TimedOut {
+		return Judgement{Verdict: Error, Baseline: "none", Command: last.Command, Log: last.Log,
+			Reason: "baseline: " + last.Note + "; cascade cannot tell what the candidate changes"}
 	}
-	j := Judgement{Baseline: passFail(base)}
-	if first := baseAttempts[0]; len(baseAttempts) > 1 && !first.Passed && base.Passed {
-		j.Baseline = "flaky"
-		j.BaselineFlaky = first.Failed
-		if first.TimedOut {
-			j.BaselineFlaky = []string{"(timed out)"}
-		} else if len(j.BaselineFlaky) == 0 {
-			j.BaselineFlaky = []string{crashFailure}
-		}
-	}
+	base, state, flaky := reference(baseAttempts)
+	j := Judgement{Baseline: state, BaselineFlaky: flaky}
 	var first *Run
 	var firstTests []string
 	kinds := map[string]bool{}
@@ -191,11 +277,15 @@ func judge(baseAttempts, attempts []Run) Judgement {
 		j.Verdict, j.Reason = Error, "the candidate was not run"
 		return j
 	}
-	last := attempts[len(attempts)-1]
+	last = attempts[len(attempts)-1]
 	j.Verdict, j.Tests, j.Command, j.Log = Regressed, lastTests, last.Command, last.Log
 	switch {
 	case kinds[buildFailure]:
+		j.Build = true
 		j.Reason = "the baseline builds and the candidate does not"
+		if !onlyBuildFailures(last) {
+			j.Reason = "the baseline builds and the candidate does not (and tests fail)"
+		}
 	case len(kinds) == 1 && kinds[timeout]:
 		j.Reason = "timed out with the candidate, passed at the baseline"
 		if !base.Passed {
@@ -235,7 +325,8 @@ func settle(j Judgement, base, cand Run) Judgement {
 	}
 	j.Verdict, j.Tests, j.Command, j.Log = Broken, cand.Failed, cand.Command, cand.Log
 	j.Reason = "already failing at the baseline: not this change's fault"
-	if !cand.Built {
+	if onlyBuildFailures(cand) {
+		j.Build = true
 		j.Reason = "does not build at the baseline either: not this change's fault"
 	}
 	if len(j.Tests) == 0 {

@@ -8,7 +8,12 @@ import (
 
 func TestJudge(t *testing.T) {
 	pass := Run{Built: true, Passed: true, Named: true}
-	noBuild := Run{Built: false, Command: "go build ./...", Log: "undefined: x"}
+	noBuild := Run{Built: false, Named: true, Failed: []string{"[build]"}, BuildFailed: []string{"[build]"}, Command: "go build ./...", Log: "undefined: x"}
+	// Package x does not compile (a cgo library missing here).
+	xBroken := Run{Built: false, Named: true, Failed: []string{"ex/x"}, BuildFailed: []string{"ex/x"}, Command: "go test", Log: "x: undefined"}
+	xBrokenAndGreet := Run{Built: false, Named: true, Failed: []string{"ex/greet.TestGreeting", "ex/x"}, BuildFailed: []string{"ex/x"}, Command: "go test", Log: "x: undefined; greeting"}
+	xBrokenApiToo := Run{Built: false, Named: true, Failed: []string{"ex/api", "ex/x"}, BuildFailed: []string{"ex/api", "ex/x"}, Command: "go test", Log: "api, x: undefined"}
+	failABfirst := Run{Built: true, Named: true, Failed: []string{"p.TestA", "p.TestB"}, Command: "go test", Log: "A and B failed"}
 	failA := Run{Built: true, Named: true, Failed: []string{"p.TestA"}, Command: "go test", Log: "A failed"}
 	failB := Run{Built: true, Named: true, Failed: []string{"p.TestB"}, Command: "go test", Log: "B failed"}
 	failAB := Run{Built: true, Named: true, Failed: []string{"p.TestA", "p.TestB"}, Command: "go test", Log: "A and B failed"}
@@ -23,17 +28,25 @@ func TestJudge(t *testing.T) {
 	}{
 		{"pass pass", []Run{pass}, []Run{pass}, Judgement{Verdict: Passed, Baseline: "pass"}},
 		{"pass, candidate never builds", []Run{pass}, []Run{noBuild},
-			Judgement{Verdict: Regressed, Baseline: "pass", Command: "go build ./...", Log: "undefined: x", Reason: "the baseline builds and the candidate does not"}},
+			Judgement{Verdict: Regressed, Baseline: "pass", Command: "go build ./...", Log: "undefined: x", Reason: "the baseline builds and the candidate does not", Build: true}},
 		{"old test failures do not hide a broken build", []Run{failA, failA}, []Run{noBuild},
-			Judgement{Verdict: Regressed, Baseline: "fail", Command: "go build ./...", Log: "undefined: x", Reason: "the baseline builds and the candidate does not"}},
+			Judgement{Verdict: Regressed, Baseline: "fail", Command: "go build ./...", Log: "undefined: x", Reason: "the baseline builds and the candidate does not", Build: true}},
 		{"a new failing test is named", []Run{failA, failA}, []Run{failAB, failAB},
 			Judgement{Verdict: Regressed, Baseline: "fail", Tests: []string{"p.TestB"}, Command: "go test", Log: "A and B failed", Reason: "tests that pass at the baseline fail with the candidate"}},
 		{"only old failures: broken", []Run{failA, failA}, []Run{failA},
 			Judgement{Verdict: Broken, Baseline: "fail", Tests: []string{"p.TestA"}, Command: "go test", Log: "A failed", Reason: "already failing at the baseline: not this change's fault"}},
 		{"neither builds: broken", []Run{noBuild}, []Run{noBuild},
-			Judgement{Verdict: Broken, Baseline: "fail", Command: "go build ./...", Log: "undefined: x", Reason: "does not build at the baseline either: not this change's fault"}},
+			Judgement{Verdict: Broken, Baseline: "fail", Command: "go build ./...", Log: "undefined: x", Reason: "does not build at the baseline either: not this change's fault", Build: true}},
 		{"fixed", []Run{failA, failA}, []Run{pass}, Judgement{Verdict: Fixed, Baseline: "fail", Tests: []string{"p.TestA"}, Reason: "fails at the baseline and passes with the candidate"}},
 		{"fixed build", []Run{noBuild}, []Run{pass}, Judgement{Verdict: Fixed, Baseline: "fail", Reason: "fails at the baseline and passes with the candidate"}},
+		{"a package that does not build at the baseline hides only its own tests", []Run{xBroken}, []Run{xBrokenAndGreet},
+			Judgement{Verdict: Regressed, Baseline: "fail", Tests: []string{"ex/greet.TestGreeting"}, Command: "go test", Log: "x: undefined; greeting", Reason: "tests that pass at the baseline fail with the candidate"}},
+		{"another package that stops building regresses", []Run{xBroken}, []Run{xBrokenApiToo},
+			Judgement{Verdict: Regressed, Baseline: "fail", Tests: []string{"ex/api"}, Command: "go test", Log: "api, x: undefined", Reason: "the baseline builds and the candidate does not", Build: true}},
+		{"the same package does not build at either end: broken", []Run{xBroken}, []Run{xBroken},
+			Judgement{Verdict: Broken, Baseline: "fail", Tests: []string{"ex/x"}, Command: "go test", Log: "x: undefined", Reason: "does not build at the baseline either: not this change's fault", Build: true}},
+		{"what failed in either baseline attempt failed at the baseline", []Run{failABfirst, failB}, []Run{failAB},
+			Judgement{Verdict: Broken, Baseline: "fail", BaselineFlaky: []string{"p.TestA"}, Tests: []string{"p.TestA", "p.TestB"}, Command: "go test", Log: "A and B failed", Reason: "already failing at the baseline: not this change's fault"}},
 		{"flaky", []Run{pass}, []Run{failA, pass},
 			Judgement{Verdict: Flaky, Baseline: "pass", Tests: []string{"p.TestA"}, Command: "go test", Log: "A failed", Reason: "failed on attempt 1 of 2, then passed"}},
 		{"flaky names the test of the attempt whose log it shows", []Run{pass}, []Run{failA, failB, pass},
@@ -78,7 +91,7 @@ func TestRetry(t *testing.T) {
 		cand Run
 		want bool
 	}{
-		{Run{Built: false}, false}, // a compile error is deterministic
+		{Run{Built: false, Named: true, Failed: []string{"p"}, BuildFailed: []string{"p"}}, false}, // a compile error is deterministic
 		{Run{Built: true, Named: true, Failed: []string{"p.T"}}, true},
 		{Run{TimedOut: true}, true},
 		{pass, false},

@@ -79,10 +79,13 @@ type Result struct {
 	Log           string   `json:"log"`
 	Command       string   `json:"command,omitempty"`
 	Tests         []string `json:"tests,omitempty"`
-	Reason        string   `json:"reason,omitempty"`
-	Depth         int      `json:"depth"`
-	Packages      []string `json:"packages,omitempty"`
-	Cached        bool     `json:"cached,omitempty"`
+	// BuildFailure is true when the verdict rests on code that does not
+	// build; Tests then names what does not build.
+	BuildFailure bool     `json:"build_failure,omitempty"`
+	Reason       string   `json:"reason,omitempty"`
+	Depth        int      `json:"depth"`
+	Packages     []string `json:"packages,omitempty"`
+	Cached       bool     `json:"cached,omitempty"`
 }
 
 // Report is the outcome of a verification.
@@ -252,6 +255,18 @@ func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
 			}
 		}
 	}
+	// A repo whose manifests cannot be read may depend on the change set
+	// without cascade seeing it: it is verified (and gets an error), never
+	// left out.
+	for i, r := range g.Repos {
+		if _, ok := depth[i]; ok || isMember(members, i) || len(manifestProblems(r)) == 0 {
+			continue
+		}
+		depth[i], alone[i] = 1, true
+		if len(members) > 1 {
+			inSet[i] = true
+		}
+	}
 	only := map[int]bool{}
 	tiers := slices.Clone(opt.Tiers)
 	for _, o := range opt.Only {
@@ -312,6 +327,15 @@ func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
 		return g.Name(jobs[a].node) < g.Name(jobs[b].node)
 	})
 	return jobs, nil
+}
+
+func isMember(members []Member, node int) bool {
+	for _, m := range members {
+		if m.node == node {
+			return true
+		}
+	}
+	return false
 }
 
 // nameList names the nodes of a set (but skip), sorted, for a message.
@@ -383,7 +407,7 @@ func assignCauses(g *graph.Workspace, rs []Result) {
 				fallback = name
 			}
 		}
-		if r.Cause == "" && r.Command != "" && strings.Contains(r.Reason, "does not") {
+		if r.Cause == "" && r.BuildFailure {
 			r.Cause = fallback
 		}
 	}

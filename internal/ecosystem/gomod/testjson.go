@@ -45,11 +45,22 @@ type TestStream struct {
 	lastBld string
 	events  int
 
-	failed         map[string]bool
+	failed         map[testName]bool
 	pkgFailed      map[string]bool
 	pkgHasTestFail map[string]bool
 	buildFailed    map[string]bool
+	// started are the tests that began and have not ended, by package:
+	// when their package fails, a test that never ended (it called
+	// os.Exit, a goroutine panicked) failed.
+	started  map[string]map[string]bool
+	nStarted int
 }
+
+// testName is a test of a package.
+type testName struct{ pkg, test string }
+
+// maxStarted bounds how many unfinished tests are remembered.
+const maxStarted = 100_000
 
 // NewTestStream returns a parser of `go test -json` output produced in the
 // tree at root (its absolute path is taken out of the signature).
@@ -58,7 +69,8 @@ func NewTestStream(root string) *TestStream {
 		norm: ecosystem.NewNormalizer(root), roots: []string{root},
 		log: ecosystem.NewLog(maxLog), plain: ecosystem.NewLog(maxLog),
 		running: map[string]*ringText{},
-		failed:  map[string]bool{}, pkgFailed: map[string]bool{}, pkgHasTestFail: map[string]bool{}, buildFailed: map[string]bool{},
+		failed: map[testName]bool{}, pkgFailed: map[string]bool{}, pkgHasTestFail: map[string]bool{}, buildFailed: map[string]bool{},
+		started: map[string]map[string]bool{},
 	}
 	s.lines = ecosystem.NewLines(4<<20, s.line)
 	return s
@@ -89,6 +101,15 @@ func (s *TestStream) line(line []byte, long bool) {
 		return
 	case "build-fail":
 		return
+	case "run":
+		if e.Test != "" && s.nStarted < maxStarted {
+			if s.started[e.Package] == nil {
+				s.started[e.Package] = map[string]bool{}
+			}
+			s.started[e.Package][e.Test] = true
+			s.nStarted++
+		}
+		return
 	case "output":
 		k := e.Package + "\x00" + e.Test
 		r := s.running[k]
@@ -103,6 +124,10 @@ func (s *TestStream) line(line []byte, long bool) {
 		return
 	case "pass", "skip":
 		delete(s.running, e.Package+"\x00"+e.Test)
+		s.end(e.Package, e.Test)
+		if e.Test == "" {
+			delete(s.started, e.Package)
+		}
 		return
 	case "fail":
 	default:
@@ -123,10 +148,27 @@ func (s *TestStream) line(line []byte, long bool) {
 		s.buildFailed[e.Package] = true
 	}
 	if e.Test != "" {
-		s.failed[e.Package+"."+e.Test] = true
+		s.failed[testName{e.Package, e.Test}] = true
 		s.pkgHasTestFail[e.Package] = true
-	} else if e.Package != "" {
-		s.pkgFailed[e.Package] = true
+		s.end(e.Package, e.Test)
+		return
+	}
+	if e.Package == "" {
+		return
+	}
+	s.pkgFailed[e.Package] = true
+	// Tests of the failed package that never ended failed with it.
+	for t := range s.started[e.Package] {
+		s.failed[testName{e.Package, t}] = true
+		s.pkgHasTestFail[e.Package] = true
+	}
+	delete(s.started, e.Package)
+}
+
+func (s *TestStream) end(pkg, test string) {
+	if test != "" && s.started[pkg][test] {
+		delete(s.started[pkg], test)
+		s.nStarted--
 	}
 }
 
@@ -135,9 +177,24 @@ func (s *TestStream) line(line []byte, long bool) {
 // without a failing test (a build error, a panic in TestMain).
 func (s *TestStream) Finish() ecosystem.Results {
 	s.lines.Flush()
+	// Leaves only: a failing subtest fails its parent too.
+	var names []testName
+	for n := range s.failed {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if names[i].pkg != names[j].pkg {
+			return names[i].pkg < names[j].pkg
+		}
+		return names[i].test < names[j].test
+	})
 	var failed []string
-	for name := range s.failed {
-		failed = append(failed, name)
+	for i, n := range names {
+		// Sorted: a parent's subtests follow it directly.
+		if i+1 < len(names) && names[i+1].pkg == n.pkg && strings.HasPrefix(names[i+1].test, n.test+"/") {
+			continue
+		}
+		failed = append(failed, n.pkg+"."+n.test)
 	}
 	for p := range s.pkgFailed {
 		if !s.pkgHasTestFail[p] {
@@ -145,14 +202,6 @@ func (s *TestStream) Finish() ecosystem.Results {
 		}
 	}
 	sort.Strings(failed)
-	var leaves []string
-	for i, f := range failed {
-		// Sorted: a parent's subtests follow it directly.
-		if i+1 < len(failed) && strings.HasPrefix(failed[i+1], f+"/") {
-			continue
-		}
-		leaves = append(leaves, f)
-	}
 	var built []string
 	for p := range s.buildFailed {
 		built = append(built, p)
@@ -178,7 +227,7 @@ func (s *TestStream) Finish() ecosystem.Results {
 		log += s.plain.String()
 	}
 	return ecosystem.Results{
-		Failed:      leaves,
+		Failed:      failed,
 		BuildFailed: built,
 		Named:       s.events > 0,
 		Log:         ecosystem.Rel(log, s.roots...),

@@ -231,3 +231,37 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return v
 }
+
+// A test that never ends (it called os.Exit or log.Fatal, a goroutine
+// panicked) failed when its package fails, even when another test of the
+// package failed too.
+func TestTestStreamUnfinishedTest(t *testing.T) {
+	r := stream(t, "/t", `{"Action":"run","Package":"ex.com/api","Test":"TestEnv"}
+{"Action":"fail","Package":"ex.com/api","Test":"TestEnv"}
+{"Action":"run","Package":"ex.com/api","Test":"TestCheck"}
+{"Action":"output","Package":"ex.com/api","Test":"TestCheck","Output":"check failed\n"}
+{"Action":"output","Package":"ex.com/api","Output":"FAIL\tex.com/api\t0.01s\n"}
+{"Action":"fail","Package":"ex.com/api"}
+`)
+	if diff := cmp.Diff([]string{"ex.com/api.TestCheck", "ex.com/api.TestEnv"}, r.Failed); diff != "" {
+		t.Errorf("failed mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// Leaves are pruned within a package: a failing test of a sub-package
+// never hides its parent package's failure.
+func TestTestStreamSubPackages(t *testing.T) {
+	r := stream(t, "/t", `{"Action":"fail","Package":"ex.com/api/sub","Test":"TestEnv"}
+{"Action":"fail","Package":"ex.com/api/sub"}
+{"Action":"fail","Package":"ex.com/api","FailedBuild":"ex.com/api"}
+{"Action":"fail","Package":"ex.com/api/x","Test":"TestA/one"}
+{"Action":"fail","Package":"ex.com/api/x","Test":"TestA"}
+{"Action":"fail","Package":"ex.com/api/x","Test":"TestAB"}
+`)
+	if diff := cmp.Diff([]string{"ex.com/api", "ex.com/api/sub.TestEnv", "ex.com/api/x.TestA/one", "ex.com/api/x.TestAB"}, r.Failed); diff != "" {
+		t.Errorf("failed mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"ex.com/api"}, r.BuildFailed); diff != "" {
+		t.Errorf("build failed mismatch (-want +got):\n%s", diff)
+	}
+}
