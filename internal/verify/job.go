@@ -455,7 +455,9 @@ func (e *engine) candidateUpstreams(ctx context.Context, node int, units []ecosy
 			ups = append(ups, c)
 		}
 	}
-	sort.SliceStable(ups, func(i, j int) bool { return ups[i].Ecosystem+ups[i].Name+ups[i].For < ups[j].Ecosystem+ups[j].Name+ups[j].For })
+	sort.SliceStable(ups, func(i, j int) bool {
+		return ups[i].Ecosystem+ups[i].Name+ups[i].For < ups[j].Ecosystem+ups[j].Name+ups[j].For
+	})
 	return ups, nil
 }
 

@@ -69,7 +69,7 @@ func NewTestStream(root string) *TestStream {
 		norm: ecosystem.NewNormalizer(root), roots: []string{root},
 		log: ecosystem.NewLog(maxLog), plain: ecosystem.NewLog(maxLog),
 		running: map[string]*ringText{},
-		failed: map[testName]bool{}, pkgFailed: map[string]bool{}, pkgHasTestFail: map[string]bool{}, buildFailed: map[string]bool{},
+		failed:  map[testName]bool{}, pkgFailed: map[string]bool{}, pkgHasTestFail: map[string]bool{}, buildFailed: map[string]bool{},
 		started: map[string]map[string]bool{},
 	}
 	s.lines = ecosystem.NewLines(4<<20, s.line)
