@@ -64,16 +64,6 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
-// interesting reports whether some path starts with (or equals) cur.
-func (s *spanScanner) interesting(cur []string) bool {
-	for _, p := range s.paths {
-		if len(p) >= len(cur) && equalPrefix(p, cur) {
-			return true
-		}
-	}
-	return false
-}
-
 func equalPrefix(p, cur []string) bool {
 	for i := range cur {
 		if p[i] != cur[i] {
@@ -91,17 +81,41 @@ func (s *spanScanner) record(cur []string, start, end int) {
 	}
 }
 
-// child is the path of a member of the container at parent, or nil when
-// no wanted path goes through it.
+// child is the path of the member name of the container at parent, or
+// nil when no wanted path goes through it. It is a prefix of a wanted path,
+// so finding it allocates nothing.
 func (s *spanScanner) child(parent []string, name string) []string {
 	if parent == nil {
 		return nil
 	}
-	next := append(append(make([]string, 0, len(parent)+1), parent...), name)
-	if !s.interesting(next) {
-		return nil
+	for _, p := range s.paths {
+		if len(p) > len(parent) && p[len(parent)] == name && equalPrefix(p, parent) {
+			return p[:len(parent)+1]
+		}
 	}
-	return next
+	return nil
+}
+
+// childKey is child for an object's key, given as scanned (with quotes).
+func (s *spanScanner) childKey(parent []string, q []byte) ([]string, error) {
+	if parent == nil {
+		return nil, nil
+	}
+	raw := q[1 : len(q)-1]
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		// The common case: the key is its text (compared without a copy).
+		for _, p := range s.paths {
+			if len(p) > len(parent) && p[len(parent)] == string(raw) && equalPrefix(p, parent) {
+				return p[:len(parent)+1], nil
+			}
+		}
+		return nil, nil
+	}
+	k, err := unquoteKey(q)
+	if err != nil {
+		return nil, err
+	}
+	return s.child(parent, k), nil
 }
 
 // scan scans the value at i, whose path is cur (nil when no wanted path
@@ -169,7 +183,10 @@ func (s *spanScanner) scan(i int, cur []string) (int, error) {
 				i = skipWS(b, i+1)
 				if top.array {
 					top.index++
-					cur = s.child(top.path, strconv.Itoa(top.index))
+					cur = nil
+					if top.path != nil {
+						cur = s.child(top.path, strconv.Itoa(top.index))
+					}
 				} else if i, cur, err = s.key(i, top.path); err != nil {
 					return i, err
 				}
@@ -199,13 +216,9 @@ func (s *spanScanner) key(i int, parent []string) (int, []string, error) {
 	if err != nil {
 		return i, nil, err
 	}
-	var cur []string
-	if parent != nil {
-		k, err := unquoteKey(b[i:kend])
-		if err != nil {
-			return i, nil, err
-		}
-		cur = s.child(parent, k)
+	cur, err := s.childKey(parent, b[i:kend])
+	if err != nil {
+		return i, nil, err
 	}
 	i = skipWS(b, kend)
 	if i >= len(b) || b[i] != ':' {
@@ -218,10 +231,6 @@ func (s *spanScanner) key(i int, parent []string) (int, []string, error) {
 // and any invalid UTF-8 decoded by JSON's rules, as encoding/json decodes
 // the document's keys. q is a string scanString accepted.
 func unquoteKey(q []byte) (string, error) {
-	raw := q[1 : len(q)-1]
-	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
-		return string(raw), nil
-	}
 	var k string
 	if err := json.Unmarshal(q, &k); err != nil {
 		return "", fmt.Errorf("%w: key %s: %v", errSyntax, q, err)
@@ -266,7 +275,7 @@ func scanNumber(b []byte, i int) (int, error) {
 		}
 		return j - k
 	}
-	bad := fmt.Errorf("%w: bad number at byte %d", errSyntax, i)
+	bad := func(j int) (int, error) { return j, fmt.Errorf("%w: bad number at byte %d", errSyntax, i) }
 	if j < len(b) && b[j] == '-' {
 		j++
 	}
@@ -274,12 +283,12 @@ func scanNumber(b []byte, i int) (int, error) {
 	case j < len(b) && b[j] == '0':
 		j++
 	case digits() == 0:
-		return j, bad
+		return bad(j)
 	}
 	if j < len(b) && b[j] == '.' {
 		j++
 		if digits() == 0 {
-			return j, bad
+			return bad(j)
 		}
 	}
 	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
@@ -288,7 +297,7 @@ func scanNumber(b []byte, i int) (int, error) {
 			j++
 		}
 		if digits() == 0 {
-			return j, bad
+			return bad(j)
 		}
 	}
 	return j, nil
