@@ -38,9 +38,13 @@ files are read transparently.
                    (host, user, method, path, status, agent, referer), or
                    re:REGEXP with one capture group.
 
-A line that is not valid JSON, or lacks the field, counts as a parse error;
-a line longer than --max-line is counted and skipped. Exit 1 with
---fail-on-new-rejections when any request flips to rejected.`,
+A line that is not valid JSON, lacks the field or nests more than 10,000
+levels is counted as unreadable; a line longer than --max-line is counted
+and skipped. A --group-by that names nothing in any line is a warning.
+
+With --fail-on-new-rejections: exit 1 when any request flips to rejected;
+exit 2 when no line could be read as a request (an empty log, a --field that
+matches no line), since nothing was checked. Without it, that is a warning.`,
 		Example: `  cascade replay --old clever-api@master:schemas/where.json --new schemas/where.json \
       --field where --group-by partner logs/requests.jsonl
   cascade replay --format access --field where --group-by user --old old.json --new new.json access.log.gz`,
@@ -72,6 +76,23 @@ a line longer than --max-line is counted and skipped. Exit 1 with
 			if runErr != nil && !errors.As(runErr, &trunc) {
 				return runErr
 			}
+			// A check passes only on lines it read: when none could be,
+			// it is bad input (exit 2), with the counts that say why.
+			nothing := rep.NothingChecked()
+			for _, w := range rep.Warnings {
+				if fail && runErr == nil && nothing != nil && w == nothing.Error() {
+					continue // the error says it
+				}
+				fmt.Fprintf(a.stderr, "warning: %s\n", w)
+			}
+			if fail && runErr == nil && nothing != nil {
+				if !asJSON {
+					if err := report.ReplayText(a.stdout, rep); err != nil {
+						return err
+					}
+				}
+				return nothing
+			}
 			if asJSON {
 				err = report.JSON(a.stdout, rep)
 			} else {
@@ -99,7 +120,7 @@ a line longer than --max-line is counted and skipped. Exit 1 with
 	f.IntVar(&opt.MaxLine, "max-line", 1<<20, "the longest line read, in bytes; longer lines are counted and skipped")
 	f.IntVar(&opt.Jobs, "jobs", 0, "validating workers (default: the number of cores)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON document")
-	f.BoolVar(&fail, "fail-on-new-rejections", false, "exit 1 when any request flips to rejected")
+	f.BoolVar(&fail, "fail-on-new-rejections", false, "exit 1 when any request flips to rejected, 2 when no line could be read")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"jsonl", "access"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

@@ -3,10 +3,10 @@ package replay
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -18,14 +18,15 @@ const none = "(none)"
 // extractor turns a log line into the document to validate and its group.
 type extractor struct {
 	format  string
-	field   []string // path to the document (jsonl), or a parameter (access)
+	field   []string // path to the document (jsonl)
+	param   string   // the raw --field: the parameter (access), or for messages
 	group   []string // path to the group (jsonl)
-	groupBy string   // the raw --group-by (access)
+	groupBy string   // the raw --group-by: a parameter or log field (access)
 	groupRe *regexp.Regexp
 }
 
 func newExtractor(opt Options) (*extractor, error) {
-	ex := &extractor{format: opt.Format, groupBy: opt.GroupBy}
+	ex := &extractor{format: opt.Format, groupBy: opt.GroupBy, param: opt.Field}
 	if opt.Field != "" {
 		ex.field = splitPath(opt.Field)
 	}
@@ -58,39 +59,6 @@ func splitPath(p string) []string {
 	return strings.Split(p, ".")
 }
 
-func lookup(v any, path []string) (any, bool) {
-	for _, k := range path {
-		switch c := v.(type) {
-		case map[string]any:
-			x, ok := c[k]
-			if !ok {
-				return nil, false
-			}
-			v = x
-		case []any:
-			i, err := strconv.Atoi(k)
-			if err != nil || i < 0 || i >= len(c) {
-				return nil, false
-			}
-			v = c[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
-}
-
-func groupKey(v any, ok bool) string {
-	if !ok || v == nil {
-		return none
-	}
-	if s, isStr := v.(string); isStr {
-		return s
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 // located is a line's document, found but not yet decoded.
 type located struct {
 	// raw is the document's text (JSON), or the query string (access); it
@@ -101,21 +69,33 @@ type located struct {
 	decoded bool
 	// jsonString is set when raw is a JSON string that holds JSON.
 	jsonString bool
-	group      string
+	// readable is set when the line is valid JSON (jsonl) or an access log
+	// line, whether or not it holds the field.
+	readable bool
+	group    string
+	// groupLooked is set when --group-by was looked for in the line, and
+	// groupFound when it named something there.
+	groupLooked, groupFound bool
 }
 
+// missingError is a readable line without the --field.
+type missingError struct{ what string }
+
+func (e *missingError) Error() string { return e.what + " is missing" }
+
 // locate finds the document and the group of a line; a line that cannot
-// be read is an error.
+// be read is an error: errTooDeep, a *missingError or another.
 func (ex *extractor) locate(line []byte) (located, error) {
-	if ex.format == Access {
-		doc, group, err := ex.extractAccess(line)
-		return located{doc: doc, decoded: true, group: group}, err
-	}
 	loc := located{group: none}
 	if ex.groupRe != nil {
+		loc.groupLooked = true
 		if m := ex.groupRe.FindSubmatch(line); m != nil {
-			loc.group = string(m[1])
+			loc.group, loc.groupFound = string(m[1]), true
 		}
+	}
+	if ex.format == Access {
+		err := ex.extractAccess(line, &loc)
+		return loc, err
 	}
 	var paths [][]string
 	if ex.field != nil {
@@ -126,6 +106,9 @@ func (ex *extractor) locate(line []byte) (located, error) {
 	}
 	spans, err := scanSpans(line, paths)
 	if err != nil {
+		if errors.Is(err, errTooDeep) {
+			return loc, err
+		}
 		// encoding/json words the error the way users know.
 		var v any
 		if jerr := json.Unmarshal(line, &v); jerr != nil {
@@ -133,21 +116,19 @@ func (ex *extractor) locate(line []byte) (located, error) {
 		}
 		return loc, err
 	}
-	k := 0
+	loc.readable = true
+	if ex.group != nil {
+		span := spans[len(spans)-1]
+		loc.groupLooked, loc.groupFound = true, span != nil
+		loc.group = spanKey(span)
+	}
 	loc.raw = line
 	if ex.field != nil {
 		if spans[0] == nil {
-			if ex.group != nil {
-				loc.group = spanKey(spans[1])
-			}
-			return loc, fmt.Errorf("field %s is missing", strings.Join(ex.field, "."))
+			return loc, &missingError{"field " + ex.param}
 		}
 		loc.raw = spans[0]
-		k = 1
 		loc.jsonString = loc.raw[0] == '"'
-	}
-	if ex.group != nil {
-		loc.group = spanKey(spans[k])
 	}
 	return loc, nil
 }
@@ -183,7 +164,10 @@ func (ex *extractor) decode(loc located) (any, error) {
 		if t := strings.TrimSpace(s); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
 			var inner any
 			if err := json.Unmarshal([]byte(t), &inner); err != nil {
-				return nil, fmt.Errorf("field %s holds invalid JSON: %v", strings.Join(ex.field, "."), err)
+				if _, serr := scanSpans([]byte(t), nil); errors.Is(serr, errTooDeep) {
+					return nil, fmt.Errorf("field %s holds JSON %w", ex.param, errTooDeep)
+				}
+				return nil, fmt.Errorf("field %s holds invalid JSON: %v", ex.param, err)
 			}
 			v = inner
 		}
@@ -197,69 +181,77 @@ var accessLine = regexp.MustCompile(`^(\S+) (\S+) (\S+) \[([^\]]*)\] "(\S+) (\S+
 
 var accessFields = map[string]int{"host": 1, "ident": 2, "user": 3, "time": 4, "method": 5, "path": 6, "status": 7, "bytes": 8, "referer": 9, "agent": 10}
 
-func (ex *extractor) extractAccess(line []byte) (any, string, error) {
-	group := none
-	if ex.groupRe != nil {
-		if m := ex.groupRe.FindSubmatch(line); m != nil {
-			group = string(m[1])
-		}
-	}
+func (ex *extractor) extractAccess(line []byte, loc *located) error {
 	m := accessLine.FindSubmatch(line)
 	if m == nil {
-		return nil, group, fmt.Errorf("not a common or combined log line")
+		return fmt.Errorf("not a common or combined log line")
 	}
 	target := string(m[6])
 	path, rawQuery, _ := strings.Cut(target, "?")
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return nil, group, fmt.Errorf("invalid query string: %v", err)
+		return fmt.Errorf("invalid query string: %v", err)
+	}
+	loc.readable = true
+	if ex.groupRe == nil && ex.groupBy != "" {
+		loc.groupLooked = true
+		if i, ok := accessFields[ex.groupBy]; ok {
+			if i == 6 {
+				loc.group, loc.groupFound = path, true
+			} else if v := string(m[i]); v != "" && v != "-" {
+				loc.group, loc.groupFound = v, true
+			}
+		} else if v, ok := q[ex.groupBy]; ok && len(v) > 0 {
+			loc.group, loc.groupFound = v[0], true
+		}
 	}
 	doc := map[string]any{}
 	for k, vs := range q {
-		if len(vs) == 1 {
-			doc[k] = queryValue(vs[0])
+		if ex.param != "" && k != ex.param {
 			continue
 		}
 		arr := make([]any, len(vs))
 		for i, v := range vs {
-			arr[i] = queryValue(v)
-		}
-		doc[k] = arr
-	}
-	if ex.groupRe == nil && len(ex.group) == 1 {
-		if i, ok := accessFields[ex.group[0]]; ok {
-			if i == 6 {
-				group = path
-			} else if v := string(m[i]); v != "" && v != "-" {
-				group = v
+			if arr[i], err = queryValue(v); err != nil {
+				return fmt.Errorf("query parameter %s: %w", k, err)
 			}
-		} else if v, ok := q[ex.group[0]]; ok && len(v) > 0 {
-			group = v[0]
+		}
+		if len(arr) == 1 {
+			doc[k] = arr[0]
+		} else {
+			doc[k] = arr
 		}
 	}
-	if ex.field == nil {
-		return doc, group, nil
+	loc.decoded = true
+	if ex.param == "" {
+		loc.doc = doc
+		return nil
 	}
-	v, ok := doc[strings.Join(ex.field, ".")]
+	v, ok := doc[ex.param]
 	if !ok {
-		return nil, group, fmt.Errorf("query parameter %s is missing", strings.Join(ex.field, "."))
+		return &missingError{"query parameter " + ex.param}
 	}
-	return v, group, nil
+	loc.doc = v
+	return nil
 }
 
 // queryValue is a query parameter's value: JSON when it parses as JSON
-// (where={"name":"x"} is an object), else the string.
-func queryValue(s string) any {
+// (where={"name":"x"} is an object), else the string. JSON nested too deep
+// to decode is an error, not a string.
+func queryValue(s string) (any, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
-		return s
+		return s, nil
 	}
 	switch t[0] {
 	case '{', '[', '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 't', 'f', 'n':
 		var v any
 		if json.Unmarshal([]byte(t), &v) == nil {
-			return v
+			return v, nil
+		}
+		if _, err := scanSpans([]byte(t), nil); errors.Is(err, errTooDeep) {
+			return nil, err
 		}
 	}
-	return s
+	return s, nil
 }

@@ -75,19 +75,52 @@ type Group struct {
 
 // Report is the outcome of a replay.
 type Report struct {
-	Total         int64 `json:"total"`
-	ParseErrors   int64 `json:"parse_errors"`
+	// Field and GroupBy are the --field and --group-by replayed.
+	Field   string `json:"field,omitempty"`
+	GroupBy string `json:"group_by,omitempty"`
+	// Total is every non-blank line; Documents are the lines whose
+	// document both schemas judged (accepted by both, newly rejected,
+	// newly accepted, rejected by both); the others are ParseErrors.
+	Total       int64 `json:"total"`
+	Documents   int64 `json:"documents"`
+	ParseErrors int64 `json:"parse_errors"`
+	// TooLong, TooDeep and MissingField are parse errors: lines longer than
+	// MaxLine, nested more than 10,000 levels, and readable lines without
+	// the --field.
 	TooLong       int64 `json:"too_long"`
+	TooDeep       int64 `json:"too_deep"`
+	MissingField  int64 `json:"missing_field"`
 	AcceptedBoth  int64 `json:"accepted_by_both"`
 	NewlyRejected int64 `json:"newly_rejected"`
 	NewlyAccepted int64 `json:"newly_accepted"`
 	StillRejected int64 `json:"still_rejected"`
+	// GroupMissing is the lines in which --group-by named nothing: they
+	// are counted under "(none)".
+	GroupMissing int64 `json:"group_missing"`
 	// Groups are sorted by newly rejected requests, largest first.
 	Groups []*Group `json:"groups"`
 	// ParseErrorExamples are the first lines that could not be read.
 	ParseErrorExamples []Example `json:"parse_error_examples,omitempty"`
-	DurationMS         int64     `json:"duration_ms"`
+	// Warnings say what the counts cannot vouch for: a --group-by that
+	// named no line, a log in which no line could be read.
+	Warnings   []string `json:"warnings"`
+	DurationMS int64    `json:"duration_ms"`
+
+	// nothingChecked is set when no line could be read as a document.
+	nothingChecked error
+	// What the messages need: the inputs' names, where --group-by was
+	// looked for, the first readable line.
+	files       []string
+	readable    int64
+	groupLooked int64
+	sample      Example
+	sampleLine  []byte
 }
+
+// NothingChecked is an error of kind Invalid when no line could be read as
+// a document (an empty log, a --field that matches no line): the counts
+// then vouch for nothing, and a check must not pass on them.
+func (r *Report) NothingChecked() error { return r.nothingChecked }
 
 // Input is one file to replay: a path, or "-" for r.
 type Input struct {
@@ -130,10 +163,20 @@ type batch struct {
 
 // outcome is what a worker found for one line.
 type outcome struct {
-	kind  int8 // kindAccepted...
-	group string
-	err   string // example text for rejections and parse errors
+	kind   int8 // kindAccepted...
+	reason int8 // why a parse error: unreadableSyntax...
+	group  string
+	err    string // example text for rejections and parse errors
+	// readable, groupLooked and groupFound are located's.
+	readable, groupLooked, groupFound bool
 }
+
+// Why a line could not be read.
+const (
+	unreadableSyntax int8 = iota
+	unreadableMissing
+	unreadableTooDeep
+)
 
 const (
 	kindAccepted int8 = iota
@@ -204,7 +247,10 @@ func Run(ctx context.Context, inputs []Input, opt Options) (*Report, error) {
 
 	// Merge in batch order, so that examples are the first lines of each
 	// kind whatever the scheduling.
-	rep := &Report{}
+	rep := &Report{Field: opt.Field, GroupBy: opt.GroupBy}
+	for _, in := range inputs {
+		rep.files = append(rep.files, in.Name)
+	}
 	groups := map[string]*Group{}
 	pending := map[int]result{}
 	next := 0
@@ -239,6 +285,7 @@ func Run(ctx context.Context, inputs []Input, opt Options) (*Report, error) {
 	if rep.Groups == nil {
 		rep.Groups = []*Group{}
 	}
+	rep.check(opt)
 	rep.DurationMS = time.Since(start).Milliseconds()
 	return rep, readErr
 }
@@ -255,6 +302,19 @@ func merge(rep *Report, groups map[string]*Group, b *batch, out []outcome, opt O
 	for i, o := range out {
 		line := b.first + int64(i)
 		rep.Total++
+		if o.readable {
+			rep.readable++
+		}
+		if o.readable && rep.sampleLine == nil {
+			rep.sample = Example{File: b.file, Line: line}
+			rep.sampleLine = append([]byte{}, b.lines[i]...)
+		}
+		if o.groupLooked {
+			rep.groupLooked++
+			if !o.groupFound {
+				rep.GroupMissing++
+			}
+		}
 		g := groups[o.group]
 		if g == nil {
 			g = &Group{Key: o.group, Examples: []Example{}}
@@ -264,25 +324,35 @@ func merge(rep *Report, groups map[string]*Group, b *batch, out []outcome, opt O
 		ex := Example{File: b.file, Line: line, Error: o.err}
 		switch o.kind {
 		case kindAccepted:
+			rep.Documents++
 			rep.AcceptedBoth++
 		case kindNewlyRejected:
+			rep.Documents++
 			rep.NewlyRejected++
 			g.NewlyRejected++
 			if len(g.Examples) < opt.Examples {
 				g.Examples = append(g.Examples, ex)
 			}
 		case kindNewlyAccepted:
+			rep.Documents++
 			rep.NewlyAccepted++
 			g.NewlyAccepted++
 			if len(g.AcceptedExamples) < opt.Examples {
 				g.AcceptedExamples = append(g.AcceptedExamples, ex)
 			}
 		case kindStillRejected:
+			rep.Documents++
 			rep.StillRejected++
 			g.StillRejected++
 		case kindParseError:
 			rep.ParseErrors++
 			g.ParseErrors++
+			switch o.reason {
+			case unreadableMissing:
+				rep.MissingField++
+			case unreadableTooDeep:
+				rep.TooDeep++
+			}
 			if len(g.ErrorExamples) < opt.Examples {
 				g.ErrorExamples = append(g.ErrorExamples, ex)
 			}
@@ -435,30 +505,44 @@ const memoSize = 1 << 16
 // remembered by the document's text: logs repeat the same queries.
 func classify(ex *extractor, opt Options, line []byte, memo map[string]outcome) outcome {
 	loc, err := ex.locate(line)
-	if err != nil {
-		return outcome{kind: kindParseError, group: loc.group, err: err.Error()}
-	}
-	if loc.raw != nil && memoSize > 0 {
-		if o, ok := memo[string(loc.raw)]; ok {
-			o.group = loc.group
-			return o
+	o := outcome{}
+	switch {
+	case err != nil:
+		o = unreadable(err)
+	case loc.raw != nil:
+		if m, ok := memo[string(loc.raw)]; ok {
+			o = m
+			break
 		}
-	}
-	o := judgeDoc(ex, opt, loc)
-	if loc.raw != nil && memoSize > 0 {
+		o = judgeDoc(ex, opt, loc)
 		if len(memo) >= memoSize {
 			clear(memo)
 		}
 		memo[string(loc.raw)] = o
+	default:
+		o = judgeDoc(ex, opt, loc)
 	}
-	o.group = loc.group
+	o.group, o.readable, o.groupLooked, o.groupFound = loc.group, loc.readable, loc.groupLooked, loc.groupFound
+	return o
+}
+
+// unreadable is the outcome of a line that could not be read.
+func unreadable(err error) outcome {
+	o := outcome{kind: kindParseError, err: err.Error()}
+	var missing *missingError
+	switch {
+	case errors.Is(err, errTooDeep):
+		o.reason = unreadableTooDeep
+	case errors.As(err, &missing):
+		o.reason = unreadableMissing
+	}
 	return o
 }
 
 func judgeDoc(ex *extractor, opt Options, loc located) outcome {
 	doc, err := ex.decode(loc)
 	if err != nil {
-		return outcome{kind: kindParseError, err: err.Error()}
+		return unreadable(err)
 	}
 	oldOK := opt.Old.Validate(doc) == nil
 	newErr := opt.New.Validate(doc)

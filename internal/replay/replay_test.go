@@ -103,7 +103,7 @@ func TestDeterministic(t *testing.T) {
 			first = r
 			continue
 		}
-		if diff := cmp.Diff(first, r); diff != "" {
+		if diff := cmp.Diff(first, r, cmp.AllowUnexported(Report{}, Example{})); diff != "" {
 			t.Errorf("jobs=%d differs (-1 +%d):\n%s", jobs, jobs, diff)
 		}
 	}
@@ -212,13 +212,26 @@ func TestScanSpansAgreesWithEncodingJSON(t *testing.T) {
 }
 
 func FuzzScanSpans(f *testing.F) {
-	for _, s := range []string{`{"a":1}`, `[{"a":"b"}]`, `{"a":-1.5e3,"b":[true]}`} {
+	for _, s := range []string{`{"a":1}`, `[{"a":"b"}]`, `{"a":-1.5e3,"b":[true]}`, `{"a\/b":1,"\u0061":2}`, `{"\ud83d\ude00":[1],"\ud83d":{}}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		_, err := scanSpans([]byte(in), [][]string{{"a"}})
 		if (err == nil) != json.Valid([]byte(in)) {
 			t.Errorf("%q: scanner valid=%v, encoding/json valid=%v", in, err == nil, json.Valid([]byte(in)))
+		}
+		// Every key encoding/json decodes finds the same value.
+		var members map[string]json.RawMessage
+		if json.Unmarshal([]byte(in), &members) != nil {
+			return
+		}
+		for k, raw := range members {
+			spans, err := scanSpans([]byte(in), [][]string{{k}})
+			if err != nil {
+				t.Errorf("%q: key %q: %v", in, k, err)
+			} else if !bytes.Equal(spans[0], raw) {
+				t.Errorf("%q: key %q: scanner found %q, encoding/json %q", in, k, spans[0], raw)
+			}
 		}
 	})
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/cascade-dev/cascade/internal/replay"
@@ -13,8 +14,18 @@ import (
 func ReplayText(w io.Writer, r *replay.Report) error {
 	fmt.Fprintf(w, "%d requests: %d accepted by both schemas, %d newly rejected, %d newly accepted, %d rejected by both, %d unreadable",
 		r.Total, r.AcceptedBoth, r.NewlyRejected, r.NewlyAccepted, r.StillRejected, r.ParseErrors)
+	var why []string
+	if r.MissingField > 0 {
+		why = append(why, fmt.Sprintf("%d lack the field %s", r.MissingField, r.Field))
+	}
 	if r.TooLong > 0 {
-		fmt.Fprintf(w, " (%d too long)", r.TooLong)
+		why = append(why, fmt.Sprintf("%d too long", r.TooLong))
+	}
+	if r.TooDeep > 0 {
+		why = append(why, fmt.Sprintf("%d nested too deep", r.TooDeep))
+	}
+	if len(why) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(why, ", "))
 	}
 	fmt.Fprintln(w)
 	if len(r.Groups) > 1 || len(r.Groups) == 1 && r.Groups[0].Key != "(none)" {
@@ -51,6 +62,8 @@ func ReplayText(w io.Writer, r *replay.Report) error {
 		}
 	}
 	switch {
+	case r.Documents == 0:
+		fmt.Fprintln(w, "No line could be read as a request: nothing was checked.")
 	case r.NewlyRejected == 0:
 		fmt.Fprintln(w, "No request that the old schema accepted is rejected by the new one.")
 	default:
