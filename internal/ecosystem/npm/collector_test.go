@@ -191,7 +191,7 @@ func TestNodeTestTwoCopies(t *testing.T) {
 	if diff := cmp.Diff(results[0], results[1]); diff != "" {
 		t.Errorf("the two copies differ (-baseline +candidate):\n%s", diff)
 	}
-	want := []string{"fails", "group > deeper > deep fails", "group > inner fails", "test/throws.test.js"}
+	want := []string{"test/math.test.js > fails", "test/math.test.js > group > deeper > deep fails", "test/math.test.js > group > inner fails", "test/throws.test.js"}
 	if diff := cmp.Diff(want, results[0].Failed); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
@@ -272,5 +272,22 @@ func TestCollectorAfterFinish(t *testing.T) {
 	r2, _ := c.Finish()
 	if diff := cmp.Diff(r1, r2); diff != "" || !bytes.Equal([]byte(strings.Join(r1.Failed, ",")), []byte("a")) {
 		t.Errorf("got %v then %v", r1, r2)
+	}
+}
+
+// A suite whose setup fails reports an error outside every test case: it
+// is a failure, not a pass.
+func TestJUnitSuiteError(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "junit.xml")
+	if err := os.WriteFile(file, []byte(`<testsuites><testsuite name="db" errors="1"><error message="beforeAll failed"/><testcase classname="db" name="reads"/></testsuite></testsuites>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ReadReport(file, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"db > [error outside a test]"}, res.Failed); diff != "" || !res.Named || res.Passed != 1 {
+		t.Errorf("named=%v passed=%d, mismatch (-want +got):\n%s", res.Named, res.Passed, diff)
 	}
 }

@@ -211,6 +211,8 @@ func skipRest(dec *json.Decoder, d json.Delim) error {
 // readJUnit reads JUnit XML: testsuite, testcase and its failure, error or
 // skipped. A test is named "classname > suite > name" (or "file > ...")
 // with the names of the testsuites around it that differ from the class.
+// A failure or error outside every test case (a suite's setup that
+// failed) is a failure of its own, named after its suites.
 func readJUnit(r io.Reader, t *tally) error {
 	dec := xml.NewDecoder(r)
 	dec.Strict = false
@@ -245,6 +247,15 @@ func readJUnit(r io.Reader, t *tally) error {
 					tc.class = attr(e, "file")
 				}
 			case "failure", "error":
+				if !tc.open {
+					// A failure outside every test case: the suite's own
+					// setup or teardown failed.
+					parts := []string{}
+					for _, s := range suites {
+						parts = append(parts, t.name(s))
+					}
+					t.fail(t.name(joinName(append(parts, "["+e.Name.Local+" outside a test]")...)))
+				}
 				tc.failed = tc.failed || tc.open
 			case "skipped":
 				tc.skipped = tc.skipped || tc.open

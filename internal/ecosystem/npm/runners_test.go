@@ -22,12 +22,14 @@ func TestRunnerOutputs(t *testing.T) {
 		name string
 		want Results
 	}{
-		// node prints nested tests indented; a test file that does not load
-		// is a failing test named by its path; "todo failing" is a TODO.
+		// node prints nested tests indented, and each file's tests at the
+		// top level: a test is named after the file its YAML block's
+		// location: names; a test file that does not load is a failing test
+		// named by its path; "todo failing" is a TODO.
 		{"node", Results{Failed: []string{
-			"fails",
-			"group > deeper > deep fails",
-			"group > inner fails",
+			"test/math.test.js > fails",
+			"test/math.test.js > group > deeper > deep fails",
+			"test/math.test.js > group > inner fails",
 			"test/throws.test.js",
 		}, Passed: 2, Skipped: 3, Named: true}},
 		// ava names an uncaught exception by its message, and the file that
@@ -58,9 +60,9 @@ func TestRunnerOutputs(t *testing.T) {
 		}, Passed: 2, Skipped: 2, Named: true}},
 		// The user's JUnit reporter stays; cascade's TAP goes to a file.
 		{"node-junit", Results{Failed: []string{
-			"fails",
-			"group > deeper > deep fails",
-			"group > inner fails",
+			"test/math.test.js > fails",
+			"test/math.test.js > group > deeper > deep fails",
+			"test/math.test.js > group > inner fails",
 			"test/throws.test.js",
 		}, Passed: 2, Skipped: 3, Named: true}},
 		// Scripts that write their own reports are left alone.
@@ -113,9 +115,9 @@ func TestReadReport(t *testing.T) {
 			"test > test/throws.test.js",
 		}, Passed: 2, Skipped: 3, Named: true}},
 		{"node-junit/report/1-node-test.tap", Results{Failed: []string{
-			"fails",
-			"group > deeper > deep fails",
-			"group > inner fails",
+			"test/math.test.js > fails",
+			"test/math.test.js > group > deeper > deep fails",
+			"test/math.test.js > group > inner fails",
 			"test/throws.test.js",
 		}, Passed: 2, Skipped: 3, Named: true}},
 		{"mocha-json/mocha.json", Results{Failed: []string{

@@ -25,6 +25,11 @@ type tapParser struct {
 	levels   []tapLevel
 	yaml     int  // indentation of the YAML block being skipped, or -1
 	lastWasP bool // the previous line was a test point (a YAML block may follow)
+	// pending are a failing top-level test's names, held until its YAML
+	// block says which file it is in (node --test prints tests of every
+	// file at the top level, with a location: line).
+	pending []string
+	file    string
 }
 
 // tapLevel is what one nesting depth has gathered since its parent began.
@@ -65,12 +70,19 @@ func (p *tapParser) line(s string) {
 			return
 		case indent == p.yaml && text == "...":
 			p.yaml = -1
+			p.flushPending()
 			return
 		case indent > p.yaml || indent == p.yaml && text != "---":
+			if loc, ok := strings.CutPrefix(text, "location:"); ok && len(p.pending) > 0 && indent == p.yaml {
+				p.file = locationFile(loc)
+			}
 			return
 		}
 		// Less indented: the block was never closed.
 		p.yaml = -1
+	}
+	if len(p.pending) > 0 && !(p.active && text == "---" && lastWasP) {
+		p.flushPending()
 	}
 	if indent == 0 && strings.HasPrefix(text, "TAP version") && tapVersionRe.MatchString(text) {
 		p.end()
@@ -278,9 +290,7 @@ func (p *tapParser) complete(depth int, pt tapPoint) {
 		}
 	}
 	if depth == 0 {
-		for _, n := range names {
-			p.t.fail(p.t.name(n))
-		}
+		p.pending, p.file = names, ""
 		return
 	}
 	l := p.level(depth)
@@ -296,6 +306,39 @@ func (p *tapParser) complete(depth int, pt tapPoint) {
 	}
 }
 
+// flushPending names the held failures, after their file when the YAML
+// block said which (unless the name is the file, as for a file that did
+// not load).
+func (p *tapParser) flushPending() {
+	file := ""
+	if p.file != "" {
+		file = p.t.name(p.file)
+	}
+	for _, n := range p.pending {
+		n = p.t.name(n)
+		if file != "" && n != file && !strings.HasPrefix(n, file+" > ") {
+			n = file + " > " + n
+		}
+		p.t.fail(n)
+	}
+	p.pending, p.file = nil, ""
+}
+
+// locationFile is the file of a YAML "location:" value:
+// '/tmp/pkg/test/a.test.js:3:1' gives /tmp/pkg/test/a.test.js.
+func locationFile(v string) string {
+	v = strings.Trim(strings.TrimSpace(v), `'"`)
+	v = strings.TrimPrefix(v, "file://")
+	for range 2 {
+		if i := strings.LastIndexByte(v, ':'); i > 0 {
+			if _, err := strconv.Atoi(v[i+1:]); err == nil {
+				v = v[:i]
+			}
+		}
+	}
+	return v
+}
+
 func (p *tapParser) start() {
 	p.active, p.bailed = true, false
 	p.planned, p.points = -1, 0
@@ -305,6 +348,7 @@ func (p *tapParser) start() {
 }
 
 func (p *tapParser) bailOut(reason string) {
+	p.flushPending()
 	p.flushOpen()
 	name := "[bail out]"
 	if reason != "" {
@@ -318,6 +362,7 @@ func (p *tapParser) bailOut(reason string) {
 // named after the announced parents, and a stream that stopped before its
 // plan says so.
 func (p *tapParser) end() {
+	p.flushPending()
 	if !p.active {
 		return
 	}

@@ -210,3 +210,37 @@ func FuzzCollector(f *testing.F) {
 		}
 	})
 }
+
+// node --test prints every file's tests at the top level: two files with
+// a test of the same title are two tests, named after their files.
+func TestTAPNamesTestsAfterTheirFiles(t *testing.T) {
+	c := NewCollector("/tmp/pkg", "")
+	c.Write([]byte(`TAP version 13
+# Subtest: connects
+not ok 1 - connects
+  ---
+  duration_ms: 1.5
+  location: '/tmp/pkg/test/client.test.js:3:1'
+  failureType: 'testCodeFailure'
+  ...
+# Subtest: connects
+ok 2 - connects
+  ---
+  duration_ms: 0.5
+  location: '/tmp/pkg/test/db.test.js:3:1'
+  ...
+# Subtest: /tmp/pkg/test/broken.test.js
+not ok 3 - /tmp/pkg/test/broken.test.js
+  ---
+  location: '/tmp/pkg/test/broken.test.js:1:1'
+  ...
+1..3
+`))
+	res, err := c.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"test/broken.test.js", "test/client.test.js > connects"}, res.Failed); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
