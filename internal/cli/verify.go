@@ -66,9 +66,9 @@ Settings may also come from PLUGIN_* variables (PLUGIN_UPSTREAM, PLUGIN_WITH,
 PLUGIN_JUNIT, ...), so the command works as a Drone or Woodpecker plugin.
 
 Exit codes: 0 every downstream verified and none regressed (flaky and
-broken are reported, not failed); 1 a downstream regressed; 2 bad input
-(also a downstream's manifest that cannot be read); 3 a downstream could
-not be verified (an error verdict): never read as safe.`,
+broken are reported, not failed); 1 a downstream regressed; else 2 bad
+input (also a downstream's manifest that cannot be read); else 3 a
+downstream could not be verified (an error verdict): never read as safe.`,
 		Example: `  cascade verify clever-db@strict-where
   cascade verify clever-db@strict-where --with clever-api@adapt-strict-where
   cascade verify clever-db@./work-in-progress --only clever-api --json

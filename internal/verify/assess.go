@@ -10,8 +10,8 @@ import (
 // from Assess, so that no caller can read "safe" into a verdict another
 // would not.
 type Outcome struct {
-	// Exit is the command line's exit code: 2 when a downstream's file is
-	// bad input, else 1 when a downstream regressed, else 3 when a
+	// Exit is the command line's exit code: 1 when a downstream regressed,
+	// else 2 when a downstream's file is bad input, else 3 when a
 	// downstream could not be verified (an error verdict), else 0.
 	Exit int
 	// Conclusion is the sentence a release manager needs.
@@ -72,10 +72,10 @@ func Assess(r *Report) Outcome {
 		}
 	}
 	switch {
-	case len(r.Problems) > 0:
-		o.Exit = 2
 	case len(o.Shipped)+len(o.Alone) > 0:
 		o.Exit = 1
+	case len(r.Problems) > 0:
+		o.Exit = 2
 	case len(o.Unverified) > 0:
 		o.Exit = 3
 	}

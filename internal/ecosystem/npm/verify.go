@@ -75,10 +75,28 @@ func (n *NPM) Toolchain(ctx context.Context) (string, error) {
 // Pins is false: package.json holds ranges.
 func (*NPM) Pins() bool { return false }
 
-// Release returns the highest tag whose version satisfies the range.
+// Release returns the highest release tag of package m whose version
+// satisfies the range. A package's release tags are "v1.2.0" (or "1.2.0")
+// for a package at the repo's root, "dir/v1.2.0" for one in dir, and
+// "name@1.2.0" for either.
 func (*NPM) Release(m ecosystem.Module, required string, tags []string) string {
-	if t := BestVersion(required, tags); t != "" {
-		return "refs/tags/" + t
+	byVersion := map[string]string{}
+	var versions []string
+	for _, t := range tags {
+		v, ok := strings.CutPrefix(t, m.Name+"@")
+		if !ok && m.Dir != "." && m.Dir != "" {
+			v, ok = strings.CutPrefix(t, m.Dir+"/")
+		}
+		if !ok && (m.Dir == "." || m.Dir == "") && !strings.ContainsAny(t, "/@") {
+			v, ok = t, true
+		}
+		if ok {
+			byVersion[v] = t
+			versions = append(versions, v)
+		}
+	}
+	if v := BestVersion(required, versions); v != "" {
+		return "refs/tags/" + byVersion[v]
 	}
 	return ""
 }
@@ -150,7 +168,7 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 	}
 	hasTests := cfg.Test != "" || HasScript(filepath.Join(dir, FileName), "test")
 	return []ecosystem.Step{
-		{Stage: ecosystem.Install, Cmd: sandbox.Cmd{Args: append([]string{"npm", "install", "--no-save", "--no-package-lock"}, tarballs...), Dir: dir, Env: env}},
+		{Stage: ecosystem.Install, Cmd: sandbox.Cmd{Args: append([]string{"npm", "install", "--no-save"}, tarballs...), Dir: dir, Env: env}},
 		{Stage: ecosystem.Build, Cmd: build},
 		{Stage: ecosystem.Test, Cmd: test, Skip: func() bool { return !hasTests },
 			Results: func() ecosystem.Parser { return newResults(dir, reports, report) }},
