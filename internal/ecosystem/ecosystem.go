@@ -126,6 +126,12 @@ type Results struct {
 	// Named is true when the runner reported its tests one by one, so that
 	// Failed says everything that failed.
 	Named bool
+	// Passed names the tests that passed, when the runner says (nil when
+	// it does not, or there were too many to keep).
+	Passed []string
+	// Tested counts the tests and units that ran to a result; zero with
+	// BuildFailed set means nothing built.
+	Tested int
 	// Log is the human-readable part of the output worth showing, bounded.
 	Log string
 	// Signature identifies the output with tree paths and timings taken

@@ -35,6 +35,8 @@ type Run struct {
 	Failed []string `json:"failed,omitempty"`
 	// BuildFailed are the entries of Failed that did not build.
 	BuildFailed []string `json:"build_failed,omitempty"`
+	// PassedTests names the tests that passed, where the runner says.
+	PassedTests []string `json:"passed_tests,omitempty"`
 	// Named is true when the test runner named its tests, so that Failed
 	// is everything that failed.
 	Named bool `json:"named,omitempty"`
@@ -47,6 +49,9 @@ type Run struct {
 	// TimedOut is set when a command ran out of time; Note says which.
 	TimedOut bool   `json:"timed_out,omitempty"`
 	Note     string `json:"note,omitempty"`
+	// Fresh marks an attempt run in a new tree to confirm a flake: the
+	// attempts before it ran in one tree, each after the last.
+	Fresh bool `json:"fresh,omitempty"`
 	// Infra is set when the attempt could not be judged: a killed command,
 	// a tool that could not run.
 	Infra      string `json:"infra,omitempty"`
@@ -71,10 +76,39 @@ const buildStage = "[build]"
 // baseline's final attempt), and names it. Build failures are compared
 // package by package: a package that does not build at the baseline hides
 // only its own tests, never another package's regression.
-func newFailures(base, cand Run) (kind string, tests []string) {
-	switch {
-	case cand.TimedOut:
+func newFailures(base, cand Run, sameCode bool) (kind string, tests []string) {
+	if cand.TimedOut {
 		return timeout, nil
+	}
+	// The downstream's code is the same at both ends: a test that passed
+	// at the baseline and neither passes nor fails with the candidate
+	// (skipped, or never run because the binary exited early) is lost.
+	var lost []string
+	if sameCode && base.PassedTests != nil && (cand.PassedTests != nil || cand.Passed) {
+		ran := map[string]bool{}
+		for _, t := range cand.PassedTests {
+			ran[t] = true
+		}
+		for _, t := range cand.Failed {
+			ran[t] = true
+		}
+		for _, t := range base.PassedTests {
+			if !ran[t] {
+				lost = append(lost, t+" (did not run)")
+			}
+		}
+	}
+	if len(lost) > 0 {
+		kind, tests = newFailures(base, cand, false)
+		if kind == incomparable || kind == timeout {
+			return kind, tests
+		}
+		if kind == noFailure {
+			kind = testFailure
+		}
+		return kind, append(tests, lost...)
+	}
+	switch {
 	case cand.Passed:
 		return noFailure, nil
 	case base.Passed:
@@ -215,8 +249,8 @@ func reference(attempts []Run) (ref Run, state string, flaky []string) {
 // twice) with the candidate's, in order. A candidate attempt fails when it
 // fails something the baseline did not; a failing attempt followed by a
 // passing one is flaky; failing every attempt is a regression.
-func judge(baseAttempts, attempts []Run) Judgement {
-	j := judgeRuns(baseAttempts, attempts)
+func judge(baseAttempts, attempts []Run, sameCode bool) Judgement {
+	j := judgeRuns(baseAttempts, attempts, sameCode)
 	// A build command that failed is said by the reason, not named as a test.
 	j.Tests = slices.DeleteFunc(slices.Clone(j.Tests), func(t string) bool { return strings.HasSuffix(t, buildStage) })
 	if len(j.Tests) == 0 {
@@ -225,7 +259,7 @@ func judge(baseAttempts, attempts []Run) Judgement {
 	return j
 }
 
-func judgeRuns(baseAttempts, attempts []Run) Judgement {
+func judgeRuns(baseAttempts, attempts []Run, sameCode bool) Judgement {
 	last := baseAttempts[len(baseAttempts)-1]
 	for _, b := range baseAttempts {
 		if b.Infra != "" {
@@ -238,6 +272,13 @@ func judgeRuns(baseAttempts, attempts []Run) Judgement {
 	}
 	base, state, flaky := reference(baseAttempts)
 	j := Judgement{Baseline: state, BaselineFlaky: flaky}
+	if !base.Built && onlyBuildFailures(base) && len(attempts) > 0 && !attempts[len(attempts)-1].Passed {
+		// Nothing built at the baseline: there is nothing to compare the
+		// candidate's failures with.
+		j.Verdict, j.Command, j.Log = Error, base.Command, base.Log
+		j.Reason = "nothing builds at the baseline, so cascade cannot tell what the candidate changes (see the output: a dependency it cannot fetch, a file it lacks?)"
+		return j
+	}
 	var first *Run
 	var firstTests []string
 	kinds := map[string]bool{}
@@ -248,10 +289,23 @@ func judgeRuns(baseAttempts, attempts []Run) Judgement {
 			j.Verdict, j.Reason, j.Command, j.Log = Error, "candidate: "+a.Infra, a.Command, a.Log
 			return j
 		}
-		kind, tests := newFailures(base, a)
+		kind, tests := newFailures(base, a, sameCode)
 		switch kind {
 		case noFailure:
+			if a.Fresh {
+				continue
+			}
 			if first != nil {
+				if c := confirmation(attempts[i+1:]); c != nil {
+					if kind, tests := newFailures(base, *c, sameCode); kind != noFailure && kind != incomparable {
+						// It passed only in a tree an earlier attempt had
+						// written to; in a new tree it fails again.
+						j.Verdict, j.Tests, j.Command, j.Log = Regressed, tests, c.Command, c.Log
+						j.Build = kind == buildFailure
+						j.Reason = "tests that pass at the baseline fail with the candidate in a new tree; it passed only on a retry in a tree an earlier attempt had written to"
+						return j
+					}
+				}
 				j.Verdict, j.Tests, j.Command, j.Log = Flaky, firstTests, first.Command, first.Log
 				j.Reason = fmt.Sprintf("failed on attempt 1 of %d, then passed", i+1)
 				if first.TimedOut {
@@ -301,6 +355,29 @@ func judgeRuns(baseAttempts, attempts []Run) Judgement {
 		j.Reason += "; " + strings.Join(flaky, ", ") + " also failed once at the baseline, then passed"
 	}
 	return j
+}
+
+// confirmation is the attempt run in a new tree to confirm a flake, if any.
+func confirmation(rest []Run) *Run {
+	for i := range rest {
+		if rest[i].Fresh {
+			return &rest[i]
+		}
+	}
+	return nil
+}
+
+// needsConfirmation reports whether attempts look flaky only after a retry
+// in the tree of an earlier attempt, where the baseline passed at once in
+// a new tree: the state an attempt leaves behind may be what passes.
+func needsConfirmation(baseAttempts, attempts []Run, sameCode bool) bool {
+	if len(attempts) < 2 || !baseAttempts[0].Passed {
+		return false
+	}
+	base, _, _ := reference(baseAttempts)
+	last := attempts[len(attempts)-1]
+	kind, _ := newFailures(base, last, sameCode)
+	return kind == noFailure && last.Passed
 }
 
 func intersect(a, b []string) []string {

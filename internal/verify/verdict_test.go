@@ -10,9 +10,11 @@ func TestJudge(t *testing.T) {
 	pass := Run{Built: true, Passed: true, Named: true}
 	noBuild := Run{Built: false, Named: true, Failed: []string{"[build]"}, BuildFailed: []string{"[build]"}, Command: "go build ./...", Log: "undefined: x"}
 	// Package x does not compile (a cgo library missing here).
-	xBroken := Run{Built: false, Named: true, Failed: []string{"ex/x"}, BuildFailed: []string{"ex/x"}, Command: "go test", Log: "x: undefined"}
-	xBrokenAndGreet := Run{Built: false, Named: true, Failed: []string{"ex/greet.TestGreeting", "ex/x"}, BuildFailed: []string{"ex/x"}, Command: "go test", Log: "x: undefined; greeting"}
-	xBrokenApiToo := Run{Built: false, Named: true, Failed: []string{"ex/api", "ex/x"}, BuildFailed: []string{"ex/api", "ex/x"}, Command: "go test", Log: "api, x: undefined"}
+	xBroken := Run{Built: true, Named: true, Failed: []string{"ex/x"}, BuildFailed: []string{"ex/x"}, Command: "go test", Log: "x: undefined"}
+	xBrokenAndGreet := Run{Built: true, Named: true, Failed: []string{"ex/greet.TestGreeting", "ex/x"}, BuildFailed: []string{"ex/x"}, Command: "go test", Log: "x: undefined; greeting"}
+	xBrokenApiToo := Run{Built: true, Named: true, Failed: []string{"ex/api", "ex/x"}, BuildFailed: []string{"ex/api", "ex/x"}, Command: "go test", Log: "api, x: undefined"}
+	passAB := Run{Built: true, Passed: true, Named: true, PassedTests: []string{"p.TestA", "p.TestB"}}
+	passAOnly := Run{Built: true, Passed: true, Named: true, PassedTests: []string{"p.TestA"}}
 	failABfirst := Run{Built: true, Named: true, Failed: []string{"p.TestA", "p.TestB"}, Command: "go test", Log: "A and B failed"}
 	failA := Run{Built: true, Named: true, Failed: []string{"p.TestA"}, Command: "go test", Log: "A failed"}
 	failB := Run{Built: true, Named: true, Failed: []string{"p.TestB"}, Command: "go test", Log: "B failed"}
@@ -35,8 +37,11 @@ func TestJudge(t *testing.T) {
 			Judgement{Verdict: Regressed, Baseline: "fail", Tests: []string{"p.TestB"}, Command: "go test", Log: "A and B failed", Reason: "tests that pass at the baseline fail with the candidate"}},
 		{"only old failures: broken", []Run{failA, failA}, []Run{failA},
 			Judgement{Verdict: Broken, Baseline: "fail", Tests: []string{"p.TestA"}, Command: "go test", Log: "A failed", Reason: "already failing at the baseline: not this change's fault"}},
-		{"neither builds: broken", []Run{noBuild}, []Run{noBuild},
-			Judgement{Verdict: Broken, Baseline: "fail", Command: "go build ./...", Log: "undefined: x", Reason: "does not build at the baseline either: not this change's fault", Build: true}},
+		{"nothing builds at the baseline: an error", []Run{noBuild}, []Run{noBuild},
+			Judgement{Verdict: Error, Baseline: "fail", Command: "go build ./...", Log: "undefined: x",
+				Reason: "nothing builds at the baseline, so cascade cannot tell what the candidate changes (see the output: a dependency it cannot fetch, a file it lacks?)"}},
+		{"tests that passed at the baseline and do not run with the candidate", []Run{passAB}, []Run{passAOnly},
+			Judgement{Verdict: Regressed, Baseline: "pass", Tests: []string{"p.TestB (did not run)"}, Reason: "tests that pass at the baseline fail with the candidate"}},
 		{"fixed", []Run{failA, failA}, []Run{pass}, Judgement{Verdict: Fixed, Baseline: "fail", Tests: []string{"p.TestA"}, Reason: "fails at the baseline and passes with the candidate"}},
 		{"fixed build", []Run{noBuild}, []Run{pass}, Judgement{Verdict: Fixed, Baseline: "fail", Reason: "fails at the baseline and passes with the candidate"}},
 		{"a package that does not build at the baseline hides only its own tests", []Run{xBroken}, []Run{xBrokenAndGreet},
@@ -79,7 +84,7 @@ func TestJudge(t *testing.T) {
 			Judgement{Verdict: Error, Baseline: "none", Reason: "baseline: killed"}},
 	}
 	for _, tt := range tests {
-		if diff := cmp.Diff(tt.want, judge(tt.base, tt.attempts)); diff != "" {
+		if diff := cmp.Diff(tt.want, judge(tt.base, tt.attempts, true)); diff != "" {
 			t.Errorf("%s: mismatch (-want +got):\n%s", tt.name, diff)
 		}
 	}
@@ -96,7 +101,7 @@ func TestRetry(t *testing.T) {
 		{Run{TimedOut: true}, true},
 		{pass, false},
 	} {
-		kind, _ := newFailures(pass, tt.cand)
+		kind, _ := newFailures(pass, tt.cand, false)
 		if got := retry(kind); got != tt.want {
 			t.Errorf("retry after %+v = %v, want %v", tt.cand, got, tt.want)
 		}

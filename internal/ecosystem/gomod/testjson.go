@@ -2,6 +2,7 @@ package gomod
 
 import (
 	"encoding/json"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -54,10 +55,29 @@ type TestStream struct {
 	// os.Exit, a goroutine panicked) failed.
 	started  map[string]map[string]bool
 	nStarted int
+	// passed are the tests that passed (up to maxPassed; beyond that the
+	// list is dropped and passedOver set).
+	passed     []string
+	passedOver bool
+	// tested counts test and package results: zero means nothing ran.
+	tested int
+	// outside are the packages that printed something of their own
+	// besides go's summary lines (TestMain, init): when such a package
+	// fails, that output is a failure of its own.
+	outside map[string]bool
 }
+
+// maxPassed bounds the list of passing tests kept.
+const maxPassed = 200_000
+
+// summaryLine matches the lines go test prints for a package itself.
+var summaryLine = regexp.MustCompile(`^(PASS|FAIL|ok\s.*|FAIL\s.*|\?\s.*|exit status \d+|coverage: .*|testing: warning: .*|=== .*|--- .*|\s*)$`)
 
 // testName is a test of a package.
 type testName struct{ pkg, test string }
+
+// outsideTests names what a package failed with outside its tests.
+const outsideTests = "[outside tests]"
 
 // maxStarted bounds how many unfinished tests are remembered.
 const maxStarted = 100_000
@@ -70,7 +90,7 @@ func NewTestStream(root string) *TestStream {
 		log: ecosystem.NewLog(maxLog), plain: ecosystem.NewLog(maxLog),
 		running: map[string]*ringText{},
 		failed:  map[testName]bool{}, pkgFailed: map[string]bool{}, pkgHasTestFail: map[string]bool{}, buildFailed: map[string]bool{},
-		started: map[string]map[string]bool{},
+		started: map[string]map[string]bool{}, outside: map[string]bool{},
 	}
 	s.lines = ecosystem.NewLines(4<<20, s.line)
 	return s
@@ -111,6 +131,9 @@ func (s *TestStream) line(line []byte, long bool) {
 		}
 		return
 	case "output":
+		if e.Test == "" && !summaryLine.MatchString(strings.TrimRight(e.Output, "\n")) {
+			s.outside[e.Package] = true
+		}
 		k := e.Package + "\x00" + e.Test
 		r := s.running[k]
 		if r == nil {
@@ -125,6 +148,16 @@ func (s *TestStream) line(line []byte, long bool) {
 	case "pass", "skip":
 		delete(s.running, e.Package+"\x00"+e.Test)
 		s.end(e.Package, e.Test)
+		if e.Action == "pass" {
+			s.tested++
+			if e.Test != "" && !s.passedOver {
+				if len(s.passed) >= maxPassed {
+					s.passed, s.passedOver = nil, true
+				} else {
+					s.passed = append(s.passed, e.Package+"."+ecosystem.Rel(e.Test, s.roots...))
+				}
+			}
+		}
 		if e.Test == "" {
 			delete(s.started, e.Package)
 		}
@@ -147,6 +180,9 @@ func (s *TestStream) line(line []byte, long bool) {
 		// not compile.
 		s.buildFailed[e.Package] = true
 	}
+	if e.FailedBuild == "" {
+		s.tested++
+	}
 	if e.Test != "" {
 		s.failed[testName{e.Package, e.Test}] = true
 		s.pkgHasTestFail[e.Package] = true
@@ -157,6 +193,11 @@ func (s *TestStream) line(line []byte, long bool) {
 		return
 	}
 	s.pkgFailed[e.Package] = true
+	if s.outside[e.Package] && e.FailedBuild == "" {
+		// It printed something of its own and failed: a TestMain that
+		// failed after the tests, a crash outside them.
+		s.failed[testName{e.Package, outsideTests}] = true
+	}
 	// Tests of the failed package that never ended failed with it.
 	for t := range s.started[e.Package] {
 		s.failed[testName{e.Package, t}] = true
@@ -194,7 +235,11 @@ func (s *TestStream) Finish() ecosystem.Results {
 		if i+1 < len(names) && names[i+1].pkg == n.pkg && strings.HasPrefix(names[i+1].test, n.test+"/") {
 			continue
 		}
-		failed = append(failed, n.pkg+"."+n.test)
+		if n.test == outsideTests {
+			failed = append(failed, n.pkg+" "+n.test)
+			continue
+		}
+		failed = append(failed, n.pkg+"."+ecosystem.Rel(n.test, s.roots...))
 	}
 	for p := range s.pkgFailed {
 		if !s.pkgHasTestFail[p] {
@@ -226,7 +271,10 @@ func (s *TestStream) Finish() ecosystem.Results {
 		// the failures' output.
 		log += s.plain.String()
 	}
+	sort.Strings(s.passed)
 	return ecosystem.Results{
+		Passed:      s.passed,
+		Tested:      s.tested,
 		Failed:      failed,
 		BuildFailed: built,
 		Named:       s.events > 0,
