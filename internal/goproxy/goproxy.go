@@ -30,6 +30,7 @@ import (
 	"golang.org/x/mod/semver"
 	modzip "golang.org/x/mod/zip"
 
+	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 )
 
@@ -41,12 +42,8 @@ type Source struct {
 	Dir string
 }
 
-func (s Source) tagPrefix() string {
-	if s.Dir == "." || s.Dir == "" {
-		return ""
-	}
-	return s.Dir + "/"
-}
+// tagPrefix is what the module's tags start with (gomod.TagPrefix).
+func (s Source) tagPrefix() string { return gomod.TagPrefix(s.Module, s.Dir) }
 
 // Server is a running module proxy on 127.0.0.1.
 type Server struct {
@@ -258,7 +255,10 @@ func (s *Server) version(src Source, v, ext string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(map[string]any{"Version": v, "Time": time.Unix(t, 0).UTC().Format(time.RFC3339)})
+		// The commit goes with it: the go command keeps it in its module
+		// cache, where PurgeStale finds a version whose tag has moved.
+		return json.Marshal(map[string]any{"Version": v, "Time": time.Unix(t, 0).UTC().Format(time.RFC3339),
+			"Origin": map[string]string{"VCS": "git", "Hash": commit}})
 	case ".mod":
 		b, err := s.batch(src.Repo)
 		if err != nil {
@@ -276,6 +276,64 @@ func (s *Server) version(src Source, v, ext string) ([]byte, error) {
 		return s.zip(src, v, commit)
 	}
 	return nil, fs.ErrNotExist
+}
+
+// PurgeStale removes from the go command's module cache every version of
+// a workspace module that no longer names the commit it was downloaded
+// from (a tag moved or deleted), or whose commit it cannot tell (a version
+// cached without its origin). The go command trusts a cached version
+// forever; a workspace's tags can move.
+func (s *Server) PurgeStale(modCache string) error {
+	for _, src := range s.sources {
+		esc, err := module.EscapePath(src.Module)
+		if err != nil {
+			continue
+		}
+		dir := filepath.Join(modCache, "cache", "download", filepath.FromSlash(esc), "@v")
+		infos, _ := filepath.Glob(filepath.Join(dir, "*.info"))
+		for _, info := range infos {
+			ev := strings.TrimSuffix(filepath.Base(info), ".info")
+			v, err := module.UnescapeVersion(ev)
+			if err != nil {
+				continue
+			}
+			var rec struct {
+				Origin *struct{ Hash string }
+			}
+			data, err := os.ReadFile(info)
+			if err == nil && json.Unmarshal(data, &rec) == nil && rec.Origin != nil && rec.Origin.Hash != "" {
+				if c, err := s.commitOf(src, v); err == nil && c == rec.Origin.Hash {
+					continue
+				}
+			}
+			if err := purge(modCache, dir, esc, ev); err != nil {
+				return fmt.Errorf("removing %s@%s from the module cache: %w", src.Module, v, err)
+			}
+		}
+	}
+	return nil
+}
+
+// purge removes one version from the module cache: its download files and
+// its extracted tree (which the go command makes read-only).
+func purge(modCache, dir, escPath, escVersion string) error {
+	files, _ := filepath.Glob(filepath.Join(dir, escVersion+".*"))
+	for _, f := range files {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	tree := filepath.Join(modCache, filepath.FromSlash(escPath)+"@"+escVersion)
+	if _, err := os.Stat(tree); err != nil {
+		return nil
+	}
+	_ = filepath.Walk(tree, func(p string, fi os.FileInfo, err error) error {
+		if err == nil {
+			_ = os.Chmod(p, fi.Mode()|0o200)
+		}
+		return nil
+	})
+	return os.RemoveAll(tree)
 }
 
 // zip builds (or reads from the cache) the module zip of src at commit.

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/mod/module"
 	"golang.org/x/mod/semver"
 
 	"github.com/cascade-dev/cascade/internal/ecosystem/catalog"
@@ -66,6 +67,8 @@ type Module struct {
 	Dir      string        `json:"dir"`
 	Version  string        `json:"version,omitempty"`
 	Requires []Requirement `json:"requires,omitempty"`
+	// Tools are a Go module's tool packages (go.mod `tool` directives).
+	Tools []string `json:"tools,omitempty"`
 	// Line is where the manifest is malformed, for warnings; unused otherwise.
 }
 
@@ -97,7 +100,7 @@ type Options struct {
 }
 
 // cacheVersion changes whenever what a scan derives from a commit changes.
-const cacheVersion = "v2"
+const cacheVersion = "v3"
 
 // Workspace scans every repo of ws.
 func Workspace(ctx context.Context, ws *workspace.Workspace, opt Options) ([]Repo, error) {
@@ -304,7 +307,7 @@ func read(ctx context.Context, g *gitrepo.Repo, commit string) (Content, error) 
 }
 
 func goModule(dir string, m *gomod.Module) Module {
-	mod := Module{Name: m.Path, Ecosystem: Go, Dir: dir}
+	mod := Module{Name: m.Path, Ecosystem: Go, Dir: dir, Tools: m.Tools}
 	for _, r := range m.Requires {
 		mod.Requires = append(mod.Requires, Requirement{Module: r.Path, Version: r.Version, Indirect: r.Indirect, Kind: "require"})
 	}
@@ -345,13 +348,26 @@ func setGoVersions(ctx context.Context, g *gitrepo.Repo, commit string, c *Conte
 		if m.Ecosystem != Go {
 			continue
 		}
-		c.Modules[i].Version = HighestTag(tags, m.Dir)
+		// Only the versions the module's path allows: a v2.0.0 tag is not
+		// a release of a module without /v2.
+		prefix := TagName(TagDir(m.Name, m.Dir), "")
+		var own []string
+		for _, t := range tags {
+			if v, ok := strings.CutPrefix(t, prefix); ok && module.Check(m.Name, v) == nil {
+				own = append(own, t)
+			}
+		}
+		c.Modules[i].Version = HighestTag(own, TagDir(m.Name, m.Dir))
 	}
 	return nil
 }
 
+// TagDir is the directory part of the tags of module modPath in dir (see
+// gomod.TagDir: a major-version subdirectory is left out).
+func TagDir(modPath, dir string) string { return gomod.TagDir(modPath, dir) }
+
 // TagName is the tag of version v for the module in dir ("." for the
-// root): "v1.2.0", or "sub/dir/v1.2.0".
+// root): "v1.2.0", or "sub/dir/v1.2.0"; dir is a TagDir.
 func TagName(dir, v string) string {
 	if dir == "." || dir == "" {
 		return v

@@ -79,6 +79,10 @@ func (e *engine) setup(ctx context.Context) error {
 	if err != nil {
 		return errkind.Wrap(errkind.Infra, fmt.Errorf("starting the workspace module proxy: %w", err))
 	}
+	// A version whose tag has moved since the go command cached it goes.
+	if err := e.proxy.PurgeStale(filepath.Join(e.opt.CacheDir, "gomod")); err != nil {
+		return errkind.Wrap(errkind.Infra, err)
+	}
 	var names []string
 	for _, s := range sources {
 		names = append(names, s.Module)

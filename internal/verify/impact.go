@@ -99,8 +99,8 @@ func (e *engine) computeChanges(ctx context.Context, injected []Member, required
 				base = e.resolveRelease(ctx, m.node, x.Release(ref, v, names), tags)
 			}
 			if base == "" {
-				if v := scan.HighestTag(below, mod.Dir); v != "" {
-					base = tags[scan.TagName(mod.Dir, v)]
+				if v := scan.HighestTag(below, scan.TagDir(mod.Name, mod.Dir)); v != "" {
+					base = tags[scan.TagName(scan.TagDir(mod.Name, mod.Dir), v)]
 				}
 			}
 			if base == "" {

@@ -99,7 +99,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 		changedNames = append(changedNames, im.names()...)
 		u := ecosystem.Unit{Module: ecosystem.Module{Name: m.Name, Dir: m.Dir}, Ecosystem: m.Ecosystem}
 		switch changed := im.units[m.Ecosystem]; {
-		case e.opt.AllPackages || selfChanged || im.all[m.Ecosystem] != "":
+		case e.opt.AllPackages || selfChanged || im.all[m.Ecosystem] != "" || e.toolChanged(m, changed):
 		case len(changed) == 0 || !e.dependsOn(j.node, injected, m.Ecosystem):
 			skipped = append(skipped, m.Name)
 			continue
@@ -144,18 +144,14 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	if err != nil {
 		return res, err
 	}
-	present := units[:0]
 	for _, u := range units {
-		if _, err := os.Stat(filepath.Join(candDir, filepath.FromSlash(u.Dir))); err == nil {
-			present = append(present, u)
+		if _, err := os.Stat(filepath.Join(candDir, filepath.FromSlash(u.Dir))); err != nil {
+			// Its modules are read from its default branch: a ref that moves
+			// or removes one cannot be verified module by module.
+			return res, errkind.New(errkind.Infra, "%s@%s has no %s (module %s on %s): cascade reads a repo's modules from its default branch and cannot verify a ref that moves or removes one; verify it once it has landed",
+				d.Name, res.Ref, u.Dir, u.Name, d.Branch)
 		}
 	}
-	if len(present) == 0 {
-		res.Verdict, res.Baseline, res.Candidate = Skipped, "none", "none"
-		res.Reason = "has none of its modules at " + res.Ref
-		return res, nil
-	}
-	units = present
 	for _, u := range units {
 		res.Packages = append(res.Packages, u.Packages...)
 	}
@@ -235,6 +231,27 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	}
 	res.DurationMS = time.Since(t0).Milliseconds()
 	return res, nil
+}
+
+// toolChanged reports whether a tool the module runs (`go tool`, from a
+// tool directive) is a changed package or in a changed package's module:
+// its tests may run it, and imports do not show that.
+func (e *engine) toolChanged(m scan.Module, changed map[string]bool) bool {
+	for _, t := range m.Tools {
+		for p := range changed {
+			if t == p || strings.HasPrefix(t, p+"/") || strings.HasPrefix(p, t+"/") {
+				return true
+			}
+		}
+		for _, mem := range e.members {
+			for _, mod := range e.g.Repos[mem.node].Modules {
+				if mod.Ecosystem == m.Ecosystem && (t == mod.Name || strings.HasPrefix(t, mod.Name+"/")) && len(changed) > 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // dependsOn reports whether the downstream depends on an injected member

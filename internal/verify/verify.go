@@ -279,7 +279,7 @@ func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := depth[i]; !ok || i == up.node {
+		if _, ok := depth[i]; !ok || (i == up.node && !inSet[i]) {
 			return nil, errkind.New(errkind.Invalid, "--only %s: %s is not downstream of the change set; its downstreams are %s", o, g.Name(i), nameList(g, depth, up.node))
 		}
 		only[i] = true
@@ -292,11 +292,13 @@ func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
 		if len(tiers) > 0 && !slices.Contains(tiers, g.Repos[node].Tier) {
 			continue
 		}
-		if node == up.node {
+		if node == up.node && !inSet[node] {
+			// The upstream is verified only where another member of the
+			// change set is upstream of it: with the whole set in place.
 			continue
 		}
 		j := job{node: node, depth: d}
-		if alone[node] {
+		if alone[node] && node != up.node {
 			j.states = append(j.states, Alone)
 		}
 		if inSet[node] {

@@ -18,6 +18,8 @@ type Module struct {
 	GoVersion string
 	Requires  []Require
 	Replaces  []Replace
+	// Tools are the packages of tool directives (`go tool NAME` runs them).
+	Tools []string
 }
 
 // Require is one requirement.
@@ -73,6 +75,9 @@ func Parse(file string, data []byte) (*Module, error) {
 			line = r.Syntax.Start.Line
 		}
 		m.Requires = append(m.Requires, Require{Path: r.Mod.Path, Version: r.Mod.Version, Indirect: r.Indirect, Line: line})
+	}
+	for _, t := range f.Tool {
+		m.Tools = append(m.Tools, t.Path)
 	}
 	for _, r := range f.Replace {
 		line := 0

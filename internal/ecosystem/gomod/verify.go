@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -43,9 +42,8 @@ func (Go) Name() string { return "go" }
 // it that embeds files (//go:embed reaches into sub-directories without Go
 // files). A changed go.mod or go.sum, or a file no package encloses,
 // changes the whole module: selection may cost time, never a verdict. So
-// does a file outside every package when the module uses cgo (a header
-// included from ${SRCDIR}/..); without cgo, such a file (a README, a
-// schema beside the module's packages) reaches no build.
+// does a file outside every package (a header included from
+// ${SRCDIR}/.., a schema code reads beside its packages).
 func (Go) Changes(m ecosystem.Module, nested, files []string, base, cand fs.FS) (map[string]bool, bool, string) {
 	pkgs := map[string]bool{}
 	prefix := ""
@@ -121,49 +119,14 @@ outer:
 			unowned = append(unowned, f)
 		}
 	}
-	// A file outside every package reaches a build only through cgo (a
-	// header included from ${SRCDIR}/..): with cgo in the module, it
-	// cannot be mapped to a package, and the whole module counts.
-	if len(unowned) > 0 && (usesCgo(base, m.Dir, deeper) || usesCgo(cand, m.Dir, deeper)) {
-		return nil, true, fmt.Sprintf("%s changed outside every package and the module uses cgo", unowned[0])
+	// A file outside every package cannot be mapped to one (a header a
+	// cgo package includes from ${SRCDIR}/.., a file code finds through
+	// runtime.Caller): the whole module counts.
+	if len(unowned) > 0 {
+		return nil, true, fmt.Sprintf("%s changed outside every package", unowned[0])
 	}
 	return pkgs, false, ""
 }
-
-// usesCgo reports whether a Go file of the module in dir (outside the
-// deeper modules) imports "C".
-func usesCgo(t fs.FS, dir string, deeper []string) bool {
-	if t == nil {
-		return false
-	}
-	found := false
-	_ = fs.WalkDir(t, dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || found {
-			return fs.SkipDir
-		}
-		if d.IsDir() {
-			for _, n := range deeper {
-				if p+"/" == n {
-					return fs.SkipDir
-				}
-			}
-			if p != dir && (d.Name() == "testdata" || d.Name() == "vendor" || strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_")) {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if strings.HasSuffix(p, ".go") {
-			data, err := fs.ReadFile(t, p)
-			if err == nil && cgoImport.Match(data) {
-				found = true
-			}
-		}
-		return nil
-	})
-	return found
-}
-
-var cgoImport = regexp.MustCompile(`(?m)^\s*import\s+(\(\s*)?"C"`)
 
 // ignoredDir reports directories the go command does not build: testdata
 // and those starting with "." or "_", at any depth.
@@ -248,7 +211,9 @@ func (g Go) Prepare(ctx context.Context, run ecosystem.Runner, root, dir string,
 	if cfg.Build != "" {
 		steps = append(steps, ecosystem.Step{Stage: ecosystem.Build, Cmd: sandbox.Cmd{Shell: cfg.Build, Dir: dir, Env: g.Env}})
 	}
-	test := sandbox.Cmd{Args: append([]string{"go", "test", "-json"}, u.Packages...), Dir: dir, Env: g.Env}
+	// -count=1: go's own test cache does not know every input a test
+	// reads (TZ, files outside the module); cascade caches by content.
+	test := sandbox.Cmd{Args: append([]string{"go", "test", "-json", "-count=1"}, u.Packages...), Dir: dir, Env: g.Env}
 	if len(u.Packages) == 0 {
 		test.Args = append(test.Args, "./...")
 	}
@@ -301,10 +266,7 @@ func replace(dir, name string, ups []ecosystem.Upstream) error {
 // commit itself, else a pseudo-version above that tag. tagged reports the
 // commit a tag points at; t is the commit's time.
 func ServedVersion(m ecosystem.Module, tags []string, tagged func(tag string) string, commit string, t time.Time) string {
-	prefix := ""
-	if m.Dir != "." && m.Dir != "" {
-		prefix = m.Dir + "/"
-	}
+	prefix := tagPrefix(m)
 	older := ""
 	for _, tag := range tags {
 		v, ok := strings.CutPrefix(tag, prefix)
@@ -330,6 +292,33 @@ func ServedVersion(m ecosystem.Module, tags []string, tagged func(tag string) st
 	return module.PseudoVersion(major, older, t, commit[:12])
 }
 
+// TagDir is the directory part of the tags of module modPath in dir: dir
+// itself, except for a major-version subdirectory (module example.com/m/v2
+// in v2/, or in x/v2/) whose tags leave the major version out, as the go
+// command reads them ("v2.0.0", or "x/v2.0.0").
+func TagDir(modPath, dir string) string {
+	_, major, ok := module.SplitPathVersion(modPath)
+	if !ok || !strings.HasPrefix(major, "/") || dir == "." || dir == "" {
+		return dir
+	}
+	if path.Base(dir) == strings.TrimPrefix(major, "/") {
+		return path.Dir(dir)
+	}
+	return dir
+}
+
+// TagPrefix is what a module's tags start with: "" at the repo's root,
+// else its tag directory and a slash.
+func TagPrefix(modPath, dir string) string {
+	d := TagDir(modPath, dir)
+	if d == "." || d == "" {
+		return ""
+	}
+	return d + "/"
+}
+
+func tagPrefix(m ecosystem.Module) string { return TagPrefix(m.Name, m.Dir) }
+
 // Toolchain is the go command's version.
 func (g Go) Toolchain(context.Context) (string, error) { return g.Version, nil }
 
@@ -349,11 +338,7 @@ func (Go) Release(m ecosystem.Module, required string, tags []string) string {
 		}
 		return rev
 	}
-	prefix := ""
-	if m.Dir != "." && m.Dir != "" {
-		prefix = m.Dir + "/"
-	}
-	tag := prefix + strings.TrimSuffix(required, "+incompatible")
+	tag := tagPrefix(m) + strings.TrimSuffix(required, "+incompatible")
 	for _, t := range tags {
 		if t == tag {
 			return "refs/tags/" + tag

@@ -79,28 +79,21 @@ func TestChanges(t *testing.T) {
 }
 
 func TestChangesOutsideEveryPackage(t *testing.T) {
-	// A module whose root has no Go files: a schema beside its packages
-	// reaches no build...
+	// A module whose root has no Go files: a schema beside its packages may
+	// be read at run time (runtime.Caller), a header included through cgo:
+	// no package can be named, so the whole module counts.
 	plain := fstest.MapFS{
 		"go.mod":             file("module ex.com/api\n"),
 		"client/client.go":   file("package client\n"),
 		"schemas/where.json": file("{}\n"),
+		"include/val.h":      file("#define VAL 1\n"),
 	}
 	m := ecosystem.Module{Name: "ex.com/api", Dir: "."}
-	got, all, _ := Go{}.Changes(m, []string{"."}, []string{"schemas/where.json"}, plain, plain)
-	if all || len(got) != 0 {
-		t.Errorf("schema outside every package, no cgo: all=%v, units=%v; want none", all, got)
-	}
-	// ...unless the module uses cgo: a header outside every package may be
-	// included from ${SRCDIR}/.., so the whole module counts.
-	cgo := fstest.MapFS{
-		"go.mod":        file("module ex.com/native\n"),
-		"include/val.h": file("#define VAL 1\n"),
-		"val/val.go":    file("package val\n\n// #cgo CFLAGS: -I${SRCDIR}/../include\n// #include \"val.h\"\nimport \"C\"\n\nconst V = C.VAL\n"),
-	}
-	_, all, why := Go{}.Changes(ecosystem.Module{Name: "ex.com/native", Dir: "."}, []string{"."}, []string{"include/val.h"}, cgo, cgo)
-	if !all || !strings.Contains(why, "include/val.h changed outside every package and the module uses cgo") {
-		t.Errorf("header outside every package with cgo: all=%v, why=%q", all, why)
+	for _, f := range []string{"schemas/where.json", "include/val.h"} {
+		_, all, why := Go{}.Changes(m, []string{"."}, []string{f}, plain, plain)
+		if !all || why != f+" changed outside every package" {
+			t.Errorf("%s: all=%v, why=%q", f, all, why)
+		}
 	}
 }
 
@@ -263,5 +256,21 @@ func TestTestStreamSubPackages(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"ex.com/api"}, r.BuildFailed); diff != "" {
 		t.Errorf("build failed mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestTagDir(t *testing.T) {
+	for _, tt := range []struct{ mod, dir, want string }{
+		{"example.com/m", ".", "."},
+		{"example.com/m/sub", "sub", "sub"},
+		{"example.com/m/v2", "v2", "."},
+		{"example.com/m/x/v3", "x/v3", "x"},
+		{"example.com/m/v2", ".", "."},
+		{"example.com/m/v2", "other", "other"},
+		{"gopkg.in/yaml.v3", "v3", "v3"},
+	} {
+		if got := TagDir(tt.mod, tt.dir); got != tt.want {
+			t.Errorf("TagDir(%s, %s) = %s, want %s", tt.mod, tt.dir, got, tt.want)
+		}
 	}
 }

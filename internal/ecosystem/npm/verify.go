@@ -101,23 +101,11 @@ func (*NPM) Release(m ecosystem.Module, required string, tags []string) string {
 	return ""
 }
 
-// Changes reports the whole package changed when any file of it changed:
-// npm packages are not narrowed further.
+// Changes reports the whole package changed when any file of its repo
+// changed: a package is not narrowed further, and what it ships can come
+// from anywhere in the repo (a prepack script that copies ../shared).
 func (*NPM) Changes(m ecosystem.Module, nested, files []string, base, cand fs.FS) (map[string]bool, bool, string) {
-	prefix := ""
-	if m.Dir != "." && m.Dir != "" {
-		prefix = m.Dir + "/"
-	}
-outer:
-	for _, f := range files {
-		if !strings.HasPrefix(f, prefix) {
-			continue
-		}
-		for _, n := range nested {
-			if n != m.Dir && n != "." && strings.HasPrefix(f, n+"/") && strings.HasPrefix(n+"/", prefix) {
-				continue outer
-			}
-		}
+	if len(files) > 0 {
 		return nil, true, "npm packages are verified whole"
 	}
 	return map[string]bool{}, false, ""
