@@ -82,6 +82,18 @@ type Result struct {
 // OK reports whether the command exited with status 0.
 func (r Result) OK() bool { return r.ExitCode == 0 && !r.TimedOut && r.StartErr == nil }
 
+// PassedEnv is the part of cascade's environment every command sees (the
+// allow-listed variables), for callers that cache what commands produce.
+func PassedEnv() []string {
+	var env []string
+	for _, k := range passThrough {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
 // Env returns the environment a command would get: the allow-listed
 // variables of cascade's environment, HOME and TMPDIR set to tmp, then extra.
 func Env(tmp string, extra []string) []string {
@@ -187,6 +199,50 @@ func removeAll(dir string) {
 		return nil
 	})
 	_ = os.RemoveAll(dir)
+}
+
+// CopyTree copies the directory src to dst (which must not exist yet),
+// without .git and node_modules directories: regular files keep their
+// permission bits; a link to a file is copied as the file it points at,
+// and anything else (a link to a directory, a device) is left out.
+func CopyTree(src, dst string) error {
+	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if fi.IsDir() && (fi.Name() == ".git" || fi.Name() == "node_modules") && p != src {
+			return filepath.SkipDir
+		}
+		t := filepath.Join(dst, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(t, 0o755)
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			target, err := os.Stat(p)
+			if err != nil || !target.Mode().IsRegular() {
+				return nil
+			}
+			fi = target
+		}
+		if !fi.Mode().IsRegular() {
+			return nil
+		}
+		in, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		out, err := os.OpenFile(t, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fi.Mode().Perm()|0o200)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(out, in)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
 }
 
 // RemoveAll removes a directory a sandboxed command wrote to.

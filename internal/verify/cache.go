@@ -6,14 +6,33 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/ecosystem"
+	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
-// cacheVersion changes whenever the meaning of a cached result changes.
-const cacheVersion = "verify-v7"
+// cacheVersion changes whenever the meaning of a cached result changes;
+// the key also holds the revision cascade was built from, so that a new
+// build never trusts what an older one parsed.
+const cacheVersion = "verify-v8"
+
+var buildRevision = sync.OnceValue(func() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	rev := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+			rev += " " + s.Value
+		}
+	}
+	return rev
+})
 
 // resultCache stores runs by content key: a file per key under dir.
 type resultCache struct {
@@ -75,7 +94,10 @@ type runKey struct {
 	Upstreams []string
 	// Proxy is the digest of every workspace repo's tags: what each
 	// version a go.mod pins resolves to.
-	Proxy   string
+	Proxy string
+	// Env is the part of cascade's environment commands see (PATH, TZ,
+	// LANG, LC_ALL): a test's outcome may depend on it.
+	Env     []string
 	Timeout time.Duration
 	Retries int
 	// Baseline is the key of the baseline a candidate is compared with.
@@ -83,7 +105,8 @@ type runKey struct {
 }
 
 func (k runKey) sum() string {
-	k.Version = cacheVersion
+	k.Version = cacheVersion + " " + buildRevision()
+	k.Env = sandbox.PassedEnv()
 	data, _ := json.Marshal(k)
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])

@@ -2,15 +2,14 @@ package verify
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
+
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
+
+	"golang.org/x/mod/sumdb/dirhash"
 
 	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/ecosystem/npm"
@@ -30,6 +29,9 @@ type Member struct {
 	// directory's files.
 	Digest string `json:"-"`
 	node   int
+	// snapshot is cascade's copy of Dir, taken once: what every job
+	// builds and hashes, whatever happens to Dir meanwhile.
+	snapshot string
 }
 
 // SplitRef splits "REPO@REF" at its last '@' (an npm scope's leading '@'
@@ -76,11 +78,7 @@ func resolveMember(ctx context.Context, g *graph.Workspace, arg, base string) (M
 		if err := checkLocalDir(dir, r.Name, r.Modules); err != nil {
 			return m, err
 		}
-		digest, err := hashDir(dir)
-		if err != nil {
-			return m, errkind.Wrap(errkind.Invalid, fmt.Errorf("reading %s: %w", dir, err))
-		}
-		m.Dir, m.Digest, m.Commit = dir, "dir:"+digest, ""
+		m.Dir, m.Commit = dir, ""
 		return m, nil
 	}
 	commit, err := r.Git.Resolve(ctx, ref)
@@ -141,40 +139,24 @@ func checkLocalDir(dir, repo string, mods []scan.Module) error {
 		dir, repo, strings.Join(names, ", "))
 }
 
-// hashDir hashes the names and contents of the files under dir, skipping
-// .git and node_modules.
+// hashDir hashes the names and contents of the regular files under dir
+// (a snapshot: cascade's own copy, without links).
 func hashDir(dir string) (string, error) {
 	var files []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") && p != dir {
-			return filepath.SkipDir
-		}
 		if d.Type().IsRegular() {
-			files = append(files, p)
+			rel, _ := filepath.Rel(dir, p)
+			files = append(files, filepath.ToSlash(rel))
 		}
 		return nil
 	})
 	if err != nil {
 		return "", err
 	}
-	sort.Strings(files)
-	h := sha256.New()
-	for _, f := range files {
-		rel, _ := filepath.Rel(dir, f)
-		fmt.Fprintf(h, "%s\x00", filepath.ToSlash(rel))
-		fh, err := os.Open(f)
-		if err != nil {
-			return "", err
-		}
-		_, err = io.Copy(h, fh)
-		fh.Close()
-		if err != nil {
-			return "", err
-		}
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))[:32], nil
+	return dirhash.Hash1(files, func(name string) (io.ReadCloser, error) {
+		return os.Open(filepath.Join(dir, filepath.FromSlash(name)))
+	})
 }

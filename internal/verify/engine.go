@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -233,43 +232,35 @@ func (e *engine) mergedTags(ctx context.Context, node int, commit string) ([]str
 	return tags, o.err
 }
 
-// copyDir copies a user's local directory (uncommitted work) into the
-// work dir, without .git and node_modules.
+// copyDir copies a directory (a user's uncommitted work, or cascade's
+// snapshot of it) into the work dir (sandbox.CopyTree).
 func (e *engine) copyDir(src, label string) (string, error) {
 	dst := filepath.Join(e.work, label)
 	sandbox.RemoveAll(dst)
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() && (fi.Name() == ".git" || fi.Name() == "node_modules") && p != src {
-			return filepath.SkipDir
-		}
-		t := filepath.Join(dst, rel)
-		if fi.IsDir() {
-			return os.MkdirAll(t, 0o755)
-		}
-		if !fi.Mode().IsRegular() {
-			return nil
-		}
-		in, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.OpenFile(t, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fi.Mode().Perm()|0o200)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(out, in)
-		if cerr := out.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	})
-	if err != nil {
+	if err := sandbox.CopyTree(src, dst); err != nil {
 		return "", errkind.Wrap(errkind.Infra, fmt.Errorf("copying %s: %w", src, err))
 	}
 	return dst, nil
+}
+
+// snapshot copies every local-directory member once and identifies it by
+// the copy's content: jobs build the copy, so what they build is what was
+// hashed.
+func (e *engine) snapshot() error {
+	for i := range e.members {
+		m := &e.members[i]
+		if m.Dir == "" {
+			continue
+		}
+		dir, err := e.copyDir(m.Dir, filepath.Join("local", m.Repo))
+		if err != nil {
+			return err
+		}
+		digest, err := hashDir(dir)
+		if err != nil {
+			return errkind.Wrap(errkind.Infra, fmt.Errorf("reading %s: %w", dir, err))
+		}
+		m.snapshot, m.Digest = dir, "dir:"+digest
+	}
+	return nil
 }

@@ -133,7 +133,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	var candDir string
 	var err error
 	if selfChanged && self.Dir != "" {
-		candDir, err = e.copyDir(self.Dir, filepath.Join("downstream", d.Name, state))
+		candDir, err = e.copyDir(self.snapshot, filepath.Join("downstream", d.Name, state))
 	} else {
 		candDir, err = e.freshTree(ctx, j.node, res.Commit, filepath.Join("downstream", d.Name, state))
 	}
@@ -199,7 +199,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 			// Passed only on a retry in the same tree: once more in a new
 			// tree, where the baseline passed at once.
 			if selfChanged && self.Dir != "" {
-				candDir, err = e.copyDir(self.Dir, filepath.Join("downstream", d.Name, state))
+				candDir, err = e.copyDir(self.snapshot, filepath.Join("downstream", d.Name, state))
 			} else {
 				candDir, err = e.freshTree(ctx, j.node, res.Commit, filepath.Join("downstream", d.Name, state))
 			}
@@ -452,7 +452,7 @@ func (e *engine) candidateUpstreams(ctx context.Context, node int, units []ecosy
 			}
 			up := ecosystem.Upstream{Module: ecosystem.Module{Name: mod.Name, Dir: mod.Dir}, Ecosystem: mod.Ecosystem, Repo: r.Name, Commit: m.Commit, Digest: m.Digest}
 			if m.Dir != "" {
-				up.Tree, up.Local = filepath.Join(m.Dir, filepath.FromSlash(mod.Dir)), true
+				up.Tree, up.Local = filepath.Join(m.snapshot, filepath.FromSlash(mod.Dir)), true
 			} else {
 				tree, err := e.sharedTree(ctx, m.node, m.Commit)
 				if err != nil {

@@ -149,10 +149,14 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 		cache: &resultCache{dir: filepath.Join(opt.CacheDir, "verify"), off: opt.NoCache},
 		trees: map[string]*once{}, tags: map[string]*once{}, merged: map[string]*once{}, changed: map[string]*once{},
 		tools: map[string]*once{}, imports: map[string]*once{}}
+	if err := e.snapshot(); err != nil {
+		return nil, err
+	}
 	if err := e.setup(ctx); err != nil {
 		return nil, err
 	}
 	defer e.close()
+	members = e.members
 
 	report := &Report{Upstream: up, With: members[1:], Summary: map[string]int{}}
 	total := 0
@@ -190,8 +194,11 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 					opt.Progress(Progress{Done: d, Total: total, Repo: r.Repo, State: r.State, Result: &r})
 				}
 			}, func(state string) {
+				mu.Lock()
+				d := done
+				mu.Unlock()
 				if opt.Progress != nil {
-					opt.Progress(Progress{Done: done, Total: total, Repo: g.Name(j.node), State: state})
+					opt.Progress(Progress{Done: d, Total: total, Repo: g.Name(j.node), State: state})
 				}
 			})
 			mu.Lock()

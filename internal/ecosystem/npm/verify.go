@@ -30,11 +30,12 @@ type NPM struct {
 	Work string
 
 	mu        sync.Mutex
-	packs     map[string]packed
+	packs     map[string]*packed
 	toolchain *toolchain
 }
 
 type packed struct {
+	once sync.Once
 	file string
 	err  error
 }
@@ -163,38 +164,48 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 	}, nil
 }
 
-// pack runs `npm pack` in dir once per verification.
+// pack runs `npm pack` on the package in dir once per verification, in a
+// private copy: its prepack and prepare scripts write where no other job
+// reads (dir is a shared tree, or a user's snapshot).
 func (n *NPM) pack(ctx context.Context, run ecosystem.Runner, dir string) (string, error) {
 	n.mu.Lock()
-	if p, ok := n.packs[dir]; ok {
-		n.mu.Unlock()
-		return p.file, p.err
+	if n.packs == nil {
+		n.packs = map[string]*packed{}
+	}
+	p, ok := n.packs[dir]
+	if !ok {
+		p = &packed{}
+		n.packs[dir] = p
 	}
 	n.mu.Unlock()
-	dest, err := os.MkdirTemp(n.Work, "pack-")
+	p.once.Do(func() { p.file, p.err = n.packOnce(ctx, run, dir) })
+	return p.file, p.err
+}
+
+func (n *NPM) packOnce(ctx context.Context, run ecosystem.Runner, dir string) (string, error) {
+	work, err := os.MkdirTemp(n.Work, "pack-")
 	if err != nil {
 		return "", errkind.Wrap(errkind.Infra, err)
 	}
-	res, err := run(ctx, sandbox.Cmd{Args: []string{"npm", "pack", "--pack-destination", dest}, Dir: dir, Env: Env(n.Cache)})
+	src := filepath.Join(work, "src")
+	if err := sandbox.CopyTree(dir, src); err != nil {
+		return "", errkind.Wrap(errkind.Infra, fmt.Errorf("copying %s: %w", dir, err))
+	}
+	dest := filepath.Join(work, "out")
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	res, err := run(ctx, sandbox.Cmd{Args: []string{"npm", "pack", "--pack-destination", dest}, Dir: src, Env: Env(n.Cache)})
 	if err != nil {
 		return "", err
 	}
-	var file string
 	switch m, _ := filepath.Glob(filepath.Join(dest, "*.tgz")); {
 	case !res.OK():
-		err = errkind.New(errkind.Infra, "`npm pack` in %s failed: %s", dir, lastLines(res.Output, 20))
+		return "", errkind.New(errkind.Infra, "`npm pack` in %s failed: %s", dir, lastLines(res.Output, 20))
 	case len(m) == 1:
-		file = m[0]
-	default:
-		err = errkind.New(errkind.Infra, "`npm pack` in %s made no tarball", dir)
+		return m[0], nil
 	}
-	n.mu.Lock()
-	if n.packs == nil {
-		n.packs = map[string]packed{}
-	}
-	n.packs[dir] = packed{file, err}
-	n.mu.Unlock()
-	return file, err
+	return "", errkind.New(errkind.Infra, "`npm pack` in %s made no tarball", dir)
 }
 
 func lastLines(s string, k int) string {
