@@ -92,7 +92,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 		if err != nil {
 			return res, err
 		}
-		im, err := e.changes(ctx, injected, m)
+		im, err := e.changes(ctx, e.upstreamOf(j.node, injected), m)
 		if err != nil {
 			return res, err
 		}
@@ -231,6 +231,22 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	}
 	res.DurationMS = time.Since(t0).Milliseconds()
 	return res, nil
+}
+
+// upstreamOf keeps the injected members the downstream depends on: a
+// change elsewhere cannot reach it.
+func (e *engine) upstreamOf(node int, injected []Member) []Member {
+	upstream := map[int]bool{}
+	for _, r := range e.g.Upstream(node, false).Items {
+		upstream[r.Node] = true
+	}
+	var out []Member
+	for _, m := range injected {
+		if upstream[m.node] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // toolChanged reports whether a tool the module runs (`go tool`, from a
