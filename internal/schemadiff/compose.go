@@ -137,6 +137,28 @@ func (d *differ) compareBranches(kw string, o, n *jsonschema.Schema, eo, en embe
 		d.loosened(n, kw, kw+" removed", ien, d.g.around(append([]*jsonschema.Schema{n}, ob...)...))
 		return
 	}
+	// Candidates are first checked against the subschemas here, which is
+	// cheap, and only those that can be witnesses against whole instances.
+	fillO, fillN := d.filler(o), d.filler(n)
+	local := func(fill func(any) any, cands []any, accept []*jsonschema.Schema, reject *jsonschema.Schema) []any {
+		for _, s := range append([]*jsonschema.Schema{reject}, accept...) {
+			if !d.standalone(s) {
+				return cands
+			}
+		}
+		var out []any
+		for _, c := range cands {
+			u := fill(c)
+			ok := reject.Validate(u) != nil
+			for _, s := range accept {
+				ok = ok && s.Validate(u) == nil
+			}
+			if ok {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
 	_, changed, removed, added := d.pairUp(ob, nb)
 	grown := map[int]bool{}  // new branches that may accept more
 	shrunk := map[int]bool{} // old branches that may accept less
@@ -148,11 +170,13 @@ func (d *differ) compareBranches(kw string, o, n *jsonschema.Schema, eo, en embe
 	}
 	for _, i := range removed {
 		shrunk[i] = true
-		d.tightened(n, kw, fmt.Sprintf("branch %d of the old %s was removed", i, kw), ieo, d.g.around(append([]*jsonschema.Schema{ob[i]}, nb...)...))
+		d.tightened(n, kw, fmt.Sprintf("branch %d of the old %s was removed", i, kw), ieo,
+			local(fillO, d.g.around(append([]*jsonschema.Schema{ob[i]}, nb...)...), []*jsonschema.Schema{o, ob[i]}, n))
 	}
 	for _, j := range added {
 		grown[j] = true
-		d.loosened(nb[j], "", fmt.Sprintf("branch %d of %s was added", j, kw), ien, d.g.around(append([]*jsonschema.Schema{nb[j]}, nb...)...))
+		d.loosened(nb[j], "", fmt.Sprintf("branch %d of %s was added", j, kw), ien,
+			local(fillN, d.g.around(append([]*jsonschema.Schema{nb[j]}, nb...)...), []*jsonschema.Schema{n, nb[j]}, o))
 	}
 	if kw != "oneOf" {
 		return
@@ -164,7 +188,7 @@ func (d *differ) compareBranches(kw string, o, n *jsonschema.Schema, eo, en embe
 			}
 			a, b := min(j, k), max(j, k)
 			d.tightened(n, fmt.Sprintf("oneOf/%d", j), fmt.Sprintf("branches %d and %d may both match an instance, which oneOf then rejects", a, b),
-				ieo, d.g.overlap(nb[j], nb[k]))
+				ieo, local(fillO, d.g.overlap(nb[j], nb[k]), []*jsonschema.Schema{o, nb[j], nb[k]}, n))
 		}
 	}
 	for _, i := range sortedTrue(shrunk) {
@@ -174,7 +198,7 @@ func (d *differ) compareBranches(kw string, o, n *jsonschema.Schema, eo, en embe
 			}
 			a, b := min(i, l), max(i, l)
 			d.loosened(n, "oneOf", fmt.Sprintf("old branches %d and %d both matched some instances, which oneOf rejected; they may match only one now", a, b),
-				ien, d.g.overlap(ob[i], ob[l]))
+				ien, local(fillN, d.g.overlap(ob[i], ob[l]), []*jsonschema.Schema{n, ob[i], ob[l]}, o))
 		}
 	}
 }

@@ -84,7 +84,9 @@ func dedupe(fs []Finding) []Finding {
 
 // Bounds on the work of one comparison.
 const (
-	maxChecks    = 20000 // candidate witnesses validated against both schemas
+	// maxWork bounds the candidate witnesses validated against the whole
+	// schemas, counted in JSON values (a big instance costs more).
+	maxWork      = 500000
 	maxCands     = 200   // candidates tried for one finding
 	maxEqSteps   = 20000 // subschema pairs visited by one equality check
 	maxReachable = 5000  // subschemas walked to look for $dynamicRef
@@ -108,8 +110,9 @@ type differ struct {
 	// notDepth counts the "not" keywords around the pair being compared:
 	// inside an odd number, old and new trade places.
 	notDepth int
-	// checks counts candidate witnesses validated (bounded by maxChecks).
-	checks int
+	// work counts the JSON values of the candidates validated (bounded by
+	// maxWork).
+	work int
 
 	eqMemo      map[[2]*jsonschema.Schema]bool
 	alone       map[*jsonschema.Schema]bool
@@ -226,18 +229,18 @@ func (d *differ) loosened(n *jsonschema.Schema, kw, msg string, en embed, cands 
 func (d *differ) witness(path, msg string, place embed, cands []any, accepts, rejects *Schema, into *[]Finding, tight bool) bool {
 	msg = d.context(msg)
 	for i, c := range cands {
-		if i >= maxCands || d.checks >= maxChecks {
+		if i >= maxCands || d.work >= maxWork {
 			break
 		}
-		d.checks++
 		root := place(c)
+		d.work += size(root)
 		if accepts.Validate(root) == nil && rejects.Validate(root) != nil {
 			*into = append(*into, Finding{Path: path, Message: msg, Witness: root})
 			return true
 		}
 	}
 	why := "no example found"
-	if d.checks >= maxChecks {
+	if d.work >= maxWork {
 		why = "the comparison reached its limit of candidate examples"
 	}
 	d.undecided = append(d.undecided, undecided{path: path, msg: msg, why: why, t: tight, l: !tight})
@@ -533,6 +536,22 @@ func (d *differ) compareDynamic(o, n *jsonschema.Schema, eo, en embed) {
 	msg := kw + " is resolved while validating, from where the validator came: what it accepts was not compared"
 	d.tightened(n, kw, msg, eo, append(tc, d.g.candidates(o, "", 0)...))
 	d.loosened(n, kw, msg, en, append(lc, d.g.candidates(n, "", 0)...))
+}
+
+// size counts the values in a JSON value.
+func size(v any) int {
+	n := 1
+	switch v := v.(type) {
+	case map[string]any:
+		for _, x := range v {
+			n += size(x)
+		}
+	case []any:
+		for _, x := range v {
+			n += size(x)
+		}
+	}
+	return n
 }
 
 func jsonText(v any) string {

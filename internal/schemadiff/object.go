@@ -39,14 +39,21 @@ func withoutProp(base map[string]any, name string) []any {
 // anyOf, oneOf, $ref, then, else, dependentSchemas): an object gets the
 // properties the parent s requires, from an example, where it lacks them.
 func (d *differ) inPlace(e embed, s *jsonschema.Schema) embed {
+	fill := d.filler(s)
+	return func(v any) any { return e(fill(v)) }
+}
+
+// filler adds to an object the properties s requires, from an example,
+// where it lacks them.
+func (d *differ) filler(s *jsonschema.Schema) func(any) any {
 	if len(s.Required) == 0 {
-		return e
+		return func(v any) any { return v }
 	}
 	base := d.baseObject(s)
 	return func(v any) any {
 		obj, ok := v.(map[string]any)
 		if !ok {
-			return e(v)
+			return v
 		}
 		obj = clone(obj).(map[string]any)
 		for _, r := range s.Required {
@@ -56,7 +63,7 @@ func (d *differ) inPlace(e embed, s *jsonschema.Schema) embed {
 				}
 			}
 		}
-		return e(obj)
+		return obj
 	}
 }
 
