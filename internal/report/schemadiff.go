@@ -41,6 +41,7 @@ func SchemaDiffText(w io.Writer, oldName, newName string, r schemadiff.Result) e
 	}
 	switch {
 	case len(r.Tightened) > 0 || len(r.Unknown) > 0:
+		// Said above.
 	case len(r.Loosened) > 0:
 		fmt.Fprintln(w, "Not breaking: the new schema only accepts more.")
 	default:

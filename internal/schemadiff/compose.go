@@ -31,25 +31,22 @@ func (d *differ) compareComposition(o, n *jsonschema.Schema, eo, en embed) {
 
 type pair struct{ o, n int }
 
-// pairUp matches subschemas: equal ones first, then the rest in order
-// when as many changed on both sides, else by the types they allow.
-// What is left has no counterpart.
-func (d *differ) pairUp(os, ns []*jsonschema.Schema) (same, changed []pair, removed, added []int) {
+// pairUp matches subschemas: equal ones go together and are left out;
+// the others are paired in order when as many changed on both sides, else
+// by the types they allow. What is left has no counterpart.
+func (d *differ) pairUp(os, ns []*jsonschema.Schema) (changed []pair, removed, added []int) {
 	usedN := make([]bool, len(ns))
 	var restO []int
 	for i, x := range os {
-		j := slices.IndexFunc(ns, func(y *jsonschema.Schema) bool { return d.eq(x, y) })
-		for j >= 0 && usedN[j] {
-			k := slices.IndexFunc(ns[j+1:], func(y *jsonschema.Schema) bool { return d.eq(x, y) })
-			if k < 0 {
-				j = -1
-			} else {
-				j += 1 + k
+		match := -1
+		for j, y := range ns {
+			if !usedN[j] && d.eq(x, y) {
+				match = j
+				break
 			}
 		}
-		if j >= 0 {
-			usedN[j] = true
-			same = append(same, pair{i, j})
+		if match >= 0 {
+			usedN[match] = true
 		} else {
 			restO = append(restO, i)
 		}
@@ -64,7 +61,7 @@ func (d *differ) pairUp(os, ns []*jsonschema.Schema) (same, changed []pair, remo
 		for k := range restO {
 			changed = append(changed, pair{restO[k], restN[k]})
 		}
-		return same, changed, nil, nil
+		return changed, nil, nil
 	}
 	typeKey := func(s *jsonschema.Schema) string {
 		s = deref(s)
@@ -87,7 +84,7 @@ func (d *differ) pairUp(os, ns []*jsonschema.Schema) (same, changed []pair, remo
 			added = append(added, j)
 		}
 	}
-	return same, changed, removed, added
+	return changed, removed, added
 }
 
 // compareAllOf compares allOf members: each with its counterpart; a
@@ -96,7 +93,7 @@ func (d *differ) compareAllOf(o, n *jsonschema.Schema, eo, en embed) {
 	if len(o.AllOf) == 0 && len(n.AllOf) == 0 {
 		return
 	}
-	_, changed, removed, added := d.pairUp(o.AllOf, n.AllOf)
+	changed, removed, added := d.pairUp(o.AllOf, n.AllOf)
 	for _, p := range changed {
 		d.compare(o.AllOf[p.o], n.AllOf[p.n], eo, en)
 	}
@@ -159,7 +156,7 @@ func (d *differ) compareBranches(kw string, o, n *jsonschema.Schema, eo, en embe
 		}
 		return out
 	}
-	_, changed, removed, added := d.pairUp(ob, nb)
+	changed, removed, added := d.pairUp(ob, nb)
 	grown := map[int]bool{}  // new branches that may accept more
 	shrunk := map[int]bool{} // old branches that may accept less
 	for _, p := range changed {

@@ -579,13 +579,14 @@ func genRegexp(re *syntax.Regexp, variant int) string {
 		return ""
 	case syntax.OpStar, syntax.OpPlus:
 		// 0 or 1, then longer runs: lengths matter to other keywords.
-		reps := []int{0, 1, 2, 5, 9}[variant%5]
+		lengths := []int{0, 1, 2, 5, 9, 17, 33, 65}
+		reps := lengths[variant%len(lengths)]
 		if re.Op == syntax.OpPlus && reps == 0 {
 			reps = 1
 		}
 		var b strings.Builder
 		for i := 0; i < reps; i++ {
-			b.WriteString(genRegexp(re.Sub[0], variant/5+i))
+			b.WriteString(genRegexp(re.Sub[0], variant/len(lengths)+i))
 		}
 		return b.String()
 	case syntax.OpRepeat:
