@@ -21,13 +21,18 @@ func (a *app) schemaDiffCommand() *cobra.Command {
 what NEW rejects that OLD accepted (tightened: a breaking change for the API's
 clients) and what it accepts that OLD rejected (loosened). Every finding comes
 with a witness, an instance checked with a validator against both schemas.
-What cannot be decided is listed as unknown, never as compatible.
+What cannot be decided (a changed if, a rewritten pattern, oneOf branches
+that may overlap with no example found, ...) is listed as unknown with its
+path and the reason, and counts as breaking until a person reviews it.
 
 OLD and NEW are files, or REPO@REF:PATH to read a file of a workspace repo at
 a branch, tag or commit.
 
-Exit codes: 0 not breaking; 1 NEW rejects something OLD accepted; 2 bad
-input (invalid JSON or schema, with the position); 3 infrastructure failure.`,
+Exit codes: 0 nothing tightened and nothing undecided (only loosened, or no
+difference); 1 something is tightened (NEW rejects an instance OLD accepted)
+or undecided (unknown: treated as breaking), the text's last lines say which;
+2 bad input (invalid JSON or schema, with the position); 3 infrastructure
+failure. With --json, "breaking" is true in both exit-1 cases.`,
 		Example: `  cascade schema-diff old/where.json schemas/where.json
   cascade schema-diff clever-api@master:schemas/where.json clever-api@adapt-strict-where:schemas/where.json`,
 		Args: args(cobra.ExactArgs(2)),
@@ -49,8 +54,11 @@ input (invalid JSON or schema, with the position); 3 infrastructure failure.`,
 			if err != nil {
 				return err
 			}
-			if res.Breaking {
+			if len(res.Tightened) > 0 {
 				return &silentError{errkind.New(errkind.Problem, "the new schema rejects instances the old one accepted")}
+			}
+			if res.Breaking {
+				return &silentError{errkind.New(errkind.Problem, "some changes could not be decided; they count as breaking")}
 			}
 			return nil
 		},

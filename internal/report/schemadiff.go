@@ -33,15 +33,26 @@ func SchemaDiffText(w io.Writer, oldName, newName string, r schemadiff.Result) e
 	section("Loosened (the new schema accepts what the old rejected)", r.Loosened, "accepted now:")
 	section("Unknown (could not be decided; review by hand)", r.Unknown, "")
 	fmt.Fprintln(w)
+	if len(r.Tightened) > 0 {
+		fmt.Fprintf(w, "Breaking: %d tightened: clients sending the instances above would start getting errors.\n", len(r.Tightened))
+	}
+	if len(r.Unknown) > 0 {
+		fmt.Fprintf(w, "Undecided: %d %s cascade cannot compare; treated as breaking until reviewed.\n", len(r.Unknown), plural(len(r.Unknown), "construct", "constructs"))
+	}
 	switch {
-	case r.Breaking:
-		fmt.Fprintln(w, "Breaking: clients sending the instances above would start getting errors.")
+	case len(r.Tightened) > 0 || len(r.Unknown) > 0:
+		// Said above.
 	case len(r.Loosened) > 0:
 		fmt.Fprintln(w, "Not breaking: the new schema only accepts more.")
-	case len(r.Unknown) > 0:
-		fmt.Fprintln(w, "No breaking change found, but some changes could not be decided.")
 	default:
 		fmt.Fprintln(w, "No difference in what the schemas accept.")
 	}
 	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -406,16 +406,6 @@ func distinct(elems []any, i int) any {
 	return elems[0]
 }
 
-func itemSchema(s *jsonschema.Schema) *jsonschema.Schema {
-	if s.Items2020 != nil {
-		return s.Items2020
-	}
-	if it, ok := s.Items.(*jsonschema.Schema); ok {
-		return it
-	}
-	return nil
-}
-
 func (g *gen) objects(s *jsonschema.Schema, depth int) []any {
 	obj := map[string]any{}
 	names := make([]string, 0, len(s.Properties))
@@ -458,6 +448,85 @@ func (g *gen) objects(s *jsonschema.Schema, depth int) []any {
 	}
 	return out
 }
+
+// around proposes instances near several schemas at once: each one's
+// candidates, strings at every length bound of any of them, numbers at
+// every bound, and objects merged from two candidates. Branches of anyOf
+// and oneOf are searched with them: what one accepts and another rejects,
+// or what both accept.
+func (g *gen) around(ss ...*jsonschema.Schema) []any {
+	var out []any
+	seen := map[string]bool{}
+	add := func(v any) {
+		k := jsonText(v)
+		if !seen[k] && len(out) < 300 {
+			seen[k] = true
+			out = append(out, v)
+		}
+	}
+	var lens []int
+	var texts []string
+	var objs []map[string]any
+	for _, s := range ss {
+		s = deref(s)
+		if s == nil {
+			continue
+		}
+		for _, c := range g.candidates(s, "", 0) {
+			add(c)
+			if m, ok := c.(map[string]any); ok && len(objs) < 6 {
+				objs = append(objs, m)
+			}
+		}
+		if s.Bool != nil {
+			continue
+		}
+		for _, p := range []*int{s.MinLength, s.MaxLength} {
+			if p != nil {
+				lens = append(lens, *p-1, *p, *p+1)
+			}
+		}
+		for _, v := range g.strs(s) {
+			if str, ok := v.(string); ok && len(texts) < 8 {
+				texts = append(texts, str)
+			}
+		}
+		for _, v := range numbers(s, false) {
+			add(v)
+		}
+	}
+	for _, l := range lens {
+		if l < 0 || l > 1000 {
+			continue
+		}
+		for _, base := range append(texts, "a") {
+			r := []rune(base)
+			if len(r) >= l {
+				add(string(r[:l]))
+			} else {
+				add(base + strings.Repeat("a", l-len(r)))
+			}
+		}
+	}
+	for i := range objs {
+		for j := range objs {
+			if i == j {
+				continue
+			}
+			merged := clone(objs[i]).(map[string]any)
+			for k, v := range objs[j] {
+				if _, ok := merged[k]; !ok {
+					merged[k] = clone(v)
+				}
+			}
+			add(merged)
+		}
+	}
+	return out
+}
+
+// overlap proposes instances both a and b may accept.
+func (g *gen) overlap(a, b *jsonschema.Schema) []any { return g.around(a, b) }
 
 // fromPattern proposes up to limit strings that match the regular
 // expression, taking different branches of its alternations and ends of
@@ -503,13 +572,23 @@ func genRegexp(re *syntax.Regexp, variant int) string {
 		return "a"
 	case syntax.OpCapture:
 		return genRegexp(re.Sub[0], variant)
-	case syntax.OpStar, syntax.OpQuest:
+	case syntax.OpQuest:
 		if variant%2 == 1 {
 			return genRegexp(re.Sub[0], variant/2)
 		}
 		return ""
-	case syntax.OpPlus:
-		return genRegexp(re.Sub[0], variant)
+	case syntax.OpStar, syntax.OpPlus:
+		// 0 or 1, then longer runs: lengths matter to other keywords.
+		lengths := []int{0, 1, 2, 5, 9, 17, 33, 65}
+		reps := lengths[variant%len(lengths)]
+		if re.Op == syntax.OpPlus && reps == 0 {
+			reps = 1
+		}
+		var b strings.Builder
+		for i := 0; i < reps; i++ {
+			b.WriteString(genRegexp(re.Sub[0], variant/len(lengths)+i))
+		}
+		return b.String()
 	case syntax.OpRepeat:
 		n := re.Min
 		if variant%2 == 1 && re.Max > re.Min {
