@@ -132,6 +132,9 @@ type Results struct {
 	// Tested counts the tests and units that ran to a result; zero with
 	// BuildFailed set means nothing built.
 	Tested int
+	// Stopped says why a test runner cascade expected to name tests said
+	// nothing (the script stopped before it ran); "" otherwise.
+	Stopped string
 	// Log is the human-readable part of the output worth showing, bounded.
 	Log string
 	// Signature identifies the output with tree paths and timings taken

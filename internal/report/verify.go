@@ -89,6 +89,9 @@ func VerifyText(w io.Writer, r *verify.Report) error {
 		case len(res.Tests) > 0:
 			fmt.Fprintf(w, "  failing tests: %s\n", strings.Join(res.Tests, ", "))
 		}
+		if len(res.BaselineFailed) > 0 {
+			fmt.Fprintf(w, "  failing at the baseline too: %s\n", strings.Join(shortList(res.BaselineFailed, 10), ", "))
+		}
 		if res.Log != "" {
 			fmt.Fprintf(w, "  output:\n%s\n", indent(lastLines(res.Log, logLines), "    "))
 		}

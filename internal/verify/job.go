@@ -220,6 +220,9 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	jd := judge(baseRuns, attempts, !selfChanged)
 	res.Verdict, res.Tests, res.Command, res.Reason, res.Log = jd.Verdict, jd.Tests, jd.Command, jd.Reason, jd.Log
 	res.Baseline, res.BaselineFlaky, res.BuildFailure = jd.Baseline, jd.BaselineFlaky, jd.Build
+	if ref, _, _ := reference(baseRuns); !ref.Passed {
+		res.BaselineFailed = ref.Failed
+	}
 	res.Attempts = len(attempts)
 	res.Candidate = "none"
 	if len(attempts) > 0 {
@@ -628,6 +631,9 @@ func (total *Run) add(r Run, dir string, sigs *[]string) (done bool) {
 	if !r.Passed {
 		total.Passed = false
 		total.Named = total.Named && r.Named
+		if total.Stopped == "" {
+			total.Stopped = r.Stopped
+		}
 		*sigs = append(*sigs, prefix+r.Signature)
 		if total.Command == "" {
 			total.Command, total.Log = r.Command, r.Log
@@ -684,7 +690,7 @@ func (e *engine) runSteps(ctx context.Context, steps []ecosystem.Step) (Run, err
 			r.Built, r.Failed, r.BuildFailed = false, []string{buildStage}, []string{buildStage}
 			return r, nil
 		}
-		r.Failed, r.BuildFailed, r.Named, r.Signature = results.Failed, results.BuildFailed, results.Named, results.Signature
+		r.Failed, r.BuildFailed, r.Named, r.Signature, r.Stopped = results.Failed, results.BuildFailed, results.Named, results.Signature, results.Stopped
 		r.PassedTests = results.Passed
 		// Nothing built when every result is a build failure.
 		r.Built = !(results.Tested == 0 && len(r.BuildFailed) > 0)

@@ -35,6 +35,8 @@ type Run struct {
 	Failed []string `json:"failed,omitempty"`
 	// BuildFailed are the entries of Failed that did not build.
 	BuildFailed []string `json:"build_failed,omitempty"`
+	// Stopped says why the test runners cascade expected reported nothing.
+	Stopped string `json:"stopped,omitempty"`
 	// PassedTests names the tests that passed, where the runner says.
 	PassedTests []string `json:"passed_tests,omitempty"`
 	// Named is true when the test runner named its tests, so that Failed
@@ -122,7 +124,9 @@ func newFailures(base, cand Run, sameCode bool) (kind string, tests []string) {
 	// Both fail. Test by test where the runner names tests; otherwise the
 	// two failures are the same only if their outputs are.
 	if !cand.Named || !base.Named || len(cand.Failed) == 0 {
-		if cand.Signature != "" && cand.Signature == base.Signature {
+		// The same output says the same failure only when no test runner
+		// was stopped before it could say more.
+		if cand.Signature != "" && cand.Signature == base.Signature && base.Stopped == "" {
 			return noFailure, nil
 		}
 		return incomparable, nil
@@ -317,6 +321,9 @@ func judgeRuns(baseAttempts, attempts []Run, sameCode bool) Judgement {
 		case incomparable:
 			j.Verdict, j.Command, j.Log = Error, a.Command, a.Log
 			j.Reason = "cannot compare test by test: the test runner names no tests, the baseline already fails, and the candidate's failure output differs from it (make the runner report each test: see the README)"
+			if base.Stopped != "" {
+				j.Reason = "cannot compare test by test: at the baseline, " + base.Stopped + ", so no test ran: cascade cannot tell what the candidate breaks (fix what stops the script, or name a test command in .cascade.yaml)"
+			}
 			return j
 		}
 		if first == nil {

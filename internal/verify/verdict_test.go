@@ -21,6 +21,8 @@ func TestJudge(t *testing.T) {
 	failAB := Run{Built: true, Named: true, Failed: []string{"p.TestA", "p.TestB"}, Command: "go test", Log: "A and B failed"}
 	failNoName := Run{Built: true, Command: "npm test", Log: "crashed", Signature: "s1"}
 	failNoNameOther := Run{Built: true, Command: "npm test", Log: "crashed elsewhere", Signature: "s2"}
+	stoppedRun := Run{Built: true, Command: "npm test", Log: "lint: 1 error", Signature: "s3",
+		Stopped: "the test script's runners (ava) reported no test: an earlier command of the script stopped it"}
 	hang := Run{TimedOut: true, Command: "go test", Log: "--- p.TestWait was still running", Note: "timed out after 8s running `go test`"}
 	tests := []struct {
 		name     string
@@ -73,6 +75,9 @@ func TestJudge(t *testing.T) {
 				Reason: "cannot compare test by test: the test runner names no tests, the baseline already fails, and the candidate's failure output differs from it (make the runner report each test: see the README)"}},
 		{"a candidate that hangs where the baseline passed regresses", []Run{pass}, []Run{hang, hang, hang},
 			Judgement{Verdict: Regressed, Baseline: "pass", Command: "go test", Log: "--- p.TestWait was still running", Reason: "timed out with the candidate, passed at the baseline"}},
+		{"a runner stopped before it ran at the baseline: never broken", []Run{stoppedRun, stoppedRun}, []Run{stoppedRun},
+			Judgement{Verdict: Error, Baseline: "fail", Command: "npm test", Log: "lint: 1 error",
+				Reason: "cannot compare test by test: at the baseline, the test script's runners (ava) reported no test: an earlier command of the script stopped it, so no test ran: cascade cannot tell what the candidate breaks (fix what stops the script, or name a test command in .cascade.yaml)"}},
 		{"a hang, then a pass: flaky", []Run{pass}, []Run{hang, pass},
 			Judgement{Verdict: Flaky, Baseline: "pass", Command: "go test", Log: "--- p.TestWait was still running", Reason: "timed out on attempt 1 of 2, then passed"}},
 		{"a baseline that times out is an error", []Run{hang}, []Run{pass},

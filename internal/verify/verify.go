@@ -72,13 +72,15 @@ type Result struct {
 	Baseline string `json:"baseline"`
 	// BaselineFlaky names what failed at the baseline before it passed.
 	BaselineFlaky []string `json:"baseline_flaky,omitempty"`
-	Candidate     string   `json:"candidate"`
-	Verdict       string   `json:"verdict"`
-	Attempts      int      `json:"attempts"`
-	DurationMS    int64    `json:"duration_ms"`
-	Log           string   `json:"log"`
-	Command       string   `json:"command,omitempty"`
-	Tests         []string `json:"tests,omitempty"`
+	// BaselineFailed names what fails at the baseline.
+	BaselineFailed []string `json:"baseline_failed,omitempty"`
+	Candidate      string   `json:"candidate"`
+	Verdict        string   `json:"verdict"`
+	Attempts       int      `json:"attempts"`
+	DurationMS     int64    `json:"duration_ms"`
+	Log            string   `json:"log"`
+	Command        string   `json:"command,omitempty"`
+	Tests          []string `json:"tests,omitempty"`
 	// BuildFailure is true when the verdict rests on code that does not
 	// build; Tests then names what does not build.
 	BuildFailure bool     `json:"build_failure,omitempty"`

@@ -140,11 +140,16 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 		return nil, errkind.Wrap(errkind.Infra, err)
 	}
 	test := sandbox.Cmd{Args: []string{"npm", "test"}, Dir: dir, Env: env}
+	var runners []string
 	if cfg.Test != "" {
-		script, _ := InstrumentScript(cfg.Test, reports)
+		var script string
+		script, runners = InstrumentScript(cfg.Test, reports)
 		test = sandbox.Cmd{Shell: script, Dir: dir, Env: env}
-	} else if _, err := InstrumentPackage(dir, reports); err != nil {
-		return nil, errkind.New(errkind.Invalid, "%s: %v (fix the file)", cfg.Label, err)
+	} else {
+		var err error
+		if runners, err = InstrumentPackage(dir, reports); err != nil {
+			return nil, errkind.New(errkind.Invalid, "%s: %v (fix the file)", cfg.Label, err)
+		}
 	}
 	build := sandbox.Cmd{Args: []string{"npm", "run", "build", "--if-present"}, Dir: dir, Env: env}
 	if cfg.Build != "" {
@@ -160,7 +165,7 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 		{Stage: ecosystem.Install, Cmd: sandbox.Cmd{Args: append([]string{"npm", "install", "--no-save"}, tarballs...), Dir: dir, Env: env}},
 		{Stage: ecosystem.Build, Cmd: build},
 		{Stage: ecosystem.Test, Cmd: test, Skip: func() bool { return !hasTests },
-			Results: func() ecosystem.Parser { return newResults(dir, reports, report) }},
+			Results: func() ecosystem.Parser { return newResults(dir, reports, report, runners) }},
 	}, nil
 }
 
@@ -221,14 +226,15 @@ func lastLines(s string, k int) string {
 // names, the tail of the output for people and its signature.
 type results struct {
 	dir, report string
+	runners     []string
 	c           *Collector
 	lines       *ecosystem.Lines
 	norm        *ecosystem.Normalizer
 	tail        []byte
 }
 
-func newResults(dir, reports, report string) *results {
-	r := &results{dir: dir, report: report, c: NewCollector(dir, reports), norm: ecosystem.NewNormalizer(dir)}
+func newResults(dir, reports, report string, runners []string) *results {
+	r := &results{dir: dir, report: report, runners: runners, c: NewCollector(dir, reports), norm: ecosystem.NewNormalizer(dir)}
 	r.lines = ecosystem.NewLines(maxLine, func(b []byte, _ bool) { r.norm.Line(string(b)) })
 	return r
 }
@@ -268,6 +274,9 @@ func (r *results) Finish() ecosystem.Results {
 		// A report that cannot be read leaves the run's tests unknown.
 		out.Named = false
 		out.Log += fmt.Sprintf("\n[cascade: %v]\n", err)
+	}
+	if len(r.runners) > 0 && !out.Named {
+		out.Stopped = "the test script's runners (" + strings.Join(r.runners, ", ") + ") reported no test: an earlier command of the script stopped it"
 	}
 	sort.Strings(out.Failed)
 	out.Failed = slices.Compact(out.Failed)
