@@ -141,6 +141,11 @@ func newFailures(base, cand Run, sameCode bool) (kind string, tests []string) {
 		}
 	}
 	if len(tests) == 0 {
+		if base.Stopped != "" {
+			// Some of the tests never ran at the baseline: the same
+			// failures say nothing about them.
+			return incomparable, nil
+		}
 		return noFailure, nil
 	}
 	sort.Strings(tests)
@@ -322,7 +327,7 @@ func judgeRuns(baseAttempts, attempts []Run, sameCode bool) Judgement {
 			j.Verdict, j.Command, j.Log = Error, a.Command, a.Log
 			j.Reason = "cannot compare test by test: the test runner names no tests, the baseline already fails, and the candidate's failure output differs from it (make the runner report each test: see the README)"
 			if base.Stopped != "" {
-				j.Reason = "cannot compare test by test: at the baseline, " + base.Stopped + ", so no test ran: cascade cannot tell what the candidate breaks (fix what stops the script, or name a test command in .cascade.yaml)"
+				j.Reason = "cannot compare test by test: at the baseline, " + base.Stopped + ": cascade cannot tell what the candidate breaks in the tests that did not run (fix what stops the script, or name a test command in .cascade.yaml)"
 			}
 			return j
 		}

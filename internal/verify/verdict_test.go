@@ -77,7 +77,7 @@ func TestJudge(t *testing.T) {
 			Judgement{Verdict: Regressed, Baseline: "pass", Command: "go test", Log: "--- p.TestWait was still running", Reason: "timed out with the candidate, passed at the baseline"}},
 		{"a runner stopped before it ran at the baseline: never broken", []Run{stoppedRun, stoppedRun}, []Run{stoppedRun},
 			Judgement{Verdict: Error, Baseline: "fail", Command: "npm test", Log: "lint: 1 error",
-				Reason: "cannot compare test by test: at the baseline, the test script's runners (ava) reported no test: an earlier command of the script stopped it, so no test ran: cascade cannot tell what the candidate breaks (fix what stops the script, or name a test command in .cascade.yaml)"}},
+				Reason: "cannot compare test by test: at the baseline, the test script's runners (ava) reported no test: an earlier command of the script stopped it: cascade cannot tell what the candidate breaks in the tests that did not run (fix what stops the script, or name a test command in .cascade.yaml)"}},
 		{"a hang, then a pass: flaky", []Run{pass}, []Run{hang, pass},
 			Judgement{Verdict: Flaky, Baseline: "pass", Command: "go test", Log: "--- p.TestWait was still running", Reason: "timed out on attempt 1 of 2, then passed"}},
 		{"a baseline that times out is an error", []Run{hang}, []Run{pass},

@@ -130,6 +130,15 @@ func (c *Collector) Finish() (Results, error) {
 	return c.res, c.err
 }
 
+// Reports counts the reports read, once Finish has run: TAP streams and
+// report files. Fewer than the runner invocations a script holds means
+// some never ran.
+func (c *Collector) Reports() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t.reports
+}
+
 // loadError names a test file that mocha could not load: mocha stops the
 // whole run and prints "Exception during run:" and the error's stack on
 // stderr, so the file is the first stack frame inside the package.

@@ -21,6 +21,13 @@ import (
 // left alone. The rest of the file is kept byte for byte. It returns the
 // runners found.
 func InstrumentPackage(dir, reportDir string) ([]string, error) {
+	found, err := instrumentPackage(dir, reportDir)
+	return uniq(found), err
+}
+
+// instrumentPackage is InstrumentPackage returning every runner
+// invocation it found, in the order of the scripts.
+func instrumentPackage(dir, reportDir string) ([]string, error) {
 	file := filepath.Join(dir, FileName)
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -60,7 +67,7 @@ func InstrumentPackage(dir, reportDir string) ([]string, error) {
 		queue = append(queue, scriptsRun(sv.value, scripts)...)
 	}
 	if len(edits) == 0 {
-		return uniq(runners), nil
+		return runners, nil
 	}
 	// Splice the new values in, last first so that offsets stay valid.
 	names := make([]string, 0, len(edits))
@@ -89,7 +96,7 @@ func InstrumentPackage(dir, reportDir string) ([]string, error) {
 	if err := os.WriteFile(file, data, info.Mode().Perm()); err != nil {
 		return nil, err
 	}
-	return uniq(runners), nil
+	return runners, nil
 }
 
 // scriptValue is one script's value and where its JSON string lies in the

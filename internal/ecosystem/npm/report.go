@@ -41,9 +41,13 @@ func readReport(file string, t *tally) error {
 	case len(head) == 0:
 		return nil // a runner that never got to write its report
 	case head[0] == '<':
-		err = readJUnit(r, t)
+		if err = readJUnit(r, t); err == nil {
+			t.reports++
+		}
 	case head[0] == '{':
-		err = readJSON(r, t)
+		if err = readJSON(r, t); err == nil {
+			t.reports++
+		}
 	default:
 		c := &Collector{t: t, tap: newTAPParser(t), load: loadError{t: t}}
 		_, err = io.Copy(c, r)

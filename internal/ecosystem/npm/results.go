@@ -44,6 +44,8 @@ type tally struct {
 	passed  int
 	skipped int
 	named   bool
+	// reports counts the reports read: TAP streams and report files.
+	reports int
 }
 
 // newTally makes names relative to root and to its symlink-resolved form.

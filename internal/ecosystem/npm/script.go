@@ -38,11 +38,13 @@ const (
 // repo may name that file for ReadReport.
 func InstrumentScript(script, reportDir string) (string, []string) {
 	n := 0
-	return instrument(script, reportDir, &n)
+	out, found := instrument(script, reportDir, &n)
+	return out, uniq(found)
 }
 
 // instrument is InstrumentScript numbering report files from *n on, so
-// that several scripts can share one reportDir without clobbering.
+// that several scripts can share one reportDir without clobbering; it
+// returns every runner invocation it found, in order.
 func instrument(script, reportDir string, n *int) (string, []string) {
 	if !filepath.IsAbs(reportDir) {
 		return script, nil
@@ -96,7 +98,7 @@ func instrument(script, reportDir string, n *int) (string, []string) {
 	if _, err := parseScript(out); err != nil {
 		return script, nil
 	}
-	return out, uniq(found)
+	return out, found
 }
 
 func parseScript(s string) (*syntax.File, error) {

@@ -345,6 +345,7 @@ func (p *tapParser) start() {
 	p.levels = p.levels[:0]
 	p.yaml = -1
 	p.t.named = true
+	p.t.reports++
 }
 
 func (p *tapParser) bailOut(reason string) {

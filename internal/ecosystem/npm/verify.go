@@ -143,11 +143,12 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 	var runners []string
 	if cfg.Test != "" {
 		var script string
-		script, runners = InstrumentScript(cfg.Test, reports)
+		n := 0
+		script, runners = instrument(cfg.Test, reports, &n)
 		test = sandbox.Cmd{Shell: script, Dir: dir, Env: env}
 	} else {
 		var err error
-		if runners, err = InstrumentPackage(dir, reports); err != nil {
+		if runners, err = instrumentPackage(dir, reports); err != nil {
 			return nil, errkind.New(errkind.Invalid, "%s: %v (fix the file)", cfg.Label, err)
 		}
 	}
@@ -275,8 +276,11 @@ func (r *results) Finish() ecosystem.Results {
 		out.Named = false
 		out.Log += fmt.Sprintf("\n[cascade: %v]\n", err)
 	}
-	if len(r.runners) > 0 && !out.Named {
-		out.Stopped = "the test script's runners (" + strings.Join(r.runners, ", ") + ") reported no test: an earlier command of the script stopped it"
+	switch reported := r.c.Reports(); {
+	case len(r.runners) > 0 && !out.Named:
+		out.Stopped = "the test script's runners (" + strings.Join(uniq(r.runners), ", ") + ") reported no test: an earlier command of the script stopped it"
+	case reported < len(r.runners):
+		out.Stopped = fmt.Sprintf("%d of the test script's %d runs of %s reported: the script stopped before the others", reported, len(r.runners), strings.Join(uniq(r.runners), ", "))
 	}
 	sort.Strings(out.Failed)
 	out.Failed = slices.Compact(out.Failed)
