@@ -47,6 +47,7 @@ func (c *checker) checkReleased(m *Module) error {
 type baseRelease struct {
 	version, commit string // "" when there is none
 	none            string // then: why, for a note
+	note            string // how the release was chosen, when unusual
 }
 
 // bases picks the release each module is compared with. proposals are
@@ -81,18 +82,45 @@ func (c *checker) bases(given string, mods []apiModule, headCommit string, headT
 		if err != nil {
 			return nil, err
 		}
+		var headHistory []string // tags reachable from the head, not on it
 		for i, m := range mods {
 			v := scan.HighestTag(tags, m.Dir)
 			if i == owner {
 				v = strings.TrimPrefix(tag, scan.TagName(m.Dir, ""))
 			}
+			if v == "" && i != owner {
+				// Repos often tag their nested modules a commit after the
+				// root's release: the nested module's highest release in
+				// the head's history, below the head, is its base then.
+				if headHistory == nil {
+					all, err := c.repo.Git.MergedTags(c.ctx, headCommit)
+					if err != nil {
+						return nil, err
+					}
+					at := map[string]bool{}
+					for _, t := range headTags {
+						at[t] = true
+					}
+					headHistory = []string{}
+					for _, t := range all {
+						if !at[t] {
+							headHistory = append(headHistory, t)
+						}
+					}
+				}
+				if v = scan.HighestTag(headHistory, m.Dir); v != "" {
+					out[i].note = fmt.Sprintf("%s has no release at or before %s; compared with its release %s, the highest in the head's history", m.Name, tag, scan.TagName(m.Dir, v))
+				}
+			}
 			if v == "" {
-				out[i].none = fmt.Sprintf("no release of %s at or before %s: every exported identifier counts as added", m.Name, tag)
+				out[i].none = fmt.Sprintf("no release of %s at or before %s, nor in the head's history: every exported identifier counts as added", m.Name, tag)
 				continue
 			}
+			note := out[i].note
 			if out[i], err = c.release(m.Dir, v); err != nil {
 				return nil, err
 			}
+			out[i].note = note
 		}
 		return out, nil
 	}

@@ -177,6 +177,9 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 			mr.Base = "none"
 			mr.Notes = append(mr.Notes, bases[i].none)
 		}
+		if bases[i].note != "" {
+			mr.Notes = append(mr.Notes, bases[i].note)
+		}
 		if err := c.compare(&mr, m, baseCommit, headCommit); err != nil {
 			return nil, err
 		}
