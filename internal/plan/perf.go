@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -11,18 +12,19 @@ import (
 )
 
 // The performance gate compares a repo's benchmarks at the frozen base and
-// head. Its statistics are benchmath's: the Mann-Whitney U test for
-// significance and the confidence interval of each side's median, which
-// together bound the slowdown. A benchmark fails the gate only when its
-// slowdown is significant and the low end of that bound clears the
-// threshold; the gate adds runs while the answer is borderline.
+// head with benchmath's Mann-Whitney U test. The slowdown's interval is
+// the set of slowdowns the same test cannot reject: the head's runs divided
+// by 1+s are not significantly different from the base's runs for every s
+// in it (the interval that goes with the U test, as the Hodges-Lehmann
+// estimate goes with it). A benchmark fails the gate only when its slowdown
+// is significant and the low end of that interval clears the threshold; the
+// gate adds runs while the answer is borderline.
 
 // Defaults of the performance gate's policy.
 const (
-	DefaultPerfThreshold  = 0.10
-	DefaultPerfAlpha      = 0.05
-	DefaultPerfConfidence = 0.95
-	DefaultBenchMaxRuns   = 20
+	DefaultPerfThreshold = 0.10
+	DefaultPerfAlpha     = 0.05
+	DefaultBenchMaxRuns  = 20
 )
 
 // PerfPolicy is how the performance gate decides.
@@ -30,12 +32,9 @@ type PerfPolicy struct {
 	// Threshold is the slowdown (0.10 for 10%) beyond which a significant
 	// slowdown fails the gate.
 	Threshold float64
-	// Alpha is the significance level of the Mann-Whitney U test.
+	// Alpha is the significance level of the Mann-Whitney U test; the
+	// slowdown's interval has confidence 1-Alpha.
 	Alpha float64
-	// Confidence is the level of each side's confidence interval of the
-	// median; the slowdown is at least the low end of its interval with
-	// at least this confidence.
-	Confidence float64
 	// Runs is how many runs of the benchmark command each side gets
 	// first; MaxRuns is the cap the gate adds runs up to while the answer
 	// is borderline.
@@ -46,11 +45,10 @@ type PerfPolicy struct {
 // significance and adds runs up to DefaultBenchMaxRuns.
 func DefaultPerfPolicy() PerfPolicy {
 	return PerfPolicy{
-		Threshold:  DefaultPerfThreshold,
-		Alpha:      DefaultPerfAlpha,
-		Confidence: DefaultPerfConfidence,
-		Runs:       MinRunsForSignificance(DefaultPerfAlpha),
-		MaxRuns:    DefaultBenchMaxRuns,
+		Threshold: DefaultPerfThreshold,
+		Alpha:     DefaultPerfAlpha,
+		Runs:      MinRunsForSignificance(DefaultPerfAlpha),
+		MaxRuns:   DefaultBenchMaxRuns,
 	}
 }
 
@@ -73,35 +71,12 @@ func MinRunsForSignificance(alpha float64) int {
 	return math.MaxInt
 }
 
-// MinRunsForInterval is the fewest runs for which the confidence interval
-// of a median at this level is bounded on both sides: 6 at 0.95. The gate
-// cannot fail a benchmark with fewer runs per side, since it needs the low
-// end of the slowdown's interval.
-func MinRunsForInterval(confidence float64) int {
-	for n := 2; n <= 50; n++ {
-		xs := make([]float64, n)
-		for i := range xs {
-			xs[i] = float64(i + 1)
-		}
-		s := benchmath.AssumeNothing.Summary(benchmath.NewSample(xs, &benchmath.DefaultThresholds), confidence)
-		if !math.IsInf(s.Lo, 0) && !math.IsInf(s.Hi, 0) {
-			return n
-		}
-	}
-	return math.MaxInt
-}
-
 // Refusal says why the gate cannot work with this policy, naming the
 // setting to change; "" when it can.
 func (p PerfPolicy) Refusal() string {
-	sig := MinRunsForSignificance(p.Alpha)
-	switch {
-	case p.Runs < sig:
+	if sig := MinRunsForSignificance(p.Alpha); p.Runs < sig {
 		return fmt.Sprintf("too few runs to reach significance: with %d runs per side the Mann-Whitney U test can never reach p < %g, so no slowdown could fail this gate; set --bench-runs to %d or more",
 			p.Runs, p.Alpha, sig)
-	case p.MaxRuns < MinRunsForInterval(p.Confidence):
-		return fmt.Sprintf("too few runs to bound a slowdown: with at most %d runs per side the %g%% confidence interval of a median is unbounded, so no slowdown could fail this gate; set --bench-max-runs to %d or more",
-			p.MaxRuns, p.Confidence*100, MinRunsForInterval(p.Confidence))
 	}
 	return ""
 }
@@ -137,7 +112,7 @@ func ParseBenchRun(file, out string) map[BenchKey]float64 {
 }
 
 func median(xs []float64) float64 {
-	return benchmath.AssumeNothing.Summary(benchmath.NewSample(xs, &benchmath.DefaultThresholds), 0.5).Center
+	return benchmath.AssumeNothing.Summary(benchmath.NewSample(clone(xs), &benchmath.DefaultThresholds), 0.5).Center
 }
 
 // Verdict is what the gate makes of one benchmark.
@@ -156,12 +131,13 @@ const (
 
 // BenchComparison is one benchmark compared between base and head.
 type BenchComparison struct {
-	Base, Head benchmath.Summary // medians (sec/op) with their intervals
+	// Base and Head are the medians, in seconds per operation.
+	Base, Head float64
 	P          float64
 	N1, N2     int
 	// Delta is the slowdown of the medians (head/base - 1); Lo and Hi bound
-	// it: the head's low end over the base's high end, and the reverse.
-	// They are infinite while a side has too few runs for an interval.
+	// it with confidence 1-alpha. They are infinite while there are too few
+	// runs for the U test to reject any slowdown.
 	Delta, Lo, Hi float64
 	Significant   bool
 	Verdict       Verdict
@@ -173,21 +149,12 @@ type BenchComparison struct {
 // CompareBench compares the runs of one benchmark at base and head.
 func CompareBench(base, head []float64, pol PerfPolicy) BenchComparison {
 	th := &benchmath.Thresholds{CompareAlpha: pol.Alpha}
-	sb := benchmath.NewSample(append([]float64(nil), base...), th)
-	sh := benchmath.NewSample(append([]float64(nil), head...), th)
-	cmp := benchmath.AssumeNothing.Compare(sb, sh)
-	c := BenchComparison{
-		Base: benchmath.AssumeNothing.Summary(sb, pol.Confidence),
-		Head: benchmath.AssumeNothing.Summary(sh, pol.Confidence),
-		P:    cmp.P, N1: len(base), N2: len(head),
-		Lo: math.Inf(-1), Hi: math.Inf(1),
+	cmp := benchmath.AssumeNothing.Compare(benchmath.NewSample(clone(base), th), benchmath.NewSample(clone(head), th))
+	c := BenchComparison{Base: median(base), Head: median(head), P: cmp.P, N1: len(base), N2: len(head)}
+	if c.Base > 0 {
+		c.Delta = c.Head/c.Base - 1
 	}
-	if c.Base.Center > 0 {
-		c.Delta = c.Head.Center/c.Base.Center - 1
-	}
-	if bounded(c.Base) && bounded(c.Head) {
-		c.Lo, c.Hi = c.Head.Lo/c.Base.Hi-1, c.Head.Hi/c.Base.Lo-1
-	}
+	c.Lo, c.Hi = slowdownInterval(base, head, pol.Alpha)
 	c.Significant = c.P < pol.Alpha
 	switch {
 	case c.Significant && c.Delta > 0 && c.Lo > pol.Threshold:
@@ -201,9 +168,69 @@ func CompareBench(base, head []float64, pol PerfPolicy) BenchComparison {
 	return c
 }
 
-func bounded(s benchmath.Summary) bool {
-	return s.Lo > 0 && !math.IsInf(s.Lo, 0) && !math.IsInf(s.Hi, 0)
+// slowdownInterval is the set of slowdowns s for which benchmath's U test
+// does not tell the base's runs from the head's divided by 1+s at level
+// alpha, as [lo, hi]. The test runs on logarithms, where dividing is a
+// shift, and changes its answer only where a shifted head run crosses a
+// base run: between two neighbouring pairwise differences the answer is
+// the same. It accepts the shifts around the median difference and
+// rejects more the further a shift is from it, so the ends are found by
+// bisection.
+func slowdownInterval(base, head []float64, alpha float64) (lo, hi float64) {
+	unbounded := func() (float64, float64) { return math.Inf(-1), math.Inf(1) }
+	lb, lh := logs(base), logs(head)
+	var all []float64
+	for _, h := range lh {
+		for _, b := range lb {
+			all = append(all, h-b)
+		}
+	}
+	sort.Float64s(all)
+	if len(all) == 0 || math.IsNaN(all[0]) || math.IsInf(all[0], 0) || math.IsInf(all[len(all)-1], 0) {
+		return unbounded()
+	}
+	d := slices.Compact(slices.Clone(all))
+	th := &benchmath.Thresholds{CompareAlpha: alpha}
+	sb := benchmath.NewSample(lb, th)
+	accepts := func(shift float64) bool {
+		xs := make([]float64, len(lh))
+		for i, x := range lh {
+			xs[i] = x - shift
+		}
+		return benchmath.AssumeNothing.Compare(sb, benchmath.NewSample(xs, th)).P >= alpha
+	}
+	if accepts(d[0]-1) || accepts(d[len(d)-1]+1) {
+		return unbounded() // too few runs to reject any slowdown
+	}
+	if len(d) == 1 {
+		return math.Expm1(d[0]), math.Expm1(d[0])
+	}
+	// mid(k) is between d[k] and d[k+1]; the median difference is d[c]
+	// or between d[c] and d[c+1].
+	mid := func(k int) float64 { return (d[k] + d[k+1]) / 2 }
+	hl := all[len(all)/2]
+	c := sort.SearchFloat64s(d, hl)
+	if c == len(d) || d[c] > hl {
+		c--
+	}
+	c = max(0, min(c, len(d)-2))
+	if !accepts(mid(c)) {
+		return unbounded()
+	}
+	first := sort.Search(c, func(k int) bool { return accepts(mid(k)) })
+	last := c + sort.Search(len(d)-1-c, func(j int) bool { return !accepts(mid(c + j)) }) - 1
+	return math.Expm1(d[first]), math.Expm1(d[last+1])
 }
+
+func logs(xs []float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = math.Log(x)
+	}
+	return out
+}
+
+func clone(xs []float64) []float64 { return append([]float64(nil), xs...) }
 
 // String formats like benchstat, with the interval of the slowdown: the
 // change and its p-value, "~" when the difference is not significant.
@@ -216,7 +243,7 @@ func (c BenchComparison) String() string {
 	if !math.IsInf(c.Lo, 0) {
 		bound = fmt.Sprintf("slowdown %+.1f%% to %+.1f%%", c.Lo*100, c.Hi*100)
 	}
-	return fmt.Sprintf("%s → %s  %s (p=%.3f n=%d+%d; %s)", secs(c.Base.Center), secs(c.Head.Center), change, c.P, c.N1, c.N2, bound)
+	return fmt.Sprintf("%s → %s  %s (p=%.3f n=%d+%d; %s)", secs(c.Base), secs(c.Head), change, c.P, c.N1, c.N2, bound)
 }
 
 func secs(v float64) string {
@@ -349,13 +376,13 @@ func displayNames(keys map[BenchKey]bool) map[BenchKey]string {
 	return names
 }
 
-// PerfGate judges the compared benchmarks of every repo that declares some.
-// refusal, when not "", is why the policy cannot work; errs are the repos
-// whose benchmarks could not run.
+// PerfGate judges the compared benchmarks of every repo that declares some;
+// errs say which repos' benchmarks could not run. A policy that could never
+// fail a benchmark is refused, when there are benchmarks to run.
 func PerfGate(repos []RepoBench, errs []string, pol PerfPolicy) Gate {
 	g := Gate{Name: "performance", Status: Pass}
-	if r := pol.Refusal(); r != "" {
-		g.Status, g.Reason = Fail, r
+	if r := pol.Refusal(); r != "" && (len(repos) > 0 || len(errs) > 0) {
+		g.Status, g.Reason, g.Details = Fail, r, errs
 		return g
 	}
 	var slow, unsure, within []string

@@ -3,35 +3,36 @@ package plan
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"golang.org/x/perf/benchmath"
 )
 
 // The smallest two-sided p of the Mann-Whitney U test with n runs per side
 // is reached when every head run is slower than every base run (U = 0):
 // 2 of the C(2n, n) equally likely orderings are that extreme, so p =
 // 2/C(2n, n): 2/20 = 0.100 for n = 3, 2/70 = 0.029 for n = 4, 2/252 = 0.0079
-// for n = 5. The confidence interval of a median from the lowest to the
-// highest of n runs has confidence 1 - 2/2^n: 0.9375 for n = 5, 0.969 for
-// n = 6, 0.984 for n = 7, 0.992 for n = 8.
-func TestMinRuns(t *testing.T) {
-	got := []int{MinRunsForSignificance(0.05), MinRunsForSignificance(0.01), MinRunsForInterval(0.95), MinRunsForInterval(0.99)}
-	if diff := cmp.Diff([]int{4, 5, 6, 8}, got); diff != "" {
+// for n = 5.
+func TestMinRunsForSignificance(t *testing.T) {
+	got := []int{MinRunsForSignificance(0.05), MinRunsForSignificance(0.01)}
+	if diff := cmp.Diff([]int{4, 5}, got); diff != "" {
 		t.Errorf("minimum runs mismatch (-want +got):\n%s", diff)
 	}
 }
 
-// Fixed samples, in arbitrary units; the policy is the default one: a
-// slowdown beyond 10% fails when significant at 0.05 and when the head's
-// 95% interval of the median, over the base's, stays beyond 10%.
+// Fixed samples, in arbitrary units, without ties; the policy is the
+// default one: a slowdown beyond 10% fails when significant at 0.05 and
+// when the low end of its 95% interval is beyond 10%.
 var (
-	base6   = []float64{100, 101, 99, 100, 102, 98}
-	slower6 = []float64{130, 131, 129, 132, 130, 128} // +30%, every run slower
-	small6  = []float64{103.5, 104.5, 102.5, 104, 106, 105}
-	across6 = []float64{108, 112, 106, 111, 114, 109}
+	base6   = []float64{100.5, 98, 103, 99.5, 102, 97}      // median 100
+	slower6 = []float64{129.5, 131, 129, 132, 130.5, 128}   // median 130, every run slower
+	small6  = []float64{103.5, 104.5, 102.5, 104, 106, 105} // median 104.25
+	across6 = []float64{108, 112, 106, 111, 114, 109}       // median 110
 	// The flake of identical code seen with the old gate: +24% at
 	// p = 0.016 with 5+5 runs, one head run faster than one base run (U = 1,
 	// P(U <= 1) = 2/252, two-sided 4/252).
@@ -39,49 +40,114 @@ var (
 	flakeHead = []float64{113, 120, 134, 140, 150}
 )
 
+// The interval of the slowdown is the one that goes with the U test: with
+// n+n runs and c the largest U whose two-sided p is below 0.05, it runs
+// from the (c+1)-th smallest to the (c+1)-th largest of the n*n ratios
+// head run/base run. From the table of U for 6+6 runs (C(12, 6) = 924
+// orderings; 2*P(U <= 5) = 38/924 = 0.041, 2*P(U <= 6) = 60/924 = 0.065),
+// c = 5: the 6th smallest and 6th largest of 36 ratios. For 5+5 runs
+// (2*P(U <= 2) = 8/252 = 0.032, 2*P(U <= 3) = 14/252 = 0.056), c = 2: the
+// 3rd of 25 from either end. For 4+4 (2/70 = 0.029, 4/70 = 0.057), c = 0:
+// the lowest and the highest ratio. For 3+3 no U is below 0.05: unbounded.
 func TestCompareBench(t *testing.T) {
 	inf := math.Inf(1)
-	// With 6+6 runs the intervals of the medians run from the lowest to the
-	// highest run (see TestMinRuns), so the slowdown is bounded by
-	// min(head)/max(base) - 1 and max(head)/min(base) - 1. U = 0 for 6+6
-	// runs: p = 2/C(12, 6) = 2/924.
+	// U = 0 for 6+6 runs: p = 2/924.
 	tests := []struct {
 		name       string
 		base, head []float64
 		want       BenchComparison
 	}{
-		{"clearly slower", base6, slower6, BenchComparison{P: 2.0 / 924, N1: 6, N2: 6,
-			Delta: 0.30, Lo: 128.0/102 - 1, Hi: 132.0/98 - 1, Significant: true, Verdict: Slower, Stable: true}},
+		// Ratios above 128/97 = 1.3196 and below 129.5/103 = 1.2573 are
+		// the 5 highest and 5 lowest.
+		{"clearly slower", base6, slower6, BenchComparison{Base: 100, Head: 130, P: 2.0 / 924, N1: 6, N2: 6,
+			Delta: 0.30, Lo: 130.5/103 - 1, Hi: 129.5/97 - 1, Significant: true, Verdict: Slower, Stable: true}},
 		// Every head run equals a base run: U = n1*n2/2, p = 1.
-		{"identical", base6, base6, BenchComparison{P: 1, N1: 6, N2: 6,
-			Delta: 0, Lo: 98.0/102 - 1, Hi: 102.0/98 - 1, Verdict: Within, Stable: true}},
-		{"significant but small", base6, small6, BenchComparison{P: 2.0 / 924, N1: 6, N2: 6,
-			Delta: 104.25/100 - 1, Lo: 102.5/102 - 1, Hi: 106.0/98 - 1, Significant: true, Verdict: Within, Stable: true}},
-		{"significant, reaching across the threshold", base6, across6, BenchComparison{P: 2.0 / 924, N1: 6, N2: 6,
-			Delta: 110.0/100 - 1, Lo: 106.0/102 - 1, Hi: 114.0/98 - 1, Significant: true, Verdict: Unsure}},
-		// 5 runs bound no interval of a median at 95%: the old gate failed
-		// this; the new one cannot tell yet.
-		{"the identical-code flake", flakeBase, flakeHead, BenchComparison{P: 4.0 / 252, N1: 5, N2: 5,
-			Delta: 134.0/108 - 1, Lo: -inf, Hi: inf, Significant: true, Verdict: Unsure}},
-		// Faster: the interval is wholly below the threshold.
-		{"faster", slower6, base6, BenchComparison{P: 2.0 / 924, N1: 6, N2: 6,
-			Delta: 100.0/130 - 1, Lo: 98.0/132 - 1, Hi: 102.0/128 - 1, Significant: true, Verdict: Within, Stable: true}},
+		{"identical", base6, base6, BenchComparison{Base: 100, Head: 100, P: 1, N1: 6, N2: 6,
+			Delta: 0, Lo: 99.5/103 - 1, Hi: 103/99.5 - 1, Verdict: Within, Stable: true}},
+		// One pair the other way round (102.5 < 103): U = 1, p = 4/924.
+		{"significant but small", base6, small6, BenchComparison{Base: 100, Head: 104.25, P: 4.0 / 924, N1: 6, N2: 6,
+			Delta: 104.25/100 - 1, Lo: 103.5/102 - 1, Hi: 105.0/98 - 1, Significant: true, Verdict: Within, Stable: true}},
+		{"significant, reaching across the threshold", base6, across6, BenchComparison{Base: 100, Head: 110, P: 2.0 / 924, N1: 6, N2: 6,
+			Delta: 110.0/100 - 1, Lo: 108.0/102 - 1, Hi: 112.0/98 - 1, Significant: true, Verdict: Unsure}},
+		// The old gate failed this. Ratios: the 3rd lowest is 120/116, the
+		// 3rd highest 140/100.
+		{"the identical-code flake", flakeBase, flakeHead, BenchComparison{Base: 108, Head: 134, P: 4.0 / 252, N1: 5, N2: 5,
+			Delta: 134.0/108 - 1, Lo: 120.0/116 - 1, Hi: 140.0/100 - 1, Significant: true, Verdict: Unsure}},
+		{"4+4 runs: the extremes", flakeBase[:4], flakeHead[1:], BenchComparison{Base: 106, Head: 137, P: 2.0 / 70, N1: 4, N2: 4,
+			Delta: 137.0/106 - 1, Lo: 120.0/112 - 1, Hi: 150.0/100 - 1, Significant: true, Verdict: Unsure}},
+		{"3+3 runs: unbounded", flakeBase[:3], flakeHead[2:], BenchComparison{Base: 104, Head: 140, P: 0.1, N1: 3, N2: 3,
+			Delta: 140.0/104 - 1, Lo: -inf, Hi: inf, Verdict: Unsure}},
+		{"faster", slower6, base6, BenchComparison{Base: 130, Head: 100, P: 2.0 / 924, N1: 6, N2: 6,
+			Delta: 100.0/130 - 1, Lo: 97/129.5 - 1, Hi: 103/130.5 - 1, Significant: true, Verdict: Within, Stable: true}},
 	}
-	ignore := cmpopts.IgnoreFields(BenchComparison{}, "Base", "Head")
 	approx := cmpopts.EquateApprox(0, 1e-9)
 	for _, tt := range tests {
 		got := CompareBench(tt.base, tt.head, DefaultPerfPolicy())
-		if diff := cmp.Diff(tt.want, got, ignore, approx); diff != "" {
+		if diff := cmp.Diff(tt.want, got, approx); diff != "" {
 			t.Errorf("%s: mismatch (-want +got):\n%s", tt.name, diff)
 		}
 	}
 	// A slower head whose p is only just below alpha may still flip: it
 	// is Slower but not Stable. 8+8 runs, U = 13: p = 2*P(U <= 13) = 0.0499.
 	border := CompareBench([]float64{10, 11, 12, 13, 14, 15, 16, 40}, []float64{13.5, 14.5, 15.5, 16.5, 17, 18, 19, 50},
-		PerfPolicy{Threshold: -0.5, Alpha: 0.05, Confidence: 0.95})
+		PerfPolicy{Threshold: -0.5, Alpha: 0.05})
 	if border.Verdict != Slower || border.Stable || border.P < 0.025 || border.P >= 0.05 {
 		t.Errorf("p near alpha: %+v, want Slower, not Stable, 0.025 <= p < 0.05", border)
 	}
+}
+
+// The bisection finds the same interval as trying every point between two
+// pairwise differences in turn.
+func TestSlowdownIntervalBisection(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for trial := 0; trial < 60; trial++ {
+		n1, n2 := 4+r.IntN(9), 4+r.IntN(9)
+		shift := 1 + r.Float64()/2
+		base, head := make([]float64, n1), make([]float64, n2)
+		for i := range base {
+			base[i] = 100 * (1 + r.Float64()/4)
+		}
+		for i := range head {
+			head[i] = 100 * shift * (1 + r.Float64()/4)
+		}
+		lo, hi := slowdownInterval(base, head, 0.05)
+		wlo, whi := scanInterval(base, head, 0.05)
+		if diff := cmp.Diff([]float64{wlo, whi}, []float64{lo, hi}, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
+			t.Errorf("%v vs %v: interval mismatch (-scan +bisection):\n%s", base, head, diff)
+		}
+	}
+}
+
+func scanInterval(base, head []float64, alpha float64) (lo, hi float64) {
+	var d []float64
+	for _, h := range head {
+		for _, b := range base {
+			d = append(d, math.Log(h)-math.Log(b))
+		}
+	}
+	sort.Float64s(d)
+	th := &benchmath.Thresholds{CompareAlpha: alpha}
+	accepts := func(shift float64) bool {
+		xs := make([]float64, len(head))
+		for i, h := range head {
+			xs[i] = math.Log(h) - shift
+		}
+		return benchmath.AssumeNothing.Compare(benchmath.NewSample(logs(base), th), benchmath.NewSample(xs, th)).P >= alpha
+	}
+	lo, hi = math.Inf(-1), math.Inf(1)
+	for k := 0; k+1 < len(d); k++ {
+		if accepts((d[k] + d[k+1]) / 2) {
+			lo = d[k]
+			break
+		}
+	}
+	for k := len(d) - 2; k >= 0; k-- {
+		if accepts((d[k] + d[k+1]) / 2) {
+			hi = d[k+1]
+			break
+		}
+	}
+	return math.Expm1(lo), math.Expm1(hi)
 }
 
 func TestBenchComparisonString(t *testing.T) {
@@ -96,11 +162,13 @@ func TestBenchComparisonString(t *testing.T) {
 		CompareBench(ns(base6), ns(slower6), DefaultPerfPolicy()).String(),
 		CompareBench(ns(base6), ns(base6), DefaultPerfPolicy()).String(),
 		CompareBench(ns(flakeBase), ns(flakeHead), DefaultPerfPolicy()).String(),
+		CompareBench(ns(flakeBase[:3]), ns(flakeHead[2:]), DefaultPerfPolicy()).String(),
 	}
 	want := []string{
-		"100.0ns → 130.0ns  +30.0% (p=0.002 n=6+6; slowdown +25.5% to +34.7%)",
-		"100.0ns → 100.0ns  ~ (p=1.000 n=6+6; slowdown -3.9% to +4.1%)",
-		"108.0ns → 134.0ns  +24.1% (p=0.016 n=5+5; slowdown unbounded (too few runs))",
+		"100.0ns → 130.0ns  +30.0% (p=0.002 n=6+6; slowdown +26.7% to +33.5%)",
+		"100.0ns → 100.0ns  ~ (p=1.000 n=6+6; slowdown -3.4% to +3.5%)",
+		"108.0ns → 134.0ns  +24.1% (p=0.016 n=5+5; slowdown +3.4% to +40.0%)",
+		"104.0ns → 140.0ns  ~ (p=0.100 n=3+3; slowdown unbounded (too few runs))",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("String mismatch (-want +got):\n%s", diff)
@@ -123,8 +191,6 @@ func TestPerfGate(t *testing.T) {
 	api := func(base, head []float64) []RepoBench { return []RepoBench{samples(base, head).Compare("api", pol)} }
 	tiny := pol
 	tiny.Runs = 3
-	capped := pol
-	capped.MaxRuns = 5
 	tests := []struct {
 		name   string
 		repos  []RepoBench
@@ -140,19 +206,21 @@ func TestPerfGate(t *testing.T) {
 		{"a significant but small slowdown passes, named", api(base6, small6), nil, pol, Pass,
 			"no slowdown beyond 10% (significant but smaller: api BenchmarkA +4%)"},
 		{"a significant slowdown that may pass the threshold warns", api(base6, across6), nil, pol, Warn,
-			"could not tell within 20 runs per side whether these slow down beyond 10%: api BenchmarkA +10% (+4% to +16%); make the benchmarks steadier (a longer -benchtime) or allow more runs"},
+			"could not tell within 20 runs per side whether these slow down beyond 10%: api BenchmarkA +10% (+6% to +14%); make the benchmarks steadier (a longer -benchtime) or allow more runs"},
 		{"the identical-code flake does not fail", api(flakeBase, flakeHead), nil, pol, Warn,
-			"could not tell within 20 runs per side whether these slow down beyond 10%: api BenchmarkA +24% (unbounded); make the benchmarks steadier (a longer -benchtime) or allow more runs"},
+			"could not tell within 20 runs per side whether these slow down beyond 10%: api BenchmarkA +24% (+3% to +40%); make the benchmarks steadier (a longer -benchtime) or allow more runs"},
 		{"too few runs to reach significance are refused", api(base6, slower6), nil, tiny, Fail,
 			"too few runs to reach significance: with 3 runs per side the Mann-Whitney U test can never reach p < 0.05, so no slowdown could fail this gate; set --bench-runs to 4 or more"},
-		{"a cap too low to bound a slowdown is refused", nil, nil, capped, Fail,
-			"too few runs to bound a slowdown: with at most 5 runs per side the 95% confidence interval of a median is unbounded, so no slowdown could fail this gate; set --bench-max-runs to 6 or more"},
 		{"a benchmark that could not run warns", nil, []string{"api: `go test -bench .` failed at the head"}, pol, Warn,
 			"some benchmarks could not run"},
 		{"a slowdown fails even when another repo could not run", api(base6, slower6), []string{"db: failed"}, pol, Fail,
 			"significant slowdown beyond 10%: api BenchmarkA +30%"},
 		{"nothing to compare", nil, nil, pol, Pass,
 			"no repo of the plan declares `bench` in its .cascade.yaml"},
+		{"nothing to compare, nothing to refuse", nil, nil, tiny, Pass,
+			"no repo of the plan declares `bench` in its .cascade.yaml"},
+		{"benchmarks not run for a refused policy", nil, []string{"api: `go test -bench .` not run"}, tiny, Fail,
+			"too few runs to reach significance: with 3 runs per side the Mann-Whitney U test can never reach p < 0.05, so no slowdown could fail this gate; set --bench-runs to 4 or more"},
 	}
 	for _, tt := range tests {
 		g := PerfGate(tt.repos, tt.errs, tt.pol)
@@ -163,7 +231,7 @@ func TestPerfGate(t *testing.T) {
 	g := PerfGate(api(base6, slower6), []string{"db: failed"}, pol)
 	want := []string{
 		"api: 6 runs per side, base and head alternating",
-		"api: BenchmarkA: 100.0ns → 130.0ns  +30.0% (p=0.002 n=6+6; slowdown +25.5% to +34.7%): slower beyond 10%",
+		"api: BenchmarkA: 100.0ns → 130.0ns  +30.0% (p=0.002 n=6+6; slowdown +26.7% to +33.5%): slower beyond 10%",
 		"db: failed",
 	}
 	if diff := cmp.Diff(want, g.Details); diff != "" {
@@ -248,27 +316,28 @@ func (f *fakeBench) run(head bool) (string, string, error) {
 
 func TestSampleBench(t *testing.T) {
 	pol := DefaultPerfPolicy() // starts with 4 runs per side, caps at 20
-	// A clearly slower head: decided as soon as the intervals are bounded.
+	// A clearly slower head: Slower from 4 runs on (p = 2/70 = 0.029),
+	// stable at 5 (p = 2/252 = 0.008, below alpha/2).
 	f := &fakeBench{base: base6, head: slower6}
 	rb, failure, err := SampleBench("api", "bench", f.run, pol)
-	if err != nil || failure != "" || rb.Runs != 6 || len(rb.Results) != 1 || rb.Results[0].Verdict != Slower {
-		t.Errorf("clearly slower: %+v %q %v, want Slower after 6 runs", rb, failure, err)
+	if err != nil || failure != "" || rb.Runs != 5 || len(rb.Results) != 1 || rb.Results[0].Verdict != Slower {
+		t.Errorf("clearly slower: %+v %q %v, want Slower after 5 runs", rb, failure, err)
 	}
 	// Base and head alternate, each round in the other order.
-	if diff := cmp.Diff("bh hb bh hb bh hb", pairs(f.calls)); diff != "" {
+	if diff := cmp.Diff("bh hb bh hb bh", pairs(f.calls)); diff != "" {
 		t.Errorf("run order mismatch (-want +got):\n%s", diff)
 	}
-	// Identical and steady: within the threshold after 6 runs.
+	// Identical and steady: within the threshold after the first 4 runs.
 	f = &fakeBench{base: base6, head: base6}
-	if rb, _, _ := SampleBench("api", "bench", f.run, pol); rb.Runs != 6 || rb.Results[0].Verdict != Within {
-		t.Errorf("identical: %+v, want Within after 6 runs", rb)
+	if rb, _, _ := SampleBench("api", "bench", f.run, pol); rb.Runs != 4 || rb.Results[0].Verdict != Within {
+		t.Errorf("identical: %+v, want Within after 4 runs", rb)
 	}
-	// Identical but noisy (a run in four twice as slow): more runs, up to
-	// the cap, and no failure.
-	noisy := []float64{100, 200, 101, 99, 100, 210, 102, 98}
+	// Identical but noisy (every other run twice as slow): more runs, up
+	// to the cap, and no failure.
+	noisy := []float64{100, 200, 101, 199, 99, 201, 102, 198}
 	noisy = append(noisy, noisy...)
 	f = &fakeBench{base: noisy, head: append(noisy[1:], noisy[0])}
-	rb, _, _ = SampleBench("api", "bench", f.run, PerfPolicy{Threshold: 0.10, Alpha: 0.05, Confidence: 0.95, Runs: 4, MaxRuns: 12})
+	rb, _, _ = SampleBench("api", "bench", f.run, PerfPolicy{Threshold: 0.10, Alpha: 0.05, Runs: 4, MaxRuns: 12})
 	if rb.Runs != 12 || rb.Results[0].Verdict == Slower {
 		t.Errorf("identical, noisy: %+v, want 12 runs and no Slower", rb)
 	}
@@ -291,4 +360,17 @@ func pairs(calls []string) string {
 		out = append(out, calls[i]+calls[i+1])
 	}
 	return strings.Join(out, " ")
+}
+
+// BenchmarkCompareBench compares 20+20 runs of identical, noisy code: the
+// most runs the default policy takes, with an interval found far inside.
+func BenchmarkCompareBench(b *testing.B) {
+	base, head := make([]float64, 20), make([]float64, 20)
+	for i := range base {
+		base[i] = 100 + float64((i*7)%20)
+		head[i] = 100 + float64((i*11)%20) + 0.5
+	}
+	for b.Loop() {
+		CompareBench(base, head, DefaultPerfPolicy())
+	}
 }
