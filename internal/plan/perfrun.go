@@ -48,21 +48,9 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 		}
 	}()
 	// The heads are built with the whole change set in place, as they ship.
-	var with []withModule
-	for _, c := range p.Changes {
-		i, err := g.Lookup(c.Repo)
-		if err != nil {
-			return Gate{}, err
-		}
-		dir := filepath.Join(sl.Dir, c.Repo, "set")
-		if err := g.Repos[i].Git.Extract(ctx, c.Head, dir); err != nil {
-			return Gate{}, err
-		}
-		for _, m := range g.Repos[i].Modules {
-			if m.Ecosystem == "go" {
-				with = append(with, withModule{repo: c.Repo, path: m.Name, dir: filepath.Join(dir, filepath.FromSlash(m.Dir))})
-			}
-		}
+	with, err := extractSet(ctx, g, p, sl.Dir)
+	if err != nil {
+		return Gate{}, err
 	}
 	for _, c := range p.Changes {
 		i, err := g.Lookup(c.Repo)
@@ -99,27 +87,7 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 				return Gate{}, err
 			}
 		}
-		run := func(head bool) (string, string, error) {
-			dir, side := baseDir, "base"
-			if head {
-				dir, side = headDir, "head"
-			}
-			res, err := sandbox.Run(ctx, sandbox.Cmd{Shell: cfg.Bench, Dir: dir, Env: env, Timeout: opt.Timeout, SplitStderr: true})
-			if err != nil {
-				return "", "", err
-			}
-			if !res.OK() {
-				msg := fmt.Sprintf("%s: `%s` failed at the %s", c.Repo, cfg.Bench, side)
-				if res.TimedOut {
-					msg += fmt.Sprintf(" (timed out after %s)", opt.Timeout)
-				}
-				if tail := lastLines(res.Stderr+res.Output, 5); tail != "" {
-					msg += ": " + tail
-				}
-				return "", msg, nil
-			}
-			return res.Output, "", nil
-		}
+		run := benchRunner(ctx, c.Repo, sandbox.Cmd{Shell: cfg.Bench, Env: env, Timeout: opt.Timeout, SplitStderr: true}, baseDir, headDir)
 		rb, failure, err := SampleBench(c.Repo, cfg.Bench, run, pol)
 		if err != nil {
 			return Gate{}, err
@@ -131,6 +99,55 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 		repos = append(repos, rb)
 	}
 	return PerfGate(repos, errs, pol), nil
+}
+
+// extractSet extracts every change's head under dir and lists its Go
+// modules, to build the other repos' heads against.
+func extractSet(ctx context.Context, g *graph.Workspace, p *Plan, dir string) ([]withModule, error) {
+	var with []withModule
+	for _, c := range p.Changes {
+		i, err := g.Lookup(c.Repo)
+		if err != nil {
+			return nil, err
+		}
+		set := filepath.Join(dir, c.Repo, "set")
+		if err := g.Repos[i].Git.Extract(ctx, c.Head, set); err != nil {
+			return nil, err
+		}
+		for _, m := range g.Repos[i].Modules {
+			if m.Ecosystem == "go" {
+				with = append(with, withModule{repo: c.Repo, path: m.Name, dir: filepath.Join(set, filepath.FromSlash(m.Dir))})
+			}
+		}
+	}
+	return with, nil
+}
+
+// benchRunner runs cmd once in baseDir or headDir and returns its standard
+// output, or why it failed.
+func benchRunner(ctx context.Context, repo string, cmd sandbox.Cmd, baseDir, headDir string) func(head bool) (string, string, error) {
+	return func(head bool) (string, string, error) {
+		c, side := cmd, "base"
+		c.Dir = baseDir
+		if head {
+			c.Dir, side = headDir, "head"
+		}
+		res, err := sandbox.Run(ctx, c)
+		if err != nil {
+			return "", "", err
+		}
+		if !res.OK() {
+			msg := fmt.Sprintf("%s: `%s` failed at the %s", repo, cmd.Shell, side)
+			if res.TimedOut {
+				msg += fmt.Sprintf(" (timed out after %s)", cmd.Timeout)
+			}
+			if tail := lastLines(res.Stderr+"\n"+res.Output, 5); tail != "" {
+				msg += ": " + tail
+			}
+			return "", msg, nil
+		}
+		return res.Output, "", nil
+	}
 }
 
 // SampleBench runs a repo's benchmark command at the base and the head
