@@ -421,8 +421,8 @@ func PerfGate(repos []RepoBench, errs []string, pol PerfPolicy) Gate {
 		g.Reason = fmt.Sprintf("significant slowdown beyond %s: %s", pct(pol.Threshold), strings.Join(slow, ", "))
 	case len(unsure) > 0:
 		g.Status = Warn
-		g.Reason = fmt.Sprintf("could not tell within %d runs per side whether these slow down beyond %s: %s; make the benchmarks steadier (a longer -benchtime) or allow more runs",
-			pol.MaxRuns, pct(pol.Threshold), strings.Join(unsure, ", "))
+		g.Reason = fmt.Sprintf("could not tell within %d runs per side whether these slow down beyond %s: %s; make the benchmarks steadier (a longer -benchtime) or run them more often (--bench-runs above %d)",
+			pol.MaxRuns, pct(pol.Threshold), strings.Join(unsure, ", "), pol.MaxRuns)
 	case len(errs) > 0:
 		g.Status = Warn
 		g.Reason = "some benchmarks could not run"
