@@ -18,7 +18,10 @@ import (
 // in it (the interval that goes with the U test, as the Hodges-Lehmann
 // estimate goes with it). A benchmark fails the gate only when its slowdown
 // is significant and the low end of that interval clears the threshold; the
-// gate adds runs while the answer is borderline.
+// gate adds runs while the answer is borderline. Since it looks at the
+// runs again after each one it adds, each look is held to its share of
+// alpha (alpha over the number of looks): otherwise every look would be
+// another chance for noise to pass for a slowdown.
 
 // Defaults of the performance gate's policy.
 const (
@@ -32,8 +35,9 @@ type PerfPolicy struct {
 	// Threshold is the slowdown (0.10 for 10%) beyond which a significant
 	// slowdown fails the gate.
 	Threshold float64
-	// Alpha is the significance level of the Mann-Whitney U test; the
-	// slowdown's interval has confidence 1-Alpha.
+	// Alpha is the significance level of the gate's answer; each look at
+	// the runs tests at LookAlpha, and the slowdown's interval has
+	// confidence 1-LookAlpha.
 	Alpha float64
 	// Runs is how many runs of the benchmark command each side gets
 	// first; MaxRuns is the cap the gate adds runs up to while the answer
@@ -70,6 +74,15 @@ func MinRunsForSignificance(alpha float64) int {
 	}
 	return math.MaxInt
 }
+
+// Looks is how many times the gate may look at the runs: after the first
+// Runs, and after each run it adds up to MaxRuns.
+func (p PerfPolicy) Looks() int { return max(1, p.MaxRuns-p.Runs+1) }
+
+// LookAlpha is the significance level of each look: Alpha shared among
+// the looks (Bonferroni), so that the gate's answer as a whole is
+// significant at Alpha.
+func (p PerfPolicy) LookAlpha() float64 { return p.Alpha / float64(p.Looks()) }
 
 // Refusal says why the gate cannot work with this policy, naming the
 // setting to change; "" when it can.
@@ -136,30 +149,32 @@ type BenchComparison struct {
 	P          float64
 	N1, N2     int
 	// Delta is the slowdown of the medians (head/base - 1); Lo and Hi bound
-	// it with confidence 1-alpha. They are infinite while there are too few
-	// runs for the U test to reject any slowdown.
+	// it with confidence 1-LookAlpha. They are infinite while there are
+	// too few runs for the U test to reject any slowdown.
 	Delta, Lo, Hi float64
 	Significant   bool
 	Verdict       Verdict
 	// Stable is true when more runs are unlikely to change the verdict:
-	// Within, or Slower with p well below alpha.
+	// Within, or Slower with p well below LookAlpha.
 	Stable bool
 }
 
-// CompareBench compares the runs of one benchmark at base and head.
+// CompareBench compares the runs of one benchmark at base and head, as one
+// look of the gate: significance and the interval at pol.LookAlpha().
 func CompareBench(base, head []float64, pol PerfPolicy) BenchComparison {
-	th := &benchmath.Thresholds{CompareAlpha: pol.Alpha}
+	alpha := pol.LookAlpha()
+	th := &benchmath.Thresholds{CompareAlpha: alpha}
 	cmp := benchmath.AssumeNothing.Compare(benchmath.NewSample(clone(base), th), benchmath.NewSample(clone(head), th))
 	c := BenchComparison{Base: median(base), Head: median(head), P: cmp.P, N1: len(base), N2: len(head)}
 	if c.Base > 0 {
 		c.Delta = c.Head/c.Base - 1
 	}
-	c.Lo, c.Hi = slowdownInterval(base, head, pol.Alpha)
-	c.Significant = c.P < pol.Alpha
+	c.Lo, c.Hi = slowdownInterval(base, head, alpha)
+	c.Significant = c.P < alpha
 	switch {
 	case c.Significant && c.Delta > 0 && c.Lo > pol.Threshold:
 		c.Verdict = Slower
-		c.Stable = c.P < pol.Alpha/2
+		c.Stable = c.P < alpha/2
 	case c.Hi < pol.Threshold:
 		c.Verdict, c.Stable = Within, true
 	default:
@@ -387,7 +402,7 @@ func PerfGate(repos []RepoBench, errs []string, pol PerfPolicy) Gate {
 	}
 	var slow, unsure, within []string
 	for _, rb := range repos {
-		g.Details = append(g.Details, fmt.Sprintf("%s: %d runs per side, base and head alternating", rb.Repo, rb.Runs))
+		g.Details = append(g.Details, fmt.Sprintf("%s: %d runs per side, base and head alternating; %s", rb.Repo, rb.Runs, lookText(pol)))
 		for _, r := range rb.Results {
 			line := fmt.Sprintf("%s: %s: %s", rb.Repo, r.Name, r.BenchComparison)
 			label := fmt.Sprintf("%s %s %+.0f%%", rb.Repo, r.Name, r.Delta*100)
@@ -434,6 +449,13 @@ func PerfGate(repos []RepoBench, errs []string, pol PerfPolicy) Gate {
 		g.Reason = "no significant slowdown"
 	}
 	return g
+}
+
+func lookText(pol PerfPolicy) string {
+	if pol.Looks() == 1 {
+		return fmt.Sprintf("tested at p < %g", pol.Alpha)
+	}
+	return fmt.Sprintf("each look at p < %.2g (%g shared by %d looks)", pol.LookAlpha(), pol.Alpha, pol.Looks())
 }
 
 func boundText(c BenchComparison) string {

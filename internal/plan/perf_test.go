@@ -25,10 +25,12 @@ func TestMinRunsForSignificance(t *testing.T) {
 	}
 }
 
-// Fixed samples, in arbitrary units, without ties; the policy is the
-// default one: a slowdown beyond 10% fails when significant at 0.05 and
-// when the low end of its 95% interval is beyond 10%.
+// Fixed samples, in arbitrary units, without ties. With oneLook, the gate
+// looks once (no runs added): a slowdown beyond 10% fails when significant
+// at 0.05 and when the low end of its 95% interval is beyond 10%.
 var (
+	oneLook = PerfPolicy{Threshold: 0.10, Alpha: 0.05, Runs: 20, MaxRuns: 20}
+
 	base6   = []float64{100.5, 98, 103, 99.5, 102, 97}      // median 100
 	slower6 = []float64{129.5, 131, 129, 132, 130.5, 128}   // median 130, every run slower
 	small6  = []float64{103.5, 104.5, 102.5, 104, 106, 105} // median 104.25
@@ -82,7 +84,33 @@ func TestCompareBench(t *testing.T) {
 	}
 	approx := cmpopts.EquateApprox(0, 1e-9)
 	for _, tt := range tests {
-		got := CompareBench(tt.base, tt.head, DefaultPerfPolicy())
+		got := CompareBench(tt.base, tt.head, oneLook)
+		if diff := cmp.Diff(tt.want, got, approx); diff != "" {
+			t.Errorf("%s: mismatch (-want +got):\n%s", tt.name, diff)
+		}
+	}
+	// The default policy looks up to 17 times (after 4, 5, ... 20 runs),
+	// each at 0.05/17 = 0.0029. For 6+6 runs only U = 0 is below it
+	// (2/924 = 0.0022; 4/924 = 0.0043 is not): the interval runs from the
+	// lowest to the highest ratio. 5+5 runs cannot reach it (2/252 =
+	// 0.0079): the flake is not even significant, its interval unbounded.
+	pol := DefaultPerfPolicy()
+	if diff := cmp.Diff([]float64{17, 0.05 / 17}, []float64{float64(pol.Looks()), pol.LookAlpha()}, approx); diff != "" {
+		t.Errorf("looks mismatch (-want +got):\n%s", diff)
+	}
+	corrected := []struct {
+		name       string
+		base, head []float64
+		want       BenchComparison
+	}{
+		// p = 0.0022 is not below 0.0029/2: Slower, but not yet Stable.
+		{"clearly slower, one of 17 looks", base6, slower6, BenchComparison{Base: 100, Head: 130, P: 2.0 / 924, N1: 6, N2: 6,
+			Delta: 0.30, Lo: 128.0/103 - 1, Hi: 132.0/97 - 1, Significant: true, Verdict: Slower}},
+		{"the identical-code flake, one of 17 looks", flakeBase, flakeHead, BenchComparison{Base: 108, Head: 134, P: 4.0 / 252, N1: 5, N2: 5,
+			Delta: 134.0/108 - 1, Lo: -inf, Hi: inf, Verdict: Unsure}},
+	}
+	for _, tt := range corrected {
+		got := CompareBench(tt.base, tt.head, pol)
 		if diff := cmp.Diff(tt.want, got, approx); diff != "" {
 			t.Errorf("%s: mismatch (-want +got):\n%s", tt.name, diff)
 		}
@@ -159,10 +187,10 @@ func TestBenchComparisonString(t *testing.T) {
 		return out
 	}
 	got := []string{
-		CompareBench(ns(base6), ns(slower6), DefaultPerfPolicy()).String(),
-		CompareBench(ns(base6), ns(base6), DefaultPerfPolicy()).String(),
-		CompareBench(ns(flakeBase), ns(flakeHead), DefaultPerfPolicy()).String(),
-		CompareBench(ns(flakeBase[:3]), ns(flakeHead[2:]), DefaultPerfPolicy()).String(),
+		CompareBench(ns(base6), ns(slower6), oneLook).String(),
+		CompareBench(ns(base6), ns(base6), oneLook).String(),
+		CompareBench(ns(flakeBase), ns(flakeHead), oneLook).String(),
+		CompareBench(ns(flakeBase[:3]), ns(flakeHead[2:]), oneLook).String(),
 	}
 	want := []string{
 		"100.0ns → 130.0ns  +30.0% (p=0.002 n=6+6; slowdown +26.7% to +33.5%)",
@@ -187,8 +215,10 @@ func samples(base, head []float64) *BenchSamples {
 }
 
 func TestPerfGate(t *testing.T) {
-	pol := DefaultPerfPolicy()
+	pol := oneLook
 	api := func(base, head []float64) []RepoBench { return []RepoBench{samples(base, head).Compare("api", pol)} }
+	def := DefaultPerfPolicy()
+	apiDef := func(base, head []float64) []RepoBench { return []RepoBench{samples(base, head).Compare("api", def)} }
 	tiny := pol
 	tiny.Runs = 3
 	tests := []struct {
@@ -215,6 +245,10 @@ func TestPerfGate(t *testing.T) {
 			"some benchmarks could not run"},
 		{"a slowdown fails even when another repo could not run", api(base6, slower6), []string{"db: failed"}, pol, Fail,
 			"significant slowdown beyond 10%: api BenchmarkA +30%"},
+		{"a clearly slower head fails at any look", apiDef(base6, slower6), nil, def, Fail,
+			"significant slowdown beyond 10%: api BenchmarkA +30%"},
+		{"the identical-code flake is not significant at one of 17 looks", apiDef(flakeBase, flakeHead), nil, def, Warn,
+			"could not tell within 20 runs per side whether these slow down beyond 10%: api BenchmarkA (unbounded); make the benchmarks steadier (a longer -benchtime) or run them more often (--bench-runs above 20)"},
 		{"nothing to compare", nil, nil, pol, Pass,
 			"no repo of the plan declares `bench` in its .cascade.yaml"},
 		{"nothing to compare, nothing to refuse", nil, nil, tiny, Pass,
@@ -230,12 +264,20 @@ func TestPerfGate(t *testing.T) {
 	}
 	g := PerfGate(api(base6, slower6), []string{"db: failed"}, pol)
 	want := []string{
-		"api: 6 runs per side, base and head alternating",
+		"api: 6 runs per side, base and head alternating; tested at p < 0.05",
 		"api: BenchmarkA: 100.0ns → 130.0ns  +30.0% (p=0.002 n=6+6; slowdown +26.7% to +33.5%): slower beyond 10%",
 		"db: failed",
 	}
 	if diff := cmp.Diff(want, g.Details); diff != "" {
 		t.Errorf("details mismatch (-want +got):\n%s", diff)
+	}
+	g = PerfGate(apiDef(base6, slower6), nil, def)
+	want = []string{
+		"api: 6 runs per side, base and head alternating; each look at p < 0.0029 (0.05 shared by 17 looks)",
+		"api: BenchmarkA: 100.0ns → 130.0ns  +30.0% (p=0.002 n=6+6; slowdown +24.3% to +36.1%): slower beyond 10%",
+	}
+	if diff := cmp.Diff(want, g.Details); diff != "" {
+		t.Errorf("details with 17 looks mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -315,22 +357,24 @@ func (f *fakeBench) run(head bool) (string, string, error) {
 }
 
 func TestSampleBench(t *testing.T) {
-	pol := DefaultPerfPolicy() // starts with 4 runs per side, caps at 20
-	// A clearly slower head: Slower from 4 runs on (p = 2/70 = 0.029),
-	// stable at 5 (p = 2/252 = 0.008, below alpha/2).
+	pol := DefaultPerfPolicy() // starts with 4 runs per side, caps at 20: 17 looks at 0.0029
+	// A clearly slower head (every run slower, the 7th repeating the 6th):
+	// Slower from 6 runs on (p = 2/924 = 0.0022), stable at 7 (p = 2/3432
+	// = 0.00058, below 0.0029/2).
 	f := &fakeBench{base: base6, head: slower6}
 	rb, failure, err := SampleBench("api", "bench", f.run, pol)
-	if err != nil || failure != "" || rb.Runs != 5 || len(rb.Results) != 1 || rb.Results[0].Verdict != Slower {
-		t.Errorf("clearly slower: %+v %q %v, want Slower after 5 runs", rb, failure, err)
+	if err != nil || failure != "" || rb.Runs != 7 || len(rb.Results) != 1 || rb.Results[0].Verdict != Slower {
+		t.Errorf("clearly slower: %+v %q %v, want Slower after 7 runs", rb, failure, err)
 	}
-	// Base and head alternate, each round in the other order.
-	if diff := cmp.Diff("bh hb bh hb bh", pairs(f.calls)); diff != "" {
+	// Base and head alternate, run by run.
+	if diff := cmp.Diff("bh bh bh bh bh bh bh", pairs(f.calls)); diff != "" {
 		t.Errorf("run order mismatch (-want +got):\n%s", diff)
 	}
-	// Identical and steady: within the threshold after the first 4 runs.
+	// Identical and steady: within the threshold after 6 runs, the first
+	// look whose interval is bounded.
 	f = &fakeBench{base: base6, head: base6}
-	if rb, _, _ := SampleBench("api", "bench", f.run, pol); rb.Runs != 4 || rb.Results[0].Verdict != Within {
-		t.Errorf("identical: %+v, want Within after 4 runs", rb)
+	if rb, _, _ := SampleBench("api", "bench", f.run, pol); rb.Runs != 6 || rb.Results[0].Verdict != Within {
+		t.Errorf("identical: %+v, want Within after 6 runs", rb)
 	}
 	// Identical but noisy (every other run twice as slow): more runs, up
 	// to the cap, and no failure.

@@ -153,21 +153,16 @@ func benchRunner(ctx context.Context, repo string, cmd sandbox.Cmd, baseDir, hea
 // SampleBench runs a repo's benchmark command at the base and the head
 // until every benchmark's verdict is stable or pol.MaxRuns is reached,
 // and compares them. Each call of run is one process on one side: head
-// false for the base. The sides alternate, each round in the opposite
-// order to the one before (base, head, head, base, ...), so that a drift
-// of the machine's speed, or a penalty for running first or second,
-// weighs on both alike. failure, when not "", is why the benchmarks could
-// not be compared.
+// false for the base. The sides alternate run by run (base, head, base,
+// head, ...), so that a burst of other work on the machine, which spans a
+// run or two, weighs on both alike. failure, when not "", is why the
+// benchmarks could not be compared.
 func SampleBench(repo, cmd string, run func(head bool) (out, failure string, err error), pol PerfPolicy) (rb RepoBench, failure string, err error) {
 	s := &BenchSamples{}
 	for want := pol.Runs; ; want++ {
 		for s.Runs < want {
-			order := []bool{false, true}
-			if s.Runs%2 == 1 {
-				order = []bool{true, false}
-			}
 			var vals [2]map[BenchKey]float64
-			for _, head := range order {
+			for _, head := range []bool{false, true} {
 				out, failure, err := run(head)
 				if err != nil || failure != "" {
 					return RepoBench{}, failure, err
