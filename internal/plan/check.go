@@ -12,9 +12,7 @@ import (
 	"golang.org/x/mod/modfile"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
-	"github.com/cascade-dev/cascade/internal/goproxy"
 	"github.com/cascade-dev/cascade/internal/graph"
-	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/semver"
 	"github.com/cascade-dev/cascade/internal/verify"
 	"github.com/cascade-dev/cascade/internal/workspace"
@@ -24,17 +22,19 @@ import (
 type CheckOptions struct {
 	At       time.Time
 	CacheDir string
-	// BenchRuns is how many times the benchmarks run on each side (default 5).
-	BenchRuns int
+	// BenchRuns is how many runs of a repo's benchmark command each side
+	// gets first (default: the fewest that can reach significance, 4);
+	// BenchMaxRuns is the cap the performance gate adds runs up to while
+	// its answer is borderline (default 20). BenchThreshold is the
+	// slowdown that fails the gate (default 0.10).
+	BenchRuns, BenchMaxRuns int
+	BenchThreshold          float64
 	// Timeout bounds each build, test or benchmark command.
 	Timeout time.Duration
 }
 
 // Check runs every gate of the plan.
 func Check(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace, p *Plan, opt CheckOptions) ([]Gate, error) {
-	if opt.BenchRuns <= 0 {
-		opt.BenchRuns = 5
-	}
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Minute
 	}
@@ -156,102 +156,6 @@ func downstreamGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckO
 		gate.Reason = fmt.Sprintf("%d downstream verdicts, no regression", len(rep.Results))
 	}
 	return gate, nil
-}
-
-// perfGate runs each repo's declared benchmarks at the frozen base and
-// head, interleaved, and compares them.
-func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions) (Gate, error) {
-	results := map[string][]BenchDelta{}
-	var errs []string
-	var env []string
-	var stop func()
-	sl, err := sandbox.AcquireSlot(opt.CacheDir, "plan")
-	if err != nil {
-		return Gate{}, err
-	}
-	defer sl.Release()
-	defer func() {
-		if stop != nil {
-			stop()
-		}
-	}()
-	// The heads are built with the whole change set in place, as they ship.
-	var with []withModule
-	for _, c := range p.Changes {
-		i, err := g.Lookup(c.Repo)
-		if err != nil {
-			return Gate{}, err
-		}
-		dir := filepath.Join(sl.Dir, c.Repo, "set")
-		if err := g.Repos[i].Git.Extract(ctx, c.Head, dir); err != nil {
-			return Gate{}, err
-		}
-		for _, m := range g.Repos[i].Modules {
-			if m.Ecosystem == "go" {
-				with = append(with, withModule{repo: c.Repo, path: m.Name, dir: filepath.Join(dir, filepath.FromSlash(m.Dir))})
-			}
-		}
-	}
-	for _, c := range p.Changes {
-		i, err := g.Lookup(c.Repo)
-		if err != nil {
-			return Gate{}, err
-		}
-		r := g.Repos[i]
-		headDir := filepath.Join(sl.Dir, c.Repo, "head")
-		baseDir := filepath.Join(sl.Dir, c.Repo, "base")
-		if err := r.Git.Extract(ctx, c.Head, headDir); err != nil {
-			return Gate{}, err
-		}
-		cfg, err := workspace.ReadRepoConfig(headDir)
-		if err != nil {
-			return Gate{}, err
-		}
-		if cfg.Bench == "" {
-			continue
-		}
-		if err := r.Git.Extract(ctx, c.Base, baseDir); err != nil {
-			return Gate{}, err
-		}
-		if err := replaceOthers(headDir, c.Repo, with); err != nil {
-			return Gate{}, err
-		}
-		if env == nil {
-			if env, stop, err = goproxy.ForWorkspace(ctx, g, opt.CacheDir); err != nil {
-				return Gate{}, err
-			}
-		}
-		old, new := Sample{}, Sample{}
-		failed := false
-		for run := 0; run < opt.BenchRuns && !failed; run++ {
-			for _, side := range []struct {
-				dir string
-				s   Sample
-			}{{baseDir, old}, {headDir, new}} {
-				res, err := sandbox.Run(ctx, sandbox.Cmd{Shell: cfg.Bench, Dir: side.dir, Env: env, Timeout: opt.Timeout})
-				if err != nil {
-					return Gate{}, err
-				}
-				if !res.OK() {
-					errs = append(errs, fmt.Sprintf("%s: `%s` failed at %s", c.Repo, cfg.Bench, filepath.Base(side.dir)))
-					failed = true
-					break
-				}
-				ParseBench(res.Output, side.s)
-				if os.Getenv("CASCADE_DEBUG_BENCH") != "" {
-					fmt.Fprintln(os.Stderr, res.Output)
-				}
-			}
-		}
-		if !failed {
-			if len(old) == 0 || len(new) == 0 {
-				errs = append(errs, fmt.Sprintf("%s: `%s` printed no benchmark results", c.Repo, cfg.Bench))
-				continue
-			}
-			results[c.Repo] = CompareBench(old, new)
-		}
-	}
-	return PerfGate(results, errs), nil
 }
 
 type withModule struct {

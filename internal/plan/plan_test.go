@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"math"
 	"strings"
 	"testing"
 	"time"
@@ -52,39 +51,6 @@ func TestWindowGate(t *testing.T) {
 	}
 	if g := ManagerGate(&Plan{Manager: "alice, bob"}); g.Status != Fail {
 		t.Errorf("two managers pass: %+v", g)
-	}
-}
-
-func TestMannWhitney(t *testing.T) {
-	a := []float64{1, 2, 3, 4, 5}
-	b := []float64{6, 7, 8, 9, 10}
-	if p := MannWhitneyP(a, b); math.Abs(p-2.0/252) > 1e-9 {
-		t.Errorf("separated samples: p = %v, want %v", p, 2.0/252)
-	}
-	// U = 2 for n1 = n2 = 5: P(U <= 2) = 4/252.
-	if p := MannWhitneyP([]float64{1, 2, 3, 7, 8}, []float64{4, 5, 6, 9, 10}); math.Abs(p-2*4.0/252) > 1e-9 && p < 0.05 {
-		t.Logf("p = %v", p)
-	}
-	if p := MannWhitneyP([]float64{1, 2, 3, 4, 5}, []float64{1, 2, 3, 4, 5}); p < 0.9 {
-		t.Errorf("identical samples: p = %v, want about 1", p)
-	}
-	old := Sample{"BenchmarkA": {100, 101, 99, 100, 102}, "BenchmarkB": {50, 51, 49, 50, 50}}
-	new := Sample{"BenchmarkA": {130, 131, 129, 132, 130}, "BenchmarkB": {50, 49, 51, 50, 52}}
-	ds := CompareBench(old, new)
-	if len(ds) != 2 || !ds[0].Significant || math.Abs(ds[0].Delta-0.30) > 0.01 || ds[1].Significant {
-		t.Errorf("CompareBench = %+v", ds)
-	}
-	if !strings.Contains(ds[1].String(), " ~ (p=") {
-		t.Errorf("not significant is shown as ~: %s", ds[1])
-	}
-	g := PerfGate(map[string][]BenchDelta{"api": ds}, nil)
-	if g.Status != Fail || !strings.Contains(g.Reason, "api BenchmarkA +30%") {
-		t.Errorf("PerfGate = %+v", g)
-	}
-	s := Sample{}
-	ParseBench("goos: linux\nBenchmarkStudents-2   \t    2000\t      2437 ns/op\nBenchmarkX \t 10 \t 1.5 ns/op\t 0 B/op\nPASS\n", s)
-	if diff := cmp.Diff(Sample{"BenchmarkStudents": {2437}, "BenchmarkX": {1.5}}, s); diff != "" {
-		t.Errorf("ParseBench mismatch (-want +got):\n%s", diff)
 	}
 }
 
