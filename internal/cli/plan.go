@@ -215,10 +215,14 @@ func (a *app) planCheckCommand() *cobra.Command {
   scope        every ref is still at its frozen head; otherwise every commit
                outside the frozen scope is listed
   semver       each proposed version matches what its changes need
-  downstream   cascade verify of the change set: no regression with the set
+  downstream   cascade verify of the change set: no regression with the set,
+               and every downstream verified (an error verdict fails it)
   performance  benchmarks declared in .cascade.yaml (bench:) at the frozen
-               base and head, compared with a Mann-Whitney U test; a
-               significant slowdown beyond 10% fails
+               base and head, each run a process of its own, base and head
+               alternating, compared with a Mann-Whitney U test; runs are
+               added while the answer is unsure (up to 20 per side). A
+               benchmark fails when its slowdown is significant and surely
+               beyond 10%; still unsure after the last run, the gate warns
 
 Exit 1 if any gate fails. The results are recorded in the plan file.`,
 		Args: args(cobra.ExactArgs(1)),
@@ -272,7 +276,7 @@ Exit 1 if any gate fails. The results are recorded in the plan file.`,
 	}
 	cmd.Flags().StringVar(&at, "at", "", "the time to check the windows and freezes at (RFC 3339; default now)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
-	cmd.Flags().IntVar(&runs, "bench-runs", 5, "benchmark runs on each side for the performance gate")
+	cmd.Flags().IntVar(&runs, "bench-runs", 5, "benchmark runs on each side to start the performance gate with (at least 4; it adds runs while unsure, up to 20 or this number)")
 	return cmd
 }
 
