@@ -130,13 +130,14 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 	}
 
 	// The candidate tree: the downstream at its ref in this state.
-	var candDir string
-	var err error
-	if selfChanged && self.Dir != "" {
-		candDir, err = e.copyDir(self.snapshot, filepath.Join("downstream", d.Name, state))
-	} else {
-		candDir, err = e.freshTree(ctx, j.node, res.Commit, filepath.Join("downstream", d.Name, state))
+	candTree := func() (string, error) {
+		label := filepath.Join("downstream", d.Name, state)
+		if selfChanged && self.Dir != "" {
+			return e.copyDir(self.snapshot, label)
+		}
+		return e.freshTree(ctx, j.node, res.Commit, label)
 	}
+	candDir, err := candTree()
 	if err != nil {
 		return res, err
 	}
@@ -198,12 +199,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 		if needsConfirmation(baseRuns, attempts, !selfChanged) {
 			// Passed only on a retry in the same tree: once more in a new
 			// tree, where the baseline passed at once.
-			if selfChanged && self.Dir != "" {
-				candDir, err = e.copyDir(self.snapshot, filepath.Join("downstream", d.Name, state))
-			} else {
-				candDir, err = e.freshTree(ctx, j.node, res.Commit, filepath.Join("downstream", d.Name, state))
-			}
-			if err != nil {
+			if candDir, err = candTree(); err != nil {
 				return res, err
 			}
 			r, err := e.runUnits(ctx, candDir, d.Name+"@"+res.Ref, units, candCfg, ups)
