@@ -176,6 +176,8 @@ type Ecosystem interface {
 	// test unit u. With no upstreams the tree is built as it is (the
 	// baseline, for ecosystems whose manifest pins versions).
 	Prepare(ctx context.Context, run Runner, root, dir string, u Unit, cfg Config, ups []Upstream) ([]Step, error)
+	// Close releases what the ecosystem started (a module proxy).
+	Close() error
 }
 
 // Runner runs a sandboxed command with the verification's limits. It

@@ -30,7 +30,6 @@ import (
 	"golang.org/x/mod/semver"
 	modzip "golang.org/x/mod/zip"
 
-	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 )
 
@@ -42,8 +41,33 @@ type Source struct {
 	Dir string
 }
 
-// tagPrefix is what the module's tags start with (gomod.TagPrefix).
-func (s Source) tagPrefix() string { return gomod.TagPrefix(s.Module, s.Dir) }
+// tagPrefix is what the module's tags start with.
+func (s Source) tagPrefix() string { return TagPrefix(s.Module, s.Dir) }
+
+// TagDir is the directory part of the tags of module modPath in dir: dir
+// itself, except for a major-version subdirectory (module example.com/m/v2
+// in v2/, or in x/v2/) whose tags leave the major version out, as the go
+// command reads them ("v2.0.0", or "x/v2.0.0").
+func TagDir(modPath, dir string) string {
+	_, major, ok := module.SplitPathVersion(modPath)
+	if !ok || !strings.HasPrefix(major, "/") || dir == "." || dir == "" {
+		return dir
+	}
+	if path.Base(dir) == strings.TrimPrefix(major, "/") {
+		return path.Dir(dir)
+	}
+	return dir
+}
+
+// TagPrefix is what a module's tags start with: "" at the repo's root,
+// else its tag directory and a slash.
+func TagPrefix(modPath, dir string) string {
+	d := TagDir(modPath, dir)
+	if d == "." || d == "" {
+		return ""
+	}
+	return d + "/"
+}
 
 // Server is a running module proxy on 127.0.0.1.
 type Server struct {

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/cascade-dev/cascade/internal/goproxy"
+	"github.com/cascade-dev/cascade/internal/ecosystems"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/workspace"
@@ -83,7 +83,7 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 			return Gate{}, err
 		}
 		if env == nil {
-			if env, stop, err = goproxy.ForWorkspace(ctx, g, opt.CacheDir); err != nil {
+			if env, stop, err = ecosystems.GoEnv(ctx, g, opt.CacheDir); err != nil {
 				return Gate{}, err
 			}
 		}

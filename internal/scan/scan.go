@@ -25,6 +25,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/ecosystem/npm"
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/goproxy"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
@@ -363,8 +364,8 @@ func setGoVersions(ctx context.Context, g *gitrepo.Repo, commit string, c *Conte
 }
 
 // TagDir is the directory part of the tags of module modPath in dir (see
-// gomod.TagDir: a major-version subdirectory is left out).
-func TagDir(modPath, dir string) string { return gomod.TagDir(modPath, dir) }
+// goproxy.TagDir: a major-version subdirectory is left out).
+func TagDir(modPath, dir string) string { return goproxy.TagDir(modPath, dir) }
 
 // TagName is the tag of version v for the module in dir ("." for the
 // root): "v1.2.0", or "sub/dir/v1.2.0"; dir is a TagDir.

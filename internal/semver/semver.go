@@ -17,8 +17,8 @@ import (
 	modsemver "golang.org/x/mod/semver"
 
 	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
+	"github.com/cascade-dev/cascade/internal/ecosystems"
 	"github.com/cascade-dev/cascade/internal/errkind"
-	"github.com/cascade-dev/cascade/internal/goproxy"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
@@ -196,7 +196,7 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 // buildEnv starts the workspace module proxy and returns the environment
 // of go commands that load packages.
 func buildEnv(ctx context.Context, g *graph.Workspace, cacheDir string) ([]string, func(), error) {
-	env, stop, err := goproxy.ForWorkspace(ctx, g, cacheDir)
+	env, stop, err := ecosystems.GoEnv(ctx, g, cacheDir)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,8 +11,7 @@ import (
 
 	"golang.org/x/mod/sumdb/dirhash"
 
-	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
-	"github.com/cascade-dev/cascade/internal/ecosystem/npm"
+	"github.com/cascade-dev/cascade/internal/ecosystems"
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/scan"
@@ -113,26 +112,8 @@ func checkLocalDir(dir, repo string, mods []scan.Module) error {
 	var names []string
 	for _, m := range mods {
 		names = append(names, m.Name)
-		var manifest string
-		switch m.Ecosystem {
-		case "go":
-			manifest = gomod.FileName
-		case "npm":
-			manifest = npm.FileName
-		}
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(m.Dir), manifest))
-		if err != nil {
-			continue
-		}
-		switch m.Ecosystem {
-		case "go":
-			if gm, err := gomod.Parse(manifest, data); err == nil && gm.Path == m.Name {
-				return nil
-			}
-		case "npm":
-			if p, err := npm.Parse(manifest, data); err == nil && p.Name == m.Name {
-				return nil
-			}
+		if ecosystems.Holds(dir, m) {
+			return nil
 		}
 	}
 	return errkind.New(errkind.Invalid, "%s is not a checkout of %s: it holds none of its modules (%s) where the repo has them",

@@ -12,10 +12,8 @@ import (
 	"sync"
 
 	"github.com/cascade-dev/cascade/internal/ecosystem"
-	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
-	"github.com/cascade-dev/cascade/internal/ecosystem/npm"
+	"github.com/cascade-dev/cascade/internal/ecosystems"
 	"github.com/cascade-dev/cascade/internal/errkind"
-	"github.com/cascade-dev/cascade/internal/goproxy"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
@@ -29,8 +27,8 @@ type engine struct {
 	work    string
 	cache   *resultCache
 
-	ecos  map[string]ecosystem.Ecosystem
-	proxy *goproxy.Server
+	ecos   map[string]ecosystem.Ecosystem
+	ecoSet *ecosystems.Set
 	// proxyHash is the digest of every workspace repo's tags.
 	proxyHash string
 
@@ -48,12 +46,6 @@ type once struct {
 }
 
 func (e *engine) setup(ctx context.Context) error {
-	e.ecos = map[string]ecosystem.Ecosystem{
-		scan.NPM: &npm.NPM{Cache: filepath.Join(e.opt.CacheDir, "npm"), Work: filepath.Join(e.work, "packs")},
-	}
-	if err := os.MkdirAll(filepath.Join(e.work, "packs"), 0o755); err != nil {
-		return errkind.Wrap(errkind.Infra, err)
-	}
 	h := sha256.New()
 	for _, r := range e.g.Repos {
 		if r.Git == nil {
@@ -66,51 +58,18 @@ func (e *engine) setup(ctx context.Context) error {
 		fmt.Fprintf(h, "%s %s\n", r.Name, state)
 	}
 	e.proxyHash = hex.EncodeToString(h.Sum(nil))[:16]
-	sources := goModules(e.g)
-	if len(sources) == 0 {
-		return nil
-	}
-	tool, err := gomod.LookupToolchain(ctx)
+	set, err := ecosystems.Start(ctx, e.g, e.opt.CacheDir, e.work)
 	if err != nil {
 		return err
 	}
-	e.proxy, err = goproxy.Start(sources, filepath.Join(e.opt.CacheDir, "goproxy"))
-	if err != nil {
-		return errkind.Wrap(errkind.Infra, fmt.Errorf("starting the workspace module proxy: %w", err))
-	}
-	// A version whose tag has moved since the go command cached it goes.
-	if err := e.proxy.PurgeStale(filepath.Join(e.opt.CacheDir, "gomod")); err != nil {
-		return errkind.Wrap(errkind.Infra, err)
-	}
-	var names []string
-	for _, s := range sources {
-		names = append(names, s.Module)
-	}
-	e.ecos[scan.Go] = gomod.Go{Version: tool.Version,
-		Env: gomod.BuildEnv(tool, e.proxy.URL, filepath.Join(e.opt.CacheDir, "gomod"), filepath.Join(e.opt.CacheDir, "gopath"), names)}
+	e.ecoSet, e.ecos = set, set.ByName
 	return nil
 }
 
 func (e *engine) close() {
-	if e.proxy != nil {
-		e.proxy.Close()
+	if e.ecoSet != nil {
+		e.ecoSet.Close()
 	}
-}
-
-// goModules lists the Go modules of the workspace, for its module proxy.
-func goModules(g *graph.Workspace) []goproxy.Source {
-	var out []goproxy.Source
-	for _, r := range g.Repos {
-		if r.Git == nil {
-			continue
-		}
-		for _, m := range r.Modules {
-			if m.Ecosystem == scan.Go {
-				out = append(out, goproxy.Source{Module: m.Name, Repo: r.Git, Dir: m.Dir})
-			}
-		}
-	}
-	return out
 }
 
 // eco returns the ecosystem of a module, or an error naming it.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/ecosystem"
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/goproxy"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 )
 
@@ -28,6 +29,8 @@ type Go struct {
 	Env []string
 	// Version is the go command's version.
 	Version string
+
+	proxy *goproxy.Server
 }
 
 var _ ecosystem.Ecosystem = Go{}
@@ -292,32 +295,7 @@ func ServedVersion(m ecosystem.Module, tags []string, tagged func(tag string) st
 	return module.PseudoVersion(major, older, t, commit[:12])
 }
 
-// TagDir is the directory part of the tags of module modPath in dir: dir
-// itself, except for a major-version subdirectory (module example.com/m/v2
-// in v2/, or in x/v2/) whose tags leave the major version out, as the go
-// command reads them ("v2.0.0", or "x/v2.0.0").
-func TagDir(modPath, dir string) string {
-	_, major, ok := module.SplitPathVersion(modPath)
-	if !ok || !strings.HasPrefix(major, "/") || dir == "." || dir == "" {
-		return dir
-	}
-	if path.Base(dir) == strings.TrimPrefix(major, "/") {
-		return path.Dir(dir)
-	}
-	return dir
-}
-
-// TagPrefix is what a module's tags start with: "" at the repo's root,
-// else its tag directory and a slash.
-func TagPrefix(modPath, dir string) string {
-	d := TagDir(modPath, dir)
-	if d == "." || d == "" {
-		return ""
-	}
-	return d + "/"
-}
-
-func tagPrefix(m ecosystem.Module) string { return TagPrefix(m.Name, m.Dir) }
+func tagPrefix(m ecosystem.Module) string { return goproxy.TagPrefix(m.Name, m.Dir) }
 
 // Toolchain is the go command's version.
 func (g Go) Toolchain(context.Context) (string, error) { return g.Version, nil }

@@ -258,19 +258,3 @@ func TestTestStreamSubPackages(t *testing.T) {
 		t.Errorf("build failed mismatch (-want +got):\n%s", diff)
 	}
 }
-
-func TestTagDir(t *testing.T) {
-	for _, tt := range []struct{ mod, dir, want string }{
-		{"example.com/m", ".", "."},
-		{"example.com/m/sub", "sub", "sub"},
-		{"example.com/m/v2", "v2", "."},
-		{"example.com/m/x/v3", "x/v3", "x"},
-		{"example.com/m/v2", ".", "."},
-		{"example.com/m/v2", "other", "other"},
-		{"gopkg.in/yaml.v3", "v3", "v3"},
-	} {
-		if got := TagDir(tt.mod, tt.dir); got != tt.want {
-			t.Errorf("TagDir(%s, %s) = %s, want %s", tt.mod, tt.dir, got, tt.want)
-		}
-	}
-}

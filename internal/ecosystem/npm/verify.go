@@ -47,6 +47,9 @@ type toolchain struct {
 
 var _ ecosystem.Ecosystem = (*NPM)(nil)
 
+// Close has nothing to release.
+func (*NPM) Close() error { return nil }
+
 // Name is "npm".
 func (*NPM) Name() string { return "npm" }
 

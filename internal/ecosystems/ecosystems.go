@@ -1,0 +1,100 @@
+// Package ecosystems starts the language ecosystems cascade verifies (Go
+// modules, npm packages) for a workspace: the one place that knows them
+// all, so that verification, plans and semver reach them through the
+// ecosystem interface and a new ecosystem is added here, not there.
+package ecosystems
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/cascade-dev/cascade/internal/ecosystem"
+	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
+	"github.com/cascade-dev/cascade/internal/ecosystem/npm"
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/goproxy"
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/scan"
+)
+
+// Set is the started ecosystems of one run, by name ("go", "npm").
+type Set struct {
+	ByName map[string]ecosystem.Ecosystem
+}
+
+// Start starts every ecosystem the workspace has modules of. cacheDir is
+// cascade's cache (module and package caches live under it); work is the
+// run's own directory (npm packs). Close stops them.
+func Start(ctx context.Context, g *graph.Workspace, cacheDir, work string) (*Set, error) {
+	s := &Set{ByName: map[string]ecosystem.Ecosystem{}}
+	packs := filepath.Join(work, "packs")
+	if err := os.MkdirAll(packs, 0o755); err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	s.ByName[scan.NPM] = &npm.NPM{Cache: filepath.Join(cacheDir, "npm"), Work: packs}
+	if sources := goSources(g); len(sources) > 0 {
+		goEco, err := gomod.Start(ctx, sources, cacheDir)
+		if err != nil {
+			return nil, err
+		}
+		s.ByName[scan.Go] = goEco
+	}
+	return s, nil
+}
+
+// Close stops what Start started.
+func (s *Set) Close() {
+	for _, x := range s.ByName {
+		_ = x.Close()
+	}
+}
+
+// GoEnv serves the workspace's Go modules and returns the environment of
+// go commands that build against them, and a function that stops the
+// server.
+func GoEnv(ctx context.Context, g *graph.Workspace, cacheDir string) ([]string, func(), error) {
+	goEco, err := gomod.Start(ctx, goSources(g), cacheDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return goEco.Env, func() { goEco.Close() }, nil
+}
+
+// goSources lists the Go modules of the workspace, for its module proxy.
+func goSources(g *graph.Workspace) []goproxy.Source {
+	var out []goproxy.Source
+	for _, r := range g.Repos {
+		if r.Git == nil {
+			continue
+		}
+		for _, m := range r.Modules {
+			if m.Ecosystem == scan.Go {
+				out = append(out, goproxy.Source{Module: m.Name, Repo: r.Git, Dir: m.Dir})
+			}
+		}
+	}
+	return out
+}
+
+// Holds reports whether dir (a user's checkout) holds module m where its
+// repo has it: the manifest at m's directory names m.
+func Holds(dir string, m scan.Module) bool {
+	switch m.Ecosystem {
+	case scan.Go:
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(m.Dir), gomod.FileName))
+		if err != nil {
+			return false
+		}
+		gm, err := gomod.Parse(gomod.FileName, data)
+		return err == nil && gm.Path == m.Name
+	case scan.NPM:
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(m.Dir), npm.FileName))
+		if err != nil {
+			return false
+		}
+		p, err := npm.Parse(npm.FileName, data)
+		return err == nil && p.Name == m.Name
+	}
+	return false
+}
