@@ -11,10 +11,12 @@
 # What each side does:
 # - The peer is the shell loop a release engineer writes: for every
 #   downstream, sequentially, extract it at its baseline and run
-#   `go test ./...` against the upstream's v1.0.0 (a replace to an extracted
-#   copy), then extract it again and run `go test ./...` against the
+#   `go test -count=1 ./...` against the upstream's v1.0.0 (a replace to an
+#   extracted copy), then extract it again and run it against the
 #   candidate. Nothing else: `go test` compiles every package it is given,
-#   as cascade relies on too. It runs in fixed directories, as a CI
+#   as cascade relies on too; -count=1 because a verification runs the
+#   tests (cascade does too: go's test cache does not know every input a
+#   test reads). It runs in fixed directories, as a CI
 #   workspace does (go's caches key on source paths); the same loop in a new
 #   temporary directory each time is shown too.
 # - `cascade verify --all-packages --no-cache` does the same work: every
@@ -66,7 +68,7 @@ loop() {
       git -C "$d" archive HEAD | tar -x -C "$tmp/$name-$side"
       (cd "$tmp/$name-$side" \
         && go mod edit -replace "example.com/up=$tmp/$side" \
-        && GOFLAGS=-mod=mod go test ./... >/dev/null) || echo "loop: $name $side failed" >&2
+        && GOFLAGS=-mod=mod go test -count=1 ./... >/dev/null) || echo "loop: $name $side failed" >&2
     done
   done
   [ -n "${1:-}" ] || rm -rf "$tmp"
