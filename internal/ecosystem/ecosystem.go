@@ -30,6 +30,8 @@ type Module struct {
 	Name string
 	// Dir is its directory in the repo, slash-separated; "." for the root.
 	Dir string
+	// Requires are the modules it requires directly (for Select).
+	Requires []string `json:"-"`
 }
 
 // Upstream is one upstream module put in place of the version a downstream
@@ -44,8 +46,8 @@ type Upstream struct {
 	// every module of the downstream.
 	For string
 	// Tree is the module's directory in an extracted tree (or the user's
-	// local directory) at the version to use.
-	Tree string
+	// local directory) at the version to use; Root is that tree's root.
+	Tree, Root string
 	// Local is true for uncommitted work in a user's directory, used in
 	// place.
 	Local bool
@@ -126,9 +128,13 @@ type Results struct {
 	// Named is true when the runner reported its tests one by one, so that
 	// Failed says everything that failed.
 	Named bool
-	// Passed names the tests that passed, when the runner says (nil when
-	// it does not, or there were too many to keep).
-	Passed []string
+	// Passed names the top-level tests that passed, when PassedKnown (the
+	// runner says, and there were not too many to keep).
+	Passed      []string
+	PassedKnown bool
+	// Reports counts the test reports the runners produced (TAP streams,
+	// report files); -1 when the ecosystem does not count them.
+	Reports int
 	// Tested counts the tests and units that ran to a result; zero with
 	// BuildFailed set means nothing built.
 	Tested int

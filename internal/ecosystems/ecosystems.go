@@ -94,7 +94,7 @@ func Holds(dir string, m scan.Module) bool {
 			return false
 		}
 		p, err := npm.Parse(npm.FileName, data)
-		return err == nil && p.Name == m.Name
+		return err == nil && (p.Name == m.Name || p.Name == "" && m.Name == scan.UnnamedPackage(m.Dir))
 	}
 	return false
 }

@@ -101,7 +101,7 @@ type Options struct {
 }
 
 // cacheVersion changes whenever what a scan derives from a commit changes.
-const cacheVersion = "v3"
+const cacheVersion = "v4"
 
 // Workspace scans every repo of ws.
 func Workspace(ctx context.Context, ws *workspace.Workspace, opt Options) ([]Repo, error) {
@@ -232,8 +232,13 @@ const maxManifest = 4 << 20
 // skipDir reports directories whose manifests are not the repo's own.
 func skipDir(name string) bool {
 	return name == "vendor" || name == "testdata" || name == "node_modules" ||
+		name == "fixtures" || name == "__fixtures__" ||
 		strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")
 }
+
+// UnnamedPackage is the module name of a package.json without a name in
+// dir: its path ("package.json", "web/package.json").
+func UnnamedPackage(dir string) string { return path.Join(dir, npm.FileName) }
 
 // read reads every manifest at commit through one cat-file process.
 func read(ctx context.Context, g *gitrepo.Repo, commit string) (Content, error) {
@@ -284,9 +289,13 @@ func read(ctx context.Context, g *gitrepo.Repo, commit string) (Content, error) 
 				continue
 			}
 			if p.Name == "" {
-				// A package.json without a name is a workspace root or a
-				// tool config, not a package others can depend on.
-				continue
+				// A package.json without a name (an application, a
+				// workspace root) cannot be depended on, but depends on
+				// others: it is a module named by its file.
+				if len(p.Deps) == 0 {
+					continue
+				}
+				p.Name = UnnamedPackage(dir)
 			}
 			c.Modules = append(c.Modules, npmModule(dir, p))
 		case catalog.FileName:

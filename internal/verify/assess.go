@@ -109,6 +109,12 @@ func conclusion(r *Report, o Outcome, hasSet bool) string {
 		b.WriteString(": fix them first, or verify again with their fix branches (--with REPO@REF)")
 	case !hasSet && !unverified:
 		b.WriteString(": safe to merge")
+	case hasSet && len(set) == 0 && !verifiedIn(r, Set):
+		var others []string
+		for _, m := range r.With {
+			others = append(others, m.Repo+"@"+m.Ref)
+		}
+		fmt.Fprintf(&b, "; with %s in the same release cascade could verify nothing", joinAnd(others))
 	case hasSet && len(set) == 0:
 		var others []string
 		for _, m := range r.With {
@@ -140,4 +146,15 @@ func conclusion(r *Report, o Outcome, hasSet bool) string {
 		fmt.Fprintf(&b, "; %s could not be verified (see the errors): not known to be safe", joinAnd(o.Unverified))
 	}
 	return b.String()
+}
+
+// verifiedIn reports whether any downstream got a verdict other than error
+// in a state.
+func verifiedIn(r *Report, state string) bool {
+	for _, res := range r.Results {
+		if res.State == state && res.Verdict != Error {
+			return true
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -21,17 +22,36 @@ import (
 const cacheVersion = "verify-v8"
 
 var buildRevision = sync.OnceValue(func() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	rev := info.Main.Version
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
-			rev += " " + s.Value
+	if info, ok := debug.ReadBuildInfo(); ok {
+		rev, modified := "", ""
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value
+			}
+		}
+		if rev != "" && modified == "false" {
+			return info.Main.Version + " " + rev
 		}
 	}
-	return rev
+	// A build without a clean revision (a modified tree, -buildvcs=false,
+	// a container build without .git) is told apart by its own bytes.
+	exe, err := os.Executable()
+	if err != nil {
+		return "unknown"
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "unknown"
+	}
+	return "exe " + hex.EncodeToString(h.Sum(nil))[:32]
 })
 
 // resultCache stores runs by content key: a file per key under dir.

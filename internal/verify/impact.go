@@ -41,12 +41,27 @@ func (im impact) names() []string {
 // requires (else the highest release below the member's commit, else its
 // merge base with the default branch) and the member's commit, mapped to
 // units by the module's ecosystem.
-func (e *engine) changes(ctx context.Context, injected []Member, d scan.Module) (impact, error) {
+func (e *engine) changes(ctx context.Context, injected []Member, node int, d scan.Module) (impact, error) {
 	required := map[string]string{}
 	for _, r := range d.Requires {
 		required[d.Ecosystem+":"+r.Module] = r.Version
 	}
+	// What the module reaches through other workspace modules without
+	// naming its version (a go.mod before go 1.17 lists no indirect
+	// requirements).
+	unnamed := map[string]bool{}
+	for _, m := range injected {
+		for _, mod := range e.g.Repos[m.node].Modules {
+			k := mod.Ecosystem + ":" + mod.Name
+			if _, ok := required[k]; !ok && mod.Ecosystem == d.Ecosystem && e.reaches(node, d.Name, mod.Name) {
+				unnamed[k] = true
+			}
+		}
+	}
 	key := digests(injected)
+	for k := range unnamed {
+		key += "|" + k + "@?"
+	}
 	for _, m := range injected {
 		for _, mod := range e.g.Repos[m.node].Modules {
 			if v, ok := required[mod.Ecosystem+":"+mod.Name]; ok {
@@ -55,12 +70,12 @@ func (e *engine) changes(ctx context.Context, injected []Member, d scan.Module) 
 		}
 	}
 	o := e.onceOf(e.changed, key)
-	o.Do(func() { o.v, o.err = e.computeChanges(ctx, injected, required) })
+	o.Do(func() { o.v, o.err = e.computeChanges(ctx, injected, required, unnamed) })
 	im, _ := o.v.(impact)
 	return im, o.err
 }
 
-func (e *engine) computeChanges(ctx context.Context, injected []Member, required map[string]string) (impact, error) {
+func (e *engine) computeChanges(ctx context.Context, injected []Member, required map[string]string, unnamed map[string]bool) (impact, error) {
 	im := impact{units: map[string]map[string]bool{}, all: map[string]string{}}
 	for _, m := range injected {
 		r := e.g.Repos[m.node]
@@ -94,6 +109,12 @@ func (e *engine) computeChanges(ctx context.Context, injected []Member, required
 				continue
 			}
 			ref := ecosystem.Module{Name: mod.Name, Dir: mod.Dir}
+			if x.Pins() && unnamed[mod.Ecosystem+":"+mod.Name] {
+				// The version it builds with comes from another module's
+				// requirement: cascade cannot tell which files it sees.
+				im.all[mod.Ecosystem] = fmt.Sprintf("uses %s without naming its version in its own manifest", mod.Name)
+				continue
+			}
 			base := ""
 			if v, ok := required[mod.Ecosystem+":"+mod.Name]; ok {
 				base = e.resolveRelease(ctx, m.node, x.Release(ref, v, names), tags)
@@ -134,6 +155,35 @@ func (e *engine) computeChanges(ctx context.Context, injected []Member, required
 		}
 	}
 	return im, nil
+}
+
+// reaches reports whether module from of repo node requires module
+// target, directly or through other workspace modules.
+func (e *engine) reaches(node int, from, target string) bool {
+	type at struct {
+		node   int
+		module string
+	}
+	seen := map[at]bool{}
+	queue := []at{{node, from}}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, edge := range e.g.Edges[cur.node] {
+			if edge.FromModule != cur.module {
+				continue
+			}
+			if edge.Module == target {
+				return true
+			}
+			next := at{edge.To, edge.Module}
+			if !seen[next] {
+				seen[next] = true
+				queue = append(queue, next)
+			}
+		}
+	}
+	return false
 }
 
 // resolveRelease turns what Release returned (a tag ref, or a commit id
@@ -186,7 +236,13 @@ func (e *engine) selectUnits(ctx context.Context, x ecosystem.Ecosystem, node in
 		}
 		return res, err
 	}
-	return x.Select(ctx, run, tree, ecosystem.Module{Name: m.Name, Dir: m.Dir}, changed)
+	var requires []string
+	for _, r := range m.Requires {
+		if !r.Indirect {
+			requires = append(requires, r.Module)
+		}
+	}
+	return x.Select(ctx, run, tree, ecosystem.Module{Name: m.Name, Dir: m.Dir, Requires: requires}, changed)
 }
 
 // repoConfig reads a repo's .cascade.yaml at a commit (or in a local

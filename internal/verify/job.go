@@ -92,7 +92,7 @@ func (e *engine) verifyState(ctx context.Context, j job, state string) (Result, 
 		if err != nil {
 			return res, err
 		}
-		im, err := e.changes(ctx, e.upstreamOf(j.node, injected), m)
+		im, err := e.changes(ctx, e.upstreamOf(j.node, injected), j.node, m)
 		if err != nil {
 			return res, err
 		}
@@ -429,7 +429,7 @@ func (e *engine) baselineUpstreams(ctx context.Context, node int, units []ecosys
 					return nil, err
 				}
 				ups = append(ups, ecosystem.Upstream{Module: ref, Ecosystem: edge.Via, For: u.Name, Repo: up.Name,
-					Tree: filepath.Join(tree, filepath.FromSlash(path.Clean(mod.Dir))), Commit: commit, Digest: commit})
+					Tree: filepath.Join(tree, filepath.FromSlash(path.Clean(mod.Dir))), Root: tree, Commit: commit, Digest: commit})
 				queue = append(queue, from{edge.To, mod.Name})
 			}
 		}
@@ -467,13 +467,13 @@ func (e *engine) candidateUpstreams(ctx context.Context, node int, units []ecosy
 			}
 			up := ecosystem.Upstream{Module: ecosystem.Module{Name: mod.Name, Dir: mod.Dir}, Ecosystem: mod.Ecosystem, Repo: r.Name, Commit: m.Commit, Digest: m.Digest}
 			if m.Dir != "" {
-				up.Tree, up.Local = filepath.Join(m.snapshot, filepath.FromSlash(mod.Dir)), true
+				up.Tree, up.Root, up.Local = filepath.Join(m.snapshot, filepath.FromSlash(mod.Dir)), m.snapshot, true
 			} else {
 				tree, err := e.sharedTree(ctx, m.node, m.Commit)
 				if err != nil {
 					return nil, err
 				}
-				up.Tree = filepath.Join(tree, filepath.FromSlash(path.Clean(mod.Dir)))
+				up.Tree, up.Root = filepath.Join(tree, filepath.FromSlash(path.Clean(mod.Dir))), tree
 				if x.Pins() {
 					if err := e.serve(ctx, m, &up); err != nil {
 						return nil, err
@@ -540,8 +540,11 @@ func (e *engine) serve(ctx context.Context, m Member, up *ecosystem.Upstream) er
 // then its own commands run once, at its root.
 func (e *engine) runUnits(ctx context.Context, root, label string, units []ecosystem.Unit, cfg *workspace.RepoConfig, ups []ecosystem.Upstream) (Run, error) {
 	t0 := time.Now()
-	total := Run{Built: true, Passed: true, Named: true}
+	total := Run{Built: true, Passed: true, Named: true, PassedKnown: true}
 	custom := cfg.Build != "" || cfg.Test != ""
+	for _, u := range units {
+		total.Units = append(total.Units, u.Dir)
+	}
 	var sigs []string
 	var installs, own []ecosystem.Step
 	for i, u := range units {
@@ -618,10 +621,14 @@ func (total *Run) add(r Run, dir string, sigs *[]string) (done bool) {
 	for _, t := range r.BuildFailed {
 		total.BuildFailed = append(total.BuildFailed, prefix+t)
 	}
-	if r.PassedTests != nil {
-		for _, t := range r.PassedTests {
-			total.PassedTests = append(total.PassedTests, prefix+t)
-		}
+	for _, t := range r.PassedTests {
+		total.PassedTests = append(total.PassedTests, prefix+t)
+	}
+	total.PassedKnown = total.PassedKnown && r.PassedKnown
+	if r.Reports < 0 {
+		total.Reports = -1
+	} else if total.Reports >= 0 {
+		total.Reports += r.Reports
 	}
 	total.Built = total.Built && r.Built
 	if !r.Passed {
@@ -642,7 +649,7 @@ func (total *Run) add(r Run, dir string, sigs *[]string) (done bool) {
 // An install that fails says nothing about the code (a registry, a
 // network): the attempt could not be judged.
 func (e *engine) runSteps(ctx context.Context, steps []ecosystem.Step) (Run, error) {
-	r := Run{Built: true, Passed: true, Named: true}
+	r := Run{Built: true, Passed: true, Named: true, Reports: -1}
 	for _, s := range steps {
 		if s.Skip != nil && s.Skip() {
 			continue
@@ -657,11 +664,12 @@ func (e *engine) runSteps(ctx context.Context, steps []ecosystem.Step) (Run, err
 		if err != nil {
 			return r, err
 		}
-		var results ecosystem.Results
+		results := ecosystem.Results{Reports: -1}
 		if p != nil {
 			results = p.Finish()
-			r.PassedTests = results.Passed
+			r.PassedTests, r.PassedKnown = results.Passed, results.PassedKnown
 		}
+		r.Reports = results.Reports
 		log := results.Log
 		if log == "" {
 			log = tail(res.Output)

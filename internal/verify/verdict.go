@@ -37,8 +37,15 @@ type Run struct {
 	BuildFailed []string `json:"build_failed,omitempty"`
 	// Stopped says why the test runners cascade expected reported nothing.
 	Stopped string `json:"stopped,omitempty"`
-	// PassedTests names the tests that passed, where the runner says.
+	// PassedTests names the tests that passed, where the runner says
+	// (PassedKnown): top-level tests only.
 	PassedTests []string `json:"passed_tests,omitempty"`
+	PassedKnown bool     `json:"passed_known,omitempty"`
+	// Reports counts the test reports the runners produced (npm: TAP
+	// streams and report files); -1 when not counted.
+	Reports int `json:"reports"`
+	// Units are the directories of the units run ("." for the root).
+	Units []string `json:"units,omitempty"`
 	// Named is true when the test runner named its tests, so that Failed
 	// is everything that failed.
 	Named bool `json:"named,omitempty"`
@@ -86,19 +93,22 @@ func newFailures(base, cand Run, sameCode bool) (kind string, tests []string) {
 	// at the baseline and neither passes nor fails with the candidate
 	// (skipped, or never run because the binary exited early) is lost.
 	var lost []string
-	if sameCode && base.PassedTests != nil && (cand.PassedTests != nil || cand.Passed) {
+	if sameCode && base.PassedKnown && cand.PassedKnown {
 		ran := map[string]bool{}
 		for _, t := range cand.PassedTests {
 			ran[t] = true
 		}
 		for _, t := range cand.Failed {
-			ran[t] = true
+			ran[topLevel(t)] = true
 		}
 		for _, t := range base.PassedTests {
 			if !ran[t] {
 				lost = append(lost, t+" (did not run)")
 			}
 		}
+	}
+	if sameCode && base.Reports > 0 && cand.Reports >= 0 && cand.Reports < base.Reports {
+		lost = append(lost, fmt.Sprintf("[%d of %d test reports missing]", base.Reports-cand.Reports, base.Reports))
 	}
 	if len(lost) > 0 {
 		kind, tests = newFailures(base, cand, false)
@@ -136,7 +146,7 @@ func newFailures(base, cand Run, sameCode bool) (kind string, tests []string) {
 		old[t] = true
 	}
 	for _, t := range cand.Failed {
-		if !old[t] && !unbuilt(t, base.BuildFailed) {
+		if !old[t] && !unbuilt(t, base.BuildFailed, base.Units) {
 			tests = append(tests, t)
 		}
 	}
@@ -152,6 +162,20 @@ func newFailures(base, cand Run, sameCode bool) (kind string, tests []string) {
 	return classify(cand, tests)
 }
 
+// topLevel is the top-level Go test of a failure's name: "pkg.TestA/sub"
+// gives "pkg.TestA". Other names are kept whole.
+func topLevel(name string) string {
+	for _, kind := range []string{".Test", ".Example", ".Fuzz", ".Benchmark"} {
+		if i := strings.Index(name, kind); i >= 0 {
+			if j := strings.IndexByte(name[i:], '/'); j >= 0 {
+				return name[:i+j]
+			}
+			return name
+		}
+	}
+	return name
+}
+
 // classify says whether new failures include something that does not build.
 func classify(cand Run, tests []string) (string, []string) {
 	for _, t := range tests {
@@ -165,13 +189,30 @@ func classify(cand Run, tests []string) (string, []string) {
 // unbuilt reports whether a failure belongs to something that did not
 // build at the baseline, where nothing of it could run: the package
 // itself or one of its tests ("pkg.Test"), or any failure of a unit whose
-// build command failed.
-func unbuilt(name string, baseBuildFailed []string) bool {
+// build command failed ("dir: [build]", or "[build]" for the unit at the
+// repo's root, whose names carry no other unit's "dir: " prefix).
+func unbuilt(name string, baseBuildFailed, units []string) bool {
 	for _, b := range baseBuildFailed {
 		if name == b || strings.HasPrefix(name, b+".") {
 			return true
 		}
-		if unit, ok := strings.CutSuffix(b, buildStage); ok && strings.HasPrefix(name, unit) {
+		unit, ok := strings.CutSuffix(b, buildStage)
+		if !ok {
+			continue
+		}
+		if unit != "" {
+			if strings.HasPrefix(name, unit) {
+				return true
+			}
+			continue
+		}
+		other := false
+		for _, u := range units {
+			if u != "." && strings.HasPrefix(name, u+": ") {
+				other = true
+			}
+		}
+		if !other {
 			return true
 		}
 	}
@@ -281,13 +322,6 @@ func judgeRuns(baseAttempts, attempts []Run, sameCode bool) Judgement {
 	}
 	base, state, flaky := reference(baseAttempts)
 	j := Judgement{Baseline: state, BaselineFlaky: flaky}
-	if !base.Built && onlyBuildFailures(base) && len(attempts) > 0 && !attempts[len(attempts)-1].Passed {
-		// Nothing built at the baseline: there is nothing to compare the
-		// candidate's failures with.
-		j.Verdict, j.Command, j.Log = Error, base.Command, base.Log
-		j.Reason = "nothing builds at the baseline, so cascade cannot tell what the candidate changes (see the output: a dependency it cannot fetch, a file it lacks?)"
-		return j
-	}
 	var first *Run
 	var firstTests []string
 	kinds := map[string]bool{}
@@ -380,16 +414,31 @@ func confirmation(rest []Run) *Run {
 }
 
 // needsConfirmation reports whether attempts look flaky only after a retry
-// in the tree of an earlier attempt, where the baseline passed at once in
-// a new tree: the state an attempt leaves behind may be what passes.
+// in the tree of an earlier attempt, where the state an attempt leaves
+// behind may be what passes: always when the baseline passed at once, and
+// when the baseline was flaky too, unless the candidate first failed only
+// what the baseline failed before it passed.
 func needsConfirmation(baseAttempts, attempts []Run, sameCode bool) bool {
-	if len(attempts) < 2 || !baseAttempts[0].Passed {
+	if len(attempts) < 2 {
 		return false
 	}
-	base, _, _ := reference(baseAttempts)
+	base, _, flaky := reference(baseAttempts)
 	last := attempts[len(attempts)-1]
-	kind, _ := newFailures(base, last, sameCode)
-	return kind == noFailure && last.Passed
+	if kind, _ := newFailures(base, last, sameCode); kind != noFailure || !last.Passed {
+		return false
+	}
+	if baseAttempts[0].Passed {
+		return true
+	}
+	// The baseline was flaky too: confirm unless the candidate failed only
+	// what the baseline failed before it passed.
+	_, tests := newFailures(base, attempts[0], sameCode)
+	for _, t := range tests {
+		if !slices.Contains(flaky, t) {
+			return true
+		}
+	}
+	return false
 }
 
 func intersect(a, b []string) []string {
@@ -412,16 +461,34 @@ func settle(j Judgement, base, cand Run) Judgement {
 		j.Verdict, j.Tests, j.Reason = Fixed, base.Failed, "fails at the baseline and passes with the candidate"
 		return j
 	}
+	if unverified := stillUnbuilt(base, cand); len(unverified) > 0 {
+		// What does not build at the baseline cannot be compared: the
+		// candidate may break it further, and nothing would show.
+		j.Verdict, j.Tests, j.Command, j.Log = Error, unverified, cand.Command, cand.Log
+		j.Reason = "does not build at the baseline, so cascade cannot tell what the candidate changes there (see the output: a dependency it cannot fetch, a file it lacks?)"
+		return j
+	}
 	j.Verdict, j.Tests, j.Command, j.Log = Broken, cand.Failed, cand.Command, cand.Log
 	j.Reason = "already failing at the baseline: not this change's fault"
-	if onlyBuildFailures(cand) {
-		j.Build = true
-		j.Reason = "does not build at the baseline either: not this change's fault"
-	}
 	if len(j.Tests) == 0 {
 		j.Tests = slices.Clone(base.Failed)
 	}
 	return j
+}
+
+// stillUnbuilt lists what does not build at the baseline and still fails
+// with the candidate.
+func stillUnbuilt(base, cand Run) []string {
+	var out []string
+	for _, b := range base.BuildFailed {
+		for _, f := range cand.Failed {
+			if f == b || unbuilt(f, []string{b}, base.Units) {
+				out = append(out, b)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func passFail(r Run) string {

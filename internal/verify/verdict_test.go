@@ -13,8 +13,12 @@ func TestJudge(t *testing.T) {
 	xBroken := Run{Built: true, Named: true, Failed: []string{"ex/x"}, BuildFailed: []string{"ex/x"}, Command: "go test", Log: "x: undefined"}
 	xBrokenAndGreet := Run{Built: true, Named: true, Failed: []string{"ex/greet.TestGreeting", "ex/x"}, BuildFailed: []string{"ex/x"}, Command: "go test", Log: "x: undefined; greeting"}
 	xBrokenApiToo := Run{Built: true, Named: true, Failed: []string{"ex/api", "ex/x"}, BuildFailed: []string{"ex/api", "ex/x"}, Command: "go test", Log: "api, x: undefined"}
-	passAB := Run{Built: true, Passed: true, Named: true, PassedTests: []string{"p.TestA", "p.TestB"}}
-	passAOnly := Run{Built: true, Passed: true, Named: true, PassedTests: []string{"p.TestA"}}
+	passAB := Run{Built: true, Passed: true, Named: true, PassedKnown: true, PassedTests: []string{"p.TestA", "p.TestB"}}
+	passAOnly := Run{Built: true, Passed: true, Named: true, PassedKnown: true, PassedTests: []string{"p.TestA"}}
+	// TestB skips itself, TestA fails: nothing passed, and TestB is lost.
+	failAOnly := Run{Built: true, Named: true, PassedKnown: true, Failed: []string{"p.TestA/sub"}, Command: "go test", Log: "A failed"}
+	twoReports := Run{Built: true, Passed: true, Named: true, Reports: 2}
+	oneReport := Run{Built: true, Passed: true, Named: true, Reports: 1}
 	failABfirst := Run{Built: true, Named: true, Failed: []string{"p.TestA", "p.TestB"}, Command: "go test", Log: "A and B failed"}
 	failA := Run{Built: true, Named: true, Failed: []string{"p.TestA"}, Command: "go test", Log: "A failed"}
 	failB := Run{Built: true, Named: true, Failed: []string{"p.TestB"}, Command: "go test", Log: "B failed"}
@@ -41,17 +45,22 @@ func TestJudge(t *testing.T) {
 			Judgement{Verdict: Broken, Baseline: "fail", Tests: []string{"p.TestA"}, Command: "go test", Log: "A failed", Reason: "already failing at the baseline: not this change's fault"}},
 		{"nothing builds at the baseline: an error", []Run{noBuild}, []Run{noBuild},
 			Judgement{Verdict: Error, Baseline: "fail", Command: "go build ./...", Log: "undefined: x",
-				Reason: "nothing builds at the baseline, so cascade cannot tell what the candidate changes (see the output: a dependency it cannot fetch, a file it lacks?)"}},
+				Reason: "does not build at the baseline, so cascade cannot tell what the candidate changes there (see the output: a dependency it cannot fetch, a file it lacks?)"}},
 		{"tests that passed at the baseline and do not run with the candidate", []Run{passAB}, []Run{passAOnly},
 			Judgement{Verdict: Regressed, Baseline: "pass", Tests: []string{"p.TestB (did not run)"}, Reason: "tests that pass at the baseline fail with the candidate"}},
+		{"a lost test beside failures, where nothing passed", []Run{passAB}, []Run{failAOnly},
+			Judgement{Verdict: Regressed, Baseline: "pass", Tests: []string{"p.TestA/sub", "p.TestB (did not run)"}, Command: "go test", Log: "A failed", Reason: "tests that pass at the baseline fail with the candidate"}},
+		{"a test report that goes missing", []Run{twoReports}, []Run{oneReport},
+			Judgement{Verdict: Regressed, Baseline: "pass", Tests: []string{"[1 of 2 test reports missing]"}, Reason: "tests that pass at the baseline fail with the candidate"}},
 		{"fixed", []Run{failA, failA}, []Run{pass}, Judgement{Verdict: Fixed, Baseline: "fail", Tests: []string{"p.TestA"}, Reason: "fails at the baseline and passes with the candidate"}},
 		{"fixed build", []Run{noBuild}, []Run{pass}, Judgement{Verdict: Fixed, Baseline: "fail", Reason: "fails at the baseline and passes with the candidate"}},
 		{"a package that does not build at the baseline hides only its own tests", []Run{xBroken}, []Run{xBrokenAndGreet},
 			Judgement{Verdict: Regressed, Baseline: "fail", Tests: []string{"ex/greet.TestGreeting"}, Command: "go test", Log: "x: undefined; greeting", Reason: "tests that pass at the baseline fail with the candidate"}},
 		{"another package that stops building regresses", []Run{xBroken}, []Run{xBrokenApiToo},
 			Judgement{Verdict: Regressed, Baseline: "fail", Tests: []string{"ex/api"}, Command: "go test", Log: "api, x: undefined", Reason: "the baseline builds and the candidate does not", Build: true}},
-		{"the same package does not build at either end: broken", []Run{xBroken}, []Run{xBroken},
-			Judgement{Verdict: Broken, Baseline: "fail", Tests: []string{"ex/x"}, Command: "go test", Log: "x: undefined", Reason: "does not build at the baseline either: not this change's fault", Build: true}},
+		{"a package that does not build at the baseline cannot be verified", []Run{xBroken}, []Run{xBroken},
+			Judgement{Verdict: Error, Baseline: "fail", Tests: []string{"ex/x"}, Command: "go test", Log: "x: undefined",
+				Reason: "does not build at the baseline, so cascade cannot tell what the candidate changes there (see the output: a dependency it cannot fetch, a file it lacks?)"}},
 		{"what failed in either baseline attempt failed at the baseline", []Run{failABfirst, failB}, []Run{failAB},
 			Judgement{Verdict: Broken, Baseline: "fail", BaselineFlaky: []string{"p.TestA"}, Tests: []string{"p.TestA", "p.TestB"}, Command: "go test", Log: "A and B failed", Reason: "already failing at the baseline: not this change's fault"}},
 		{"flaky", []Run{pass}, []Run{failA, pass},
@@ -159,12 +168,60 @@ func TestAssess(t *testing.T) {
 			Results: []Result{res("api", Set, Passed), res("web", Set, Error)}},
 			3, "merging db@next alone breaks no downstream that cascade could verify; with api@fix in the same release everything cascade could verify passes; web@main (set) could not be verified (see the errors): not known to be safe", GateFail},
 		{"no downstream", Report{Upstream: up}, 0, "no repo in the workspace depends on db: nothing to verify", GatePass},
+		{"nothing verified with the change set", Report{Upstream: up, With: []Member{{Repo: "api", Ref: "fix"}}, Order: []string{"db", "api"},
+			Results: []Result{res("api", Alone, Regressed), res("api", Set, Error)}},
+			1, "merging db@next alone breaks api@main; with api@fix in the same release cascade could verify nothing; api@main (set) could not be verified (see the errors): not known to be safe", GateFail},
 	}
 	for _, tt := range tests {
 		o := Assess(&tt.r)
 		gate, _ := o.Gate()
 		if o.Exit != tt.exit || o.Conclusion != tt.conclusion || gate != tt.gate {
 			t.Errorf("%s: exit %d, gate %s, conclusion %q\nwant exit %d, gate %s, conclusion %q", tt.name, o.Exit, gate, o.Conclusion, tt.exit, tt.gate, tt.conclusion)
+		}
+	}
+}
+
+// A root unit whose build command fails hides only its own failures, not
+// those of another unit of the repo.
+func TestUnbuiltUnits(t *testing.T) {
+	units := []string{".", "go"}
+	for _, tt := range []struct {
+		name string
+		want bool
+	}{
+		{"test/a.js > works", true},
+		{"go: ex.com/app.TestSignup", false},
+		{"go: [build]", false},
+	} {
+		if got := unbuilt(tt.name, []string{"[build]"}, units); got != tt.want {
+			t.Errorf("unbuilt(%q) under a root [build] = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	if !unbuilt("go: ex.com/app.TestSignup", []string{"go: [build]"}, units) || unbuilt("test/a.js", []string{"go: [build]"}, units) {
+		t.Error("a sub-directory unit's [build] covers exactly its own names")
+	}
+}
+
+// A flake is confirmed in a new tree unless the baseline failed the same
+// way before it passed.
+func TestNeedsConfirmation(t *testing.T) {
+	pass := Run{Built: true, Passed: true, Named: true}
+	failA := Run{Built: true, Named: true, Failed: []string{"p.TestA"}}
+	failB := Run{Built: true, Named: true, Failed: []string{"p.TestB"}}
+	for _, tt := range []struct {
+		name     string
+		base     []Run
+		attempts []Run
+		want     bool
+	}{
+		{"baseline passed at once", []Run{pass}, []Run{failA, pass}, true},
+		{"baseline flaky the same way", []Run{failA, pass}, []Run{failA, pass}, false},
+		{"baseline flaky another way", []Run{failB, pass}, []Run{failA, pass}, true},
+		{"no flake", []Run{pass}, []Run{pass}, false},
+		{"still failing", []Run{pass}, []Run{failA, failA}, false},
+	} {
+		if got := needsConfirmation(tt.base, tt.attempts, true); got != tt.want {
+			t.Errorf("%s: needsConfirmation = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

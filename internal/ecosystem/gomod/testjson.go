@@ -150,7 +150,7 @@ func (s *TestStream) line(line []byte, long bool) {
 		s.end(e.Package, e.Test)
 		if e.Action == "pass" {
 			s.tested++
-			if e.Test != "" && !s.passedOver {
+			if e.Test != "" && !strings.Contains(e.Test, "/") && !s.passedOver {
 				if len(s.passed) >= maxPassed {
 					s.passed, s.passedOver = nil, true
 				} else {
@@ -274,6 +274,8 @@ func (s *TestStream) Finish() ecosystem.Results {
 	sort.Strings(s.passed)
 	return ecosystem.Results{
 		Passed:      s.passed,
+		PassedKnown: !s.passedOver,
+		Reports:     -1,
 		Tested:      s.tested,
 		Failed:      failed,
 		BuildFailed: built,

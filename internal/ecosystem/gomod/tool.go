@@ -106,6 +106,14 @@ const ListFields = "ImportPath,ForTest,Deps,GoFiles,CgoFiles"
 // directly or not, one of changed, sorted; and, of those, the ones that
 // have non-test code to build.
 func Affected(listJSON []byte, mod string, changed map[string]bool) (test, build []string, err error) {
+	test, build, _, err = affected(listJSON, mod, changed)
+	return test, build, err
+}
+
+// affected is Affected that also returns every package any package of
+// the module imports, directly or not.
+func affected(listJSON []byte, mod string, changed map[string]bool) (test, build []string, deps map[string]bool, err error) {
+	deps = map[string]bool{}
 	dec := json.NewDecoder(bytes.NewReader(listJSON))
 	hit := map[string]bool{}
 	all := map[string]bool{}
@@ -113,7 +121,7 @@ func Affected(listJSON []byte, mod string, changed map[string]bool) (test, build
 	for dec.More() {
 		var p listedPackage
 		if err := dec.Decode(&p); err != nil {
-			return nil, nil, fmt.Errorf("reading go list output: %w", err)
+			return nil, nil, nil, fmt.Errorf("reading go list output: %w", err)
 		}
 		base := p.ImportPath
 		if p.ForTest != "" {
@@ -128,9 +136,10 @@ func Affected(listJSON []byte, mod string, changed map[string]bool) (test, build
 			hasCode[base] = true
 		}
 		for _, d := range p.Deps {
-			if changed[stripVariant(d)] {
+			d = stripVariant(d)
+			deps[d] = true
+			if changed[d] {
 				hit[base] = true
-				break
 			}
 		}
 	}
@@ -144,5 +153,5 @@ func Affected(listJSON []byte, mod string, changed map[string]bool) (test, build
 	}
 	sort.Strings(test)
 	sort.Strings(build)
-	return test, build, nil
+	return test, build, deps, nil
 }

@@ -40,13 +40,13 @@ func (Go) Name() string { return "go" }
 
 // Changes maps changed files to the packages of module m they change. A
 // Go file changes the package of its directory (also one that the change
-// deletes or adds). Any other file changes the package that encloses it
-// (its data, its testdata, a file its tests read) and every package above
+// deletes or adds). A testdata file, or documentation (which a package can
+// only embed), changes the package that encloses it and every package above
 // it that embeds files (//go:embed reaches into sub-directories without Go
-// files). A changed go.mod or go.sum, or a file no package encloses,
-// changes the whole module: selection may cost time, never a verdict. So
-// does a file outside every package (a header included from
-// ${SRCDIR}/.., a schema code reads beside its packages).
+// files). Anything else — go.mod, go.sum, data a package reads at run time
+// from anywhere in the module, a C header included from ${SRCDIR}/.. — and
+// a file no package encloses changes the whole module: selection may cost
+// time, never a verdict.
 func (Go) Changes(m ecosystem.Module, nested, files []string, base, cand fs.FS) (map[string]bool, bool, string) {
 	pkgs := map[string]bool{}
 	prefix := ""
@@ -106,6 +106,12 @@ outer:
 			pkgs[importPath(dir)] = true
 			continue
 		}
+		if !inTestdata(dir) && !isDoc(rel) {
+			// Data, templates, C sources and headers: code may read or
+			// include them from anywhere in the module (runtime.Caller,
+			// ${SRCDIR}/..), so no package can be named.
+			return nil, true, fmt.Sprintf("%s changed: a file that is neither Go source, testdata nor documentation may be read by any package of the module", f)
+		}
 		owned := false
 		for d := dir; ; d = path.Dir(d) {
 			if isPkg(d) {
@@ -129,6 +135,32 @@ outer:
 		return nil, true, fmt.Sprintf("%s changed outside every package", unowned[0])
 	}
 	return pkgs, false, ""
+}
+
+// inTestdata reports a directory inside a testdata directory: its files are
+// the enclosing package's test data.
+func inTestdata(dir string) bool {
+	for _, p := range strings.Split(dir, "/") {
+		if p == "testdata" {
+			return true
+		}
+	}
+	return false
+}
+
+// isDoc reports documentation: a package can only embed it, never build it.
+func isDoc(rel string) bool {
+	base := strings.ToLower(path.Base(rel))
+	switch path.Ext(base) {
+	case ".md", ".markdown", ".rst", ".adoc":
+		return true
+	}
+	for _, p := range []string{"license", "licence", "authors", "contributors", "notice", "changelog", "codeowners"} {
+		if strings.HasPrefix(base, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // ignoredDir reports directories the go command does not build: testdata
@@ -192,11 +224,39 @@ func (g Go) Select(ctx context.Context, run ecosystem.Runner, tree string, m eco
 	if !res.OK() || res.Truncated > 0 {
 		return ecosystem.Selection{All: true}, nil
 	}
-	test, build, err := Affected([]byte(res.Output), m.Name, changed)
+	test, build, deps, err := affected([]byte(res.Output), m.Name, changed)
 	if err != nil {
 		return ecosystem.Selection{All: true}, nil
 	}
+	// A changed module the downstream requires but none of whose packages
+	// it imports is used some other way (a tools.go file, build tags, `go
+	// run` in a test): imports cannot narrow it.
+	for _, r := range m.Requires {
+		if !holdsChanged(r, changed) {
+			continue
+		}
+		imported := false
+		for d := range deps {
+			if d == r || strings.HasPrefix(d, r+"/") {
+				imported = true
+				break
+			}
+		}
+		if !imported {
+			return ecosystem.Selection{All: true}, nil
+		}
+	}
 	return ecosystem.Selection{Test: test, Build: build}, nil
+}
+
+// holdsChanged reports whether module r holds a changed package.
+func holdsChanged(r string, changed map[string]bool) bool {
+	for p := range changed {
+		if p == r || strings.HasPrefix(p, r+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // Prepare points the go.mod in dir at the upstreams (replace directives:

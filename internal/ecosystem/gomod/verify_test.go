@@ -1,7 +1,9 @@
 package gomod
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -10,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cascade-dev/cascade/internal/ecosystem"
+	"github.com/cascade-dev/cascade/internal/sandbox"
 )
 
 func file(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
@@ -54,10 +57,14 @@ func TestChanges(t *testing.T) {
 		{"an added package is changed", []string{"added/added.go"}, map[string]bool{"ex.com/db/added": true}, false},
 		{"testdata belongs to its package", []string{"query/testdata/x.json", "a/b/testdata/c/d.txt"},
 			map[string]bool{"ex.com/db/query": true, "ex.com/db/a/b": true}, false},
-		{"an embedded file in a directory without Go files", []string{"assets/static/css/site.css"},
-			map[string]bool{"ex.com/db/assets": true}, false},
-		{"a data file changes the enclosing package and the packages above it that embed",
-			[]string{"assets/plain/data/x.txt"}, map[string]bool{"ex.com/db/assets/plain": true, "ex.com/db/assets": true}, false},
+		// Data may be read from anywhere in the module (embedded, or found
+		// through runtime.Caller): the whole module.
+		{"an embedded file in a directory without Go files", []string{"assets/static/css/site.css"}, nil, true},
+		{"a data file", []string{"assets/plain/data/x.txt"}, nil, true},
+		// Documentation can only be embedded: the enclosing package and the
+		// packages above it that embed.
+		{"documentation in a directory without Go files", []string{"assets/plain/data/NOTES.md"},
+			map[string]bool{"ex.com/db/assets/plain": true, "ex.com/db/assets": true}, false},
 		{"the root package encloses a README", []string{"README.md"}, map[string]bool{"ex.com/db": true}, false},
 		{"go.mod changes everything", []string{"query/query.go", "go.sum"}, nil, true},
 		{"a nested module's files are its own", []string{"tools/gen/main.go", "tools/go.mod"}, map[string]bool{}, false},
@@ -79,19 +86,20 @@ func TestChanges(t *testing.T) {
 }
 
 func TestChangesOutsideEveryPackage(t *testing.T) {
-	// A module whose root has no Go files: a schema beside its packages may
-	// be read at run time (runtime.Caller), a header included through cgo:
-	// no package can be named, so the whole module counts.
+	// A schema beside the packages may be read at run time (runtime.Caller),
+	// a header included through cgo: no package can be named, so the whole
+	// module counts; so does a README no package encloses.
 	plain := fstest.MapFS{
 		"go.mod":             file("module ex.com/api\n"),
 		"client/client.go":   file("package client\n"),
 		"schemas/where.json": file("{}\n"),
 		"include/val.h":      file("#define VAL 1\n"),
+		"docs/guide.md":      file("# guide\n"),
 	}
 	m := ecosystem.Module{Name: "ex.com/api", Dir: "."}
-	for _, f := range []string{"schemas/where.json", "include/val.h"} {
+	for _, f := range []string{"schemas/where.json", "include/val.h", "docs/guide.md"} {
 		_, all, why := Go{}.Changes(m, []string{"."}, []string{f}, plain, plain)
-		if !all || why != f+" changed outside every package" {
+		if !all || !strings.HasPrefix(why, f+" changed") {
 			t.Errorf("%s: all=%v, why=%q", f, all, why)
 		}
 	}
@@ -256,5 +264,26 @@ func TestTestStreamSubPackages(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"ex.com/api"}, r.BuildFailed); diff != "" {
 		t.Errorf("build failed mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// A changed module the downstream requires but imports no package of (a
+// tools.go file behind a build tag, `go run` in a test) selects
+// everything; a required module it does import is narrowed as usual.
+func TestSelectRequiredButNotImported(t *testing.T) {
+	list := `{"ImportPath": "ex.com/app/web", "Deps": ["ex.com/lib/plain", "fmt"], "GoFiles": ["w.go"]}
+{"ImportPath": "ex.com/app/cli", "Deps": ["fmt"], "GoFiles": ["c.go"]}
+`
+	run := func(ctx context.Context, c sandbox.Cmd) (sandbox.Result, error) {
+		return sandbox.Result{Output: list}, nil
+	}
+	m := ecosystem.Module{Name: "ex.com/app", Dir: ".", Requires: []string{"ex.com/lib", "ex.com/gen"}}
+	sel, err := Go{}.Select(context.Background(), run, "/t", m, map[string]bool{"ex.com/lib/plain": true})
+	if err != nil || sel.All || !slices.Equal(sel.Test, []string{"ex.com/app/web"}) {
+		t.Errorf("imported module: %+v, %v", sel, err)
+	}
+	sel, err = Go{}.Select(context.Background(), run, "/t", m, map[string]bool{"ex.com/gen/cmd/gen": true})
+	if err != nil || !sel.All {
+		t.Errorf("required but not imported: %+v, %v; want all", sel, err)
 	}
 }

@@ -127,7 +127,7 @@ func (*NPM) Select(context.Context, ecosystem.Runner, string, ecosystem.Module, 
 func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir string, u ecosystem.Unit, cfg ecosystem.Config, ups []ecosystem.Upstream) ([]ecosystem.Step, error) {
 	var tarballs []string
 	for _, up := range ups {
-		file, err := n.pack(ctx, run, up.Tree)
+		file, err := n.pack(ctx, run, up.Root, up.Tree)
 		if err != nil {
 			return nil, err
 		}
@@ -173,10 +173,14 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 	}, nil
 }
 
-// pack runs `npm pack` on the package in dir once per verification, in a
-// private copy: its prepack and prepare scripts write where no other job
-// reads (dir is a shared tree, or a user's snapshot).
-func (n *NPM) pack(ctx context.Context, run ecosystem.Runner, dir string) (string, error) {
+// pack runs `npm pack` on the package in dir (inside the repo tree root)
+// once per verification, in a private copy of the whole tree: its prepack
+// and prepare scripts may read anywhere in the repo (../shared), and write
+// where no other job reads.
+func (n *NPM) pack(ctx context.Context, run ecosystem.Runner, root, dir string) (string, error) {
+	if root == "" {
+		root = dir
+	}
 	n.mu.Lock()
 	if n.packs == nil {
 		n.packs = map[string]*packed{}
@@ -187,24 +191,28 @@ func (n *NPM) pack(ctx context.Context, run ecosystem.Runner, dir string) (strin
 		n.packs[dir] = p
 	}
 	n.mu.Unlock()
-	p.once.Do(func() { p.file, p.err = n.packOnce(ctx, run, dir) })
+	p.once.Do(func() { p.file, p.err = n.packOnce(ctx, run, root, dir) })
 	return p.file, p.err
 }
 
-func (n *NPM) packOnce(ctx context.Context, run ecosystem.Runner, dir string) (string, error) {
+func (n *NPM) packOnce(ctx context.Context, run ecosystem.Runner, root, dir string) (string, error) {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return "", errkind.New(errkind.Infra, "package %s is not inside its tree %s", dir, root)
+	}
 	work, err := os.MkdirTemp(n.Work, "pack-")
 	if err != nil {
 		return "", errkind.Wrap(errkind.Infra, err)
 	}
 	src := filepath.Join(work, "src")
-	if err := sandbox.CopyTree(dir, src); err != nil {
-		return "", errkind.Wrap(errkind.Infra, fmt.Errorf("copying %s: %w", dir, err))
+	if err := sandbox.CopyTree(root, src); err != nil {
+		return "", errkind.Wrap(errkind.Infra, fmt.Errorf("copying %s: %w", root, err))
 	}
 	dest := filepath.Join(work, "out")
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return "", errkind.Wrap(errkind.Infra, err)
 	}
-	res, err := run(ctx, sandbox.Cmd{Args: []string{"npm", "pack", "--pack-destination", dest}, Dir: src, Env: Env(n.Cache)})
+	res, err := run(ctx, sandbox.Cmd{Args: []string{"npm", "pack", "--pack-destination", dest}, Dir: filepath.Join(src, rel), Env: Env(n.Cache)})
 	if err != nil {
 		return "", err
 	}
@@ -279,7 +287,11 @@ func (r *results) Finish() ecosystem.Results {
 		out.Named = false
 		out.Log += fmt.Sprintf("\n[cascade: %v]\n", err)
 	}
-	switch reported := r.c.Reports(); {
+	reported := r.c.Reports()
+	out.Reports = reported
+	switch {
+	case len(r.runners) == 0:
+		out.Stopped = "cascade found no test runner it knows in the test script, so it cannot tell whether the script stopped before some of its tests"
 	case len(r.runners) > 0 && !out.Named:
 		out.Stopped = "the test script's runners (" + strings.Join(uniq(r.runners), ", ") + ") reported no test: an earlier command of the script stopped it"
 	case reported < len(r.runners):
