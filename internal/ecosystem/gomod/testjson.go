@@ -65,7 +65,14 @@ type TestStream struct {
 	// besides go's summary lines (TestMain, init): when such a package
 	// fails, that output is a failure of its own.
 	outside map[string]bool
+	// own are the tests that reported a failure of their own (a t.Error
+	// line in their output): a failing parent is kept beside its failing
+	// subtests then.
+	own map[testName]bool
 }
+
+// ownFailure matches the line t.Error, t.Fatal and friends print.
+var ownFailure = regexp.MustCompile(`^\s+\S+_test\.go:\d+: `)
 
 // maxPassed bounds the list of passing tests kept.
 const maxPassed = 200_000
@@ -90,7 +97,7 @@ func NewTestStream(root string) *TestStream {
 		log: ecosystem.NewLog(maxLog), plain: ecosystem.NewLog(maxLog),
 		running: map[string]*ringText{},
 		failed:  map[testName]bool{}, pkgFailed: map[string]bool{}, pkgHasTestFail: map[string]bool{}, buildFailed: map[string]bool{},
-		started: map[string]map[string]bool{}, outside: map[string]bool{},
+		started: map[string]map[string]bool{}, outside: map[string]bool{}, own: map[testName]bool{},
 	}
 	s.lines = ecosystem.NewLines(4<<20, s.line)
 	return s
@@ -133,6 +140,10 @@ func (s *TestStream) line(line []byte, long bool) {
 	case "output":
 		if e.Test == "" && !summaryLine.MatchString(strings.TrimRight(e.Output, "\n")) {
 			s.outside[e.Package] = true
+		}
+		if e.Test != "" && ownFailure.MatchString(e.Output) && len(s.own) < maxStarted {
+			// A test's own t.Error or t.Fatal (its subtests' go to them).
+			s.own[testName{e.Package, e.Test}] = true
 		}
 		k := e.Package + "\x00" + e.Test
 		r := s.running[k]
@@ -232,7 +243,7 @@ func (s *TestStream) Finish() ecosystem.Results {
 	var failed []string
 	for i, n := range names {
 		// Sorted: a parent's subtests follow it directly.
-		if i+1 < len(names) && names[i+1].pkg == n.pkg && strings.HasPrefix(names[i+1].test, n.test+"/") {
+		if i+1 < len(names) && names[i+1].pkg == n.pkg && strings.HasPrefix(names[i+1].test, n.test+"/") && !s.own[n] {
 			continue
 		}
 		if n.test == outsideTests {

@@ -287,3 +287,20 @@ func TestSelectRequiredButNotImported(t *testing.T) {
 		t.Errorf("required but not imported: %+v, %v; want all", sel, err)
 	}
 }
+
+// A parent test that fails on its own, beside a failing subtest, is named
+// too: the subtest's failure must not hide it.
+func TestTestStreamParentsOwnFailure(t *testing.T) {
+	r := stream(t, "/t", `{"Action":"run","Package":"p","Test":"TestB"}
+{"Action":"output","Package":"p","Test":"TestB/over-network","Output":"    b_test.go:20: no network\n"}
+{"Action":"fail","Package":"p","Test":"TestB/over-network"}
+{"Action":"output","Package":"p","Test":"TestB","Output":"    b_test.go:12: Greeting() = \"hi\", want hello\n"}
+{"Action":"fail","Package":"p","Test":"TestB"}
+{"Action":"fail","Package":"p","Test":"TestC/sub"}
+{"Action":"output","Package":"p","Test":"TestC","Output":"--- FAIL: TestC (0.00s)\n"}
+{"Action":"fail","Package":"p","Test":"TestC"}
+`)
+	if diff := cmp.Diff([]string{"p.TestB", "p.TestB/over-network", "p.TestC/sub"}, r.Failed); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
