@@ -90,6 +90,11 @@ downstream could not be verified (an error verdict): never read as safe.`,
 			if retries < 0 || jobs < 0 || timeout < 0 {
 				return errkind.New(errkind.Invalid, "--retries, --jobs and --timeout must not be negative")
 			}
+			for flag, file := range map[string]string{"--junit": junit, "--markdown": markdown} {
+				if err := checkWritable(flag, file); err != nil {
+					return err
+				}
+			}
 			_, g, err := a.loadGraph()
 			if err != nil {
 				return err
@@ -108,6 +113,14 @@ downstream could not be verified (an error verdict): never read as safe.`,
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				err = report.JSON(a.stdout, rep)
+			} else {
+				err = report.VerifyText(a.stdout, rep)
+			}
+			if err != nil {
+				return err
+			}
 			if junit != "" {
 				if err := writeReport(junit, func(b *bytes.Buffer) error { return report.VerifyJUnit(b, rep) }); err != nil {
 					return err
@@ -117,14 +130,6 @@ downstream could not be verified (an error verdict): never read as safe.`,
 				if err := writeReport(markdown, func(b *bytes.Buffer) error { return report.VerifyMarkdown(b, rep) }); err != nil {
 					return err
 				}
-			}
-			if asJSON {
-				err = report.JSON(a.stdout, rep)
-			} else {
-				err = report.VerifyText(a.stdout, rep)
-			}
-			if err != nil {
-				return err
 			}
 			switch verify.Assess(rep).Exit {
 			case 2:
@@ -189,6 +194,22 @@ func (a *app) pluginSettings(cmd *cobra.Command) error {
 	// Inherited flags are bound to the app's fields by the root command.
 	if v := a.getenv("PLUGIN_WORKSPACE"); v != "" && a.workspaceFile == "" {
 		a.workspaceFile = v
+	}
+	return nil
+}
+
+// checkWritable makes sure a report file can be written before a long run:
+// its directory exists and it is not a directory itself.
+func checkWritable(flag, file string) error {
+	if file == "" {
+		return nil
+	}
+	if fi, err := os.Stat(file); err == nil && fi.IsDir() {
+		return errkind.New(errkind.Invalid, "%s %s is a directory; name a file in it", flag, file)
+	}
+	dir := filepath.Dir(file)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return errkind.New(errkind.Invalid, "%s %s: directory %s does not exist; create it or name another file", flag, file, dir)
 	}
 	return nil
 }

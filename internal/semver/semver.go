@@ -117,8 +117,17 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		}
 		return nil, err
 	}
-	if opt.Proposed != "" && !modsemver.IsValid(opt.Proposed) {
-		return nil, errkind.New(errkind.Invalid, "--proposed %q is not a semantic version; write it like v1.5.0", opt.Proposed)
+	if opt.Proposed != "" && (!modsemver.IsValid(opt.Proposed) || modsemver.Canonical(opt.Proposed) != opt.Proposed) {
+		// The go command takes only canonical versions as module versions:
+		// v1.3 and v1.3.0+meta name no release it would use.
+		want := modsemver.Canonical(opt.Proposed)
+		if want == "" {
+			want = modsemver.Canonical("v" + opt.Proposed)
+		}
+		if want == "" {
+			want = "a version such as v1.5.0"
+		}
+		return nil, errkind.New(errkind.Invalid, "--proposed %q is not a version the go command can release; write it as %s", opt.Proposed, want)
 	}
 	if opt.CacheDir == "" {
 		return nil, errkind.New(errkind.Invalid, "semver needs a cache directory")

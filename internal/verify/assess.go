@@ -88,7 +88,9 @@ func conclusion(r *Report, o Outcome, hasSet bool) string {
 	if len(r.Results) == 0 {
 		return "no repo in the workspace depends on " + r.Upstream.Repo + ": nothing to verify"
 	}
-	unverified := len(o.Unverified) > 0
+	// Downstreams left unverified, by an error or by the selection: never
+	// "safe".
+	unverified := len(o.Unverified) > 0 || len(r.Unselected) > 0
 	alone, set := o.Alone, []string(nil)
 	if hasSet {
 		set = o.Shipped
@@ -142,8 +144,11 @@ func conclusion(r *Report, o Outcome, hasSet bool) string {
 		}
 		fmt.Fprintf(&b, "; even with %s in the same release, %s still %s: fix %s before releasing", joinAnd(others), joinAnd(set), verb, pron)
 	}
-	if unverified {
+	if len(o.Unverified) > 0 {
 		fmt.Fprintf(&b, "; %s could not be verified (see the errors): not known to be safe", joinAnd(o.Unverified))
+	}
+	if len(r.Unselected) > 0 {
+		fmt.Fprintf(&b, "; %s not selected (--only, --tier, --direct) and not verified: not known to be safe", joinAnd(shorten(r.Unselected, 8)))
 	}
 	return b.String()
 }

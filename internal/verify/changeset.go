@@ -52,6 +52,9 @@ func isLocalDir(ref, base string) bool {
 
 // resolveMember resolves "REPO[@REF]" against the workspace.
 func resolveMember(ctx context.Context, g *graph.Workspace, arg, base string) (Member, error) {
+	if strings.HasSuffix(arg, "@") {
+		return Member{}, errkind.New(errkind.Invalid, "%q names no ref after @: give a branch, tag, commit or directory (REPO@REF), or leave out the @ for the default branch", arg)
+	}
 	name, ref := SplitRef(arg)
 	i, err := g.Lookup(name)
 	if err != nil {
@@ -80,12 +83,23 @@ func resolveMember(ctx context.Context, g *graph.Workspace, arg, base string) (M
 		m.Dir, m.Commit = dir, ""
 		return m, nil
 	}
-	commit, err := r.Git.Resolve(ctx, ref)
+	resolve := func() (string, error) {
+		c, err := r.Git.Resolve(ctx, ref)
+		if err == nil && gitrepoID(ref) {
+			// A full commit id resolves without looking: make sure the
+			// repo has that commit.
+			if _, cerr := r.Git.Resolve(ctx, ref+"^{commit}"); cerr != nil {
+				return "", cerr
+			}
+		}
+		return c, err
+	}
+	commit, err := resolve()
 	if err != nil && errkind.Of(err) == errkind.NotFound && r.URL != "" {
 		if ferr := r.Git.Fetch(ctx); ferr != nil {
 			return m, ferr
 		}
-		commit, err = r.Git.Resolve(ctx, ref)
+		commit, err = resolve()
 	}
 	if err != nil {
 		if errkind.Of(err) == errkind.NotFound {

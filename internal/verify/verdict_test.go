@@ -167,6 +167,8 @@ func TestAssess(t *testing.T) {
 		{"a change set with an error", Report{Upstream: up, With: []Member{{Repo: "api", Ref: "fix"}}, Order: []string{"db", "api"},
 			Results: []Result{res("api", Set, Passed), res("web", Set, Error)}},
 			3, "merging db@next alone breaks no downstream that cascade could verify; with api@fix in the same release everything cascade could verify passes; web@main (set) could not be verified (see the errors): not known to be safe", GateFail},
+		{"a narrowed selection is not safe", Report{Upstream: up, Unselected: []string{"api", "web"}, Results: []Result{res("jobs", Alone, Passed)}},
+			0, "merging db@next alone breaks no downstream that cascade could verify; api and web not selected (--only, --tier, --direct) and not verified: not known to be safe", GatePass},
 		{"no downstream", Report{Upstream: up}, 0, "no repo in the workspace depends on db: nothing to verify", GatePass},
 		{"nothing verified with the change set", Report{Upstream: up, With: []Member{{Repo: "api", Ref: "fix"}}, Order: []string{"db", "api"},
 			Results: []Result{res("api", Alone, Regressed), res("api", Set, Error)}},

@@ -102,6 +102,9 @@ type Report struct {
 	// Problems are bad inputs found along the way (a downstream manifest
 	// that cannot be rewritten); those downstreams have an error verdict.
 	Problems []string `json:"problems,omitempty"`
+	// Unselected are the downstreams --only, --tier or --direct left out:
+	// not verified.
+	Unselected []string `json:"unselected,omitempty"`
 }
 
 // Regressed reports whether any downstream regressed.
@@ -124,6 +127,9 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	}
 	members := []Member{up}
 	for _, w := range opt.With {
+		if _, ref := SplitRef(w); ref == "" {
+			return nil, errkind.New(errkind.Invalid, "--with %s names no ref: a change set ships a branch, tag, commit or directory of each repo (--with %s@REF)", w, strings.TrimSuffix(w, "@"))
+		}
 		m, err := resolveMember(ctx, g, w, opt.BaseDir)
 		if err != nil {
 			return nil, err
@@ -138,6 +144,24 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	jobs, err := plan(g, members, opt)
 	if err != nil {
 		return nil, err
+	}
+	var unselected []string
+	if len(opt.Only)+len(opt.Tiers) > 0 || opt.Direct {
+		every := opt
+		every.Only, every.Tiers, every.Direct = nil, nil, false
+		all, err := plan(g, members, every)
+		if err != nil {
+			return nil, err
+		}
+		chosen := map[int]bool{}
+		for _, j := range jobs {
+			chosen[j.node] = true
+		}
+		for _, j := range all {
+			if !chosen[j.node] {
+				unselected = append(unselected, g.Name(j.node))
+			}
+		}
 	}
 	if opt.CacheDir == "" {
 		return nil, errkind.New(errkind.Invalid, "verify needs a cache directory")
@@ -231,6 +255,7 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 		report.Summary[r.Verdict]++
 	}
 	report.Problems = e.problems
+	report.Unselected = unselected
 	report.Order = mergeOrder(g, members)
 	report.Conclusion = Assess(report).Conclusion
 	return report, nil
