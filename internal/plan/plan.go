@@ -204,6 +204,9 @@ func (p *Plan) Validate() error {
 			return fmt.Errorf("repo %s is in the plan twice; keep one change per repo", c.Repo)
 		}
 		seen[c.Repo] = true
+		if err := c.checkValues(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

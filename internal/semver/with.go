@@ -93,7 +93,7 @@ func (c *checker) addWith(g *graph.Workspace, arg string, self int, seen map[int
 		// its change set).
 		return nil
 	}
-	tagsAt, err := r.Git.Git(c.ctx, "tag", "--points-at", commit)
+	tagsAt, err := r.Git.TagsAt(c.ctx, commit)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (c *checker) addWith(g *graph.Workspace, arg string, self int, seen map[int
 		c.with = append(c.with, withModule{
 			Module: m, dir: filepath.Join(dst, filepath.FromSlash(m.Dir)),
 			repo: r, ref: ref, commit: commit,
-			version: scan.HighestTag(strings.Fields(tagsAt), m.Dir),
+			version: scan.HighestTag(tagsAt, m.Dir),
 		})
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
 )
 
 // RepoConfigFile is the name of a repo's own configuration, at its root.
@@ -69,12 +70,18 @@ func ParseRepoConfig(file string, data []byte) (*RepoConfig, error) {
 		if js := value(api, "jsonschema"); js != nil {
 			switch js.Kind {
 			case yaml.ScalarNode:
+				if err := gitrepo.CheckGlob(js.Value); err != nil {
+					return nil, inputErr(file, js, "`api.jsonschema:` globs match files inside the repo, relative to its root, such as schemas/*.json: %v", err)
+				}
 				c.APISchemas = []string{js.Value}
 			case yaml.SequenceNode:
 				for _, g := range js.Content {
 					s, err := scalar(file, g, "api.jsonschema entries")
 					if err != nil {
 						return nil, err
+					}
+					if err := gitrepo.CheckGlob(s); err != nil {
+						return nil, inputErr(file, g, "`api.jsonschema:` globs match files inside the repo, relative to its root, such as schemas/*.json: %v", err)
 					}
 					c.APISchemas = append(c.APISchemas, s)
 				}
@@ -88,12 +95,25 @@ func ParseRepoConfig(file string, data []byte) (*RepoConfig, error) {
 }
 
 // ReadRepoConfig reads the .cascade.yaml at the root of an extracted tree;
-// a tree without one gets the empty config (the ecosystem's defaults).
+// a tree without one gets the empty config (the ecosystem's defaults). A
+// .cascade.yaml that is a symbolic link (it could point anywhere) or larger
+// than gitrepo.MaxManifest is bad input, never followed or read whole.
 func ReadRepoConfig(tree string) (*RepoConfig, error) {
-	data, err := os.ReadFile(filepath.Join(tree, RepoConfigFile))
+	file := filepath.Join(tree, RepoConfigFile)
+	fi, err := os.Lstat(file)
 	if os.IsNotExist(err) {
 		return &RepoConfig{}, nil
 	}
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errkind.New(errkind.Invalid, "%s is not a regular file (%s); cascade never follows links out of a repository: commit the file itself", file, fi.Mode().Type())
+	}
+	if fi.Size() > gitrepo.MaxManifest {
+		return nil, errkind.New(errkind.Invalid, "%s is %d bytes; cascade reads at most %d", file, fi.Size(), gitrepo.MaxManifest)
+	}
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
 	}
