@@ -20,6 +20,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/workspace"
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
 // Dir is the plans directory's name, beside cascade.yaml.
@@ -121,6 +122,9 @@ func Parse(file string, data []byte) (*Plan, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, errkind.New(errkind.Invalid, "%s: %v (fix the YAML syntax)", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := yamlfile.CheckKeys(file, &doc); err != nil {
+		return nil, err
 	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errkind.New(errkind.Invalid, "%s: a plan is a mapping with id, title, manager and changes", file)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
 // RepoConfigFile is the name of a repo's own configuration, at its root.
@@ -37,6 +38,9 @@ func ParseRepoConfig(file string, data []byte) (*RepoConfig, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlError(file, err)
+	}
+	if err := yamlfile.CheckKeys(file, &doc); err != nil {
+		return nil, err
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return c, nil
