@@ -1,7 +1,9 @@
 package gitrepo
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"path"
 	"regexp"
 	"strings"
@@ -202,4 +204,33 @@ func CheckGlob(pattern string) error {
 		return invalid("glob", pattern, err.Error())
 	}
 	return nil
+}
+
+// RedactURL returns u with its credentials hidden, for showing a remote's
+// URL in a report or an error: a password becomes "xxxxx" (net/url's
+// Redacted), and so does the user name of an http(s) URL, where a user
+// name alone is usually an access token. Anything else is returned as it is.
+func RedactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return u
+	}
+	if _, ok := p.User.Password(); ok {
+		return p.Redacted()
+	}
+	if p.Scheme == "http" || p.Scheme == "https" {
+		p.User = url.User("xxxxx")
+		return p.String()
+	}
+	return u
+}
+
+// redactError replaces every occurrence of url in err's message by its
+// redacted form, keeping err's kind.
+func redactError(err error, url string) error {
+	r := RedactURL(url)
+	if err == nil || r == url {
+		return err
+	}
+	return errkind.Wrap(errkind.Of(err), errors.New(strings.ReplaceAll(err.Error(), url, r)))
 }

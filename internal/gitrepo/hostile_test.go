@@ -3,6 +3,7 @@ package gitrepo
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -233,5 +234,66 @@ func TestReadFileRefusesSymlinks(t *testing.T) {
 	}
 	if _, err := b.ReadFile("HEAD", "nope/x.json", MaxManifest); !errors.Is(err, ErrMissing) {
 		t.Errorf("ReadFile(missing) = %v; want ErrMissing", err)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://alice:s3cret@example.com/org/api.git": "https://alice:xxxxx@example.com/org/api.git",
+		"https://ghp_token@example.com/org/api.git":    "https://xxxxx@example.com/org/api.git",
+		"ssh://git@example.com/org/api.git":            "ssh://git@example.com/org/api.git",
+		"git@example.com:org/api.git":                  "git@example.com:org/api.git",
+		"https://example.com/org/api.git":              "https://example.com/org/api.git",
+		"/srv/git/api":                                 "/srv/git/api",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestMirrorErrorRedactsCredentials: a clone that fails names the URL
+// without its password.
+func TestMirrorErrorRedactsCredentials(t *testing.T) {
+	url := "http://alice:s3cret@127.0.0.1:1/org/api.git"
+	_, err := Mirror(context.Background(), t.TempDir(), url, false)
+	if err == nil {
+		t.Fatal("Mirror of an unreachable URL succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "alice:xxxxx@127.0.0.1") {
+		t.Errorf("error = %v; want the URL with its password redacted", err)
+	}
+}
+
+// TestReadTreeFile: in an extracted tree, a file that is a link, or under
+// a linked directory, is refused; "..", absolute paths and oversized files
+// too; a regular file is read.
+func TestReadTreeFile(t *testing.T) {
+	root := t.TempDir()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "go.mod"), []byte("SECRET"), 0o644)
+	os.MkdirAll(filepath.Join(root, "sub"), 0o755)
+	os.WriteFile(filepath.Join(root, "sub", "go.mod"), []byte("module x\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "big"), make([]byte, 100), 0o644)
+	os.Symlink(filepath.Join(outside, "go.mod"), filepath.Join(root, "go.mod"))
+	os.Symlink(outside, filepath.Join(root, "linked"))
+	if data, err := ReadTreeFile(root, "sub/go.mod", 50); err != nil || string(data) != "module x\n" {
+		t.Errorf("regular file: %q, %v", data, err)
+	}
+	for rel, want := range map[string]string{
+		"go.mod":        "go.mod is a symbolic link",
+		"linked/go.mod": "linked is a symbolic link",
+		"../x":          "it leaves the repository",
+		"/etc/passwd":   "it is absolute",
+		"big":           "big is 100 bytes; cascade reads at most 50",
+		"sub":           "sub is not a regular file",
+	} {
+		data, err := ReadTreeFile(root, rel, 50)
+		if err == nil || errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), want) {
+			t.Errorf("ReadTreeFile(%s) = %q, %v; want %q", rel, data, err, want)
+		}
+	}
+	if _, err := ReadTreeFile(root, "nope/go.mod", 50); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing: %v; want fs.ErrNotExist", err)
 	}
 }

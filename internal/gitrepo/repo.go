@@ -242,7 +242,7 @@ func Mirror(ctx context.Context, cacheDir, url string, fetch bool) (*Repo, error
 	}
 	defer os.RemoveAll(tmp)
 	if _, err := git(ctx, filepath.Dir(dir), nil, "clone", []string{"--mirror", "--quiet"}, []string{url, tmp}); err != nil {
-		return nil, fmt.Errorf("mirroring %s: %w", url, err)
+		return nil, redactError(fmt.Errorf("mirroring %s: %w", url, err), url)
 	}
 	if err := os.Rename(tmp, dir); err != nil && !isBare(dir) {
 		return nil, errkind.Wrap(errkind.Infra, err)

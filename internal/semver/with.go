@@ -12,6 +12,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/scan"
 )
@@ -159,7 +160,10 @@ func (c *checker) replaceWith(dir string, head *modfile.File) ([]Change, []strin
 		}
 	}
 	file := filepath.Join(dir, gomod.FileName)
-	data, err := os.ReadFile(file)
+	data, err := gitrepo.ReadTreeFile(dir, gomod.FileName, gitrepo.MaxManifest)
+	if errkind.Of(err) == errkind.Invalid {
+		return nil, nil, err
+	}
 	if err != nil {
 		return nil, nil, errkind.Wrap(errkind.Infra, err)
 	}

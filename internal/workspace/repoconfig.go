@@ -1,12 +1,12 @@
 package workspace
 
 import (
-	"os"
+	"errors"
+	"io/fs"
 	"path/filepath"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
@@ -103,23 +103,12 @@ func ParseRepoConfig(file string, data []byte) (*RepoConfig, error) {
 // .cascade.yaml that is a symbolic link (it could point anywhere) or larger
 // than gitrepo.MaxManifest is bad input, never followed or read whole.
 func ReadRepoConfig(tree string) (*RepoConfig, error) {
-	file := filepath.Join(tree, RepoConfigFile)
-	fi, err := os.Lstat(file)
-	if os.IsNotExist(err) {
+	data, err := gitrepo.ReadTreeFile(tree, RepoConfigFile, gitrepo.MaxManifest)
+	if errors.Is(err, fs.ErrNotExist) {
 		return &RepoConfig{}, nil
 	}
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, errkind.New(errkind.Invalid, "%s is not a regular file (%s); cascade never follows links out of a repository: commit the file itself", file, fi.Mode().Type())
-	}
-	if fi.Size() > gitrepo.MaxManifest {
-		return nil, errkind.New(errkind.Invalid, "%s is %d bytes; cascade reads at most %d", file, fi.Size(), gitrepo.MaxManifest)
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
+		return nil, err
 	}
 	return ParseRepoConfig(RepoConfigFile, data)
 }
