@@ -1,8 +1,14 @@
 // Package gitrepo is the only part of cascade that runs git. It opens local
 // repositories in place, mirrors remote ones into a cache, resolves refs to
 // commit ids (reading ref files directly where it safely can) and reads
-// objects through one long-lived `git cat-file --batch` per repository, so
-// that nothing needs a checkout.
+// objects through one long-lived `git cat-file --batch-command` per
+// repository, so that nothing needs a checkout.
+//
+// Every git command line is built by newCommand: values from users and
+// files (refs, commit ids, paths, URLs) are checked first (CheckRev,
+// CheckCommitID, CheckPath, CheckURL) and placed after --end-of-options, so
+// none can become an option. Files are read from git objects by path,
+// through the trees, without following symbolic links.
 package gitrepo
 
 import (

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -102,6 +103,9 @@ func TestHostileValues(t *testing.T) {
 		"Batch.ReadFile":   func(v string) error { _, err := b.ReadFile(v, "go.mod", MaxManifest); return err },
 		"Batch.Commit":     func(v string) error { _, _, err := b.Commit(v); return err },
 		"Batch.ReadFile p": func(v string) error { _, err := b.ReadFile(head, v, MaxManifest); return err },
+		"Batch.Glob rev":   func(v string) error { _, err := b.Glob(v, "*.mod"); return err },
+		"Batch.Glob":       func(v string) error { _, err := b.Glob(head, v); return err },
+		"ReadTreeFile":     func(v string) error { _, err := ReadTreeFile(r.WorkDir, v, MaxManifest); return err },
 	}
 	// Values some entry points rightly accept: a path entry point takes a
 	// name with a space, a URL may hold one, ...
@@ -109,6 +113,8 @@ func TestHostileValues(t *testing.T) {
 		"ReadFile path":    {":/fix", "ext::sh -c touch% " + filepath.Join(out, "e"), "a b", "a*b", "a[b", "a?b", "a\\b", ".hidden", "main.lock", "main.", "main~-1", "main^{/fix}", "master..x", "main...main", "main@{1}", "@{-1}", "@", strings.Repeat("a", 1000)},
 		"Batch.Read":       {"ext::sh -c touch% " + filepath.Join(out, "e")}, // the path ":sh ..." of the revision "ext": not there
 		"Batch.Read path":  {"ext::sh -c touch% " + filepath.Join(out, "e"), "a b", "a*b", "a[b", "a?b", "a\\b", ".hidden", "main.lock", "main.", "main~-1", "main^{/fix}", "master..x", "main...main", "main@{1}", "@{-1}", "@", ":/fix"},
+		"Batch.Glob":       {"ext::sh -c touch% " + filepath.Join(out, "e"), "a b", "a*b", "a?b", "a\\b", ".hidden", "main.lock", "main.", "main~-1", "main^{/fix}", "master..x", "main...main", "main@{1}", "@{-1}", "@", ":/fix"},
+		"ReadTreeFile":     {"ext::sh -c touch% " + filepath.Join(out, "e"), "a b", "a*b", "a[b", "a?b", "a\\b", ".hidden", "main.lock", "main.", "main~-1", "main^{/fix}", "master..x", "main...main", "main@{1}", "@{-1}", "@", ":/fix"},
 		"Batch.ReadFile p": {"ext::sh -c touch% " + filepath.Join(out, "e"), "a b", "a*b", "a[b", "a?b", "a\\b", ".hidden", "main.lock", "main.", "main~-1", "main^{/fix}", "master..x", "main...main", "main@{1}", "@{-1}", "@", ":/fix"},
 		"Mirror":           {"..", "master..x", "main...main", "main@{1}", "@{-1}", "@", "refs/heads/../..", "refs/heads/../../config", "../../etc/passwd", "/etc/passwd", "main:../../etc/passwd", ":/fix", "main^{/fix}", "main~-1", ".hidden", "main.lock", "main.", "a//b", "a b", "a*b", "a[b", "a?b", "a\\b"},
 	}
@@ -295,5 +301,19 @@ func TestReadTreeFile(t *testing.T) {
 	}
 	if _, err := ReadTreeFile(root, "nope/go.mod", 50); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing: %v; want fs.ErrNotExist", err)
+	}
+}
+
+// TestCheckRefNameAgreesWithGit: every name CheckRefName accepts, git
+// accepts too (cascade is stricter, never looser).
+func TestCheckRefNameAgreesWithGit(t *testing.T) {
+	names := append(hostile(t.TempDir()), "main", "v1.2.0", "release/1.x", "refs/heads/main", "a-b_c.d+e", "über", "x.lock.y", "a@b", "{x}", "a/-b", "foo.", "a/.b", "-", "a..b")
+	for _, n := range names {
+		if CheckRefName(n) != nil {
+			continue
+		}
+		if _, err := exec.Command("git", "check-ref-format", "--allow-onelevel", n).CombinedOutput(); err != nil {
+			t.Errorf("CheckRefName accepts %q, git check-ref-format refuses it", n)
+		}
 	}
 }
