@@ -17,6 +17,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/report"
 	"github.com/cascade-dev/cascade/internal/scan"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -61,6 +62,13 @@ type app struct {
 // Main runs cascade with args (without the program name) and returns the
 // process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Everything cascade prints may hold text from repositories (commit
+	// subjects, branch names, test output): it reaches the terminal with
+	// control and bidirectional characters escaped.
+	out, errOut := report.Terminal(stdout), report.Terminal(stderr)
+	defer out.Flush()
+	defer errOut.Flush()
+	stdout, stderr = out, errOut
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := a.rootCommand()
 	root.SetArgs(args)
@@ -198,8 +206,17 @@ func (a *app) loadGraph() (*workspace.Workspace, *graph.Workspace, error) {
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
+	f, ok := raw(w).(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// raw is the stream under a sanitising writer, for a progress line's own
+// cursor movements.
+func raw(w any) any {
+	if t, ok := w.(*report.TerminalWriter); ok {
+		return t.Underlying()
+	}
+	return w
 }
 
 // repoCompletion completes REPO arguments with the workspace's repo names.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -18,12 +17,17 @@ import (
 // sandbox.ExtractTar, so the repository itself is left untouched and
 // nothing is written outside dst, whatever the tree holds.
 func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
+	if err := CheckRev(commit); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return errkind.Wrap(errkind.Infra, err)
 	}
-	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
-	cmd.Dir = r.Dir()
-	cmd.Env = baseEnv(nil)
+	c, err := newCommand("archive", []string{"--format=tar"}, []string{commit}, nil)
+	if err != nil {
+		return err
+	}
+	cmd := execCmd(ctx, r.Dir(), nil, c)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -47,9 +51,18 @@ func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 	return nil
 }
 
-// ChangedFiles lists the paths that differ between two commits.
+// ChangedFiles lists the paths that differ between two commits (full
+// commit ids).
 func (r *Repo) ChangedFiles(ctx context.Context, from, to string) ([]string, error) {
-	out, err := r.Git(ctx, "diff", "--name-only", "--no-renames", "-z", from, to, "--")
+	if err := checkCommitIDs(from, to); err != nil {
+		return nil, err
+	}
+	c, err := newCommand("diff", []string{"--name-only", "--no-renames", "-z"}, []string{from, to}, []string{})
+	if err != nil {
+		return nil, err
+	}
+	raw, err := run(ctx, r.Dir(), nil, c)
+	out := strings.TrimSpace(string(raw))
 	if err != nil {
 		return nil, err
 	}
@@ -62,10 +75,13 @@ func (r *Repo) ChangedFiles(ctx context.Context, from, to string) ([]string, err
 	return files, nil
 }
 
-// MergeBase returns the best common ancestor of two commits, or "" when
-// they share none.
+// MergeBase returns the best common ancestor of two commits (full commit
+// ids), or "" when they share none.
 func (r *Repo) MergeBase(ctx context.Context, a, b string) (string, error) {
-	out, err := git(ctx, r.Dir(), nil, "merge-base", a, b)
+	if err := checkCommitIDs(a, b); err != nil {
+		return "", err
+	}
+	out, err := git(ctx, r.Dir(), nil, "merge-base", nil, []string{a, b})
 	if err != nil {
 		var ce *CommandError
 		if errors.As(err, &ce) && len(out) == 0 {
@@ -76,13 +92,53 @@ func (r *Repo) MergeBase(ctx context.Context, a, b string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// CommitTime returns the committer time of commit as a Unix timestamp.
+// CommitTime returns the committer time of commit (a full commit id) as a
+// Unix timestamp.
 func (r *Repo) CommitTime(ctx context.Context, commit string) (int64, error) {
-	out, err := r.Git(ctx, "show", "-s", "--format=%ct", commit)
+	if err := CheckCommitID(commit); err != nil {
+		return 0, err
+	}
+	out, err := r.git(ctx, "show", []string{"-s", "--format=%ct"}, []string{commit})
 	if err != nil {
 		return 0, err
 	}
 	var t int64
 	_, err = fmt.Sscan(out, &t)
 	return t, err
+}
+
+func checkCommitIDs(ids ...string) error {
+	for _, id := range ids {
+		if err := CheckCommitID(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LogEntry is one commit of a Log.
+type LogEntry struct {
+	ID      string
+	Author  string
+	Subject string
+}
+
+// Log lists the commits reachable from to but not from from (both full
+// commit ids), newest first.
+func (r *Repo) Log(ctx context.Context, from, to string) ([]LogEntry, error) {
+	if err := checkCommitIDs(from, to); err != nil {
+		return nil, err
+	}
+	out, err := r.git(ctx, "log", []string{"--format=%H%x00%an%x00%s"}, []string{from + ".." + to})
+	if err != nil {
+		return nil, err
+	}
+	var log []LogEntry
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.SplitN(line, "\x00", 3)
+		if len(f) == 3 {
+			log = append(log, LogEntry{ID: f[0], Author: f[1], Subject: f[2]})
+		}
+	}
+	return log, nil
 }

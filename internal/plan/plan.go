@@ -20,6 +20,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/workspace"
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
 // Dir is the plans directory's name, beside cascade.yaml.
@@ -122,6 +123,9 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, errkind.New(errkind.Invalid, "%s: %v (fix the YAML syntax)", file, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	if err := yamlfile.CheckKeys(file, &doc); err != nil {
+		return nil, err
+	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errkind.New(errkind.Invalid, "%s: a plan is a mapping with id, title, manager and changes", file)
 	}
@@ -204,6 +208,9 @@ func (p *Plan) Validate() error {
 			return fmt.Errorf("repo %s is in the plan twice; keep one change per repo", c.Repo)
 		}
 		seen[c.Repo] = true
+		if err := c.checkValues(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

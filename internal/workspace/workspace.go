@@ -17,6 +17,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
 // FileName is the name of the workspace file.
@@ -126,6 +127,9 @@ func Parse(file string, data []byte) (*Workspace, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlError(file, err)
+	}
+	if err := yamlfile.CheckKeys(file, &doc); err != nil {
+		return nil, err
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, inputErr(file, nil, "the file is empty; list your repositories under `repos:` (see `cascade init`)")
