@@ -1,6 +1,7 @@
 package semver
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,7 +37,7 @@ func TestSchemaChangesCountUndecidedAsBreaking(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			changes, err := schemaChanges("schemas/*.json", base, head)
+			changes, err := schemaChanges(context.Background(), "schemas/*.json", base, head)
 			if err != nil {
 				t.Fatal(err)
 			}

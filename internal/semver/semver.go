@@ -7,6 +7,7 @@ package semver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -428,7 +429,7 @@ func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit strin
 		m.Notes = append(m.Notes, notes...)
 	}
 	for _, glob := range mod.schemas {
-		changes, err := schemaChanges(glob, baseTree, headTree)
+		changes, err := schemaChanges(c.ctx, glob, baseTree, headTree)
 		if err != nil {
 			return err
 		}
@@ -438,7 +439,7 @@ func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit strin
 }
 
 // schemaChanges compares the schema files a glob matches at base and head.
-func schemaChanges(glob, baseTree, headTree string) ([]Change, error) {
+func schemaChanges(ctx context.Context, glob, baseTree, headTree string) ([]Change, error) {
 	files := map[string]bool{}
 	for _, t := range []string{baseTree, headTree} {
 		if t == "" {
@@ -474,13 +475,20 @@ func schemaChanges(glob, baseTree, headTree string) ([]Change, error) {
 			s, err := schemadiff.Load(f, data)
 			return s, true, err
 		}
-		old, hadOld, err := read(baseTree)
-		if err != nil {
-			return nil, err
-		}
-		new, hasNew, err := read(headTree)
-		if err != nil {
-			return nil, err
+		old, hadOld, oerr := read(baseTree)
+		new, hasNew, nerr := read(headTree)
+		if err := errors.Join(oerr, nerr); err != nil {
+			// A schema too deep to compile is not compared: undecided.
+			for _, e := range []error{oerr, nerr} {
+				if _, ok := schemadiff.NotCompared(e); e != nil && !ok {
+					return nil, e
+				}
+			}
+			r, _ := schemadiff.NotCompared(err)
+			for _, x := range r.Unknown {
+				out = append(out, Change{Kind: JSONSchema, Package: f, Message: x.Message + " (undecided: counted as breaking until reviewed)", Compatible: false})
+			}
+			continue
 		}
 		switch {
 		case !hadOld && hasNew:
@@ -488,7 +496,12 @@ func schemaChanges(glob, baseTree, headTree string) ([]Change, error) {
 		case hadOld && !hasNew:
 			out = append(out, Change{Kind: JSONSchema, Package: f, Message: "schema removed", Compatible: false})
 		case hadOld && hasNew:
-			r := schemadiff.Compare(old, new)
+			// Bounded and interruptible: what the budget leaves
+			// undecided is in r.Unknown, counted as breaking.
+			r, err := schemadiff.CompareContext(ctx, old, new, schemadiff.Options{})
+			if err != nil {
+				return nil, err
+			}
 			for _, x := range r.Tightened {
 				out = append(out, Change{Kind: JSONSchema, Package: f, Message: path.Clean("/"+x.Path) + ": " + x.Message + " (tightened)", Compatible: false, Witness: x.Witness})
 			}
