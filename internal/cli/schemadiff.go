@@ -107,7 +107,7 @@ func (a *app) loadSchema(arg string) (*schemadiff.Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	return schemadiff.Load(arg, data)
+	return schemadiff.LoadContext(a.ctx, arg, data)
 }
 
 // readSource reads a file, or REPO@REF:PATH from the workspace's git data.

@@ -125,18 +125,31 @@ func TestEnumNumbersByValue(t *testing.T) {
 }
 
 // TestDeepNestingIsNotCompiled: 2,400 levels took minutes in the
-// validator's meta-schema check; such a schema is refused at once, and a
-// comparison with it is unknown.
+// validator's meta-schema check (and 100,000 properties as long in its
+// work queue); such a schema is refused at once, and a comparison with it
+// is unknown.
 func TestDeepNestingIsNotCompiled(t *testing.T) {
 	doc := strings.Repeat(`{"type":"object","properties":{"a":`, 2400) + `{"type":"string"}` + strings.Repeat(`}}`, 2400)
 	_, err := Load("deep.json", []byte(doc))
-	var te *TooDeepError
+	var te *TooBigError
 	if !errors.As(err, &te) {
-		t.Fatalf("Load: %v, want a TooDeepError", err)
+		t.Fatalf("Load: %v, want a TooBigError", err)
 	}
 	r, ok := NotCompared(err)
 	if !ok || !r.Breaking || len(r.Unknown) != 1 || !strings.Contains(r.Unknown[0].Message, "deep.json") {
 		t.Errorf("NotCompared = %+v, %v", r, ok)
+	}
+	var many strings.Builder
+	many.WriteString(`{"properties":{`)
+	for i := 0; i <= MaxObjects; i++ {
+		if i > 0 {
+			many.WriteString(",")
+		}
+		many.WriteString(`"p` + fmtInt(i) + `":{}`)
+	}
+	many.WriteString("}}")
+	if _, err := Load("many.json", []byte(many.String())); !errors.As(err, &te) || !strings.Contains(err.Error(), "objects") {
+		t.Errorf("Load of %d objects: %v", MaxObjects+2, err)
 	}
 	// Strings holding brackets do not count.
 	if _, err := Load("s.json", []byte(`{"const":"`+strings.Repeat("[", 5000)+`"}`)); err != nil {

@@ -97,8 +97,7 @@ const (
 
 func (d *differ) run() Result {
 	if d.sc != allShortcuts || jsonText(d.old.Doc) != jsonText(d.new.Doc) {
-		id := func(v any) any { return v }
-		d.compare(d.old.Compiled, d.new.Compiled, id, id)
+		d.compareRoot()
 	}
 	unknown := d.unknowns()
 	if d.stopped {
@@ -172,6 +171,9 @@ type differ struct {
 	alone       map[*jsonschema.Schema]bool
 	proto, none *jsonschema.Schema
 	finite      map[*jsonschema.Schema]*finiteSet
+	// languages are the strings of patterns that match a finite set, by
+	// pattern (nil: not finite).
+	languages map[string][]string
 
 	// The budget: ctx and the deadline are checked every few steps; once
 	// either ends, stopped is set and every loop returns.
@@ -197,9 +199,26 @@ func newDiffer(old, new *Schema, sc shortcuts) *differ {
 	p := protos()
 	d := &differ{old: old, new: new, sc: sc, pairs: map[pairKey]*pairState{},
 		eqMemo: map[[2]*jsonschema.Schema]bool{}, alone: map[*jsonschema.Schema]bool{}, proto: p.any, none: p.none,
-		finite: map[*jsonschema.Schema]*finiteSet{}, ctx: context.Background()}
+		finite: map[*jsonschema.Schema]*finiteSet{}, languages: map[string][]string{}, ctx: context.Background()}
 	d.g = newGen(d)
 	return d
+}
+
+// compareRoot compares the two schemas. A pattern that times out where
+// the analysis matches it directly (property names, pattern inclusion)
+// stops the comparison: what is left is unknown.
+func (d *differ) compareRoot() {
+	defer func() {
+		if r := recover(); r != nil {
+			te, ok := r.(*MatchTimeoutError)
+			if !ok {
+				panic(r)
+			}
+			d.stopped, d.stopWhy = true, te.Error()
+		}
+	}()
+	id := func(v any) any { return v }
+	d.compare(d.old.Compiled, d.new.Compiled, id, id)
 }
 
 // halted reports whether the comparison must stop: ctx was cancelled, the
@@ -369,6 +388,17 @@ func (d *differ) witness(path, msg string, place embed, cands []any, accepts, re
 	d.oversize = false
 	d.undecided = append(d.undecided, undecided{path: path, msg: msg, why: why, t: tight, l: !tight})
 	return false
+}
+
+// explain gives the change just left undecided a better reason than "no
+// example found" (nothing when why is empty).
+func (d *differ) explain(why string) {
+	if why == "" || len(d.undecided) == 0 {
+		return
+	}
+	if u := &d.undecided[len(d.undecided)-1]; u.why == "no example found" {
+		u.why = why
+	}
 }
 
 // undecide records a change whose effect cannot be decided either way.

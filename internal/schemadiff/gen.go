@@ -552,11 +552,10 @@ func (g *gen) overlap(a, b *jsonschema.Schema) []any { return g.around(a, b) }
 // expression, taking different branches of its alternations and ends of
 // its character classes.
 func fromPattern(pattern string, limit int) []string {
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
+	re, ok := parsePattern(pattern)
+	if !ok {
 		return nil
 	}
-	re = re.Simplify()
 	var out []string
 	seen := map[string]bool{}
 	for variant := 0; variant < limit*2 && len(out) < limit; variant++ {

@@ -9,6 +9,7 @@ package schemadiff
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,12 +107,37 @@ func (e ecmaRegexp) MatchString(s string) bool {
 	return ok
 }
 
+// LoadContext is Load that returns ctx's error as soon as ctx is done.
+// Compiling cannot be interrupted: it goes on in the background until it
+// ends (bounded by MaxDepth and MaxObjects), and its result is dropped.
+func LoadContext(ctx context.Context, name string, data []byte) (*Schema, error) {
+	type loaded struct {
+		s   *Schema
+		err error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		s, err := Load(name, data)
+		done <- loaded{s, err}
+	}()
+	select {
+	case l := <-done:
+		return l.s, l.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // Load compiles the schema document data; name names it in errors (a file
 // path or REPO@REF:path). Invalid JSON and invalid schemas are Invalid
 // errors with the position and reason.
 func Load(name string, data []byte) (*Schema, error) {
-	if d := jsonDepth(data); d > MaxDepth {
-		return nil, errkind.Wrap(errkind.Invalid, &TooDeepError{Name: name, Depth: d})
+	if depth, objects := jsonShape(data); depth > MaxDepth {
+		return nil, errkind.Wrap(errkind.Invalid, &TooBigError{Name: name,
+			Reason: fmt.Sprintf("objects and arrays nested more than %d levels deep", MaxDepth)})
+	} else if objects > MaxObjects {
+		return nil, errkind.Wrap(errkind.Invalid, &TooBigError{Name: name,
+			Reason: fmt.Sprintf("more than %d objects", MaxObjects)})
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
@@ -210,27 +236,33 @@ func docAt(doc any, location string) any {
 	return v
 }
 
-// MaxDepth is how deeply a schema document may nest objects and arrays
-// (about half as many levels of subschemas). Checking a schema against
-// its meta-schema takes time that grows with the cube of its depth: a
-// deeper one is not compiled.
-const MaxDepth = 512
+// Limits on a schema document. The validator's work to compile a schema
+// grows with the cube of its depth (checking it against the meta-schema)
+// and the square of its subschemas (its work queue): beyond these, it
+// would take minutes and is not compiled.
+const (
+	// MaxDepth is how deeply a schema may nest objects and arrays (about
+	// half as many levels of subschemas).
+	MaxDepth = 512
+	// MaxObjects is how many objects a schema may hold.
+	MaxObjects = 20000
+)
 
-// TooDeepError is a schema document nested deeper than MaxDepth.
-type TooDeepError struct {
-	Name  string
-	Depth int
+// TooBigError is a schema document beyond MaxDepth or MaxObjects.
+type TooBigError struct {
+	Name   string
+	Reason string
 }
 
-func (e *TooDeepError) Error() string {
-	return fmt.Sprintf("%s: objects and arrays nested more than %d levels deep: not compiled (checking a schema takes time that grows with the cube of its depth)", e.Name, MaxDepth)
+func (e *TooBigError) Error() string {
+	return fmt.Sprintf("%s: %s: not compiled (cascade reads schemas of up to %d levels and %d objects)", e.Name, e.Reason, MaxDepth, MaxObjects)
 }
 
 // NotCompared is the result of a comparison that could not start because
-// a schema is too deep to compile: one unknown finding, so breaking. ok is
+// a schema is too big to compile: one unknown finding, so breaking. ok is
 // false for any other error.
 func NotCompared(err error) (r Result, ok bool) {
-	var te *TooDeepError
+	var te *TooBigError
 	if !errors.As(err, &te) {
 		return Result{}, false
 	}
@@ -238,10 +270,11 @@ func NotCompared(err error) (r Result, ok bool) {
 		Unknown: []Finding{{Path: "", Message: te.Error() + ": not compared"}}}, true
 }
 
-// jsonDepth is the deepest nesting of objects and arrays in data, counted
-// up to MaxDepth+1 (strings skipped; the JSON is not otherwise checked).
-func jsonDepth(data []byte) int {
-	depth, deepest := 0, 0
+// jsonShape is the deepest nesting of objects and arrays in data (counted
+// up to MaxDepth+1) and the number of objects (strings skipped; the JSON
+// is not otherwise checked).
+func jsonShape(data []byte) (deepest, objects int) {
+	depth := 0
 	inString := false
 	for i := 0; i < len(data); i++ {
 		c := data[i]
@@ -256,18 +289,21 @@ func jsonDepth(data []byte) int {
 		case c == '"':
 			inString = true
 		case c == '{' || c == '[':
+			if c == '{' {
+				objects++
+			}
 			depth++
 			if depth > deepest {
 				deepest = depth
 				if deepest > MaxDepth {
-					return deepest
+					return deepest, objects
 				}
 			}
 		case c == '}' || c == ']':
 			depth--
 		}
 	}
-	return deepest
+	return deepest, objects
 }
 
 type noLoader struct{}

@@ -246,13 +246,25 @@ func (d *differ) comparePattern(o, n *jsonschema.Schema, eo, en embed) {
 		msg = fmt.Sprintf("pattern %q is no longer required", op)
 	}
 	plain := []any{"", "x", "a", "A", "0", " ", "a b", "-", "_"}
-	if np != "" && !patternIncluded(op, n.Pattern) {
-		cands := append(stringsOf(fromPattern(op, 24)), d.g.strs(o)...)
-		d.tightened(n, "pattern", msg, eo, append(cands, plain...))
+	// Where cascade cannot read a pattern, an unknown says so.
+	opaque := ""
+	for _, p := range []string{op, np} {
+		if p != "" && !portable(p) {
+			opaque = fmt.Sprintf("cascade cannot analyse the pattern %q (ECMA-262 syntax Go's regexp/syntax reads differently or not at all: lookaround, backreferences, \\u escapes, \\s, ...); no example found", p)
+			break
+		}
 	}
-	if op != "" && !patternIncluded(np, o.Pattern) {
+	if np != "" && !d.patternIncluded(op, n.Pattern) {
+		cands := append(stringsOf(fromPattern(op, 24)), d.g.strs(o)...)
+		if !d.tightened(n, "pattern", msg, eo, append(cands, plain...)) {
+			d.explain(opaque)
+		}
+	}
+	if op != "" && !d.patternIncluded(np, o.Pattern) {
 		cands := append(stringsOf(fromPattern(np, 24)), d.g.strs(n)...)
-		d.loosened(n, "pattern", msg, en, append(cands, plain...))
+		if !d.loosened(n, "pattern", msg, en, append(cands, plain...)) {
+			d.explain(opaque)
+		}
 	}
 }
 

@@ -472,7 +472,7 @@ func schemaChanges(ctx context.Context, glob, baseTree, headTree string) ([]Chan
 			if err != nil {
 				return nil, false, errkind.Wrap(errkind.Infra, err)
 			}
-			s, err := schemadiff.Load(f, data)
+			s, err := schemadiff.LoadContext(ctx, f, data)
 			return s, true, err
 		}
 		old, hadOld, oerr := read(baseTree)
