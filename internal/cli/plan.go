@@ -34,18 +34,6 @@ order and the gates' last results.
 	return cmd
 }
 
-func (a *app) now() time.Time {
-	if t, err := time.Parse(time.RFC3339, a.nowFlag); err == nil {
-		return t
-	}
-	if v := a.getenv("CASCADE_NOW"); v != "" {
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			return t
-		}
-	}
-	return time.Now()
-}
-
 func (a *app) planNewCommand() *cobra.Command {
 	var title, manager, spec, notes string
 	var changes, versions []string
@@ -117,6 +105,14 @@ func (a *app) planNewCommand() *cobra.Command {
 			}
 			if err := p.Validate(); err != nil {
 				return errkind.Wrap(errkind.Invalid, err)
+			}
+			for _, c := range p.Changes {
+				if c.Version == "" {
+					continue
+				}
+				if err := plan.ValidVersion(c.Version, plan.IsGoRepo(g, c.Repo)); err != nil {
+					return errkind.New(errkind.Invalid, "--version %s=%s: %v", c.Repo, c.Version, err)
+				}
 			}
 			order, err := plan.Order(g, p.Repos())
 			if err != nil {
@@ -243,6 +239,9 @@ Exit 1 if any gate fails. The results are recorded in the plan file.`,
 			if err != nil {
 				return err
 			}
+			if err := p.CheckVersions(g); err != nil {
+				return err
+			}
 			cache, err := a.cache()
 			if err != nil {
 				return err
@@ -251,19 +250,23 @@ Exit 1 if any gate fails. The results are recorded in the plan file.`,
 			if err != nil {
 				return err
 			}
-			p.Computed.Gates, p.Computed.CheckedAt = gates, a.now().UTC().Truncate(time.Second)
+			p.Computed.Gates, p.Computed.CheckedAt, p.Computed.Heads = gates, a.now().UTC().Truncate(time.Second), p.HeadsKey()
 			if err := p.Save(ws); err != nil {
 				return err
 			}
+			gates = p.ApplyOverrides(append([]plan.Gate(nil), gates...))
 			if asJSON {
 				for i := range gates {
 					if gates[i].Details == nil {
 						gates[i].Details = []string{}
 					}
 				}
-				err = report.JSON(a.stdout, map[string]any{"plan": p.ID, "at": when.Format(time.RFC3339), "gates": gates})
+				err = report.JSON(a.stdout, map[string]any{"plan": p.ID, "at": when.Format(time.RFC3339), "at_given": at != "", "gates": gates})
 			} else {
 				err = report.GatesText(a.stdout, p.ID, when, gates)
+				if err == nil && at != "" {
+					_, err = fmt.Fprintf(a.stdout, "Evaluated at %s (--at), not now: releases act only at the real time.\n", when.Format(time.RFC3339))
+				}
 			}
 			if err != nil {
 				return err

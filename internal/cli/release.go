@@ -38,6 +38,7 @@ recorded override; after a crash, ` + "`release next`" + ` resumes where it stop
   cascade release confirm PLAN STEP --as NAME [--input k=v]...
   cascade release retry PLAN STEP --as NAME
   cascade release override PLAN STEP --as NAME --reason TEXT
+  cascade release override-gate PLAN GATE --as NAME --reason TEXT
   cascade release abort PLAN --as NAME --reason TEXT
   cascade release log PLAN [--verify] [--json]
   cascade release unlock REPO --as NAME --reason TEXT
@@ -49,7 +50,7 @@ STEP is a step's number, its name, or REPO:NAME. State is kept in SQLite
 	cmd.PersistentFlags().StringVar(&rf.as, "as", "", "who acts (default: your user name)")
 	cmd.AddCommand(
 		a.releaseStart(rf), a.releaseStatus(rf), a.releaseNext(rf), a.releaseConfirm(rf), a.releaseRetry(rf),
-		a.releaseOverride(rf), a.releaseAbort(rf), a.releaseLog(rf), a.releaseUnlock(rf),
+		a.releaseOverride(rf), a.releaseOverrideGate(rf), a.releaseAbort(rf), a.releaseLog(rf), a.releaseUnlock(rf),
 	)
 	return cmd
 }
@@ -79,7 +80,7 @@ func (a *app) engine(rf *releaseFlags, needGraph bool) (*release.Engine, *worksp
 		st.Close()
 		return nil, nil, nil, err
 	}
-	e := &release.Engine{Store: st, WS: ws, G: g, CacheDir: cache, Now: a.now,
+	e := &release.Engine{Store: st, WS: ws, G: g, CacheDir: cache, Now: a.now, Crash: a.opts.Crash,
 		Log: func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }}
 	return e, ws, func() { st.Close() }, nil
 }
@@ -178,6 +179,12 @@ func (a *app) releaseNext(rf *releaseFlags) *cobra.Command {
 				if stop.Step != nil && stop.Step.State == release.Failed {
 					return &silentError{errkind.New(errkind.Problem, "a step failed")}
 				}
+				if stop.Held {
+					return &silentError{errkind.New(errkind.Problem, "a gate holds the release")}
+				}
+				if stop.Waiting {
+					return &silentError{errkind.New(errkind.Waiting, "the release waits for a window")}
+				}
 				return nil
 			})
 		},
@@ -249,6 +256,37 @@ func (a *app) releaseOverride(rf *releaseFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the step is skipped (recorded)")
+	return cmd
+}
+
+func (a *app) releaseOverrideGate(rf *releaseFlags) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "override-gate PLAN GATE --reason TEXT",
+		Short: "Let a failed gate of a plan pass for its current frozen scope (the release manager only; recorded)",
+		Long: `Let a failed gate (window, freeze, manager, scope, semver, downstream or
+performance) of a plan pass: ` + "`release start`" + ` and the checks before each step
+then treat it as overridden. Only the plan's release manager may; the reason
+is recorded in the audit log and in the plan file, and shown by
+` + "`release status`" + ` and ` + "`plan show --format markdown`" + `. The override holds
+for the plan's current frozen scope only: a re-freeze or a new version needs
+a new one.`,
+		Args: args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			return a.withEngine(rf, true, true, func(e *release.Engine, ws *workspace.Workspace, as string) error {
+				p, err := plan.Load(ws, argv[0])
+				if err != nil {
+					return err
+				}
+				if err := e.OverrideGate(a.ctx, p, argv[1], as, reason, func(p *plan.Plan) error { return p.Save(ws) }); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "overrode the %s gate of %s as %s: %s (recorded)\n", argv[1], p.ID, as, reason)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why the gate may pass (recorded)")
 	return cmd
 }
 

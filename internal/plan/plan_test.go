@@ -89,14 +89,16 @@ func TestParse(t *testing.T) {
 		"id: p1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h, colour: red}]\n": "unknown key \"colour\" in a change",
 		"id: p1\ntitle: T\nmanager: a\nowner: b\nchanges: [{repo: db, head: h}]\n":    "plans/p1.yaml:4: unknown key \"owner\"",
 		"id: P 1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h}]\n":             "invalid plan id",
-		"id: p1\ntitle: [\n":                          "fix the YAML syntax",
-		"id: p1\ntitle: T\nmanager: a\nchanges: []\n": "the plan has no changes",
+		"id: p1\ntitle: [\n":                                                             "fix the YAML syntax",
+		"id: p1\ntitle: T\nmanager: a\nchanges: []\n":                                    "the plan has no changes",
+		"id: p2\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h}]\n":                 "plans/p1.yaml:1: the plan's id \"p2\" is not its file name \"p1\"",
+		"id: p1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h, version: '2.0'}]\n": "plans/p1.yaml:4: version \"2.0\" is not a semantic version",
 	} {
 		if _, err := Parse("plans/p1.yaml", []byte(data)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%q) = %v, want an error containing %q", data, err, want)
 		}
 	}
-	if p, err := Parse("x", []byte("id: p1\ntitle: T\nmanager: [alice]\nchanges: [{repo: db, head: h}]\n")); err != nil || p.Manager != "alice" {
+	if p, err := Parse("plans/p1.yaml", []byte("id: p1\ntitle: T\nmanager: [alice]\nchanges: [{repo: db, head: h}]\n")); err != nil || p.Manager != "alice" {
 		t.Errorf("a one-element manager list: %+v %v", p, err)
 	}
 }

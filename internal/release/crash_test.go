@@ -7,22 +7,54 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cascade-dev/cascade/internal/cli"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/store"
 )
 
-// buildCascade builds the real binary once per test run.
+// TestMain makes this test binary the cascade command when the crash tests
+// run it as one: the real program, with a crash hook that kills the process
+// at the point CASCADE_TEST_CRASHPOINT names ("point:n", the n-th time it
+// is reached). The hook exists only in this test binary.
+func TestMain(m *testing.M) {
+	if os.Getenv("CASCADE_TEST_AS_CLI") != "1" {
+		os.Exit(m.Run())
+	}
+	opts := cli.Options{Crash: crashHook}
+	os.Exit(cli.MainWith(context.Background(), opts, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func crashHook(name string) {
+	want := os.Getenv("CASCADE_TEST_CRASHPOINT")
+	point, nStr, _ := strings.Cut(want, ":")
+	if want == "" || point != name {
+		return
+	}
+	n, _ := strconv.Atoi(nStr)
+	counter := filepath.Join(os.Getenv("CASCADE_TEST_CRASHPOINT_DIR"), "crashpoint-"+name)
+	data, _ := os.ReadFile(counter)
+	seen, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	seen++
+	_ = os.WriteFile(counter, []byte(strconv.Itoa(seen)), 0o644)
+	if seen == n {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		time.Sleep(time.Hour)
+	}
+}
+
+// buildCascade returns the cascade command: this test binary, run as the
+// real program (see TestMain).
 func buildCascade(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "cascade")
-	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/cascade")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -39,6 +71,18 @@ const runbook = `release:
     - name: four
       check: echo four >> %[1]s/four
       idempotent: true
+`
+
+// alwaysOpen is a workspace whose release window is always open, so that
+// the tests run at any real time.
+const alwaysOpen = `repos:
+  - path: ./svc
+policy:
+  timezone: UTC
+  windows:
+    - days: [mon, tue, wed, thu, fri, sat, sun]
+      from: "00:00"
+      to: "24:00"
 `
 
 type world struct {
@@ -61,10 +105,12 @@ func newWorld(t *testing.T, bin string) *world {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "svc", ".cascade.yaml"), []byte(fmt.Sprintf(runbook, w.logs)), 0o644)
+	os.WriteFile(filepath.Join(dir, "svc", "go.mod"), []byte("module example.com/svc\n\ngo 1.22\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "svc", "svc.go"), []byte("package svc\n\n// A is the API.\nfunc A() int { return 1 }\n"), 0o644)
 	if _, err := g.CommitAll(ctx, time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), "runbook"); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "cascade.yaml"), []byte("repos:\n  - path: ./svc\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "cascade.yaml"), []byte(alwaysOpen), 0o644)
 	w.run(0, nil, "plan", "new", "p", "--title", "T", "--manager", "alice", "--change", "svc@main", "--version", "svc=v1.0.0")
 	w.run(0, nil, "release", "start", "p", "--as", "alice")
 	return w
@@ -75,7 +121,7 @@ func (w *world) run(want int, env []string, args ...string) string {
 	w.t.Helper()
 	cmd := exec.Command(w.bin, args...)
 	cmd.Dir = w.dir
-	cmd.Env = append(os.Environ(), "CASCADE_CACHE_DIR="+filepath.Join(w.dir, ".cache"), "CASCADE_CRASHPOINT_DIR="+w.points)
+	cmd.Env = append(os.Environ(), "CASCADE_TEST_AS_CLI=1", "CASCADE_CACHE_DIR="+filepath.Join(w.dir, ".cache"), "CASCADE_TEST_CRASHPOINT_DIR="+w.points)
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	code := 0
@@ -136,7 +182,7 @@ func TestKillAtEveryPoint(t *testing.T) {
 		for n := 1; n <= len(steps); n++ {
 			t.Run(fmt.Sprintf("%s-%d", point, n), func(t *testing.T) {
 				w := newWorld(t, bin)
-				w.run(-9, []string{"CASCADE_CRASHPOINT=" + point + ":" + fmt.Sprint(n)}, "release", "next", "p", "--as", "alice")
+				w.run(-9, []string{"CASCADE_TEST_CRASHPOINT=" + point + ":" + fmt.Sprint(n)}, "release", "next", "p", "--as", "alice")
 				before := map[string]int{}
 				for _, s := range steps {
 					before[s] = w.lines(s)

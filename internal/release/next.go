@@ -26,6 +26,12 @@ type Stop struct {
 	// Step is the step it stopped at, Message what a person must do.
 	Step    *Step
 	Message string
+	// Waiting is true when the release waits for a release window, which
+	// opens at Until (zero if none is known).
+	Waiting bool
+	Until   time.Time
+	// Held is true when a gate (freeze, scope) stopped the release.
+	Held bool
 }
 
 func runnerID() string {
@@ -119,6 +125,15 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 		}
 		d := s.data
 		d.Inputs = inputsOf(st)
+		if worldChanging(s.Kind) {
+			stop, err := e.recheck(ctx, p, st, s, actor)
+			if err != nil {
+				return Stop{}, err
+			}
+			if stop != nil {
+				return *stop, nil
+			}
+		}
 		switch s.Kind {
 		case Manual:
 			text, _ := render(s.Spec.Text, d, false)
@@ -130,7 +145,9 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 		case Wait:
 			now := e.Now()
 			if g := plan.WindowGate(e.WS.Policy, now); g.Status != plan.Pass {
-				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) waits for a release window: %s", s.Index, s.Name, g.Reason)}, nil
+				stop := Stop{Step: s, Waiting: true, Message: fmt.Sprintf("step %d (%s) waits for a release window: %s", s.Index, s.Name, g.Reason)}
+				stop.Until, _ = plan.NextWindow(e.WS.Policy, now)
+				return stop, nil
 			}
 			if g := plan.FreezeGate(e.WS.Policy, now); g.Status != plan.Pass {
 				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) waits: %s", s.Index, s.Name, g.Reason)}, nil
@@ -161,13 +178,13 @@ func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 	}); err != nil {
 		return err
 	}
-	crashpoint("step-started")
+	e.crashpoint("step-started")
 	e.logf("step %d: %s", s.Index, s.Name)
 	ok, output, exit, err := e.work(ctx, p, s, d)
 	if err != nil {
 		return err
 	}
-	crashpoint("step-executed")
+	e.crashpoint("step-executed")
 	to := Succeeded
 	if !ok {
 		to = Failed
@@ -179,7 +196,7 @@ func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 	}); err != nil {
 		return err
 	}
-	crashpoint("step-finished")
+	e.crashpoint("step-finished")
 	return nil
 }
 
@@ -249,7 +266,14 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bo
 		if d.Version == "" {
 			return false, "the plan proposes no version for " + s.Repo + " (plan new --version REPO=VERSION)", -1, nil
 		}
-		err := repo.Git.TagAt(ctx, d.Version, d.Commit, "Release "+d.Version+" ("+d.Plan+")", gitrepo.Author{Name: "cascade", Email: "cascade@localhost"}, e.Now())
+		why, err := e.semverAtTag(ctx, p, s.Repo, d)
+		if err != nil {
+			return false, "", -1, err
+		}
+		if why != "" {
+			return false, why, 1, nil
+		}
+		err = repo.Git.TagAt(ctx, d.Version, d.Commit, "Release "+d.Version+" ("+d.Plan+")", gitrepo.Author{Name: "cascade", Email: "cascade@localhost"}, e.Now())
 		if err != nil {
 			if errkind.Of(err) == errkind.Conflict {
 				return false, err.Error(), 1, nil

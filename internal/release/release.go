@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -63,6 +60,8 @@ type Status struct {
 	Ended   string `json:"ended_at,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Steps   []Step `json:"steps"`
+	// GateOverrides are the failed gates the manager let pass.
+	GateOverrides []plan.GateOverride `json:"gate_overrides,omitempty"`
 }
 
 // Engine executes releases.
@@ -72,6 +71,10 @@ type Engine struct {
 	G        *graph.Workspace
 	CacheDir string
 	Now      func() time.Time
+	// Crash, when set, is called at named points of every automated step:
+	// "step-started", "step-executed", "step-finished". Tests use it to
+	// kill the process there; nil in the shipped binary.
+	Crash func(point string)
 	// Log receives progress lines for a person.
 	Log func(format string, args ...any)
 }
@@ -95,7 +98,11 @@ type stepSpec struct {
 // locks and records the start.
 func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status, error) {
 	if actor != p.Manager {
-		return nil, errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may start it; %s may not", p.ID, p.Manager, actor)
+		err := errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may start it; %s may not", p.ID, p.Manager, actor)
+		return nil, e.refuse(ctx, 0, p.ID, actor, "start", nil, err)
+	}
+	if err := p.CheckVersions(e.G); err != nil {
+		return nil, err
 	}
 	var rows []Step
 	order := p.Computed.Order
@@ -118,6 +125,9 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 				rows = append(rows, Step{Repo: c.Repo, Spec: s, Kind: s.Kind, data: d})
 			}
 		}
+	}
+	if err := e.startGates(ctx, p, actor); err != nil {
+		return nil, err
 	}
 	var id int64
 	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
@@ -237,7 +247,12 @@ func (e *Engine) Status(ctx context.Context, planID string) (*Status, error) {
 		s.Spec, s.data = ss.Spec, ss.Data
 		st.Steps = append(st.Steps, s)
 	}
-	return st, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	st.GateOverrides, err = e.GateOverrides(ctx, planID)
+	return st, err
 }
 
 // FindStep resolves a step argument: its number, "repo:name" or a name
@@ -493,26 +508,10 @@ func (e *Engine) finishIfDone(ctx context.Context, planID, actor string) error {
 	})
 }
 
-// crashpoint kills the process at a named point when CASCADE_CRASHPOINT
-// says so ("name:n" kills at the n-th time it is reached): the crash tests
-// use it to stop the real binary at every point of a release.
-func crashpoint(name string) {
-	want := os.Getenv("CASCADE_CRASHPOINT")
-	if want == "" {
-		return
-	}
-	point, nStr, _ := strings.Cut(want, ":")
-	if point != name {
-		return
-	}
-	n, _ := strconv.Atoi(nStr)
-	counter := filepath.Join(os.Getenv("CASCADE_CRASHPOINT_DIR"), "crashpoint-"+name)
-	data, _ := os.ReadFile(counter)
-	seen, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	seen++
-	_ = os.WriteFile(counter, []byte(strconv.Itoa(seen)), 0o644)
-	if seen == n {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		time.Sleep(time.Hour)
+// crashpoint calls the injected crash hook at a named point of a step
+// (the kill tests stop the process there); the shipped binary has none.
+func (e *Engine) crashpoint(name string) {
+	if e.Crash != nil {
+		e.Crash(name)
 	}
 }
