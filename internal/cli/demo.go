@@ -108,11 +108,11 @@ var demoSteps = []demoStep{
 			return "committed " + id[:12] + " to clever-api@adapt-strict-where", err
 		}, `git -C clever-api commit -m "Quick fix: accept where fields in any case"  # on adapt-strict-where`},
 	{"The scope gate lists the commit outside the frozen scope.",
-		[]string{"plan", "check", "strict-where", }, nil, ""},
+		[]string{"plan", "check", "strict-where"}, nil, ""},
 	{"The manager accepts it into the scope (recorded)...",
 		[]string{"plan", "rescope", "strict-where", "--as", "alice", "--reason", "accept the case-insensitive fields fix"}, nil, ""},
 	{"...and the performance gate catches what the fix does: the API got very, very slow.",
-		[]string{"plan", "check", "strict-where", }, nil, ""},
+		[]string{"plan", "check", "strict-where"}, nil, ""},
 	{"Release it step by step. Only the release manager may start it. (It exits 1, and the refusal is recorded.)",
 		[]string{"release", "start", "strict-where", "--as", "bob"}, nil, ""},
 	{"Not even alice may start it while gates fail: semver and performance say no. (It exits 1.)",
