@@ -67,10 +67,11 @@ func (e *Engine) startGates(ctx context.Context, p *plan.Plan, actor string) err
 	return e.refuse(ctx, 0, p.ID, actor, "start", map[string]any{"failed_gates": reasons}, err)
 }
 
-// worldChanging reports whether a step kind acts on the world: before it
-// the window, freeze and scope gates are checked again.
+// worldChanging reports whether a step kind may act on the world: before
+// it the window, freeze and scope gates are checked again. A check runs a
+// command like run does, so it counts.
 func worldChanging(kind string) bool {
-	return kind == Run || kind == Tag || kind == Manual || kind == Verify
+	return kind == Run || kind == Check || kind == Tag || kind == Manual || kind == Verify
 }
 
 // recheck re-evaluates the window, freeze and scope gates before step s.
