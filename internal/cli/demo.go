@@ -110,13 +110,14 @@ var demoSteps = []demoStep{
 	{"The scope gate lists the commit outside the frozen scope.",
 		[]string{"plan", "check", "strict-where"}, nil, ""},
 	{"The manager accepts it into the scope (recorded)...",
-		[]string{"plan", "rescope", "strict-where", "--as", "alice", "--reason", "accept the case-insensitive fields fix"}, nil, ""},
+		[]string{"plan", "rescope", "strict-where", "--key", "{dir}/keys/alice", "--reason", "accept the case-insensitive fields fix"}, nil, ""},
 	{"...and the performance gate catches what the fix does: the API got very, very slow.",
 		[]string{"plan", "check", "strict-where"}, nil, ""},
-	{"Release it step by step. Only the release manager may start it. (It exits 1, and the refusal is recorded.)",
-		[]string{"release", "start", "strict-where", "--as", "bob"}, nil, ""},
+	{"Release it step by step. Every action is signed with the person's SSH key; bob's key is not the manager's.\n" +
+		"# (It exits 1, and the refusal is recorded.)",
+		[]string{"release", "start", "strict-where", "--key", "{dir}/keys/bob"}, nil, ""},
 	{"Not even alice may start it while gates fail: semver and performance say no. (It exits 1.)",
-		[]string{"release", "start", "strict-where", "--as", "alice"}, nil, ""},
+		[]string{"release", "start", "strict-where", "--key", "{dir}/keys/alice"}, nil, ""},
 	{"Every refusal is in the audit log; each entry carries the hash of the one before, and --verify checks the chain.",
 		[]string{"release", "log", "strict-where", "--verify"}, nil, ""},
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
@@ -95,6 +96,25 @@ func workspaceFile(now time.Time) string {
 `, now.UTC().Format(time.RFC3339), dayKeys[day], from/60, from%60, to/60, to%60)
 }
 
+// makePeople makes SSH keys for the demo's people (alice, the release
+// manager, and bob) under dir/keys and returns their `people:` section.
+func makePeople(ctx context.Context, dir string) (string, error) {
+	keys := filepath.Join(dir, "keys")
+	if err := os.MkdirAll(keys, 0o700); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	var b strings.Builder
+	b.WriteString("# Who may act in releases; every action is signed with one of these keys\n# (the private keys are in keys/, for the demo only).\npeople:\n")
+	for _, name := range []string{"alice", "bob"} {
+		pub, err := identity.GenerateKey(ctx, filepath.Join(keys, name), name+"@clever.example")
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "  - name: %s\n    emails: [%s@clever.example]\n    keys: [%q]\n", name, name, pub)
+	}
+	return b.String(), nil
+}
+
 // BuildAt is Build with the demo's release window opened around now.
 func BuildAt(ctx context.Context, dir string, now time.Time) (string, error) {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
@@ -133,8 +153,12 @@ func BuildAt(ctx context.Context, dir string, now time.Time) (string, error) {
 			return "", err
 		}
 	}
+	people, err := makePeople(ctx, dir)
+	if err != nil {
+		return "", err
+	}
 	file := filepath.Join(dir, workspace.FileName)
-	if err := workspace.WriteFile(file, []byte(workspaceFile(now)), 0o644); err != nil {
+	if err := workspace.WriteFile(file, []byte(workspaceFile(now)+people), 0o644); err != nil {
 		return "", errkind.Wrap(errkind.Infra, err)
 	}
 	return file, nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/scan"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -70,14 +71,14 @@ func (p *Plan) CheckVersions(g *graph.Workspace) error {
 			continue
 		}
 		if err := ValidVersion(c.Version, IsGoRepo(g, c.Repo)); err != nil {
-			return errkind.New(errkind.Invalid, "%s: %s: %v", p.where("version"), c.Repo, err)
+			return errkind.New(errkind.Invalid, "%s: %s: %v", p.Where("version"), c.Repo, err)
 		}
 	}
 	return nil
 }
 
 // where names the plan file (and, when known, the line of key) for errors.
-func (p *Plan) where(key string) string {
+func (p *Plan) Where(key string) string {
 	if p.file == "" {
 		return "plan " + p.ID
 	}
@@ -170,4 +171,23 @@ func TimeAndScopeGates(ctx context.Context, ws *workspace.Workspace, g *graph.Wo
 		return nil, err
 	}
 	return p.ApplyOverrides([]Gate{WindowGate(ws.Policy, at), FreezeGate(ws.Policy, at), scope}), nil
+}
+
+// Runbooks reads and validates the runbook of every repo of the plan at its
+// frozen head: a bad runbook (an unknown template field, an input no
+// earlier step declares) is bad input with file:line.
+func (p *Plan) Runbooks(ctx context.Context, g *graph.Workspace) (map[string][]runbook.Spec, error) {
+	out := map[string][]runbook.Spec{}
+	for _, c := range p.Changes {
+		i, err := g.Lookup(c.Repo)
+		if err != nil {
+			return nil, err
+		}
+		specs, err := runbook.Load(ctx, g.Repos[i].Git, c.Repo, c.Ref, c.Head)
+		if err != nil {
+			return nil, err
+		}
+		out[c.Repo] = specs
+	}
+	return out, nil
 }

@@ -39,6 +39,9 @@ type Plan struct {
 	// Overrides are failed gates the release manager let pass.
 	Overrides []GateOverride `yaml:"overrides,omitempty" json:"overrides,omitempty"`
 	Computed  Computed       `yaml:"computed" json:"computed"`
+	// Audit is the head of the plan's audit log, written after every
+	// release action.
+	Audit *AuditHead `yaml:"audit,omitempty" json:"audit,omitempty"`
 
 	file  string
 	lines map[string]int
@@ -132,11 +135,11 @@ func Parse(file string, data []byte) (*Plan, error) {
 	}
 	root := doc.Content[0]
 	lines := map[string]int{}
-	known := map[string]bool{"id": true, "title": true, "spec": true, "manager": true, "managers": true, "created": true, "notes": true, "changes": true, "rescoped": true, "overrides": true, "computed": true}
+	known := map[string]bool{"id": true, "title": true, "spec": true, "manager": true, "managers": true, "created": true, "notes": true, "changes": true, "rescoped": true, "overrides": true, "computed": true, "audit": true}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k := root.Content[i]
 		if !known[k.Value] {
-			return nil, errkind.New(errkind.Invalid, "%s:%d: unknown key %q in the plan; known keys: id, title, spec, manager, created, notes, changes, rescoped, overrides, computed", file, k.Line, k.Value)
+			return nil, errkind.New(errkind.Invalid, "%s:%d: unknown key %q in the plan; known keys: id, title, spec, manager, created, notes, changes, rescoped, overrides, computed, audit", file, k.Line, k.Value)
 		}
 		v := root.Content[i+1]
 		lines[k.Value] = k.Line
@@ -228,6 +231,9 @@ func (p *Plan) Validate() error {
 // Save writes the plan atomically.
 func (p *Plan) Save(ws *workspace.Workspace) error {
 	file := File(ws, p.ID)
+	if h := diskAuditHead(file); h != nil {
+		p.Audit = h
+	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return errkind.Wrap(errkind.Infra, err)
 	}

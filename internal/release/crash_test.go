@@ -2,7 +2,10 @@ package release_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/cli"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/store"
 )
 
@@ -112,7 +116,7 @@ func newWorld(t *testing.T, bin string) *world {
 	}
 	os.WriteFile(filepath.Join(dir, "cascade.yaml"), []byte(alwaysOpen), 0o644)
 	w.run(0, nil, "plan", "new", "p", "--title", "T", "--manager", "alice", "--change", "svc@main", "--version", "svc=v1.0.0")
-	w.run(0, nil, "release", "start", "p", "--as", "alice")
+	w.run(0, nil, "release", "start", "p")
 	return w
 }
 
@@ -129,7 +133,7 @@ func (w *world) run(want int, env []string, args ...string) string {
 	w.t.Helper()
 	cmd := exec.Command(w.bin, args...)
 	cmd.Dir = w.dir
-	cmd.Env = append(os.Environ(), "CASCADE_TEST_AS_CLI=1", "CASCADE_CACHE_DIR="+filepath.Join(w.dir, ".cache"), "CASCADE_TEST_CRASHPOINT_DIR="+w.points)
+	cmd.Env = append(os.Environ(), "CASCADE_TEST_AS_CLI=1", "USER=alice", "CASCADE_CACHE_DIR="+filepath.Join(w.dir, ".cache"), "CASCADE_TEST_CRASHPOINT_DIR="+w.points)
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	code := 0
@@ -190,7 +194,7 @@ func TestKillAtEveryPoint(t *testing.T) {
 		for n := 1; n <= len(steps); n++ {
 			t.Run(fmt.Sprintf("%s-%d", point, n), func(t *testing.T) {
 				w := newWorld(t, bin)
-				w.run(-9, []string{"CASCADE_TEST_CRASHPOINT=" + point + ":" + fmt.Sprint(n)}, "release", "next", "p", "--as", "alice")
+				w.run(-9, []string{"CASCADE_TEST_CRASHPOINT=" + point + ":" + fmt.Sprint(n)}, "release", "next", "p")
 				before := map[string]int{}
 				for _, s := range steps {
 					before[s] = w.lines(s)
@@ -199,7 +203,7 @@ func TestKillAtEveryPoint(t *testing.T) {
 				// No gate is bypassed after a crash: a commit outside the
 				// frozen scope holds the resumed release before any step runs.
 				w.git("commit", "-q", "--allow-empty", "-m", "outside the scope")
-				out := w.run(-1, nil, "release", "next", "p", "--as", "alice")
+				out := w.run(-1, nil, "release", "next", "p")
 				allDone := true
 				for _, st := range succeeded {
 					allDone = allDone && st == "succeeded"
@@ -217,7 +221,7 @@ func TestKillAtEveryPoint(t *testing.T) {
 					if allDone {
 						break // the held run above finished it: nothing was left to run
 					}
-					out := w.run(0, nil, "release", "next", "p", "--as", "alice")
+					out := w.run(0, nil, "release", "next", "p")
 					// A step recorded as succeeded before the crash never runs again.
 					for s, st := range succeeded {
 						if st == "succeeded" && w.lines(s) != before[s] {
@@ -241,9 +245,9 @@ func TestKillAtEveryPoint(t *testing.T) {
 						t.Fatalf("an idempotent step (%s) waits for a person", stuck)
 					}
 					if w.lines(stuck) == 1 {
-						w.run(0, nil, "release", "confirm", "p", stuck, "--as", "alice")
+						w.run(0, nil, "release", "confirm", "p", stuck)
 					} else {
-						w.run(0, nil, "release", "retry", "p", stuck, "--as", "alice")
+						w.run(0, nil, "release", "retry", "p", stuck)
 					}
 				}
 				for _, s := range steps {
@@ -276,7 +280,7 @@ func TestAuditTamperingIsDetected(t *testing.T) {
 	}
 	bin := buildCascade(t)
 	w := newWorld(t, bin)
-	w.run(0, nil, "release", "next", "p", "--as", "alice")
+	w.run(0, nil, "release", "next", "p")
 	w.run(0, nil, "release", "log", "p", "--verify")
 	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
 	s, err := store.Open(context.Background(), dbPath)
@@ -298,5 +302,126 @@ func TestAuditTamperingIsDetected(t *testing.T) {
 	out = w.run(1, nil, "release", "log", "p", "--verify")
 	if !strings.Contains(out, "entries 3 to 3 are missing (deleted)") {
 		t.Errorf("deletion not detected:\n%s", out)
+	}
+}
+
+// TestAuditTailAndSignedEdits deletes the tail of the audit log (detected
+// against the head in the plan file) and edits a signed entry, recomputing
+// every hash after it as anyone with the database could (detected by its
+// signature).
+func TestAuditTailAndSignedEdits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real program")
+	}
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("no ssh-keygen")
+	}
+	bin := buildCascade(t)
+	w := newWorld(t, bin)
+	ctx := context.Background()
+	pub, err := identity.GenerateKey(ctx, filepath.Join(w.dir, "alice"), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _ := os.ReadFile(filepath.Join(w.dir, "cascade.yaml"))
+	os.WriteFile(filepath.Join(w.dir, "cascade.yaml"), append(ws, []byte(fmt.Sprintf("people:\n  - name: alice\n    keys: [%q]\n", pub))...), 0o644)
+	// The release newWorld started is unsigned; abort it and start a signed one.
+	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db"))
+	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-wal"))
+	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-shm"))
+	w.run(0, nil, "release", "start", "p", "--key", "alice")
+	w.run(0, nil, "release", "next", "p", "--key", "alice")
+	w.run(0, nil, "release", "log", "p", "--verify")
+	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
+	saved, _ := os.ReadFile(dbPath)
+
+	// Delete the last three entries (the last step's end and the done).
+	s, err := store.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DB.Exec(`DELETE FROM audit WHERE seq > (SELECT max(seq) - 3 FROM audit)`)
+	s.Close()
+	out := w.run(1, nil, "release", "log", "p", "--verify")
+	if !strings.Contains(out, "the log was truncated") || !strings.Contains(out, "are missing") {
+		t.Errorf("a deleted tail was not detected:\n%s", out)
+	}
+
+	// Edit the signed start entry (who started it) and recompute every hash.
+	os.WriteFile(dbPath, saved, 0o644)
+	os.Remove(dbPath + "-wal")
+	os.Remove(dbPath + "-shm")
+	s, err = store.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB.Exec(`UPDATE audit SET actor = 'mallory' WHERE action = 'start'`); err != nil {
+		t.Fatal(err)
+	}
+	rehash(t, s)
+	s.Close()
+	out = w.run(1, nil, "release", "log", "p", "--verify")
+	if !strings.Contains(out, "(start by mallory): the signature is not mallory's") {
+		t.Errorf("an edited signed entry with recomputed hashes was not detected:\n%s", out)
+	}
+	if strings.Contains(out, "was edited after it was written") {
+		t.Errorf("the hashes were recomputed, yet the chain check complains:\n%s", out)
+	}
+}
+
+// rehash recomputes the hash chain the way cascade writes it, as anyone
+// with the database file could.
+func rehash(t *testing.T, s *store.Store) {
+	entries, err := s.Entries(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := ""
+	for _, e := range entries {
+		body, _ := json.Marshal([]any{e.Seq, e.Release, e.Plan, e.At, e.Actor, e.Action, e.Details, prev})
+		sum := sha256.Sum256(body)
+		h := hex.EncodeToString(sum[:])
+		if _, err := s.DB.Exec(`UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?`, prev, h, e.Seq); err != nil {
+			t.Fatal(err)
+		}
+		prev = h
+	}
+}
+
+// TestLeaseExpiryTakeover: a lease held by a runner on another host (a CI
+// container whose hostname changes each job) blocks `release next` only
+// until it expires; then the release is taken over, and that is audited.
+func TestLeaseExpiryTakeover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real program")
+	}
+	w := newWorld(t, buildCascade(t))
+	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
+	set := func(expires time.Time) {
+		s, err := store.Open(context.Background(), dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.DB.Exec(`UPDATE releases SET runner = '4242@ci-job-17', lease_expires = ?`, expires.UTC().Format(time.RFC3339Nano)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(time.Now().Add(time.Hour))
+	out := w.run(1, nil, "release", "next", "p")
+	if !strings.Contains(out, "another `cascade release next` (4242@ci-job-17) holds this release; its lease expires at") {
+		t.Errorf("a live lease did not hold:\n%s", out)
+	}
+	if w.lines("one") != 0 {
+		t.Fatal("a step ran while another runner held the lease")
+	}
+	set(time.Now().Add(-time.Minute))
+	out = w.run(0, nil, "release", "next", "p")
+	if !strings.Contains(out, "took over the release from 4242@ci-job-17, whose lease expired") || !strings.Contains(out, "the release of p is done") {
+		t.Errorf("an expired lease was not taken over:\n%s", out)
+	}
+	out = w.run(0, nil, "release", "log", "p", "--verify")
+	if !strings.Contains(out, "takeover") || !strings.Contains(out, `"previous_runner":"4242@ci-job-17"`) {
+		t.Errorf("the takeover is not in the audit log:\n%s", out)
 	}
 }

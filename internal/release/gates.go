@@ -11,7 +11,6 @@ import (
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
 	"github.com/cascade-dev/cascade/internal/semver"
-	"github.com/cascade-dev/cascade/internal/store"
 )
 
 // refuse records a refused action in the audit log and returns err: a
@@ -23,10 +22,13 @@ func (e *Engine) refuse(ctx context.Context, releaseID int64, planID, actor, act
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	details["refused"] = msg
 	aerr := e.Store.Tx(ctx, func(tx *sql.Tx) error {
-		return store.Append(ctx, tx, releaseID, planID, e.now(), actor, action+" refused", details)
+		return e.append(ctx, tx, releaseID, planID, e.now(), actor, action+" refused", details)
 	})
 	if aerr != nil {
 		return aerr
+	}
+	if herr := e.recordHead(ctx, planID); herr != nil {
+		return herr
 	}
 	return err
 }
@@ -95,8 +97,11 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 				details["until"] = next.UTC().Format(time.RFC3339)
 			}
 			err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
-				return store.Append(ctx, tx, st.ID, st.Plan, e.now(), actor, "wait", details)
+				return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "wait", details)
 			})
+			if err == nil {
+				err = e.recordHead(ctx, st.Plan)
+			}
 			return stop, err
 		}
 		msg := fmt.Sprintf("step %d (%s) is held: the %s gate fails: %s", s.Index, s.Name, g.Name, g.Reason)
@@ -105,8 +110,11 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 		}
 		msg += fmt.Sprintf("\nnothing ran; fix it, or as the release manager `cascade release override-gate %s %s --reason TEXT`", p.ID, g.Name)
 		err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
-			return store.Append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
+			return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 		})
+		if err == nil {
+			err = e.recordHead(ctx, st.Plan)
+		}
 		return &Stop{Step: s, Held: true, Message: msg}, err
 	}
 	return nil, nil
@@ -164,9 +172,12 @@ func (e *Engine) OverrideGate(ctx context.Context, p *plan.Plan, gate, actor, re
 	now := e.Now().UTC().Truncate(time.Second)
 	o := plan.GateOverride{Gate: gate, By: actor, At: now, Reason: reason, Heads: p.HeadsKey()}
 	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
-		return store.Append(ctx, tx, releaseID, p.ID, e.now(), actor, "override-gate", map[string]any{"gate": gate, "reason": reason, "heads": o.Heads})
+		return e.append(ctx, tx, releaseID, p.ID, e.now(), actor, "override-gate", map[string]any{"gate": gate, "reason": reason, "heads": o.Heads})
 	})
 	if err != nil {
+		return err
+	}
+	if err := e.recordHead(ctx, p.ID); err != nil {
 		return err
 	}
 	p.Overrides = append(p.Overrides, o)

@@ -1,6 +1,7 @@
 // Package store keeps cascade's durable state in SQLite (modernc.org/sqlite,
 // pure Go): releases, their steps, repo locks and the audit log. The
-// database runs in WAL mode with foreign keys on; migrations are embedded
+// database runs in WAL mode with foreign keys on and synchronous=FULL (a
+// committed step survives power loss); migrations are embedded
 // and applied when it opens. Every state change is one transaction.
 package store
 
@@ -36,7 +37,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
