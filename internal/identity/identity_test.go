@@ -2,10 +2,12 @@ package identity
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -53,5 +55,46 @@ func TestSignAndFindSigner(t *testing.T) {
 	}
 	if got := StatementField(stmt, "plan"); got != "p" {
 		t.Errorf("StatementField(plan) = %q", got)
+	}
+}
+
+// TestSignWithAgent: a .pub file whose private key is in ssh-agent signs
+// through the agent.
+func TestSignWithAgent(t *testing.T) {
+	if _, err := exec.LookPath("ssh-agent"); err != nil {
+		t.Skip("no ssh-agent")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "agent.sock")
+	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { agent.Process.Kill(); agent.Wait() }()
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	pub, err := GenerateKey(ctx, filepath.Join(dir, "alice"), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	for range 50 { // the agent needs a moment to listen
+		if out, err = exec.Command("ssh-add", "-q", filepath.Join(dir, "alice")).CombinedOutput(); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("ssh-add: %v %s", err, out)
+	}
+	// Only the public key is left on disk: the agent must sign.
+	os.Remove(filepath.Join(dir, "alice"))
+	stmt := Statement("p", "start", "now", nil)
+	sig, err := Sign(ctx, filepath.Join(dir, "alice.pub"), true, stmt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, err := Signer(ctx, []workspace.Person{{Name: "alice", Keys: []string{pub}}}, sig); err != nil || name != "alice" {
+		t.Errorf("Signer = %q, %v", name, err)
 	}
 }
