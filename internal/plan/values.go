@@ -2,9 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"strings"
-
-	modsemver "golang.org/x/mod/semver"
 
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 )
@@ -30,25 +27,9 @@ func (c Change) checkValues() error {
 		return fmt.Errorf("change %s: head: %w", c.Repo, err)
 	}
 	if c.Version != "" {
-		if err := ValidVersion(c.Version); err != nil {
+		if err := ValidVersion(c.Version, false); err != nil {
 			return fmt.Errorf("change %s: %w", c.Repo, err)
 		}
-	}
-	return nil
-}
-
-// ValidVersion checks a proposed version: a semantic version such as
-// v1.2.0 (or 1.2.0), which also makes a valid tag name.
-func ValidVersion(v string) error {
-	sv := v
-	if !strings.HasPrefix(sv, "v") {
-		sv = "v" + sv
-	}
-	if !modsemver.IsValid(sv) || strings.Count(sv, ".") < 2 || len(v) > 128 {
-		return fmt.Errorf("version %q is not a semantic version; write it as v1.2.3 (or v1.2.3-rc.1)", v)
-	}
-	if err := gitrepo.CheckRefName("refs/tags/" + v); err != nil {
-		return fmt.Errorf("version %q cannot be a tag: %w", v, err)
 	}
 	return nil
 }

@@ -31,6 +31,9 @@ type Workspace struct {
 	// Repos lists the declared repos first, then the discovered ones.
 	Repos  []RepoSpec
 	Policy Policy
+	// People are who may act in releases, with their SSH keys; none means
+	// actors are unverified.
+	People []Person
 	// Warnings are problems that do not stop cascade (a glob matching nothing).
 	Warnings []string
 }
@@ -138,8 +141,15 @@ func Parse(file string, data []byte) (*Workspace, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, inputErr(file, root, "expected a mapping with `repos:`, `discover:` and `policy:`")
 	}
-	if err := checkKeys(file, root, "the top level", "repos", "discover", "policy"); err != nil {
+	if err := checkKeys(file, root, "the top level", "repos", "discover", "policy", "people"); err != nil {
 		return nil, err
+	}
+	if n := value(root, "people"); n != nil {
+		people, err := parsePeople(file, n)
+		if err != nil {
+			return nil, err
+		}
+		ws.People = people
 	}
 	if n := value(root, "repos"); n != nil {
 		if err := ws.parseRepos(n); err != nil {
