@@ -260,7 +260,7 @@ Exit 1 if any gate fails. The results are recorded in the plan file.`,
 			if err != nil {
 				return err
 			}
-			gates, err := plan.Check(a.ctx, ws, g, p, plan.CheckOptions{At: when, CacheDir: cache, BenchRuns: runs})
+			gates, err := plan.Check(a.ctx, ws, g, p, plan.CheckOptions{At: when, CacheDir: cache, BenchRuns: runs, NoCache: a.noCache})
 			if err != nil {
 				return err
 			}

@@ -45,6 +45,10 @@ func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 	if werr != nil {
 		return errkind.Wrap(errkind.Infra, &CommandError{Args: cmd.Args, Dir: r.Dir(), Stderr: strings.TrimSpace(stderr.String()), Err: werr})
 	}
+	if errors.Is(xerr, sandbox.ErrUnsafeTree) {
+		// The tree itself is hostile or broken: bad input, not the machine.
+		return errkind.Wrap(errkind.Invalid, fmt.Errorf("the tree of %s in %s cannot be written safely: %w; cascade writes nothing outside a tree and follows no link out of it", commit, r.Dir(), xerr))
+	}
 	if xerr != nil {
 		return errkind.Wrap(errkind.Infra, fmt.Errorf("extracting %s of %s: %w", commit, r.Dir(), xerr))
 	}
