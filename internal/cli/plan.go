@@ -253,6 +253,9 @@ Exit 1 if any gate fails. The results are recorded in the plan file.`,
 			if err := p.CheckVersions(g); err != nil {
 				return err
 			}
+			if err := checkManager(ws, p); err != nil {
+				return err
+			}
 			if _, err := p.Runbooks(a.ctx, g); err != nil {
 				return err
 			}
