@@ -118,8 +118,37 @@ var demoSteps = []demoStep{
 		[]string{"release", "start", "strict-where", "--key", "{dir}/keys/bob"}, nil, ""},
 	{"Not even alice may start it while gates fail: semver and performance say no. (It exits 1.)",
 		[]string{"release", "start", "strict-where", "--key", "{dir}/keys/alice"}, nil, ""},
-	{"Every refusal is in the audit log; each entry carries the hash of the one before, and --verify checks the chain.",
+	{"Every refusal is in the audit log, signed by whoever was refused; each entry carries the hash of the one before.",
 		[]string{"release", "log", "strict-where", "--verify"}, nil, ""},
+	{"Meanwhile, district-sync has a small change of its own ready.", nil,
+		func(ctx context.Context, dir string) (string, error) {
+			id, err := demo.PrepareSyncCounts(ctx, dir)
+			return "committed " + id[:12] + " to district-sync@sync-docs", err
+		}, `git -C district-sync commit -m "sync: document Students"  # on sync-docs`},
+	{"Its plan passes every gate, inside the demo's own release window (see cascade.yaml).",
+		[]string{"plan", "new", "sync-docs", "--title", "Document district-sync", "--manager", "alice",
+			"--change", "district-sync@sync-docs", "--version", "district-sync=v1.0.0"}, nil, ""},
+	{"", []string{"plan", "check", "sync-docs"}, nil, ""},
+	{"alice starts it, signed with her key; the gates run again and pass.",
+		[]string{"release", "start", "sync-docs", "--key", "{dir}/keys/alice"}, nil, ""},
+	{"Automated steps run (the gates, the tag) until one needs a person: the deploy.",
+		[]string{"release", "next", "sync-docs", "--key", "{dir}/keys/alice"}, nil, ""},
+	{"A step cannot be skipped: running on again stops at the same deploy step...",
+		[]string{"release", "next", "sync-docs", "--key", "{dir}/keys/alice"}, nil, ""},
+	{"...and only the manager may override it, with a reason. (bob: it exits 1, recorded.)",
+		[]string{"release", "override", "sync-docs", "3", "--reason", "looks fine", "--key", "{dir}/keys/bob"}, nil, ""},
+	{"alice deploys and confirms; the rest runs and the release is done.",
+		[]string{"release", "confirm", "sync-docs", "3", "--key", "{dir}/keys/alice"}, nil, ""},
+	{"", []string{"release", "next", "sync-docs", "--key", "{dir}/keys/alice"}, nil, ""},
+	{"Every action, refusal included, is in the audit log, signed; --verify checks the hash chain, every signature,\n" +
+		"# and the log's head, which each action also writes into plans/sync-docs.yaml (in git, reviewed).",
+		[]string{"release", "log", "sync-docs", "--verify"}, nil, ""},
+	{"Someone deletes the last entry of the log from the database...", nil,
+		func(ctx context.Context, dir string) (string, error) {
+			return demo.DeleteLastAuditEntry(ctx, dir)
+		}, `sqlite3 .cascade/cascade.db "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)"`},
+	{"...and --verify says so. (It exits 1.)",
+		[]string{"release", "log", "sync-docs", "--verify"}, nil, ""},
 }
 
 // walk runs each step against the workspace file, pausing between steps on
@@ -147,7 +176,10 @@ func (a *app) walk(file, dir string, steps []demoStep) error {
 				shown[i] = "'" + strings.ReplaceAll(shown[i], "'", `'\''`) + "'"
 			}
 		}
-		fmt.Fprintf(a.stdout, "\n# %s\n$ cascade %s\n", s.say, strings.Join(shown, " "))
+		if s.say != "" {
+			fmt.Fprintf(a.stdout, "\n# %s", s.say)
+		}
+		fmt.Fprintf(a.stdout, "\n$ cascade %s\n", strings.Join(shown, " "))
 		args := append([]string{"--workspace", file}, stepArgs...)
 		if a.cacheDir != "" {
 			args = append([]string{"--cache-dir", a.cacheDir}, args...)

@@ -231,7 +231,10 @@ func (a *app) planCheckCommand() *cobra.Command {
                benchmark fails when its slowdown is significant and surely
                beyond 10%; still unsure after the last run, the gate warns
 
-Exit 1 if any gate fails. The results are recorded in the plan file.`,
+Exit 1 if any gate fails; a failed gate the release manager let pass with
+` + "`cascade release override-gate`" + ` shows as OVERRIDDEN, with who and why, and
+does not fail. With --at the window and freeze gates are evaluated at that
+time, and the output says so. The results are recorded in the plan file.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			when := a.now()
@@ -251,6 +254,9 @@ Exit 1 if any gate fails. The results are recorded in the plan file.`,
 				return err
 			}
 			if err := p.CheckVersions(g); err != nil {
+				return err
+			}
+			if err := checkManager(ws, p); err != nil {
 				return err
 			}
 			if _, err := p.Runbooks(a.ctx, g); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/identity"
+	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
@@ -224,4 +225,50 @@ func PushQuickFix(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	return w.CommitAll(ctx, time.Date(2026, 11, 25, 17, 30, 0, 0, time.UTC), "Quick fix: accept where fields in any case")
+}
+
+// syncCountsDoc is a small change to district-sync, ready for release
+// while the strict-where release waits for its gates.
+const syncCountsDoc = `// Package sync copies a district's students from the API.
+//
+// Students returns the names of a school's students; an empty school
+// returns none.
+package sync
+`
+
+// PrepareSyncCounts commits a small, separate change (documentation) to
+// district-sync's sync-docs branch in the demo organisation at dir.
+func PrepareSyncCounts(ctx context.Context, dir string) (string, error) {
+	r, err := gitrepo.Open(filepath.Join(dir, "district-sync"))
+	if err != nil {
+		return "", err
+	}
+	w := &gitrepo.Writer{Repo: r, Author: Author}
+	if err := w.Checkout(ctx, "sync-docs", true); err != nil {
+		return "", err
+	}
+	defer w.Checkout(ctx, Branch, false)
+	if err := writeFiles(r.WorkDir, map[string]string{"sync/doc.go": syncCountsDoc}, nil); err != nil {
+		return "", err
+	}
+	return w.CommitAll(ctx, time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC), "sync: document Students")
+}
+
+// DeleteLastAuditEntry deletes the newest audit entry from the demo
+// organisation's release database, as someone covering their tracks might.
+func DeleteLastAuditEntry(ctx context.Context, dir string) (string, error) {
+	s, err := store.Open(ctx, filepath.Join(dir, ".cascade", "cascade.db"))
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	var seq int64
+	var action, actor string
+	if err := s.DB.QueryRowContext(ctx, "SELECT seq, action, actor FROM audit ORDER BY seq DESC LIMIT 1").Scan(&seq, &action, &actor); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	if _, err := s.DB.ExecContext(ctx, "DELETE FROM audit WHERE seq = ?", seq); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	return fmt.Sprintf("deleted entry %d (%s by %s)", seq, action, actor), nil
 }

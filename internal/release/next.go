@@ -67,7 +67,7 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 		return Stop{}, err
 	}
 	if err := requireManager(st, actor, "run its steps"); err != nil {
-		return Stop{}, err
+		return Stop{}, e.refuse(ctx, st.ID, st.Plan, actor, "next", nil, err)
 	}
 	giveBack, err := e.acquireLease(ctx, st, actor)
 	if err != nil {

@@ -351,7 +351,7 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 		return nil, err
 	}
 	if err := requireManager(st, actor, "confirm its steps"); err != nil {
-		return nil, err
+		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "confirm", nil, err)
 	}
 	s, err := FindStep(st, stepArg)
 	if err != nil {
@@ -405,7 +405,7 @@ func (e *Engine) Retry(ctx context.Context, planID, stepArg, actor string) (*Ste
 		return nil, err
 	}
 	if err := requireManager(st, actor, "retry its steps"); err != nil {
-		return nil, err
+		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "retry", nil, err)
 	}
 	s, err := FindStep(st, stepArg)
 	if err != nil {
@@ -427,7 +427,7 @@ func (e *Engine) Override(ctx context.Context, planID, stepArg, actor, reason st
 		return nil, err
 	}
 	if err := requireManager(st, actor, "override its steps"); err != nil {
-		return nil, err
+		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "override", nil, err)
 	}
 	s, err := FindStep(st, stepArg)
 	if err != nil {
@@ -453,7 +453,7 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) error 
 		return err
 	}
 	if err := requireManager(st, actor, "abort it"); err != nil {
-		return err
+		return e.refuse(ctx, st.ID, st.Plan, actor, "abort", nil, err)
 	}
 	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
 		now := e.now()

@@ -32,6 +32,9 @@ func compile(text string, declared map[string]bool) ([]piece, error) {
 		if i := strings.LastIndex(msg, ": "); i >= 0 {
 			msg = msg[i+2:]
 		}
+		if strings.HasPrefix(msg, "function ") && strings.HasSuffix(msg, " not defined") {
+			return nil, fmt.Errorf("%s is not allowed: a step template only names fields (no functions); %s", strings.TrimSuffix(msg, " not defined"), fieldHelp)
+		}
 		return nil, fmt.Errorf("invalid template: %s", msg)
 	}
 	if len(trees) > 1 {
