@@ -1,21 +1,21 @@
 package gitrepo
 
 import (
-	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/sandbox"
 )
 
 // Extract writes the tree of commit into dst (which must not exist yet),
 // as plain files without a .git directory: `git archive` streamed into
-// Go's tar reader, so the repository itself is left untouched.
+// sandbox.ExtractTar, so the repository itself is left untouched and
+// nothing is written outside dst, whatever the tree holds.
 func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 	if err := CheckRev(commit); err != nil {
 		return err
@@ -37,7 +37,7 @@ func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 	if err := cmd.Start(); err != nil {
 		return errkind.Wrap(errkind.Infra, fmt.Errorf("cannot run git archive in %s: %w", r.Dir(), err))
 	}
-	xerr := untar(out, dst)
+	xerr := sandbox.ExtractTar(out, dst, sandbox.Limits{})
 	if xerr != nil {
 		_, _ = io.Copy(io.Discard, out)
 	}
@@ -49,59 +49,6 @@ func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 		return errkind.Wrap(errkind.Infra, fmt.Errorf("extracting %s of %s: %w", commit, r.Dir(), xerr))
 	}
 	return nil
-}
-
-func untar(r io.Reader, dst string) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := filepath.FromSlash(h.Name)
-		if !filepath.IsLocal(name) {
-			if h.Typeflag == tar.TypeXGlobalHeader {
-				continue
-			}
-			return fmt.Errorf("refusing path %q outside the tree", h.Name)
-		}
-		p := filepath.Join(dst, name)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			mode := os.FileMode(0o644)
-			if h.Mode&0o111 != 0 {
-				mode = 0o755
-			}
-			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(f, tr)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			if err := os.Symlink(h.Linkname, p); err != nil {
-				return err
-			}
-		}
-	}
 }
 
 // ChangedFiles lists the paths that differ between two commits (full

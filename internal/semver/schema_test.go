@@ -78,7 +78,7 @@ func TestSchemaReadsStayInTheRepo(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, commits := schemaRepo(t, map[string]string{"README": "x"}, tc.files)
-			changes, err := schemaChanges(b, tc.glob, commits[0], commits[1])
+			changes, err := schemaChanges(context.Background(), b, tc.glob, commits[0], commits[1])
 			if err == nil || errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("schemaChanges = %+v, %v; want a refusal (bad input) containing %q", changes, err, tc.want)
 			}
@@ -108,7 +108,7 @@ func TestSchemaChangesCountUndecidedAsBreaking(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, commits := schemaRepo(t, map[string]string{"schemas/query.json": tc.base}, map[string]string{"schemas/query.json": tc.head})
-			changes, err := schemaChanges(b, "schemas/*.json", commits[0], commits[1])
+			changes, err := schemaChanges(context.Background(), b, "schemas/*.json", commits[0], commits[1])
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -440,7 +440,7 @@ func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit strin
 		return err
 	}
 	for _, glob := range mod.schemas {
-		changes, err := schemaChanges(b, glob, baseCommit, headCommit)
+		changes, err := schemaChanges(c.ctx, b, glob, baseCommit, headCommit)
 		if err != nil {
 			return err
 		}
@@ -472,7 +472,7 @@ func (c *checker) batch() (*gitrepo.Batch, error) {
 // objects: the glob matches within the tree only, symbolic links are
 // refused, never followed, and each file is read only up to
 // gitrepo.MaxManifest bytes.
-func schemaChanges(b *gitrepo.Batch, glob, baseCommit, headCommit string) ([]Change, error) {
+func schemaChanges(ctx context.Context, b *gitrepo.Batch, glob, baseCommit, headCommit string) ([]Change, error) {
 	files := map[string]bool{}
 	for _, commit := range []string{baseCommit, headCommit} {
 		if commit == "" {
@@ -504,16 +504,23 @@ func schemaChanges(b *gitrepo.Batch, glob, baseCommit, headCommit string) ([]Cha
 			if err != nil {
 				return nil, false, fmt.Errorf("%s: %w", f, err)
 			}
-			s, err := schemadiff.Load(f, data)
+			s, err := schemadiff.LoadContext(ctx, f, data)
 			return s, true, err
 		}
-		old, hadOld, err := read(baseCommit)
-		if err != nil {
-			return nil, err
-		}
-		new, hasNew, err := read(headCommit)
-		if err != nil {
-			return nil, err
+		old, hadOld, oerr := read(baseCommit)
+		new, hasNew, nerr := read(headCommit)
+		if err := errors.Join(oerr, nerr); err != nil {
+			// A schema too deep to compile is not compared: undecided.
+			for _, e := range []error{oerr, nerr} {
+				if _, ok := schemadiff.NotCompared(e); e != nil && !ok {
+					return nil, e
+				}
+			}
+			r, _ := schemadiff.NotCompared(err)
+			for _, x := range r.Unknown {
+				out = append(out, Change{Kind: JSONSchema, Package: f, Message: x.Message + " (undecided: counted as breaking until reviewed)", Compatible: false})
+			}
+			continue
 		}
 		switch {
 		case !hadOld && hasNew:
@@ -521,7 +528,12 @@ func schemaChanges(b *gitrepo.Batch, glob, baseCommit, headCommit string) ([]Cha
 		case hadOld && !hasNew:
 			out = append(out, Change{Kind: JSONSchema, Package: f, Message: "schema removed", Compatible: false})
 		case hadOld && hasNew:
-			r := schemadiff.Compare(old, new)
+			// Bounded and interruptible: what the budget leaves
+			// undecided is in r.Unknown, counted as breaking.
+			r, err := schemadiff.CompareContext(ctx, old, new, schemadiff.Options{})
+			if err != nil {
+				return nil, err
+			}
 			for _, x := range r.Tightened {
 				out = append(out, Change{Kind: JSONSchema, Package: f, Message: path.Clean("/"+x.Path) + ": " + x.Message + " (tightened)", Compatible: false, Witness: x.Witness})
 			}

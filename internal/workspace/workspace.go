@@ -224,6 +224,21 @@ func scalar(file string, n *yaml.Node, what string) (string, error) {
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]*$`)
 
+// ValidRepoName reports whether name may name a repo: letters, digits,
+// '.', '_', '-' and '/', every '/'-separated part neither empty nor "." or
+// "..", so that a repo's name used as a path component stays where it is put.
+func ValidRepoName(name string) bool {
+	if !validName.MatchString(name) || len(name) > 200 {
+		return false
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == "" || part == "." || part == ".." {
+			return false
+		}
+	}
+	return true
+}
+
 func (ws *Workspace) parseRepos(n *yaml.Node) error {
 	if n.Kind != yaml.SequenceNode {
 		return inputErr(ws.File, n, "`repos:` must be a list of entries such as `- path: ./clever-db`")
@@ -272,7 +287,7 @@ func (ws *Workspace) parseRepos(n *yaml.Node) error {
 		} else if spec.Name == "" {
 			spec.Name = nameFromURL(spec.URL)
 		}
-		if !validName.MatchString(spec.Name) {
+		if !ValidRepoName(spec.Name) {
 			return inputErr(ws.File, e, "%s: invalid repo name %q; use letters, digits, '.', '_', '-' and '/' (set `name:`)", where, spec.Name)
 		}
 		ws.Repos = append(ws.Repos, spec)
