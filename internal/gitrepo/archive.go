@@ -45,6 +45,11 @@ func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 	if werr != nil {
 		return errkind.Wrap(errkind.Infra, &CommandError{Args: cmd.Args, Dir: r.Dir(), Stderr: strings.TrimSpace(stderr.String()), Err: werr})
 	}
+	if errors.Is(xerr, sandbox.ErrUnsafeTree) {
+		// The repository's content is hostile or broken, not the machine:
+		// bad input (exit 2), with the entry it refused.
+		return errkind.Wrap(errkind.Invalid, fmt.Errorf("extracting %s of %s: %w", commit, r.Dir(), xerr))
+	}
 	if xerr != nil {
 		return errkind.Wrap(errkind.Infra, fmt.Errorf("extracting %s of %s: %w", commit, r.Dir(), xerr))
 	}

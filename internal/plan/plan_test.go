@@ -99,8 +99,8 @@ func TestParseRefusesHostileValues(t *testing.T) {
 		}
 	}
 	for _, v := range []string{"v1.2.3", "1.2.3", "v2.0.0-rc.1", "v1.0.0+build.5"} {
-		if err := ValidVersion(v); err != nil {
-			t.Errorf("ValidVersion(%s) = %v", v, err)
+		if err := checkVersion(v); err != nil {
+			t.Errorf("checkVersion(%s) = %v", v, err)
 		}
 	}
 }

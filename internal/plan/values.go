@@ -32,7 +32,7 @@ func (c Change) checkValues() error {
 		return &valueError{fmt.Errorf("change %s: head: %w", c.Repo, err)}
 	}
 	if c.Version != "" {
-		if err := ValidVersion(c.Version); err != nil {
+		if err := checkVersion(c.Version); err != nil {
 			return &valueError{fmt.Errorf("change %s: %w", c.Repo, err)}
 		}
 	}
@@ -45,15 +45,15 @@ type valueError struct{ err error }
 func (e *valueError) Error() string { return e.err.Error() }
 func (e *valueError) Unwrap() error { return e.err }
 
-// ValidVersion checks a proposed version: a semantic version such as
-// v1.2.0 (or 1.2.0), which also makes a valid tag name.
-func ValidVersion(v string) error {
+// checkVersion checks that a proposed version is a semantic version such
+// as v1.2.0 (or 1.2.0), which also makes a valid tag name.
+func checkVersion(v string) error {
 	sv := v
 	if !strings.HasPrefix(sv, "v") {
 		sv = "v" + sv
 	}
 	if !modsemver.IsValid(sv) || strings.Count(sv, ".") < 2 || len(v) > 128 {
-		return fmt.Errorf("version %q is not a semantic version; write it as v1.2.3 (or v1.2.3-rc.1)", v)
+		return fmt.Errorf("version %q is not a semantic version; write MAJOR.MINOR.PATCH such as v2.0.0", v)
 	}
 	if err := gitrepo.CheckRefName("refs/tags/" + v); err != nil {
 		return fmt.Errorf("version %q cannot be a tag: %w", v, err)
