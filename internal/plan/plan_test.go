@@ -89,12 +89,12 @@ func TestParseRefusesHostileValues(t *testing.T) {
 		"{repo: db, ref: master..x, head: " + id + "}":                `change db: ref: invalid ref "master..x": a ref cannot contain ".."`,
 		"{repo: db, ref: \"refs/heads/../..\", head: " + id + "}":     `change db: ref: invalid ref "refs/heads/../..": a ref cannot contain ".."`,
 		"{repo: db, ref: \"-f\", head: " + id + "}":                   `change db: ref: invalid ref "-f": it starts with '-'`,
-		"{repo: db, ref: x, head: " + id + ", version: \"-f\"}":       `change db: version "-f" is not a semantic version`,
-		"{repo: db, ref: x, head: " + id + ", version: \"v1.0.0..\"}": `change db: version "v1.0.0.." is not a semantic version`,
+		"{repo: db, ref: x, head: " + id + ", version: \"-f\"}":       `version "-f" is not a semantic version`,
+		"{repo: db, ref: x, head: " + id + ", version: \"v1.0.0..\"}": `version "v1.0.0.." is not a semantic version`,
 	} {
 		data := "id: p1\ntitle: T\nmanager: alice\nchanges:\n  - " + change + "\n"
 		_, err := Parse("plans/p1.yaml", []byte(data))
-		if err == nil || !regexp.MustCompile(`^plans/p1.yaml:5:[0-9]+: `).MatchString(err.Error()) || !strings.Contains(err.Error(), want) || errkind.Of(err) != errkind.Invalid {
+		if err == nil || !regexp.MustCompile(`^plans/p1.yaml:5:([0-9]+:)? `).MatchString(err.Error()) || !strings.Contains(err.Error(), want) || errkind.Of(err) != errkind.Invalid {
 			t.Errorf("Parse(%s) = %v; want an Invalid error containing %q", change, err, want)
 		}
 	}
