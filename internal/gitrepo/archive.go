@@ -46,8 +46,9 @@ func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 		return errkind.Wrap(errkind.Infra, &CommandError{Args: cmd.Args, Dir: r.Dir(), Stderr: strings.TrimSpace(stderr.String()), Err: werr})
 	}
 	if errors.Is(xerr, sandbox.ErrUnsafeTree) {
-		// The tree itself is hostile or broken: bad input, not the machine.
-		return errkind.Wrap(errkind.Invalid, fmt.Errorf("the tree of %s in %s cannot be written safely: %w; cascade writes nothing outside a tree and follows no link out of it", commit, r.Dir(), xerr))
+		// The repository's content is hostile or broken, not the machine:
+		// bad input (exit 2), with the entry it refused.
+		return errkind.Wrap(errkind.Invalid, fmt.Errorf("extracting %s of %s: %w", commit, r.Dir(), xerr))
 	}
 	if xerr != nil {
 		return errkind.Wrap(errkind.Infra, fmt.Errorf("extracting %s of %s: %w", commit, r.Dir(), xerr))
@@ -109,40 +110,4 @@ func (r *Repo) CommitTime(ctx context.Context, commit string) (int64, error) {
 	var t int64
 	_, err = fmt.Sscan(out, &t)
 	return t, err
-}
-
-func checkCommitIDs(ids ...string) error {
-	for _, id := range ids {
-		if err := CheckCommitID(id); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// LogEntry is one commit of a Log.
-type LogEntry struct {
-	ID      string
-	Author  string
-	Subject string
-}
-
-// Log lists the commits reachable from to but not from from (both full
-// commit ids), newest first.
-func (r *Repo) Log(ctx context.Context, from, to string) ([]LogEntry, error) {
-	if err := checkCommitIDs(from, to); err != nil {
-		return nil, err
-	}
-	out, err := r.git(ctx, "log", []string{"--format=%H%x00%an%x00%s"}, []string{from + ".." + to})
-	if err != nil {
-		return nil, err
-	}
-	var log []LogEntry
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.SplitN(line, "\x00", 3)
-		if len(f) == 3 {
-			log = append(log, LogEntry{ID: f[0], Author: f[1], Subject: f[2]})
-		}
-	}
-	return log, nil
 }

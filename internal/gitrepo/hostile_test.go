@@ -3,10 +3,12 @@ package gitrepo
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -316,4 +318,58 @@ func TestCheckRefNameAgreesWithGit(t *testing.T) {
 			t.Errorf("CheckRefName accepts %q, git check-ref-format refuses it", n)
 		}
 	}
+}
+
+// TestBigBlobNeverReadWhole: a 128 MiB blob (say, a manifest) is refused
+// from cat-file's header: cascade allocates next to nothing for it, and
+// the reader stays in step for the next object.
+func TestBigBlobNeverReadWhole(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 128 MiB blob")
+	}
+	ctx := context.Background()
+	w := newRepo(t, map[string]string{"small.json": "{}"})
+	dir := w.Repo.WorkDir
+	hash := exec.Command("git", "-C", dir, "hash-object", "-w", "--stdin")
+	hash.Stdin = io.LimitReader(zeros{}, 128<<20)
+	out, err := hash.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimSpace(string(out))
+	if _, err := testGit(dir, "update-index", "--add", "--cacheinfo", "100644,"+id+",package.json"); err != nil {
+		t.Fatal(err)
+	}
+	// Commit the index as it is (the blob is in no file of the work tree).
+	if _, err := testGit(dir, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "-m", "big"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := w.Repo.OpenBatch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = b.ReadFile("HEAD", "package.json", MaxManifest)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("ReadFile(128 MiB blob) = %v; want ErrTooLarge", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+		t.Errorf("refusing a 128 MiB blob allocated %d bytes; its size must be checked before it is read", alloc)
+	}
+	if _, err := b.ReadLimit(id, MaxManifest); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("ReadLimit(big blob id) = %v; want ErrTooLarge", err)
+	}
+	if data, err := b.ReadFile("HEAD", "small.json", MaxManifest); err != nil || string(data) != "{}" {
+		t.Errorf("the next read: %q, %v", data, err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

