@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -133,7 +134,7 @@ func (a *app) replayProgress(opt *replay.Options) (stop func()) {
 	start := time.Now()
 	opt.Progress = func(bytes, lines int64) {
 		secs := time.Since(start).Seconds()
-		fmt.Fprintf(a.stderr, "\r\033[K%.1f MB read, %d lines, %.0f lines/s", float64(bytes)/1e6, lines, float64(lines)/secs)
+		fmt.Fprintf(raw(a.stderr).(io.Writer), "\r\033[K%.1f MB read, %d lines, %.0f lines/s", float64(bytes)/1e6, lines, float64(lines)/secs)
 	}
-	return func() { fmt.Fprint(a.stderr, "\r\033[K") }
+	return func() { fmt.Fprint(raw(a.stderr).(io.Writer), "\r\033[K") }
 }

@@ -1,29 +1,33 @@
 package gitrepo
 
 import (
-	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/sandbox"
 )
 
 // Extract writes the tree of commit into dst (which must not exist yet),
 // as plain files without a .git directory: `git archive` streamed into
-// Go's tar reader, so the repository itself is left untouched.
+// sandbox.ExtractTar, so the repository itself is left untouched and
+// nothing is written outside dst, whatever the tree holds.
 func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
+	if err := CheckRev(commit); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return errkind.Wrap(errkind.Infra, err)
 	}
-	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
-	cmd.Dir = r.Dir()
-	cmd.Env = baseEnv(nil)
+	c, err := newCommand("archive", []string{"--format=tar"}, []string{commit}, nil)
+	if err != nil {
+		return err
+	}
+	cmd := execCmd(ctx, r.Dir(), nil, c)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -33,7 +37,7 @@ func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 	if err := cmd.Start(); err != nil {
 		return errkind.Wrap(errkind.Infra, fmt.Errorf("cannot run git archive in %s: %w", r.Dir(), err))
 	}
-	xerr := untar(out, dst)
+	xerr := sandbox.ExtractTar(out, dst, sandbox.Limits{})
 	if xerr != nil {
 		_, _ = io.Copy(io.Discard, out)
 	}
@@ -47,62 +51,18 @@ func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 	return nil
 }
 
-func untar(r io.Reader, dst string) error {
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name := filepath.FromSlash(h.Name)
-		if !filepath.IsLocal(name) {
-			if h.Typeflag == tar.TypeXGlobalHeader {
-				continue
-			}
-			return fmt.Errorf("refusing path %q outside the tree", h.Name)
-		}
-		p := filepath.Join(dst, name)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			mode := os.FileMode(0o644)
-			if h.Mode&0o111 != 0 {
-				mode = 0o755
-			}
-			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(f, tr)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
-			}
-			if err := os.Symlink(h.Linkname, p); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// ChangedFiles lists the paths that differ between two commits.
+// ChangedFiles lists the paths that differ between two commits (full
+// commit ids).
 func (r *Repo) ChangedFiles(ctx context.Context, from, to string) ([]string, error) {
-	out, err := r.Git(ctx, "diff", "--name-only", "--no-renames", "-z", from, to, "--")
+	if err := checkCommitIDs(from, to); err != nil {
+		return nil, err
+	}
+	c, err := newCommand("diff", []string{"--name-only", "--no-renames", "-z"}, []string{from, to}, []string{})
+	if err != nil {
+		return nil, err
+	}
+	raw, err := run(ctx, r.Dir(), nil, c)
+	out := strings.TrimSpace(string(raw))
 	if err != nil {
 		return nil, err
 	}
@@ -115,10 +75,13 @@ func (r *Repo) ChangedFiles(ctx context.Context, from, to string) ([]string, err
 	return files, nil
 }
 
-// MergeBase returns the best common ancestor of two commits, or "" when
-// they share none.
+// MergeBase returns the best common ancestor of two commits (full commit
+// ids), or "" when they share none.
 func (r *Repo) MergeBase(ctx context.Context, a, b string) (string, error) {
-	out, err := git(ctx, r.Dir(), nil, "merge-base", a, b)
+	if err := checkCommitIDs(a, b); err != nil {
+		return "", err
+	}
+	out, err := git(ctx, r.Dir(), nil, "merge-base", nil, []string{a, b})
 	if err != nil {
 		var ce *CommandError
 		if errors.As(err, &ce) && len(out) == 0 {
@@ -129,13 +92,53 @@ func (r *Repo) MergeBase(ctx context.Context, a, b string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// CommitTime returns the committer time of commit as a Unix timestamp.
+// CommitTime returns the committer time of commit (a full commit id) as a
+// Unix timestamp.
 func (r *Repo) CommitTime(ctx context.Context, commit string) (int64, error) {
-	out, err := r.Git(ctx, "show", "-s", "--format=%ct", commit)
+	if err := CheckCommitID(commit); err != nil {
+		return 0, err
+	}
+	out, err := r.git(ctx, "show", []string{"-s", "--format=%ct"}, []string{commit})
 	if err != nil {
 		return 0, err
 	}
 	var t int64
 	_, err = fmt.Sscan(out, &t)
 	return t, err
+}
+
+func checkCommitIDs(ids ...string) error {
+	for _, id := range ids {
+		if err := CheckCommitID(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LogEntry is one commit of a Log.
+type LogEntry struct {
+	ID      string
+	Author  string
+	Subject string
+}
+
+// Log lists the commits reachable from to but not from from (both full
+// commit ids), newest first.
+func (r *Repo) Log(ctx context.Context, from, to string) ([]LogEntry, error) {
+	if err := checkCommitIDs(from, to); err != nil {
+		return nil, err
+	}
+	out, err := r.git(ctx, "log", []string{"--format=%H%x00%an%x00%s"}, []string{from + ".." + to})
+	if err != nil {
+		return nil, err
+	}
+	var log []LogEntry
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.SplitN(line, "\x00", 3)
+		if len(f) == 3 {
+			log = append(log, LogEntry{ID: f[0], Author: f[1], Subject: f[2]})
+		}
+	}
+	return log, nil
 }

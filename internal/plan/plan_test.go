@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/scan"
 	"github.com/cascade-dev/cascade/internal/workspace"
@@ -76,8 +77,35 @@ func TestOrder(t *testing.T) {
 	}
 }
 
+// TestParseRefusesHostileValues: values a plan file hands to git are
+// checked when the plan is read, naming the key and the reason.
+func TestParseRefusesHostileValues(t *testing.T) {
+	const id = "0123456789abcdef0123456789abcdef01234567"
+	for change, want := range map[string]string{
+		"{repo: db, ref: x, head: \"--output=/tmp/x\"}":               `plans/p1.yaml: change db: head: invalid commit id "--output=/tmp/x": it starts with '-'`,
+		"{repo: db, ref: x, head: main}":                              `plans/p1.yaml: change db: head: invalid commit id "main": a commit id here is the full 40`,
+		"{repo: db, ref: x, base: \"-x\", head: " + id + "}":          `plans/p1.yaml: change db: base: invalid commit id "-x"`,
+		"{repo: db, ref: master..x, head: " + id + "}":                `plans/p1.yaml: change db: ref: invalid ref "master..x": a ref cannot contain ".."`,
+		"{repo: db, ref: \"refs/heads/../..\", head: " + id + "}":     `plans/p1.yaml: change db: ref: invalid ref "refs/heads/../..": a ref cannot contain ".."`,
+		"{repo: db, ref: \"-f\", head: " + id + "}":                   `plans/p1.yaml: change db: ref: invalid ref "-f": it starts with '-'`,
+		"{repo: db, ref: x, head: " + id + ", version: \"-f\"}":       `plans/p1.yaml:5: version "-f" is not a semantic version`,
+		"{repo: db, ref: x, head: " + id + ", version: \"v1.0.0..\"}": `plans/p1.yaml:5: version "v1.0.0.." is not a semantic version`,
+	} {
+		data := "id: p1\ntitle: T\nmanager: alice\nchanges:\n  - " + change + "\n"
+		_, err := Parse("plans/p1.yaml", []byte(data))
+		if err == nil || !strings.Contains(err.Error(), want) || errkind.Of(err) != errkind.Invalid {
+			t.Errorf("Parse(%s) = %v; want an Invalid error containing %q", change, err, want)
+		}
+	}
+	for _, v := range []string{"v1.2.3", "1.2.3", "v2.0.0-rc.1", "v1.0.0+build.5"} {
+		if err := ValidVersion(v, false); err != nil {
+			t.Errorf("ValidVersion(%s) = %v", v, err)
+		}
+	}
+}
+
 func TestParse(t *testing.T) {
-	good := "id: p1\ntitle: T\nmanager: alice\nchanges:\n  - {repo: db, ref: x, base: b, head: h, version: v1.1.0}\ncomputed: {order: [[db]]}\n"
+	good := "id: p1\ntitle: T\nmanager: alice\nchanges:\n  - {repo: db, ref: x, base: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, head: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, version: v1.1.0}\ncomputed: {order: [[db]]}\n"
 	p, err := Parse("plans/p1.yaml", []byte(good))
 	if err != nil || p.Manager != "alice" || p.Changes[0].Version != "v1.1.0" {
 		t.Fatalf("Parse = %+v, %v", p, err)
@@ -89,14 +117,16 @@ func TestParse(t *testing.T) {
 		"id: p1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h, colour: red}]\n": "unknown key \"colour\" in a change",
 		"id: p1\ntitle: T\nmanager: a\nowner: b\nchanges: [{repo: db, head: h}]\n":    "plans/p1.yaml:4: unknown key \"owner\"",
 		"id: P 1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h}]\n":             "invalid plan id",
-		"id: p1\ntitle: [\n":                          "fix the YAML syntax",
-		"id: p1\ntitle: T\nmanager: a\nchanges: []\n": "the plan has no changes",
+		"id: p1\ntitle: [\n":                                                             "fix the YAML syntax",
+		"id: p1\ntitle: T\nmanager: a\nchanges: []\n":                                    "the plan has no changes",
+		"id: p2\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h}]\n":                 "plans/p1.yaml:1: the plan's id \"p2\" is not its file name \"p1\"",
+		"id: p1\ntitle: T\nmanager: a\nchanges: [{repo: db, head: h, version: '2.0'}]\n": "plans/p1.yaml:4: version \"2.0\" is not a semantic version",
 	} {
 		if _, err := Parse("plans/p1.yaml", []byte(data)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%q) = %v, want an error containing %q", data, err, want)
 		}
 	}
-	if p, err := Parse("x", []byte("id: p1\ntitle: T\nmanager: [alice]\nchanges: [{repo: db, head: h}]\n")); err != nil || p.Manager != "alice" {
+	if p, err := Parse("plans/p1.yaml", []byte("id: p1\ntitle: T\nmanager: [alice]\nchanges: [{repo: db, head: cccccccccccccccccccccccccccccccccccccccc}]\n")); err != nil || p.Manager != "alice" {
 		t.Errorf("a one-element manager list: %+v %v", p, err)
 	}
 }

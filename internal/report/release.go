@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/store"
@@ -16,6 +17,9 @@ func ReleaseStatus(w io.Writer, st *release.Status) error {
 	fmt.Fprintf(w, "Release of %s: %s (manager %s, started %s)\n", st.Plan, st.State, st.Manager, st.Started)
 	if st.Reason != "" {
 		fmt.Fprintf(w, "Reason: %s\n", st.Reason)
+	}
+	for _, o := range st.GateOverrides {
+		fmt.Fprintf(w, "Gate %s overridden by %s at %s: %s\n", o.Gate, o.By, o.At.UTC().Format(time.RFC3339), o.Reason)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tREPO\tSTEP\tKIND\tSTATE\tBY\tAT")

@@ -20,6 +20,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/ecosystems"
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
@@ -144,11 +145,12 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		return nil, err
 	}
 	defer stop()
-	headTags, err := r.Git.Git(ctx, "tag", "--points-at", headCommit)
+	headTagList, err := r.Git.TagsAt(ctx, headCommit)
 	if err != nil {
 		return nil, err
 	}
 	c := &checker{ctx: ctx, repo: r, work: work, env: env, trees: map[string]string{}}
+	defer c.close()
 	c.labels = map[string]string{headCommit: "head"}
 	seen := map[int]bool{}
 	for _, w := range opt.With {
@@ -171,10 +173,10 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 	for i, m := range mods {
 		proposals[i] = opt.Proposed
 		if proposals[i] == "" {
-			proposals[i] = scan.HighestTag(strings.Fields(headTags), m.Dir)
+			proposals[i] = scan.HighestTag(headTagList, m.Dir)
 		}
 	}
-	bases, err := c.bases(opt.Base, mods, headCommit, strings.Fields(headTags), proposals)
+	bases, err := c.bases(opt.Base, mods, headCommit, headTagList, proposals)
 	if err != nil {
 		return nil, err
 	}
@@ -389,6 +391,8 @@ type checker struct {
 	trees  map[string]string
 	labels map[string]string
 	copies int // how many trees were extracted apart, to be changed
+	// objects reads the repo's git objects; opened on first use.
+	objects *gitrepo.Batch
 }
 
 func (c *checker) tree(commit string) (string, error) {
@@ -428,8 +432,15 @@ func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit strin
 		m.Changes = append(m.Changes, changes...)
 		m.Notes = append(m.Notes, notes...)
 	}
+	if len(mod.schemas) == 0 {
+		return nil
+	}
+	b, err := c.batch()
+	if err != nil {
+		return err
+	}
 	for _, glob := range mod.schemas {
-		changes, err := schemaChanges(c.ctx, glob, baseTree, headTree)
+		changes, err := schemaChanges(c.ctx, b, glob, baseCommit, headCommit)
 		if err != nil {
 			return err
 		}
@@ -438,20 +449,41 @@ func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit strin
 	return nil
 }
 
-// schemaChanges compares the schema files a glob matches at base and head.
-func schemaChanges(ctx context.Context, glob, baseTree, headTree string) ([]Change, error) {
+func (c *checker) close() {
+	if c.objects != nil {
+		c.objects.Close()
+	}
+}
+
+// batch is the object reader of the checked repo, opened on first use.
+func (c *checker) batch() (*gitrepo.Batch, error) {
+	if c.objects == nil {
+		b, err := c.repo.Git.OpenBatch(c.ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.objects = b
+	}
+	return c.objects, nil
+}
+
+// schemaChanges compares the schema files a glob matches at the base and
+// head commits (no base: the module is new). The files come from git's
+// objects: the glob matches within the tree only, symbolic links are
+// refused, never followed, and each file is read only up to
+// gitrepo.MaxManifest bytes.
+func schemaChanges(ctx context.Context, b *gitrepo.Batch, glob, baseCommit, headCommit string) ([]Change, error) {
 	files := map[string]bool{}
-	for _, t := range []string{baseTree, headTree} {
-		if t == "" {
+	for _, commit := range []string{baseCommit, headCommit} {
+		if commit == "" {
 			continue
 		}
-		ms, err := filepath.Glob(filepath.Join(t, filepath.FromSlash(glob)))
+		ms, err := b.Glob(commit, glob)
 		if err != nil {
-			return nil, errkind.New(errkind.Invalid, "%s: invalid api.jsonschema glob %q: %v", workspace.RepoConfigFile, glob, err)
+			return nil, fmt.Errorf("%s: api.jsonschema %q: %w", workspace.RepoConfigFile, glob, err)
 		}
 		for _, m := range ms {
-			rel, _ := filepath.Rel(t, m)
-			files[filepath.ToSlash(rel)] = true
+			files[m] = true
 		}
 	}
 	names := make([]string, 0, len(files))
@@ -461,22 +493,22 @@ func schemaChanges(ctx context.Context, glob, baseTree, headTree string) ([]Chan
 	sort.Strings(names)
 	var out []Change
 	for _, f := range names {
-		read := func(tree string) (*schemadiff.Schema, bool, error) {
-			if tree == "" {
+		read := func(commit string) (*schemadiff.Schema, bool, error) {
+			if commit == "" {
 				return nil, false, nil
 			}
-			data, err := os.ReadFile(filepath.Join(tree, filepath.FromSlash(f)))
-			if os.IsNotExist(err) {
+			data, err := b.ReadFile(commit, f, gitrepo.MaxManifest)
+			if errors.Is(err, gitrepo.ErrMissing) {
 				return nil, false, nil
 			}
 			if err != nil {
-				return nil, false, errkind.Wrap(errkind.Infra, err)
+				return nil, false, fmt.Errorf("%s: %w", f, err)
 			}
 			s, err := schemadiff.LoadContext(ctx, f, data)
 			return s, true, err
 		}
-		old, hadOld, oerr := read(baseTree)
-		new, hasNew, nerr := read(headTree)
+		old, hadOld, oerr := read(baseCommit)
+		new, hasNew, nerr := read(headCommit)
 		if err := errors.Join(oerr, nerr); err != nil {
 			// A schema too deep to compile is not compared: undecided.
 			for _, e := range []error{oerr, nerr} {
