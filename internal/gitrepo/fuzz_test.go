@@ -73,3 +73,19 @@ func FuzzResolveFast(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckRefName: every name CheckRefName accepts, git check-ref-format
+// accepts too.
+func FuzzCheckRefName(f *testing.F) {
+	for _, s := range []string{"main", "v1.2.0", "release/1.x", "refs/heads/main", "-x", "--output=/tmp/x", "a..b", "a@{1}", "a/.b", "a.lock", "a\nb", "@", "a//b", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if CheckRefName(name) != nil {
+			return
+		}
+		if err := exec.Command("git", "check-ref-format", "--allow-onelevel", name).Run(); err != nil {
+			t.Fatalf("CheckRefName accepts %q, git check-ref-format refuses it: %v", name, err)
+		}
+	})
+}

@@ -154,7 +154,9 @@ func (r *Repo) resolveFast(ref string) (string, bool) {
 		var err error
 		if name == "HEAD" {
 			data, err = os.ReadFile(filepath.Join(r.GitDir, "HEAD"))
-		} else if strings.HasPrefix(name, "refs/heads/") && plainRefName(name) {
+		} else if strings.HasPrefix(name, "refs/heads/") && CheckRefName(name) == nil {
+			// A name git would refuse ("refs/heads/../../HEAD") is never
+			// read from .git: git, which refuses it, has the last word.
 			data, err = os.ReadFile(filepath.Join(r.CommonDir, filepath.FromSlash(name)))
 			if os.IsNotExist(err) {
 				return r.packedRef(name)
@@ -176,21 +178,6 @@ func (r *Repo) resolveFast(ref string) (string, bool) {
 		return "", false
 	}
 	return "", false
-}
-
-// plainRefName reports whether name is a ref name git would accept with
-// nothing to interpret: no "." or ".." component, no empty component, no
-// control or special character. Anything else is left to git, which
-// validates it (a ref "refs/heads/../../HEAD" would read a file outside
-// refs/).
-func plainRefName(name string) bool {
-	for _, part := range strings.Split(name, "/") {
-		if part == "" || strings.HasPrefix(part, ".") || strings.HasSuffix(part, ".lock") || strings.HasSuffix(part, ".") {
-			return false
-		}
-	}
-	return !strings.Contains(name, "..") && !strings.Contains(name, "@{") &&
-		!strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f || strings.ContainsRune("~^:?*[\\", r) })
 }
 
 func (r *Repo) packedRef(name string) (string, bool) {
