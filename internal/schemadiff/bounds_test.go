@@ -236,3 +236,15 @@ func TestCancelStops(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
+
+// TestClampKeepsOtherResources: a subschema with its own $id keeps its
+// counts when the document's root has a huge one.
+func TestClampKeepsOtherResources(t *testing.T) {
+	s := mustLoad(t, "s.json", `{"maxLength":1e20,"properties":{"a":{"$id":"http://example.com/a","maxLength":5}}}`)
+	if s.Validate(map[string]any{"a": "abcdef"}) == nil {
+		t.Error("the subschema's maxLength 5 was lost")
+	}
+	if err := s.Validate("abcdef"); err != nil {
+		t.Errorf("root maxLength 1e20: %v", err)
+	}
+}
