@@ -45,7 +45,7 @@ example has more than 10,000 items, properties or characters in one value
 (a change that needs a bigger one is unknown, with that reason); and the
 comparison stops after --timeout, listing what it did not reach as unknown.
 Patterns are ECMA-262 regular expressions, as JSON Schema specifies
-(lookahead, \\u0000 escapes); a pattern change cascade cannot analyse is
+(lookahead, \u0000 escapes); a pattern change cascade cannot analyse is
 shown with a witness or listed as unknown.`,
 		Example: `  cascade schema-diff old/where.json schemas/where.json
   cascade schema-diff clever-api@master:schemas/where.json clever-api@adapt-strict-where:schemas/where.json`,

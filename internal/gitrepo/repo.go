@@ -154,7 +154,9 @@ func (r *Repo) resolveFast(ref string) (string, bool) {
 		var err error
 		if name == "HEAD" {
 			data, err = os.ReadFile(filepath.Join(r.GitDir, "HEAD"))
-		} else if strings.HasPrefix(name, "refs/heads/") {
+		} else if strings.HasPrefix(name, "refs/heads/") && CheckRefName(name) == nil {
+			// A name git would refuse ("refs/heads/../../HEAD") is never
+			// read from .git: git, which refuses it, has the last word.
 			data, err = os.ReadFile(filepath.Join(r.CommonDir, filepath.FromSlash(name)))
 			if os.IsNotExist(err) {
 				return r.packedRef(name)

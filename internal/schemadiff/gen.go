@@ -138,6 +138,9 @@ func (g *gen) candidates(s *jsonschema.Schema, only string, depth int) []any {
 	if c, ok := g.memo[k]; ok {
 		return c
 	}
+	if g.d != nil && g.d.halted() {
+		return nil
+	}
 	if g.busy[s] || depth > maxDepth {
 		// A recursive schema: plain values end the recursion.
 		return []any{nil, "x", json.Number("0"), map[string]any{}, []any{}, true}

@@ -179,12 +179,16 @@ const maxCount = 1 << 40
 // bigger one (maxLength 1e20 becomes an arbitrary number, 2^64+1 becomes
 // 1); the document has the value as written.
 func clampCounts(root *jsonschema.Schema, doc any) {
+	base, _, _ := strings.Cut(root.Location, "#")
 	seen := map[*jsonschema.Schema]bool{root: true}
 	queue := []*jsonschema.Schema{root}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
-		if obj, ok := docAt(doc, s.Location).(map[string]any); ok {
+		// Only schemas located in the document by pointer: one with its own
+		// $id is found by URL, and left as the validator read it.
+		loc, _, _ := strings.Cut(s.Location, "#")
+		if obj, ok := docAt(doc, s.Location).(map[string]any); ok && loc == base {
 			for kw, p := range map[string]**int{"minLength": &s.MinLength, "maxLength": &s.MaxLength,
 				"minItems": &s.MinItems, "maxItems": &s.MaxItems, "minProperties": &s.MinProperties,
 				"maxProperties": &s.MaxProperties, "minContains": &s.MinContains, "maxContains": &s.MaxContains} {
@@ -192,7 +196,10 @@ func clampCounts(root *jsonschema.Schema, doc any) {
 					continue
 				}
 				if n, ok := obj[kw].(json.Number); ok {
-					if r, ok := new(big.Rat).SetString(string(n)); ok && r.Cmp(big.NewRat(maxCount, 1)) > 0 {
+					// The value the validator read (its low bits) tells
+					// that this is the keyword it compiled.
+					if r, ok := new(big.Rat).SetString(string(n)); ok && r.IsInt() && r.Cmp(big.NewRat(maxCount, 1)) > 0 &&
+						**p == int(r.Num().Int64()) {
 						v := maxCount
 						*p = &v
 					}
