@@ -17,6 +17,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -56,6 +57,7 @@ type app struct {
 	fetch         bool
 	noCache       bool
 	nowFlag       string
+	unsafeSandbox bool
 }
 
 // Main runs cascade with args (without the program name) and returns the
@@ -115,6 +117,8 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 	root.PersistentFlags().BoolVar(&a.noCache, "no-cache", false, "ignore cached results (they are still refreshed)")
 	root.PersistentFlags().StringVar(&a.nowFlag, "now", "", "act as if it were this time (RFC 3339), for rehearsals and demos")
 	_ = root.PersistentFlags().MarkHidden("now")
+	root.PersistentFlags().BoolVar(&a.unsafeSandbox, "unsafe-sandbox", false, "run builds, tests and steps without isolation (reports say so): only for a machine that cannot isolate them (see `cascade sandbox check`) and code you trust")
+	root.PersistentPreRun = func(*cobra.Command, []string) { sandbox.AllowUnsafe(a.unsafeSandbox) }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return errkind.New(errkind.Invalid, "%v; see `%s --help`", err, c.CommandPath())
 	})
@@ -130,6 +134,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		a.planCommand(),
 		a.releaseCommand(),
 		a.demoCommand(),
+		a.sandboxCommand(),
 		a.versionCommand(),
 	)
 	return root

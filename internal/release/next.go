@@ -223,8 +223,7 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bo
 		}
 		var b strings.Builder
 		for a := 1; a <= attempts; a++ {
-			res, err := sandbox.Run(ctx, sandbox.Cmd{Shell: text, Dir: dir, Timeout: timeout,
-				Env: []string{"CASCADE_PLAN=" + d.Plan, "CASCADE_REPO=" + d.Repo, "CASCADE_VERSION=" + d.Version, "CASCADE_COMMIT=" + d.Commit}})
+			res, err := sandbox.Run(ctx, e.stepCmd(s.Spec, text, dir, timeout, d))
 			if err != nil {
 				return false, "", -1, err
 			}
@@ -305,4 +304,21 @@ func boolExit(ok bool) int {
 		return 0
 	}
 	return 1
+}
+
+// stepCmd is the sandboxed command of a run or check step: its tree
+// writable and nothing else of the machine, the network only when the
+// step says `network: true`, and of cascade's environment only the
+// variables the step names in `env:`.
+func (e *Engine) stepCmd(spec Spec, text, dir string, timeout time.Duration, d Data) sandbox.Cmd {
+	env := []string{"CASCADE_PLAN=" + d.Plan, "CASCADE_REPO=" + d.Repo, "CASCADE_VERSION=" + d.Version, "CASCADE_COMMIT=" + d.Commit}
+	for _, name := range spec.Env {
+		if e.LookupEnv == nil {
+			break
+		}
+		if v, ok := e.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	return sandbox.Cmd{Shell: text, Dir: dir, Timeout: timeout, Env: env, Writable: []string{dir}, Network: spec.Network}
 }

@@ -5,9 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -42,32 +40,38 @@ func TestEnvironmentIsScrubbed(t *testing.T) {
 	}
 }
 
-func TestTimeoutKillsTheWholeGroup(t *testing.T) {
-	dir := t.TempDir()
-	pidFile := filepath.Join(dir, "child.pid")
-	// The shell starts a grandchild that would outlive a plain kill.
-	res, err := Run(context.Background(), Cmd{
-		Shell:   "sleep 60 & echo $! > " + pidFile + "; wait",
-		Timeout: 300 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
+func TestTimeoutKillsEveryProcess(t *testing.T) {
+	for _, unisolated := range []bool{false, true} {
+		t.Run(map[bool]string{false: "isolated", true: "unisolated"}[unisolated], func(t *testing.T) {
+			if unisolated {
+				runUnisolated(t)
+			}
+			dir := t.TempDir()
+			marker := filepath.Join(dir, "marker")
+			// A grandchild that would outlive a plain kill writes the marker later.
+			res, err := Run(context.Background(), Cmd{
+				Shell:    "(sleep 1; echo alive > " + marker + ") & sleep 60",
+				Timeout:  300 * time.Millisecond,
+				Writable: []string{dir},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.TimedOut || res.OK() || res.ExitCode != -1 {
+				t.Fatalf("Result = %+v, want a timeout", res)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatal("a process of the command outlived its timeout")
+			}
+		})
 	}
-	if !res.TimedOut || res.OK() || res.ExitCode != -1 {
-		t.Fatalf("Result = %+v, want a timeout", res)
-	}
-	data, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	deadline := time.Now().Add(5 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("grandchild %d still alive after the timeout", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+}
+
+// runUnisolated runs the rest of a test without isolation.
+func runUnisolated(t *testing.T) {
+	disabled.Store(true)
+	t.Cleanup(func() { disabled.Store(false) })
 }
 
 func TestCancelKillsAndReportsIt(t *testing.T) {
