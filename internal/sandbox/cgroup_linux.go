@@ -118,6 +118,33 @@ func newCgroup(memory int64, pids int) (*cgroup, error) {
 	return cg, nil
 }
 
+// sweepCgroups removes the control groups of cascade runs that are gone.
+func sweepCgroups() {
+	for _, parent := range cgroupParents() {
+		dirs, _ := filepath.Glob(filepath.Join(parent, "cascade-*-*"))
+		for _, d := range dirs {
+			if pid := ownerPid(filepath.Base(d), "cascade-"); pid > 0 && !alive(pid) {
+				(&cgroup{dirs: []string{d}}).remove()
+			}
+		}
+	}
+}
+
+// cgroupParents are the directories cascade makes control groups in.
+func cgroupParents() []string {
+	own := ownCgroups()
+	var parents []string
+	if m := v2Mount(); m != "" {
+		parents = append(parents, filepath.Join(m, own[""]))
+	}
+	for _, c := range []string{"memory", "pids"} {
+		if p, ok := own[c]; ok {
+			parents = append(parents, filepath.Join(cgroupRoot, c, p))
+		}
+	}
+	return parents
+}
+
 func has(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {

@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -147,7 +148,8 @@ func Env(tmp string, extra []string) []string {
 // refused (Result.StartErr) unless AllowUnsafe(true), and then runs with
 // the environment filter, process group and timeout only.
 func Run(ctx context.Context, c Cmd) (Result, error) {
-	tmp, err := os.MkdirTemp("", "cascade-run-")
+	sweepOnce.Do(sweepLeftovers)
+	tmp, err := os.MkdirTemp("", fmt.Sprintf("cascade-run-%d-", os.Getpid()))
 	if err != nil {
 		return Result{ExitCode: -1, StartErr: err}, nil
 	}
@@ -244,6 +246,41 @@ func runPlain(runCtx context.Context, c Cmd, args []string, tmp string, stdout, 
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	return err
+}
+
+var sweepOnce sync.Once
+
+// sweepLeftovers removes what runs of cascade that were killed left
+// behind: their commands' temporary directories and control groups (their
+// processes died with them).
+func sweepLeftovers() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "cascade-run-*-*"))
+	for _, d := range dirs {
+		if pid := ownerPid(filepath.Base(d), "cascade-run-"); pid > 0 && !alive(pid) {
+			removeAll(d)
+		}
+	}
+	sweepCgroups()
+}
+
+// ownerPid reads the pid in a name made as prefix + pid + "-...".
+func ownerPid(name, prefix string) int {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return 0
+	}
+	digits, _, _ := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(digits)
+	if err != nil {
+		return 0
+	}
+	return pid
+}
+
+// alive reports whether a process with this pid exists.
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // removeAll removes a temp dir even where a command left it unwritable

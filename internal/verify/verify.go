@@ -171,8 +171,12 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 		return nil, err
 	}
 	defer sl.Release()
+	macKey, err := loadMACKey(filepath.Join(opt.CacheDir, "secret", "results.key"))
+	if err != nil {
+		return nil, err
+	}
 	e := &engine{opt: opt, g: g, members: members, work: sl.Dir,
-		cache: &resultCache{dir: filepath.Join(opt.CacheDir, "verify"), off: opt.NoCache},
+		cache: &resultCache{dir: filepath.Join(opt.CacheDir, "verify"), off: opt.NoCache, key: macKey},
 		trees: map[string]*once{}, tags: map[string]*once{}, merged: map[string]*once{}, changed: map[string]*once{},
 		tools: map[string]*once{}, imports: map[string]*once{}}
 	if err := e.snapshot(); err != nil {
