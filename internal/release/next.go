@@ -228,6 +228,12 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bo
 				return false, "", -1, err
 			}
 			fmt.Fprintf(&b, "$ %s  (attempt %d of %d)\n%s", text, a, attempts, res.Output)
+			if res.Note != "" {
+				fmt.Fprintf(&b, "[sandbox: %s]\n", res.Note)
+			}
+			if res.StartErr != nil {
+				fmt.Fprintf(&b, "could not run: %v\n", res.StartErr)
+			}
 			if res.TimedOut {
 				fmt.Fprintf(&b, "timed out after %s\n", timeout)
 			}

@@ -105,6 +105,9 @@ type Report struct {
 	// Unselected are the downstreams --only, --tier or --direct left out:
 	// not verified.
 	Unselected []string `json:"unselected,omitempty"`
+	// Unisolated says the builds and tests ran without the sandbox
+	// (--unsafe-sandbox): their code could reach the machine.
+	Unisolated bool `json:"unisolated,omitempty"`
 }
 
 // Regressed reports whether any downstream regressed.
@@ -188,7 +191,7 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	defer e.close()
 	members = e.members
 
-	report := &Report{Upstream: up, With: members[1:], Summary: map[string]int{}}
+	report := &Report{Upstream: up, With: members[1:], Summary: map[string]int{}, Unisolated: sandbox.UnsafeAllowed()}
 	total := 0
 	for _, j := range jobs {
 		total += len(j.states)
