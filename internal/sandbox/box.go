@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -34,6 +35,13 @@ func AllowUnsafe(ok bool) { allowUnsafe.Store(ok) }
 
 // UnsafeAllowed reports what AllowUnsafe last set.
 func UnsafeAllowed() bool { return allowUnsafe.Load() }
+
+// errNoIsolation wraps the reason a machine cannot isolate commands.
+var errNoIsolation = errors.New("cannot isolate commands on this machine")
+
+// isolate runs a command isolated (runIsolated; the tests replace it to
+// play a machine without namespaces).
+var isolate = runIsolated
 
 // disabled turns isolation off for this process: the sandbox's own tests
 // of the unisolated path use it.

@@ -109,15 +109,17 @@ func TestReadOnlyView(t *testing.T) {
 		"echo x > /pwned 2>/dev/null && echo ROOT-WRITTEN",
 		"echo 1 > /proc/sys/kernel/sysrq 2>/dev/null && echo PROC-WRITTEN",
 		"unshare -U true 2>/dev/null && echo UNSHARED",
+		"cat /etc/shadow >/dev/null 2>&1 && echo SHADOW-READ",
+		"cat /etc/passwd >/dev/null && echo PASSWD-OK",
 		"true",
 	}, "\n")
 	res := run(t, Cmd{Shell: script, Dir: work, ReadOnly: []string{ro}, Overlay: []string{ov}})
-	for _, want := range []string{"WORK-OK", "ro\n", "OV-OK", "HOME-OK"} {
+	for _, want := range []string{"WORK-OK", "ro\n", "OV-OK", "HOME-OK", "PASSWD-OK"} {
 		if !strings.Contains(res.Output, want) {
 			t.Errorf("output lacks %q:\n%s", want, res.Output)
 		}
 	}
-	for _, bad := range []string{"RO-WRITTEN", "OUTSIDE-VISIBLE", "USR-WRITTEN", "ROOT-WRITTEN", "PROC-WRITTEN", "UNSHARED"} {
+	for _, bad := range []string{"RO-WRITTEN", "OUTSIDE-VISIBLE", "USR-WRITTEN", "ROOT-WRITTEN", "PROC-WRITTEN", "UNSHARED", "SHADOW-READ"} {
 		if strings.Contains(res.Output, bad) {
 			t.Errorf("%s:\n%s", bad, res.Output)
 		}
@@ -140,6 +142,17 @@ func TestLimits(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, "big")); err != nil || fi.Size() > 1<<20 {
 		t.Errorf("file size cap not kept: %v %v\n%s", fi, err, res.Output)
 	}
+	// Memory beyond the limit kills the command, and the Result says why.
+	if cg, err := newCgroup(64<<20, 100); err == nil {
+		cg.remove()
+		res = run(t, Cmd{Shell: "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo survived", Memory: 64 << 20})
+		if strings.Contains(res.Output, "survived") && res.OK() {
+			t.Errorf("300 MB held under a 64 MiB limit: %+v", res)
+		}
+		if !strings.Contains(res.Note, "memory limit") {
+			t.Errorf("Note = %q, want the memory limit named", res.Note)
+		}
+	}
 	// A fork bomb meets the process limit, and nothing is left after.
 	marker := filepath.Join(dir, "marker")
 	res = run(t, Cmd{Shell: "i=0; while [ $i -lt 200 ]; do sh -c 'sleep 2; echo x >> " + marker + "' & i=$((i+1)); done; echo all-started", Dir: dir, Pids: 50, Timeout: 20 * time.Second})
@@ -149,5 +162,17 @@ func TestLimits(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond)
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("a process of the fork bomb outlived the command")
+	}
+}
+
+func TestLandlockIsASecondWall(t *testing.T) {
+	if landlockABI() == 0 {
+		t.Skip("no Landlock in this kernel")
+	}
+	// /proc/self/comm is writable by its process whatever the mounts say:
+	// only Landlock (writes only in the writable directories) refuses it.
+	res := run(t, Cmd{Shell: "echo renamed > /proc/self/comm && echo COMM-WRITTEN; echo x > /dev/null && echo DEVNULL-OK"})
+	if strings.Contains(res.Output, "COMM-WRITTEN") || !strings.Contains(res.Output, "DEVNULL-OK") {
+		t.Errorf("output:\n%s", res.Output)
 	}
 }

@@ -17,9 +17,6 @@ import (
 	"time"
 )
 
-// errNoIsolation wraps the reason a machine cannot isolate commands.
-var errNoIsolation = errors.New("cannot isolate commands on this machine")
-
 // isolatedHome is the command's HOME and TMPDIR, inside its private /tmp.
 const isolatedHome = "/tmp/home"
 

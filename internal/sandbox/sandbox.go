@@ -191,7 +191,7 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	var runErr error
 	isolated := !disabled.Load() && !allowUnsafe.Load()
 	if isolated {
-		exit, startErr, note, err := runIsolated(runCtx, c, args, tmp, stdout, stderr)
+		exit, startErr, note, err := isolate(runCtx, c, args, tmp, stdout, stderr)
 		if errors.Is(err, errNoIsolation) {
 			return Result{ExitCode: -1, StartErr: fmt.Errorf("refusing to run `%s` unisolated: cascade %v; run `cascade sandbox check` to see what is missing, or pass --unsafe-sandbox to run it anyway", c, err)}, nil
 		}

@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,5 +116,29 @@ func TestSplitStderr(t *testing.T) {
 	res, err := Run(context.Background(), Cmd{Shell: "echo data; echo noise >&2; echo more", SplitStderr: true})
 	if err != nil || res.Output != "data\nmore\n" || res.Stderr != "noise\n" {
 		t.Errorf("Result = %+v, %v", res, err)
+	}
+}
+
+func TestRefusedWithoutIsolation(t *testing.T) {
+	isolate = func(context.Context, Cmd, []string, string, io.Writer, io.Writer) (int, error, string, error) {
+		return -1, nil, "", fmt.Errorf("%w: no namespaces here", errNoIsolation)
+	}
+	defer func() { isolate = runIsolated }()
+	dir := t.TempDir()
+	res, err := Run(context.Background(), Cmd{Shell: "touch ran", Dir: dir})
+	if err != nil || res.StartErr == nil || !strings.Contains(res.StartErr.Error(), "--unsafe-sandbox") {
+		t.Fatalf("Run = %+v, %v; want a refusal naming --unsafe-sandbox", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Fatal("the command ran")
+	}
+	AllowUnsafe(true)
+	defer AllowUnsafe(false)
+	res, err = Run(context.Background(), Cmd{Shell: "touch ran", Dir: dir})
+	if err != nil || !res.OK() || res.Note != "unisolated (--unsafe-sandbox)" {
+		t.Fatalf("Run with --unsafe-sandbox = %+v, %v", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err != nil {
+		t.Fatal("the command did not run")
 	}
 }
