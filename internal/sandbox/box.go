@@ -153,8 +153,22 @@ func mountsFor(c Cmd, env []string, scratch string) ([]mountSpec, error) {
 		}
 	}
 	if c.Dir != "" {
-		if err := add(c.Dir, "ro", true); err != nil {
-			return nil, err
+		// Dir is seen as it is inside what the caller named (a module in
+		// its writable tree); alone, it is read-only.
+		real, err := filepath.EvalSymlinks(c.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: %s: %w", c.Dir, err)
+		}
+		inside := false
+		for _, p := range append(append(append([]string(nil), writable...), c.ReadOnly...), c.Overlay...) {
+			if rp, err := filepath.EvalSymlinks(p); err == nil && within(real, rp) {
+				inside = true
+			}
+		}
+		if !inside {
+			if err := add(c.Dir, "ro", true); err != nil {
+				return nil, err
+			}
 		}
 	}
 	out := links
@@ -165,6 +179,22 @@ func mountsFor(c Cmd, env []string, scratch string) ([]mountSpec, error) {
 		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	// A read-only directory inside a read-only one is there already.
+	kept := out[:0]
+	for _, m := range out {
+		var parent *mountSpec
+		for i := len(kept) - 1; i >= 0; i-- {
+			if within(m.Path, kept[i].Path) {
+				parent = &kept[i]
+				break
+			}
+		}
+		if m.Kind == "ro" && parent != nil && parent.Kind == "ro" {
+			continue
+		}
+		kept = append(kept, m)
+	}
+	out = kept
 	for i := range out {
 		if out[i].Kind == "overlay" {
 			out[i].Upper = filepath.Join(scratch, fmt.Sprintf("overlay-%d", i), "upper")

@@ -176,3 +176,21 @@ func TestLandlockIsASecondWall(t *testing.T) {
 		t.Errorf("output:\n%s", res.Output)
 	}
 }
+
+func TestDirInsideItsWritableTree(t *testing.T) {
+	root := t.TempDir()
+	sub := filepath.Join(root, "mod", "sub")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, Cmd{Shell: "echo x > here && echo x > ../../top && echo BOTH-OK", Dir: sub, Writable: []string{root}})
+	if !strings.Contains(res.Output, "BOTH-OK") {
+		t.Errorf("a Dir inside its writable tree is not writable:\n%s", res.Output)
+	}
+	// Alone (another directory writable), Dir is read-only.
+	other := t.TempDir()
+	res = run(t, Cmd{Shell: "echo x > here 2>/dev/null && echo DIR-WRITTEN; pwd", Dir: sub, Writable: []string{other}})
+	if strings.Contains(res.Output, "DIR-WRITTEN") || !strings.Contains(res.Output, sub) {
+		t.Errorf("Dir outside the writable directories:\n%s", res.Output)
+	}
+}
