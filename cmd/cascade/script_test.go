@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -63,6 +66,35 @@ func TestScript(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// tcplisten: listen on 127.0.0.1 (port in $LISTEN_PORT) and count
+			// connections; tcpaccepted N checks the count.
+			"tcplisten": func(ts *testscript.TestScript, neg bool, args []string) {
+				l, err := net.Listen("tcp4", "127.0.0.1:0")
+				ts.Check(err)
+				ts.Defer(func() { l.Close() })
+				n := &atomic.Int64{}
+				listeners.Store(ts, n)
+				go func() {
+					for {
+						c, err := l.Accept()
+						if err != nil {
+							return
+						}
+						n.Add(1)
+						c.Close()
+					}
+				}()
+				ts.Setenv("LISTEN_PORT", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+			},
+			"tcpaccepted": func(ts *testscript.TestScript, neg bool, args []string) {
+				v, ok := listeners.Load(ts)
+				if !ok || len(args) != 1 {
+					ts.Fatalf("usage: tcplisten first, then tcpaccepted N")
+				}
+				if got := v.(*atomic.Int64).Load(); strconv.FormatInt(got, 10) != args[0] {
+					ts.Fatalf("the listener accepted %d connections, want %s", got, args[0])
+				}
+			},
 			// expand FILE...: replace $VAR references in files with their values.
 			"expand": func(ts *testscript.TestScript, neg bool, args []string) {
 				for _, f := range args {
@@ -93,6 +125,9 @@ func TestScript(t *testing.T) {
 		},
 	})
 }
+
+// listeners are the connection counters of tcplisten, by script.
+var listeners sync.Map
 
 var goCacheDir = sync.OnceValues(func() (string, error) {
 	out, err := exec.Command("go", "env", "GOCACHE").Output()

@@ -19,6 +19,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/report"
+	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -61,7 +62,8 @@ type app struct {
 	fetch         bool
 	noCache       bool
 
-	opts Options
+	opts          Options
+	unsafeSandbox bool
 }
 
 // Options are what a caller of the Go API injects instead of the real
@@ -150,6 +152,8 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "", "where mirrors and caches live (default: the user cache directory's cascade/)")
 	root.PersistentFlags().BoolVar(&a.fetch, "fetch", false, "update mirrors of url: repos from their remotes first")
 	root.PersistentFlags().BoolVar(&a.noCache, "no-cache", false, "ignore cached results (they are still refreshed)")
+	root.PersistentFlags().BoolVar(&a.unsafeSandbox, "unsafe-sandbox", false, "run builds, tests and steps without isolation (reports say so): only for a machine that cannot isolate them (see `cascade sandbox check`) and code you trust")
+	root.PersistentPreRun = func(*cobra.Command, []string) { sandbox.AllowUnsafe(a.unsafeSandbox) }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return errkind.New(errkind.Invalid, "%v; see `%s --help`", err, c.CommandPath())
 	})
@@ -165,6 +169,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		a.planCommand(),
 		a.releaseCommand(),
 		a.demoCommand(),
+		a.sandboxCommand(),
 		a.versionCommand(),
 	)
 	return root

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -89,7 +90,7 @@ func (a *app) engine(rf *releaseFlags, needGraph bool) (*release.Engine, *worksp
 		st.Close()
 		return nil, nil, nil, err
 	}
-	e := &release.Engine{Store: st, WS: ws, G: g, CacheDir: cache, Now: a.now, Crash: a.opts.Crash,
+	e := &release.Engine{Store: st, WS: ws, G: g, CacheDir: cache, Now: a.now, Crash: a.opts.Crash, LookupEnv: os.LookupEnv,
 		Log: func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }}
 	return e, ws, func() { st.Close() }, nil
 }

@@ -92,6 +92,10 @@ type Selection struct {
 
 // Stage names.
 const (
+	// Fetch downloads what the later stages need (with the network); its
+	// failure says nothing by itself: the stages after it, offline, say
+	// what could not be built.
+	Fetch   = "fetch"
 	Install = "install"
 	Build   = "build"
 	Test    = "test"

@@ -34,7 +34,11 @@ func Start(ctx context.Context, g *graph.Workspace, cacheDir, work string) (*Set
 	if err := os.MkdirAll(packs, 0o755); err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
 	}
-	s.ByName[scan.NPM] = &npm.NPM{Cache: filepath.Join(cacheDir, "npm"), Work: packs}
+	npmCache := filepath.Join(cacheDir, "npm")
+	if err := os.MkdirAll(npmCache, 0o755); err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	s.ByName[scan.NPM] = &npm.NPM{Cache: npmCache, Work: packs}
 	if sources := goSources(g); len(sources) > 0 {
 		goEco, err := gomod.Start(ctx, sources, cacheDir)
 		if err != nil {
@@ -50,6 +54,12 @@ func (s *Set) Close() {
 	for _, x := range s.ByName {
 		_ = x.Close()
 	}
+}
+
+// StartGo serves the workspace's Go modules and returns the Go ecosystem
+// whose commands build against them (Close stops it).
+func StartGo(ctx context.Context, g *graph.Workspace, cacheDir string) (gomod.Go, error) {
+	return gomod.Start(ctx, goSources(g), cacheDir)
 }
 
 // GoEnv serves the workspace's Go modules and returns the environment of

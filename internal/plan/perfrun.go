@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/ecosystems"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/sandbox"
@@ -37,7 +38,7 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 	cache := perfCache{dir: opt.CacheDir, off: opt.NoCache}
 	var repos []RepoBench
 	var errs []string
-	var env []string
+	var goEco *gomod.Go
 	var stop func()
 	sl, err := sandbox.AcquireSlot(opt.CacheDir, "plan")
 	if err != nil {
@@ -84,8 +85,20 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 		if err := replaceOthers(headDir, c.Repo, with); err != nil {
 			return Gate{}, err
 		}
-		if env == nil {
-			if env, stop, err = ecosystems.GoEnv(ctx, g, opt.CacheDir); err != nil {
+		if goEco == nil {
+			x, err := ecosystems.StartGo(ctx, g, opt.CacheDir)
+			if err != nil {
+				return Gate{}, err
+			}
+			goEco, stop = &x, func() { x.Close() }
+		}
+		// Modules are fetched first, with the network; the benchmarks run
+		// offline, each side writing only its own tree (and the change
+		// set's heads it builds against readable).
+		for _, dir := range []string{baseDir, headDir} {
+			fetch := goEco.Fetch(sandbox.Cmd{Args: append(gomod.FetchArgs(), "./..."),
+				Dir: dir, Env: goEco.Env, Timeout: opt.Timeout, ReadOnly: []string{sl.Dir}}, dir)
+			if _, err := sandbox.Run(ctx, fetch); err != nil {
 				return Gate{}, err
 			}
 		}
@@ -97,7 +110,8 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 			repos = append(repos, rb)
 			continue
 		}
-		run := benchRunner(ctx, c.Repo, sandbox.Cmd{Shell: cfg.Bench, Env: env, Timeout: opt.Timeout, SplitStderr: true}, baseDir, headDir)
+		bench := goEco.Offline(sandbox.Cmd{Shell: cfg.Bench, Env: goEco.Env, Timeout: opt.Timeout, SplitStderr: true, ReadOnly: []string{sl.Dir}}, "")
+		run := benchRunner(ctx, c.Repo, bench, baseDir, headDir)
 		rb, s, failure, err := sampleBench(c.Repo, cfg.Bench, run, pol)
 		if err != nil {
 			return Gate{}, err
@@ -143,6 +157,7 @@ func benchRunner(ctx context.Context, repo string, cmd sandbox.Cmd, baseDir, hea
 		if head {
 			c.Dir, side = headDir, "head"
 		}
+		c.Writable = append(append([]string(nil), c.Writable...), c.Dir)
 		res, err := sandbox.Run(ctx, c)
 		if err != nil {
 			return "", "", err

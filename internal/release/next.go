@@ -202,7 +202,7 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bo
 	repo := e.G.Repos[i]
 	switch s.Kind {
 	case Run, Check:
-		cmd := sandbox.Cmd{Env: runbook.Env(d)}
+		var cmd sandbox.Cmd
 		var rerr error
 		if len(s.Spec.Argv) > 0 {
 			cmd.Args, rerr = runbook.Argv(s.Spec.Argv, d)
@@ -231,12 +231,18 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bo
 		}
 		var b strings.Builder
 		for a := 1; a <= attempts; a++ {
-			cmd.Dir, cmd.Timeout = dir, timeout
+			cmd = e.stepCmd(s.Spec, cmd, dir, timeout, d)
 			res, err := sandbox.Run(ctx, cmd)
 			if err != nil {
 				return false, "", -1, err
 			}
 			fmt.Fprintf(&b, "$ %s  (attempt %d of %d)\n%s", cmd.String(), a, attempts, res.Output)
+			if res.Note != "" {
+				fmt.Fprintf(&b, "[sandbox: %s]\n", res.Note)
+			}
+			if res.StartErr != nil {
+				fmt.Fprintf(&b, "could not run: %v\n", res.StartErr)
+			}
 			if res.TimedOut {
 				fmt.Fprintf(&b, "timed out after %s\n", timeout)
 			}
@@ -338,4 +344,24 @@ func boolExit(ok bool) int {
 		return 0
 	}
 	return 1
+}
+
+// stepCmd is the sandboxed command of a run or check step whose program
+// (Args) or shell text (Shell) cmd already holds: its tree writable and
+// nothing else of the machine, the network only when the step says
+// `network: true`, and of cascade's environment only the variables the
+// step names in `env:`, besides the step's own CASCADE_* values.
+func (e *Engine) stepCmd(spec Spec, cmd sandbox.Cmd, dir string, timeout time.Duration, d Data) sandbox.Cmd {
+	cmd.Dir, cmd.Timeout = dir, timeout
+	cmd.Writable, cmd.Network = []string{dir}, spec.Network
+	cmd.Env = runbook.Env(d)
+	for _, name := range spec.Env {
+		if e.LookupEnv == nil {
+			break
+		}
+		if v, ok := e.LookupEnv(name); ok {
+			cmd.Env = append(cmd.Env, name+"="+v)
+		}
+	}
+	return cmd
 }

@@ -89,6 +89,9 @@ type Engine struct {
 	Signature *identity.Signature
 	// Log receives progress lines for a person.
 	Log func(format string, args ...any)
+	// LookupEnv reads cascade's environment for the variables a step
+	// names in `env:`; nil passes none.
+	LookupEnv func(string) (string, bool)
 }
 
 func (e *Engine) now() string { return e.Now().UTC().Format(time.RFC3339Nano) }

@@ -98,6 +98,9 @@ func VerifyText(w io.Writer, r *verify.Report) error {
 	}
 	fmt.Fprintf(w, "\n%s\n", summaryLine(r))
 	fmt.Fprintf(w, "Conclusion: %s.\n", r.Conclusion)
+	if r.Unisolated {
+		fmt.Fprintln(w, "Warning: the builds and tests ran unisolated (--unsafe-sandbox): their code could read and write this machine.")
+	}
 	return nil
 }
 

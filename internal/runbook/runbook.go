@@ -52,8 +52,15 @@ type Spec struct {
 	Timeout    time.Duration `json:"timeout,omitempty"`
 	Inputs     []string      `json:"inputs,omitempty"`
 	Idempotent bool          `json:"idempotent,omitempty"`
-	Line       int           `json:"line,omitempty"`
+	// Network gives a run or check step the network (it is sandboxed
+	// offline otherwise); Env names the variables of cascade's
+	// environment it gets (none otherwise).
+	Network bool     `json:"network,omitempty"`
+	Env     []string `json:"env,omitempty"`
+	Line    int      `json:"line,omitempty"`
 }
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Data is what step templates see.
 type Data struct {
@@ -187,8 +194,22 @@ func Parse(file string, data []byte) ([]Spec, error) {
 				}
 			case "idempotent":
 				s.Idempotent = v.Value == "true"
+			case "network":
+				if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
+					return nil, bad(v, "network must be true or false")
+				}
+				s.Network = v.Value == "true"
+			case "env":
+				if err := v.Decode(&s.Env); err != nil {
+					return nil, bad(v, "env must be a list of variable names such as [DEPLOY_TOKEN]")
+				}
+				for _, name := range s.Env {
+					if !envName.MatchString(name) {
+						return nil, bad(v, "env: %q is not a variable name (letters, digits and _, not starting with a digit)", name)
+					}
+				}
 			default:
-				return nil, bad(k, "unknown key %q in a step; known keys: name, %s, retry, timeout, inputs, idempotent", k.Value, strings.Join(kinds, ", "))
+				return nil, bad(k, "unknown key %q in a step; known keys: name, %s, retry, timeout, inputs, idempotent, network, env", k.Value, strings.Join(kinds, ", "))
 			}
 		}
 		if strings.TrimSpace(s.Name) == "" {

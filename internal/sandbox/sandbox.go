@@ -1,9 +1,21 @@
-// Package sandbox runs the build and test commands of downstream
-// repositories, whose code cascade does not trust. Every command gets a
-// scrubbed environment (an allow-list: none of cascade's own tokens or
-// credentials), its own process group, a timeout that kills the whole
-// group, captured output capped to its tail, and its own temporary
-// directory (also its HOME) that is removed afterwards.
+// Package sandbox runs the commands of repositories cascade does not
+// trust (downstream builds and tests, benchmarks, runbook steps) isolated,
+// and extracts trees safely.
+//
+// Every command gets a scrubbed environment (an allow-list: none of
+// cascade's own tokens), a timeout, captured output capped to its tail,
+// and, on Linux, its own namespaces with cascade's executable as their
+// init (pid 1): pid (every descendant dies with the command; /proc shows
+// only its processes), mount (a read-only view of the system and
+// toolchains, the directories the caller names read-only, writable or
+// behind a throw-away overlay, a private size-capped /tmp that is also
+// HOME, a minimal /dev), network (loopback only, unless the command is
+// given the network), IPC and UTS. Memory and process counts are limited
+// through a control group (cgroup v2, else v1), file sizes through
+// rlimits; capabilities are dropped, a seccomp filter denies the calls an
+// escape needs, and Landlock (where the kernel has it) allows writes only
+// in the writable directories. A machine that cannot isolate commands
+// runs none unless AllowUnsafe(true) (--unsafe-sandbox).
 package sandbox
 
 import (
@@ -15,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,6 +64,21 @@ type Cmd struct {
 	// a parser that must see all of a large output reads it here, while
 	// Output keeps only the tail. Writes come from one goroutine at a time.
 	Stream io.Writer
+
+	// What an isolated command sees besides the system (see Run): ReadOnly
+	// directories it may read; Overlay directories it reads and writes,
+	// its writes thrown away when it ends (a build cache it must not
+	// poison); Writable directories it may write (Dir alone when empty).
+	ReadOnly, Overlay, Writable []string
+	// Network gives the command the host's network (a fetch phase, a
+	// runbook step that declares it); otherwise it has only a loopback of
+	// its own.
+	Network bool
+	// Memory, Pids, FileSize and TmpSize override the default limits.
+	Memory   int64
+	Pids     int
+	FileSize int64
+	TmpSize  int64
 }
 
 // String is the command line as a person would type it.
@@ -77,6 +105,9 @@ type Result struct {
 	Duration  time.Duration
 	// StartErr is set when the command could not start at all.
 	StartErr error
+	// Note says what the sandbox could not do or what ended the command
+	// (no memory limit here, the memory limit killed it, unisolated).
+	Note string
 }
 
 // OK reports whether the command exited with status 0.
@@ -108,10 +139,17 @@ func Env(tmp string, extra []string) []string {
 }
 
 // Run runs c and waits for it. It returns an error only when ctx is
-// cancelled (the whole process group is killed first); a command that
-// fails, times out or cannot start is described by the Result.
+// cancelled (every process of the command is killed first); a command
+// that fails, times out or cannot start is described by the Result.
+//
+// The command is isolated (see the package comment): its own pid, mount,
+// network, IPC and UTS namespaces with cascade as their init, a read-only
+// view of the system, limits. On a machine that cannot isolate it, it is
+// refused (Result.StartErr) unless AllowUnsafe(true), and then runs with
+// the environment filter, process group and timeout only.
 func Run(ctx context.Context, c Cmd) (Result, error) {
-	tmp, err := os.MkdirTemp("", "cascade-run-")
+	sweepOnce.Do(sweepLeftovers)
+	tmp, err := os.MkdirTemp("", fmt.Sprintf("cascade-run-%d-", os.Getpid()))
 	if err != nil {
 		return Result{ExitCode: -1, StartErr: err}, nil
 	}
@@ -129,10 +167,6 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 		runCtx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	cmd := exec.CommandContext(runCtx, args[0], args[1:]...)
-	cmd.Dir = c.Dir
-	cmd.Env = Env(tmp, c.Env)
-	cmd.Stdin = nil
 	limit := c.OutputLimit
 	if limit <= 0 {
 		limit = DefaultOutputLimit
@@ -146,44 +180,107 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	if c.Stream != nil {
 		w = io.MultiWriter(out, c.Stream)
 	}
+	// The same writer for both streams unless split: exec then calls it
+	// from one goroutine.
+	stdout, stderr := w, w
 	if c.SplitStderr {
-		cmd.Stdout, cmd.Stderr = w, errOut
-	} else {
-		// The same writer for both: exec then calls it from one goroutine.
-		cmd.Stdout, cmd.Stderr = w, w
+		stderr = errOut
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// On timeout or cancellation, kill the whole group: a test binary's
-	// children must not outlive it.
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
-	err = cmd.Run()
-	res := Result{Duration: time.Since(start), Output: out.String(), Truncated: out.total - int64(min(out.total, int64(out.limit)))}
+	var res Result
+	var runErr error
+	isolated := !disabled.Load() && !allowUnsafe.Load()
+	if isolated {
+		exit, startErr, note, err := isolate(runCtx, c, args, tmp, stdout, stderr)
+		if errors.Is(err, errNoIsolation) {
+			return Result{ExitCode: -1, StartErr: fmt.Errorf("refusing to run `%s` unisolated: cascade %v; run `cascade sandbox check` to see what is missing, or pass --unsafe-sandbox to run it anyway", c, err)}, nil
+		}
+		res.ExitCode, res.StartErr, res.Note = exit, startErr, note
+	}
+	if !isolated {
+		runErr = runPlain(runCtx, c, args, tmp, stdout, stderr)
+		if allowUnsafe.Load() {
+			res.Note = "unisolated (--unsafe-sandbox)"
+		}
+	}
+	res.Duration = time.Since(start)
+	res.Output, res.Truncated = out.String(), out.total-int64(min(out.total, int64(out.limit)))
 	if c.SplitStderr {
 		res.Stderr = errOut.String()
 	}
-	if cmd.Process != nil {
-		// Whatever the command left running in its group goes too.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
 	switch {
-	case err == nil:
-		res.ExitCode = 0
 	case ctx.Err() != nil:
 		res.ExitCode = -1
 		return res, ctx.Err()
 	case runCtx.Err() == context.DeadlineExceeded:
 		res.ExitCode, res.TimedOut = -1, true
+	case isolated:
+	case runErr == nil:
+		res.ExitCode = 0
 	default:
 		var ee *exec.ExitError
-		if errors.As(err, &ee) {
+		if errors.As(runErr, &ee) {
 			res.ExitCode = ee.ExitCode()
 		} else {
-			res.ExitCode, res.StartErr = -1, err
+			res.ExitCode, res.StartErr = -1, runErr
 		}
 	}
 	return res, nil
+}
+
+// runPlain runs args without isolation: a scrubbed environment, its own
+// process group killed at the end, HOME and TMPDIR in tmp.
+func runPlain(runCtx context.Context, c Cmd, args []string, tmp string, stdout, stderr io.Writer) error {
+	cmd := exec.CommandContext(runCtx, args[0], args[1:]...)
+	cmd.Dir = c.Dir
+	cmd.Env = Env(tmp, c.Env)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// On timeout or cancellation, kill the whole group: a test binary's
+	// children must not outlive it.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	if cmd.Process != nil {
+		// Whatever the command left running in its group goes too.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	return err
+}
+
+var sweepOnce sync.Once
+
+// sweepLeftovers removes what runs of cascade that were killed left
+// behind: their commands' temporary directories and control groups (their
+// processes died with them).
+func sweepLeftovers() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "cascade-run-*-*"))
+	for _, d := range dirs {
+		if pid := ownerPid(filepath.Base(d), "cascade-run-"); pid > 0 && !alive(pid) {
+			removeAll(d)
+		}
+	}
+	sweepCgroups()
+}
+
+// ownerPid reads the pid in a name made as prefix + pid + "-...".
+func ownerPid(name, prefix string) int {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return 0
+	}
+	digits, _, _ := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(digits)
+	if err != nil {
+		return 0
+	}
+	return pid
+}
+
+// alive reports whether a process with this pid exists.
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // removeAll removes a temp dir even where a command left it unwritable

@@ -2,12 +2,12 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -42,32 +42,38 @@ func TestEnvironmentIsScrubbed(t *testing.T) {
 	}
 }
 
-func TestTimeoutKillsTheWholeGroup(t *testing.T) {
-	dir := t.TempDir()
-	pidFile := filepath.Join(dir, "child.pid")
-	// The shell starts a grandchild that would outlive a plain kill.
-	res, err := Run(context.Background(), Cmd{
-		Shell:   "sleep 60 & echo $! > " + pidFile + "; wait",
-		Timeout: 300 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
+func TestTimeoutKillsEveryProcess(t *testing.T) {
+	for _, unisolated := range []bool{false, true} {
+		t.Run(map[bool]string{false: "isolated", true: "unisolated"}[unisolated], func(t *testing.T) {
+			if unisolated {
+				runUnisolated(t)
+			}
+			dir := t.TempDir()
+			marker := filepath.Join(dir, "marker")
+			// A grandchild that would outlive a plain kill writes the marker later.
+			res, err := Run(context.Background(), Cmd{
+				Shell:    "(sleep 1; echo alive > " + marker + ") & sleep 60",
+				Timeout:  300 * time.Millisecond,
+				Writable: []string{dir},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.TimedOut || res.OK() || res.ExitCode != -1 {
+				t.Fatalf("Result = %+v, want a timeout", res)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			if _, err := os.Stat(marker); err == nil {
+				t.Fatal("a process of the command outlived its timeout")
+			}
+		})
 	}
-	if !res.TimedOut || res.OK() || res.ExitCode != -1 {
-		t.Fatalf("Result = %+v, want a timeout", res)
-	}
-	data, err := os.ReadFile(pidFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	deadline := time.Now().Add(5 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("grandchild %d still alive after the timeout", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+}
+
+// runUnisolated runs the rest of a test without isolation.
+func runUnisolated(t *testing.T) {
+	disabled.Store(true)
+	t.Cleanup(func() { disabled.Store(false) })
 }
 
 func TestCancelKillsAndReportsIt(t *testing.T) {
@@ -110,5 +116,29 @@ func TestSplitStderr(t *testing.T) {
 	res, err := Run(context.Background(), Cmd{Shell: "echo data; echo noise >&2; echo more", SplitStderr: true})
 	if err != nil || res.Output != "data\nmore\n" || res.Stderr != "noise\n" {
 		t.Errorf("Result = %+v, %v", res, err)
+	}
+}
+
+func TestRefusedWithoutIsolation(t *testing.T) {
+	isolate = func(context.Context, Cmd, []string, string, io.Writer, io.Writer) (int, error, string, error) {
+		return -1, nil, "", fmt.Errorf("%w: no namespaces here", errNoIsolation)
+	}
+	defer func() { isolate = runIsolated }()
+	dir := t.TempDir()
+	res, err := Run(context.Background(), Cmd{Shell: "touch ran", Dir: dir})
+	if err != nil || res.StartErr == nil || !strings.Contains(res.StartErr.Error(), "--unsafe-sandbox") {
+		t.Fatalf("Run = %+v, %v; want a refusal naming --unsafe-sandbox", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err == nil {
+		t.Fatal("the command ran")
+	}
+	AllowUnsafe(true)
+	defer AllowUnsafe(false)
+	res, err = Run(context.Background(), Cmd{Shell: "touch ran", Dir: dir})
+	if err != nil || !res.OK() || res.Note != "unisolated (--unsafe-sandbox)" {
+		t.Fatalf("Run with --unsafe-sandbox = %+v, %v", res, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ran")); err != nil {
+		t.Fatal("the command did not run")
 	}
 }

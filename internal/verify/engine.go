@@ -97,9 +97,12 @@ func (e *engine) onceOf(m map[string]*once, key string) *once {
 	return m[key]
 }
 
-// run runs a sandboxed command with the verification's time limit.
+// run runs a sandboxed command with the verification's time limit. It
+// may read the run's work dir (the upstream trees put in place) and
+// write only where its ecosystem says (its own tree).
 func (e *engine) run(ctx context.Context, c sandbox.Cmd) (sandbox.Result, error) {
 	c.Timeout = e.opt.Timeout
+	c.ReadOnly = append(c.ReadOnly, e.work)
 	return sandbox.Run(ctx, c)
 }
 

@@ -218,7 +218,7 @@ func (e *engine) selectUnits(ctx context.Context, x ecosystem.Ecosystem, node in
 	}
 	key := runKey{Kind: "imports", Repo: d.Name, Commit: d.Commit, Units: []ecosystem.Unit{{Module: ecosystem.Module{Name: m.Name, Dir: m.Dir}}},
 		Toolchains: map[string]string{x.Name(): tool}, Proxy: e.proxyHash}.sum()
-	cached := &resultCache{dir: e.cache.dir}
+	cached := &resultCache{dir: e.cache.dir, key: e.cache.key}
 	run := func(ctx context.Context, c sandbox.Cmd) (sandbox.Result, error) {
 		var res sandbox.Result
 		if cached.get(key, &res) {

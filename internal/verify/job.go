@@ -13,6 +13,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/ecosystem"
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -565,7 +566,7 @@ func (e *engine) runUnits(ctx context.Context, root, label string, units []ecosy
 		if custom {
 			for _, st := range steps {
 				switch {
-				case st.Stage == ecosystem.Install:
+				case st.Stage == ecosystem.Install || st.Stage == ecosystem.Fetch:
 					installs = append(installs, st)
 				case i == 0:
 					// The repo's own build and test commands, once, at its root.
@@ -681,7 +682,9 @@ func (e *engine) runSteps(ctx context.Context, steps []ecosystem.Step) (Run, err
 		case res.StartErr != nil:
 			return Run{Infra: fmt.Sprintf("could not run `%s`: %v", c, res.StartErr), Command: c.String(), Log: log}, nil
 		case res.ExitCode < 0:
-			return Run{Infra: fmt.Sprintf("`%s` was killed", c), Command: c.String(), Log: log}, nil
+			return Run{Infra: fmt.Sprintf("`%s` was killed%s", c, noteOf(res)), Command: c.String(), Log: log}, nil
+		case s.Stage == ecosystem.Fetch:
+			continue
 		case res.OK() && len(results.Failed) == 0:
 			continue
 		case res.OK() && s.Stage != ecosystem.Test:
@@ -723,4 +726,12 @@ func tail(s string) string {
 		s = s[i+1:]
 	}
 	return "...\n" + s
+}
+
+// noteOf is what the sandbox said about how a command ended, as a suffix.
+func noteOf(res sandbox.Result) string {
+	if res.Note == "" {
+		return ""
+	}
+	return " (" + res.Note + ")"
 }

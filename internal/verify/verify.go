@@ -105,6 +105,9 @@ type Report struct {
 	// Unselected are the downstreams --only, --tier or --direct left out:
 	// not verified.
 	Unselected []string `json:"unselected,omitempty"`
+	// Unisolated says the builds and tests ran without the sandbox
+	// (--unsafe-sandbox): their code could reach the machine.
+	Unisolated bool `json:"unisolated,omitempty"`
 }
 
 // Regressed reports whether any downstream regressed.
@@ -171,8 +174,12 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 		return nil, err
 	}
 	defer sl.Release()
+	macKey, err := loadMACKey(filepath.Join(opt.CacheDir, "secret", "results.key"))
+	if err != nil {
+		return nil, err
+	}
 	e := &engine{opt: opt, g: g, members: members, work: sl.Dir,
-		cache: &resultCache{dir: filepath.Join(opt.CacheDir, "verify"), off: opt.NoCache},
+		cache: &resultCache{dir: filepath.Join(opt.CacheDir, "verify"), off: opt.NoCache, key: macKey},
 		trees: map[string]*once{}, tags: map[string]*once{}, merged: map[string]*once{}, changed: map[string]*once{},
 		tools: map[string]*once{}, imports: map[string]*once{}}
 	if err := e.snapshot(); err != nil {
@@ -184,7 +191,7 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	defer e.close()
 	members = e.members
 
-	report := &Report{Upstream: up, With: members[1:], Summary: map[string]int{}}
+	report := &Report{Upstream: up, With: members[1:], Summary: map[string]int{}, Unisolated: sandbox.UnsafeAllowed()}
 	total := 0
 	for _, j := range jobs {
 		total += len(j.states)

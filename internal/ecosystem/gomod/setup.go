@@ -3,6 +3,7 @@ package gomod
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -32,8 +33,16 @@ func Start(ctx context.Context, sources []goproxy.Source, cacheDir string) (Go, 
 	for _, s := range sources {
 		names = append(names, s.Module)
 	}
-	return Go{Version: tool.Version, proxy: proxy,
-		Env: BuildEnv(tool, proxy.URL, modCache, filepath.Join(cacheDir, "gopath"), names)}, nil
+	goPath := filepath.Join(cacheDir, "gopath")
+	for _, d := range []string{modCache, goPath, tool.GoCache} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			proxy.Close()
+			return Go{}, errkind.Wrap(errkind.Infra, err)
+		}
+	}
+	return Go{Version: tool.Version, proxy: proxy, ModCache: modCache,
+		ReadOnly: []string{tool.GoRoot, goPath}, GoCache: tool.GoCache,
+		Env: BuildEnv(tool, proxy.URL, modCache, goPath, names)}, nil
 }
 
 // Close stops the module proxy Start started.

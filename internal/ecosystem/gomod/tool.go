@@ -18,6 +18,7 @@ import (
 type Toolchain struct {
 	Version  string `json:"GOVERSION"`
 	GoCache  string `json:"GOCACHE"`
+	GoRoot   string `json:"GOROOT"`
 	GoProxy  string `json:"GOPROXY"`
 	NoSumDB  string `json:"GONOSUMDB"`
 	Private  string `json:"GOPRIVATE"`
@@ -28,7 +29,7 @@ type Toolchain struct {
 // LookupToolchain asks the local go command for its version and settings.
 func LookupToolchain(ctx context.Context) (Toolchain, error) {
 	var t Toolchain
-	cmd := exec.CommandContext(ctx, "go", "env", "-json", "GOVERSION", "GOCACHE", "GOPROXY", "GONOSUMDB", "GOPRIVATE", "GOSUMDB", "GOINSECURE")
+	cmd := exec.CommandContext(ctx, "go", "env", "-json", "GOVERSION", "GOCACHE", "GOROOT", "GOPROXY", "GONOSUMDB", "GOPRIVATE", "GOSUMDB", "GOINSECURE")
 	out, err := cmd.Output()
 	if err != nil {
 		return t, errkind.Wrap(errkind.Infra, fmt.Errorf("cannot run `go env`; is Go installed and on PATH? %w", err))

@@ -29,6 +29,15 @@ type Go struct {
 	Env []string
 	// Version is the go command's version.
 	Version string
+	// ModCache is the module cache: written only by the fetch phase (go
+	// commands that run no code of the repos), read by builds and tests.
+	ModCache string
+	// GoCache is the build cache: builds and tests see it through an
+	// overlay, their writes thrown away, so that no job poisons the next.
+	GoCache string
+	// ReadOnly are the other directories go commands read (GOROOT, the
+	// go command's configuration).
+	ReadOnly []string
 
 	proxy *goproxy.Server
 }
@@ -215,8 +224,9 @@ func (g Go) Select(ctx context.Context, run ecosystem.Runner, tree string, m eco
 	if len(changed) == 0 {
 		return ecosystem.Selection{}, nil
 	}
-	c := sandbox.Cmd{Args: []string{"go", "list", "-e", "-test", "-json=" + ListFields, "./..."},
-		Dir: filepath.Join(tree, filepath.FromSlash(m.Dir)), Env: g.Env, OutputLimit: 64 << 20, SplitStderr: true}
+	// go list runs none of the tree's code: it may fetch what it needs.
+	c := g.Fetch(sandbox.Cmd{Args: []string{"go", "list", "-e", "-test", "-json=" + ListFields, "./..."},
+		Dir: filepath.Join(tree, filepath.FromSlash(m.Dir)), Env: g.Env, OutputLimit: 64 << 20, SplitStderr: true}, tree)
 	res, err := run(ctx, c)
 	if err != nil {
 		return ecosystem.Selection{}, err
@@ -270,22 +280,58 @@ func (g Go) Prepare(ctx context.Context, run ecosystem.Runner, root, dir string,
 			return nil, err
 		}
 	}
-	var steps []ecosystem.Step
+	pkgs := u.Packages
+	if len(pkgs) == 0 {
+		pkgs = []string{"./..."}
+	}
+	// The fetch phase: the go command loads and compiles every package the
+	// build and the tests need, downloading modules (with the network, the
+	// module and build caches writable); it runs nothing of the tree.
+	steps := []ecosystem.Step{{Stage: ecosystem.Fetch, Cmd: g.Fetch(sandbox.Cmd{
+		Args: append(FetchArgs(), pkgs...), Dir: dir, Env: g.Env}, root)}}
 	if cfg.Build != "" {
-		steps = append(steps, ecosystem.Step{Stage: ecosystem.Build, Cmd: sandbox.Cmd{Shell: cfg.Build, Dir: dir, Env: g.Env}})
+		steps = append(steps, ecosystem.Step{Stage: ecosystem.Build, Cmd: g.Offline(sandbox.Cmd{Shell: cfg.Build, Dir: dir, Env: g.Env}, root)})
 	}
 	// -count=1: go's own test cache does not know every input a test
 	// reads (TZ, files outside the module); cascade caches by content.
-	test := sandbox.Cmd{Args: append([]string{"go", "test", "-json", "-count=1"}, u.Packages...), Dir: dir, Env: g.Env}
-	if len(u.Packages) == 0 {
-		test.Args = append(test.Args, "./...")
-	}
+	test := sandbox.Cmd{Args: append([]string{"go", "test", "-json", "-count=1"}, pkgs...), Dir: dir, Env: g.Env}
 	if cfg.Test != "" {
 		test = sandbox.Cmd{Shell: cfg.Test, Dir: dir, Env: g.Env}
 	}
-	steps = append(steps, ecosystem.Step{Stage: ecosystem.Test, Cmd: test,
+	steps = append(steps, ecosystem.Step{Stage: ecosystem.Test, Cmd: g.Offline(test, root),
 		Results: func() ecosystem.Parser { return NewTestStream(root) }})
 	return steps, nil
+}
+
+// FetchArgs is the go command of the fetch phase, before its packages: it
+// downloads the modules the packages and their tests need and compiles
+// them (into the build cache), running none of their code.
+func FetchArgs() []string {
+	return []string{"go", "list", "-e", "-deps", "-test", "-export", "-f", "{{if .Error}}{{.Error}}{{end}}"}
+}
+
+// Fetch makes c a command of the fetch phase (go commands that run no
+// code of the tree): the network, the tree and the module and build
+// caches writable.
+func (g Go) Fetch(c sandbox.Cmd, tree string) sandbox.Cmd {
+	c.Network = true
+	c.Writable = append(c.Writable, tree, g.ModCache, g.GoCache)
+	c.ReadOnly = append(c.ReadOnly, g.ReadOnly...)
+	return c
+}
+
+// Offline makes c a command of the build-and-test phase: no network and
+// no proxy, the module cache read-only, the build cache behind an
+// overlay, only the tree writable.
+func (g Go) Offline(c sandbox.Cmd, tree string) sandbox.Cmd {
+	c.Env = append(append([]string(nil), c.Env...), "GOPROXY=off")
+	if tree != "" {
+		c.Writable = append(c.Writable, tree)
+	}
+	c.ReadOnly = append(c.ReadOnly, g.ModCache)
+	c.ReadOnly = append(c.ReadOnly, g.ReadOnly...)
+	c.Overlay = append(c.Overlay, g.GoCache)
+	return c
 }
 
 // replace adds a replace directive for every upstream to the go.mod in dir;

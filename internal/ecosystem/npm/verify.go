@@ -165,8 +165,16 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 		_ = os.Remove(report)
 	}
 	hasTests := cfg.Test != "" || HasScript(filepath.Join(dir, FileName), "test")
+	// The install phase has the network and fills npm's cache (install
+	// scripts run in it); the build and test phases are offline, the
+	// cache behind an overlay, and write only their tree and reports.
+	install := sandbox.Cmd{Args: append([]string{"npm", "install", "--no-save"}, tarballs...), Dir: dir, Env: env,
+		Network: true, Writable: []string{root, n.Cache}, ReadOnly: []string{n.Work}}
+	for _, c := range []*sandbox.Cmd{&build, &test} {
+		c.Writable, c.Overlay, c.ReadOnly = []string{root, reports}, []string{n.Cache}, []string{n.Work}
+	}
 	return []ecosystem.Step{
-		{Stage: ecosystem.Install, Cmd: sandbox.Cmd{Args: append([]string{"npm", "install", "--no-save"}, tarballs...), Dir: dir, Env: env}},
+		{Stage: ecosystem.Install, Cmd: install},
 		{Stage: ecosystem.Build, Cmd: build},
 		{Stage: ecosystem.Test, Cmd: test, Skip: func() bool { return !hasTests },
 			Results: func() ecosystem.Parser { return newResults(dir, reports, report, runners) }},
@@ -212,7 +220,8 @@ func (n *NPM) packOnce(ctx context.Context, run ecosystem.Runner, root, dir stri
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return "", errkind.Wrap(errkind.Infra, err)
 	}
-	res, err := run(ctx, sandbox.Cmd{Args: []string{"npm", "pack", "--pack-destination", dest}, Dir: filepath.Join(src, rel), Env: Env(n.Cache)})
+	res, err := run(ctx, sandbox.Cmd{Args: []string{"npm", "pack", "--pack-destination", dest}, Dir: filepath.Join(src, rel), Env: Env(n.Cache),
+		Writable: []string{work}, Overlay: []string{n.Cache}})
 	if err != nil {
 		return "", err
 	}

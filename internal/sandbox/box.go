@@ -1,0 +1,236 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+)
+
+// Default limits of an isolated command.
+const (
+	// DefaultMemory caps the memory (with its tmpfs /tmp) of all of a
+	// command's processes together.
+	DefaultMemory = 6 << 30
+	// DefaultPids caps how many processes and threads a command may have.
+	DefaultPids = 4096
+	// DefaultTmpSize caps the private /tmp (and HOME) of a command.
+	DefaultTmpSize = 2 << 30
+	// DefaultFileSize caps the size of any one file a command writes.
+	DefaultFileSize = 1 << 30
+)
+
+// allowUnsafe runs commands without isolation (--unsafe-sandbox).
+var allowUnsafe atomic.Bool
+
+// AllowUnsafe says whether commands run unisolated, with the environment
+// filter, process group and timeout only: on a machine that cannot isolate
+// them, or where a person chooses so (a test whose flakiness lives
+// outside its tree). The CLI sets it from --unsafe-sandbox; every
+// Result's Note says so.
+func AllowUnsafe(ok bool) { allowUnsafe.Store(ok) }
+
+// UnsafeAllowed reports what AllowUnsafe last set.
+func UnsafeAllowed() bool { return allowUnsafe.Load() }
+
+// errNoIsolation wraps the reason a machine cannot isolate commands.
+var errNoIsolation = errors.New("cannot isolate commands on this machine")
+
+// isolate runs a command isolated (runIsolated; the tests replace it to
+// play a machine without namespaces).
+var isolate = runIsolated
+
+// disabled turns isolation off for this process: the sandbox's own tests
+// of the unisolated path use it.
+var disabled atomic.Bool
+
+// mountSpec is one path of the host the isolated command sees.
+type mountSpec struct {
+	Path string `json:"path"`
+	// Kind is "ro", "rw", "overlay" (reads from Path, writes kept in
+	// Upper and thrown away) or "link" (a symbolic link to Target).
+	Kind   string `json:"kind"`
+	Target string `json:"target,omitempty"`
+	Upper  string `json:"upper,omitempty"`
+	Work   string `json:"work,omitempty"`
+}
+
+// initConfig is what cascade tells the sandbox's init.
+type initConfig struct {
+	Root     string      `json:"root"`
+	Args     []string    `json:"args"`
+	Dir      string      `json:"dir"`
+	Env      []string    `json:"env"`
+	Home     string      `json:"home"`
+	Network  bool        `json:"network"`
+	Mounts   []mountSpec `json:"mounts"`
+	TmpSize  int64       `json:"tmp_size"`
+	FileSize int64       `json:"file_size"`
+}
+
+// systemPaths are the parts of the machine every command reads: programs,
+// libraries and the configuration they need (users, name resolution,
+// certificates, time zones). Everything else of the host (home
+// directories, /root, /var, /run, the rest of /etc) is absent.
+var systemPaths = []string{
+	"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+	"/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf",
+	"/etc/host.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols", "/etc/ssl", "/etc/ca-certificates",
+	"/etc/pki", "/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+	"/etc/localtime", "/etc/timezone", "/etc/os-release", "/etc/mime.types", "/etc/debian_version",
+}
+
+// mountsFor lists what c sees: the system, the directories on PATH (the
+// toolchains), c's read-only, overlay and writable directories and its Dir
+// (writable unless listed otherwise), each resolved through links, in an
+// order where a directory comes before what is mounted inside it.
+func mountsFor(c Cmd, env []string, scratch string) ([]mountSpec, error) {
+	byPath := map[string]mountSpec{}
+	add := func(p, kind string, must bool) error {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			if must {
+				return fmt.Errorf("sandbox: %s: %w", p, err)
+			}
+			return nil
+		}
+		if !filepath.IsAbs(real) {
+			if real, err = filepath.Abs(real); err != nil {
+				return err
+			}
+		}
+		// A writable or overlay directory wins over a read-only one.
+		if old, ok := byPath[real]; ok && old.Kind != "ro" && kind == "ro" {
+			return nil
+		}
+		byPath[real] = mountSpec{Path: real, Kind: kind}
+		return nil
+	}
+	var links []mountSpec
+	for _, p := range systemPaths {
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 && !strings.HasPrefix(p, "/etc/") {
+			// /bin -> usr/bin on a merged-/usr system: the same link, to
+			// what /usr holds.
+			if target, err := os.Readlink(p); err == nil && !filepath.IsAbs(target) {
+				links = append(links, mountSpec{Path: p, Kind: "link", Target: target})
+				continue
+			}
+		}
+		_ = add(p, "ro", false)
+	}
+	// The directories on PATH, except those in the user's home: a
+	// toolchain installed there is named by the caller (ReadOnly).
+	home, _ := os.UserHomeDir()
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			for _, d := range filepath.SplitList(v) {
+				if filepath.IsAbs(d) && !within(d, home) {
+					_ = add(d, "ro", false)
+				}
+			}
+		}
+	}
+	for _, p := range c.ReadOnly {
+		if err := add(p, "ro", false); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range c.Overlay {
+		if err := add(p, "overlay", false); err != nil {
+			return nil, err
+		}
+	}
+	writable := c.Writable
+	if len(writable) == 0 && c.Dir != "" {
+		writable = []string{c.Dir}
+	}
+	for _, p := range writable {
+		if err := add(p, "rw", true); err != nil {
+			return nil, err
+		}
+	}
+	if c.Dir != "" {
+		// Dir is seen as it is inside what the caller named (a module in
+		// its writable tree); alone, it is read-only.
+		real, err := filepath.EvalSymlinks(c.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: %s: %w", c.Dir, err)
+		}
+		inside := false
+		for _, p := range append(append(append([]string(nil), writable...), c.ReadOnly...), c.Overlay...) {
+			if rp, err := filepath.EvalSymlinks(p); err == nil && within(real, rp) {
+				inside = true
+			}
+		}
+		if !inside {
+			if err := add(c.Dir, "ro", true); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out := links
+	for _, m := range byPath {
+		if m.Path == "/" || m.Path == "/proc" || m.Path == "/dev" || m.Path == "/tmp" || strings.HasPrefix(m.Path, "/proc/") || strings.HasPrefix(m.Path, "/dev/") {
+			continue
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	// A read-only directory inside a read-only one is there already.
+	kept := out[:0]
+	for _, m := range out {
+		var parent *mountSpec
+		for i := len(kept) - 1; i >= 0; i-- {
+			if within(m.Path, kept[i].Path) {
+				parent = &kept[i]
+				break
+			}
+		}
+		if m.Kind == "ro" && parent != nil && parent.Kind == "ro" {
+			continue
+		}
+		kept = append(kept, m)
+	}
+	out = kept
+	for i := range out {
+		if out[i].Kind == "overlay" {
+			out[i].Upper = filepath.Join(scratch, fmt.Sprintf("overlay-%d", i), "upper")
+			out[i].Work = filepath.Join(scratch, fmt.Sprintf("overlay-%d", i), "work")
+			for _, d := range []string{out[i].Upper, out[i].Work} {
+				if err := os.MkdirAll(d, 0o700); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// within reports whether p is dir or inside it ("" and "/" hold nothing).
+func within(p, dir string) bool {
+	if dir == "" || dir == "/" {
+		return false
+	}
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && filepath.IsLocal(rel) || rel == "."
+}
+
+// dedupEnv keeps the last value of every variable, in first-seen order.
+func dedupEnv(env []string) []string {
+	last := map[string]int{}
+	for i, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		last[k] = i
+	}
+	var out []string
+	for i, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if last[k] == i {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,78 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	seccomp "github.com/elastic/go-seccomp-bpf"
+)
+
+// Feature is one protection of the sandbox and whether this machine has it.
+type Feature struct {
+	Name string `json:"name"`
+	OK   bool   `json:"ok"`
+	// Required features are those without which cascade refuses to run
+	// untrusted code (unless --unsafe-sandbox).
+	Required bool   `json:"required"`
+	Detail   string `json:"detail"`
+}
+
+// Check says which protections this machine gives isolated commands, by
+// trying them: it runs `true` isolated, makes and removes a control group,
+// and asks the kernel for seccomp and Landlock.
+func Check(ctx context.Context) []Feature {
+	var fs []Feature
+	res, err := Run(ctx, Cmd{Args: []string{"true"}})
+	iso := Feature{Name: "namespaces", Required: true,
+		Detail: "pid (the command is its init's child; /proc shows only its processes; all die with it), mount (read-only system, private /tmp and HOME), network (loopback only), IPC, UTS"}
+	switch {
+	case err != nil:
+		iso.Detail = err.Error()
+	case res.StartErr != nil:
+		iso.Detail = res.StartErr.Error()
+	case !res.OK():
+		iso.Detail = fmt.Sprintf("an isolated `true` exited %d: %s", res.ExitCode, strings.TrimSpace(res.Output))
+	default:
+		iso.OK = true
+	}
+	if os.Geteuid() != 0 {
+		iso.Detail += "; as a user: through a user namespace"
+	}
+	fs = append(fs, iso)
+	cg, err := newCgroup(DefaultMemory, DefaultPids)
+	lim := Feature{Name: "limits", OK: err == nil}
+	switch {
+	case err != nil:
+		lim.Detail = fmt.Sprintf("no memory or process limit (%v); file size (%d MiB) and /tmp size (%d MiB) still capped, wall time by --timeout", err, DefaultFileSize>>20, DefaultTmpSize>>20)
+	case cg.v2:
+		lim.Detail = fmt.Sprintf("cgroup v2: memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, DefaultTmpSize>>20)
+	default:
+		lim.Detail = fmt.Sprintf("cgroup v1 (memory, pids): memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, DefaultTmpSize>>20)
+	}
+	cg.remove()
+	fs = append(fs, lim)
+	sc := Feature{Name: "seccomp", Required: true, OK: seccomp.Supported()}
+	if sc.OK {
+		sc.Detail = "denied: " + strings.Join(deniedSyscalls, ", ")
+	} else {
+		sc.Detail = "the kernel has no seccomp filters"
+	}
+	fs = append(fs, sc)
+	ll := Feature{Name: "landlock"}
+	if abi := landlockABI(); abi > 0 {
+		ll.OK, ll.Detail = true, fmt.Sprintf("ABI %d: writes only in the command's own directories", abi)
+	} else {
+		ll.Detail = "the kernel has no Landlock; the read-only mounts alone keep the rest of the view unwritable"
+	}
+	fs = append(fs, ll)
+	ov := Feature{Name: "overlay", Required: true}
+	if data, _ := os.ReadFile("/proc/filesystems"); strings.Contains(string(data), "\toverlay\n") {
+		ov.OK, ov.Detail = true, "build caches are seen through an overlay: a command's writes to them are thrown away"
+	} else {
+		ov.Detail = "no overlayfs: build caches cannot be shared safely"
+	}
+	fs = append(fs, ov)
+	return fs
+}

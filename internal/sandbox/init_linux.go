@@ -1,0 +1,297 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// initEnv is set, in the environment of cascade's own re-execution only,
+// to make the process the sandbox's init instead of cascade.
+const initEnv = "CASCADE_SANDBOX_INIT"
+
+// Files descriptors the init is given: the configuration to read, and
+// where it reports "ok", then how the command ended (or an error).
+const (
+	configFD = 3
+	statusFD = 4
+)
+
+func init() {
+	if os.Getenv(initEnv) != "1" || os.Getpid() != 1 {
+		return
+	}
+	// Everything below runs on this thread: the limits, Landlock and
+	// seccomp it sets are inherited by the command it starts.
+	runtime.LockOSThread()
+	os.Exit(sandboxInit())
+}
+
+// sandboxInit is pid 1 of the command's namespaces: it builds the
+// command's view of the file system, limits it, starts it, reaps every
+// orphan, and when the command ends, ends everything else too (as init,
+// its exit kills the whole pid namespace).
+func sandboxInit() int {
+	unix.CloseOnExec(configFD)
+	unix.CloseOnExec(statusFD)
+	status := os.NewFile(statusFD, "status")
+	fail := func(err error) int {
+		fmt.Fprintf(status, "error %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		return 125
+	}
+	data, err := io.ReadAll(os.NewFile(configFD, "config"))
+	if err != nil {
+		return fail(fmt.Errorf("reading the sandbox configuration: %w", err))
+	}
+	var cfg initConfig
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		return fail(fmt.Errorf("reading the sandbox configuration: %w", err))
+	}
+	if err := setupRoot(cfg); err != nil {
+		return fail(err)
+	}
+	if !cfg.Network {
+		if err := loopbackUp(); err != nil {
+			return fail(fmt.Errorf("bringing up loopback: %w", err))
+		}
+	}
+	_ = unix.Sethostname([]byte("cascade-sandbox"))
+	path, err := lookPath(cfg.Args[0], cfg.Env)
+	if err != nil {
+		return fail(err)
+	}
+	if err := limitSelf(cfg); err != nil {
+		return fail(err)
+	}
+	devnull, err := os.Open("/dev/null")
+	if err != nil {
+		return fail(err)
+	}
+	pid, err := syscall.ForkExec(path, cfg.Args, &syscall.ProcAttr{
+		Dir:   cfg.Dir,
+		Env:   cfg.Env,
+		Files: []uintptr{devnull.Fd(), 1, 2},
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+	})
+	if err != nil {
+		return fail(fmt.Errorf("exec %s: %w", cfg.Args[0], err))
+	}
+	devnull.Close()
+	fmt.Fprintf(status, "ok\n")
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			fmt.Fprintf(status, "error waiting for the command: %v\n", err)
+			return 125
+		}
+		if wpid != pid {
+			continue // an orphan reaped
+		}
+		// The command ended: nothing it started may outlive it.
+		_ = unix.Kill(-1, unix.SIGKILL)
+		switch {
+		case ws.Exited():
+			fmt.Fprintf(status, "exit %d\n", ws.ExitStatus())
+			return ws.ExitStatus()
+		case ws.Signaled():
+			fmt.Fprintf(status, "signal %d\n", int(ws.Signal()))
+			return 128 + int(ws.Signal())
+		}
+	}
+}
+
+// setupRoot builds the command's file system in a tmpfs at cfg.Root and
+// makes it the root: the system and toolchains read-only, the command's
+// directories as asked, a private /tmp (HOME inside it), a minimal /dev
+// and a /proc that shows only this namespace's processes.
+func setupRoot(cfg initConfig) error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("making mounts private: %w", err)
+	}
+	root := cfg.Root
+	if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=16m,mode=0755"); err != nil {
+		return fmt.Errorf("mounting the sandbox root: %w", err)
+	}
+	at := func(p string) string { return filepath.Join(root, p) }
+	tmpOpts := fmt.Sprintf("size=%d,mode=1777", cfg.TmpSize)
+	if err := os.MkdirAll(at("/tmp"), 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", at("/tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOpts); err != nil {
+		return fmt.Errorf("mounting /tmp: %w", err)
+	}
+	var readOnly []string
+	for _, m := range cfg.Mounts {
+		dst := at(m.Path)
+		if m.Kind == "link" {
+			if err := os.Symlink(m.Target, dst); err != nil {
+				return fmt.Errorf("sandbox: %w", err)
+			}
+			continue
+		}
+		fi, err := os.Stat(m.Path)
+		if err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		if fi.IsDir() {
+			err = os.MkdirAll(dst, 0o755)
+		} else {
+			err = touch(dst)
+		}
+		if err != nil {
+			return fmt.Errorf("sandbox: mount point %s: %w", m.Path, err)
+		}
+		switch m.Kind {
+		case "overlay":
+			opts := "lowerdir=" + escapeOverlay(m.Path) + ",upperdir=" + escapeOverlay(m.Upper) + ",workdir=" + escapeOverlay(m.Work)
+			if err := unix.Mount("overlay", dst, "overlay", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+				return fmt.Errorf("sandbox: overlay on %s: %w", m.Path, err)
+			}
+		default:
+			if err := unix.Mount(m.Path, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+				return fmt.Errorf("sandbox: binding %s: %w", m.Path, err)
+			}
+			if m.Kind == "ro" {
+				readOnly = append(readOnly, dst)
+			}
+		}
+	}
+	// Read-only last: mount points inside were made while they could be.
+	for _, dst := range readOnly {
+		if err := unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+			return fmt.Errorf("sandbox: making %s read-only: %w", dst, err)
+		}
+	}
+	if err := setupDev(at("/dev")); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(at("/proc"), 0o555); err != nil {
+		return err
+	}
+	if err := unix.Mount("proc", at("/proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	if cfg.Home != "" {
+		if err := os.MkdirAll(at(cfg.Home), 0o700); err != nil {
+			return err
+		}
+	}
+	if err := unix.Chdir(root); err != nil {
+		return err
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detaching the host's root: %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		return fmt.Errorf("making the sandbox root read-only: %w", err)
+	}
+	dir := cfg.Dir
+	if dir == "" {
+		dir = cfg.Home
+	}
+	if err := unix.Chdir(dir); err != nil {
+		return fmt.Errorf("sandbox: the command's directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// setupDev makes a /dev of the harmless devices.
+func setupDev(dev string) error {
+	if err := os.MkdirAll(dev, 0o755); err != nil {
+		return err
+	}
+	for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+		if _, err := os.Stat("/dev/" + d); err != nil {
+			continue
+		}
+		if err := touch(filepath.Join(dev, d)); err != nil {
+			return err
+		}
+		if err := unix.Mount("/dev/"+d, filepath.Join(dev, d), "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("binding /dev/%s: %w", d, err)
+		}
+	}
+	for name, target := range map[string]string{"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"} {
+		if err := os.Symlink(target, filepath.Join(dev, name)); err != nil {
+			return err
+		}
+	}
+	shm := filepath.Join(dev, "shm")
+	if err := os.Mkdir(shm, 0o1777); err != nil {
+		return err
+	}
+	return unix.Mount("tmpfs", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=64m,mode=1777")
+}
+
+func touch(p string) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// escapeOverlay escapes the characters overlayfs options give a meaning.
+func escapeOverlay(p string) string {
+	return strings.NewReplacer(`\`, `\\`, `,`, `\,`, `:`, `\:`).Replace(p)
+}
+
+// loopbackUp brings up lo in the command's network namespace: tests that
+// listen on 127.0.0.1 work, and nothing else is reachable.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// lookPath finds a program on the command's PATH, inside its view.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	for _, d := range filepath.SplitList(path) {
+		if d == "" || !filepath.IsAbs(d) {
+			continue
+		}
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("exec: %q: %w", name, exec.ErrNotFound)
+}

@@ -1,0 +1,196 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func run(t *testing.T, c Cmd) Result {
+	t.Helper()
+	res, err := Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StartErr != nil {
+		t.Fatalf("%s: %v", c, res.StartErr)
+	}
+	return res
+}
+
+func TestDaemonsDieWithTheCommand(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "marker")
+	// setsid, a double fork and nohup: none leaves the pid namespace.
+	res := run(t, Cmd{Shell: "setsid sh -c '(nohup sh -c \"sleep 1; echo alive > " + marker + "\" &) &' ; exit 0", Writable: []string{dir}})
+	if !res.OK() {
+		t.Fatalf("%+v", res)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a daemon of the command outlived it")
+	}
+}
+
+func TestProcShowsOnlyTheSandbox(t *testing.T) {
+	t.Setenv("CASCADE_TEST_SECRET", "ancestor-secret-value")
+	res := run(t, Cmd{Shell: "cat /proc/[0-9]*/environ 2>/dev/null | tr '\\0' '\\n'; echo; echo pids:; ls /proc | grep '^[0-9]' | tr '\\n' ' '; echo; cat /proc/1/cmdline"})
+	if strings.Contains(res.Output, "ancestor-secret-value") {
+		t.Errorf("an ancestor's environment is readable:\n%s", res.Output)
+	}
+	if !strings.Contains(res.Output, "cascade-sandbox-init") {
+		t.Errorf("pid 1 is not the sandbox's init:\n%s", res.Output)
+	}
+	_, pids, _ := strings.Cut(res.Output, "pids:\n")
+	pids, _, _ = strings.Cut(pids, "\n")
+	if n := len(strings.Fields(pids)); n > 6 {
+		t.Errorf("the command sees %d processes: %s", n, pids)
+	}
+}
+
+func TestNoNetworkButLoopback(t *testing.T) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan struct{}, 1)
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			accepted <- struct{}{}
+			c.Close()
+		}
+	}()
+	port := l.Addr().(*net.TCPAddr).Port
+	script := fmt.Sprintf(`exec 3<>/dev/tcp/127.0.0.1/%d && echo CONNECTED; ip=$(cat /proc/net/dev | grep -c :); echo interfaces=$ip`, port)
+	res := run(t, Cmd{Args: []string{"bash", "-c", script}})
+	if strings.Contains(res.Output, "CONNECTED") {
+		t.Errorf("the command reached the host's loopback:\n%s", res.Output)
+	}
+	select {
+	case <-accepted:
+		t.Error("the listener saw a connection from the sandbox")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if !strings.Contains(res.Output, "interfaces=1") {
+		t.Errorf("the command sees more than its loopback:\n%s", res.Output)
+	}
+	// Its own loopback works: a test may serve on 127.0.0.1.
+	res = run(t, Cmd{Args: []string{"bash", "-c", `python3 -c 1 2>/dev/null; (exec 3<>/dev/tcp/127.0.0.1/1) 2>&1 | grep -q refused && echo UP`}})
+	if strings.TrimSpace(res.Output) != "UP" {
+		t.Errorf("the sandbox's own loopback is not up: %q", res.Output)
+	}
+	// With Network, the host's network.
+	res = run(t, Cmd{Args: []string{"bash", "-c", script}, Network: true})
+	if !strings.Contains(res.Output, "CONNECTED") {
+		t.Errorf("Network: the command did not reach the host's loopback:\n%s", res.Output)
+	}
+}
+
+func TestReadOnlyView(t *testing.T) {
+	home, _ := os.UserHomeDir()
+	work, ro, ov, outside := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(ro, "f"), []byte("ro"), 0o644)
+	os.WriteFile(filepath.Join(ov, "f"), []byte("ov"), 0o644)
+	script := strings.Join([]string{
+		"echo x > " + work + "/ok && echo WORK-OK",
+		"echo x > " + ro + "/f 2>/dev/null && echo RO-WRITTEN",
+		"cat " + ro + "/f && echo",
+		"echo x > " + ov + "/new && cat " + ov + "/new && echo OV-OK",
+		"ls " + outside + " 2>/dev/null && echo OUTSIDE-VISIBLE",
+		"ls -A " + home + " 2>/dev/null | grep -q . && echo HOME-VISIBLE",
+		"echo x > $HOME/h && echo HOME-OK",
+		"echo x > /usr/pwned 2>/dev/null && echo USR-WRITTEN",
+		"echo x > /pwned 2>/dev/null && echo ROOT-WRITTEN",
+		"echo 1 > /proc/sys/kernel/sysrq 2>/dev/null && echo PROC-WRITTEN",
+		"unshare -U true 2>/dev/null && echo UNSHARED",
+		"cat /etc/shadow >/dev/null 2>&1 && echo SHADOW-READ",
+		"cat /etc/passwd >/dev/null && echo PASSWD-OK",
+		"true",
+	}, "\n")
+	res := run(t, Cmd{Shell: script, Dir: work, ReadOnly: []string{ro}, Overlay: []string{ov}})
+	for _, want := range []string{"WORK-OK", "ro\n", "OV-OK", "HOME-OK", "PASSWD-OK"} {
+		if !strings.Contains(res.Output, want) {
+			t.Errorf("output lacks %q:\n%s", want, res.Output)
+		}
+	}
+	for _, bad := range []string{"RO-WRITTEN", "OUTSIDE-VISIBLE", "USR-WRITTEN", "ROOT-WRITTEN", "PROC-WRITTEN", "UNSHARED", "SHADOW-READ"} {
+		if strings.Contains(res.Output, bad) {
+			t.Errorf("%s:\n%s", bad, res.Output)
+		}
+	}
+	if home != "" && home != "/" && strings.Contains(res.Output, "HOME-VISIBLE") {
+		t.Errorf("the user's home %s is visible:\n%s", home, res.Output)
+	}
+	if _, err := os.Stat(filepath.Join(ov, "new")); err == nil {
+		t.Error("a write to an overlay directory reached the host")
+	}
+	if data, _ := os.ReadFile(filepath.Join(ro, "f")); string(data) != "ro" {
+		t.Errorf("read-only file now %q", data)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	dir := t.TempDir()
+	// A file over the size cap is cut short.
+	res := run(t, Cmd{Shell: "head -c 3000000 /dev/zero > big; ls -l big", Dir: dir, FileSize: 1 << 20})
+	if fi, err := os.Stat(filepath.Join(dir, "big")); err != nil || fi.Size() > 1<<20 {
+		t.Errorf("file size cap not kept: %v %v\n%s", fi, err, res.Output)
+	}
+	// Memory beyond the limit kills the command, and the Result says why.
+	if cg, err := newCgroup(64<<20, 100); err == nil {
+		cg.remove()
+		res = run(t, Cmd{Shell: "x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo survived", Memory: 64 << 20})
+		if strings.Contains(res.Output, "survived") && res.OK() {
+			t.Errorf("300 MB held under a 64 MiB limit: %+v", res)
+		}
+		if !strings.Contains(res.Note, "memory limit") {
+			t.Errorf("Note = %q, want the memory limit named", res.Note)
+		}
+	}
+	// A fork bomb meets the process limit, and nothing is left after.
+	marker := filepath.Join(dir, "marker")
+	res = run(t, Cmd{Shell: "i=0; while [ $i -lt 200 ]; do sh -c 'sleep 2; echo x >> " + marker + "' & i=$((i+1)); done; echo all-started", Dir: dir, Pids: 50, Timeout: 20 * time.Second})
+	if res.OK() || strings.Contains(res.Output, "all-started") {
+		t.Errorf("fork bomb not stopped by the process limit: %+v", res)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("a process of the fork bomb outlived the command")
+	}
+}
+
+func TestLandlockIsASecondWall(t *testing.T) {
+	if landlockABI() == 0 {
+		t.Skip("no Landlock in this kernel")
+	}
+	// /proc/self/comm is writable by its process whatever the mounts say:
+	// only Landlock (writes only in the writable directories) refuses it.
+	res := run(t, Cmd{Shell: "echo renamed > /proc/self/comm && echo COMM-WRITTEN; echo x > /dev/null && echo DEVNULL-OK"})
+	if strings.Contains(res.Output, "COMM-WRITTEN") || !strings.Contains(res.Output, "DEVNULL-OK") {
+		t.Errorf("output:\n%s", res.Output)
+	}
+}
+
+func TestDirInsideItsWritableTree(t *testing.T) {
+	root := t.TempDir()
+	sub := filepath.Join(root, "mod", "sub")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, Cmd{Shell: "echo x > here && echo x > ../../top && echo BOTH-OK", Dir: sub, Writable: []string{root}})
+	if !strings.Contains(res.Output, "BOTH-OK") {
+		t.Errorf("a Dir inside its writable tree is not writable:\n%s", res.Output)
+	}
+	// Alone (another directory writable), Dir is read-only.
+	other := t.TempDir()
+	res = run(t, Cmd{Shell: "echo x > here 2>/dev/null && echo DIR-WRITTEN; pwd", Dir: sub, Writable: []string{other}})
+	if strings.Contains(res.Output, "DIR-WRITTEN") || !strings.Contains(res.Output, sub) {
+		t.Errorf("Dir outside the writable directories:\n%s", res.Output)
+	}
+}

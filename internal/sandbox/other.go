@@ -1,0 +1,30 @@
+//go:build !linux
+
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+)
+
+// runIsolated cannot isolate anything outside Linux.
+func runIsolated(context.Context, Cmd, []string, string, io.Writer, io.Writer) (int, error, string, error) {
+	return -1, nil, "", fmt.Errorf("%w: %s has no Linux namespaces", errNoIsolation, runtime.GOOS)
+}
+
+// Feature is one protection of the sandbox and whether this machine has it.
+type Feature struct {
+	Name     string `json:"name"`
+	OK       bool   `json:"ok"`
+	Required bool   `json:"required"`
+	Detail   string `json:"detail"`
+}
+
+// Check says that nothing can be isolated here.
+func Check(context.Context) []Feature {
+	return []Feature{{Name: "namespaces", Required: true, Detail: runtime.GOOS + " has no Linux namespaces: commands run only with --unsafe-sandbox"}}
+}
+
+func sweepCgroups() {}
