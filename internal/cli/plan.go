@@ -274,7 +274,7 @@ time, and the output says so. The results are recorded in the plan file.`,
 			if err := p.Save(ws); err != nil {
 				return err
 			}
-			gates = p.ApplyOverrides(append([]plan.Gate(nil), gates...))
+			gates = p.ApplyOverrides(append([]plan.Gate(nil), gates...), p.Overrides)
 			if asJSON {
 				for i := range gates {
 					if gates[i].Details == nil {

@@ -108,25 +108,27 @@ func (p *Plan) HeadsKey() string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// OverrideFor is the manager's override of a gate for the current scope.
-func (p *Plan) OverrideFor(gate string) *GateOverride {
+// OverrideFor is the manager's override of a gate for the current scope
+// among overrides (the release engine passes those of the audit log's
+// signed override-gate entries; the plan file's list is for review only).
+func (p *Plan) OverrideFor(gate string, overrides []GateOverride) *GateOverride {
 	key := p.HeadsKey()
-	for i := len(p.Overrides) - 1; i >= 0; i-- {
-		if o := &p.Overrides[i]; o.Gate == gate && o.Heads == key {
+	for i := len(overrides) - 1; i >= 0; i-- {
+		if o := &overrides[i]; o.Gate == gate && o.Heads == key {
 			return o
 		}
 	}
 	return nil
 }
 
-// ApplyOverrides marks each failed gate the manager overrode for the
-// current scope as overridden, naming who and why.
-func (p *Plan) ApplyOverrides(gates []Gate) []Gate {
+// ApplyOverrides marks each failed gate overridden for the current scope
+// among overrides as overridden, naming who and why.
+func (p *Plan) ApplyOverrides(gates []Gate, overrides []GateOverride) []Gate {
 	for i := range gates {
 		if gates[i].Status != Fail {
 			continue
 		}
-		if o := p.OverrideFor(gates[i].Name); o != nil {
+		if o := p.OverrideFor(gates[i].Name, overrides); o != nil {
 			gates[i].Details = append([]string{"failed: " + gates[i].Reason}, gates[i].Details...)
 			gates[i].Status = Overridden
 			gates[i].Reason = fmt.Sprintf("overridden by %s at %s: %s", o.By, o.At.UTC().Format(time.RFC3339), o.Reason)
@@ -135,49 +137,28 @@ func (p *Plan) ApplyOverrides(gates []Gate) []Gate {
 	return gates
 }
 
-// StartGates runs every gate of the plan before a release starts. The
-// window, freeze, manager and scope gates are evaluated now; the semver,
-// downstream and performance results of the last `plan check` are reused
-// when the frozen scope is unchanged since (reused says so), and run
-// again otherwise. Overrides are applied.
-func StartGates(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace, p *Plan, opt CheckOptions) (gates []Gate, reused bool, err error) {
-	cached := map[string]Gate{}
-	if p.Computed.Heads != "" && p.Computed.Heads == p.HeadsKey() {
-		for _, gt := range p.Computed.Gates {
-			cached[gt.Name] = gt
-		}
-	}
-	_, okS := cached["semver"]
-	_, okD := cached["downstream"]
-	_, okP := cached["performance"]
-	if !(okS && okD && okP) {
-		gates, err = Check(ctx, ws, g, p, opt)
-		if err != nil {
-			return nil, false, err
-		}
-		return p.ApplyOverrides(gates), false, nil
-	}
-	if opt.Timeout <= 0 {
-		opt.Timeout = 10 * time.Minute
-	}
-	gates = []Gate{WindowGate(ws.Policy, opt.At), FreezeGate(ws.Policy, opt.At), ManagerGate(p)}
-	scope, err := ScopeGate(ctx, g, p)
+// StartGates runs every gate of the plan before a release starts, as
+// `plan check` does: nothing is taken from the plan file, which anyone can
+// edit. The performance gate reuses benchmark samples from cascade's cache
+// directory and verify its own cached results, so this stays cheap.
+// overrides are applied.
+func StartGates(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace, p *Plan, opt CheckOptions, overrides []GateOverride) ([]Gate, error) {
+	gates, err := Check(ctx, ws, g, p, opt)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	gates = append(gates, scope, cached["semver"], cached["downstream"], cached["performance"])
-	return p.ApplyOverrides(gates), true, nil
+	return p.ApplyOverrides(gates, overrides), nil
 }
 
 // TimeAndScopeGates are the gates re-checked before every step that
 // changes the world: the window, the freeze and the scope, with overrides
 // applied.
-func TimeAndScopeGates(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace, p *Plan, at time.Time) ([]Gate, error) {
+func TimeAndScopeGates(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace, p *Plan, at time.Time, overrides []GateOverride) ([]Gate, error) {
 	scope, err := ScopeGate(ctx, g, p)
 	if err != nil {
 		return nil, err
 	}
-	return p.ApplyOverrides([]Gate{WindowGate(ws.Policy, at), FreezeGate(ws.Policy, at), scope}), nil
+	return p.ApplyOverrides([]Gate{WindowGate(ws.Policy, at), FreezeGate(ws.Policy, at), scope}, overrides), nil
 }
 
 // Runbooks reads and validates the runbook of every repo of the plan at its

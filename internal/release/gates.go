@@ -11,6 +11,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
 	"github.com/cascade-dev/cascade/internal/semver"
+	"github.com/cascade-dev/cascade/internal/store"
 )
 
 // refuse records a refused action in the audit log and returns err: a
@@ -43,14 +44,16 @@ func gatesText(gates []plan.Gate) string {
 }
 
 // startGates runs every gate of the plan; a failed one refuses the start.
+// Overrides come from the audit log only (signed override-gate entries by
+// the starting manager), never from the plan file.
 func (e *Engine) startGates(ctx context.Context, p *plan.Plan, actor string) error {
-	gates, reused, err := plan.StartGates(ctx, e.WS, e.G, p, plan.CheckOptions{At: e.Now(), CacheDir: e.CacheDir})
+	ovs, err := e.decisionOverrides(ctx, p.ID, actor)
 	if err != nil {
 		return err
 	}
-	note := ""
-	if reused {
-		note = " (semver, downstream and performance from the last `plan check`: the frozen scope is unchanged)"
+	gates, err := plan.StartGates(ctx, e.WS, e.G, p, plan.CheckOptions{At: e.Now(), CacheDir: e.CacheDir}, ovs)
+	if err != nil {
+		return err
 	}
 	var failed []string
 	reasons := map[string]any{}
@@ -61,7 +64,7 @@ func (e *Engine) startGates(ctx context.Context, p *plan.Plan, actor string) err
 		}
 	}
 	if len(failed) == 0 {
-		e.logf("gates of %s%s:\n%s", p.ID, note, gatesText(gates))
+		e.logf("gates of %s:\n%s", p.ID, gatesText(gates))
 		return nil
 	}
 	err = errkind.New(errkind.Problem, "the release of %s cannot start: %d gates failed (%s):\n%s\nfix them and `cascade plan check %s`, or, as the release manager, `cascade release override-gate %s GATE --reason TEXT`",
@@ -81,7 +84,11 @@ func worldChanging(kind string) bool {
 // freeze or a scope change stops it. Either is recorded.
 func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step, actor string) (*Stop, error) {
 	now := e.Now()
-	gates, err := plan.TimeAndScopeGates(ctx, e.WS, e.G, p, now)
+	ovs, err := e.decisionOverrides(ctx, p.ID, st.Manager)
+	if err != nil {
+		return nil, err
+	}
+	gates, err := plan.TimeAndScopeGates(ctx, e.WS, e.G, p, now, ovs)
 	if err != nil {
 		return nil, err
 	}
@@ -123,11 +130,15 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 // semverAtTag checks, right before a tag, that the version is a valid
 // semantic version and that it promises what the changes need (unless the
 // manager overrode the semver gate for this scope). It returns why not.
-func (e *Engine) semverAtTag(ctx context.Context, p *plan.Plan, repo string, d Data) (string, error) {
+func (e *Engine) semverAtTag(ctx context.Context, p *plan.Plan, manager, repo string, d Data) (string, error) {
 	if err := plan.ValidVersion(d.Version, plan.IsGoRepo(e.G, repo)); err != nil {
 		return err.Error() + "; fix the plan (plan new --version REPO=VERSION)", nil
 	}
-	if o := p.OverrideFor("semver"); o != nil {
+	ovs, err := e.decisionOverrides(ctx, p.ID, manager)
+	if err != nil {
+		return "", err
+	}
+	if o := p.OverrideFor("semver", ovs); o != nil {
 		return "", nil
 	}
 	var with []string
@@ -161,12 +172,20 @@ func (e *Engine) OverrideGate(ctx context.Context, p *plan.Plan, gate, actor, re
 	if strings.TrimSpace(reason) == "" {
 		return errkind.New(errkind.Invalid, "override-gate needs --reason TEXT: it is recorded in the audit log and the plan")
 	}
+	// While a release runs, its manager is the one recorded at start: an
+	// edit of the plan file's manager: does not hand the release over.
 	var releaseID int64
-	if id, _, _, err := e.latest(ctx, e.Store.DB, p.ID); err == nil {
+	manager := p.Manager
+	if id, state, recorded, err := e.latest(ctx, e.Store.DB, p.ID); err == nil {
 		releaseID = id
+		if state == Active {
+			manager = recorded
+		}
+	} else if errkind.Of(err) != errkind.Invalid {
+		return errkind.Wrap(errkind.Infra, err)
 	}
-	if actor != p.Manager {
-		err := errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may override its gates; %s may not", p.ID, p.Manager, actor)
+	if actor != manager {
+		err := errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may override its gates; %s may not", p.ID, manager, actor)
 		return e.refuse(ctx, releaseID, p.ID, actor, "override-gate", map[string]any{"gate": gate}, err)
 	}
 	now := e.Now().UTC().Truncate(time.Second)
@@ -195,11 +214,47 @@ func (e *Engine) GateOverrides(ctx context.Context, planID string) ([]plan.GateO
 		if en.Action != "override-gate" {
 			continue
 		}
-		at, _ := time.Parse(time.RFC3339Nano, en.At)
-		g, _ := en.Details["gate"].(string)
-		r, _ := en.Details["reason"].(string)
-		h, _ := en.Details["heads"].(string)
-		out = append(out, plan.GateOverride{Gate: g, By: en.Actor, At: at, Reason: r, Heads: h})
+		out = append(out, overrideOf(en))
 	}
 	return out, nil
+}
+
+// decisionOverrides are the gate overrides a decision may honour: the
+// audit log's override-gate entries of the plan made by manager (the
+// manager recorded at release start, or the one starting it) whose
+// signature verifies when the workspace lists people. An entry that does
+// not verify is skipped and named in the log output. The plan file's
+// `overrides:` list is for review only and never read here.
+func (e *Engine) decisionOverrides(ctx context.Context, planID, manager string) ([]plan.GateOverride, error) {
+	entries, err := e.Store.Entries(ctx, planID)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	var out []plan.GateOverride
+	for _, en := range entries {
+		if en.Action != "override-gate" || en.Actor != manager {
+			continue
+		}
+		if e.WS != nil && len(e.WS.People) > 0 {
+			problem, err := entrySignatureProblem(ctx, e.WS.People, en)
+			if err != nil {
+				return nil, err
+			}
+			if problem != "" {
+				e.logf("cascade: ignoring a gate override: %s", problem)
+				continue
+			}
+		}
+		out = append(out, overrideOf(en))
+	}
+	return out, nil
+}
+
+// overrideOf reads a gate override from its audit entry.
+func overrideOf(en store.Entry) plan.GateOverride {
+	at, _ := time.Parse(time.RFC3339Nano, en.At)
+	g, _ := en.Details["gate"].(string)
+	r, _ := en.Details["reason"].(string)
+	h, _ := en.Details["heads"].(string)
+	return plan.GateOverride{Gate: g, By: en.Actor, At: at, Reason: r, Heads: h}
 }

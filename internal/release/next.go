@@ -165,7 +165,7 @@ func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 	}
 	e.crashpoint("step-started")
 	e.logf("step %d: %s", s.Index, s.Name)
-	ok, output, exit, err := e.work(ctx, p, s, d)
+	ok, output, exit, err := e.work(ctx, p, st.Manager, s, d)
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func tail(s string) string {
 }
 
 // work does a step's work and says whether it succeeded, with its output.
-func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bool, output string, exit int, err error) {
+func (e *Engine) work(ctx context.Context, p *plan.Plan, manager string, s *Step, d Data) (ok bool, output string, exit int, err error) {
 	i, err := e.G.Lookup(s.Repo)
 	if err != nil {
 		return false, "", -1, err
@@ -263,7 +263,7 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bo
 		if d.Version == "" {
 			return false, "the plan proposes no version for " + s.Repo + " (plan new --version REPO=VERSION)", -1, nil
 		}
-		why, err := e.semverAtTag(ctx, p, s.Repo, d)
+		why, err := e.semverAtTag(ctx, p, manager, s.Repo, d)
 		if err != nil {
 			return false, "", -1, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/workspace"
@@ -20,29 +21,42 @@ func VerifySignatures(ctx context.Context, people []workspace.Person, entries []
 	}
 	var problems []string
 	for _, en := range entries {
-		if en.Actor == "cascade" {
-			continue
-		}
-		stmt, _ := en.Details["signed"].(string)
-		armored, _ := en.Details["signature"].(string)
-		if stmt == "" || armored == "" {
-			problems = append(problems, fmt.Sprintf("entry %d (%s by %s) is not signed", en.Seq, en.Action, en.Actor))
-			continue
-		}
-		if p := identity.StatementField(stmt, "plan"); p != "" && p != en.Plan {
-			problems = append(problems, fmt.Sprintf("entry %d (%s by %s) carries a signature for plan %s, not %s", en.Seq, en.Action, en.Actor, p, en.Plan))
-			continue
-		}
-		if act := identity.StatementField(stmt, "action"); !signedActionMayWrite(act, en.Action) {
-			problems = append(problems, fmt.Sprintf("entry %d (%s by %s) carries a signature for a %q action, which never writes a %q entry", en.Seq, en.Action, en.Actor, act, en.Action))
-			continue
-		}
-		err := identity.VerifyAs(ctx, people, en.Actor, &identity.Signature{Statement: stmt, Armored: armored})
+		problem, err := entrySignatureProblem(ctx, people, en)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("entry %d (%s by %s): %v", en.Seq, en.Action, en.Actor, err))
+			return nil, err
+		}
+		if problem != "" {
+			problems = append(problems, problem)
 		}
 	}
 	return problems, nil
+}
+
+// entrySignatureProblem says what is wrong with one entry's signature
+// ("" when it holds); err is an infrastructure failure.
+func entrySignatureProblem(ctx context.Context, people []workspace.Person, en store.Entry) (string, error) {
+	if en.Actor == "cascade" {
+		return "", nil
+	}
+	stmt, _ := en.Details["signed"].(string)
+	armored, _ := en.Details["signature"].(string)
+	if stmt == "" || armored == "" {
+		return fmt.Sprintf("entry %d (%s by %s) is not signed", en.Seq, en.Action, en.Actor), nil
+	}
+	if p := identity.StatementField(stmt, "plan"); p != "" && p != en.Plan {
+		return fmt.Sprintf("entry %d (%s by %s) carries a signature for plan %s, not %s", en.Seq, en.Action, en.Actor, p, en.Plan), nil
+	}
+	if act := identity.StatementField(stmt, "action"); !signedActionMayWrite(act, en.Action) {
+		return fmt.Sprintf("entry %d (%s by %s) carries a signature for a %q action, which never writes a %q entry", en.Seq, en.Action, en.Actor, act, en.Action), nil
+	}
+	err := identity.VerifyAs(ctx, people, en.Actor, &identity.Signature{Statement: stmt, Armored: armored})
+	if err != nil {
+		if errkind.Of(err) == errkind.Infra {
+			return "", err
+		}
+		return fmt.Sprintf("entry %d (%s by %s): %v", en.Seq, en.Action, en.Actor, err), nil
+	}
+	return "", nil
 }
 
 // entriesOf lists the audit entries each signed action writes (besides

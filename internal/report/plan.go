@@ -150,7 +150,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 	fmt.Fprintf(w, "Checked %s.\n\n", p.Computed.CheckedAt.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintln(w, "| gate | status | reason |")
 	fmt.Fprintln(w, "|---|---|---|")
-	for _, g := range p.ApplyOverrides(append([]plan.Gate(nil), p.Computed.Gates...)) {
+	for _, g := range p.ApplyOverrides(append([]plan.Gate(nil), p.Computed.Gates...), p.Overrides) {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", g.Name, g.Status, strings.ReplaceAll(g.Reason, "|", "\\|"))
 	}
 	return nil
