@@ -102,11 +102,19 @@ func allowedSigners(dir string, people []workspace.Person) (string, error) {
 	var b strings.Builder
 	for _, p := range people {
 		for _, k := range p.Keys {
+			// One line per key: a line break would let a key sign as
+			// someone else (cascade.yaml's parser refuses them too).
+			if strings.ContainsAny(p.Name+k, "\r\n\x00") || strings.ContainsAny(p.Name, " \t") {
+				return "", errkind.New(errkind.Invalid, "person %q: a name or key holds a line break or a blank; fix cascade.yaml `people:`", p.Name)
+			}
 			fmt.Fprintf(&b, "%s namespaces=%q %s\n", p.Name, Namespace, k)
 		}
 	}
 	f := filepath.Join(dir, "allowed_signers")
-	return f, os.WriteFile(f, []byte(b.String()), 0o600)
+	if err := os.WriteFile(f, []byte(b.String()), 0o600); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	return f, nil
 }
 
 // Signer finds who made sig among people and verifies the signature: it
@@ -120,7 +128,7 @@ func Signer(ctx context.Context, people []workspace.Person, sig *Signature) (str
 	defer os.RemoveAll(dir)
 	allowed, err := allowedSigners(dir, people)
 	if err != nil {
-		return "", errkind.Wrap(errkind.Infra, err)
+		return "", err
 	}
 	sigFile := filepath.Join(dir, "sig")
 	if err := os.WriteFile(sigFile, []byte(sig.Armored), 0o600); err != nil {
@@ -151,7 +159,7 @@ func VerifyAs(ctx context.Context, people []workspace.Person, name string, sig *
 	defer os.RemoveAll(dir)
 	allowed, err := allowedSigners(dir, people)
 	if err != nil {
-		return errkind.Wrap(errkind.Infra, err)
+		return err
 	}
 	sigFile := filepath.Join(dir, "sig")
 	if err := os.WriteFile(sigFile, []byte(sig.Armored), 0o600); err != nil {

@@ -98,3 +98,36 @@ func TestSignWithAgent(t *testing.T) {
 		t.Errorf("Signer = %q, %v", name, err)
 	}
 }
+
+// TestKeyWithLineBreakCannotSignAsAnother: a key holding a line break
+// would write a second allowed_signers line naming another person; it is
+// refused rather than written.
+func TestKeyWithLineBreakCannotSignAsAnother(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("no ssh-keygen")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	alice, err := GenerateKey(ctx, filepath.Join(dir, "alice"), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory, err := GenerateKey(ctx, filepath.Join(dir, "mallory"), "mallory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	people := []workspace.Person{
+		{Name: "alice", Keys: []string{alice}},
+		{Name: "bob", Keys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGq4zQm3Kq1m9bG3hYp0kq2nqRr1kqQpQ8gqHcW3kq1f bob\nalice namespaces=\"cascade-release\" " + mallory}},
+	}
+	sig, err := Sign(ctx, filepath.Join(dir, "mallory"), false, Statement("p", "start", "2026-12-01T10:00:00Z", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, err := Signer(ctx, people, sig); err == nil {
+		t.Fatalf("mallory's signature was found as %s's", name)
+	}
+	if err := VerifyAs(ctx, people, "alice", sig); err == nil {
+		t.Fatal("mallory's signature verified as alice's")
+	}
+}

@@ -67,6 +67,9 @@ func parsePeople(file string, n *yaml.Node) ([]Person, error) {
 		if !personName.MatchString(p.Name) {
 			return nil, inputErr(file, pn, "a person needs a name of letters, digits, '.', '_' and '-' (got %q)", p.Name)
 		}
+		if p.Name == ReservedActor {
+			return nil, inputErr(file, pn, "%q is the name cascade records its own automatic entries under; give this person another name", p.Name)
+		}
 		if prev, ok := names[p.Name]; ok {
 			return nil, inputErr(file, pn, "two people are named %q (lines %d and %d)", p.Name, prev, pn.Line)
 		}
@@ -75,12 +78,20 @@ func parsePeople(file string, n *yaml.Node) ([]Person, error) {
 			if err := v.Decode(&p.Emails); err != nil {
 				return nil, inputErr(file, v, "emails is a list of addresses")
 			}
+			for i, e := range p.Emails {
+				if hasControl(e) {
+					return nil, inputErr(file, v.Content[i], "%s: the email %q holds a control character (a line break?); write one address per item", p.Name, e)
+				}
+			}
 		}
 		v := value(pn, "keys")
 		if v == nil || v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
 			return nil, inputErr(file, pn, "%s needs `keys:`, a list of SSH public keys (the content of ~/.ssh/id_ed25519.pub)", p.Name)
 		}
 		for _, kn := range v.Content {
+			if hasControl(strings.TrimSpace(kn.Value)) {
+				return nil, inputErr(file, kn, "%s: a key holds a control character (a line break?): write each key on one line, as in its .pub file, one list item per key", p.Name)
+			}
 			_, body, err := ParseKey(kn.Value)
 			if err != nil {
 				return nil, inputErr(file, kn, "%s: %v", p.Name, err)
@@ -94,6 +105,22 @@ func parsePeople(file string, n *yaml.Node) ([]Person, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// ReservedActor is the actor of cascade's own automatic audit entries; no
+// person may bear the name.
+const ReservedActor = "cascade"
+
+// hasControl reports whether s holds a control character (a line break,
+// a tab, NUL, DEL...): such a value would break the one-line formats it is
+// written into, such as ssh-keygen's allowed_signers file.
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return true
+		}
+	}
+	return false
 }
 
 // PersonNamed returns the person called name, or nil.

@@ -26,6 +26,11 @@ func TestPeople(t *testing.T) {
 		"people:\n  - name: bob\n    keys: [\"" + key + "\"]\n  - name: carol\n    keys: [\"" + key + "\"]\n": "carol's key is also bob's",
 		"people:\n  - name: bob\n    keys: [\"" + key + "\"]\n  - name: bob\n    keys: [\"" + key + "\"]\n":   "two people are named \"bob\"",
 		"people:\n  - name: bob\n    key: x\n":                                                                `unknown key "key" in a person`,
+		// A line break in a key would write a second allowed_signers line:
+		// mallory's key listed as alice's.
+		"people:\n  - name: mallory\n    keys: [\"" + key + "\\nalice namespaces=\\\"cascade-release\\\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBBB\"]\n": "cascade.yaml:5:12: mallory: a key holds a control character",
+		"people:\n  - name: bob\n    emails: [\"bob@example.com\\nx\"]\n    keys: [\"" + key + "\"]\n":                                                   "cascade.yaml:5:14: bob: the email",
+		"people:\n  - name: cascade\n    keys: [\"" + key + "\"]\n":                                                                                      "cascade.yaml:4:5: \"cascade\" is the name cascade records its own",
 	} {
 		_, err := Parse(file, []byte("repos:\n  - path: ./a\n"+data))
 		if err == nil || !strings.Contains(err.Error(), want) {
