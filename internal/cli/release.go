@@ -425,17 +425,14 @@ func (a *app) printLog(e *release.Engine, planID string, verifyChain, asJSON boo
 			return err
 		}
 		problems = append(problems, sigProblems...)
-		if p, err := plan.Load(e.WS, planID); err == nil {
-			headProblems, notes := release.VerifyHead(p, entries)
-			problems = append(problems, headProblems...)
-			for _, n := range notes {
-				fmt.Fprintf(a.stderr, "note: %s\n", n)
-			}
-		} else if errkind.Of(err) != errkind.Invalid {
+		p, err := plan.Load(e.WS, planID)
+		if err != nil && errkind.Of(err) != errkind.Invalid {
 			return err
-		} else {
-			fmt.Fprintf(a.stderr, "note: the plan file cannot be read (%v): the log's head is not checked against it\n", err)
 		}
+		if err != nil {
+			p = nil
+		}
+		problems = append(problems, release.VerifyHead(planID, p, err, entries)...)
 	}
 	if len(e.WS.People) == 0 && !asJSON {
 		fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people, so the names below are what each person's user name said")

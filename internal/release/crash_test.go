@@ -332,10 +332,35 @@ func TestAuditTailAndSignedEdits(t *testing.T) {
 	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-wal"))
 	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-shm"))
 	w.run(0, nil, "release", "start", "p", "--key", "alice")
+	planPath := filepath.Join(w.dir, "plans", "p.yaml")
+	afterStart, _ := os.ReadFile(planPath)
 	w.run(0, nil, "release", "next", "p", "--key", "alice")
 	w.run(0, nil, "release", "log", "p", "--verify")
 	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
 	saved, _ := os.ReadFile(dbPath)
+	current, _ := os.ReadFile(planPath)
+
+	// Without a head that covers the whole log, a deleted tail could not
+	// be told: a plan file reverted to an older head, one without its
+	// head, or no plan file at all fails the check.
+	os.WriteFile(planPath, afterStart, 0o644)
+	if out := w.run(1, nil, "release", "log", "p", "--verify"); !strings.Contains(out, "entries after the head plans/p.yaml records") {
+		t.Errorf("a plan file with an older head passed:\n%s", out)
+	}
+	i := strings.Index(string(current), "\naudit:\n")
+	if i < 0 {
+		t.Fatalf("no audit head in the plan file:\n%s", current)
+	}
+	os.WriteFile(planPath, current[:i+1], 0o644)
+	if out := w.run(1, nil, "release", "log", "p", "--verify"); !strings.Contains(out, "plans/p.yaml records no audit head") {
+		t.Errorf("a plan file without a head passed:\n%s", out)
+	}
+	os.Remove(planPath)
+	if out := w.run(1, nil, "release", "log", "p", "--verify"); !strings.Contains(out, "plans/p.yaml cannot be read") {
+		t.Errorf("a log without its plan file passed:\n%s", out)
+	}
+	os.WriteFile(planPath, current, 0o644)
+	w.run(0, nil, "release", "log", "p", "--verify")
 
 	// Delete the last three entries (the last step's end and the done).
 	s, err := store.Open(ctx, dbPath)
