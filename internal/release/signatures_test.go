@@ -2,9 +2,12 @@ package release
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -51,5 +54,64 @@ func TestVerifySignaturesWithoutSignature(t *testing.T) {
 	}
 	if p, _ := VerifySignatures(context.Background(), nil, entries); p != nil {
 		t.Errorf("without people nothing can be checked, got %q", p)
+	}
+}
+
+// TestSignedContent: an entry must say what its person signed (step,
+// inputs, gate, repo, reason, time); an entry edited after it was signed
+// fails even when every hash is recomputed. Only cascade's own automatic
+// entries go unsigned.
+func TestSignedContent(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("no ssh-keygen")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	pub, err := identity.GenerateKey(ctx, filepath.Join(dir, "alice"), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	people := []workspace.Person{{Name: "alice", Keys: []string{pub}}}
+	signed := func(action string, args map[string]string, details map[string]any) map[string]any {
+		sig, err := identity.Sign(ctx, filepath.Join(dir, "alice"), false, identity.Statement("p", action, "2026-12-01T10:00:00Z", args))
+		if err != nil {
+			t.Fatal(err)
+		}
+		details["signed"], details["signature"] = sig.Statement, sig.Armored
+		return details
+	}
+	confirm := func(version string) map[string]any {
+		return signed("confirm", map[string]string{"step": "2", "inputs": "version=v1.2.0", "reason": ""},
+			map[string]any{"step": 2.0, "name": "Deploy", "repo": "svc", "inputs": map[string]any{"version": version}})
+	}
+	gate := func(g, reason string) map[string]any {
+		return signed("override-gate", map[string]string{"gate": "semver", "reason": "agreed"}, map[string]any{"gate": g, "reason": reason})
+	}
+	at := "2026-12-01T10:00:01Z"
+	entries := []store.Entry{
+		{Seq: 1, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm("v1.2.0")},
+		{Seq: 2, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
+		{Seq: 3, Plan: "p", At: at, Actor: "cascade", Action: "interrupted", Details: map[string]any{}},
+		{Seq: 4, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm("v9.9.9")},
+		{Seq: 5, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: gate("semver", "edited")},
+		{Seq: 6, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: gate("performance", "agreed")},
+		{Seq: 7, Plan: "p", At: "2026-12-01T09:00:00Z", Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
+		{Seq: 8, Plan: "p", At: "2026-12-02T10:00:00Z", Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
+		{Seq: 9, Plan: "p", At: at, Actor: "cascade", Action: "override-gate", Details: map[string]any{"gate": "semver", "reason": "x"}},
+	}
+	problems, err := VerifySignatures(ctx, people, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`entry 4 (confirm by alice) does not say what was signed: its inputs are map[version:v9.9.9], the signed ones map[version:v1.2.0]`,
+		`entry 5 (override-gate by alice) does not say what was signed: its reason is "edited", the signed one "agreed"`,
+		`entry 6 (override-gate by alice) does not say what was signed: its gate is "performance", the signed one "semver"`,
+		`entry 7 (override-gate by alice) does not say what was signed: it is dated 2026-12-01T09:00:00Z, before the action was signed (2026-12-01T10:00:00Z)`,
+		`entry 8 (override-gate by alice) does not say what was signed: it is dated 2026-12-02T10:00:00Z, long after the action was signed (2026-12-01T10:00:00Z)`,
+		`entry 9 (override-gate by cascade) is not signed, and cascade makes no "override-gate" entry on its own (its own are interrupted, retry)`,
+	}
+	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
 	}
 }
