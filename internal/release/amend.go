@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -48,14 +47,16 @@ func (e *Engine) Amend(ctx context.Context, planID, stepArg, actor string, input
 		names = append(names, k)
 	}
 	sort.Strings(names)
+	// Any later step may have read the old values (a template, or its
+	// CASCADE_INPUT_* variable): once one succeeded, runs or was
+	// interrupted, an amendment would not change what it did. A failed
+	// later step is retried with the new values.
 	for _, later := range st.Steps {
-		if later.Index <= s.Index || later.State != Succeeded {
+		if later.Index <= s.Index {
 			continue
 		}
-		for _, k := range names {
-			if usesInput(later.Spec, k) {
-				return nil, errkind.New(errkind.Conflict, "step %d (%s) already succeeded with the old %s: amending it now would not change what that step did", later.Index, later.Name, k)
-			}
+		if later.State == Succeeded || later.State == Running || later.State == Interrupted {
+			return nil, errkind.New(errkind.Conflict, "step %d (%s) is %s and may have used the old %s: amending it now would not change what that step did", later.Index, later.Name, later.State, strings.Join(names, ", "))
 		}
 	}
 	old := map[string]string{}
@@ -80,15 +81,4 @@ func (e *Engine) Amend(ctx context.Context, planID, stepArg, actor string, input
 	}
 	s.Inputs = merged
 	return s, e.recordHead(ctx, st.Plan)
-}
-
-// usesInput reports whether a step's templates read the input.
-func usesInput(sp Spec, name string) bool {
-	ref := fmt.Sprintf(".Inputs.%s", name)
-	for _, t := range append([]string{sp.Name, sp.Text}, sp.Argv...) {
-		if strings.Contains(t, ref) {
-			return true
-		}
-	}
-	return false
 }

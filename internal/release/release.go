@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -366,6 +367,15 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 	case s.Kind == Manual && s.State == Pending && waiting != nil && waiting.Index == s.Index:
 	default:
 		return nil, errkind.New(errkind.Conflict, "step %d (%s) is not waiting for a confirmation (it is %s%s)", s.Index, s.Name, s.State, waitingNote(waiting))
+	}
+	for k := range inputs {
+		if !slices.Contains(s.Spec.Inputs, k) {
+			asks := "none"
+			if len(s.Spec.Inputs) > 0 {
+				asks = strings.Join(s.Spec.Inputs, ", ")
+			}
+			return nil, errkind.New(errkind.Invalid, "step %d (%s) asks for no input %q; it asks for %s", s.Index, s.Name, k, asks)
+		}
 	}
 	for _, need := range s.Spec.Inputs {
 		if strings.TrimSpace(inputs[need]) == "" {
