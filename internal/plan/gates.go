@@ -103,7 +103,7 @@ func WindowGate(p workspace.Policy, at time.Time) Gate {
 		g.Reason += "; the next window opens " + next.In(p.Location).Format("Monday 2006-01-02 15:04 MST")
 	}
 	if p.Default {
-		g.Details = append(g.Details, "default policy: Monday to Thursday, 09:00 to 16:00 local time (configure policy.windows in cascade.yaml)")
+		g.Details = append(g.Details, "default policy: Monday to Thursday, 09:00 to 16:00 UTC (configure policy.timezone and policy.windows in cascade.yaml)")
 	}
 	return g
 }

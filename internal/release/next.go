@@ -74,6 +74,12 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 		return Stop{}, err
 	}
 	defer giveBack()
+	// What the steps must be: the plan's runbooks at the frozen heads.
+	// Each step is compared with it before it is acted on.
+	planned, err := e.plannedSteps(ctx, p)
+	if err != nil {
+		return Stop{}, err
+	}
 	// Steps left running by a runner that died were interrupted.
 	for i := range st.Steps {
 		s := &st.Steps[i]
@@ -107,6 +113,9 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 				return Stop{}, err
 			}
 			continue
+		}
+		if why := stepMismatch(planned, len(st.Steps), s); why != "" {
+			return e.holdTampered(ctx, p, st, s, actor, why)
 		}
 		d := s.data
 		d.Inputs = inputsOf(st)
@@ -142,6 +151,20 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 			return Stop{}, err
 		}
 	}
+}
+
+// holdTampered stops the release at step s because the steps table does
+// not match the plan (recorded as held): nothing runs.
+func (e *Engine) holdTampered(ctx context.Context, p *plan.Plan, st *Status, s *Step, actor, why string) (Stop, error) {
+	details := map[string]any{"step": s.Index, "name": s.Name, "reason": why}
+	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+		return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
+	})
+	if err == nil {
+		err = e.recordHead(ctx, st.Plan)
+	}
+	msg := fmt.Sprintf("step %d (%s) is held: %s\nnothing ran; the release's steps were changed after it started: abort it (`cascade release abort %s --reason TEXT`) and start again", s.Index, s.Name, why, p.ID)
+	return Stop{Step: s, Held: true, Message: msg}, err
 }
 
 func inputsOf(st *Status) map[string]string {

@@ -120,33 +120,15 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 	if err := p.CheckVersions(e.G); err != nil {
 		return nil, err
 	}
-	var rows []Step
-	order := p.Computed.Order
-	if len(order) == 0 {
-		order = [][]string{p.Repos()}
-	}
-	byRepo := map[string]plan.Change{}
-	for _, c := range p.Changes {
-		byRepo[c.Repo] = c
-	}
-	for _, grp := range order {
-		for _, repo := range grp {
-			c := byRepo[repo]
-			specs, err := e.runbook(ctx, c)
-			if err != nil {
-				return nil, err
-			}
-			d := Data{Repo: c.Repo, Version: c.Version, Plan: p.ID, Ref: c.Ref, Commit: c.Head}
-			for _, s := range specs {
-				rows = append(rows, Step{Repo: c.Repo, Spec: s, Kind: s.Kind, data: d})
-			}
-		}
+	rows, err := e.plannedSteps(ctx, p)
+	if err != nil {
+		return nil, err
 	}
 	if err := e.startGates(ctx, p, actor); err != nil {
 		return nil, err
 	}
 	var id int64
-	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM releases WHERE plan = ? AND state = 'active'", p.ID).Scan(&n); err != nil {
 			return err
@@ -197,6 +179,63 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 		return nil, err
 	}
 	return e.Status(ctx, p.ID)
+}
+
+// plannedSteps are the steps a release of p has: every repo's runbook at
+// its frozen head, in release order, with the plan's template data.
+func (e *Engine) plannedSteps(ctx context.Context, p *plan.Plan) ([]Step, error) {
+	var rows []Step
+	order := p.Computed.Order
+	if len(order) == 0 {
+		order = [][]string{p.Repos()}
+	}
+	byRepo := map[string]plan.Change{}
+	for _, c := range p.Changes {
+		byRepo[c.Repo] = c
+	}
+	for _, grp := range order {
+		for _, repo := range grp {
+			c, ok := byRepo[repo]
+			if !ok {
+				return nil, errkind.New(errkind.Invalid, "%s: the release order names %s, which the plan does not change; `cascade plan check %s` computes it again", p.Where("computed"), repo, p.ID)
+			}
+			specs, err := e.runbook(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			d := Data{Repo: c.Repo, Version: c.Version, Plan: p.ID, Ref: c.Ref, Commit: c.Head}
+			for _, s := range specs {
+				rows = append(rows, Step{Repo: c.Repo, Spec: s, Kind: s.Kind, data: d})
+			}
+		}
+	}
+	return rows, nil
+}
+
+// stepMismatch compares a stored step with the one the plan and the
+// runbook at the frozen head say it is: "" when they agree, else what
+// differs. The steps table is only a record; a step edited in it (another
+// command, another commit, another version) must not run.
+func stepMismatch(planned []Step, stored int, s *Step) string {
+	if len(planned) != stored {
+		return fmt.Sprintf("the release has %d steps, but the plan's runbooks at their frozen heads have %d", stored, len(planned))
+	}
+	if s.Index < 1 || s.Index > len(planned) {
+		return fmt.Sprintf("step %d is not one of the plan's %d steps", s.Index, len(planned))
+	}
+	want := planned[s.Index-1]
+	got, _ := json.Marshal(stepSpec{Spec: s.Spec, Data: s.data})
+	exp, _ := json.Marshal(stepSpec{Spec: want.Spec, Data: want.data})
+	name, _ := runbook.Text(want.Spec.Name, want.data)
+	switch {
+	case s.Repo != want.Repo || s.Kind != want.Kind:
+		return fmt.Sprintf("step %d is a %s step of %s, but the runbooks say a %s step of %s", s.Index, s.Kind, s.Repo, want.Kind, want.Repo)
+	case s.data.Commit != want.data.Commit:
+		return fmt.Sprintf("step %d would act on commit %.12s, but the plan's frozen head of %s is %.12s", s.Index, s.data.Commit, s.Repo, want.data.Commit)
+	case string(got) != string(exp) || s.Name != name:
+		return fmt.Sprintf("step %d (%s) differs from step %q of %s's runbook at its frozen head %.12s (its command, version or settings were changed)", s.Index, s.Name, name, s.Repo, want.data.Commit)
+	}
+	return ""
 }
 
 // runbook reads a repo's runbook at the frozen head, or the default one.

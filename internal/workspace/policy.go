@@ -38,11 +38,13 @@ type Freeze struct {
 }
 
 // DefaultPolicy is the policy of a workspace that configures none:
-// Monday to Thursday, 09:00 to 16:00 local time; never on a Friday.
+// Monday to Thursday, 09:00 to 16:00 UTC; never on a Friday. A policy
+// without `timezone:` is in UTC, never in the zone of whoever runs cascade
+// (TZ): the same plan must pass or fail the same gates for everyone.
 func DefaultPolicy() Policy {
 	return Policy{
-		Timezone: "Local",
-		Location: time.Local,
+		Timezone: "UTC",
+		Location: time.UTC,
 		Windows: []Window{{
 			Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday},
 			From: 9 * 60, To: 16 * 60,
@@ -73,6 +75,9 @@ func parsePolicy(file string, n *yaml.Node) (Policy, error) {
 		tz, err := scalar(file, v, "policy.timezone")
 		if err != nil {
 			return p, err
+		}
+		if strings.EqualFold(tz, "local") {
+			return p, inputErr(file, v, "timezone %q would follow the zone of whoever runs cascade (TZ), so the same gate could pass for one person and fail for another; name the zone, such as America/Los_Angeles or UTC", tz)
 		}
 		loc, err := time.LoadLocation(tz)
 		if err != nil {

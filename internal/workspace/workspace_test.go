@@ -95,6 +95,33 @@ policy:
 	}
 }
 
+// TestPolicyWithoutTimezoneIsUTC: whatever the process's zone (TZ), a
+// policy that names none, and the default policy, are in UTC.
+func TestPolicyWithoutTimezoneIsUTC(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Skip("no zone data")
+	}
+	saved := time.Local
+	time.Local = la
+	defer func() { time.Local = saved }()
+	dir := t.TempDir()
+	gitInit(t, filepath.Join(dir, "a"))
+	ws, err := Parse(filepath.Join(dir, FileName), []byte("repos: [{path: ./a}]\npolicy:\n  windows: [{days: [mon], from: '09:00', to: '16:00'}]\n  freezes: [{from: 2026-12-21, to: 2027-01-04}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.Policy.Location != time.UTC || ws.Policy.Timezone != "UTC" {
+		t.Errorf("a policy without timezone: is in %v (%s), want UTC", ws.Policy.Location, ws.Policy.Timezone)
+	}
+	if f := ws.Policy.Freezes[0]; !f.From.Equal(time.Date(2026, 12, 21, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("freeze starts %v, want midnight UTC", f.From)
+	}
+	if d := DefaultPolicy(); d.Location != time.UTC {
+		t.Errorf("the default policy is in %v, want UTC", d.Location)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	dir := t.TempDir()
 	gitInit(t, filepath.Join(dir, "a"))
@@ -117,6 +144,7 @@ func TestParseErrors(t *testing.T) {
 		"repos: [{path: ./a}]\npolicy: {freezes: [{from: 2026-02-01}]}":                        "policy.freezes[0] needs `to:`",
 		"repos: [{path: ./a}]\npolicy: {timezone: [x]}":                                        "policy.timezone must be a single value",
 		"repos: [{path: ./a}]\npolicy: {hours: 3}":                                             `unknown key "hours" in policy`,
+		"repos: [{path: ./a}]\npolicy: {timezone: Local}":                                      `cascade.yaml:2:20: timezone "Local" would follow the zone of whoever runs cascade`,
 	}
 	for data, want := range tests {
 		_, err := Parse(filepath.Join(dir, FileName), []byte(data))
