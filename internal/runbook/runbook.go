@@ -253,5 +253,8 @@ func checkTemplates(s Spec, declared map[string]bool) error {
 			return err
 		}
 	}
+	if (s.Kind == Run || s.Kind == Check) && len(s.Argv) == 0 {
+		return checkShellPlacement(s.Text)
+	}
 	return nil
 }

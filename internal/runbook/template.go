@@ -207,3 +207,66 @@ func Names(specs []Spec, d Data) []string {
 	}
 	return out
 }
+
+// checkShellPlacement refuses a template placed inside shell quotes or a
+// here-document of a run or check command. cascade quotes every value as
+// one shell word; inside '...' that quoting ends the user's quotes
+// ('{{.Version}}' with the value "x'; rm -rf ~; '" runs rm), and inside
+// "..." or a here-document the shell still expands $(...) in it. The
+// command is parsed as bash with each template replaced by a plain word.
+func checkShellPlacement(text string) error {
+	pieces, err := compile(text, nil)
+	if err != nil || len(pieces) == 0 {
+		return err
+	}
+	var b strings.Builder
+	names := map[string]string{}
+	for i, p := range pieces {
+		if p.field == nil {
+			b.WriteString(p.text)
+			continue
+		}
+		mark := fmt.Sprintf("cascadetemplate%dx", i)
+		names[mark] = "{{." + strings.Join(p.field, ".") + "}}"
+		b.WriteString(mark)
+	}
+	file, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(b.String()), "")
+	if err != nil {
+		return fmt.Errorf("the command is not valid shell: %v", err)
+	}
+	var found error
+	inside := func(n syntax.Node, where string) {
+		if found != nil || n == nil {
+			return
+		}
+		syntax.Walk(n, func(m syntax.Node) bool {
+			var text string
+			switch m := m.(type) {
+			case *syntax.Lit:
+				text = m.Value
+			case *syntax.SglQuoted:
+				text = m.Value
+			}
+			for mark, name := range names {
+				if found == nil && strings.Contains(text, mark) {
+					found = fmt.Errorf("%s is inside %s: cascade quotes each value as one shell word itself, and a quoted word inside quotes can end them; write it bare (%s) or use its environment variable (\"$CASCADE_...\"), or give the command as a list", name, where, name)
+				}
+			}
+			return found == nil
+		})
+	}
+	syntax.Walk(file, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.SglQuoted:
+			inside(n, "single quotes")
+		case *syntax.DblQuoted:
+			inside(n, "double quotes")
+		case *syntax.Redirect:
+			if n.Hdoc != nil {
+				inside(n.Hdoc, "a here-document")
+			}
+		}
+		return found == nil
+	})
+	return found
+}

@@ -71,3 +71,32 @@ func TestUndeclaredInputInRunbook(t *testing.T) {
 		t.Errorf("a manual step as a list: %v", err)
 	}
 }
+
+// TestTemplateInsideShellQuotes: a template inside quotes or a
+// here-document of a shell command is refused with file:line (cascade's
+// own quoting would end the user's quotes); bare, in a list, or in a
+// manual step's text it is fine.
+func TestTemplateInsideShellQuotes(t *testing.T) {
+	for cmd, want := range map[string]string{
+		`echo '{{.Version}}'`:                       "{{.Version}} is inside single quotes",
+		`echo "v{{.Inputs.v}}"`:                     "{{.Inputs.v}} is inside double quotes",
+		`echo $'{{.Repo}}'`:                         "{{.Repo}} is inside single quotes",
+		`echo "${X:-{{.Ref}}}"`:                     "{{.Ref}} is inside double quotes",
+		"cat <<EOF\n        {{.Plan}}\n        EOF": "{{.Plan}} is inside a here-document",
+		`echo {{.Version}} "$CASCADE_VERSION"`:      "",
+		`test {{.Inputs.v}} = {{.Version}}`:         "",
+		`echo 'plain' {{.Commit}}`:                  "",
+	} {
+		doc := "release:\n  steps:\n    - name: Deploy\n      manual: d '{{.Version}}'\n      inputs: [v]\n    - name: Run\n      run: |\n        " + cmd + "\n"
+		_, err := Parse("svc@main:.cascade.yaml", []byte(doc))
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%q: %v", cmd, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), `svc@main:.cascade.yaml:6: step "Run": `+want)):
+			t.Errorf("%q: got %v, want an error with %q", cmd, err, want)
+		}
+	}
+	if _, err := Parse("x", []byte("release:\n  steps:\n    - name: a\n      run: [echo, \"'{{.Version}}'\"]\n")); err != nil {
+		t.Errorf("a list runs without a shell, quotes are literal there: %v", err)
+	}
+}
