@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -11,9 +13,12 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/report"
 	"github.com/cascade-dev/cascade/internal/runbook"
+	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/verify"
+	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
 func (a *app) planCommand() *cobra.Command {
@@ -233,7 +238,9 @@ func (a *app) planCheckCommand() *cobra.Command {
 
 Exit 1 if any gate fails; a failed gate the release manager let pass with
 ` + "`cascade release override-gate`" + ` shows as OVERRIDDEN, with who and why, and
-does not fail. With --at the window and freeze gates are evaluated at that
+does not fail: overrides are read from the audit log in
+.cascade/cascade.db (the plan file's overrides: list is a copy for
+reviewers and lets nothing pass). With --at the window and freeze gates are evaluated at that
 time, and the output says so. The results are recorded in the plan file.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -274,7 +281,11 @@ time, and the output says so. The results are recorded in the plan file.`,
 			if err := p.Save(ws); err != nil {
 				return err
 			}
-			gates = p.ApplyOverrides(append([]plan.Gate(nil), gates...), p.Overrides)
+			ovs, err := a.auditOverrides(ws, p)
+			if err != nil {
+				return err
+			}
+			gates = p.ApplyOverrides(append([]plan.Gate(nil), gates...), ovs)
 			if asJSON {
 				for i := range gates {
 					if gates[i].Details == nil {
@@ -386,4 +397,23 @@ func (a *app) runbookOutline(p *plan.Plan) (map[string][]string, error) {
 		out[c.Repo] = runbook.Names(books[c.Repo], runbook.Data{Repo: c.Repo, Version: c.Version, Plan: p.ID, Ref: c.Ref, Commit: c.Head})
 	}
 	return out, nil
+}
+
+// auditOverrides reads the gate overrides of plan p from the audit log in
+// the workspace's default database (.cascade/cascade.db), verified as
+// release start verifies them. Without a database there are none.
+func (a *app) auditOverrides(ws *workspace.Workspace, p *plan.Plan) ([]plan.GateOverride, error) {
+	db := filepath.Join(ws.Dir, ".cascade", "cascade.db")
+	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	st, err := store.Open(a.ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	e := &release.Engine{Store: st, WS: ws, Now: a.now, Log: func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }}
+	return e.PlanOverrides(a.ctx, p)
 }

@@ -219,6 +219,19 @@ func (e *Engine) GateOverrides(ctx context.Context, planID string) ([]plan.GateO
 	return out, nil
 }
 
+// PlanOverrides are the gate overrides that hold for plan p now: those of
+// the manager recorded at start while a release runs, else of the plan's
+// manager, read from the audit log (see decisionOverrides).
+func (e *Engine) PlanOverrides(ctx context.Context, p *plan.Plan) ([]plan.GateOverride, error) {
+	manager := p.Manager
+	if _, state, recorded, err := e.latest(ctx, e.Store.DB, p.ID); err == nil && state == Active {
+		manager = recorded
+	} else if err != nil && errkind.Of(err) != errkind.Invalid {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	return e.decisionOverrides(ctx, p.ID, manager)
+}
+
 // decisionOverrides are the gate overrides a decision may honour: the
 // audit log's override-gate entries of the plan made by manager (the
 // manager recorded at release start, or the one starting it) whose
