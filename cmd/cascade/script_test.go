@@ -1,30 +1,54 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/cascade-dev/cascade/internal/cli"
 	"github.com/cascade-dev/cascade/internal/verify"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"cascade": main,
+		"cascade": testMain,
 		// verifysummary FILE prints a `cascade verify --json` report one
 		// result a line, for scripts to match.
 		"verifysummary": verifySummary,
 	})
+}
+
+// testMain is the cascade command of the scripts: the real program with a
+// clock a script may set with CASCADE_TEST_NOW (RFC 3339). This seam lives
+// in the test binary only; the shipped cascade has no way to move its clock.
+func testMain() {
+	var opts cli.Options
+	if v := os.Getenv("CASCADE_TEST_NOW"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "CASCADE_TEST_NOW:", err)
+			os.Exit(2)
+		}
+		opts.Now = func() time.Time { return t }
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.MainWith(ctx, opts, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // TestScript runs the end-to-end scripts under testdata/script: each builds

@@ -46,7 +46,7 @@ On a terminal the walk pauses between steps; otherwise it runs straight through.
 				dir = d
 			}
 			fmt.Fprintf(a.stdout, "Building the demo organisation in %s\n", dir)
-			file, err := demo.Build(a.ctx, dir)
+			file, err := demo.BuildAt(a.ctx, dir, a.now())
 			if err != nil {
 				return err
 			}
@@ -101,38 +101,54 @@ var demoSteps = []demoStep{
 		[]string{"plan", "show", "strict-where", "--format", "markdown"}, nil, ""},
 	{"Check the gates on a Friday morning: the window gate says no, and when the next window opens.\n" +
 		"# (semver also fails: a v2 release of a Go module needs a /v2 module path.)",
-		[]string{"plan", "check", "strict-where", "--at", "2026-11-27T10:00:00-08:00"}, nil, ""},
+		[]string{"plan", "check", "strict-where", "--at", "{friday}"}, nil, ""},
 	{"Right before the release, someone pushes a \"quick fix\" to clever-api's branch.", nil,
 		func(ctx context.Context, dir string) (string, error) {
 			id, err := demo.PushQuickFix(ctx, dir)
 			return "committed " + id[:12] + " to clever-api@adapt-strict-where", err
 		}, `git -C clever-api commit -m "Quick fix: accept where fields in any case"  # on adapt-strict-where`},
 	{"The scope gate lists the commit outside the frozen scope.",
-		[]string{"plan", "check", "strict-where", "--at", "2026-12-01T10:00:00-08:00"}, nil, ""},
+		[]string{"plan", "check", "strict-where"}, nil, ""},
 	{"The manager accepts it into the scope (recorded)...",
-		[]string{"plan", "rescope", "strict-where", "--as", "alice", "--reason", "accept the case-insensitive fields fix"}, nil, ""},
+		[]string{"plan", "rescope", "strict-where", "--key", "{dir}/keys/alice", "--reason", "accept the case-insensitive fields fix"}, nil, ""},
 	{"...and the performance gate catches what the fix does: the API got very, very slow.",
-		[]string{"plan", "check", "strict-where", "--at", "2026-12-01T10:00:00-08:00"}, nil, ""},
-	{"Release it step by step (as if it were Tuesday morning). Only the release manager may start it.",
-		[]string{"release", "start", "strict-where", "--as", "bob"}, nil, ""},
-	{"alice starts it: the repos are locked, every step is recorded.",
-		[]string{"release", "start", "strict-where", "--as", "alice", "--now", "2026-12-01T10:00:00-08:00"}, nil, ""},
-	{"Automated steps run until one needs a person.",
-		[]string{"release", "next", "strict-where", "--as", "alice", "--now", "2026-12-01T10:00:00-08:00"}, nil, ""},
-	{"alice deploys clever-db and confirms.",
-		[]string{"release", "confirm", "strict-where", "3", "--as", "alice", "--now", "2026-12-01T10:00:00-08:00"}, nil, ""},
-	{"On to clever-api: downstream verification of what was just released, then its deploy.",
-		[]string{"release", "next", "strict-where", "--as", "alice", "--now", "2026-12-01T10:00:00-08:00"}, nil, ""},
-	{"The deploy job reports the old version (it rolled back), and alice confirms with what it reports...",
-		[]string{"release", "confirm", "strict-where", "6", "--as", "alice", "--input", "deployed_version=v1.0.0", "--now", "2026-12-01T10:00:00-08:00"}, nil, ""},
-	{"...so the health check fails and the release stops: no step is skipped silently. (It exits 1.)",
-		[]string{"release", "next", "strict-where", "--as", "alice", "--now", "2026-12-01T10:00:00-08:00"}, nil, ""},
-	{"After a redeploy, alice checks by hand and overrides the health check; the override is recorded.",
-		[]string{"release", "override", "strict-where", "7", "--as", "alice", "--reason", "redeployed; /healthz reports v2.0.0, checked by hand", "--now", "2026-12-01T10:00:00-08:00"}, nil, ""},
-	{"The rest runs, and the release is done.",
-		[]string{"release", "next", "strict-where", "--as", "alice", "--now", "2026-12-01T10:00:00-08:00"}, nil, ""},
-	{"Every action is in the audit log; each entry carries the hash of the one before, and --verify checks the chain.",
+		[]string{"plan", "check", "strict-where"}, nil, ""},
+	{"Release it step by step. Every action is signed with the person's SSH key; bob's key is not the manager's.\n" +
+		"# (It exits 1, and the refusal is recorded.)",
+		[]string{"release", "start", "strict-where", "--key", "{dir}/keys/bob"}, nil, ""},
+	{"Not even alice may start it while gates fail: semver and performance say no. (It exits 1.)",
+		[]string{"release", "start", "strict-where", "--key", "{dir}/keys/alice"}, nil, ""},
+	{"Every refusal is in the audit log, signed by whoever was refused; each entry carries the hash of the one before.",
 		[]string{"release", "log", "strict-where", "--verify"}, nil, ""},
+	{"Meanwhile, district-sync has a small change of its own ready.", nil,
+		func(ctx context.Context, dir string) (string, error) {
+			id, err := demo.PrepareSyncCounts(ctx, dir)
+			return "committed " + id[:12] + " to district-sync@sync-docs", err
+		}, `git -C district-sync commit -m "sync: document Students"  # on sync-docs`},
+	{"Its plan passes every gate, inside the demo's own release window (see cascade.yaml).",
+		[]string{"plan", "new", "sync-docs", "--title", "Document district-sync", "--manager", "alice",
+			"--change", "district-sync@sync-docs", "--version", "district-sync=v1.0.0"}, nil, ""},
+	{"", []string{"plan", "check", "sync-docs"}, nil, ""},
+	{"alice starts it, signed with her key; the gates run again and pass.",
+		[]string{"release", "start", "sync-docs", "--key", "{dir}/keys/alice"}, nil, ""},
+	{"Automated steps run (the gates, the tag) until one needs a person: the deploy.",
+		[]string{"release", "next", "sync-docs", "--key", "{dir}/keys/alice"}, nil, ""},
+	{"A step cannot be skipped: running on again stops at the same deploy step...",
+		[]string{"release", "next", "sync-docs", "--key", "{dir}/keys/alice"}, nil, ""},
+	{"...and only the manager may override it, with a reason. (bob: it exits 1, recorded.)",
+		[]string{"release", "override", "sync-docs", "3", "--reason", "looks fine", "--key", "{dir}/keys/bob"}, nil, ""},
+	{"alice deploys and confirms; the rest runs and the release is done.",
+		[]string{"release", "confirm", "sync-docs", "3", "--key", "{dir}/keys/alice"}, nil, ""},
+	{"", []string{"release", "next", "sync-docs", "--key", "{dir}/keys/alice"}, nil, ""},
+	{"Every action, refusal included, is in the audit log, signed; --verify checks the hash chain, every signature,\n" +
+		"# and the log's head, which each action also writes into plans/sync-docs.yaml (in git, reviewed).",
+		[]string{"release", "log", "sync-docs", "--verify"}, nil, ""},
+	{"Someone deletes the last entry of the log from the database...", nil,
+		func(ctx context.Context, dir string) (string, error) {
+			return demo.DeleteLastAuditEntry(ctx, dir)
+		}, `sqlite3 .cascade/cascade.db "DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)"`},
+	{"...and --verify says so. (It exits 1.)",
+		[]string{"release", "log", "sync-docs", "--verify"}, nil, ""},
 }
 
 // walk runs each step against the workspace file, pausing between steps on
@@ -153,18 +169,22 @@ func (a *app) walk(file, dir string, steps []demoStep) error {
 		stepArgs := make([]string, len(s.args))
 		shown := make([]string, len(s.args))
 		for i, arg := range s.args {
+			arg = strings.ReplaceAll(arg, "{friday}", demo.FridayAt(a.now()))
 			stepArgs[i] = strings.ReplaceAll(arg, "{dir}", dir)
 			shown[i] = strings.ReplaceAll(arg, "{dir}/", "")
 			if strings.ContainsAny(shown[i], " '\"$") {
 				shown[i] = "'" + strings.ReplaceAll(shown[i], "'", `'\''`) + "'"
 			}
 		}
-		fmt.Fprintf(a.stdout, "\n# %s\n$ cascade %s\n", s.say, strings.Join(shown, " "))
+		if s.say != "" {
+			fmt.Fprintf(a.stdout, "\n# %s", s.say)
+		}
+		fmt.Fprintf(a.stdout, "\n$ cascade %s\n", strings.Join(shown, " "))
 		args := append([]string{"--workspace", file}, stepArgs...)
 		if a.cacheDir != "" {
 			args = append([]string{"--cache-dir", a.cacheDir}, args...)
 		}
-		code := Main(a.ctx, args, a.stdin, a.stdout, a.stderr)
+		code := MainWith(a.ctx, a.opts, args, a.stdin, a.stdout, a.stderr)
 		if code != ExitOK && code != ExitProblem {
 			return &silentError{errkind.New(errkind.Infra, "demo step `cascade %s` failed with exit code %d", strings.Join(s.args, " "), code)}
 		}

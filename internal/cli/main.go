@@ -11,12 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/report"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
 	"github.com/cascade-dev/cascade/internal/workspace"
@@ -28,6 +30,7 @@ const (
 	ExitProblem = 1 // the check ran and found a problem
 	ExitUsage   = 2 // bad usage or bad input
 	ExitInfra   = 3 // git, go or npm could not run
+	ExitWaiting = 4 // a release waits for a window or a person
 	// ExitInterrupted is the shell's code for a command stopped by Ctrl-C.
 	ExitInterrupted = 130
 )
@@ -39,6 +42,8 @@ func ExitCode(err error) int {
 		return ExitUsage
 	case errkind.Problem, errkind.Conflict, errkind.Unauthorized:
 		return ExitProblem
+	case errkind.Waiting:
+		return ExitWaiting
 	}
 	return ExitInfra
 }
@@ -56,14 +61,38 @@ type app struct {
 	cacheDir      string
 	fetch         bool
 	noCache       bool
-	nowFlag       string
 	unsafeSandbox bool
+
+	opts Options
+}
+
+// Options are what a caller of the Go API injects instead of the real
+// world: tests give a clock and a crash hook here; the shipped binary gives
+// none and cascade uses the real time.
+type Options struct {
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Crash is called at named points of a release step (the kill tests
+	// stop the process there); nil in the shipped binary.
+	Crash func(point string)
 }
 
 // Main runs cascade with args (without the program name) and returns the
 // process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return MainWith(ctx, Options{}, args, stdin, stdout, stderr)
+}
+
+// MainWith is Main with injected options.
+func MainWith(ctx context.Context, opts Options, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Everything cascade prints may hold text from repositories (commit
+	// subjects, branch names, test output): it reaches the terminal with
+	// control and bidirectional characters escaped.
+	out, errOut := report.Terminal(stdout), report.Terminal(stderr)
+	defer out.Flush()
+	defer errOut.Flush()
+	stdout, stderr = out, errOut
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, opts: opts}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -85,6 +114,14 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return ExitUsage
 	}
 	return ExitCode(err)
+}
+
+// now is the time by the injected clock, or the real time.
+func (a *app) now() time.Time {
+	if a.opts.Now != nil {
+		return a.opts.Now()
+	}
+	return time.Now()
 }
 
 // silentError carries an exit code for a command that already reported its
@@ -115,8 +152,6 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "", "where mirrors and caches live (default: the user cache directory's cascade/)")
 	root.PersistentFlags().BoolVar(&a.fetch, "fetch", false, "update mirrors of url: repos from their remotes first")
 	root.PersistentFlags().BoolVar(&a.noCache, "no-cache", false, "ignore cached results (they are still refreshed)")
-	root.PersistentFlags().StringVar(&a.nowFlag, "now", "", "act as if it were this time (RFC 3339), for rehearsals and demos")
-	_ = root.PersistentFlags().MarkHidden("now")
 	root.PersistentFlags().BoolVar(&a.unsafeSandbox, "unsafe-sandbox", false, "run builds, tests and steps without isolation (reports say so): only for a machine that cannot isolate them (see `cascade sandbox check`) and code you trust")
 	root.PersistentPreRun = func(*cobra.Command, []string) { sandbox.AllowUnsafe(a.unsafeSandbox) }
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -203,8 +238,17 @@ func (a *app) loadGraph() (*workspace.Workspace, *graph.Workspace, error) {
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w any) bool {
-	f, ok := w.(*os.File)
+	f, ok := raw(w).(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// raw is the stream under a sanitising writer, for a progress line's own
+// cursor movements.
+func raw(w any) any {
+	if t, ok := w.(*report.TerminalWriter); ok {
+		return t.Underlying()
+	}
+	return w
 }
 
 // repoCompletion completes REPO arguments with the workspace's repo names.

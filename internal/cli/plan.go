@@ -12,6 +12,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
 	"github.com/cascade-dev/cascade/internal/report"
+	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/verify"
 )
 
@@ -28,22 +29,10 @@ order and the gates' last results.
   cascade plan list
   cascade plan show ID [--format text|markdown|json]
   cascade plan check ID [--at TIME] [--json]
-  cascade plan rescope ID --as NAME [--reason TEXT]`,
+  cascade plan rescope ID [--reason TEXT] [--key FILE]`,
 	}
 	cmd.AddCommand(a.planNewCommand(), a.planListCommand(), a.planShowCommand(), a.planCheckCommand(), a.planRescopeCommand())
 	return cmd
-}
-
-func (a *app) now() time.Time {
-	if t, err := time.Parse(time.RFC3339, a.nowFlag); err == nil {
-		return t
-	}
-	if v := a.getenv("CASCADE_NOW"); v != "" {
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			return t
-		}
-	}
-	return time.Now()
 }
 
 func (a *app) planNewCommand() *cobra.Command {
@@ -74,6 +63,9 @@ func (a *app) planNewCommand() *cobra.Command {
 			ws, g, err := a.loadGraph()
 			if err != nil {
 				return err
+			}
+			if len(ws.People) > 0 && ws.PersonNamed(manager) == nil {
+				return errkind.New(errkind.Invalid, "--manager %s is not one of the people in %s; add them under `people:` (name, emails, keys) or name another manager", manager, ws.File)
 			}
 			if _, err := os.Stat(plan.File(ws, id)); err == nil {
 				return errkind.New(errkind.Invalid, "plan %q already exists (%s); pick another id or edit that file", id, plan.File(ws, id))
@@ -118,12 +110,23 @@ func (a *app) planNewCommand() *cobra.Command {
 			if err := p.Validate(); err != nil {
 				return errkind.Wrap(errkind.Invalid, err)
 			}
+			for _, c := range p.Changes {
+				if c.Version == "" {
+					continue
+				}
+				if err := plan.ValidVersion(c.Version, plan.IsGoRepo(g, c.Repo)); err != nil {
+					return errkind.New(errkind.Invalid, "--version %s=%s: %v", c.Repo, c.Version, err)
+				}
+			}
 			order, err := plan.Order(g, p.Repos())
 			if err != nil {
 				return errkind.Wrap(errkind.Invalid, err)
 			}
 			p.Computed.Order = order
 			p.Computed.Upstream, p.Computed.Downstream = plan.Affected(g, p.Repos())
+			if _, err := p.Runbooks(a.ctx, g); err != nil {
+				return err
+			}
 			if err := p.Save(ws); err != nil {
 				return err
 			}
@@ -188,7 +191,11 @@ func (a *app) planShowCommand() *cobra.Command {
 			case "json":
 				return report.JSON(a.stdout, p)
 			case "markdown", "md":
-				return report.PlanMarkdown(a.stdout, p, a.runbookOutline(ws, p))
+				outline, err := a.runbookOutline(p)
+				if err != nil {
+					return err
+				}
+				return report.PlanMarkdown(a.stdout, p, outline)
 			case "text":
 				return report.PlanText(a.stdout, p)
 			}
@@ -224,7 +231,10 @@ func (a *app) planCheckCommand() *cobra.Command {
                benchmark fails when its slowdown is significant and surely
                beyond 10%; still unsure after the last run, the gate warns
 
-Exit 1 if any gate fails. The results are recorded in the plan file.`,
+Exit 1 if any gate fails; a failed gate the release manager let pass with
+` + "`cascade release override-gate`" + ` shows as OVERRIDDEN, with who and why, and
+does not fail. With --at the window and freeze gates are evaluated at that
+time, and the output says so. The results are recorded in the plan file.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			when := a.now()
@@ -243,27 +253,40 @@ Exit 1 if any gate fails. The results are recorded in the plan file.`,
 			if err != nil {
 				return err
 			}
+			if err := p.CheckVersions(g); err != nil {
+				return err
+			}
+			if err := checkManager(ws, p); err != nil {
+				return err
+			}
+			if _, err := p.Runbooks(a.ctx, g); err != nil {
+				return err
+			}
 			cache, err := a.cache()
 			if err != nil {
 				return err
 			}
-			gates, err := plan.Check(a.ctx, ws, g, p, plan.CheckOptions{At: when, CacheDir: cache, BenchRuns: runs})
+			gates, err := plan.Check(a.ctx, ws, g, p, plan.CheckOptions{At: when, CacheDir: cache, BenchRuns: runs, NoCache: a.noCache})
 			if err != nil {
 				return err
 			}
-			p.Computed.Gates, p.Computed.CheckedAt = gates, a.now().UTC().Truncate(time.Second)
+			p.Computed.Gates, p.Computed.CheckedAt, p.Computed.Heads = gates, a.now().UTC().Truncate(time.Second), p.HeadsKey()
 			if err := p.Save(ws); err != nil {
 				return err
 			}
+			gates = p.ApplyOverrides(append([]plan.Gate(nil), gates...))
 			if asJSON {
 				for i := range gates {
 					if gates[i].Details == nil {
 						gates[i].Details = []string{}
 					}
 				}
-				err = report.JSON(a.stdout, map[string]any{"plan": p.ID, "at": when.Format(time.RFC3339), "gates": gates})
+				err = report.JSON(a.stdout, map[string]any{"plan": p.ID, "at": when.Format(time.RFC3339), "at_given": at != "", "gates": gates})
 			} else {
 				err = report.GatesText(a.stdout, p.ID, when, gates)
+				if err == nil && at != "" {
+					_, err = fmt.Fprintf(a.stdout, "Evaluated at %s (--at), not now: releases act only at the real time.\n", when.Format(time.RFC3339))
+				}
 			}
 			if err != nil {
 				return err
@@ -281,20 +304,24 @@ Exit 1 if any gate fails. The results are recorded in the plan file.`,
 }
 
 func (a *app) planRescopeCommand() *cobra.Command {
-	var as, reason string
+	var key, reason string
 	cmd := &cobra.Command{
-		Use:   "rescope ID --as NAME",
-		Short: "Re-freeze a plan's scope at its refs' current heads, recording who did it",
+		Use:   "rescope ID [--reason TEXT]",
+		Short: "Re-freeze a plan's scope at its refs' current heads (the release manager only; signed like release actions)",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			if as == "" {
-				as = a.userName()
-			}
 			ws, g, err := a.loadGraph()
 			if err != nil {
 				return err
 			}
 			p, err := plan.Load(ws, argv[0])
+			if err != nil {
+				return err
+			}
+			if err := checkManager(ws, p); err != nil {
+				return err
+			}
+			_, as, err := a.whoActs(ws, key, p.ID, "rescope", map[string]string{"reason": reason})
 			if err != nil {
 				return err
 			}
@@ -316,6 +343,9 @@ func (a *app) planRescopeCommand() *cobra.Command {
 				}
 				p.Changes[i].Base, p.Changes[i].Head = base, head
 			}
+			if _, err := p.Runbooks(a.ctx, g); err != nil {
+				return err
+			}
 			p.Rescoped = append(p.Rescoped, plan.Rescope{By: as, At: a.now().UTC().Truncate(time.Second), Reason: reason})
 			if err := p.Save(ws); err != nil {
 				return err
@@ -324,7 +354,7 @@ func (a *app) planRescopeCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&as, "as", "", "who re-freezes (default: your user name); must be the release manager")
+	cmd.Flags().StringVar(&key, "key", "", "your SSH private key to sign with (needed when cascade.yaml lists people)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why the scope changed")
 	return cmd
 }
@@ -340,25 +370,20 @@ func (a *app) userName() string {
 }
 
 // runbookOutline lists, per repo of the plan, the names of its release
-// steps: from .cascade.yaml at the frozen head, or the default runbook.
-func (a *app) runbookOutline(ws any, p *plan.Plan) map[string][]string {
-	out := map[string][]string{}
+// steps as `release` will name them: from .cascade.yaml at the frozen head,
+// or the default runbook.
+func (a *app) runbookOutline(p *plan.Plan) (map[string][]string, error) {
 	_, g, err := a.loadGraph()
 	if err != nil {
-		return out
+		return nil, err
 	}
+	books, err := p.Runbooks(a.ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
 	for _, c := range p.Changes {
-		i, err := g.Lookup(c.Repo)
-		if err != nil {
-			continue
-		}
-		steps := plan.DefaultRunbook(c.Version)
-		if data, err := g.Repos[i].Git.ReadFile(a.ctx, c.Head, ".cascade.yaml"); err == nil {
-			if names := plan.StepNames(data, c.Repo, c.Version); len(names) > 0 {
-				steps = names
-			}
-		}
-		out[c.Repo] = steps
+		out[c.Repo] = runbook.Names(books[c.Repo], runbook.Data{Repo: c.Repo, Version: c.Version, Plan: p.ID, Ref: c.Ref, Commit: c.Head})
 	}
-	return out
+	return out, nil
 }

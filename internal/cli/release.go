@@ -5,11 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/plan"
 	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/report"
@@ -18,8 +20,8 @@ import (
 )
 
 type releaseFlags struct {
-	db string
-	as string
+	db  string
+	key string
 }
 
 func (a *app) releaseCommand() *cobra.Command {
@@ -33,24 +35,32 @@ deploy, verify downstream) one step at a time. Automated steps run; manual
 steps wait for the release manager to confirm; nothing is skipped without a
 recorded override; after a crash, ` + "`release next`" + ` resumes where it stopped.
 
-  cascade release start PLAN --as NAME
+  cascade release start PLAN [--key FILE]
   cascade release status PLAN [--json]
-  cascade release next PLAN --as NAME
-  cascade release confirm PLAN STEP --as NAME [--input k=v]...
-  cascade release retry PLAN STEP --as NAME
-  cascade release override PLAN STEP --as NAME --reason TEXT
-  cascade release abort PLAN --as NAME --reason TEXT
+  cascade release next PLAN [--key FILE]
+  cascade release confirm PLAN STEP [--input k=v]... [--key FILE]
+  cascade release confirm PLAN STEP --amend --input k=v... --reason TEXT
+  cascade release retry PLAN STEP [--key FILE]
+  cascade release override PLAN STEP --reason TEXT [--key FILE]
+  cascade release override-gate PLAN GATE --reason TEXT [--key FILE]
+  cascade release abort PLAN --reason TEXT [--key FILE]
   cascade release log PLAN [--verify] [--json]
-  cascade release unlock REPO --as NAME --reason TEXT
+  cascade release unlock REPO --reason TEXT [--key FILE]
+
+The actor is whoever signs: when cascade.yaml lists people, every action is
+signed with --key (ssh-keygen -Y sign, namespace cascade-release) and the
+signer is found among the people's keys; only the plan's manager may act on
+its release (unlock: any person, with a reason). Without people, the actor
+is your user name and status and log say actors are unverified.
 
 STEP is a step's number, its name, or REPO:NAME. State is kept in SQLite
 (--db, default .cascade/cascade.db beside cascade.yaml).`,
 	}
 	cmd.PersistentFlags().StringVar(&rf.db, "db", "", "the state database (default: .cascade/cascade.db beside cascade.yaml)")
-	cmd.PersistentFlags().StringVar(&rf.as, "as", "", "who acts (default: your user name)")
+	cmd.PersistentFlags().StringVar(&rf.key, "key", "", "your SSH private key to sign the action with (or a .pub file whose key is in ssh-agent); needed when cascade.yaml lists people")
 	cmd.AddCommand(
 		a.releaseStart(rf), a.releaseStatus(rf), a.releaseNext(rf), a.releaseConfirm(rf), a.releaseRetry(rf),
-		a.releaseOverride(rf), a.releaseAbort(rf), a.releaseLog(rf), a.releaseUnlock(rf),
+		a.releaseOverride(rf), a.releaseOverrideGate(rf), a.releaseAbort(rf), a.releaseLog(rf), a.releaseUnlock(rf),
 	)
 	return cmd
 }
@@ -80,55 +90,80 @@ func (a *app) engine(rf *releaseFlags, needGraph bool) (*release.Engine, *worksp
 		st.Close()
 		return nil, nil, nil, err
 	}
-	e := &release.Engine{Store: st, WS: ws, G: g, CacheDir: cache, Now: a.now, LookupEnv: os.LookupEnv,
+	e := &release.Engine{Store: st, WS: ws, G: g, CacheDir: cache, Now: a.now, Crash: a.opts.Crash, LookupEnv: os.LookupEnv,
 		Log: func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }}
 	return e, ws, func() { st.Close() }, nil
 }
 
-// withEngine runs fn with an open engine and, with needActor, the actor.
-func (a *app) withEngine(rf *releaseFlags, needGraph, needActor bool, fn func(e *release.Engine, ws *workspace.Workspace, as string) error) error {
-	var as string
-	if needActor {
-		var err error
-		if as, err = a.actor(rf); err != nil {
-			return err
-		}
-	}
+// act is an action a person takes: what they sign.
+type act struct {
+	plan, action string
+	args         map[string]string
+}
+
+// withEngine runs fn with an open engine and, for an action, the actor:
+// the person whose key signed it, or (without people in cascade.yaml) the
+// user name, unverified.
+func (a *app) withEngine(rf *releaseFlags, needGraph bool, action *act, fn func(e *release.Engine, ws *workspace.Workspace, as string) error) error {
 	e, ws, done, err := a.engine(rf, needGraph)
 	if err != nil {
 		return err
 	}
 	defer done()
+	var as string
+	if action != nil {
+		sig, name, err := a.whoActs(ws, rf.key, action.plan, action.action, action.args)
+		if err != nil {
+			return err
+		}
+		as, e.Signature = name, sig
+	}
 	return fn(e, ws, as)
 }
 
-func (a *app) actor(rf *releaseFlags) (string, error) {
-	as := rf.as
-	if as == "" {
-		as = a.userName()
+// whoActs signs the statement of an action with the key and finds whose
+// it is among the workspace's people. Without people, the actor is the
+// user name, unverified.
+func (a *app) whoActs(ws *workspace.Workspace, key, planID, action string, args map[string]string) (*identity.Signature, string, error) {
+	if len(ws.People) == 0 {
+		as := a.userName()
+		if as == "" {
+			return nil, "", errkind.New(errkind.Invalid, "cannot tell who you are: no user name, and cascade.yaml lists no people")
+		}
+		fmt.Fprintf(a.stderr, "cascade: actors unverified: cascade.yaml lists no people, so this action is recorded as %s without a signature\n", as)
+		return nil, as, nil
 	}
-	if as == "" {
-		return "", errkind.New(errkind.Invalid, "say who acts with --as NAME")
+	stmt := identity.Statement(planID, action, a.now().UTC().Format(time.RFC3339Nano), args)
+	sig, err := identity.Sign(a.ctx, key, strings.HasSuffix(key, ".pub"), stmt)
+	if err != nil {
+		return nil, "", err
 	}
-	return as, nil
+	name, err := identity.Signer(a.ctx, ws.People, sig)
+	if err != nil {
+		return nil, "", err
+	}
+	return sig, name, nil
 }
 
 func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "start PLAN",
-		Short: "Start a release of a plan (the release manager only); locks its repos",
+		Short: "Start a release of a plan (the release manager only, every gate passing); locks its repos",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, true, true, func(e *release.Engine, ws *workspace.Workspace, as string) error {
+			return a.withEngine(rf, true, &act{plan: argv[0], action: "start"}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
 				p, err := plan.Load(ws, argv[0])
 				if err != nil {
+					return err
+				}
+				if err := checkManager(ws, p); err != nil {
 					return err
 				}
 				st, err := e.Start(a.ctx, p, as)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "started the release of %s (%d steps); run `cascade release next %s --as %s`\n", p.ID, len(st.Steps), p.ID, as)
+				fmt.Fprintf(a.stdout, "started the release of %s as %s (%d steps); run `cascade release next %s`\n", p.ID, as, len(st.Steps), p.ID)
 				return report.ReleaseStatus(a.stdout, st)
 			})
 		},
@@ -142,13 +177,16 @@ func (a *app) releaseStatus(rf *releaseFlags) *cobra.Command {
 		Short: "Show every step of a plan's release with its state, who, when and output",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, false, false, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
+			return a.withEngine(rf, false, nil, func(e *release.Engine, ws *workspace.Workspace, _ string) error {
 				st, err := e.Status(a.ctx, argv[0])
 				if err != nil {
 					return err
 				}
 				if asJSON {
 					return report.JSON(a.stdout, st)
+				}
+				if len(ws.People) == 0 {
+					fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people")
 				}
 				return report.ReleaseStatus(a.stdout, st)
 			})
@@ -164,7 +202,7 @@ func (a *app) releaseNext(rf *releaseFlags) *cobra.Command {
 		Short: "Run automated steps until one needs a person, fails, or the release ends",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, true, true, func(e *release.Engine, ws *workspace.Workspace, as string) error {
+			return a.withEngine(rf, true, &act{plan: argv[0], action: "next"}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
 				p, err := plan.Load(ws, argv[0])
 				if err != nil {
 					return err
@@ -179,6 +217,12 @@ func (a *app) releaseNext(rf *releaseFlags) *cobra.Command {
 				if stop.Step != nil && stop.Step.State == release.Failed {
 					return &silentError{errkind.New(errkind.Problem, "a step failed")}
 				}
+				if stop.Held {
+					return &silentError{errkind.New(errkind.Problem, "a gate holds the release")}
+				}
+				if stop.Waiting {
+					return &silentError{errkind.New(errkind.Waiting, "the release waits for a window")}
+				}
 				return nil
 			})
 		},
@@ -187,6 +231,8 @@ func (a *app) releaseNext(rf *releaseFlags) *cobra.Command {
 
 func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 	var inputs []string
+	var amend bool
+	var reason string
 	cmd := &cobra.Command{
 		Use:   "confirm PLAN STEP",
 		Short: "Confirm a manual step (or an interrupted one) as done, with its inputs",
@@ -200,7 +246,21 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 				}
 				in[k] = v
 			}
-			return a.withEngine(rf, false, true, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+			action := "confirm"
+			if amend {
+				action = "amend"
+			} else if reason != "" {
+				return errkind.New(errkind.Invalid, "--reason goes with --amend")
+			}
+			return a.withEngine(rf, false, &act{plan: argv[0], action: action, args: map[string]string{"step": argv[1], "inputs": strings.Join(inputs, "\n"), "reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+				if amend {
+					s, err := e.Amend(a.ctx, argv[0], argv[1], as, in, reason)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(a.stdout, "amended the inputs of step %d (%s) as %s: %s (recorded); a later step retried now uses them\n", s.Index, s.Name, as, reason)
+					return nil
+				}
 				s, err := e.Confirm(a.ctx, argv[0], argv[1], as, in)
 				if err != nil {
 					return err
@@ -211,6 +271,8 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&inputs, "input", nil, "a value the step asks for, NAME=VALUE (repeatable)")
+	cmd.Flags().BoolVar(&amend, "amend", false, "correct the inputs of a step confirmed before (with --input and --reason; recorded)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the inputs are amended (recorded)")
 	return cmd
 }
 
@@ -220,7 +282,7 @@ func (a *app) releaseRetry(rf *releaseFlags) *cobra.Command {
 		Short: "Set a failed or interrupted step back to pending, to run it again",
 		Args:  args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, false, true, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+			return a.withEngine(rf, false, &act{plan: argv[0], action: "retry", args: map[string]string{"step": argv[1]}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				s, err := e.Retry(a.ctx, argv[0], argv[1], as)
 				if err != nil {
 					return err
@@ -239,7 +301,7 @@ func (a *app) releaseOverride(rf *releaseFlags) *cobra.Command {
 		Short: "Skip a failed or pending step, recording who and why",
 		Args:  args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, false, true, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+			return a.withEngine(rf, false, &act{plan: argv[0], action: "override", args: map[string]string{"step": argv[1], "reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				s, err := e.Override(a.ctx, argv[0], argv[1], as, reason)
 				if err != nil {
 					return err
@@ -253,6 +315,40 @@ func (a *app) releaseOverride(rf *releaseFlags) *cobra.Command {
 	return cmd
 }
 
+func (a *app) releaseOverrideGate(rf *releaseFlags) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "override-gate PLAN GATE --reason TEXT",
+		Short: "Let a failed gate of a plan pass for its current frozen scope (the release manager only; recorded)",
+		Long: `Let a failed gate (window, freeze, manager, scope, semver, downstream or
+performance) of a plan pass: ` + "`release start`" + ` and the checks before each step
+then treat it as overridden. Only the plan's release manager may; the reason
+is recorded in the audit log and in the plan file, and shown by
+` + "`release status`" + ` and ` + "`plan show --format markdown`" + `. The override holds
+for the plan's current frozen scope only: a re-freeze or a new version needs
+a new one.`,
+		Args: args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			return a.withEngine(rf, true, &act{plan: argv[0], action: "override-gate", args: map[string]string{"gate": argv[1], "reason": reason}}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
+				p, err := plan.Load(ws, argv[0])
+				if err != nil {
+					return err
+				}
+				if err := checkManager(ws, p); err != nil {
+					return err
+				}
+				if err := e.OverrideGate(a.ctx, p, argv[1], as, reason, func(p *plan.Plan) error { return p.Save(ws) }); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "overrode the %s gate of %s as %s: %s (recorded)\n", argv[1], p.ID, as, reason)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why the gate may pass (recorded)")
+	return cmd
+}
+
 func (a *app) releaseAbort(rf *releaseFlags) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
@@ -260,7 +356,7 @@ func (a *app) releaseAbort(rf *releaseFlags) *cobra.Command {
 		Short: "Abort a release and release its locks",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, false, true, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+			return a.withEngine(rf, false, &act{plan: argv[0], action: "abort", args: map[string]string{"reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				if err := e.Abort(a.ctx, argv[0], as, reason); err != nil {
 					return err
 				}
@@ -276,15 +372,12 @@ func (a *app) releaseAbort(rf *releaseFlags) *cobra.Command {
 func (a *app) releaseUnlock(rf *releaseFlags) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
-		Use:   "unlock REPO --as NAME --reason TEXT",
-		Short: "Remove a repo's release lock in an emergency (audited)",
+		Use:   "unlock REPO --reason TEXT",
+		Short: "Remove a repo's release lock in an emergency: any person, with a reason (audited)",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			if rf.as == "" {
-				return errkind.New(errkind.Invalid, "unlock needs --as NAME: it is recorded in the audit log")
-			}
-			return a.withEngine(rf, false, false, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
-				if err := e.Unlock(a.ctx, argv[0], rf.as, reason); err != nil {
+			return a.withEngine(rf, false, &act{action: "unlock", args: map[string]string{"repo": argv[0], "reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+				if err := e.Unlock(a.ctx, argv[0], as, reason); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "unlocked %s (recorded)\n", argv[0])
@@ -303,7 +396,7 @@ func (a *app) releaseLog(rf *releaseFlags) *cobra.Command {
 		Short: "Show a plan's audit log; --verify checks the hash chain of the whole log",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, false, false, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
+			return a.withEngine(rf, false, nil, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
 				return a.printLog(e, argv[0], verifyChain, asJSON)
 			})
 		},
@@ -323,12 +416,35 @@ func (a *app) printLog(e *release.Engine, planID string, verifyChain, asJSON boo
 		if problems, err = e.Store.VerifyChain(a.ctx); err != nil {
 			return errkind.Wrap(errkind.Infra, err)
 		}
+		all, err := e.Store.Entries(a.ctx, "")
+		if err != nil {
+			return errkind.Wrap(errkind.Infra, err)
+		}
+		sigProblems, err := release.VerifySignatures(a.ctx, e.WS.People, all)
+		if err != nil {
+			return err
+		}
+		problems = append(problems, sigProblems...)
+		if p, err := plan.Load(e.WS, planID); err == nil {
+			headProblems, notes := release.VerifyHead(p, entries)
+			problems = append(problems, headProblems...)
+			for _, n := range notes {
+				fmt.Fprintf(a.stderr, "note: %s\n", n)
+			}
+		} else if errkind.Of(err) != errkind.Invalid {
+			return err
+		} else {
+			fmt.Fprintf(a.stderr, "note: the plan file cannot be read (%v): the log's head is not checked against it\n", err)
+		}
+	}
+	if len(e.WS.People) == 0 && !asJSON {
+		fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people, so the names below are what each person's user name said")
 	}
 	if asJSON {
 		if entries == nil {
 			entries = []store.Entry{}
 		}
-		doc := map[string]any{"plan": planID, "entries": entries}
+		doc := map[string]any{"plan": planID, "entries": entries, "actors_verified": len(e.WS.People) > 0}
 		if verifyChain {
 			doc["verified"] = len(problems) == 0
 			doc["problems"] = problems
@@ -344,4 +460,13 @@ func (a *app) printLog(e *release.Engine, planID string, verifyChain, asJSON boo
 		return &silentError{errkind.New(errkind.Problem, "the audit log was tampered with")}
 	}
 	return nil
+}
+
+// checkManager refuses a plan whose manager is not one of the workspace's
+// people (when it lists any): bad input, in the plan file.
+func checkManager(ws *workspace.Workspace, p *plan.Plan) error {
+	if len(ws.People) == 0 || ws.PersonNamed(p.Manager) != nil {
+		return nil
+	}
+	return errkind.New(errkind.Invalid, "%s: the release manager %q is not one of the people in %s; add them under `people:` or name another manager", p.Where("manager"), p.Manager, ws.File)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,9 +39,10 @@ files are read transparently.
                    (host, user, method, path, status, agent, referer), or
                    re:REGEXP with one capture group.
 
-A line that is not valid JSON, lacks the field or nests more than 10,000
-levels is counted as unreadable; a line longer than --max-line is counted
-and skipped. A --group-by that names nothing in any line is a warning.
+A line that is not valid JSON, lacks the field, nests more than 10,000
+levels or holds a string on which a pattern takes more than 2 s to match is
+counted as unreadable; a line longer than --max-line (after decompression)
+is counted and skipped. A --group-by that names nothing in any line is a warning.
 
 With --fail-on-new-rejections: exit 1 when any request flips to rejected;
 exit 2 when no line could be read as a request (an empty log, a --field that
@@ -133,7 +135,7 @@ func (a *app) replayProgress(opt *replay.Options) (stop func()) {
 	start := time.Now()
 	opt.Progress = func(bytes, lines int64) {
 		secs := time.Since(start).Seconds()
-		fmt.Fprintf(a.stderr, "\r\033[K%.1f MB read, %d lines, %.0f lines/s", float64(bytes)/1e6, lines, float64(lines)/secs)
+		fmt.Fprintf(raw(a.stderr).(io.Writer), "\r\033[K%.1f MB read, %d lines, %.0f lines/s", float64(bytes)/1e6, lines, float64(lines)/secs)
 	}
-	return func() { fmt.Fprint(a.stderr, "\r\033[K") }
+	return func() { fmt.Fprint(raw(a.stderr).(io.Writer), "\r\033[K") }
 }

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,7 +15,10 @@ import (
 )
 
 func (a *app) schemaDiffCommand() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON  bool
+		timeout time.Duration
+	)
 	cmd := &cobra.Command{
 		Use:   "schema-diff OLD NEW",
 		Short: "Show what a new JSON Schema rejects that the old one accepted, and the reverse",
@@ -32,24 +37,47 @@ Exit codes: 0 nothing tightened and nothing undecided (only loosened, or no
 difference); 1 something is tightened (NEW rejects an instance OLD accepted)
 or undecided (unknown: treated as breaking), the text's last lines say which;
 2 bad input (invalid JSON or schema, with the position); 3 infrastructure
-failure. With --json, "breaking" is true in both exit-1 cases.`,
+failure; 130 interrupted (Ctrl-C or SIGTERM, honoured within a second). With
+--json, "breaking" is true in both exit-1 cases.
+
+The work is bounded: recursive schemas are compared pair by pair, once; no
+example has more than 10,000 items, properties or characters in one value
+(a change that needs a bigger one is unknown, with that reason); and the
+comparison stops after --timeout, listing what it did not reach as unknown.
+Patterns are ECMA-262 regular expressions, as JSON Schema specifies
+(lookahead, \u0000 escapes); a pattern change cascade cannot analyse is
+shown with a witness or listed as unknown.`,
 		Example: `  cascade schema-diff old/where.json schemas/where.json
   cascade schema-diff clever-api@master:schemas/where.json clever-api@adapt-strict-where:schemas/where.json`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			old, err := a.loadSchema(argv[0])
-			if err != nil {
-				return err
+			var res schemadiff.Result
+			old, oerr := a.loadSchema(argv[0])
+			new, nerr := a.loadSchema(argv[1])
+			names := argv
+			switch {
+			case oerr != nil || nerr != nil:
+				// A schema too deep to compile is not compared: unknown,
+				// so breaking. Any other error is the user's to fix.
+				err := errors.Join(oerr, nerr)
+				r, ok := schemadiff.NotCompared(err)
+				if !ok || (oerr != nil && !isNotCompared(oerr)) || (nerr != nil && !isNotCompared(nerr)) {
+					return err
+				}
+				res = r
+			default:
+				names = []string{old.Name, new.Name}
+				var err error
+				res, err = schemadiff.CompareContext(a.ctx, old, new, schemadiff.Options{Timeout: timeout})
+				if err != nil {
+					return err
+				}
 			}
-			new, err := a.loadSchema(argv[1])
-			if err != nil {
-				return err
-			}
-			res := schemadiff.Compare(old, new)
+			var err error
 			if asJSON {
 				err = report.JSON(a.stdout, res)
 			} else {
-				err = report.SchemaDiffText(a.stdout, old.Name, new.Name, res)
+				err = report.SchemaDiffText(a.stdout, names[0], names[1], res)
 			}
 			if err != nil {
 				return err
@@ -64,7 +92,13 @@ failure. With --json, "breaking" is true in both exit-1 cases.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
+	cmd.Flags().DurationVar(&timeout, "timeout", schemadiff.DefaultTimeout, "stop comparing after this long; what is left is unknown (counted as breaking)")
 	return cmd
+}
+
+func isNotCompared(err error) bool {
+	_, ok := schemadiff.NotCompared(err)
+	return ok
 }
 
 // loadSchema reads a schema from a file or from REPO@REF:PATH.
@@ -73,7 +107,7 @@ func (a *app) loadSchema(arg string) (*schemadiff.Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	return schemadiff.Load(arg, data)
+	return schemadiff.LoadContext(a.ctx, arg, data)
 }
 
 // readSource reads a file, or REPO@REF:PATH from the workspace's git data.

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -247,7 +248,7 @@ func (a *app) progress(opt *verify.Options) (stop func()) {
 		if len(line) > 100 {
 			line = line[:97] + "..."
 		}
-		fmt.Fprintf(a.stderr, "\r\033[K%s", line)
+		fmt.Fprintf(raw(a.stderr).(io.Writer), "\r\033[K%s", report.Sanitize(line))
 	}
 	opt.Progress = func(p verify.Progress) {
 		mu.Lock()
@@ -264,6 +265,6 @@ func (a *app) progress(opt *verify.Options) (stop func()) {
 	return func() {
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprint(a.stderr, "\r\033[K")
+		fmt.Fprint(raw(a.stderr).(io.Writer), "\r\033[K")
 	}
 }

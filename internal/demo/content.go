@@ -718,7 +718,7 @@ release:
       manual: Run the deploy job for {{.Repo}} {{.Version}} and wait until it is healthy. Confirm with the version the health endpoint reports.
       inputs: [deployed_version]
     - name: Health check
-      check: test "{{.Inputs.deployed_version}}" = "{{.Version}}"
+      check: test "$CASCADE_INPUT_DEPLOYED_VERSION" = "$CASCADE_VERSION"
       retry: {attempts: 2, every: 1s}
     - name: Downstream still green
       verify: downstream

@@ -18,6 +18,8 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/identity"
+	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
@@ -53,6 +55,69 @@ type repoDef struct {
 // Build creates the demo organisation in dir (which must be empty or
 // absent) and writes dir/cascade.yaml. It returns the workspace file's path.
 func Build(ctx context.Context, dir string) (string, error) {
+	return BuildAt(ctx, dir, time.Now())
+}
+
+// Zone is the demo organisation's time zone.
+const Zone = "America/Los_Angeles"
+
+// demoWindow is the release window the demo opens around now (local to
+// Zone): the whole of now's hour and the three after it, on now's weekday,
+// so that the walk-through can release while it runs, never by a fake
+// clock.
+func demoWindow(now time.Time) (day time.Weekday, from, to int) {
+	loc, _ := time.LoadLocation(Zone)
+	lt := now.In(loc)
+	from = lt.Hour() * 60
+	to = min(from+4*60, 24*60)
+	return lt.Weekday(), from, to
+}
+
+// FridayAt is a Friday morning the walk-through checks the plan at, to
+// show the window gate's refusal: outside every window of the demo's
+// policy built at now.
+func FridayAt(now time.Time) string {
+	day, from, to := demoWindow(now)
+	for _, h := range []int{10, 8, 18, 22, 1} {
+		if day != time.Friday || h*60 < from || h*60 >= to {
+			return fmt.Sprintf("2026-11-27T%02d:00:00-08:00", h)
+		}
+	}
+	return "2026-11-27T10:00:00-08:00"
+}
+
+var dayKeys = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+func workspaceFile(now time.Time) string {
+	day, from, to := demoWindow(now)
+	return workspaceYAML + fmt.Sprintf(`    # The demo's own window, open while the walk-through runs (built %s).
+    - days: [%s]
+      from: "%02d:%02d"
+      to: "%02d:%02d"
+`, now.UTC().Format(time.RFC3339), dayKeys[day], from/60, from%60, to/60, to%60)
+}
+
+// makePeople makes SSH keys for the demo's people (alice, the release
+// manager, and bob) under dir/keys and returns their `people:` section.
+func makePeople(ctx context.Context, dir string) (string, error) {
+	keys := filepath.Join(dir, "keys")
+	if err := os.MkdirAll(keys, 0o700); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	var b strings.Builder
+	b.WriteString("# Who may act in releases; every action is signed with one of these keys\n# (the private keys are in keys/, for the demo only).\npeople:\n")
+	for _, name := range []string{"alice", "bob"} {
+		pub, err := identity.GenerateKey(ctx, filepath.Join(keys, name), name+"@clever.example")
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "  - name: %s\n    emails: [%s@clever.example]\n    keys: [%q]\n", name, name, pub)
+	}
+	return b.String(), nil
+}
+
+// BuildAt is Build with the demo's release window opened around now.
+func BuildAt(ctx context.Context, dir string, now time.Time) (string, error) {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return "", errkind.New(errkind.Invalid, "%s is not empty; give `cascade demo` a new or empty directory", dir)
 	}
@@ -89,8 +154,12 @@ func Build(ctx context.Context, dir string) (string, error) {
 			return "", err
 		}
 	}
+	people, err := makePeople(ctx, dir)
+	if err != nil {
+		return "", err
+	}
 	file := filepath.Join(dir, workspace.FileName)
-	if err := workspace.WriteFile(file, []byte(workspaceYAML), 0o644); err != nil {
+	if err := workspace.WriteFile(file, []byte(workspaceFile(now)+people), 0o644); err != nil {
 		return "", errkind.Wrap(errkind.Infra, err)
 	}
 	return file, nil
@@ -137,8 +206,6 @@ policy:
     - days: [mon, tue, wed, thu]
       from: "09:00"
       to: "16:00"
-  freezes:
-    - {from: 2026-12-21, to: 2027-01-04, reason: holiday freeze}
 `
 
 // PushQuickFix commits an out-of-scope "quick fix" to clever-api's
@@ -158,4 +225,50 @@ func PushQuickFix(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	return w.CommitAll(ctx, time.Date(2026, 11, 25, 17, 30, 0, 0, time.UTC), "Quick fix: accept where fields in any case")
+}
+
+// syncCountsDoc is a small change to district-sync, ready for release
+// while the strict-where release waits for its gates.
+const syncCountsDoc = `// Package sync copies a district's students from the API.
+//
+// Students returns the names of a school's students; an empty school
+// returns none.
+package sync
+`
+
+// PrepareSyncCounts commits a small, separate change (documentation) to
+// district-sync's sync-docs branch in the demo organisation at dir.
+func PrepareSyncCounts(ctx context.Context, dir string) (string, error) {
+	r, err := gitrepo.Open(filepath.Join(dir, "district-sync"))
+	if err != nil {
+		return "", err
+	}
+	w := &gitrepo.Writer{Repo: r, Author: Author}
+	if err := w.Checkout(ctx, "sync-docs", true); err != nil {
+		return "", err
+	}
+	defer w.Checkout(ctx, Branch, false)
+	if err := writeFiles(r.WorkDir, map[string]string{"sync/doc.go": syncCountsDoc}, nil); err != nil {
+		return "", err
+	}
+	return w.CommitAll(ctx, time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC), "sync: document Students")
+}
+
+// DeleteLastAuditEntry deletes the newest audit entry from the demo
+// organisation's release database, as someone covering their tracks might.
+func DeleteLastAuditEntry(ctx context.Context, dir string) (string, error) {
+	s, err := store.Open(ctx, filepath.Join(dir, ".cascade", "cascade.db"))
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	var seq int64
+	var action, actor string
+	if err := s.DB.QueryRowContext(ctx, "SELECT seq, action, actor FROM audit ORDER BY seq DESC LIMIT 1").Scan(&seq, &action, &actor); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	if _, err := s.DB.ExecContext(ctx, "DELETE FROM audit WHERE seq = ?", seq); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	return fmt.Sprintf("deleted entry %d (%s by %s)", seq, action, actor), nil
 }

@@ -119,7 +119,8 @@ func checkout(t *testing.T, dir, repo, ref string) string {
 		t.Fatal(err)
 	}
 	wt := filepath.Join(t.TempDir(), repo)
-	if _, err := r.Git(context.Background(), "worktree", "add", "--quiet", "--detach", wt, ref); err != nil {
+	if out, err := exec.Command("git", "-C", r.Dir(), "worktree", "add", "--quiet", "--detach", wt, ref).CombinedOutput(); err != nil {
+		t.Logf("%s", out)
 		t.Fatal(err)
 	}
 	return wt

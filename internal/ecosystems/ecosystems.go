@@ -7,12 +7,14 @@ package ecosystems
 import (
 	"context"
 	"os"
+	"path"
 	"path/filepath"
 
 	"github.com/cascade-dev/cascade/internal/ecosystem"
 	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/ecosystem/npm"
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/goproxy"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/scan"
@@ -92,14 +94,14 @@ func goSources(g *graph.Workspace) []goproxy.Source {
 func Holds(dir string, m scan.Module) bool {
 	switch m.Ecosystem {
 	case scan.Go:
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(m.Dir), gomod.FileName))
+		data, err := gitrepo.ReadTreeFile(dir, path.Join(m.Dir, gomod.FileName), gitrepo.MaxManifest)
 		if err != nil {
 			return false
 		}
 		gm, err := gomod.Parse(gomod.FileName, data)
 		return err == nil && gm.Path == m.Name
 	case scan.NPM:
-		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(m.Dir), npm.FileName))
+		data, err := gitrepo.ReadTreeFile(dir, path.Join(m.Dir, npm.FileName), gitrepo.MaxManifest)
 		if err != nil {
 			return false
 		}

@@ -27,6 +27,8 @@ const (
 	// Problem is a check that ran and found something wrong: a regression,
 	// an under-bump, a failed gate.
 	Problem
+	// Waiting is a release that waits for a release window or a person.
+	Waiting
 )
 
 func (k Kind) String() string {
@@ -43,6 +45,8 @@ func (k Kind) String() string {
 		return "infrastructure"
 	case Problem:
 		return "problem"
+	case Waiting:
+		return "waiting"
 	}
 	return "error"
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -18,12 +17,17 @@ import (
 // sandbox.ExtractTar, so the repository itself is left untouched and
 // nothing is written outside dst, whatever the tree holds.
 func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
+	if err := CheckRev(commit); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return errkind.Wrap(errkind.Infra, err)
 	}
-	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
-	cmd.Dir = r.Dir()
-	cmd.Env = baseEnv(nil)
+	c, err := newCommand("archive", []string{"--format=tar"}, []string{commit}, nil)
+	if err != nil {
+		return err
+	}
+	cmd := execCmd(ctx, r.Dir(), nil, c)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -41,15 +45,29 @@ func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 	if werr != nil {
 		return errkind.Wrap(errkind.Infra, &CommandError{Args: cmd.Args, Dir: r.Dir(), Stderr: strings.TrimSpace(stderr.String()), Err: werr})
 	}
+	if errors.Is(xerr, sandbox.ErrUnsafeTree) {
+		// The repository's content is hostile or broken, not the machine:
+		// bad input (exit 2), with the entry it refused.
+		return errkind.Wrap(errkind.Invalid, fmt.Errorf("extracting %s of %s: %w", commit, r.Dir(), xerr))
+	}
 	if xerr != nil {
 		return errkind.Wrap(errkind.Infra, fmt.Errorf("extracting %s of %s: %w", commit, r.Dir(), xerr))
 	}
 	return nil
 }
 
-// ChangedFiles lists the paths that differ between two commits.
+// ChangedFiles lists the paths that differ between two commits (full
+// commit ids).
 func (r *Repo) ChangedFiles(ctx context.Context, from, to string) ([]string, error) {
-	out, err := r.Git(ctx, "diff", "--name-only", "--no-renames", "-z", from, to, "--")
+	if err := checkCommitIDs(from, to); err != nil {
+		return nil, err
+	}
+	c, err := newCommand("diff", []string{"--name-only", "--no-renames", "-z"}, []string{from, to}, []string{})
+	if err != nil {
+		return nil, err
+	}
+	raw, err := run(ctx, r.Dir(), nil, c)
+	out := strings.TrimSpace(string(raw))
 	if err != nil {
 		return nil, err
 	}
@@ -62,10 +80,13 @@ func (r *Repo) ChangedFiles(ctx context.Context, from, to string) ([]string, err
 	return files, nil
 }
 
-// MergeBase returns the best common ancestor of two commits, or "" when
-// they share none.
+// MergeBase returns the best common ancestor of two commits (full commit
+// ids), or "" when they share none.
 func (r *Repo) MergeBase(ctx context.Context, a, b string) (string, error) {
-	out, err := git(ctx, r.Dir(), nil, "merge-base", a, b)
+	if err := checkCommitIDs(a, b); err != nil {
+		return "", err
+	}
+	out, err := git(ctx, r.Dir(), nil, "merge-base", nil, []string{a, b})
 	if err != nil {
 		var ce *CommandError
 		if errors.As(err, &ce) && len(out) == 0 {
@@ -76,9 +97,13 @@ func (r *Repo) MergeBase(ctx context.Context, a, b string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// CommitTime returns the committer time of commit as a Unix timestamp.
+// CommitTime returns the committer time of commit (a full commit id) as a
+// Unix timestamp.
 func (r *Repo) CommitTime(ctx context.Context, commit string) (int64, error) {
-	out, err := r.Git(ctx, "show", "-s", "--format=%ct", commit)
+	if err := CheckCommitID(commit); err != nil {
+		return 0, err
+	}
+	out, err := r.git(ctx, "show", []string{"-s", "--format=%ct"}, []string{commit})
 	if err != nil {
 		return 0, err
 	}

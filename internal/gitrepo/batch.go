@@ -18,6 +18,21 @@ import (
 // ErrMissing is returned by Batch.Read for an object that does not exist.
 var ErrMissing = errors.New("object not found")
 
+// ErrTooLarge is returned (wrapped, as an Invalid error) for an object
+// larger than the reader's limit. The object was not read.
+var ErrTooLarge = errors.New("object too large")
+
+// Size limits for objects read from a repository. The size is checked in
+// cat-file's answer before any of the object is read.
+const (
+	// MaxManifest bounds files cascade parses: go.mod, package.json,
+	// .cascade.yaml, catalog-info.yaml, JSON Schemas.
+	MaxManifest = 4 << 20
+	// MaxObject bounds every other object (trees, files of a module zip):
+	// the Go command's own limit on a module zip.
+	MaxObject = 500 << 20
+)
+
 // Object is one git object as read from the object store.
 type Object struct {
 	ID   string
@@ -25,8 +40,10 @@ type Object struct {
 	Data []byte
 }
 
-// Batch reads objects through one long-lived `git cat-file --batch`.
-// It is safe for use by several goroutines; requests are serialised.
+// Batch reads objects through one long-lived `git cat-file --batch-command`:
+// it asks for an object's size first and reads its content only when the
+// size is within the limit. It is safe for use by several goroutines;
+// requests are serialised.
 type Batch struct {
 	mu     sync.Mutex
 	dir    string
@@ -39,10 +56,12 @@ type Batch struct {
 
 // OpenBatch starts the object reader for the repository. Close it when done.
 func (r *Repo) OpenBatch(ctx context.Context) (*Batch, error) {
+	c, err := newCommand("cat-file", []string{"--batch-command"}, nil, nil)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	cmd := exec.CommandContext(ctx, "git", "cat-file", "--batch")
-	cmd.Dir = r.Dir()
-	cmd.Env = baseEnv(nil)
+	cmd := execCmd(ctx, r.Dir(), nil, c)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		cancel()
@@ -60,51 +79,95 @@ func (r *Repo) OpenBatch(ctx context.Context) (*Batch, error) {
 	return &Batch{dir: r.Dir(), cmd: cmd, stdin: stdin, stdout: bufio.NewReaderSize(stdout, 64*1024), cancel: cancel}, nil
 }
 
-// Read returns the object that name denotes: an object id or any expression
-// `git cat-file` accepts (for example "HEAD", "v1.2.0^{commit}" or
-// "abc123:go.mod"). A name that denotes nothing yields ErrMissing.
+// Read returns the object that name denotes, if it is at most MaxObject
+// bytes: an object id, a revision (see CheckRev; "HEAD", "v1.2.0^{commit}")
+// or a revision and a path in its tree ("abc123:go.mod"; see CheckPath).
+// A name that denotes nothing yields ErrMissing.
 func (b *Batch) Read(name string) (Object, error) {
-	if strings.ContainsAny(name, "\n") {
-		return Object{}, errkind.New(errkind.Invalid, "invalid object name %q", name)
+	return b.ReadLimit(name, MaxObject)
+}
+
+// ReadLimit is Read with a size limit: an object of more than max bytes is
+// an Invalid error wrapping ErrTooLarge, and none of it is read.
+func (b *Batch) ReadLimit(name string, max int64) (Object, error) {
+	if err := checkObjectName(name); err != nil {
+		return Object{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.broken != nil {
 		return Object{}, b.broken
 	}
-	obj, err := b.read(name)
-	if err != nil && !errors.Is(err, ErrMissing) {
-		b.broken = errkind.Wrap(errkind.Infra, fmt.Errorf("git cat-file --batch in %s: %w", b.dir, err))
+	obj, err := b.read(name, max)
+	if err != nil && !errors.Is(err, ErrMissing) && !errors.Is(err, ErrTooLarge) {
+		b.broken = errkind.Wrap(errkind.Infra, fmt.Errorf("git cat-file --batch-command in %s: %w", b.dir, err))
 		return Object{}, b.broken
 	}
 	return obj, err
 }
 
-func (b *Batch) read(name string) (Object, error) {
-	if _, err := io.WriteString(b.stdin, name+"\n"); err != nil {
-		return Object{}, err
+// checkObjectName checks a name given to Read: an object id, a revision, or
+// a revision, ':' and a path inside its tree.
+func checkObjectName(name string) error {
+	if IsCommitID(name) {
+		return nil
 	}
-	header, err := b.stdout.ReadString('\n')
+	rev, p, hasPath := strings.Cut(name, ":")
+	if err := CheckRev(rev); err != nil {
+		return err
+	}
+	if hasPath {
+		return CheckPath(p)
+	}
+	return nil
+}
+
+// header sends one command and reads the object header that answers it.
+func (b *Batch) header(cmd, name string) (id, typ string, size int64, err error) {
+	if _, err := io.WriteString(b.stdin, cmd+" "+name+"\n"); err != nil {
+		return "", "", 0, err
+	}
+	line, err := b.stdout.ReadString('\n')
 	if err != nil {
-		return Object{}, err
+		return "", "", 0, err
 	}
-	header = strings.TrimSuffix(header, "\n")
-	fields := strings.Fields(header)
-	if len(fields) == 2 && (fields[1] == "missing" || fields[1] == "ambiguous") {
-		return Object{}, fmt.Errorf("%s: %w", name, ErrMissing)
+	line = strings.TrimSuffix(line, "\n")
+	if line == name+" missing" || line == name+" ambiguous" {
+		return "", "", 0, fmt.Errorf("%s: %w", name, ErrMissing)
 	}
+	fields := strings.Fields(line)
 	if len(fields) != 3 {
-		return Object{}, fmt.Errorf("unexpected header %q", header)
+		return "", "", 0, fmt.Errorf("unexpected header %q", line)
 	}
-	size, err := strconv.Atoi(fields[2])
+	size, err = strconv.ParseInt(fields[2], 10, 64)
+	if err != nil || size < 0 {
+		return "", "", 0, fmt.Errorf("unexpected header %q", line)
+	}
+	return fields[0], fields[1], size, nil
+}
+
+func (b *Batch) read(name string, max int64) (Object, error) {
+	id, typ, size, err := b.header("info", name)
 	if err != nil {
-		return Object{}, fmt.Errorf("unexpected header %q", header)
+		return Object{}, err
+	}
+	if size > max {
+		return Object{}, errkind.Wrap(errkind.Invalid, fmt.Errorf("%s is a %s of %d bytes; cascade reads at most %d bytes here: %w", name, typ, size, max, ErrTooLarge))
+	}
+	// Ask for the object by the id just found, so the content is the object
+	// whose size was checked.
+	id2, typ, size2, err := b.header("contents", id)
+	if err != nil {
+		return Object{}, err
+	}
+	if id2 != id || size2 != size {
+		return Object{}, fmt.Errorf("cat-file answered %s (%d bytes) for %s (%d bytes)", id2, size2, id, size)
 	}
 	data := make([]byte, size+1)
 	if _, err := io.ReadFull(b.stdout, data); err != nil {
 		return Object{}, err
 	}
-	return Object{ID: fields[0], Type: fields[1], Data: data[:size]}, nil
+	return Object{ID: id, Type: typ, Data: data[:size]}, nil
 }
 
 // Close stops the reader.
@@ -119,6 +182,11 @@ func (b *Batch) Close() error {
 
 // Commit returns the commit id and root tree id of the commit that name denotes.
 func (b *Batch) Commit(name string) (id, tree string, err error) {
+	if !IsCommitID(name) {
+		if err := CheckRev(name); err != nil {
+			return "", "", err
+		}
+	}
 	obj, err := b.Read(name + "^{commit}")
 	if err != nil {
 		return "", "", err
@@ -218,22 +286,74 @@ func (b *Batch) walk(treeID, dir string, descend func(dir, name string) bool, fn
 }
 
 // ReadFile reads the file at path in the tree of ref with a one-off
-// reader. A missing file is a NotFound error.
+// reader (see Batch.ReadFile), at most MaxManifest bytes. A missing file is
+// a NotFound error.
 func (r *Repo) ReadFile(ctx context.Context, ref, path string) ([]byte, error) {
 	b, err := r.OpenBatch(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer b.Close()
-	obj, err := b.Read(ref + ":" + path)
+	data, err := b.ReadFile(ref, path, MaxManifest)
 	if errors.Is(err, ErrMissing) {
 		return nil, errkind.New(errkind.NotFound, "%s has no file %s at %s", r.Dir(), path, ref)
 	}
+	return data, err
+}
+
+// ReadFile reads the regular file at path (slash-separated, see CheckPath)
+// in the tree of the commit rev names, at most max bytes. It walks the
+// trees itself, entry by entry, so that a symbolic link, a submodule or a
+// directory at path, or a symbolic link on the way to it, is an Invalid
+// error naming it and never followed. A path that is not there yields
+// ErrMissing.
+func (b *Batch) ReadFile(rev, path string, max int64) ([]byte, error) {
+	if err := CheckPath(path); err != nil {
+		return nil, err
+	}
+	_, tree, err := b.Commit(rev)
 	if err != nil {
 		return nil, err
 	}
-	if obj.Type != "blob" {
-		return nil, errkind.New(errkind.Invalid, "%s at %s is a %s, not a file", path, ref, obj.Type)
+	parts := strings.Split(path, "/")
+	for i, name := range parts {
+		obj, err := b.Read(tree)
+		if err != nil {
+			return nil, err
+		}
+		entries, err := ParseTree(obj.Data, len(tree)/2)
+		if err != nil {
+			return nil, fmt.Errorf("tree %s: %w", tree, err)
+		}
+		var found *TreeEntry
+		for j := range entries {
+			if entries[j].Name == name {
+				found = &entries[j]
+				break
+			}
+		}
+		here := strings.Join(parts[:i+1], "/")
+		switch {
+		case found == nil:
+			return nil, fmt.Errorf("%s at %s: %w", path, rev, ErrMissing)
+		case found.Mode == "120000":
+			return nil, errkind.New(errkind.Invalid, "%s at %s is a symbolic link; cascade reads only regular files from a repository and never follows links (commit the file itself)", here, rev)
+		case i < len(parts)-1 && !found.IsDir():
+			return nil, fmt.Errorf("%s at %s: %s is not a directory: %w", path, rev, here, ErrMissing)
+		case i < len(parts)-1:
+			tree = found.ID
+		case found.IsFile():
+			obj, err := b.ReadLimit(found.ID, max)
+			if err != nil {
+				if errors.Is(err, ErrTooLarge) {
+					return nil, errkind.New(errkind.Invalid, "%s at %s is larger than cascade reads (%d bytes at most): %w", path, rev, max, ErrTooLarge)
+				}
+				return nil, err
+			}
+			return obj.Data, nil
+		default:
+			return nil, errkind.New(errkind.Invalid, "%s at %s is not a regular file (mode %s)", path, rev, found.Mode)
+		}
 	}
-	return obj.Data, nil
+	return nil, fmt.Errorf("%s at %s: %w", path, rev, ErrMissing)
 }

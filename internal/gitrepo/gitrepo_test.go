@@ -3,12 +3,16 @@ package gitrepo
 import (
 	"context"
 	"errors"
-	"github.com/google/go-cmp/cmp"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 )
@@ -45,11 +49,11 @@ func write(t *testing.T, dir string, files map[string]string) {
 
 func revParse(t *testing.T, r *Repo, ref string) string {
 	t.Helper()
-	out, err := r.Git(context.Background(), "rev-parse", "--verify", ref+"^{commit}")
+	out, err := exec.Command("git", "-C", r.Dir(), "rev-parse", "--verify", ref+"^{commit}").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
+	return strings.TrimSpace(string(out))
 }
 
 func TestResolveAgreesWithGit(t *testing.T) {
@@ -79,7 +83,7 @@ func TestResolveAgreesWithGit(t *testing.T) {
 		}
 	}
 	check("loose refs")
-	if _, err := r.Git(ctx, "pack-refs", "--all"); err != nil {
+	if _, err := testGit(r.Dir(), "pack-refs", "--all"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(r.GitDir, "refs", "heads", "main")); err == nil {
@@ -92,7 +96,7 @@ func TestResolveAgreesWithGit(t *testing.T) {
 
 	// A linked worktree has its own HEAD and shares refs.
 	wt := filepath.Join(t.TempDir(), "wt")
-	if _, err := r.Git(ctx, "worktree", "add", "--quiet", "--detach", wt, "main"); err != nil {
+	if _, err := testGit(r.Dir(), "worktree", "add", "--quiet", "--detach", wt, "main"); err != nil {
 		t.Fatal(err)
 	}
 	lr, err := Open(wt)
@@ -131,7 +135,7 @@ func TestOpen(t *testing.T) {
 	}
 	w := newRepo(t, map[string]string{"a": "a"})
 	bare := filepath.Join(t.TempDir(), "bare.git")
-	if _, err := w.Repo.Git(context.Background(), "clone", "--quiet", "--bare", w.Repo.WorkDir, bare); err != nil {
+	if _, err := testGit(w.Repo.Dir(), "clone", "--quiet", "--bare", w.Repo.WorkDir, bare); err != nil {
 		t.Fatal(err)
 	}
 	r, err := Open(bare)
@@ -221,14 +225,14 @@ func TestTags(t *testing.T) {
 	if err := w.Tag(ctx, when, "v1.1.0", "two"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Git(ctx, "tag", "light", head); err != nil {
+	if _, err := testGit(r.Dir(), "tag", "light", head); err != nil {
 		t.Fatal(err)
 	}
 	s2 := state()
 	if s1 == "" || s1 == s2 {
 		t.Errorf("TagsState did not change with a new tag: %q, %q", s1, s2)
 	}
-	if _, err := r.Git(ctx, "pack-refs", "--all"); err != nil {
+	if _, err := testGit(r.Dir(), "pack-refs", "--all"); err != nil {
 		t.Fatal(err)
 	}
 	if s := state(); s != s2 {
@@ -274,4 +278,13 @@ func TestMirror(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("mirror dir holds %d entries, want only the mirror (no temp clones)", len(entries))
 	}
+}
+
+// testGit runs git in dir to set up a test's repository.
+func testGit(dir string, args ...string) (string, error) {
+	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out)), nil
 }

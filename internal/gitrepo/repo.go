@@ -107,9 +107,10 @@ func (r *Repo) Dir() string {
 	return r.GitDir
 }
 
-// Git runs a git command in the repository and returns its trimmed stdout.
-func (r *Repo) Git(ctx context.Context, args ...string) (string, error) {
-	out, err := git(ctx, r.Dir(), nil, args...)
+// git runs a git command in the repository (see newCommand) and returns
+// its trimmed stdout.
+func (r *Repo) git(ctx context.Context, sub string, opts, operands []string) (string, error) {
+	out, err := git(ctx, r.Dir(), nil, sub, opts, operands)
 	return strings.TrimSpace(string(out)), err
 }
 
@@ -119,13 +120,17 @@ var hexID = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
 func IsCommitID(s string) bool { return hexID.MatchString(s) }
 
 // Resolve returns the commit id that ref names: a full ref name, a branch,
-// a tag, HEAD or a commit id (full or abbreviated). An unknown ref is a
-// NotFound error.
+// a tag, HEAD or a commit id (full or abbreviated), optionally with parent
+// or ancestor suffixes (see CheckRev). A ref CheckRev refuses is an Invalid
+// error naming the reason; an unknown ref is a NotFound error.
 func (r *Repo) Resolve(ctx context.Context, ref string) (string, error) {
+	if err := CheckRev(ref); err != nil {
+		return "", err
+	}
 	if id, ok := r.resolveFast(ref); ok {
 		return id, nil
 	}
-	out, err := git(ctx, r.Dir(), nil, "rev-parse", "--verify", "--quiet", "--end-of-options", ref+"^{commit}")
+	out, err := git(ctx, r.Dir(), nil, "rev-parse", []string{"--verify", "--quiet"}, []string{ref + "^{commit}"})
 	if err != nil {
 		var ce *CommandError
 		if errors.As(err, &ce) && len(out) == 0 {
@@ -137,7 +142,8 @@ func (r *Repo) Resolve(ctx context.Context, ref string) (string, error) {
 }
 
 // resolveFast resolves HEAD and full refs/heads/ names by reading git's ref
-// files, without running git. It declines (ok=false) anything else.
+// files, without running git. It declines (ok=false) anything else. ref has
+// passed CheckRev, so it holds no ".." and no component starting with '.'.
 func (r *Repo) resolveFast(ref string) (string, bool) {
 	if IsCommitID(ref) {
 		return ref, true
@@ -148,7 +154,9 @@ func (r *Repo) resolveFast(ref string) (string, bool) {
 		var err error
 		if name == "HEAD" {
 			data, err = os.ReadFile(filepath.Join(r.GitDir, "HEAD"))
-		} else if strings.HasPrefix(name, "refs/heads/") {
+		} else if strings.HasPrefix(name, "refs/heads/") && CheckRefName(name) == nil {
+			// A name git would refuse ("refs/heads/../../HEAD") is never
+			// read from .git: git, which refuses it, has the last word.
 			data, err = os.ReadFile(filepath.Join(r.CommonDir, filepath.FromSlash(name)))
 			if os.IsNotExist(err) {
 				return r.packedRef(name)
@@ -214,6 +222,9 @@ func MirrorPath(cacheDir, url string) string {
 // Mirror returns the mirror of url under cacheDir, cloning it first if it
 // is not there yet. fetch updates an existing mirror from its remote.
 func Mirror(ctx context.Context, cacheDir, url string, fetch bool) (*Repo, error) {
+	if err := CheckURL(url); err != nil {
+		return nil, err
+	}
 	dir := MirrorPath(cacheDir, url)
 	if isBare(dir) {
 		r := &Repo{GitDir: dir, CommonDir: dir}
@@ -232,8 +243,8 @@ func Mirror(ctx context.Context, cacheDir, url string, fetch bool) (*Repo, error
 		return nil, errkind.Wrap(errkind.Infra, err)
 	}
 	defer os.RemoveAll(tmp)
-	if _, err := git(ctx, filepath.Dir(dir), nil, "clone", "--mirror", "--quiet", "--", url, tmp); err != nil {
-		return nil, fmt.Errorf("mirroring %s: %w", url, err)
+	if _, err := git(ctx, filepath.Dir(dir), nil, "clone", []string{"--mirror", "--quiet"}, []string{url, tmp}); err != nil {
+		return nil, redactError(fmt.Errorf("mirroring %s: %w", url, err), url)
 	}
 	if err := os.Rename(tmp, dir); err != nil && !isBare(dir) {
 		return nil, errkind.Wrap(errkind.Infra, err)
@@ -243,7 +254,7 @@ func Mirror(ctx context.Context, cacheDir, url string, fetch bool) (*Repo, error
 
 // Fetch updates a mirror from its remote.
 func (r *Repo) Fetch(ctx context.Context) error {
-	_, err := git(ctx, r.Dir(), nil, "remote", "update", "--prune")
+	_, err := git(ctx, r.Dir(), nil, "remote", []string{"update", "--prune"}, nil)
 	if err != nil {
 		return fmt.Errorf("fetching %s: %w", r.Dir(), err)
 	}

@@ -12,7 +12,7 @@ import (
 // annotated tag is followed to its commit; a tag of anything else names
 // ""). It asks git (`for-each-ref`), so every ref storage format works.
 func (r *Repo) Tags(ctx context.Context) (map[string]string, error) {
-	out, err := r.Git(ctx, "for-each-ref", "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)", "refs/tags")
+	out, err := r.git(ctx, "for-each-ref", []string{"--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"}, []string{"refs/tags"})
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (r *Repo) Tags(ctx context.Context) (map[string]string, error) {
 // whenever a tag is added, moved or deleted, so callers can cache what
 // they derive from tags; "" means the repository has no tags.
 func (r *Repo) TagsState(ctx context.Context) (string, error) {
-	out, err := r.Git(ctx, "for-each-ref", "--format=%(refname) %(objectname)", "refs/tags")
+	out, err := r.git(ctx, "for-each-ref", []string{"--format=%(refname) %(objectname)"}, []string{"refs/tags"})
 	if err != nil || out == "" {
 		return "", err
 	}
@@ -48,9 +48,31 @@ func (r *Repo) TagsState(ctx context.Context) (string, error) {
 	return hex.EncodeToString(sum[:16]), nil
 }
 
-// MergedTags lists the tags whose commits are reachable from commit.
+// MergedTags lists the tags whose commits are reachable from commit (a
+// full commit id).
 func (r *Repo) MergedTags(ctx context.Context, commit string) ([]string, error) {
-	out, err := r.Git(ctx, "tag", "--list", "--merged", commit)
+	if err := CheckCommitID(commit); err != nil {
+		return nil, err
+	}
+	return r.tagList(ctx, "--merged="+commit)
+}
+
+// TagsAt lists the tags that point at commit (a full commit id), directly
+// or through an annotated tag.
+func (r *Repo) TagsAt(ctx context.Context, commit string) ([]string, error) {
+	if err := CheckCommitID(commit); err != nil {
+		return nil, err
+	}
+	return r.tagList(ctx, "--points-at="+commit)
+}
+
+// TagNames lists every tag's name.
+func (r *Repo) TagNames(ctx context.Context) ([]string, error) {
+	return r.tagList(ctx)
+}
+
+func (r *Repo) tagList(ctx context.Context, opts ...string) ([]string, error) {
+	out, err := r.git(ctx, "tag", append([]string{"--list"}, opts...), nil)
 	if err != nil {
 		return nil, err
 	}

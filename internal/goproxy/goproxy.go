@@ -186,11 +186,10 @@ func (s *Server) repoTags(r *gitrepo.Repo) ([]string, error) {
 	if t, ok := s.tags[r]; ok {
 		return t, nil
 	}
-	out, err := r.Git(s.ctx, "tag", "--list")
+	t, err := r.TagNames(s.ctx)
 	if err != nil {
 		return nil, err
 	}
-	t := strings.Fields(out)
 	s.tags[r] = t
 	return t, nil
 }
@@ -288,14 +287,14 @@ func (s *Server) version(src Source, v, ext string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj, err := b.Read(commit + ":" + path.Join(src.Dir, "go.mod"))
+		data, err := b.ReadFile(commit, path.Join(src.Dir, "go.mod"), gitrepo.MaxManifest)
 		if errors.Is(err, gitrepo.ErrMissing) {
 			return []byte("module " + src.Module + "\n"), nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		return obj.Data, nil
+		return data, nil
 	case ".zip":
 		return s.zip(src, v, commit)
 	}

@@ -31,6 +31,9 @@ type CheckOptions struct {
 	BenchThreshold          float64
 	// Timeout bounds each build, test or benchmark command.
 	Timeout time.Duration
+	// NoCache measures the benchmarks again instead of reusing the samples
+	// an earlier check took of the same trees (they are still stored).
+	NoCache bool
 }
 
 // Check runs every gate of the plan.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/workspace"
@@ -155,6 +156,9 @@ func ScopeGate(ctx context.Context, g *graph.Workspace, p *Plan) (Gate, error) {
 		}
 		r := g.Repos[i].Git
 		cur, err := r.Resolve(ctx, c.Ref)
+		if errkind.Of(err) == errkind.Invalid {
+			return gate, fmt.Errorf("plan %s, change %s: %w", p.ID, c.Repo, err)
+		}
 		if err != nil {
 			gate.Status = Fail
 			gate.Details = append(gate.Details, fmt.Sprintf("%s@%s: the ref no longer exists", c.Repo, c.Ref))
@@ -164,20 +168,16 @@ func ScopeGate(ctx context.Context, g *graph.Workspace, p *Plan) (Gate, error) {
 			continue
 		}
 		gate.Status = Fail
-		out, err := r.Git(ctx, "log", "--format=%H%x09%an%x09%s", c.Head+".."+cur)
+		log, err := r.Log(ctx, c.Head, cur)
 		if err != nil {
-			return gate, err
+			return gate, fmt.Errorf("plan %s, change %s: %w", p.ID, c.Repo, err)
 		}
-		lines := strings.Split(strings.TrimSpace(out), "\n")
-		if strings.TrimSpace(out) == "" {
+		if len(log) == 0 {
 			gate.Details = append(gate.Details, fmt.Sprintf("%s@%s: moved to %s, which drops frozen commits (history rewritten)", c.Repo, c.Ref, cur[:12]))
 			continue
 		}
-		for _, l := range lines {
-			f := strings.SplitN(l, "\t", 3)
-			if len(f) == 3 {
-				gate.Details = append(gate.Details, fmt.Sprintf("%s@%s: %s %s: %s", c.Repo, c.Ref, f[0][:12], f[1], f[2]))
-			}
+		for _, l := range log {
+			gate.Details = append(gate.Details, fmt.Sprintf("%s@%s: %s %s: %s", c.Repo, c.Ref, l.ID[:12], l.Author, l.Subject))
 		}
 		if anc, _ := r.MergeBase(ctx, c.Head, cur); anc != c.Head {
 			gate.Details = append(gate.Details, fmt.Sprintf("%s@%s: the frozen head %s is no longer in the branch (history rewritten)", c.Repo, c.Ref, c.Head[:12]))

@@ -309,6 +309,9 @@ type RepoBench struct {
 	Results []BenchResult
 	// OnlyBase and OnlyHead name benchmarks measured on one side only.
 	OnlyBase, OnlyHead []string
+	// Cached is true when the samples were measured by an earlier check of
+	// the same trees, command and policy.
+	Cached bool
 }
 
 // Compare compares every benchmark of the samples.
@@ -402,7 +405,11 @@ func PerfGate(repos []RepoBench, errs []string, pol PerfPolicy) Gate {
 	}
 	var slow, unsure, within []string
 	for _, rb := range repos {
-		g.Details = append(g.Details, fmt.Sprintf("%s: %d runs per side, base and head alternating; %s", rb.Repo, rb.Runs, lookText(pol)))
+		line := fmt.Sprintf("%s: %d runs per side, base and head alternating; %s", rb.Repo, rb.Runs, lookText(pol))
+		if rb.Cached {
+			line += "; samples measured by an earlier check of the same trees and command (--no-cache measures again)"
+		}
+		g.Details = append(g.Details, line)
 		for _, r := range rb.Results {
 			line := fmt.Sprintf("%s: %s: %s", rb.Repo, r.Name, r.BenchComparison)
 			label := fmt.Sprintf("%s %s %+.0f%%", rb.Repo, r.Name, r.Delta*100)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
@@ -34,6 +35,7 @@ func perfPolicy(opt CheckOptions) PerfPolicy {
 // the answer is stable or the policy's cap is reached, and compares them.
 func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions) (Gate, error) {
 	pol := perfPolicy(opt)
+	cache := perfCache{dir: opt.CacheDir, off: opt.NoCache}
 	var repos []RepoBench
 	var errs []string
 	var goEco *gomod.Go
@@ -83,6 +85,14 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 		if err := replaceOthers(headDir, c.Repo, with); err != nil {
 			return Gate{}, err
 		}
+		key := perfKey{Repo: c.Repo, Base: c.Base, Head: c.Head, Set: setHeads(p), Command: cfg.Bench, Policy: pol,
+			Timeout: opt.Timeout, Go: goVersion(ctx), Env: sandbox.PassedEnv()}.sum()
+		if s, ok := cache.get(key); ok {
+			rb := s.Compare(c.Repo, pol)
+			rb.Cached = true
+			repos = append(repos, rb)
+			continue
+		}
 		if goEco == nil {
 			x, err := ecosystems.StartGo(ctx, g, opt.CacheDir)
 			if err != nil {
@@ -102,7 +112,7 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 		}
 		bench := goEco.Offline(sandbox.Cmd{Shell: cfg.Bench, Env: goEco.Env, Timeout: opt.Timeout, SplitStderr: true, ReadOnly: []string{sl.Dir}}, "")
 		run := benchRunner(ctx, c.Repo, bench, baseDir, headDir)
-		rb, failure, err := SampleBench(c.Repo, cfg.Bench, run, pol)
+		rb, s, failure, err := sampleBench(c.Repo, cfg.Bench, run, pol)
 		if err != nil {
 			return Gate{}, err
 		}
@@ -110,6 +120,7 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 			errs = append(errs, failure)
 			continue
 		}
+		cache.put(key, s)
 		repos = append(repos, rb)
 	}
 	return PerfGate(repos, errs, pol), nil
@@ -173,14 +184,20 @@ func benchRunner(ctx context.Context, repo string, cmd sandbox.Cmd, baseDir, hea
 // run or two, weighs on both alike. failure, when not "", is why the
 // benchmarks could not be compared.
 func SampleBench(repo, cmd string, run func(head bool) (out, failure string, err error), pol PerfPolicy) (rb RepoBench, failure string, err error) {
-	s := &BenchSamples{}
+	rb, _, failure, err = sampleBench(repo, cmd, run, pol)
+	return rb, failure, err
+}
+
+// sampleBench is SampleBench that also returns the samples.
+func sampleBench(repo, cmd string, run func(head bool) (out, failure string, err error), pol PerfPolicy) (rb RepoBench, s *BenchSamples, failure string, err error) {
+	s = &BenchSamples{}
 	for want := pol.Runs; ; want++ {
 		for s.Runs < want {
 			var vals [2]map[BenchKey]float64
 			for _, head := range []bool{false, true} {
 				out, failure, err := run(head)
 				if err != nil || failure != "" {
-					return RepoBench{}, failure, err
+					return RepoBench{}, nil, failure, err
 				}
 				side := 0
 				if head {
@@ -188,7 +205,7 @@ func SampleBench(repo, cmd string, run func(head bool) (out, failure string, err
 				}
 				vals[side] = ParseBenchRun(repo, out)
 				if len(vals[side]) == 0 {
-					return RepoBench{}, fmt.Sprintf("%s: `%s` printed no benchmark results", repo, cmd), nil
+					return RepoBench{}, nil, fmt.Sprintf("%s: `%s` printed no benchmark results", repo, cmd), nil
 				}
 			}
 			s.Add(false, vals[0])
@@ -197,7 +214,7 @@ func SampleBench(repo, cmd string, run func(head bool) (out, failure string, err
 		}
 		rb = s.Compare(repo, pol)
 		if rb.Stable() || s.Runs >= pol.MaxRuns {
-			return rb, "", nil
+			return rb, s, "", nil
 		}
 	}
 }
@@ -214,4 +231,15 @@ func lastLines(out string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// setHeads lists every change's repo and frozen head: the trees a head is
+// built with.
+func setHeads(p *Plan) []string {
+	var out []string
+	for _, c := range p.Changes {
+		out = append(out, c.Repo+"@"+c.Head)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -8,6 +8,7 @@ package plan
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/workspace"
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
 // Dir is the plans directory's name, beside cascade.yaml.
@@ -36,9 +38,15 @@ type Plan struct {
 	Changes []Change  `yaml:"changes" json:"changes"`
 	// Rescoped records every re-freeze of the scope.
 	Rescoped []Rescope `yaml:"rescoped,omitempty" json:"rescoped,omitempty"`
-	Computed Computed  `yaml:"computed" json:"computed"`
+	// Overrides are failed gates the release manager let pass.
+	Overrides []GateOverride `yaml:"overrides,omitempty" json:"overrides,omitempty"`
+	Computed  Computed       `yaml:"computed" json:"computed"`
+	// Audit is the head of the plan's audit log, written after every
+	// release action.
+	Audit *AuditHead `yaml:"audit,omitempty" json:"audit,omitempty"`
 
-	file string
+	file  string
+	lines map[string]int
 }
 
 // Change is one repo of the change set with its frozen scope.
@@ -67,6 +75,8 @@ type Computed struct {
 	Downstream []string   `yaml:"downstream,omitempty" json:"downstream,omitempty"`
 	Gates      []Gate     `yaml:"gates,omitempty" json:"gates,omitempty"`
 	CheckedAt  time.Time  `yaml:"checked_at,omitempty" json:"checked_at,omitempty"`
+	// Heads is the frozen scope (HeadsKey) the gates were checked for.
+	Heads string `yaml:"heads,omitempty" json:"heads,omitempty"`
 }
 
 // Gate statuses.
@@ -122,18 +132,27 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, errkind.New(errkind.Invalid, "%s: %v (fix the YAML syntax)", file, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	if err := yamlfile.CheckKeys(file, &doc); err != nil {
+		return nil, err
+	}
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, errkind.New(errkind.Invalid, "%s: a plan is a mapping with id, title, manager and changes", file)
 	}
 	root := doc.Content[0]
-	known := map[string]bool{"id": true, "title": true, "spec": true, "manager": true, "managers": true, "created": true, "notes": true, "changes": true, "rescoped": true, "computed": true}
+	lines := map[string]int{}
+	known := map[string]bool{"id": true, "title": true, "spec": true, "manager": true, "managers": true, "created": true, "notes": true, "changes": true, "rescoped": true, "overrides": true, "computed": true, "audit": true}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k := root.Content[i]
 		if !known[k.Value] {
-			return nil, errkind.New(errkind.Invalid, "%s:%d: unknown key %q in the plan; known keys: id, title, spec, manager, created, notes, changes, rescoped, computed", file, k.Line, k.Value)
+			return nil, errkind.New(errkind.Invalid, "%s:%d: unknown key %q in the plan; known keys: id, title, spec, manager, created, notes, changes, rescoped, overrides, computed, audit", file, k.Line, k.Value)
 		}
 		v := root.Content[i+1]
+		lines[k.Value] = k.Line
 		switch k.Value {
+		case "id":
+			if want := strings.TrimSuffix(filepath.Base(file), ".yaml"); v.Value != want && ValidID(v.Value) == nil {
+				return nil, errkind.New(errkind.Invalid, "%s:%d: the plan's id %q is not its file name %q: a plan's id and file name must match; rename the file or fix the id", file, v.Line, v.Value, want)
+			}
 		case "managers":
 			return nil, errkind.New(errkind.Invalid, "%s:%d: a plan has exactly one release manager: write `manager: NAME`", file, k.Line)
 		case "manager":
@@ -152,7 +171,13 @@ func Parse(file string, data []byte) (*Plan, error) {
 				}
 				for j := 0; j+1 < len(c.Content); j += 2 {
 					switch c.Content[j].Value {
-					case "repo", "ref", "base", "head", "version":
+					case "version":
+						if v := c.Content[j+1].Value; v != "" {
+							if err := ValidVersion(v, false); err != nil {
+								return nil, errkind.New(errkind.Invalid, "%s:%d: %v", file, c.Content[j+1].Line, err)
+							}
+						}
+					case "repo", "ref", "base", "head":
 					default:
 						return nil, errkind.New(errkind.Invalid, "%s:%d: unknown key %q in a change; known keys: repo, ref, base, head, version", file, c.Content[j].Line, c.Content[j].Value)
 					}
@@ -168,8 +193,14 @@ func Parse(file string, data []byte) (*Plan, error) {
 	if err := root.Decode(&p); err != nil {
 		return nil, errkind.New(errkind.Invalid, "%s: %v", file, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	p.file = file
+	p.file, p.lines = file, lines
 	if err := p.Validate(); err != nil {
+		// A refused value is named with its line.
+		if ve := (*valueError)(nil); errors.As(err, &ve) {
+			if lined := checkValueNodes(file, value(root, "changes")); lined != nil {
+				return nil, lined
+			}
+		}
 		return nil, errkind.New(errkind.Invalid, "%s: %v", file, err)
 	}
 	return &p, nil
@@ -204,6 +235,9 @@ func (p *Plan) Validate() error {
 			return fmt.Errorf("repo %s is in the plan twice; keep one change per repo", c.Repo)
 		}
 		seen[c.Repo] = true
+		if err := c.checkValues(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -211,6 +245,9 @@ func (p *Plan) Validate() error {
 // Save writes the plan atomically.
 func (p *Plan) Save(ws *workspace.Workspace) error {
 	file := File(ws, p.ID)
+	if h := diskAuditHead(file); h != nil {
+		p.Audit = h
+	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return errkind.Wrap(errkind.Infra, err)
 	}

@@ -1,12 +1,14 @@
 package plan
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/scan"
 	"github.com/cascade-dev/cascade/internal/workspace"
@@ -76,8 +78,35 @@ func TestOrder(t *testing.T) {
 	}
 }
 
+// TestParseRefusesHostileValues: values a plan file hands to git are
+// checked when the plan is read, naming the key and the reason.
+func TestParseRefusesHostileValues(t *testing.T) {
+	const id = "0123456789abcdef0123456789abcdef01234567"
+	for change, want := range map[string]string{
+		"{repo: db, ref: x, head: \"--output=/tmp/x\"}":               `change db: head: invalid commit id "--output=/tmp/x": it starts with '-'`,
+		"{repo: db, ref: x, head: main}":                              `change db: head: invalid commit id "main": a commit id here is the full 40`,
+		"{repo: db, ref: x, base: \"-x\", head: " + id + "}":          `change db: base: invalid commit id "-x"`,
+		"{repo: db, ref: master..x, head: " + id + "}":                `change db: ref: invalid ref "master..x": a ref cannot contain ".."`,
+		"{repo: db, ref: \"refs/heads/../..\", head: " + id + "}":     `change db: ref: invalid ref "refs/heads/../..": a ref cannot contain ".."`,
+		"{repo: db, ref: \"-f\", head: " + id + "}":                   `change db: ref: invalid ref "-f": it starts with '-'`,
+		"{repo: db, ref: x, head: " + id + ", version: \"-f\"}":       `version "-f" is not a semantic version`,
+		"{repo: db, ref: x, head: " + id + ", version: \"v1.0.0..\"}": `version "v1.0.0.." is not a semantic version`,
+	} {
+		data := "id: p1\ntitle: T\nmanager: alice\nchanges:\n  - " + change + "\n"
+		_, err := Parse("plans/p1.yaml", []byte(data))
+		if err == nil || !regexp.MustCompile(`^plans/p1.yaml:5:([0-9]+:)? `).MatchString(err.Error()) || !strings.Contains(err.Error(), want) || errkind.Of(err) != errkind.Invalid {
+			t.Errorf("Parse(%s) = %v; want an Invalid error containing %q", change, err, want)
+		}
+	}
+	for _, v := range []string{"v1.2.3", "1.2.3", "v2.0.0-rc.1", "v1.0.0+build.5"} {
+		if err := ValidVersion(v, false); err != nil {
+			t.Errorf("ValidVersion(%s) = %v", v, err)
+		}
+	}
+}
+
 func TestParse(t *testing.T) {
-	good := "id: p1\ntitle: T\nmanager: alice\nchanges:\n  - {repo: db, ref: x, base: b, head: h, version: v1.1.0}\ncomputed: {order: [[db]]}\n"
+	good := "id: p1\ntitle: T\nmanager: alice\nchanges:\n  - {repo: db, ref: x, base: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, head: bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb, version: v1.1.0}\ncomputed: {order: [[db]]}\n"
 	p, err := Parse("plans/p1.yaml", []byte(good))
 	if err != nil || p.Manager != "alice" || p.Changes[0].Version != "v1.1.0" {
 		t.Fatalf("Parse = %+v, %v", p, err)
@@ -96,7 +125,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%q) = %v, want an error containing %q", data, err, want)
 		}
 	}
-	if p, err := Parse("x", []byte("id: p1\ntitle: T\nmanager: [alice]\nchanges: [{repo: db, head: h}]\n")); err != nil || p.Manager != "alice" {
+	if p, err := Parse("plans/p1.yaml", []byte("id: p1\ntitle: T\nmanager: [alice]\nchanges: [{repo: db, head: cccccccccccccccccccccccccccccccccccccccc}]\n")); err != nil || p.Manager != "alice" {
 		t.Errorf("a one-element manager list: %+v %v", p, err)
 	}
 }

@@ -2,27 +2,63 @@ package release_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cascade-dev/cascade/internal/cli"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/store"
 )
 
-// buildCascade builds the real binary once per test run.
+// TestMain makes this test binary the cascade command when the crash tests
+// run it as one: the real program, with a crash hook that kills the process
+// at the point CASCADE_TEST_CRASHPOINT names ("point:n", the n-th time it
+// is reached). The hook exists only in this test binary.
+func TestMain(m *testing.M) {
+	if os.Getenv("CASCADE_TEST_AS_CLI") != "1" {
+		os.Exit(m.Run())
+	}
+	opts := cli.Options{Crash: crashHook}
+	os.Exit(cli.MainWith(context.Background(), opts, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func crashHook(name string) {
+	want := os.Getenv("CASCADE_TEST_CRASHPOINT")
+	point, nStr, _ := strings.Cut(want, ":")
+	if want == "" || point != name {
+		return
+	}
+	n, _ := strconv.Atoi(nStr)
+	counter := filepath.Join(os.Getenv("CASCADE_TEST_CRASHPOINT_DIR"), "crashpoint-"+name)
+	data, _ := os.ReadFile(counter)
+	seen, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	seen++
+	_ = os.WriteFile(counter, []byte(strconv.Itoa(seen)), 0o644)
+	if seen == n {
+		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		time.Sleep(time.Hour)
+	}
+}
+
+// buildCascade returns the cascade command: this test binary, run as the
+// real program (see TestMain).
 func buildCascade(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "cascade")
-	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/cascade")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -39,6 +75,18 @@ const runbook = `release:
     - name: four
       check: echo four >> %[1]s/four
       idempotent: true
+`
+
+// alwaysOpen is a workspace whose release window is always open, so that
+// the tests run at any real time.
+const alwaysOpen = `repos:
+  - path: ./svc
+policy:
+  timezone: UTC
+  windows:
+    - days: [mon, tue, wed, thu, fri, sat, sun]
+      from: "00:00"
+      to: "24:00"
 `
 
 type world struct {
@@ -61,23 +109,33 @@ func newWorld(t *testing.T, bin string) *world {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "svc", ".cascade.yaml"), []byte(fmt.Sprintf(runbook, w.logs)), 0o644)
+	os.WriteFile(filepath.Join(dir, "svc", "go.mod"), []byte("module example.com/svc\n\ngo 1.22\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "svc", "svc.go"), []byte("package svc\n\n// A is the API.\nfunc A() int { return 1 }\n"), 0o644)
 	if _, err := g.CommitAll(ctx, time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), "runbook"); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "cascade.yaml"), []byte("repos:\n  - path: ./svc\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "cascade.yaml"), []byte(alwaysOpen), 0o644)
 	w.run(0, nil, "plan", "new", "p", "--title", "T", "--manager", "alice", "--change", "svc@main", "--version", "svc=v1.0.0")
-	w.run(0, nil, "release", "start", "p", "--as", "alice")
+	w.run(0, nil, "release", "start", "p")
 	return w
 }
 
-// run runs the binary and checks its exit code (-9: killed).
+func (w *world) git(args ...string) {
+	w.t.Helper()
+	cmd := exec.Command("git", append([]string{"-C", filepath.Join(w.dir, "svc"), "-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		w.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+}
+
+// run runs the binary and checks its exit code (-9: killed; -1: any).
 func (w *world) run(want int, env []string, args ...string) string {
 	w.t.Helper()
 	// The steps count their runs in a log outside their tree, which the
 	// sandbox forbids: this test is about the release's state, unisolated.
 	cmd := exec.Command(w.bin, append(args, "--unsafe-sandbox")...)
 	cmd.Dir = w.dir
-	cmd.Env = append(os.Environ(), "CASCADE_CACHE_DIR="+filepath.Join(w.dir, ".cache"), "CASCADE_CRASHPOINT_DIR="+w.points)
+	cmd.Env = append(os.Environ(), "CASCADE_TEST_AS_CLI=1", "USER=alice", "CASCADE_CACHE_DIR="+filepath.Join(w.dir, ".cache"), "CASCADE_TEST_CRASHPOINT_DIR="+w.points)
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	code := 0
@@ -89,7 +147,7 @@ func (w *world) run(want int, env []string, args ...string) string {
 	} else if err != nil {
 		w.t.Fatal(err)
 	}
-	if code != want {
+	if code != want && want != -1 {
 		w.t.Fatalf("cascade %s: exit %d, want %d\n%s", strings.Join(args, " "), code, want, out)
 	}
 	return string(out)
@@ -138,14 +196,34 @@ func TestKillAtEveryPoint(t *testing.T) {
 		for n := 1; n <= len(steps); n++ {
 			t.Run(fmt.Sprintf("%s-%d", point, n), func(t *testing.T) {
 				w := newWorld(t, bin)
-				w.run(-9, []string{"CASCADE_CRASHPOINT=" + point + ":" + fmt.Sprint(n)}, "release", "next", "p", "--as", "alice")
+				w.run(-9, []string{"CASCADE_TEST_CRASHPOINT=" + point + ":" + fmt.Sprint(n)}, "release", "next", "p")
 				before := map[string]int{}
 				for _, s := range steps {
 					before[s] = w.lines(s)
 				}
 				succeeded := w.states()
+				// No gate is bypassed after a crash: a commit outside the
+				// frozen scope holds the resumed release before any step runs.
+				w.git("commit", "-q", "--allow-empty", "-m", "outside the scope")
+				out := w.run(-1, nil, "release", "next", "p")
+				allDone := true
+				for _, st := range succeeded {
+					allDone = allDone && st == "succeeded"
+				}
+				if !strings.Contains(out, "the scope gate fails") && !strings.Contains(out, "was interrupted and may have run in part") && !allDone {
+					t.Fatalf("a resumed release with a moved scope was not held:\n%s", out)
+				}
+				for _, s := range steps {
+					if w.lines(s) != before[s] {
+						t.Fatalf("step %s ran while the scope gate failed:\n%s", s, out)
+					}
+				}
+				w.git("reset", "-q", "--hard", "HEAD~1")
 				for round := 0; round < 10; round++ {
-					out := w.run(0, nil, "release", "next", "p", "--as", "alice")
+					if allDone {
+						break // the held run above finished it: nothing was left to run
+					}
+					out := w.run(0, nil, "release", "next", "p")
 					// A step recorded as succeeded before the crash never runs again.
 					for s, st := range succeeded {
 						if st == "succeeded" && w.lines(s) != before[s] {
@@ -169,9 +247,9 @@ func TestKillAtEveryPoint(t *testing.T) {
 						t.Fatalf("an idempotent step (%s) waits for a person", stuck)
 					}
 					if w.lines(stuck) == 1 {
-						w.run(0, nil, "release", "confirm", "p", stuck, "--as", "alice")
+						w.run(0, nil, "release", "confirm", "p", stuck)
 					} else {
-						w.run(0, nil, "release", "retry", "p", stuck, "--as", "alice")
+						w.run(0, nil, "release", "retry", "p", stuck)
 					}
 				}
 				for _, s := range steps {
@@ -188,7 +266,7 @@ func TestKillAtEveryPoint(t *testing.T) {
 						t.Errorf("step %s ends %s", s, st)
 					}
 				}
-				out := w.run(0, nil, "release", "status", "p")
+				out = w.run(0, nil, "release", "status", "p")
 				if !strings.Contains(out, "Release of p: done") {
 					t.Errorf("status:\n%s", out)
 				}
@@ -204,7 +282,7 @@ func TestAuditTamperingIsDetected(t *testing.T) {
 	}
 	bin := buildCascade(t)
 	w := newWorld(t, bin)
-	w.run(0, nil, "release", "next", "p", "--as", "alice")
+	w.run(0, nil, "release", "next", "p")
 	w.run(0, nil, "release", "log", "p", "--verify")
 	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
 	s, err := store.Open(context.Background(), dbPath)
@@ -226,5 +304,126 @@ func TestAuditTamperingIsDetected(t *testing.T) {
 	out = w.run(1, nil, "release", "log", "p", "--verify")
 	if !strings.Contains(out, "entries 3 to 3 are missing (deleted)") {
 		t.Errorf("deletion not detected:\n%s", out)
+	}
+}
+
+// TestAuditTailAndSignedEdits deletes the tail of the audit log (detected
+// against the head in the plan file) and edits a signed entry, recomputing
+// every hash after it as anyone with the database could (detected by its
+// signature).
+func TestAuditTailAndSignedEdits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real program")
+	}
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("no ssh-keygen")
+	}
+	bin := buildCascade(t)
+	w := newWorld(t, bin)
+	ctx := context.Background()
+	pub, err := identity.GenerateKey(ctx, filepath.Join(w.dir, "alice"), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, _ := os.ReadFile(filepath.Join(w.dir, "cascade.yaml"))
+	os.WriteFile(filepath.Join(w.dir, "cascade.yaml"), append(ws, []byte(fmt.Sprintf("people:\n  - name: alice\n    keys: [%q]\n", pub))...), 0o644)
+	// The release newWorld started is unsigned; abort it and start a signed one.
+	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db"))
+	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-wal"))
+	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-shm"))
+	w.run(0, nil, "release", "start", "p", "--key", "alice")
+	w.run(0, nil, "release", "next", "p", "--key", "alice")
+	w.run(0, nil, "release", "log", "p", "--verify")
+	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
+	saved, _ := os.ReadFile(dbPath)
+
+	// Delete the last three entries (the last step's end and the done).
+	s, err := store.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DB.Exec(`DELETE FROM audit WHERE seq > (SELECT max(seq) - 3 FROM audit)`)
+	s.Close()
+	out := w.run(1, nil, "release", "log", "p", "--verify")
+	if !strings.Contains(out, "the log was truncated") || !strings.Contains(out, "are missing") {
+		t.Errorf("a deleted tail was not detected:\n%s", out)
+	}
+
+	// Edit the signed start entry (who started it) and recompute every hash.
+	os.WriteFile(dbPath, saved, 0o644)
+	os.Remove(dbPath + "-wal")
+	os.Remove(dbPath + "-shm")
+	s, err = store.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB.Exec(`UPDATE audit SET actor = 'mallory' WHERE action = 'start'`); err != nil {
+		t.Fatal(err)
+	}
+	rehash(t, s)
+	s.Close()
+	out = w.run(1, nil, "release", "log", "p", "--verify")
+	if !strings.Contains(out, "(start by mallory): the signature is not mallory's") {
+		t.Errorf("an edited signed entry with recomputed hashes was not detected:\n%s", out)
+	}
+	if strings.Contains(out, "was edited after it was written") {
+		t.Errorf("the hashes were recomputed, yet the chain check complains:\n%s", out)
+	}
+}
+
+// rehash recomputes the hash chain the way cascade writes it, as anyone
+// with the database file could.
+func rehash(t *testing.T, s *store.Store) {
+	entries, err := s.Entries(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := ""
+	for _, e := range entries {
+		body, _ := json.Marshal([]any{e.Seq, e.Release, e.Plan, e.At, e.Actor, e.Action, e.Details, prev})
+		sum := sha256.Sum256(body)
+		h := hex.EncodeToString(sum[:])
+		if _, err := s.DB.Exec(`UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?`, prev, h, e.Seq); err != nil {
+			t.Fatal(err)
+		}
+		prev = h
+	}
+}
+
+// TestLeaseExpiryTakeover: a lease held by a runner on another host (a CI
+// container whose hostname changes each job) blocks `release next` only
+// until it expires; then the release is taken over, and that is audited.
+func TestLeaseExpiryTakeover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the real program")
+	}
+	w := newWorld(t, buildCascade(t))
+	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
+	set := func(expires time.Time) {
+		s, err := store.Open(context.Background(), dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.DB.Exec(`UPDATE releases SET runner = '4242@ci-job-17', lease_expires = ?`, expires.UTC().Format(time.RFC3339Nano)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(time.Now().Add(time.Hour))
+	out := w.run(1, nil, "release", "next", "p")
+	if !strings.Contains(out, "another `cascade release next` (4242@ci-job-17) holds this release; its lease expires at") {
+		t.Errorf("a live lease did not hold:\n%s", out)
+	}
+	if w.lines("one") != 0 {
+		t.Fatal("a step ran while another runner held the lease")
+	}
+	set(time.Now().Add(-time.Minute))
+	out = w.run(0, nil, "release", "next", "p")
+	if !strings.Contains(out, "took over the release from 4242@ci-job-17, whose lease expired") || !strings.Contains(out, "the release of p is done") {
+		t.Errorf("an expired lease was not taken over:\n%s", out)
+	}
+	out = w.run(0, nil, "release", "log", "p", "--verify")
+	if !strings.Contains(out, "takeover") || !strings.Contains(out, `"previous_runner":"4242@ci-job-17"`) {
+		t.Errorf("the takeover is not in the audit log:\n%s", out)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/verify"
 )
@@ -26,6 +27,12 @@ type Stop struct {
 	// Step is the step it stopped at, Message what a person must do.
 	Step    *Step
 	Message string
+	// Waiting is true when the release waits for a release window, which
+	// opens at Until (zero if none is known).
+	Waiting bool
+	Until   time.Time
+	// Held is true when a gate (freeze, scope) stopped the release.
+	Held bool
 }
 
 func runnerID() string {
@@ -33,12 +40,13 @@ func runnerID() string {
 	return fmt.Sprintf("%d@%s", os.Getpid(), host)
 }
 
-// alive reports whether a runner id names a live process on this host.
+// alive reports whether a runner id names a live process on this host;
+// another host's runner counts as alive (its lease says until when).
 func alive(runner string) bool {
 	pidStr, host, ok := strings.Cut(runner, "@")
 	me, _ := os.Hostname()
 	if !ok || host != me {
-		return true // another machine: assume it runs
+		return true
 	}
 	pid, err := strconv.Atoi(pidStr)
 	if err != nil || pid <= 0 {
@@ -59,30 +67,13 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 		return Stop{}, err
 	}
 	if err := requireManager(st, actor, "run its steps"); err != nil {
-		return Stop{}, err
+		return Stop{}, e.refuse(ctx, st.ID, st.Plan, actor, "next", nil, err)
 	}
-	me := runnerID()
-	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
-		var runner sql.NullString
-		if err := tx.QueryRowContext(ctx, "SELECT runner FROM releases WHERE id = ?", st.ID).Scan(&runner); err != nil {
-			return err
-		}
-		if runner.String != "" && runner.String != me && alive(runner.String) {
-			return errkind.New(errkind.Conflict, "another `cascade release next` (%s) is running this release", runner.String)
-		}
-		_, err := tx.ExecContext(ctx, "UPDATE releases SET runner = ? WHERE id = ?", me, st.ID)
-		return err
-	})
+	giveBack, err := e.acquireLease(ctx, st, actor)
 	if err != nil {
 		return Stop{}, err
 	}
-	defer func() {
-		bg := context.WithoutCancel(ctx)
-		_ = e.Store.Tx(bg, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(bg, "UPDATE releases SET runner = NULL WHERE id = ? AND runner = ?", st.ID, me)
-			return err
-		})
-	}()
+	defer giveBack()
 	// Steps left running by a runner that died were interrupted.
 	for i := range st.Steps {
 		s := &st.Steps[i]
@@ -119,10 +110,19 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 		}
 		d := s.data
 		d.Inputs = inputsOf(st)
+		if worldChanging(s.Kind) {
+			stop, err := e.recheck(ctx, p, st, s, actor)
+			if err != nil {
+				return Stop{}, err
+			}
+			if stop != nil {
+				return *stop, nil
+			}
+		}
 		switch s.Kind {
 		case Manual:
-			text, _ := render(s.Spec.Text, d, false)
-			msg := fmt.Sprintf("step %d (%s) is for a person: %s\nWhen it is done: cascade release confirm %s %d --as %s", s.Index, s.Name, text, p.ID, s.Index, st.Manager)
+			text, _ := runbook.Text(s.Spec.Text, d)
+			msg := fmt.Sprintf("step %d (%s) is for a person: %s\nWhen it is done, %s confirms: cascade release confirm %s %d", s.Index, s.Name, text, st.Manager, p.ID, s.Index)
 			for _, in := range s.Spec.Inputs {
 				msg += fmt.Sprintf(" --input %s=VALUE", in)
 			}
@@ -130,7 +130,9 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 		case Wait:
 			now := e.Now()
 			if g := plan.WindowGate(e.WS.Policy, now); g.Status != plan.Pass {
-				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) waits for a release window: %s", s.Index, s.Name, g.Reason)}, nil
+				stop := Stop{Step: s, Waiting: true, Message: fmt.Sprintf("step %d (%s) waits for a release window: %s", s.Index, s.Name, g.Reason)}
+				stop.Until, _ = plan.NextWindow(e.WS.Policy, now)
+				return stop, nil
 			}
 			if g := plan.FreezeGate(e.WS.Policy, now); g.Status != plan.Pass {
 				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) waits: %s", s.Index, s.Name, g.Reason)}, nil
@@ -161,13 +163,13 @@ func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 	}); err != nil {
 		return err
 	}
-	crashpoint("step-started")
+	e.crashpoint("step-started")
 	e.logf("step %d: %s", s.Index, s.Name)
 	ok, output, exit, err := e.work(ctx, p, s, d)
 	if err != nil {
 		return err
 	}
-	crashpoint("step-executed")
+	e.crashpoint("step-executed")
 	to := Succeeded
 	if !ok {
 		to = Failed
@@ -179,7 +181,7 @@ func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 	}); err != nil {
 		return err
 	}
-	crashpoint("step-finished")
+	e.crashpoint("step-finished")
 	return nil
 }
 
@@ -193,10 +195,6 @@ func tail(s string) string {
 
 // work does a step's work and says whether it succeeded, with its output.
 func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bool, output string, exit int, err error) {
-	text, rerr := render(s.Spec.Text, d, false)
-	if rerr != nil {
-		return false, rerr.Error(), -1, nil
-	}
 	i, err := e.G.Lookup(s.Repo)
 	if err != nil {
 		return false, "", -1, err
@@ -204,6 +202,16 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bo
 	repo := e.G.Repos[i]
 	switch s.Kind {
 	case Run, Check:
+		cmd := sandbox.Cmd{Env: runbook.Env(d)}
+		var rerr error
+		if len(s.Spec.Argv) > 0 {
+			cmd.Args, rerr = runbook.Argv(s.Spec.Argv, d)
+		} else {
+			cmd.Shell, rerr = runbook.Shell(s.Spec.Text, d)
+		}
+		if rerr != nil {
+			return false, rerr.Error(), -1, nil
+		}
 		sl, err := sandbox.AcquireSlot(e.CacheDir, "release")
 		if err != nil {
 			return false, "", -1, err
@@ -223,11 +231,11 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bo
 		}
 		var b strings.Builder
 		for a := 1; a <= attempts; a++ {
-			res, err := sandbox.Run(ctx, e.stepCmd(s.Spec, text, dir, timeout, d))
+			res, err := sandbox.Run(ctx, e.stepCmd(s.Spec, cmd, dir, timeout))
 			if err != nil {
 				return false, "", -1, err
 			}
-			fmt.Fprintf(&b, "$ %s  (attempt %d of %d)\n%s", text, a, attempts, res.Output)
+			fmt.Fprintf(&b, "$ %s  (attempt %d of %d)\n%s", cmd.String(), a, attempts, res.Output)
 			if res.Note != "" {
 				fmt.Fprintf(&b, "[sandbox: %s]\n", res.Note)
 			}
@@ -254,14 +262,39 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, s *Step, d Data) (ok bo
 		if d.Version == "" {
 			return false, "the plan proposes no version for " + s.Repo + " (plan new --version REPO=VERSION)", -1, nil
 		}
-		err := repo.Git.TagAt(ctx, d.Version, d.Commit, "Release "+d.Version+" ("+d.Plan+")", gitrepo.Author{Name: "cascade", Email: "cascade@localhost"}, e.Now())
+		why, err := e.semverAtTag(ctx, p, s.Repo, d)
+		if err != nil {
+			return false, "", -1, err
+		}
+		if why != "" {
+			return false, why, 1, nil
+		}
+		err = repo.Git.TagAt(ctx, d.Version, d.Commit, "Release "+d.Version+" ("+d.Plan+")", gitrepo.Author{Name: "cascade", Email: "cascade@localhost"}, e.Now())
 		if err != nil {
 			if errkind.Of(err) == errkind.Conflict {
 				return false, err.Error(), 1, nil
 			}
 			return false, "", -1, err
 		}
-		return true, fmt.Sprintf("tagged %s at %s in %s", d.Version, d.Commit[:12], repo.Git.Dir()), 0, nil
+		if repo.URL == "" {
+			return true, fmt.Sprintf("tagged %s at %s in %s", d.Version, d.Commit[:12], repo.Git.Dir()), 0, nil
+		}
+		// A mirrored repo: the tag must reach the real remote, and the
+		// remote's refs say whether it did.
+		if err := repo.Git.PushTag(ctx, repo.URL, d.Version); err != nil {
+			if errkind.Of(err) == errkind.Problem {
+				return false, err.Error(), 1, nil
+			}
+			return false, "", -1, err
+		}
+		got, err := repo.Git.RemoteTagCommit(ctx, repo.URL, d.Version)
+		if err != nil {
+			return false, "", -1, err
+		}
+		if got != d.Commit {
+			return false, fmt.Sprintf("pushed tag %s to %s, but the remote's tag points at %q, not %s", d.Version, repo.URL, got, d.Commit[:12]), 1, nil
+		}
+		return true, fmt.Sprintf("tagged %s at %s and pushed it to %s (the remote's refs/tags/%s is %s)", d.Version, d.Commit[:12], repo.URL, d.Version, got[:12]), 0, nil
 	case Gate:
 		var lines []string
 		okAll := true
@@ -312,19 +345,21 @@ func boolExit(ok bool) int {
 	return 1
 }
 
-// stepCmd is the sandboxed command of a run or check step: its tree
+// stepCmd is the sandboxed command of a run or check step (cmd: its
+// program or shell text and the template values as variables): its tree
 // writable and nothing else of the machine, the network only when the
 // step says `network: true`, and of cascade's environment only the
 // variables the step names in `env:`.
-func (e *Engine) stepCmd(spec Spec, text, dir string, timeout time.Duration, d Data) sandbox.Cmd {
-	env := []string{"CASCADE_PLAN=" + d.Plan, "CASCADE_REPO=" + d.Repo, "CASCADE_VERSION=" + d.Version, "CASCADE_COMMIT=" + d.Commit}
+func (e *Engine) stepCmd(spec Spec, cmd sandbox.Cmd, dir string, timeout time.Duration) sandbox.Cmd {
+	cmd.Env = append([]string(nil), cmd.Env...)
 	for _, name := range spec.Env {
 		if e.LookupEnv == nil {
 			break
 		}
 		if v, ok := e.LookupEnv(name); ok {
-			env = append(env, name+"="+v)
+			cmd.Env = append(cmd.Env, name+"="+v)
 		}
 	}
-	return sandbox.Cmd{Shell: text, Dir: dir, Timeout: timeout, Env: env, Writable: []string{dir}, Network: spec.Network}
+	cmd.Dir, cmd.Timeout, cmd.Writable, cmd.Network = dir, timeout, []string{dir}, spec.Network
+	return cmd
 }

@@ -6,16 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -63,6 +62,11 @@ type Status struct {
 	Ended   string `json:"ended_at,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	Steps   []Step `json:"steps"`
+	// ActorsVerified is true when the workspace lists people, so every
+	// action was signed by the person it names.
+	ActorsVerified bool `json:"actors_verified"`
+	// GateOverrides are the failed gates the manager let pass.
+	GateOverrides []plan.GateOverride `json:"gate_overrides,omitempty"`
 }
 
 // Engine executes releases.
@@ -72,6 +76,17 @@ type Engine struct {
 	G        *graph.Workspace
 	CacheDir string
 	Now      func() time.Time
+	// Crash, when set, is called at named points of every automated step:
+	// "step-started", "step-executed", "step-finished". Tests use it to
+	// kill the process there; nil in the shipped binary.
+	Crash func(point string)
+	// LeaseTTL is how long a runner's lease lasts without a heartbeat
+	// (default DefaultLeaseTTL).
+	LeaseTTL time.Duration
+	// Signature is the signed statement of the action this engine runs for
+	// a person; it is stored with every audit entry that person makes.
+	// Nil when the workspace lists no people (actors unverified).
+	Signature *identity.Signature
 	// Log receives progress lines for a person.
 	Log func(format string, args ...any)
 	// LookupEnv reads cascade's environment for the variables a step
@@ -98,7 +113,11 @@ type stepSpec struct {
 // locks and records the start.
 func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status, error) {
 	if actor != p.Manager {
-		return nil, errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may start it; %s may not", p.ID, p.Manager, actor)
+		err := errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may start it; %s may not", p.ID, p.Manager, actor)
+		return nil, e.refuse(ctx, 0, p.ID, actor, "start", nil, err)
+	}
+	if err := p.CheckVersions(e.G); err != nil {
+		return nil, err
 	}
 	var rows []Step
 	order := p.Computed.Order
@@ -122,6 +141,9 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 			}
 		}
 	}
+	if err := e.startGates(ctx, p, actor); err != nil {
+		return nil, err
+	}
 	var id int64
 	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
 		var n int
@@ -135,7 +157,7 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 			var holder, lplan, since string
 			err := tx.QueryRowContext(ctx, "SELECT holder, plan, since FROM locks WHERE repo = ?", c.Repo).Scan(&holder, &lplan, &since)
 			if err == nil {
-				return errkind.New(errkind.Conflict, "repo %s is locked by %s's release of plan %s since %s; wait for it, or `cascade release unlock %s --as NAME --reason TEXT` in an emergency", c.Repo, holder, lplan, since, c.Repo)
+				return errkind.New(errkind.Conflict, "repo %s is locked by %s's release of plan %s since %s; wait for it, or `cascade release unlock %s --reason TEXT` in an emergency", c.Repo, holder, lplan, since, c.Repo)
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return err
@@ -150,7 +172,7 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 			return err
 		}
 		for i, r := range rows {
-			name, err := render(r.Spec.Name, r.data, false)
+			name, err := runbook.Text(r.Spec.Name, r.data)
 			if err != nil {
 				return errkind.New(errkind.Invalid, "%s: step %q: %v", r.Repo, r.Spec.Name, err)
 			}
@@ -165,9 +187,12 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 				return err
 			}
 		}
-		return store.Append(ctx, tx, id, p.ID, now, actor, "start", map[string]any{"repos": p.Repos(), "steps": len(rows)})
+		return e.append(ctx, tx, id, p.ID, now, actor, "start", map[string]any{"repos": p.Repos(), "steps": len(rows)})
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := e.recordHead(ctx, p.ID); err != nil {
 		return nil, err
 	}
 	return e.Status(ctx, p.ID)
@@ -179,21 +204,7 @@ func (e *Engine) runbook(ctx context.Context, c plan.Change) ([]Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := e.G.Repos[i].Git.ReadFile(ctx, c.Head, workspace.RepoConfigFile)
-	if errkind.Of(err) == errkind.NotFound {
-		return DefaultRunbook(), nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	specs, err := ParseRunbook(c.Repo+"@"+c.Ref+":"+workspace.RepoConfigFile, data)
-	if err != nil {
-		return nil, err
-	}
-	if specs == nil {
-		return DefaultRunbook(), nil
-	}
-	return specs, nil
+	return runbook.Load(ctx, e.G.Repos[i].Git, c.Repo, c.Ref, c.Head)
 }
 
 // latest finds the plan's most recent release.
@@ -204,7 +215,7 @@ func (e *Engine) latest(ctx context.Context, q interface {
 	var state, manager string
 	err := q.QueryRowContext(ctx, "SELECT id, state, manager FROM releases WHERE plan = ? ORDER BY id DESC LIMIT 1", planID).Scan(&id, &state, &manager)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", "", errkind.New(errkind.Invalid, "plan %s has no release; `cascade release start %s --as MANAGER` starts one", planID, planID)
+		return 0, "", "", errkind.New(errkind.Invalid, "plan %s has no release; `cascade release start %s` (by its manager) starts one", planID, planID)
 	}
 	return id, state, manager, err
 }
@@ -240,7 +251,13 @@ func (e *Engine) Status(ctx context.Context, planID string) (*Status, error) {
 		s.Spec, s.data = ss.Spec, ss.Data
 		st.Steps = append(st.Steps, s)
 	}
-	return st, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	st.ActorsVerified = e.WS != nil && len(e.WS.People) > 0
+	st.GateOverrides, err = e.GateOverrides(ctx, planID)
+	return st, err
 }
 
 // FindStep resolves a step argument: its number, "repo:name" or a name
@@ -272,7 +289,7 @@ func FindStep(st *Status, arg string) (*Step, error) {
 
 // transition changes a step's state in one transaction with its audit entry.
 func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []string, to, actor, action string, details map[string]any, set func(tx *sql.Tx) error) error {
-	return e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
 		var cur string
 		if err := tx.QueryRowContext(ctx, "SELECT state FROM steps WHERE release_id = ? AND idx = ?", st.ID, s.Index).Scan(&cur); err != nil {
 			return err
@@ -300,12 +317,16 @@ func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []str
 		details["name"] = s.Name
 		details["repo"] = s.Repo
 		details["state"] = to
-		if err := store.Append(ctx, tx, st.ID, st.Plan, now, actor, action, details); err != nil {
+		if err := e.append(ctx, tx, st.ID, st.Plan, now, actor, action, details); err != nil {
 			return err
 		}
 		s.State, s.Actor, s.At = to, actor, now
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return e.recordHead(ctx, st.Plan)
 }
 
 func requireManager(st *Status, actor, what string) error {
@@ -333,7 +354,7 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 		return nil, err
 	}
 	if err := requireManager(st, actor, "confirm its steps"); err != nil {
-		return nil, err
+		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "confirm", nil, err)
 	}
 	s, err := FindStep(st, stepArg)
 	if err != nil {
@@ -387,7 +408,7 @@ func (e *Engine) Retry(ctx context.Context, planID, stepArg, actor string) (*Ste
 		return nil, err
 	}
 	if err := requireManager(st, actor, "retry its steps"); err != nil {
-		return nil, err
+		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "retry", nil, err)
 	}
 	s, err := FindStep(st, stepArg)
 	if err != nil {
@@ -409,7 +430,7 @@ func (e *Engine) Override(ctx context.Context, planID, stepArg, actor, reason st
 		return nil, err
 	}
 	if err := requireManager(st, actor, "override its steps"); err != nil {
-		return nil, err
+		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "override", nil, err)
 	}
 	s, err := FindStep(st, stepArg)
 	if err != nil {
@@ -435,9 +456,9 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) error 
 		return err
 	}
 	if err := requireManager(st, actor, "abort it"); err != nil {
-		return err
+		return e.refuse(ctx, st.ID, st.Plan, actor, "abort", nil, err)
 	}
-	return e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
 		now := e.now()
 		if _, err := tx.ExecContext(ctx, "UPDATE releases SET state = 'aborted', ended_at = ?, reason = ? WHERE id = ?", now, reason, st.ID); err != nil {
 			return err
@@ -445,18 +466,23 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) error 
 		if _, err := tx.ExecContext(ctx, "DELETE FROM locks WHERE release_id = ?", st.ID); err != nil {
 			return err
 		}
-		return store.Append(ctx, tx, st.ID, st.Plan, now, actor, "abort", map[string]any{"reason": reason})
+		return e.append(ctx, tx, st.ID, st.Plan, now, actor, "abort", map[string]any{"reason": reason})
 	})
+	if err != nil {
+		return err
+	}
+	return e.recordHead(ctx, st.Plan)
 }
 
 // Unlock removes a repo's lock in an emergency; it is audited.
 func (e *Engine) Unlock(ctx context.Context, repo, actor, reason string) error {
 	if strings.TrimSpace(reason) == "" || strings.TrimSpace(actor) == "" {
-		return errkind.New(errkind.Invalid, "unlock needs --as NAME and --reason TEXT: it is recorded in the audit log")
+		return errkind.New(errkind.Invalid, "unlock needs --reason TEXT: it is recorded in the audit log")
 	}
-	return e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	var planID string
+	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		var planID, holder string
+		var holder string
 		err := tx.QueryRowContext(ctx, "SELECT release_id, plan, holder FROM locks WHERE repo = ?", repo).Scan(&id, &planID, &holder)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errkind.New(errkind.Invalid, "repo %s is not locked", repo)
@@ -467,8 +493,12 @@ func (e *Engine) Unlock(ctx context.Context, repo, actor, reason string) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM locks WHERE repo = ?", repo); err != nil {
 			return err
 		}
-		return store.Append(ctx, tx, id, planID, e.now(), actor, "unlock", map[string]any{"repo": repo, "holder": holder, "reason": reason})
+		return e.append(ctx, tx, id, planID, e.now(), actor, "unlock", map[string]any{"repo": repo, "holder": holder, "reason": reason})
 	})
+	if err != nil {
+		return err
+	}
+	return e.recordHead(ctx, planID)
 }
 
 // finishIfDone marks the release done when every step is done.
@@ -480,7 +510,7 @@ func (e *Engine) finishIfDone(ctx context.Context, planID, actor string) error {
 	if current(st) != nil || st.State != Active {
 		return nil
 	}
-	return e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
 		now := e.now()
 		res, err := tx.ExecContext(ctx, "UPDATE releases SET state = 'done', ended_at = ? WHERE id = ? AND state = 'active'", now, st.ID)
 		if err != nil {
@@ -492,30 +522,31 @@ func (e *Engine) finishIfDone(ctx context.Context, planID, actor string) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM locks WHERE release_id = ?", st.ID); err != nil {
 			return err
 		}
-		return store.Append(ctx, tx, st.ID, st.Plan, now, actor, "done", nil)
+		return e.append(ctx, tx, st.ID, st.Plan, now, actor, "done", nil)
 	})
+	if err != nil {
+		return err
+	}
+	return e.recordHead(ctx, st.Plan)
 }
 
-// crashpoint kills the process at a named point when CASCADE_CRASHPOINT
-// says so ("name:n" kills at the n-th time it is reached): the crash tests
-// use it to stop the real binary at every point of a release.
-func crashpoint(name string) {
-	want := os.Getenv("CASCADE_CRASHPOINT")
-	if want == "" {
-		return
+// crashpoint calls the injected crash hook at a named point of a step
+// (the kill tests stop the process there); the shipped binary has none.
+func (e *Engine) crashpoint(name string) {
+	if e.Crash != nil {
+		e.Crash(name)
 	}
-	point, nStr, _ := strings.Cut(want, ":")
-	if point != name {
-		return
+}
+
+// append adds an audit entry inside tx; an entry by the person who signed
+// this engine's action carries the signature.
+func (e *Engine) append(ctx context.Context, tx *sql.Tx, releaseID int64, planID, at, actor, action string, details map[string]any) error {
+	if e.Signature != nil && actor != "cascade" {
+		if details == nil {
+			details = map[string]any{}
+		}
+		details["signed"] = e.Signature.Statement
+		details["signature"] = e.Signature.Armored
 	}
-	n, _ := strconv.Atoi(nStr)
-	counter := filepath.Join(os.Getenv("CASCADE_CRASHPOINT_DIR"), "crashpoint-"+name)
-	data, _ := os.ReadFile(counter)
-	seen, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	seen++
-	_ = os.WriteFile(counter, []byte(strconv.Itoa(seen)), 0o644)
-	if seen == n {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		time.Sleep(time.Hour)
-	}
+	return store.Append(ctx, tx, releaseID, planID, at, actor, action, details)
 }

@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 )
 
 func TestStepNetworkAndEnv(t *testing.T) {
-	specs, err := ParseRunbook("svc@main:.cascade.yaml", []byte(`release:
+	specs, err := runbook.Parse("svc@main:.cascade.yaml", []byte(`release:
   steps:
     - name: Deploy
       run: ./deploy
@@ -28,7 +29,7 @@ func TestStepNetworkAndEnv(t *testing.T) {
 		t.Fatalf("specs = %+v", specs)
 	}
 	for _, bad := range []string{"network: yes", "network: [true]", "env: DEPLOY_TOKEN", "env: ['A=B']", "env: ['1X']", "env: ['--x']"} {
-		_, err := ParseRunbook("f", []byte("release:\n  steps:\n    - name: x\n      run: x\n      "+bad+"\n"))
+		_, err := runbook.Parse("f", []byte("release:\n  steps:\n    - name: x\n      run: x\n      "+bad+"\n"))
 		if err == nil || !strings.Contains(err.Error(), "f:5:") {
 			t.Errorf("%q: %v, want an error at f:5", bad, err)
 		}
@@ -53,8 +54,8 @@ func TestStepNetworkAndEnv(t *testing.T) {
 	script := fmt.Sprintf(`echo "token=$DEPLOY_TOKEN other=$OTHER_SECRET plan=$CASCADE_PLAN"; (exec 3<>/dev/tcp/127.0.0.1/%d) 2>/dev/null && echo REACHED`, l.Addr().(*net.TCPAddr).Port)
 	dir := t.TempDir()
 	run := func(spec Spec) string {
-		c := e.stepCmd(spec, script, dir, 30*time.Second, Data{Plan: "p1"})
-		c.Args, c.Shell = []string{"bash", "-c", c.Shell}, ""
+		base := sandbox.Cmd{Args: []string{"bash", "-c", script}, Env: runbook.Env(runbook.Data{Plan: "p1"})}
+		c := e.stepCmd(spec, base, dir, 30*time.Second)
 		res, err := sandbox.Run(context.Background(), c)
 		if err != nil || res.StartErr != nil {
 			t.Fatalf("%v %v", err, res.StartErr)

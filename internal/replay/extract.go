@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 )
@@ -139,7 +140,9 @@ func spanKey(span []byte) string {
 		return none
 	}
 	if span[0] == '"' {
-		if bytes.IndexByte(span, '\\') < 0 {
+		// Decoded as encoding/json decodes it: escapes, and invalid UTF-8
+		// replaced with U+FFFD.
+		if bytes.IndexByte(span, '\\') < 0 && utf8.Valid(span) {
 			return string(span[1 : len(span)-1])
 		}
 		var s string

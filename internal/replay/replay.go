@@ -186,7 +186,14 @@ const (
 	kindParseError
 )
 
-const batchLines = 512
+// A batch ends at batchLines lines or batchBytes bytes, whichever comes
+// first: long lines (up to --max-line each, after decompression) make
+// smaller batches, so the batches in flight hold a few MB whatever the
+// input.
+const (
+	batchLines = 512
+	batchBytes = 1 << 20
+)
 
 // Run replays the inputs.
 func Run(ctx context.Context, inputs []Input, opt Options) (*Report, error) {
@@ -229,11 +236,14 @@ func Run(ctx context.Context, inputs []Input, opt Options) (*Report, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			memo := map[string]outcome{}
+			verdicts := &memo{m: map[string]outcome{}}
 			for b := range batches {
 				out := make([]outcome, len(b.lines))
 				for i, line := range b.lines {
-					out[i] = classify(ex, opt, line, memo)
+					if ctx.Err() != nil {
+						return
+					}
+					out[i] = classify(ex, opt, line, verdicts)
 				}
 				select {
 				case results <- result{b, out}:
@@ -434,7 +444,7 @@ func read(ctx context.Context, inputs []Input, opt Options, out chan<- *batch) e
 					start := len(b.buf)
 					b.buf = append(b.buf, line...)
 					b.lines = append(b.lines, b.buf[start:len(b.buf):len(b.buf)])
-					if len(b.lines) >= batchLines {
+					if len(b.lines) >= batchLines || len(b.buf) >= batchBytes {
 						if !flush() {
 							return ctx.Err()
 						}
@@ -498,32 +508,50 @@ func trimEOL(b []byte) []byte {
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
-// memoSize bounds a worker's memo of verdicts by document text.
-const memoSize = 1 << 16
+// memoSize bounds a worker's memo of verdicts by document text, in
+// entries and in bytes; documents longer than memoDoc are not remembered.
+const (
+	memoSize  = 1 << 16
+	memoBytes = 16 << 20
+	memoDoc   = 4 << 10
+)
 
 // classify validates one line against both schemas. Verdicts are
 // remembered by the document's text: logs repeat the same queries.
-func classify(ex *extractor, opt Options, line []byte, memo map[string]outcome) outcome {
+func classify(ex *extractor, opt Options, line []byte, memo *memo) outcome {
 	loc, err := ex.locate(line)
 	o := outcome{}
 	switch {
 	case err != nil:
 		o = unreadable(err)
-	case loc.raw != nil:
-		if m, ok := memo[string(loc.raw)]; ok {
+	case loc.raw != nil && len(loc.raw) <= memoDoc:
+		if m, ok := memo.m[string(loc.raw)]; ok {
 			o = m
 			break
 		}
 		o = judgeDoc(ex, opt, loc)
-		if len(memo) >= memoSize {
-			clear(memo)
-		}
-		memo[string(loc.raw)] = o
+		memo.put(string(loc.raw), o)
 	default:
 		o = judgeDoc(ex, opt, loc)
 	}
 	o.group, o.readable, o.groupLooked, o.groupFound = loc.group, loc.readable, loc.groupLooked, loc.groupFound
 	return o
+}
+
+// memo is a worker's verdicts by document text, bounded in entries and
+// bytes.
+type memo struct {
+	m     map[string]outcome
+	bytes int
+}
+
+func (m *memo) put(k string, o outcome) {
+	if len(m.m) >= memoSize || m.bytes+len(k) > memoBytes {
+		clear(m.m)
+		m.bytes = 0
+	}
+	m.m[k] = o
+	m.bytes += len(k)
 }
 
 // unreadable is the outcome of a line that could not be read.
@@ -544,8 +572,16 @@ func judgeDoc(ex *extractor, opt Options, loc located) outcome {
 	if err != nil {
 		return unreadable(err)
 	}
-	oldOK := opt.Old.Validate(doc) == nil
+	// A pattern that takes too long to match leaves the line undecided:
+	// it is counted as unreadable, never as accepted or rejected.
+	oldOK, err := opt.Old.Check(doc)
+	if err != nil {
+		return unreadable(err)
+	}
 	newErr := opt.New.Validate(doc)
+	if te := (*schemadiff.MatchTimeoutError)(nil); errors.As(newErr, &te) {
+		return unreadable(newErr)
+	}
 	switch {
 	case oldOK && newErr == nil:
 		return outcome{kind: kindAccepted}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/graph"
 )
 
@@ -58,7 +59,7 @@ func Graph(g *graph.Workspace) GraphJSON {
 		doc.Warnings = []string{}
 	}
 	for i, r := range g.Repos {
-		rj := RepoJSON{Name: r.Name, Path: r.Path, URL: r.URL, Branch: r.Branch, Tier: r.Tier, Commit: r.Commit,
+		rj := RepoJSON{Name: r.Name, Path: r.Path, URL: gitrepo.RedactURL(r.URL), Branch: r.Branch, Tier: r.Tier, Commit: r.Commit,
 			Modules: []ModuleJSON{}, Requires: []RequireJSON{}}
 		for _, m := range r.Modules {
 			rj.Modules = append(rj.Modules, ModuleJSON{Name: m.Name, Ecosystem: m.Ecosystem, Dir: m.Dir, Version: m.Version})

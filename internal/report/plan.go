@@ -134,6 +134,13 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 			}
 		}
 	}
+	if len(p.Overrides) > 0 {
+		fmt.Fprintln(w, "\n## Gate overrides")
+		fmt.Fprintln(w)
+		for _, o := range p.Overrides {
+			fmt.Fprintf(w, "- **%s** overridden by %s at %s: %s\n", o.Gate, o.By, o.At.UTC().Format("2006-01-02 15:04 MST"), o.Reason)
+		}
+	}
 	fmt.Fprintln(w, "\n## Gates")
 	fmt.Fprintln(w)
 	if len(p.Computed.Gates) == 0 {
@@ -143,7 +150,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 	fmt.Fprintf(w, "Checked %s.\n\n", p.Computed.CheckedAt.Format("2006-01-02 15:04 MST"))
 	fmt.Fprintln(w, "| gate | status | reason |")
 	fmt.Fprintln(w, "|---|---|---|")
-	for _, g := range p.Computed.Gates {
+	for _, g := range p.ApplyOverrides(append([]plan.Gate(nil), p.Computed.Gates...)) {
 		fmt.Fprintf(w, "| %s | %s | %s |\n", g.Name, g.Status, strings.ReplaceAll(g.Reason, "|", "\\|"))
 	}
 	return nil

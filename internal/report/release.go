@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/store"
@@ -16,6 +17,9 @@ func ReleaseStatus(w io.Writer, st *release.Status) error {
 	fmt.Fprintf(w, "Release of %s: %s (manager %s, started %s)\n", st.Plan, st.State, st.Manager, st.Started)
 	if st.Reason != "" {
 		fmt.Fprintf(w, "Reason: %s\n", st.Reason)
+	}
+	for _, o := range st.GateOverrides {
+		fmt.Fprintf(w, "Gate %s overridden by %s at %s: %s\n", o.Gate, o.By, o.At.UTC().Format(time.RFC3339), o.Reason)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tREPO\tSTEP\tKIND\tSTATE\tBY\tAT")
@@ -36,8 +40,20 @@ func ReleaseStatus(w io.Writer, st *release.Status) error {
 // AuditText writes an audit log for a person.
 func AuditText(w io.Writer, entries []store.Entry, verified bool, problems []string) error {
 	for _, e := range entries {
-		details, _ := json.Marshal(e.Details)
-		fmt.Fprintf(w, "%4d  %s  %-10s %-12s %s\n", e.Seq, e.At, e.Actor, e.Action, details)
+		// The signature and its statement are in --json; the text says
+		// whether the entry is signed.
+		shown := map[string]any{}
+		for k, v := range e.Details {
+			if k != "signature" && k != "signed" {
+				shown[k] = v
+			}
+		}
+		details, _ := json.Marshal(shown)
+		mark := ""
+		if _, ok := e.Details["signature"]; ok {
+			mark = "(signed) "
+		}
+		fmt.Fprintf(w, "%4d  %s  %-10s %-12s %s%s\n", e.Seq, e.At, e.Actor, e.Action, mark, details)
 	}
 	if verified {
 		if len(problems) == 0 {

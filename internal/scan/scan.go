@@ -265,13 +265,14 @@ func read(ctx context.Context, g *gitrepo.Repo, commit string) (Content, error) 
 		return c, err
 	}
 	for _, f := range files {
-		obj, err := b.Read(f.id)
-		if err != nil {
-			return c, err
-		}
-		if len(obj.Data) > maxManifest {
+		// The size is checked from cat-file's answer before the blob is read.
+		obj, err := b.ReadLimit(f.id, maxManifest)
+		if errors.Is(err, gitrepo.ErrTooLarge) {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: larger than %d bytes; skipped", f.path, maxManifest))
 			continue
+		}
+		if err != nil {
+			return c, err
 		}
 		dir := path.Dir(f.path)
 		switch path.Base(f.path) {

@@ -149,9 +149,13 @@ func (d *differ) compareContains(o, n *jsonschema.Schema, eo, en embed) {
 	omin, nmin, omax, nmax := minContains(o), minContains(n), maxContains(o), maxContains(n)
 	// arrays of k items matching s (distinct, for uniqueItems).
 	matching := func(s *jsonschema.Schema, k int) []any {
+		if k > maxWitness {
+			d.oversize = true
+			return nil
+		}
 		var out []any
 		for _, c := range d.g.candidates(s, "", 0) {
-			if s.Validate(c) != nil {
+			if !valid(s, c) {
 				continue
 			}
 			arr := []any{}

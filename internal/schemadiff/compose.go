@@ -146,9 +146,13 @@ func (d *differ) compareBranches(kw string, o, n *jsonschema.Schema, eo, en embe
 		var out []any
 		for _, c := range cands {
 			u := fill(c)
-			ok := reject.Validate(u) != nil
+			// A candidate is dropped only when the validators decided:
+			// the witness check decides the rest.
+			rejected, err := check(reject, u)
+			ok := err != nil || !rejected
 			for _, s := range accept {
-				ok = ok && s.Validate(u) == nil
+				a, err := check(s, u)
+				ok = ok && (err != nil || a)
 			}
 			if ok {
 				out = append(out, c)
@@ -243,7 +247,7 @@ func (d *differ) when(e embed, s, cond *jsonschema.Schema) embed {
 		for k, x := range obj {
 			merged[k] = x
 		}
-		if cond.Validate(merged) == nil {
+		if valid(cond, merged) {
 			return e(merged)
 		}
 		return e(v)
@@ -282,7 +286,7 @@ func (d *differ) compareIf(o, n *jsonschema.Schema, eo, en embed) {
 			continue
 		}
 		for _, x := range d.g.candidates(c, "", 0) {
-			if c.Validate(x) == nil {
+			if valid(c, x) {
 				cands = append(cands, x)
 			}
 		}

@@ -1,12 +1,18 @@
 package schemadiff
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/big"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -39,7 +45,44 @@ type Result struct {
 // Nothing is ever concluded "compatible" without that proof. The work is
 // bounded: pairs of subschemas are compared once, candidate witnesses are
 // capped, and a comparison that reaches its budget says so in Unknown.
-func Compare(old, new *Schema) Result { return compareWith(old, new, allShortcuts) }
+func Compare(old, new *Schema) Result {
+	r, _ := CompareContext(context.Background(), old, new, Options{})
+	return r
+}
+
+// Options bound one comparison.
+type Options struct {
+	// Timeout is the time the comparison may take (DefaultTimeout when
+	// zero). What is left to compare when it runs out is reported in
+	// Unknown, never as compatible.
+	Timeout time.Duration
+}
+
+// DefaultTimeout is the time a comparison may take unless told otherwise.
+const DefaultTimeout = 30 * time.Second
+
+// CompareContext is Compare within a budget: ctx, opt.Timeout and the
+// work bounds of the package. When ctx is cancelled it stops within a
+// fraction of a second and returns ctx's error with what it found so far.
+// When the budget runs out, the rest is one finding in Unknown (the
+// comparison stopped, and why) and the result counts as breaking.
+func CompareContext(ctx context.Context, old, new *Schema, opt Options) (Result, error) {
+	if opt.Timeout <= 0 {
+		opt.Timeout = DefaultTimeout
+	}
+	d := newDiffer(old, new, allShortcuts)
+	d.ctx, d.deadline = ctx, time.Now().Add(opt.Timeout)
+	d.timeout = opt.Timeout
+	r := d.run()
+	if d.stopped && ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	return r, nil
+}
+
+func compareWith(old, new *Schema, sc shortcuts) Result {
+	return newDiffer(old, new, sc).run()
+}
 
 // shortcuts says which equal parts the comparison may skip; tests turn
 // them off to check that the analysis itself finds no difference between
@@ -52,13 +95,15 @@ const (
 	noShortcuts
 )
 
-func compareWith(old, new *Schema, sc shortcuts) Result {
-	d := newDiffer(old, new, sc)
-	if sc != allShortcuts || jsonText(old.Doc) != jsonText(new.Doc) {
-		id := func(v any) any { return v }
-		d.compare(old.Compiled, new.Compiled, id, id)
+func (d *differ) run() Result {
+	if d.sc != allShortcuts || jsonText(d.old.Doc) != jsonText(d.new.Doc) {
+		d.compareRoot()
 	}
-	r := Result{Tightened: dedupe(d.tight), Loosened: dedupe(d.loose), Unknown: dedupe(d.unknowns())}
+	unknown := d.unknowns()
+	if d.stopped {
+		unknown = append(unknown, Finding{Path: "", Message: "the comparison stopped before it was complete (" + d.stopWhy + "): what it did not reach may reject instances the old schema accepted"})
+	}
+	r := Result{Tightened: dedupe(d.tight), Loosened: dedupe(d.loose), Unknown: dedupe(unknown)}
 	for _, fs := range []*[]Finding{&r.Tightened, &r.Loosened, &r.Unknown} {
 		if *fs == nil {
 			*fs = []Finding{}
@@ -90,6 +135,14 @@ const (
 	maxCands     = 200   // candidates tried for one finding
 	maxEqSteps   = 20000 // subschema pairs visited by one equality check
 	maxReachable = 5000  // subschemas walked to look for $dynamicRef
+	// maxPairs bounds the subschema pairs compared in all.
+	maxPairs = 100000
+	// maxWitness is the most items, properties or characters a witness
+	// may have in one value: a change that needs a bigger example is
+	// reported as unknown, with that reason.
+	maxWitness = 10000
+	// maxWitnessSize bounds a whole witness, in JSON values.
+	maxWitnessSize = 100000
 )
 
 type differ struct {
@@ -117,6 +170,21 @@ type differ struct {
 	eqMemo      map[[2]*jsonschema.Schema]bool
 	alone       map[*jsonschema.Schema]bool
 	proto, none *jsonschema.Schema
+	finite      map[*jsonschema.Schema]*finiteSet
+	// languages are the strings of patterns that match a finite set, by
+	// pattern (nil: not finite).
+	languages map[string][]string
+
+	// The budget: ctx and the deadline are checked every few steps; once
+	// either ends, stopped is set and every loop returns.
+	ctx      context.Context
+	deadline time.Time
+	timeout  time.Duration
+	stopped  bool
+	stopWhy  string
+	// oversize is set when an example was not built because it would
+	// exceed maxWitness; the next undecided change says so.
+	oversize bool
 }
 
 type pairKey struct {
@@ -128,8 +196,48 @@ type pairState struct{ done, mayT, mayL bool }
 
 func newDiffer(old, new *Schema, sc shortcuts) *differ {
 	p := protos()
-	return &differ{old: old, new: new, sc: sc, g: newGen(), pairs: map[pairKey]*pairState{},
-		eqMemo: map[[2]*jsonschema.Schema]bool{}, alone: map[*jsonschema.Schema]bool{}, proto: p.any, none: p.none}
+	d := &differ{old: old, new: new, sc: sc, pairs: map[pairKey]*pairState{},
+		eqMemo: map[[2]*jsonschema.Schema]bool{}, alone: map[*jsonschema.Schema]bool{}, proto: p.any, none: p.none,
+		finite: map[*jsonschema.Schema]*finiteSet{}, languages: map[string][]string{}, ctx: context.Background()}
+	d.g = newGen(d)
+	return d
+}
+
+// compareRoot compares the two schemas. A pattern that times out where
+// the analysis matches it directly (property names, pattern inclusion)
+// stops the comparison: what is left is unknown.
+func (d *differ) compareRoot() {
+	defer func() {
+		if r := recover(); r != nil {
+			te, ok := r.(*MatchTimeoutError)
+			if !ok {
+				panic(r)
+			}
+			d.stopped, d.stopWhy = true, te.Error()
+		}
+	}()
+	id := func(v any) any { return v }
+	d.compare(d.old.Compiled, d.new.Compiled, id, id)
+}
+
+// halted reports whether the comparison must stop: ctx was cancelled, the
+// deadline passed, or the pairs compared reached maxPairs. It is cheap
+// enough to call in every loop.
+func (d *differ) halted() bool {
+	if d.stopped {
+		return true
+	}
+	// Every step is coarse (a pair compared, a candidate validated): the
+	// clock and ctx are cheap enough to read at each one.
+	switch {
+	case d.ctx.Err() != nil:
+		d.stopped, d.stopWhy = true, "interrupted"
+	case !d.deadline.IsZero() && time.Now().After(d.deadline):
+		d.stopped, d.stopWhy = true, fmt.Sprintf("it reached its time limit of %s", d.timeout)
+	case len(d.pairs) >= maxPairs:
+		d.stopped, d.stopWhy = true, fmt.Sprintf("it reached its limit of %d subschema pairs", maxPairs)
+	}
+	return d.stopped
 }
 
 var protos = sync.OnceValue(func() struct{ any, none *jsonschema.Schema } {
@@ -228,23 +336,66 @@ func (d *differ) loosened(n *jsonschema.Schema, kw, msg string, en embed, cands 
 // not; without one, the change is undecided in that direction.
 func (d *differ) witness(path, msg string, place embed, cands []any, accepts, rejects *Schema, into *[]Finding, tight bool) bool {
 	msg = d.context(msg)
+	timedOut := false
 	for i, c := range cands {
-		if i >= maxCands || d.work >= maxWork {
+		if i >= maxCands || d.work >= maxWork || d.halted() {
 			break
 		}
+		if tooBig(c) {
+			d.oversize = true
+			continue
+		}
 		root := place(c)
-		d.work += size(root)
-		if accepts.Validate(root) == nil && rejects.Validate(root) != nil {
+		n := size(root)
+		if n > maxWitnessSize || tooBig(root) {
+			d.oversize = true
+			continue
+		}
+		d.work += n
+		ok, err := accepts.Check(root)
+		if err != nil {
+			timedOut = true
+			continue
+		}
+		if !ok {
+			continue
+		}
+		ok, err = rejects.Check(root)
+		if err != nil {
+			timedOut = true
+			continue
+		}
+		if !ok {
 			*into = append(*into, Finding{Path: path, Message: msg, Witness: root})
+			d.oversize = false
 			return true
 		}
 	}
 	why := "no example found"
-	if d.work >= maxWork {
+	switch {
+	case d.stopped:
+		why = "the comparison stopped before it was complete"
+	case d.work >= maxWork:
 		why = "the comparison reached its limit of candidate examples"
+	case d.oversize:
+		why = fmt.Sprintf("an example would need more than %d items, properties or characters in one value, and none was built", maxWitness)
+	case timedOut:
+		why = "a pattern took too long to match an example"
 	}
+	d.oversize = false
 	d.undecided = append(d.undecided, undecided{path: path, msg: msg, why: why, t: tight, l: !tight})
 	return false
+}
+
+// explain gives the change just left undecided a better reason than "no
+// example found" (nothing when why is empty).
+func (d *differ) explain(why string) {
+	if why == "" || len(d.undecided) == 0 {
+		return
+	}
+	if u := &d.undecided[len(d.undecided)-1]; u.why == "no example found" {
+		u.why = why
+	}
 }
 
 // undecide records a change whose effect cannot be decided either way.
@@ -353,6 +504,11 @@ func typeSet(s *jsonschema.Schema) map[string]bool {
 // compare compares the subschemas o (old) and n (new) at one location;
 // eo and en place a value there in a root instance.
 func (d *differ) compare(o, n *jsonschema.Schema, eo, en embed) {
+	if d.halted() {
+		// What is not compared may differ.
+		d.mayT, d.mayL = true, true
+		return
+	}
 	o0, n0 := o, n
 	o, n = deref(o), deref(n)
 	if o == nil || n == nil {
@@ -493,7 +649,15 @@ func valueKeyword(s *jsonschema.Schema) string {
 // one of the old schema's enumerated values.
 func (d *differ) finiteTightened(o, n *jsonschema.Schema, ov []any, eo embed) {
 	for _, v := range ov {
-		if o.Validate(v) == nil && n.Validate(v) != nil {
+		if d.halted() {
+			return
+		}
+		inO, errO := d.checkFinite(o, v)
+		inN, errN := d.checkFinite(n, v)
+		switch {
+		case errO != nil || errN != nil:
+			d.undecide(n, valueKeyword(n), fmt.Sprintf("whether value %s is still allowed could not be decided: %v", jsonText(v), errors.Join(errO, errN)))
+		case inO && !inN:
 			d.tightened(n, valueKeyword(n), fmt.Sprintf("value %s is no longer allowed", jsonText(v)), eo, []any{v})
 		}
 	}
@@ -503,10 +667,145 @@ func (d *differ) finiteTightened(o, n *jsonschema.Schema, ov []any, eo embed) {
 // enumerated values that the old rejected.
 func (d *differ) finiteLoosened(o, n *jsonschema.Schema, nv []any, en embed) {
 	for _, v := range nv {
-		if n.Validate(v) == nil && o.Validate(v) != nil {
+		if d.halted() {
+			return
+		}
+		inN, errN := d.checkFinite(n, v)
+		inO, errO := d.checkFinite(o, v)
+		switch {
+		case errO != nil || errN != nil:
+			d.undecide(n, valueKeyword(n), fmt.Sprintf("whether value %s is allowed now could not be decided: %v", jsonText(v), errors.Join(errN, errO)))
+		case inN && !inO:
 			d.loosened(n, valueKeyword(n), fmt.Sprintf("value %s is allowed now", jsonText(v)), en, []any{v})
 		}
 	}
+}
+
+// finiteSet is a schema's const and enum as a set of canonical keys,
+// beside the schema without them: membership is a lookup, and only the
+// other keywords are validated. An enum of n values is then compared in
+// time linear in n, not n².
+type finiteSet struct {
+	keys map[string]bool // nil: no const or enum
+	// exact is false when a value has no canonical key (a number with a
+	// huge exponent): membership is then left to the validator.
+	exact bool
+	rest  *jsonschema.Schema
+}
+
+func (d *differ) finiteOf(s *jsonschema.Schema) *finiteSet {
+	if f, ok := d.finite[s]; ok {
+		return f
+	}
+	f := &finiteSet{rest: s, exact: true}
+	if s.Const != nil || s.Enum != nil {
+		rest := *s
+		rest.Const, rest.Enum = nil, nil
+		f.rest = &rest
+		var enum map[string]bool
+		if s.Enum != nil {
+			enum = map[string]bool{}
+			for _, v := range s.Enum.Values {
+				k, ok := canonKey(v)
+				f.exact = f.exact && ok
+				enum[k] = true
+			}
+		}
+		f.keys = enum
+		if s.Const != nil {
+			k, ok := canonKey(*s.Const)
+			f.exact = f.exact && ok
+			f.keys = map[string]bool{}
+			if enum == nil || enum[k] {
+				f.keys[k] = true
+			}
+		}
+	}
+	d.finite[s] = f
+	return f
+}
+
+// checkFinite is check(s, v), with const and enum looked up by key.
+func (d *differ) checkFinite(s *jsonschema.Schema, v any) (bool, error) {
+	f := d.finiteOf(s)
+	k, ok := canonKey(v)
+	if f.keys == nil || !f.exact || !ok {
+		return check(s, v)
+	}
+	if !f.keys[k] {
+		return false, nil
+	}
+	return check(f.rest, v)
+}
+
+// canonKey is a JSON value's text in a form equal values share: numbers
+// by value (1 and 1.0 alike), object members sorted. ok is false for a
+// number whose exponent is too large to normalise cheaply.
+func canonKey(v any) (key string, ok bool) {
+	var b strings.Builder
+	ok = writeCanon(&b, v)
+	return b.String(), ok
+}
+
+func writeCanon(b *strings.Builder, v any) bool {
+	switch v := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case bool:
+		b.WriteString(strconv.FormatBool(v))
+	case json.Number:
+		if i := strings.IndexAny(string(v), "eE"); i >= 0 {
+			if e, err := strconv.Atoi(strings.TrimPrefix(string(v[i+1:]), "+")); err != nil || e > 400 || e < -400 {
+				b.WriteString(string(v))
+				return false
+			}
+		}
+		r, ok := new(big.Rat).SetString(string(v))
+		if !ok {
+			b.WriteString(string(v))
+			return false
+		}
+		b.WriteString(r.RatString())
+	case float64:
+		r := new(big.Rat)
+		if r.SetFloat64(v) == nil {
+			b.WriteString(fmt.Sprint(v))
+			return false
+		}
+		b.WriteString(r.RatString())
+	case string:
+		b.WriteString(strconv.Quote(v))
+	case []any:
+		ok := true
+		b.WriteByte('[')
+		for i, x := range v {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			ok = writeCanon(b, x) && ok
+		}
+		b.WriteByte(']')
+		return ok
+	case map[string]any:
+		ks := keys(v)
+		sort.Strings(ks)
+		ok := true
+		b.WriteByte('{')
+		for i, k := range ks {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Quote(k))
+			b.WriteByte(':')
+			ok = writeCanon(b, v[k]) && ok
+		}
+		b.WriteByte('}')
+		return ok
+	default:
+		fmt.Fprintf(b, "%T:%v", v, v)
+		return false
+	}
+	return true
 }
 
 // compareDynamic: $dynamicRef and $recursiveRef are resolved while
@@ -538,10 +837,12 @@ func (d *differ) compareDynamic(o, n *jsonschema.Schema, eo, en embed) {
 	d.loosened(n, kw, msg, en, append(lc, d.g.candidates(n, "", 0)...))
 }
 
-// size counts the values in a JSON value.
+// size counts the values in a JSON value; a long string counts as many.
 func size(v any) int {
 	n := 1
 	switch v := v.(type) {
+	case string:
+		n += len(v) / 64
 	case map[string]any:
 		for _, x := range v {
 			n += size(x)
@@ -557,4 +858,43 @@ func size(v any) int {
 func jsonText(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// tooBig reports whether a JSON value has a string, an array or an object
+// with more than maxWitness characters, items or properties, or nests
+// deeper than that.
+func tooBig(v any) bool { return tooBigAt(v, 0) }
+
+func tooBigAt(v any, depth int) bool {
+	if depth > maxWitness {
+		return true
+	}
+	switch v := v.(type) {
+	case string:
+		return longString(v)
+	case []any:
+		if len(v) > maxWitness {
+			return true
+		}
+		for _, x := range v {
+			if tooBigAt(x, depth+1) {
+				return true
+			}
+		}
+	case map[string]any:
+		if len(v) > maxWitness {
+			return true
+		}
+		for k, x := range v {
+			if longString(k) || tooBigAt(x, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// longString reports whether s has more than maxWitness characters.
+func longString(s string) bool {
+	return len(s) > maxWitness && utf8.RuneCountInString(s) > maxWitness
 }

@@ -422,7 +422,9 @@ func (d *differ) disjoint(a, b *jsonschema.Schema, depth int) bool {
 		if vs, ok := values(p[0]); ok {
 			both := false
 			for _, v := range vs {
-				if p[0].Validate(v) == nil && p[1].Validate(v) == nil {
+				a, erra := check(p[0], v)
+				b, errb := check(p[1], v)
+				if erra != nil || errb != nil || a && b {
 					both = true
 					break
 				}

@@ -19,6 +19,8 @@ const maxDepth = 6
 type gen struct {
 	memo map[genKey][]any
 	busy map[*jsonschema.Schema]bool
+	// d, when set, is told of examples not built for their size.
+	d *differ
 }
 
 type genKey struct {
@@ -26,8 +28,20 @@ type genKey struct {
 	only string
 }
 
-func newGen() *gen {
-	return &gen{memo: map[genKey][]any{}, busy: map[*jsonschema.Schema]bool{}}
+func newGen(d *differ) *gen {
+	return &gen{memo: map[genKey][]any{}, busy: map[*jsonschema.Schema]bool{}, d: d}
+}
+
+// tooLarge reports whether an example of n items or characters is more
+// than maxWitness, and notes it.
+func (g *gen) tooLarge(n int) bool {
+	if n <= maxWitness {
+		return false
+	}
+	if g.d != nil {
+		g.d.oversize = true
+	}
+	return true
 }
 
 // typesOf lists the types a schema allows, in the order examples are
@@ -77,7 +91,7 @@ func orderTypes(ts []string, s *jsonschema.Schema) []string {
 // example returns an instance valid under s, if the generator finds one.
 func (g *gen) example(s *jsonschema.Schema) (any, bool) {
 	for _, c := range g.candidates(s, "", 0) {
-		if s.Validate(c) == nil {
+		if valid(s, c) {
 			return c, true
 		}
 	}
@@ -87,7 +101,7 @@ func (g *gen) example(s *jsonschema.Schema) (any, bool) {
 // exampleOfType returns an instance of type t valid under s.
 func (g *gen) exampleOfType(s *jsonschema.Schema, t string) (any, bool) {
 	for _, c := range g.candidates(s, t, 0) {
-		if s.Validate(c) == nil && jsonType(c) == t || (t == "number" && jsonType(c) == "integer" && s.Validate(c) == nil) {
+		if valid(s, c) && jsonType(c) == t || (t == "number" && jsonType(c) == "integer" && valid(s, c)) {
 			return c, true
 		}
 	}
@@ -123,6 +137,9 @@ func (g *gen) candidates(s *jsonschema.Schema, only string, depth int) []any {
 	k := genKey{s, only}
 	if c, ok := g.memo[k]; ok {
 		return c
+	}
+	if g.d != nil && g.d.halted() {
+		return nil
 	}
 	if g.busy[s] || depth > maxDepth {
 		// A recursive schema: plain values end the recursion.
@@ -220,7 +237,7 @@ func (g *gen) mergeAllOf(s *jsonschema.Schema, depth int) any {
 	}
 	for _, p := range parts {
 		for _, c := range g.candidates(p, "object", depth+1) {
-			if p.Validate(c) == nil {
+			if valid(p, c) {
 				for k, v := range c.(map[string]any) {
 					merged[k] = v
 				}
@@ -331,6 +348,9 @@ func (g *gen) strs(s *jsonschema.Schema) []any {
 		out = append(out, fromPattern(s.Pattern.String(), 8)...)
 	}
 	for _, n := range lengths(s) {
+		if g.tooLarge(n) {
+			continue
+		}
 		out = append(out, strings.Repeat("a", n))
 		for _, p := range out[:min(len(out), 3)] {
 			if len([]rune(p)) < n {
@@ -361,7 +381,7 @@ func (g *gen) arrays(s *jsonschema.Schema, depth int) []any {
 	item := itemSchema(s)
 	var elems []any
 	for _, c := range g.candidates(item, "", depth+1) {
-		if item == nil || item.Validate(c) == nil {
+		if item == nil || valid(item, c) {
 			elems = append(elems, c)
 		}
 		if len(elems) >= 3 {
@@ -371,6 +391,9 @@ func (g *gen) arrays(s *jsonschema.Schema, depth int) []any {
 	n := 0
 	if s.MinItems != nil {
 		n = *s.MinItems
+	}
+	if g.tooLarge(n) {
+		return nil
 	}
 	var out []any
 	for _, size := range []int{n, max(n, 1)} {
@@ -424,7 +447,7 @@ func (g *gen) objects(s *jsonschema.Schema, depth int) []any {
 			}
 		}
 		for _, c := range g.candidates(ps, "", depth+1) {
-			if ps == nil || ps.Validate(c) == nil {
+			if ps == nil || valid(ps, c) {
 				obj[name] = c
 				return
 			}
@@ -532,11 +555,10 @@ func (g *gen) overlap(a, b *jsonschema.Schema) []any { return g.around(a, b) }
 // expression, taking different branches of its alternations and ends of
 // its character classes.
 func fromPattern(pattern string, limit int) []string {
-	re, err := syntax.Parse(pattern, syntax.Perl)
-	if err != nil {
+	re, ok := parsePattern(pattern)
+	if !ok {
 		return nil
 	}
-	re = re.Simplify()
 	var out []string
 	seen := map[string]bool{}
 	for variant := 0; variant < limit*2 && len(out) < limit; variant++ {

@@ -2,23 +2,43 @@ package schemadiff
 
 import (
 	"regexp/syntax"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// Patterns are compiled by the validator with Go's regexp package
-// (syntax.Perl flags) and matched anywhere in the string. Whether every
-// string one pattern matches is matched by another is not decided in
-// general; two cases are: the same expression written two ways, and a
-// pattern anchored at both ends that matches few enough strings to try
-// every one.
+// Patterns are ECMA-262 regular expressions, compiled by the validator
+// with regexp2 and matched anywhere in the string. cascade analyses them
+// with Go's regexp/syntax where the two dialects agree (see portable).
+// Whether every string one pattern matches is matched by another is not
+// decided in general; two cases are: the same expression written two ways,
+// and a pattern anchored at both ends that matches few enough strings to
+// try every one.
 
 // maxLanguage is the most strings a pattern may match for them all to be
 // tried.
 const maxLanguage = 1 << 15
 
+// portable reports whether Go's regexp/syntax reads the pattern as
+// ECMA-262 does: it parses, and uses nothing whose meaning differs
+// between the two (Go's flags, named groups and POSIX classes, \s and \S,
+// which ECMA-262 extends to Unicode spaces, \p classes, \Q...\E, \A, \z,
+// \C and \x{...}).
+func portable(p string) bool {
+	for _, bad := range []string{"(?", "[:", `\s`, `\S`, `\p`, `\P`, `\Q`, `\E`, `\A`, `\z`, `\C`, `\x{`} {
+		if strings.Contains(p, bad) {
+			return false
+		}
+	}
+	_, err := syntax.Parse(p, syntax.Perl)
+	return err == nil
+}
+
 func parsePattern(p string) (*syntax.Regexp, bool) {
+	if !portable(p) {
+		return nil, false
+	}
 	re, err := syntax.Parse(p, syntax.Perl)
 	if err != nil {
 		return nil, false
@@ -40,12 +60,19 @@ func sameRegexp(a, b string) bool {
 // patternIncluded reports whether every string the pattern a matches
 // ("" for no pattern: every string) is matched by b, when that can be
 // shown.
-func patternIncluded(a string, b jsonschema.Regexp) bool {
+func (d *differ) patternIncluded(a string, b jsonschema.Regexp) bool {
 	if a == "" || b == nil {
 		return false
 	}
-	lang, ok := finiteLanguage(a)
+	lang, ok := d.languages[a]
 	if !ok {
+		lang, ok = finiteLanguage(a)
+		if !ok {
+			lang = nil
+		}
+		d.languages[a] = lang
+	}
+	if lang == nil {
 		return false
 	}
 	for _, s := range lang {

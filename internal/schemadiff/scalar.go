@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -70,13 +71,19 @@ func (d *differ) compareEnum(o, n *jsonschema.Schema, eo, en embed) {
 	if !oHas && !nHas {
 		return
 	}
-	in := func(v any, set []any) bool {
-		for _, x := range set {
-			if jsonText(x) == jsonText(v) {
-				return true
-			}
+	// Values are looked up by key: an enum of n values costs n, not n².
+	set := func(vs []any) map[string]bool {
+		m := make(map[string]bool, len(vs))
+		for _, v := range vs {
+			k, _ := canonKey(v)
+			m[k] = true
 		}
-		return false
+		return m
+	}
+	oset, nset := set(ov), set(nv)
+	in := func(v any, set map[string]bool) bool {
+		k, _ := canonKey(v)
+		return set[k]
 	}
 	kw := "enum"
 	if n.Const != nil || (n.Enum == nil && o.Const != nil) {
@@ -85,31 +92,37 @@ func (d *differ) compareEnum(o, n *jsonschema.Schema, eo, en embed) {
 	switch {
 	case oHas && nHas:
 		for _, v := range ov {
-			if !in(v, nv) {
+			if d.halted() {
+				return
+			}
+			if !in(v, nset) {
 				d.tightened(n, kw, fmt.Sprintf("value %s is no longer allowed", jsonText(v)), eo, []any{v})
 			}
 		}
 		for _, v := range nv {
-			if !in(v, ov) {
+			if d.halted() {
+				return
+			}
+			if !in(v, oset) {
 				d.loosened(n, kw, fmt.Sprintf("value %s is allowed now", jsonText(v)), en, []any{v})
 			}
 		}
 	case nHas:
 		var cands []any
 		for _, c := range d.g.candidates(o, "", 0) {
-			if !in(c, nv) {
+			if !in(c, nset) {
 				cands = append(cands, c)
 			}
 		}
-		d.tightened(n, kw, "values are restricted to "+jsonText(nv), eo, cands)
+		d.tightened(n, kw, "values are restricted to "+brief(nv), eo, cands)
 	case oHas:
 		var cands []any
 		for _, c := range d.g.candidates(n, "", 0) {
-			if !in(c, ov) {
+			if !in(c, oset) {
 				cands = append(cands, c)
 			}
 		}
-		d.loosened(n, kw, "values are no longer restricted to "+jsonText(ov), en, cands)
+		d.loosened(n, kw, "values are no longer restricted to "+brief(ov), en, cands)
 	}
 }
 
@@ -129,41 +142,41 @@ func (d *differ) compareCount(omin, omax, nmin, nmax *int, n *jsonschema.Schema,
 		}
 		return *p
 	}
-	if lo(nmin) > lo(omin) {
-		var cands []any
-		for k := lo(omin); k < lo(nmin) && len(cands) < 10; k++ {
-			cands = append(cands, make(k, o)...)
+	// sizes lists up to 10 sizes from first to last (inclusive, last < 0:
+	// unbounded, 3 sizes), none over maxWitness: a bigger example is not
+	// built, and the change is unknown with that reason.
+	sizes := func(first, last int) []int {
+		if last < 0 {
+			last = first + 2
 		}
-		d.tightened(n, "min"+suffix, fmt.Sprintf("at least %d %s now (was %d)", lo(nmin), what, lo(omin)), eo, cands)
+		var out []int
+		for k := first; k <= last && len(out) < 10; k++ {
+			if k > maxWitness {
+				d.oversize = true
+				break
+			}
+			out = append(out, k)
+		}
+		return out
+	}
+	build := func(ks []int, s *jsonschema.Schema) []any {
+		var cands []any
+		for _, k := range ks {
+			cands = append(cands, make(k, s)...)
+		}
+		return cands
+	}
+	if lo(nmin) > lo(omin) {
+		d.tightened(n, "min"+suffix, fmt.Sprintf("at least %s %s now (was %s)", countText(lo(nmin)), what, countText(lo(omin))), eo, build(sizes(lo(omin), lo(nmin)-1), o))
 	}
 	if lo(nmin) < lo(omin) {
-		var cands []any
-		for k := lo(omin) - 1; k >= lo(nmin) && len(cands) < 10; k-- {
-			cands = append(cands, make(k, n)...)
-		}
-		d.loosened(n, "min"+suffix, fmt.Sprintf("at least %d %s now (was %d)", lo(nmin), what, lo(omin)), en, cands)
+		d.loosened(n, "min"+suffix, fmt.Sprintf("at least %s %s now (was %s)", countText(lo(nmin)), what, countText(lo(omin))), en, build(sizes(lo(nmin), lo(omin)-1), n))
 	}
 	if hi(nmax) >= 0 && (hi(omax) < 0 || hi(nmax) < hi(omax)) {
-		var cands []any
-		top := hi(omax)
-		if top < 0 {
-			top = hi(nmax) + 3
-		}
-		for k := hi(nmax) + 1; k <= top && len(cands) < 10; k++ {
-			cands = append(cands, make(k, o)...)
-		}
-		d.tightened(n, "max"+suffix, fmt.Sprintf("at most %d %s now (was %s)", hi(nmax), what, bound(omax)), eo, cands)
+		d.tightened(n, "max"+suffix, fmt.Sprintf("at most %s %s now (was %s)", countText(hi(nmax)), what, bound(omax)), eo, build(sizes(hi(nmax)+1, hi(omax)), o))
 	}
 	if hi(omax) >= 0 && (hi(nmax) < 0 || hi(nmax) > hi(omax)) {
-		var cands []any
-		top := hi(nmax)
-		if top < 0 {
-			top = hi(omax) + 3
-		}
-		for k := hi(omax) + 1; k <= top && len(cands) < 10; k++ {
-			cands = append(cands, make(k, n)...)
-		}
-		d.loosened(n, "max"+suffix, fmt.Sprintf("at most %s %s now (was %d)", bound(nmax), what, hi(omax)), en, cands)
+		d.loosened(n, "max"+suffix, fmt.Sprintf("at most %s %s now (was %s)", bound(nmax), what, countText(hi(omax))), en, build(sizes(hi(omax)+1, hi(nmax)), n))
 	}
 }
 
@@ -171,7 +184,16 @@ func bound(p *int) string {
 	if p == nil {
 		return "any number of"
 	}
-	return fmt.Sprint(*p)
+	return countText(*p)
+}
+
+// countText is a count for a message; counts beyond maxCount were read
+// as maxCount.
+func countText(n int) string {
+	if n >= maxCount {
+		return fmt.Sprintf("more than %d", maxCount)
+	}
+	return fmt.Sprint(n)
 }
 
 func (d *differ) compareString(o, n *jsonschema.Schema, eo, en embed) {
@@ -224,13 +246,25 @@ func (d *differ) comparePattern(o, n *jsonschema.Schema, eo, en embed) {
 		msg = fmt.Sprintf("pattern %q is no longer required", op)
 	}
 	plain := []any{"", "x", "a", "A", "0", " ", "a b", "-", "_"}
-	if np != "" && !patternIncluded(op, n.Pattern) {
-		cands := append(stringsOf(fromPattern(op, 24)), d.g.strs(o)...)
-		d.tightened(n, "pattern", msg, eo, append(cands, plain...))
+	// Where cascade cannot read a pattern, an unknown says so.
+	opaque := ""
+	for _, p := range []string{op, np} {
+		if p != "" && !portable(p) {
+			opaque = fmt.Sprintf("cascade cannot analyse the pattern %q (ECMA-262 syntax Go's regexp/syntax reads differently or not at all: lookaround, backreferences, \\u escapes, \\s, ...); no example found", p)
+			break
+		}
 	}
-	if op != "" && !patternIncluded(np, o.Pattern) {
+	if np != "" && !d.patternIncluded(op, n.Pattern) {
+		cands := append(stringsOf(fromPattern(op, 24)), d.g.strs(o)...)
+		if !d.tightened(n, "pattern", msg, eo, append(cands, plain...)) {
+			d.explain(opaque)
+		}
+	}
+	if op != "" && !d.patternIncluded(np, o.Pattern) {
 		cands := append(stringsOf(fromPattern(np, 24)), d.g.strs(n)...)
-		d.loosened(n, "pattern", msg, en, append(cands, plain...))
+		if !d.loosened(n, "pattern", msg, en, append(cands, plain...)) {
+			d.explain(opaque)
+		}
 	}
 }
 
@@ -406,4 +440,18 @@ func (d *differ) compareNumber(o, n *jsonschema.Schema, eo, en embed) {
 	if om, nm := o.MultipleOf, step(n); om != nil && (nm == nil || !divides(nm, om)) {
 		d.loosened(n, "multipleOf", fmt.Sprintf("values no longer need to be multiples of %s", ratNum(om)), en, multiples(nm, n))
 	}
+}
+
+// brief is a list of values for a message: its JSON text, shortened when
+// long.
+func brief(vs []any) string {
+	t := jsonText(vs)
+	if len(t) <= 200 {
+		return t
+	}
+	cut := 200
+	for cut > 0 && !utf8.RuneStart(t[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d values)", t[:cut], len(vs))
 }

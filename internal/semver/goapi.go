@@ -20,6 +20,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
 )
@@ -138,7 +139,10 @@ func apiChanges(oldPkgs, newPkgs map[string]*types.Package, oldPath, newPath str
 // one side of the comparison.
 func (c *checker) readGoMod(dir, modDir, side string) (*modfile.File, error) {
 	name := path.Join(modDir, gomod.FileName)
-	data, err := os.ReadFile(filepath.Join(dir, gomod.FileName))
+	data, err := gitrepo.ReadTreeFile(dir, gomod.FileName, gitrepo.MaxManifest)
+	if errkind.Of(err) == errkind.Invalid {
+		return nil, fmt.Errorf("%s at the %s of %s: %w", name, side, c.repo.Name, err)
+	}
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Infra, fmt.Errorf("reading %s at the %s of %s: %w", name, side, c.repo.Name, err))
 	}
@@ -186,7 +190,7 @@ func (c *checker) asModule(commit, dir, headDir string, head *modfile.File) (str
 	if err := os.WriteFile(filepath.Join(modDir, gomod.FileName), out, 0o644); err != nil {
 		return "", errkind.Wrap(errkind.Infra, err)
 	}
-	if sum, err := os.ReadFile(filepath.Join(headDir, "go.sum")); err == nil {
+	if sum, err := gitrepo.ReadTreeFile(headDir, "go.sum", gitrepo.MaxObject); err == nil {
 		if err := os.WriteFile(filepath.Join(modDir, "go.sum"), sum, 0o644); err != nil {
 			return "", errkind.Wrap(errkind.Infra, err)
 		}

@@ -1,13 +1,93 @@
 package semver
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
 )
+
+// schemaRepo makes a git repository with one commit per state (files by
+// slash path; a value starting with "->" makes a symbolic link to the
+// rest) and returns its object reader and the commits.
+func schemaRepo(t *testing.T, states ...map[string]string) (*gitrepo.Batch, []string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "repo")
+	w, err := gitrepo.Init(ctx, dir, "main", gitrepo.Author{Name: "T", Email: "t@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var commits []string
+	for i, files := range states {
+		for name, content := range files {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(p)
+			if target, ok := strings.CutPrefix(content, "->"); ok {
+				err = os.Symlink(target, p)
+			} else {
+				err = os.WriteFile(p, []byte(content), 0o644)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, err := w.CommitAll(ctx, time.Unix(int64(i), 0), "state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		commits = append(commits, c)
+	}
+	b, err := w.Repo.OpenBatch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b, commits
+}
+
+// TestSchemaReadsStayInTheRepo: a schema that is a symbolic link out of
+// the repository, a directory link on the way to the schemas and a glob
+// that climbs out with ".." are refused as bad input, and nothing outside
+// the repository is read.
+func TestSchemaReadsStayInTheRepo(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "secret.json")
+	if err := os.WriteFile(outside, []byte(`{"type":"string","description":"SECRET-OUTSIDE"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ok := `{"type":"object"}`
+	for _, tc := range []struct {
+		name, glob string
+		files      map[string]string
+		want       string
+	}{
+		{"symlinked schema", "schemas/*.json", map[string]string{"schemas/a.json": ok, "schemas/b.json": "->" + outside}, "schemas/b.json at "},
+		{"symlinked directory", "schemas/*.json", map[string]string{"real/a.json": ok, "schemas": "->" + filepath.Dir(outside)}, "schemas at "},
+		{"glob out of the repo", "../*/secret.json", map[string]string{"schemas/a.json": ok}, `invalid path "../*/secret.json": it leaves the repository`},
+		{"absolute glob", outside, map[string]string{"schemas/a.json": ok}, "it is absolute"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, commits := schemaRepo(t, map[string]string{"README": "x"}, tc.files)
+			changes, err := schemaChanges(context.Background(), b, tc.glob, commits[0], commits[1])
+			if err == nil || errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("schemaChanges = %+v, %v; want a refusal (bad input) containing %q", changes, err, tc.want)
+			}
+			if strings.Contains(err.Error(), "SECRET-OUTSIDE") {
+				t.Errorf("the error shows a file outside the repo: %v", err)
+			}
+		})
+	}
+}
 
 // TestSchemaChangesCountUndecidedAsBreaking: a schema change that cascade
 // cannot decide is not compatible, even when a loosening was found beside
@@ -27,16 +107,8 @@ func TestSchemaChangesCountUndecidedAsBreaking(t *testing.T) {
 			`{"type":"string","maxLength":3}`, `{"type":"string","maxLength":5}`, []bool{true}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			base, head := t.TempDir(), t.TempDir()
-			for dir, doc := range map[string]string{base: tc.base, head: tc.head} {
-				if err := os.MkdirAll(filepath.Join(dir, "schemas"), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(dir, "schemas", "query.json"), []byte(doc), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			changes, err := schemaChanges("schemas/*.json", base, head)
+			b, commits := schemaRepo(t, map[string]string{"schemas/query.json": tc.base}, map[string]string{"schemas/query.json": tc.head})
+			changes, err := schemaChanges(context.Background(), b, "schemas/*.json", commits[0], commits[1])
 			if err != nil {
 				t.Fatal(err)
 			}

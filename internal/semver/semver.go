@@ -7,6 +7,7 @@ package semver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -19,6 +20,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/ecosystems"
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
@@ -143,11 +145,12 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		return nil, err
 	}
 	defer stop()
-	headTags, err := r.Git.Git(ctx, "tag", "--points-at", headCommit)
+	headTagList, err := r.Git.TagsAt(ctx, headCommit)
 	if err != nil {
 		return nil, err
 	}
 	c := &checker{ctx: ctx, repo: r, work: work, env: env, trees: map[string]string{}}
+	defer c.close()
 	c.labels = map[string]string{headCommit: "head"}
 	seen := map[int]bool{}
 	for _, w := range opt.With {
@@ -170,10 +173,10 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 	for i, m := range mods {
 		proposals[i] = opt.Proposed
 		if proposals[i] == "" {
-			proposals[i] = scan.HighestTag(strings.Fields(headTags), m.Dir)
+			proposals[i] = scan.HighestTag(headTagList, m.Dir)
 		}
 	}
-	bases, err := c.bases(opt.Base, mods, headCommit, strings.Fields(headTags), proposals)
+	bases, err := c.bases(opt.Base, mods, headCommit, headTagList, proposals)
 	if err != nil {
 		return nil, err
 	}
@@ -388,6 +391,8 @@ type checker struct {
 	trees  map[string]string
 	labels map[string]string
 	copies int // how many trees were extracted apart, to be changed
+	// objects reads the repo's git objects; opened on first use.
+	objects *gitrepo.Batch
 }
 
 func (c *checker) tree(commit string) (string, error) {
@@ -427,8 +432,15 @@ func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit strin
 		m.Changes = append(m.Changes, changes...)
 		m.Notes = append(m.Notes, notes...)
 	}
+	if len(mod.schemas) == 0 {
+		return nil
+	}
+	b, err := c.batch()
+	if err != nil {
+		return err
+	}
 	for _, glob := range mod.schemas {
-		changes, err := schemaChanges(glob, baseTree, headTree)
+		changes, err := schemaChanges(c.ctx, b, glob, baseCommit, headCommit)
 		if err != nil {
 			return err
 		}
@@ -437,20 +449,41 @@ func (c *checker) compare(m *Module, mod apiModule, baseCommit, headCommit strin
 	return nil
 }
 
-// schemaChanges compares the schema files a glob matches at base and head.
-func schemaChanges(glob, baseTree, headTree string) ([]Change, error) {
+func (c *checker) close() {
+	if c.objects != nil {
+		c.objects.Close()
+	}
+}
+
+// batch is the object reader of the checked repo, opened on first use.
+func (c *checker) batch() (*gitrepo.Batch, error) {
+	if c.objects == nil {
+		b, err := c.repo.Git.OpenBatch(c.ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.objects = b
+	}
+	return c.objects, nil
+}
+
+// schemaChanges compares the schema files a glob matches at the base and
+// head commits (no base: the module is new). The files come from git's
+// objects: the glob matches within the tree only, symbolic links are
+// refused, never followed, and each file is read only up to
+// gitrepo.MaxManifest bytes.
+func schemaChanges(ctx context.Context, b *gitrepo.Batch, glob, baseCommit, headCommit string) ([]Change, error) {
 	files := map[string]bool{}
-	for _, t := range []string{baseTree, headTree} {
-		if t == "" {
+	for _, commit := range []string{baseCommit, headCommit} {
+		if commit == "" {
 			continue
 		}
-		ms, err := filepath.Glob(filepath.Join(t, filepath.FromSlash(glob)))
+		ms, err := b.Glob(commit, glob)
 		if err != nil {
-			return nil, errkind.New(errkind.Invalid, "%s: invalid api.jsonschema glob %q: %v", workspace.RepoConfigFile, glob, err)
+			return nil, fmt.Errorf("%s: api.jsonschema %q: %w", workspace.RepoConfigFile, glob, err)
 		}
 		for _, m := range ms {
-			rel, _ := filepath.Rel(t, m)
-			files[filepath.ToSlash(rel)] = true
+			files[m] = true
 		}
 	}
 	names := make([]string, 0, len(files))
@@ -460,27 +493,34 @@ func schemaChanges(glob, baseTree, headTree string) ([]Change, error) {
 	sort.Strings(names)
 	var out []Change
 	for _, f := range names {
-		read := func(tree string) (*schemadiff.Schema, bool, error) {
-			if tree == "" {
+		read := func(commit string) (*schemadiff.Schema, bool, error) {
+			if commit == "" {
 				return nil, false, nil
 			}
-			data, err := os.ReadFile(filepath.Join(tree, filepath.FromSlash(f)))
-			if os.IsNotExist(err) {
+			data, err := b.ReadFile(commit, f, gitrepo.MaxManifest)
+			if errors.Is(err, gitrepo.ErrMissing) {
 				return nil, false, nil
 			}
 			if err != nil {
-				return nil, false, errkind.Wrap(errkind.Infra, err)
+				return nil, false, fmt.Errorf("%s: %w", f, err)
 			}
-			s, err := schemadiff.Load(f, data)
+			s, err := schemadiff.LoadContext(ctx, f, data)
 			return s, true, err
 		}
-		old, hadOld, err := read(baseTree)
-		if err != nil {
-			return nil, err
-		}
-		new, hasNew, err := read(headTree)
-		if err != nil {
-			return nil, err
+		old, hadOld, oerr := read(baseCommit)
+		new, hasNew, nerr := read(headCommit)
+		if err := errors.Join(oerr, nerr); err != nil {
+			// A schema too deep to compile is not compared: undecided.
+			for _, e := range []error{oerr, nerr} {
+				if _, ok := schemadiff.NotCompared(e); e != nil && !ok {
+					return nil, e
+				}
+			}
+			r, _ := schemadiff.NotCompared(err)
+			for _, x := range r.Unknown {
+				out = append(out, Change{Kind: JSONSchema, Package: f, Message: x.Message + " (undecided: counted as breaking until reviewed)", Compatible: false})
+			}
+			continue
 		}
 		switch {
 		case !hadOld && hasNew:
@@ -488,7 +528,12 @@ func schemaChanges(glob, baseTree, headTree string) ([]Change, error) {
 		case hadOld && !hasNew:
 			out = append(out, Change{Kind: JSONSchema, Package: f, Message: "schema removed", Compatible: false})
 		case hadOld && hasNew:
-			r := schemadiff.Compare(old, new)
+			// Bounded and interruptible: what the budget leaves
+			// undecided is in r.Unknown, counted as breaking.
+			r, err := schemadiff.CompareContext(ctx, old, new, schemadiff.Options{})
+			if err != nil {
+				return nil, err
+			}
 			for _, x := range r.Tightened {
 				out = append(out, Change{Kind: JSONSchema, Package: f, Message: path.Clean("/"+x.Path) + ": " + x.Message + " (tightened)", Compatible: false, Witness: x.Witness})
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/scan"
 )
@@ -93,7 +94,7 @@ func (c *checker) addWith(g *graph.Workspace, arg string, self int, seen map[int
 		// its change set).
 		return nil
 	}
-	tagsAt, err := r.Git.Git(c.ctx, "tag", "--points-at", commit)
+	tagsAt, err := r.Git.TagsAt(c.ctx, commit)
 	if err != nil {
 		return err
 	}
@@ -105,7 +106,7 @@ func (c *checker) addWith(g *graph.Workspace, arg string, self int, seen map[int
 		c.with = append(c.with, withModule{
 			Module: m, dir: filepath.Join(dst, filepath.FromSlash(m.Dir)),
 			repo: r, ref: ref, commit: commit,
-			version: scan.HighestTag(strings.Fields(tagsAt), m.Dir),
+			version: scan.HighestTag(tagsAt, m.Dir),
 		})
 	}
 	return nil
@@ -159,7 +160,10 @@ func (c *checker) replaceWith(dir string, head *modfile.File) ([]Change, []strin
 		}
 	}
 	file := filepath.Join(dir, gomod.FileName)
-	data, err := os.ReadFile(file)
+	data, err := gitrepo.ReadTreeFile(dir, gomod.FileName, gitrepo.MaxManifest)
+	if errkind.Of(err) == errkind.Invalid {
+		return nil, nil, err
+	}
 	if err != nil {
 		return nil, nil, errkind.Wrap(errkind.Infra, err)
 	}

@@ -107,3 +107,18 @@ func (s *Store) VerifyChain(ctx context.Context) ([]string, error) {
 	}
 	return problems, nil
 }
+
+// PlanHead is the head of a plan's audit entries: how many there are and
+// the hash of the last ("" when there is none).
+func (s *Store) PlanHead(ctx context.Context, plan string) (int, string, error) {
+	var n int
+	if err := s.DB.QueryRowContext(ctx, "SELECT count(*) FROM audit WHERE plan = ?", plan).Scan(&n); err != nil {
+		return 0, "", err
+	}
+	if n == 0 {
+		return 0, "", nil
+	}
+	var hash string
+	err := s.DB.QueryRowContext(ctx, "SELECT hash FROM audit WHERE plan = ? ORDER BY seq DESC LIMIT 1", plan).Scan(&hash)
+	return n, hash, err
+}

@@ -1,7 +1,10 @@
 // Package store keeps cascade's durable state in SQLite (modernc.org/sqlite,
 // pure Go): releases, their steps, repo locks and the audit log. The
-// database runs in WAL mode with foreign keys on; migrations are embedded
-// and applied when it opens. Every state change is one transaction.
+// database runs in WAL mode with foreign keys on and synchronous=FULL;
+// migrations are embedded and applied when it opens. Every state change is
+// one transaction, begun with BEGIN IMMEDIATE so that concurrent cascade
+// processes wait for each other (up to the busy timeout) instead of failing
+// with SQLITE_BUSY when a reader upgrades to a writer.
 package store
 
 import (
@@ -9,11 +12,13 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -36,7 +41,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+	dsn := DSN(path)
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
@@ -48,6 +53,28 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// BusyTimeout is how long a cascade process waits for another one's write
+// transaction before it gives up.
+const BusyTimeout = 30 * time.Second
+
+// DSN is the driver's data source name for the database at path. The busy
+// timeout is applied first (the driver runs it before every other pragma,
+// so even the switch to WAL on a fresh file waits rather than failing),
+// every transaction begins IMMEDIATE (it takes the write lock at BEGIN, so
+// a transaction that reads and then writes never has to upgrade its lock,
+// which SQLite refuses at once with SQLITE_BUSY), and commits are durable
+// (synchronous=FULL).
+func DSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Set("_txlock", "immediate")
+	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath(), RawQuery: q.Encode()}
+	return u.String()
 }
 
 // Close closes the database.
@@ -68,41 +95,43 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := s.DB.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return errkind.New(errkind.Invalid, "%s is not a cascade database (or it is corrupt): %v; move it aside, or pass --db another file", s.Path, err)
 	}
-	if version > latest {
-		return errkind.New(errkind.Invalid, "%s was written by a newer cascade (schema %d, this one knows %d); upgrade cascade rather than risk the release state", s.Path, version, latest)
+	if version == latest {
+		return nil
 	}
-	if version == 0 {
-		// A file that holds tables but no cascade schema version is someone else's.
-		var n int
-		if err := s.DB.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
-			return errkind.New(errkind.Invalid, "%s is not a cascade database (or it is corrupt): %v", s.Path, err)
+	// Migrate under the write lock (the transaction begins IMMEDIATE), and
+	// read the version again inside it: another process opening the same
+	// fresh database may have migrated it while this one waited.
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+			return errkind.New(errkind.Invalid, "%s is not a cascade database (or it is corrupt): %v; move it aside, or pass --db another file", s.Path, err)
 		}
-		if n > 0 {
-			return errkind.New(errkind.Invalid, "%s holds tables but no cascade schema; it is not a cascade database", s.Path)
+		if version > latest {
+			return errkind.New(errkind.Invalid, "%s was written by a newer cascade (schema %d, this one knows %d); upgrade cascade rather than risk the release state", s.Path, version, latest)
 		}
-	}
-	for i := version; i < latest; i++ {
-		data, err := migrations.ReadFile("migrations/" + names[i])
-		if err != nil {
-			return err
+		if version == 0 {
+			// A file that holds tables but no cascade schema version is someone else's.
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
+				return errkind.New(errkind.Invalid, "%s is not a cascade database (or it is corrupt): %v", s.Path, err)
+			}
+			if n > 0 {
+				return errkind.New(errkind.Invalid, "%s holds tables but no cascade schema; it is not a cascade database", s.Path)
+			}
 		}
-		tx, err := s.DB.BeginTx(ctx, nil)
-		if err != nil {
+		for i := version; i < latest; i++ {
+			data, err := migrations.ReadFile("migrations/" + names[i])
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(data)); err != nil {
+				return errkind.Wrap(errkind.Infra, fmt.Errorf("migration %s: %w", names[i], err))
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(latest)); err != nil {
 			return errkind.Wrap(errkind.Infra, err)
 		}
-		if _, err := tx.ExecContext(ctx, string(data)); err != nil {
-			tx.Rollback()
-			return errkind.Wrap(errkind.Infra, fmt.Errorf("migration %s: %w", names[i], err))
-		}
-		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(i+1)); err != nil {
-			tx.Rollback()
-			return errkind.Wrap(errkind.Infra, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return errkind.Wrap(errkind.Infra, err)
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // Tx runs fn in one transaction.

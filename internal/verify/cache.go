@@ -24,7 +24,9 @@ import (
 // build never trusts what an older one parsed.
 const cacheVersion = "verify-v8"
 
-var buildRevision = sync.OnceValue(func() string {
+// BuildRevision names this cascade build: its VCS revision when built from
+// a clean tree, otherwise the digest of its executable. Cache keys hold it.
+var BuildRevision = sync.OnceValue(func() string {
 	if info, ok := debug.ReadBuildInfo(); ok {
 		rev, modified := "", ""
 		for _, s := range info.Settings {
@@ -220,7 +222,7 @@ type runKey struct {
 }
 
 func (k runKey) sum() string {
-	k.Version = cacheVersion + " " + buildRevision()
+	k.Version = cacheVersion + " " + BuildRevision()
 	k.Env = sandbox.PassedEnv()
 	data, _ := json.Marshal(k)
 	sum := sha256.Sum256(data)

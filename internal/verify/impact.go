@@ -96,8 +96,8 @@ func (e *engine) computeChanges(ctx context.Context, injected []Member, required
 		// The release below the member's commit (a commit that is itself
 		// tagged was just released, and is compared with the one before).
 		var below []string
-		if _, err := r.Git.Resolve(ctx, m.Commit+"^"); err == nil {
-			if below, err = e.mergedTags(ctx, m.node, m.Commit+"^"); err != nil {
+		if parent, err := r.Git.Resolve(ctx, m.Commit+"^"); err == nil {
+			if below, err = e.mergedTags(ctx, m.node, parent); err != nil {
 				return im, err
 			}
 		} else if errkind.Of(err) != errkind.NotFound {

@@ -60,11 +60,15 @@ func FindRepos(dirs []string) ([]string, error) {
 }
 
 // Render returns the text of a cascade.yaml, placed in dir, that lists repos.
+// Every repo gets a name cascade accepts: its directory's name when that
+// is a valid, unused repo name, otherwise a `name:` line with the name made
+// valid (Slug) and, if two repos would share it, numbered (api, api-2).
 func Render(dir string, repos []string) []byte {
 	var b bytes.Buffer
 	b.WriteString("# cascade workspace: the repositories cascade knows. See `cascade --help`.\n")
 	b.WriteString("repos:\n")
-	for _, r := range repos {
+	names := RepoNames(repos)
+	for i, r := range repos {
 		rel, err := filepath.Rel(dir, r)
 		switch {
 		case err != nil:
@@ -75,6 +79,9 @@ func Render(dir string, repos []string) []byte {
 			rel = "./" + filepath.ToSlash(rel)
 		}
 		fmt.Fprintf(&b, "  - path: %s\n", quoteIfNeeded(rel))
+		if names[i] != filepath.Base(r) {
+			fmt.Fprintf(&b, "    name: %s\n", names[i])
+		}
 	}
 	b.WriteString(`# policy:
 #   timezone: America/Los_Angeles
@@ -116,4 +123,67 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// RepoNames returns the name each repo directory gets in a new
+// cascade.yaml: the directory's name made valid (Slug), numbered when two
+// would be the same (api, api-2, api-3). The result is one name per dir,
+// each accepted by Parse and none twice.
+func RepoNames(dirs []string) []string {
+	used := map[string]bool{}
+	for _, d := range dirs {
+		if base := filepath.Base(d); validName.MatchString(base) && !strings.Contains(base, "/") {
+			used[base] = false // reserved for the first repo of that name
+		}
+	}
+	names := make([]string, len(dirs))
+	for i, d := range dirs {
+		name := Slug(filepath.Base(d))
+		if taken, reserved := used[name]; reserved && !taken && name == filepath.Base(d) {
+			used[name] = true
+			names[i] = name
+			continue
+		}
+		candidate := name
+		for n := 2; ; n++ {
+			if _, clash := used[candidate]; !clash {
+				break
+			}
+			candidate = fmt.Sprintf("%s-%d", name, n)
+		}
+		used[candidate] = true
+		names[i] = candidate
+	}
+	return names
+}
+
+// Slug turns s into a valid repo name: letters, digits, '.', '_' and '-',
+// starting with a letter or digit. Other characters become '-', runs of
+// them one '-'; nothing usable left gives "repo".
+func Slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range s {
+		ok := r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-')
+		if !ok {
+			if !dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = true
+			continue
+		}
+		if b.Len() == 0 && (r == '.' || r == '_' || r == '-') {
+			continue
+		}
+		b.WriteRune(r)
+		dash = r == '-'
+	}
+	out := strings.TrimRight(b.String(), "-.")
+	if len(out) > 64 {
+		out = strings.TrimRight(out[:64], "-.")
+	}
+	if out == "" {
+		return "repo"
+	}
+	return out
 }

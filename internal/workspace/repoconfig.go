@@ -1,12 +1,14 @@
 package workspace
 
 import (
-	"os"
+	"errors"
+	"io/fs"
 	"path/filepath"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
 // RepoConfigFile is the name of a repo's own configuration, at its root.
@@ -36,6 +38,9 @@ func ParseRepoConfig(file string, data []byte) (*RepoConfig, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlError(file, err)
+	}
+	if err := yamlfile.CheckKeys(file, &doc); err != nil {
+		return nil, err
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return c, nil
@@ -69,12 +74,18 @@ func ParseRepoConfig(file string, data []byte) (*RepoConfig, error) {
 		if js := value(api, "jsonschema"); js != nil {
 			switch js.Kind {
 			case yaml.ScalarNode:
+				if err := gitrepo.CheckGlob(js.Value); err != nil {
+					return nil, inputErr(file, js, "`api.jsonschema:` globs match files inside the repo, relative to its root, such as schemas/*.json: %v", err)
+				}
 				c.APISchemas = []string{js.Value}
 			case yaml.SequenceNode:
 				for _, g := range js.Content {
 					s, err := scalar(file, g, "api.jsonschema entries")
 					if err != nil {
 						return nil, err
+					}
+					if err := gitrepo.CheckGlob(s); err != nil {
+						return nil, inputErr(file, g, "`api.jsonschema:` globs match files inside the repo, relative to its root, such as schemas/*.json: %v", err)
 					}
 					c.APISchemas = append(c.APISchemas, s)
 				}
@@ -88,14 +99,16 @@ func ParseRepoConfig(file string, data []byte) (*RepoConfig, error) {
 }
 
 // ReadRepoConfig reads the .cascade.yaml at the root of an extracted tree;
-// a tree without one gets the empty config (the ecosystem's defaults).
+// a tree without one gets the empty config (the ecosystem's defaults). A
+// .cascade.yaml that is a symbolic link (it could point anywhere) or larger
+// than gitrepo.MaxManifest is bad input, never followed or read whole.
 func ReadRepoConfig(tree string) (*RepoConfig, error) {
-	data, err := os.ReadFile(filepath.Join(tree, RepoConfigFile))
-	if os.IsNotExist(err) {
+	data, err := gitrepo.ReadTreeFile(tree, RepoConfigFile, gitrepo.MaxManifest)
+	if errors.Is(err, fs.ErrNotExist) {
 		return &RepoConfig{}, nil
 	}
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
+		return nil, err
 	}
 	return ParseRepoConfig(RepoConfigFile, data)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
 // FileName is the name of the workspace file.
@@ -30,6 +31,9 @@ type Workspace struct {
 	// Repos lists the declared repos first, then the discovered ones.
 	Repos  []RepoSpec
 	Policy Policy
+	// People are who may act in releases, with their SSH keys; none means
+	// actors are unverified.
+	People []Person
 	// Warnings are problems that do not stop cascade (a glob matching nothing).
 	Warnings []string
 }
@@ -127,6 +131,9 @@ func Parse(file string, data []byte) (*Workspace, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlError(file, err)
 	}
+	if err := yamlfile.CheckKeys(file, &doc); err != nil {
+		return nil, err
+	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, inputErr(file, nil, "the file is empty; list your repositories under `repos:` (see `cascade init`)")
 	}
@@ -134,8 +141,15 @@ func Parse(file string, data []byte) (*Workspace, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, inputErr(file, root, "expected a mapping with `repos:`, `discover:` and `policy:`")
 	}
-	if err := checkKeys(file, root, "the top level", "repos", "discover", "policy"); err != nil {
+	if err := checkKeys(file, root, "the top level", "repos", "discover", "policy", "people"); err != nil {
 		return nil, err
+	}
+	if n := value(root, "people"); n != nil {
+		people, err := parsePeople(file, n)
+		if err != nil {
+			return nil, err
+		}
+		ws.People = people
 	}
 	if n := value(root, "repos"); n != nil {
 		if err := ws.parseRepos(n); err != nil {

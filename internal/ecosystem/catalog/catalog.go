@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
 // FileName is the catalog file's name.
@@ -76,10 +78,21 @@ func Parse(file string, data []byte) ([]Entity, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []Entity
 	for {
-		var d doc
-		err := dec.Decode(&d)
+		var n yaml.Node
+		err := dec.Decode(&n)
 		if errors.Is(err, io.EOF) {
 			return out, nil
+		}
+		if err == nil {
+			err = yamlfile.CheckKeys(file, &n)
+			var dup *yamlfile.DuplicateKeyError
+			if errors.As(err, &dup) {
+				return nil, dup
+			}
+		}
+		var d doc
+		if err == nil {
+			err = n.Decode(&d)
 		}
 		if err != nil {
 			pe := &ParseError{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -53,5 +54,15 @@ metadata:
 		if _, err := Parse("catalog-info.yaml", []byte(data)); err == nil || err.Error() != want {
 			t.Errorf("Parse(%q) = %v, want %q", data, err, want)
 		}
+	}
+}
+
+// TestParseDuplicateKeys: a key given twice, anywhere in any document of
+// a catalog file, is an error naming both lines.
+func TestParseDuplicateKeys(t *testing.T) {
+	data := "kind: Component\nmetadata: {name: a}\n---\nkind: Component\nmetadata: {name: b}\nspec:\n  dependsOn: [component:a]\n  dependsOn: [component:c]\n"
+	_, err := Parse("catalog-info.yaml", []byte(data))
+	if err == nil || !strings.Contains(err.Error(), `catalog-info.yaml:8:3: duplicate key "dependsOn" (first at catalog-info.yaml:7)`) {
+		t.Errorf("Parse = %v; want the duplicate named", err)
 	}
 }

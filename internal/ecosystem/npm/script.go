@@ -93,6 +93,11 @@ func instrument(script, reportDir string, n *int) (string, []string) {
 	sort.SliceStable(ins, func(i, j int) bool { return ins[i].at > ins[j].at })
 	out := script
 	for _, in := range ins {
+		if in.at > 0 && script[in.at-1] == '\\' {
+			// After a backslash (a line continuation at the end), the
+			// space before the arguments would be escaped into them.
+			return script, nil
+		}
 		out = out[:in.at] + in.text + out[in.at:]
 	}
 	if _, err := parseScript(out); err != nil {

@@ -1,18 +1,13 @@
-package release
+package runbook
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cascade-dev/cascade/internal/store"
 )
 
-func TestParseRunbook(t *testing.T) {
-	specs, err := ParseRunbook("svc@main:.cascade.yaml", []byte(`build: go build ./...
+func TestParse(t *testing.T) {
+	specs, err := Parse("svc@main:.cascade.yaml", []byte(`build: go build ./...
 release:
   steps:
     - name: Tag {{.Version}}
@@ -34,7 +29,7 @@ release:
 	if len(specs) != 4 || specs[2].Attempts != 10 || specs[2].Every != 30*time.Second || specs[2].Timeout != time.Minute || !specs[3].Idempotent || specs[1].Inputs[0] != "deployed_version" {
 		t.Errorf("specs = %+v", specs)
 	}
-	if specs, err := ParseRunbook("x", []byte("build: x\n")); err != nil || specs != nil {
+	if specs, err := Parse("x", []byte("build: x\n")); err != nil || specs != nil {
 		t.Errorf("no release block: %v %v", specs, err)
 	}
 	for data, want := range map[string]string{
@@ -48,37 +43,8 @@ release:
 		"release:\n  stages: []\n":                                                       `unknown key "stages" in release`,
 		"release:\n  steps:\n    - name: a\n      run: '{{.Repo'\n":                      "invalid template",
 	} {
-		if _, err := ParseRunbook("x", []byte(data)); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseRunbook(%q) = %v, want an error containing %q", data, err, want)
+		if _, err := Parse("x", []byte(data)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want an error containing %q", data, err, want)
 		}
-	}
-}
-
-func TestStoreRefusesForeignAndNewerDatabases(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "c.db")
-	s, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.DB.Exec("PRAGMA user_version = 99")
-	s.Close()
-	if _, err := store.Open(ctx, path); err == nil || !strings.Contains(err.Error(), "written by a newer cascade (schema 99") {
-		t.Errorf("newer schema: %v", err)
-	}
-	junk := filepath.Join(dir, "junk.db")
-	os.WriteFile(junk, []byte(strings.Repeat("not a database ", 100)), 0o644)
-	if _, err := store.Open(ctx, junk); err == nil || !strings.Contains(err.Error(), "is not a cascade database") {
-		t.Errorf("junk file: %v", err)
-	}
-	// Opening twice applies the migrations once.
-	fresh := filepath.Join(dir, "fresh.db")
-	for range 2 {
-		s, err := store.Open(ctx, fresh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
 	}
 }

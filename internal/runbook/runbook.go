@@ -1,21 +1,28 @@
-// Package release executes a plan's runbooks one step at a time: it runs
-// what can be automated, asks a person to do and confirm what cannot,
-// never skips a step without a recorded override, and resumes exactly where
-// it stopped after a crash. State lives in SQLite; every change is one
-// transaction and one entry of a hash-chained audit log.
-package release
+// Package runbook is cascade's one runbook model: the steps that release a
+// repo, read from release.steps of its .cascade.yaml (or the default
+// runbook), validated and rendered. `plan show`, `plan check`, `plan new`
+// and `release` all use it, so they agree on every step and its name.
+//
+// Step templates may only name fields: {{.Repo}}, {{.Version}}, {{.Plan}},
+// {{.Ref}}, {{.Commit}} and {{.Inputs.NAME}} for an input an earlier step
+// declares. In run and check commands every value is quoted as one shell
+// word, and the same values reach the command as environment variables
+// (CASCADE_REPO, CASCADE_VERSION, …, CASCADE_INPUT_NAME).
+package runbook
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
-	"text/template"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/workspace"
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
 // Step kinds.
@@ -37,7 +44,9 @@ type Spec struct {
 	Kind string `json:"kind"`
 	// Text is the command (run, check), the instruction (manual) or the
 	// argument (verify: downstream).
-	Text       string        `json:"text,omitempty"`
+	Text string `json:"text,omitempty"`
+	// Argv is a run or check command given as a list: run without a shell.
+	Argv       []string      `json:"argv,omitempty"`
 	Attempts   int           `json:"attempts,omitempty"`
 	Every      time.Duration `json:"every,omitempty"`
 	Timeout    time.Duration `json:"timeout,omitempty"`
@@ -59,8 +68,8 @@ type Data struct {
 	Inputs                           map[string]string
 }
 
-// DefaultRunbook is the runbook of a repo that declares none.
-func DefaultRunbook() []Spec {
+// Default is the runbook of a repo that declares none.
+func Default() []Spec {
 	return []Spec{
 		{Name: "Gates (window, freeze, scope)", Kind: Gate},
 		{Name: "Tag {{.Version}}", Kind: Tag},
@@ -69,12 +78,37 @@ func DefaultRunbook() []Spec {
 	}
 }
 
-// ParseRunbook reads release.steps of a .cascade.yaml; file names it in
+// Load reads the runbook of repo at commit head (ref names it in errors):
+// release.steps of its .cascade.yaml, or the default runbook.
+func Load(ctx context.Context, git *gitrepo.Repo, repo, ref, head string) ([]Spec, error) {
+	data, err := git.ReadFile(ctx, head, workspace.RepoConfigFile)
+	if errkind.Of(err) == errkind.NotFound {
+		return Default(), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	specs, err := Parse(repo+"@"+ref+":"+workspace.RepoConfigFile, data)
+	if err != nil {
+		return nil, err
+	}
+	if specs == nil {
+		return Default(), nil
+	}
+	return specs, nil
+}
+
+var inputName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// Parse reads release.steps of a .cascade.yaml; file names it in
 // errors. Nil steps means the file declares no runbook.
-func ParseRunbook(file string, data []byte) ([]Spec, error) {
+func Parse(file string, data []byte) ([]Spec, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, errkind.New(errkind.Invalid, "%s: %v (fix the YAML syntax)", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if err := yamlfile.CheckKeys(file, &doc); err != nil {
+		return nil, err
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil
@@ -100,6 +134,7 @@ func ParseRunbook(file string, data []byte) ([]Spec, error) {
 	}
 	var out []Spec
 	seen := map[string]int{}
+	declared := map[string]bool{}
 	for _, n := range steps.Content {
 		if n.Kind != yaml.MappingNode {
 			return nil, bad(n, "a step is a mapping with name and one of %s", strings.Join(kinds, ", "))
@@ -115,6 +150,17 @@ func ParseRunbook(file string, data []byte) ([]Spec, error) {
 					return nil, bad(k, "step %q has two kinds (%s and %s); give it one", s.Name, s.Kind, k.Value)
 				}
 				s.Kind, s.Text = k.Value, v.Value
+				if v.Kind == yaml.SequenceNode {
+					if k.Value != Run && k.Value != Check {
+						return nil, bad(v, "only run and check take a list (a command and its arguments)")
+					}
+					if err := v.Decode(&s.Argv); err != nil || len(s.Argv) == 0 {
+						return nil, bad(v, "%s: a command as a list is a non-empty list of strings", k.Value)
+					}
+					s.Text = ""
+				} else if v.Kind != yaml.ScalarNode {
+					return nil, bad(v, "%s takes a string (or, for run and check, a list)", k.Value)
+				}
 			case "retry":
 				var r struct {
 					Attempts int    `yaml:"attempts"`
@@ -140,6 +186,11 @@ func ParseRunbook(file string, data []byte) ([]Spec, error) {
 			case "inputs":
 				if err := v.Decode(&s.Inputs); err != nil {
 					return nil, bad(v, "inputs must be a list of names")
+				}
+				for _, in := range s.Inputs {
+					if !inputName.MatchString(in) {
+						return nil, bad(v, "input name %q: use lower-case letters, digits and _, starting with a letter", in)
+					}
 				}
 			case "idempotent":
 				s.Idempotent = v.Value == "true"
@@ -171,8 +222,11 @@ func ParseRunbook(file string, data []byte) ([]Spec, error) {
 			return nil, bad(n, "two steps are named %q (lines %d and %d); names must be unique", s.Name, prev, n.Line)
 		}
 		seen[s.Name] = n.Line
-		if err := checkTemplates(s); err != nil {
+		if err := checkTemplates(s, declared); err != nil {
 			return nil, bad(n, "step %q: %v", s.Name, err)
+		}
+		for _, in := range s.Inputs {
+			declared[in] = true
 		}
 		out = append(out, s)
 	}
@@ -191,42 +245,13 @@ func value(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// checkTemplates executes the step's templates on sample data, so that an
-// unknown field fails before anything runs.
-func checkTemplates(s Spec) error {
-	inputs := map[string]string{}
-	for _, in := range s.Inputs {
-		inputs[in] = "x"
-	}
-	for _, text := range []string{s.Name, s.Text} {
-		if _, err := render(text, Data{Inputs: inputs}, true); err != nil {
+// checkTemplates checks every template of the step: only field access,
+// only known fields, only inputs an earlier step declares.
+func checkTemplates(s Spec, declared map[string]bool) error {
+	for _, text := range append([]string{s.Name, s.Text}, s.Argv...) {
+		if _, err := compile(text, declared); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// render fills a step's template. With strict, a missing input is an
-// error; otherwise it renders as "<no value>" until the input is given.
-func render(text string, d Data, strict bool) (string, error) {
-	t := template.New("step")
-	if strict {
-		t = t.Option("missingkey=zero")
-	}
-	t, err := t.Parse(text)
-	if err != nil {
-		return "", fmt.Errorf("invalid template: %v", err)
-	}
-	if d.Inputs == nil {
-		d.Inputs = map[string]string{}
-	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, d); err != nil {
-		msg := err.Error()
-		if i := strings.LastIndex(msg, ": "); i >= 0 {
-			msg = msg[i+2:]
-		}
-		return "", fmt.Errorf("unknown template field (%s); use {{.Repo}}, {{.Version}}, {{.Plan}}, {{.Ref}}, {{.Commit}} or {{.Inputs.NAME}}", msg)
-	}
-	return b.String(), nil
 }

@@ -1,0 +1,200 @@
+package plan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/runbook"
+	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/workspace"
+)
+
+// GateNames are the gates of a plan, in the order they are checked.
+var GateNames = []string{"window", "freeze", "manager", "scope", "semver", "downstream", "performance"}
+
+// GateOverride is a failed gate the release manager let pass, with why.
+// It holds only for the frozen scope it was given for (Heads).
+type GateOverride struct {
+	Gate   string    `yaml:"gate" json:"gate"`
+	By     string    `yaml:"by" json:"by"`
+	At     time.Time `yaml:"at" json:"at"`
+	Reason string    `yaml:"reason" json:"reason"`
+	Heads  string    `yaml:"heads" json:"heads"`
+}
+
+// Overridden is the status of a failed gate the manager overrode.
+const Overridden = "overridden"
+
+// semverRE is a full semantic version (2.0.0), with an optional "v".
+var semverRE = regexp.MustCompile(`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$`)
+
+// ValidVersion checks a proposed version: a full semantic version such as
+// v2.0.0 (MAJOR.MINOR.PATCH), "v"-prefixed when goRepo (the go command
+// only knows v-prefixed tags).
+func ValidVersion(v string, goRepo bool) error {
+	if !semverRE.MatchString(v) {
+		return fmt.Errorf("version %q is not a semantic version; write MAJOR.MINOR.PATCH such as v2.0.0", v)
+	}
+	if goRepo && !strings.HasPrefix(v, "v") {
+		return fmt.Errorf("version %q of a Go module needs a \"v\" prefix: write v%s", v, v)
+	}
+	if len(v) > 128 {
+		return fmt.Errorf("version %q is %d bytes long; the limit is 128", v[:32]+"...", len(v))
+	}
+	if err := gitrepo.CheckRefName("refs/tags/" + v); err != nil {
+		return fmt.Errorf("version %q cannot be a tag: %w", v, err)
+	}
+	return nil
+}
+
+// IsGoRepo reports whether the repo holds a Go module.
+func IsGoRepo(g *graph.Workspace, repo string) bool {
+	i, err := g.Lookup(repo)
+	if err != nil {
+		return false
+	}
+	for _, m := range g.Repos[i].Modules {
+		if m.Ecosystem == scan.Go {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckVersions checks every proposed version of the plan against its
+// repo's ecosystem.
+func (p *Plan) CheckVersions(g *graph.Workspace) error {
+	for _, c := range p.Changes {
+		if c.Version == "" {
+			continue
+		}
+		if err := ValidVersion(c.Version, IsGoRepo(g, c.Repo)); err != nil {
+			return errkind.New(errkind.Invalid, "%s: %s: %v", p.Where("version"), c.Repo, err)
+		}
+	}
+	return nil
+}
+
+// where names the plan file (and, when known, the line of key) for errors.
+func (p *Plan) Where(key string) string {
+	if p.file == "" {
+		return "plan " + p.ID
+	}
+	if l := p.lines[key]; l > 0 {
+		return fmt.Sprintf("%s:%d", p.file, l)
+	}
+	return p.file
+}
+
+// HeadsKey identifies the plan's frozen scope: the repos with their
+// frozen heads and proposed versions. Cached gate results and gate
+// overrides hold only while it is unchanged.
+func (p *Plan) HeadsKey() string {
+	var parts []string
+	for _, c := range p.Changes {
+		parts = append(parts, c.Repo+"@"+c.Head+"="+c.Version)
+	}
+	slices.Sort(parts)
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
+	return hex.EncodeToString(sum[:8])
+}
+
+// OverrideFor is the manager's override of a gate for the current scope.
+func (p *Plan) OverrideFor(gate string) *GateOverride {
+	key := p.HeadsKey()
+	for i := len(p.Overrides) - 1; i >= 0; i-- {
+		if o := &p.Overrides[i]; o.Gate == gate && o.Heads == key {
+			return o
+		}
+	}
+	return nil
+}
+
+// ApplyOverrides marks each failed gate the manager overrode for the
+// current scope as overridden, naming who and why.
+func (p *Plan) ApplyOverrides(gates []Gate) []Gate {
+	for i := range gates {
+		if gates[i].Status != Fail {
+			continue
+		}
+		if o := p.OverrideFor(gates[i].Name); o != nil {
+			gates[i].Details = append([]string{"failed: " + gates[i].Reason}, gates[i].Details...)
+			gates[i].Status = Overridden
+			gates[i].Reason = fmt.Sprintf("overridden by %s at %s: %s", o.By, o.At.UTC().Format(time.RFC3339), o.Reason)
+		}
+	}
+	return gates
+}
+
+// StartGates runs every gate of the plan before a release starts. The
+// window, freeze, manager and scope gates are evaluated now; the semver,
+// downstream and performance results of the last `plan check` are reused
+// when the frozen scope is unchanged since (reused says so), and run
+// again otherwise. Overrides are applied.
+func StartGates(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace, p *Plan, opt CheckOptions) (gates []Gate, reused bool, err error) {
+	cached := map[string]Gate{}
+	if p.Computed.Heads != "" && p.Computed.Heads == p.HeadsKey() {
+		for _, gt := range p.Computed.Gates {
+			cached[gt.Name] = gt
+		}
+	}
+	_, okS := cached["semver"]
+	_, okD := cached["downstream"]
+	_, okP := cached["performance"]
+	if !(okS && okD && okP) {
+		gates, err = Check(ctx, ws, g, p, opt)
+		if err != nil {
+			return nil, false, err
+		}
+		return p.ApplyOverrides(gates), false, nil
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = 10 * time.Minute
+	}
+	gates = []Gate{WindowGate(ws.Policy, opt.At), FreezeGate(ws.Policy, opt.At), ManagerGate(p)}
+	scope, err := ScopeGate(ctx, g, p)
+	if err != nil {
+		return nil, false, err
+	}
+	gates = append(gates, scope, cached["semver"], cached["downstream"], cached["performance"])
+	return p.ApplyOverrides(gates), true, nil
+}
+
+// TimeAndScopeGates are the gates re-checked before every step that
+// changes the world: the window, the freeze and the scope, with overrides
+// applied.
+func TimeAndScopeGates(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace, p *Plan, at time.Time) ([]Gate, error) {
+	scope, err := ScopeGate(ctx, g, p)
+	if err != nil {
+		return nil, err
+	}
+	return p.ApplyOverrides([]Gate{WindowGate(ws.Policy, at), FreezeGate(ws.Policy, at), scope}), nil
+}
+
+// Runbooks reads and validates the runbook of every repo of the plan at its
+// frozen head: a bad runbook (an unknown template field, an input no
+// earlier step declares) is bad input with file:line.
+func (p *Plan) Runbooks(ctx context.Context, g *graph.Workspace) (map[string][]runbook.Spec, error) {
+	out := map[string][]runbook.Spec{}
+	for _, c := range p.Changes {
+		i, err := g.Lookup(c.Repo)
+		if err != nil {
+			return nil, err
+		}
+		specs, err := runbook.Load(ctx, g.Repos[i].Git, c.Repo, c.Ref, c.Head)
+		if err != nil {
+			return nil, err
+		}
+		out[c.Repo] = specs
+	}
+	return out, nil
+}

@@ -1,0 +1,205 @@
+package release
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/semver"
+)
+
+// refuse records a refused action in the audit log and returns err: a
+// refusal is evidence too.
+func (e *Engine) refuse(ctx context.Context, releaseID int64, planID, actor, action string, details map[string]any, err error) error {
+	if details == nil {
+		details = map[string]any{}
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	details["refused"] = msg
+	aerr := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+		return e.append(ctx, tx, releaseID, planID, e.now(), actor, action+" refused", details)
+	})
+	if aerr != nil {
+		return aerr
+	}
+	if herr := e.recordHead(ctx, planID); herr != nil {
+		return herr
+	}
+	return err
+}
+
+// gatesText is one line per gate, for messages.
+func gatesText(gates []plan.Gate) string {
+	var lines []string
+	for _, g := range gates {
+		lines = append(lines, fmt.Sprintf("  %-12s %-10s %s", g.Name, strings.ToUpper(g.Status), g.Reason))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// startGates runs every gate of the plan; a failed one refuses the start.
+func (e *Engine) startGates(ctx context.Context, p *plan.Plan, actor string) error {
+	gates, reused, err := plan.StartGates(ctx, e.WS, e.G, p, plan.CheckOptions{At: e.Now(), CacheDir: e.CacheDir})
+	if err != nil {
+		return err
+	}
+	note := ""
+	if reused {
+		note = " (semver, downstream and performance from the last `plan check`: the frozen scope is unchanged)"
+	}
+	var failed []string
+	reasons := map[string]any{}
+	for _, g := range gates {
+		if g.Status == plan.Fail {
+			failed = append(failed, g.Name)
+			reasons[g.Name] = g.Reason
+		}
+	}
+	if len(failed) == 0 {
+		e.logf("gates of %s%s:\n%s", p.ID, note, gatesText(gates))
+		return nil
+	}
+	err = errkind.New(errkind.Problem, "the release of %s cannot start: %d gates failed (%s):\n%s\nfix them and `cascade plan check %s`, or, as the release manager, `cascade release override-gate %s GATE --reason TEXT`",
+		p.ID, len(failed), strings.Join(failed, ", "), gatesText(gates), p.ID, p.ID)
+	return e.refuse(ctx, 0, p.ID, actor, "start", map[string]any{"failed_gates": reasons}, err)
+}
+
+// worldChanging reports whether a step kind may act on the world: before
+// it the window, freeze and scope gates are checked again. A check runs a
+// command like run does, so it counts.
+func worldChanging(kind string) bool {
+	return kind == Run || kind == Check || kind == Tag || kind == Manual || kind == Verify
+}
+
+// recheck re-evaluates the window, freeze and scope gates before step s.
+// A closed window makes the release wait (until the next window); a
+// freeze or a scope change stops it. Either is recorded.
+func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step, actor string) (*Stop, error) {
+	now := e.Now()
+	gates, err := plan.TimeAndScopeGates(ctx, e.WS, e.G, p, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gates {
+		if g.Status != plan.Fail {
+			continue
+		}
+		details := map[string]any{"step": s.Index, "name": s.Name, "gate": g.Name, "reason": g.Reason}
+		if g.Name == "window" {
+			stop := &Stop{Step: s, Waiting: true, Message: fmt.Sprintf("step %d (%s) waits for a release window: %s", s.Index, s.Name, g.Reason)}
+			if next, ok := plan.NextWindow(e.WS.Policy, now); ok {
+				stop.Until = next
+				details["until"] = next.UTC().Format(time.RFC3339)
+			}
+			err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+				return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "wait", details)
+			})
+			if err == nil {
+				err = e.recordHead(ctx, st.Plan)
+			}
+			return stop, err
+		}
+		msg := fmt.Sprintf("step %d (%s) is held: the %s gate fails: %s", s.Index, s.Name, g.Name, g.Reason)
+		for _, d := range g.Details {
+			msg += "\n  " + d
+		}
+		msg += fmt.Sprintf("\nnothing ran; fix it, or as the release manager `cascade release override-gate %s %s --reason TEXT`", p.ID, g.Name)
+		err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+			return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
+		})
+		if err == nil {
+			err = e.recordHead(ctx, st.Plan)
+		}
+		return &Stop{Step: s, Held: true, Message: msg}, err
+	}
+	return nil, nil
+}
+
+// semverAtTag checks, right before a tag, that the version is a valid
+// semantic version and that it promises what the changes need (unless the
+// manager overrode the semver gate for this scope). It returns why not.
+func (e *Engine) semverAtTag(ctx context.Context, p *plan.Plan, repo string, d Data) (string, error) {
+	if err := plan.ValidVersion(d.Version, plan.IsGoRepo(e.G, repo)); err != nil {
+		return err.Error() + "; fix the plan (plan new --version REPO=VERSION)", nil
+	}
+	if o := p.OverrideFor("semver"); o != nil {
+		return "", nil
+	}
+	var with []string
+	for _, c := range p.Changes {
+		if c.Repo != repo {
+			with = append(with, c.Repo+"@"+c.Head)
+		}
+	}
+	rep, err := semver.Check(ctx, e.G, semver.Options{Repo: repo, Head: d.Commit, Proposed: d.Version, CacheDir: e.CacheDir, With: with})
+	if err != nil {
+		if ctx.Err() != nil || errkind.Of(err) == errkind.Infra {
+			return "", err
+		}
+		return fmt.Sprintf("cannot tell whether %s promises what the changes need: %v; nothing was tagged", d.Version, err), nil
+	}
+	for _, m := range rep.Modules {
+		if !m.OK {
+			return fmt.Sprintf("%s %s needs a %s release (%s), but the plan proposes %s: nothing was tagged; fix the plan's version", repo, m.Module, m.Required, m.Suggested, d.Version), nil
+		}
+	}
+	return "", nil
+}
+
+// OverrideGate lets a failed gate of plan p pass for its current frozen
+// scope: the release manager only, with a reason; recorded in the audit
+// log and in the plan file.
+func (e *Engine) OverrideGate(ctx context.Context, p *plan.Plan, gate, actor, reason string, save func(*plan.Plan) error) error {
+	if !slices.Contains(plan.GateNames, gate) {
+		return errkind.New(errkind.Invalid, "unknown gate %q; the gates are %s", gate, strings.Join(plan.GateNames, ", "))
+	}
+	if strings.TrimSpace(reason) == "" {
+		return errkind.New(errkind.Invalid, "override-gate needs --reason TEXT: it is recorded in the audit log and the plan")
+	}
+	var releaseID int64
+	if id, _, _, err := e.latest(ctx, e.Store.DB, p.ID); err == nil {
+		releaseID = id
+	}
+	if actor != p.Manager {
+		err := errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may override its gates; %s may not", p.ID, p.Manager, actor)
+		return e.refuse(ctx, releaseID, p.ID, actor, "override-gate", map[string]any{"gate": gate}, err)
+	}
+	now := e.Now().UTC().Truncate(time.Second)
+	o := plan.GateOverride{Gate: gate, By: actor, At: now, Reason: reason, Heads: p.HeadsKey()}
+	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+		return e.append(ctx, tx, releaseID, p.ID, e.now(), actor, "override-gate", map[string]any{"gate": gate, "reason": reason, "heads": o.Heads})
+	})
+	if err != nil {
+		return err
+	}
+	if err := e.recordHead(ctx, p.ID); err != nil {
+		return err
+	}
+	p.Overrides = append(p.Overrides, o)
+	return save(p)
+}
+
+// GateOverrides lists the plan's gate overrides from the audit log.
+func (e *Engine) GateOverrides(ctx context.Context, planID string) ([]plan.GateOverride, error) {
+	entries, err := e.Store.Entries(ctx, planID)
+	if err != nil {
+		return nil, err
+	}
+	var out []plan.GateOverride
+	for _, en := range entries {
+		if en.Action != "override-gate" {
+			continue
+		}
+		at, _ := time.Parse(time.RFC3339Nano, en.At)
+		g, _ := en.Details["gate"].(string)
+		r, _ := en.Details["reason"].(string)
+		h, _ := en.Details["heads"].(string)
+		out = append(out, plan.GateOverride{Gate: g, By: en.Actor, At: at, Reason: r, Heads: h})
+	}
+	return out, nil
+}

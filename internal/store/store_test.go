@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// The helper process: when CASCADE_STORE_HELPER names a database, the test
+// binary opens it and appends writes audit entries there, then exits. Each
+// entry is a transaction that reads and then writes, the pattern that fails
+// with SQLITE_BUSY when transactions begin DEFERRED.
+func TestMain(m *testing.M) {
+	if db := os.Getenv("CASCADE_STORE_HELPER"); db != "" {
+		os.Exit(helper(db))
+	}
+	os.Exit(m.Run())
+}
+
+func helper(path string) int {
+	n, _ := strconv.Atoi(os.Getenv("CASCADE_STORE_WRITES"))
+	ctx := context.Background()
+	s, err := Open(ctx, path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "open:", err)
+		return 3
+	}
+	defer s.Close()
+	for i := range n {
+		err := s.Tx(ctx, func(tx *sql.Tx) error {
+			return Append(ctx, tx, 0, "p", "2026-01-01T00:00:00Z", fmt.Sprint(os.Getpid()), "test", map[string]any{"i": i})
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "write:", err)
+			return 3
+		}
+	}
+	return 0
+}
+
+// runHelpers starts procs processes at once on the database at path, each
+// making writes transactions, and fails the test if any of them fails.
+func runHelpers(t *testing.T, path string, procs, writes int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, procs)
+	outs := make([][]byte, procs)
+	for i := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "CASCADE_STORE_HELPER="+path, "CASCADE_STORE_WRITES="+strconv.Itoa(writes))
+			outs[i], errs[i] = cmd.CombinedOutput()
+		}()
+	}
+	wg.Wait()
+	for i := range procs {
+		if errs[i] != nil {
+			t.Errorf("process %d: %v\n%s", i, errs[i], outs[i])
+		}
+	}
+}
+
+func TestConcurrentOpenOfFreshDatabase(t *testing.T) {
+	for round := range 5 {
+		path := filepath.Join(t.TempDir(), "sub dir", fmt.Sprintf("state-%d.db", round))
+		runHelpers(t, path, 4, 1)
+		if t.Failed() {
+			return
+		}
+		s, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := s.Entries(context.Background(), "")
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 4 {
+			t.Fatalf("round %d: %d audit entries, want 4", round, len(entries))
+		}
+	}
+}
+
+func TestConcurrentWritersWait(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	runHelpers(t, path, 4, 25)
+	if t.Failed() {
+		return
+	}
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	entries, err := s.Entries(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 100 {
+		t.Fatalf("%d audit entries, want 100", len(entries))
+	}
+	problems, err := s.VerifyChain(context.Background())
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("audit chain after concurrent writers: %v %v", err, problems)
+	}
+}
+
+func TestDSNSettings(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "a b#c?d.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(s.Path); err != nil {
+		t.Fatalf("database not at the path given: %v", err)
+	}
+	for pragma, want := range map[string]string{"busy_timeout": "30000", "synchronous": "2", "journal_mode": "wal", "foreign_keys": "1"} {
+		var got string
+		if err := s.DB.QueryRow("PRAGMA " + pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.EqualFold(got, want) {
+			t.Errorf("PRAGMA %s = %s, want %s", pragma, got, want)
+		}
+	}
+}

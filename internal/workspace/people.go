@@ -1,0 +1,107 @@
+package workspace
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Person is someone who may act in releases: a name, emails, and the SSH
+// public keys their actions are signed with (each in the key format of
+// git's allowed_signers file: "ssh-ed25519 AAAA... comment").
+type Person struct {
+	Name   string
+	Emails []string
+	Keys   []string
+	// Line is where the person is declared in cascade.yaml.
+	Line int
+}
+
+var personName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// keyTypes are the SSH public key types ssh-keygen signs with.
+var keyTypes = []string{"ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com"}
+
+// ParseKey checks an SSH public key line and returns its type and base64
+// body, which identify it.
+func ParseKey(key string) (typ, body string, err error) {
+	f := strings.Fields(key)
+	if len(f) < 2 {
+		return "", "", fmt.Errorf("%q is not an SSH public key; write it as in a .pub file: ssh-ed25519 AAAA... comment", key)
+	}
+	known := false
+	for _, t := range keyTypes {
+		known = known || f[0] == t
+	}
+	if !known {
+		return "", "", fmt.Errorf("unknown SSH key type %q; use %s", f[0], strings.Join(keyTypes, ", "))
+	}
+	raw, err := base64.StdEncoding.DecodeString(f[1])
+	if err != nil || len(raw) < 4+len(f[0]) || string(raw[4:4+len(f[0])]) != f[0] {
+		return "", "", fmt.Errorf("the %s key %.20s... is damaged: its base64 body does not decode to a %s key", f[0], f[1], f[0])
+	}
+	return f[0], f[1], nil
+}
+
+func parsePeople(file string, n *yaml.Node) ([]Person, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, inputErr(file, n, "`people:` is a list of {name, emails, keys}")
+	}
+	var out []Person
+	names := map[string]int{}
+	keys := map[string]string{}
+	for _, pn := range n.Content {
+		if pn.Kind != yaml.MappingNode {
+			return nil, inputErr(file, pn, "a person is a mapping with name, emails and keys")
+		}
+		if err := checkKeys(file, pn, "a person", "name", "emails", "keys"); err != nil {
+			return nil, err
+		}
+		p := Person{Line: pn.Line}
+		if v := value(pn, "name"); v != nil {
+			p.Name = v.Value
+		}
+		if !personName.MatchString(p.Name) {
+			return nil, inputErr(file, pn, "a person needs a name of letters, digits, '.', '_' and '-' (got %q)", p.Name)
+		}
+		if prev, ok := names[p.Name]; ok {
+			return nil, inputErr(file, pn, "two people are named %q (lines %d and %d)", p.Name, prev, pn.Line)
+		}
+		names[p.Name] = pn.Line
+		if v := value(pn, "emails"); v != nil {
+			if err := v.Decode(&p.Emails); err != nil {
+				return nil, inputErr(file, v, "emails is a list of addresses")
+			}
+		}
+		v := value(pn, "keys")
+		if v == nil || v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+			return nil, inputErr(file, pn, "%s needs `keys:`, a list of SSH public keys (the content of ~/.ssh/id_ed25519.pub)", p.Name)
+		}
+		for _, kn := range v.Content {
+			_, body, err := ParseKey(kn.Value)
+			if err != nil {
+				return nil, inputErr(file, kn, "%s: %v", p.Name, err)
+			}
+			if other, ok := keys[body]; ok {
+				return nil, inputErr(file, kn, "%s's key is also %s's: each key belongs to one person", p.Name, other)
+			}
+			keys[body] = p.Name
+			p.Keys = append(p.Keys, strings.TrimSpace(kn.Value))
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// PersonNamed returns the person called name, or nil.
+func (ws *Workspace) PersonNamed(name string) *Person {
+	for i := range ws.People {
+		if ws.People[i].Name == name {
+			return &ws.People[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,42 @@
+package yamlfile
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+)
+
+func TestCheckKeys(t *testing.T) {
+	for data, want := range map[string]string{
+		"repos: []\npolicy: {}\nrepos: [x]\n":                          `f.yaml:3:1: duplicate key "repos" (first at f.yaml:1); keep one of them`,
+		"repos:\n  - path: a\n    name: x\n    path: b\n":              `f.yaml:4:5: duplicate key "path" (first at f.yaml:2)`,
+		"policy:\n  windows:\n    - {days: [mon], from: a, from: b}\n": `f.yaml:3:30: duplicate key "from" (first at f.yaml:3)`,
+	} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(data), &doc); err != nil {
+			t.Fatal(err)
+		}
+		err := CheckKeys("f.yaml", &doc)
+		var de *DuplicateKeyError
+		if err == nil || !errors.As(err, &de) || errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), want) {
+			t.Errorf("CheckKeys(%q) = %v; want %q", data, err, want)
+		}
+	}
+	for _, data := range []string{
+		"a: 1\nb: {a: 2}\nc: [{a: 1}, {a: 2}]\n",
+		"base: &b {x: 1}\nuse: {<<: *b, y: 2}\nother: *b\n",
+		"",
+	} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(data), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckKeys("f.yaml", &doc); err != nil {
+			t.Errorf("CheckKeys(%q) = %v; want nil", data, err)
+		}
+	}
+}
