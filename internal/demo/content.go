@@ -570,8 +570,12 @@ import (
 
 func BenchmarkStudents(b *testing.B) {
 	store.Reset()
-	for i := 0; i < 50; i++ {
-		store.Insert("students", map[string]any{"name": "n", "school": "Hill"})
+	for i := 0; i < 1000; i++ {
+		school := "Hill"
+		if i%2 == 1 {
+			school = "Lakeside"
+		}
+		store.Insert("students", map[string]any{"name": "n", "school": school})
 	}
 	c := new(Client)
 	for i := 0; i < b.N; i++ {
@@ -1114,7 +1118,7 @@ func v2(src string) string {
 // example.com/clever/clever-db/v2 module path.
 func dbV2Files() map[string]string {
 	return map[string]string{
-		"go.mod": "module " + Org + "/clever-db/v2\n\ngo 1.22\n\nrequire " + Org + "/json-schema-converter v1.2.0\n",
+		"go.mod":              "module " + Org + "/clever-db/v2\n\ngo 1.22\n\nrequire " + Org + "/json-schema-converter v1.2.0\n",
 		"query/query.go":      v2(dbQueryStrict),
 		"query/query_test.go": v2(dbQueryTestStrict),
 	}

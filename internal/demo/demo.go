@@ -11,9 +11,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -339,4 +341,46 @@ func DeleteLastAuditEntry(ctx context.Context, dir string) (string, error) {
 		return "", errkind.Wrap(errkind.Infra, err)
 	}
 	return fmt.Sprintf("deleted entry %d (%s by %s)", seq, action, actor), nil
+}
+
+// KillRunnerMidStep starts cmd, a `cascade release next PLAN` process, and
+// kills it with SIGKILL (its whole process group) as soon as step of the
+// active release of plan is running, as a crash would. It returns what it
+// did; a runner that ends before the step starts is an error.
+func KillRunnerMidStep(ctx context.Context, dir string, cmd *exec.Cmd, plan string, step int) (string, error) {
+	s, err := store.Open(ctx, filepath.Join(dir, ".cascade", "cascade.db"))
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-exited:
+			return "", errkind.New(errkind.Infra, "the runner ended (%v) before step %d of %s started; nothing to kill", err, step, plan)
+		case <-ctx.Done():
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+			return "", ctx.Err()
+		case <-tick.C:
+		}
+		var state, name string
+		err := s.DB.QueryRowContext(ctx, `SELECT s.state, s.name FROM steps s JOIN releases r ON r.id = s.release_id
+			WHERE r.plan = ? AND r.state = 'active' AND s.idx = ?`, plan, step).Scan(&state, &name)
+		if err != nil || state != "running" {
+			continue
+		}
+		if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+			return "", errkind.Wrap(errkind.Infra, err)
+		}
+		<-exited
+		return fmt.Sprintf("killed the runner (SIGKILL) while step %d (%s) was running", step, name), nil
+	}
 }
