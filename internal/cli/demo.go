@@ -155,21 +155,22 @@ $ git -C clever-api commit -m "Module path example.com/clever/clever-api/v2 for 
 	{"The gates again and clever-db's tag (semver checked once more at the tag), then a person deploys clever-db.",
 		[]string{"release", "next", "strict-where", "--key", "{dir}/keys/alice"}, nil, "", 0},
 	{"", []string{"release", "confirm", "strict-where", "3", "--key", "{dir}/keys/alice"}, nil, "", 0},
-	{"clever-db's downstreams are verified against the tag, clever-api is tagged, and its deploy waits for a person.",
-		[]string{"release", "next", "strict-where", "--key", "{dir}/keys/alice"}, nil, "", 0},
-	{"alice confirms the deploy but mistypes the version the health endpoint reports.",
-		[]string{"release", "confirm", "strict-where", "6", "--input", "deployed_version=v2.0.1", "--key", "{dir}/keys/alice"}, nil, "", 0},
-	{"The health check compares it with v2.0.0 and tries again after a second; right then alice's laptop dies.\n" +
-		"# (The demo runs the runner as a separate process and kills it with SIGKILL while the step runs.)",
-		[]string{"release", "next", "strict-where", "--key", "{dir}/keys/alice"}, nil, `cascade release next strict-where --key keys/alice  # killed with SIGKILL while step 7 runs`, 7},
+	{"alice deploys clever-db and confirms; the next step verifies clever-db's downstreams against the tag. Mid-step, her\n" +
+		"# laptop dies. (The demo runs the runner as a separate process and kills it with SIGKILL while step 4 runs.)",
+		[]string{"release", "next", "strict-where", "--key", "{dir}/keys/alice"}, nil, `cascade release next strict-where --key keys/alice  # killed with SIGKILL while step 4 runs`, 4},
+	{"While the runner is down, the quick fix is pushed to clever-api's branch again.", nil,
+		func(ctx context.Context, dir string) (string, error) {
+			id, err := demo.PushQuickFix(ctx, dir)
+			return "committed " + id[:12] + " to clever-api@adapt-strict-where", err
+		}, `git -C clever-api commit -m "Quick fix: accept where fields in any case"  # on adapt-strict-where`, 0},
 	{"Resuming takes over the dead runner's lease (recorded). The step that was running is not run again on its own:\n" +
-		"# it may have run in part, so a person decides. (Before any step runs, the window, freeze and scope gates are checked again.)",
+		"# it may have run in part, so a person decides; the steps done before the crash are not run again.",
 		[]string{"release", "next", "strict-where", "--key", "{dir}/keys/alice"}, nil, "", 0},
-	{"alice corrects the version she confirmed (recorded, with why) and runs the health check again.",
-		[]string{"release", "confirm", "strict-where", "6", "--amend", "--input", "deployed_version=v2.0.0", "--reason", "typo: the health endpoint reports v2.0.0", "--key", "{dir}/keys/alice"}, nil, "", 0},
-	{"", []string{"release", "retry", "strict-where", "7", "--key", "{dir}/keys/alice"}, nil, "", 0},
+	{"alice runs the step again, and no gate is bypassed after the crash: the scope gate holds the step, nothing runs. (It exits 1.)",
+		[]string{"release", "retry", "strict-where", "4", "--key", "{dir}/keys/alice"}, nil, "", 0},
 	{"", []string{"release", "next", "strict-where", "--key", "{dir}/keys/alice"}, nil, "", 0},
-	{"The crash, the takeover, the interruption and the amendment are all in the signed log.",
+	{"The crash, the takeover, the interruption and the hold are all in the signed log. (alice reverts the commit, and the\n" +
+		"# release goes on as district-sync's does below.)",
 		[]string{"release", "log", "strict-where", "--verify"}, nil, "", 0},
 	{"A smaller release: district-sync has a change of its own ready.", nil,
 		func(ctx context.Context, dir string) (string, error) {
