@@ -141,7 +141,9 @@ func extractSet(ctx context.Context, g *graph.Workspace, p *Plan, dir string) ([
 		}
 		for _, m := range g.Repos[i].Modules {
 			if m.Ecosystem == "go" {
-				with = append(with, withModule{repo: c.Repo, path: m.Name, dir: filepath.Join(set, filepath.FromSlash(m.Dir))})
+				// The head may move the module to a new major path (/v2):
+				// the other heads import it under that path.
+				with = append(with, withModule{repo: c.Repo, path: gomod.PathAt(set, m.Dir, m.Name), dir: filepath.Join(set, filepath.FromSlash(m.Dir))})
 			}
 		}
 	}
