@@ -1,5 +1,7 @@
 package demo
 
+import "strings"
+
 // goMod renders a go.mod for a demo module.
 func goMod(name string, requires ...string) string {
 	s := "module " + Org + "/" + name + "\n\ngo 1.22\n"
@@ -568,8 +570,12 @@ import (
 
 func BenchmarkStudents(b *testing.B) {
 	store.Reset()
-	for i := 0; i < 50; i++ {
-		store.Insert("students", map[string]any{"name": "n", "school": "Hill"})
+	for i := 0; i < 1000; i++ {
+		school := "Hill"
+		if i%2 == 1 {
+			school = "Lakeside"
+		}
+		store.Insert("students", map[string]any{"name": "n", "school": school})
 	}
 	c := new(Client)
 	for i := 0; i < b.N; i++ {
@@ -1098,3 +1104,37 @@ func (c *Client) Students(where map[string]any) ([]query.Record, error) {
 	return query.Find("students", norm, query.Options{Strict: true, Allowed: Fields})
 }
 `
+
+// v2 rewrites the import paths of clever-db and clever-api in src to their
+// /v2 module paths, as moving both to a major version needs.
+func v2(src string) string {
+	for _, m := range []string{"clever-db", "clever-api"} {
+		src = strings.ReplaceAll(src, `"`+Org+"/"+m+"/", `"`+Org+"/"+m+"/v2/")
+	}
+	return src
+}
+
+// dbV2Files are clever-db's files that change when it moves to the
+// example.com/clever/clever-db/v2 module path.
+func dbV2Files() map[string]string {
+	return map[string]string{
+		"go.mod":              "module " + Org + "/clever-db/v2\n\ngo 1.22\n\nrequire " + Org + "/json-schema-converter v1.2.0\n",
+		"query/query.go":      v2(dbQueryStrict),
+		"query/query_test.go": v2(dbQueryTestStrict),
+	}
+}
+
+// apiV2Files are clever-api's files that change when it moves to the
+// example.com/clever/clever-api/v2 module path and imports clever-db/v2.
+func apiV2Files() map[string]string {
+	return map[string]string{
+		"go.mod": "module " + Org + "/clever-api/v2\n\ngo 1.22\n\nrequire (\n\t" + Org + "/clever-db/v2 v2.0.0\n\t" +
+			Org + "/json-schema-converter v1.2.0 // indirect\n)\n",
+		"client/client.go":            v2(apiClientStrict),
+		"client/client_test.go":       v2(apiClientTest),
+		"client/client_bench_test.go": v2(apiClientBench),
+		"server/server.go":            v2(apiServer),
+		"server/server_test.go":       v2(apiServerTest),
+		"cmd/clever-api/main.go":      v2(apiMain),
+	}
+}

@@ -11,9 +11,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -221,10 +223,78 @@ func PushQuickFix(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	defer w.Checkout(ctx, Branch, false)
-	if err := writeFiles(r.WorkDir, map[string]string{"client/client.go": slowFix}, nil); err != nil {
+	fix := slowFix
+	if mod, err := os.ReadFile(filepath.Join(r.WorkDir, "go.mod")); err == nil && strings.HasPrefix(string(mod), "module "+Org+"/clever-api/v2\n") {
+		fix = v2(fix)
+	}
+	if err := writeFiles(r.WorkDir, map[string]string{"client/client.go": fix}, nil); err != nil {
 		return "", err
 	}
 	return w.CommitAll(ctx, time.Date(2026, 11, 25, 17, 30, 0, 0, time.UTC), "Quick fix: accept where fields in any case")
+}
+
+// QuickFixSubject is the subject of the quick fix's commit.
+const QuickFixSubject = "Quick fix: accept where fields in any case"
+
+// RevertQuickFix reverts the quick fix on clever-api's adapt-strict-where
+// branch (a new commit that restores client/client.go as it was before it),
+// as the team does once the performance gate has shown what it costs.
+func RevertQuickFix(ctx context.Context, dir string) (string, error) {
+	r, err := gitrepo.Open(filepath.Join(dir, "clever-api"))
+	if err != nil {
+		return "", err
+	}
+	w := &gitrepo.Writer{Repo: r, Author: Author}
+	if err := w.Checkout(ctx, "adapt-strict-where", false); err != nil {
+		return "", err
+	}
+	defer w.Checkout(ctx, Branch, false)
+	before, err := r.ReadFile(ctx, "HEAD~1", "client/client.go")
+	if err != nil {
+		return "", err
+	}
+	if err := writeFiles(r.WorkDir, map[string]string{"client/client.go": string(before)}, nil); err != nil {
+		return "", err
+	}
+	return w.CommitAll(ctx, time.Date(2026, 11, 25, 18, 5, 0, 0, time.UTC), "Revert \""+QuickFixSubject+"\"")
+}
+
+// MoveToV2 gives the strict-where change set the module paths its major
+// releases need: clever-db's strict-where branch moves to
+// example.com/clever/clever-db/v2, and clever-api's adapt-strict-where
+// branch moves to example.com/clever/clever-api/v2 and imports
+// clever-db/v2. It returns the two new commits.
+func MoveToV2(ctx context.Context, dir string) (db, api string, err error) {
+	for _, c := range []struct {
+		repo, branch string
+		files        map[string]string
+		msg          string
+		id           *string
+	}{
+		{"clever-db", "strict-where", dbV2Files(), "Module path " + Org + "/clever-db/v2 for the v2 release", &db},
+		{"clever-api", "adapt-strict-where", apiV2Files(), "Module path " + Org + "/clever-api/v2 for the v2 release; import clever-db/v2", &api},
+	} {
+		r, err := gitrepo.Open(filepath.Join(dir, c.repo))
+		if err != nil {
+			return "", "", err
+		}
+		w := &gitrepo.Writer{Repo: r, Author: Author}
+		if err := w.Checkout(ctx, c.branch, false); err != nil {
+			return "", "", err
+		}
+		if err := writeFiles(r.WorkDir, c.files, nil); err != nil {
+			w.Checkout(ctx, Branch, false)
+			return "", "", err
+		}
+		*c.id, err = w.CommitAll(ctx, time.Date(2026, 11, 25, 15, 0, 0, 0, time.UTC), c.msg)
+		if cerr := w.Checkout(ctx, Branch, false); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return "", "", err
+		}
+	}
+	return db, api, nil
 }
 
 // syncCountsDoc is a small change to district-sync, ready for release
@@ -271,4 +341,46 @@ func DeleteLastAuditEntry(ctx context.Context, dir string) (string, error) {
 		return "", errkind.Wrap(errkind.Infra, err)
 	}
 	return fmt.Sprintf("deleted entry %d (%s by %s)", seq, action, actor), nil
+}
+
+// KillRunnerMidStep starts cmd, a `cascade release next PLAN` process, and
+// kills it with SIGKILL (its whole process group) as soon as step of the
+// active release of plan is running, as a crash would. It returns what it
+// did; a runner that ends before the step starts is an error.
+func KillRunnerMidStep(ctx context.Context, dir string, cmd *exec.Cmd, plan string, step int) (string, error) {
+	s, err := store.Open(ctx, filepath.Join(dir, ".cascade", "cascade.db"))
+	if err != nil {
+		return "", err
+	}
+	defer s.Close()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-exited:
+			return "", errkind.New(errkind.Infra, "the runner ended (%v) before step %d of %s started; nothing to kill", err, step, plan)
+		case <-ctx.Done():
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+			return "", ctx.Err()
+		case <-tick.C:
+		}
+		var state, name string
+		err := s.DB.QueryRowContext(ctx, `SELECT s.state, s.name FROM steps s JOIN releases r ON r.id = s.release_id
+			WHERE r.plan = ? AND r.state = 'active' AND s.idx = ?`, plan, step).Scan(&state, &name)
+		if err != nil || state != "running" {
+			continue
+		}
+		if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+			return "", errkind.Wrap(errkind.Infra, err)
+		}
+		<-exited
+		return fmt.Sprintf("killed the runner (SIGKILL) while step %d (%s) was running", step, name), nil
+	}
 }

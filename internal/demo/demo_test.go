@@ -236,3 +236,64 @@ func TestDemoNodePackages(t *testing.T) {
 		t.Errorf("clever-js tests fail: %v\n%s", err, out)
 	}
 }
+
+// TestV2ChangeSetBuildsOffline: after MoveToV2, clever-db@strict-where is
+// the module example.com/clever/clever-db/v2 and clever-api@adapt-strict-where
+// (example.com/clever/clever-api/v2) imports it; the change set builds and
+// passes its tests next to the masters, which keep using v1.
+func TestV2ChangeSetBuildsOffline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds Go code; skipped with -short")
+	}
+	dir, _ := build(t)
+	ctx := context.Background()
+	if _, _, err := MoveToV2(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PushQuickFix(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RevertQuickFix(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	db := checkout(t, dir, "clever-db", "strict-where")
+	api := checkout(t, dir, "clever-api", "adapt-strict-where")
+	for repo, want := range map[string]string{db: "module example.com/clever/clever-db/v2\n", api: "module example.com/clever/clever-api/v2\n"} {
+		data, err := os.ReadFile(filepath.Join(repo, "go.mod"))
+		if err != nil || !strings.HasPrefix(string(data), want) {
+			t.Errorf("%s/go.mod = %q, %v; want %q", repo, data, err, want)
+		}
+	}
+	client, err := os.ReadFile(filepath.Join(api, "client", "client.go"))
+	if err != nil || !strings.Contains(string(client), `"example.com/clever/clever-db/v2/query"`) || strings.Contains(string(client), "time.Sleep") {
+		t.Errorf("clever-api's client after the revert:\n%s", client)
+	}
+	dirs := map[string]string{}
+	for _, m := range goModules {
+		dirs[m] = filepath.Join(dir, m)
+	}
+	work := state(t, dirs)
+	data, err := os.ReadFile(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both majors side by side: the masters use v1, the change set v2.
+	if err := os.WriteFile(work, []byte(strings.Replace(string(data), "use (\n", "use (\n\t"+db+"\n\t"+api+"\n", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{db, api, dirs["clever-api"], dirs["district-sync"], dirs["clever-jobs"]} {
+		if out, err := goRun(d, work, "test", "-count=1", "./..."); err != nil {
+			t.Errorf("%s fails: %v\n%s", d, err, out)
+		}
+	}
+}
+
+// TestKillRunnerMidStepNeedsTheStep: a runner that ends before the step
+// runs is an error, never a crash the demo did not cause.
+func TestKillRunnerMidStepNeedsTheStep(t *testing.T) {
+	dir := t.TempDir()
+	_, err := KillRunnerMidStep(context.Background(), dir, exec.Command("true"), "p", 7)
+	if err == nil || !strings.Contains(err.Error(), "before step 7 of p started; nothing to kill") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -134,7 +134,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	src, ok := s.sources[mod]
+	src, ok := s.source(mod)
 	if !ok {
 		http.Error(w, "not a workspace module", http.StatusNotFound)
 		return
@@ -164,6 +164,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Write(body)
+}
+
+// source finds the workspace module mod: a module of the workspace, or one
+// at another major version of its path ("/vN"), in the same directory of
+// the same repo, as a branch that moves the module to its next major path
+// declares it (the go command checks the go.mod it is served).
+func (s *Server) source(mod string) (Source, bool) {
+	if src, ok := s.sources[mod]; ok {
+		return src, true
+	}
+	prefix, major, ok := module.SplitPathVersion(mod)
+	if !ok || !strings.HasPrefix(major, "/") {
+		return Source{}, false
+	}
+	var found []Source
+	for _, src := range s.sources {
+		if p, m, ok := module.SplitPathVersion(src.Module); ok && p == prefix && (m == "" || strings.HasPrefix(m, "/")) {
+			found = append(found, src)
+		}
+	}
+	if len(found) != 1 {
+		// None, or several majors in the workspace: which directory holds
+		// this one cannot be told.
+		return Source{}, false
+	}
+	return Source{Module: mod, Repo: found[0].Repo, Dir: found[0].Dir}, true
 }
 
 func (s *Server) batch(r *gitrepo.Repo) (*gitrepo.Batch, error) {

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/mod/module"
 
 	"github.com/cascade-dev/cascade/internal/demo"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
@@ -109,5 +112,42 @@ func TestTagDir(t *testing.T) {
 		if got := TagDir(tt.mod, tt.dir); got != tt.want {
 			t.Errorf("TagDir(%s, %s) = %s, want %s", tt.mod, tt.dir, got, tt.want)
 		}
+	}
+}
+
+// TestServesNextMajorPath serves a branch that moves a workspace module to
+// its /v2 path under that path, from the same repo; a path that is no
+// workspace module's at any major version stays unknown.
+func TestServesNextMajorPath(t *testing.T) {
+	s, dir := start(t)
+	ctx := context.Background()
+	if _, _, err := demo.MoveToV2(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
+	r, err := gitrepo.Open(filepath.Join(dir, "clever-db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit, err := r.Resolve(ctx, "refs/heads/strict-where")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := r.CommitTime(ctx, commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := module.PseudoVersion("v2", "", time.Unix(sec, 0), commit[:12])
+	base := s.URL + "/example.com/clever/clever-db/v2/@v/"
+	if code, body := get(t, base+v+".mod"); code != 200 || !strings.HasPrefix(body, "module example.com/clever/clever-db/v2\n") {
+		t.Errorf("v2 mod = %d %q", code, body)
+	}
+	if code, body := get(t, base+v+".info"); code != 200 || !strings.Contains(body, commit) {
+		t.Errorf("v2 info = %d %q", code, body)
+	}
+	if code, body := get(t, base+"list"); code != 200 || body != "" {
+		t.Errorf("v2 list = %d %q (no v2 tag yet)", code, body)
+	}
+	if code, _ := get(t, s.URL+"/example.com/clever/clever-jobs/v2/@v/list"); code != 404 {
+		t.Errorf("a module outside the proxy's sources at v2: %d, want 404", code)
 	}
 }

@@ -316,17 +316,18 @@ type RepoBench struct {
 
 // Compare compares every benchmark of the samples.
 func (s *BenchSamples) Compare(repo string, pol PerfPolicy) RepoBench {
+	heads := movedToMajor(s.Base, s.Head)
 	keys := map[BenchKey]bool{}
 	for k := range s.Base {
 		keys[k] = true
 	}
-	for k := range s.Head {
+	for k := range heads {
 		keys[k] = true
 	}
 	names := displayNames(keys)
 	rb := RepoBench{Repo: repo, Runs: s.Runs}
 	for k := range keys {
-		base, head := s.Base[k], s.Head[k]
+		base, head := s.Base[k], heads[k]
 		switch {
 		case len(head) == 0:
 			rb.OnlyBase = append(rb.OnlyBase, names[k])
@@ -473,3 +474,50 @@ func boundText(c BenchComparison) string {
 }
 
 func pct(f float64) string { return fmt.Sprintf("%g%%", f*100) }
+
+// movedToMajor returns head with each benchmark whose package moved to a
+// new major module path at the head (example.com/m/v2/client, from
+// example.com/m/client at the base) under its base key, so that a major
+// release is compared with the release before it. Only a one-to-one match
+// is moved.
+func movedToMajor(base, head map[BenchKey][]float64) map[BenchKey][]float64 {
+	norm := func(k BenchKey) BenchKey { return BenchKey{Pkg: withoutMajor(k.Pkg), Name: k.Name} }
+	baseOnly := map[BenchKey][]BenchKey{}
+	for k := range base {
+		if _, ok := head[k]; !ok {
+			baseOnly[norm(k)] = append(baseOnly[norm(k)], k)
+		}
+	}
+	headOnly := map[BenchKey]int{}
+	for k := range head {
+		if _, ok := base[k]; !ok {
+			headOnly[norm(k)]++
+		}
+	}
+	out := make(map[BenchKey][]float64, len(head))
+	for k, v := range head {
+		if _, ok := base[k]; !ok {
+			n := norm(k)
+			if c := baseOnly[n]; len(c) == 1 && headOnly[n] == 1 && n.Pkg != k.Pkg {
+				out[c[0]] = v
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// withoutMajor drops the major-version elements ("v2", "v3", ...) from a
+// package path.
+func withoutMajor(pkg string) string {
+	parts := strings.Split(pkg, "/")
+	kept := parts[:0]
+	for i, p := range parts {
+		if i > 0 && len(p) > 1 && p[0] == 'v' && p[1] != '0' && p != "v1" && strings.Trim(p[1:], "0123456789") == "" {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return strings.Join(kept, "/")
+}

@@ -418,3 +418,29 @@ func BenchmarkCompareBench(b *testing.B) {
 		CompareBench(base, head, DefaultPerfPolicy())
 	}
 }
+
+// TestCompareAcrossMajorPath: a benchmark whose package moved to the
+// module's /v2 path at the head is compared with the base's, not listed as
+// "only at the base" and "only at the head" (which compares nothing).
+func TestCompareAcrossMajorPath(t *testing.T) {
+	s := &BenchSamples{Base: map[BenchKey][]float64{}, Head: map[BenchKey][]float64{}, Runs: 6}
+	old := BenchKey{Pkg: "example.com/m/client", Name: "Students"}
+	moved := BenchKey{Pkg: "example.com/m/v2/client", Name: "Students"}
+	for i := 0; i < 6; i++ {
+		s.Base[old] = append(s.Base[old], 1e-6*(1+float64(i)/100))
+		s.Head[moved] = append(s.Head[moved], 3e-6*(1+float64(i)/100))
+	}
+	rb := s.Compare("api", DefaultPerfPolicy())
+	if len(rb.Results) != 1 || len(rb.OnlyBase) != 0 || len(rb.OnlyHead) != 0 {
+		t.Fatalf("Compare = %+v", rb)
+	}
+	if rb.Results[0].Verdict != Slower {
+		t.Errorf("a 3x slowdown across the /v2 move: %s", rb.Results[0].Verdict)
+	}
+	for in, want := range map[string]string{"example.com/m/v2/client": "example.com/m/client", "example.com/m/v10": "example.com/m",
+		"example.com/m/v1/x": "example.com/m/v1/x", "example.com/m/v0/x": "example.com/m/v0/x", "example.com/m/vx": "example.com/m/vx", "v2": "v2"} {
+		if got := withoutMajor(in); got != want {
+			t.Errorf("withoutMajor(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

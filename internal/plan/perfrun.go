@@ -85,6 +85,14 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 		if err := replaceOthers(headDir, c.Repo, with); err != nil {
 			return Gate{}, err
 		}
+		key := perfKey{Repo: c.Repo, Base: c.Base, Head: c.Head, Set: setHeads(p), Command: cfg.Bench, Policy: pol,
+			Timeout: opt.Timeout, Go: goVersion(ctx), Env: sandbox.PassedEnv()}.sum()
+		if s, ok := cache.get(key); ok {
+			rb := s.Compare(c.Repo, pol)
+			rb.Cached = true
+			repos = append(repos, rb)
+			continue
+		}
 		if goEco == nil {
 			x, err := ecosystems.StartGo(ctx, g, opt.CacheDir)
 			if err != nil {
@@ -101,14 +109,6 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 			if _, err := sandbox.Run(ctx, fetch); err != nil {
 				return Gate{}, err
 			}
-		}
-		key := perfKey{Repo: c.Repo, Base: c.Base, Head: c.Head, Set: setHeads(p), Command: cfg.Bench, Policy: pol,
-			Timeout: opt.Timeout, Go: goVersion(ctx), Env: sandbox.PassedEnv()}.sum()
-		if s, ok := cache.get(key); ok {
-			rb := s.Compare(c.Repo, pol)
-			rb.Cached = true
-			repos = append(repos, rb)
-			continue
 		}
 		bench := goEco.Offline(sandbox.Cmd{Shell: cfg.Bench, Env: goEco.Env, Timeout: opt.Timeout, SplitStderr: true, ReadOnly: []string{sl.Dir}}, "")
 		run := benchRunner(ctx, c.Repo, bench, baseDir, headDir)
@@ -141,7 +141,9 @@ func extractSet(ctx context.Context, g *graph.Workspace, p *Plan, dir string) ([
 		}
 		for _, m := range g.Repos[i].Modules {
 			if m.Ecosystem == "go" {
-				with = append(with, withModule{repo: c.Repo, path: m.Name, dir: filepath.Join(set, filepath.FromSlash(m.Dir))})
+				// The head may move the module to a new major path (/v2):
+				// the other heads import it under that path.
+				with = append(with, withModule{repo: c.Repo, path: gomod.PathAt(set, m.Dir, m.Name), dir: filepath.Join(set, filepath.FromSlash(m.Dir))})
 			}
 		}
 	}

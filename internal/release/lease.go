@@ -41,6 +41,9 @@ func (e *Engine) acquireLease(ctx context.Context, st *Status, actor string) (fu
 				return errkind.New(errkind.Conflict, "another `cascade release next` (%s) holds this release; its lease expires at %s unless it keeps heartbeating: wait for it, or run again after that to take over", runner.String, exp.Format(time.RFC3339))
 			}
 			took = map[string]any{"previous_runner": runner.String, "lease_expired": expires.String, "runner": me}
+			if live {
+				took["process_gone"] = true
+			}
 		}
 		_, err := tx.ExecContext(ctx, "UPDATE releases SET runner = ?, lease_expires = ? WHERE id = ?", me, now.Add(ttl).Format(time.RFC3339Nano), st.ID)
 		if err != nil {
@@ -55,7 +58,11 @@ func (e *Engine) acquireLease(ctx context.Context, st *Status, actor string) (fu
 		return nil, err
 	}
 	if took != nil {
-		e.logf("took over the release from %s, whose lease expired", took["previous_runner"])
+		why := "whose lease expired"
+		if took["process_gone"] == true {
+			why = "whose process on this host is gone"
+		}
+		e.logf("took over the release from %s, %s", took["previous_runner"], why)
 		if err := e.recordHead(ctx, st.Plan); err != nil {
 			return nil, err
 		}

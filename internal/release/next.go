@@ -225,7 +225,7 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, manager string, s *Step
 	repo := e.G.Repos[i]
 	switch s.Kind {
 	case Run, Check:
-		var cmd sandbox.Cmd
+		cmd := sandbox.Cmd{Env: runbook.Env(d)}
 		var rerr error
 		if len(s.Spec.Argv) > 0 {
 			cmd.Args, rerr = runbook.Argv(s.Spec.Argv, d)
@@ -254,8 +254,7 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, manager string, s *Step
 		}
 		var b strings.Builder
 		for a := 1; a <= attempts; a++ {
-			cmd = e.stepCmd(s.Spec, cmd, dir, timeout, d)
-			res, err := sandbox.Run(ctx, cmd)
+			res, err := sandbox.Run(ctx, e.stepCmd(s.Spec, cmd, dir, timeout))
 			if err != nil {
 				return false, "", -1, err
 			}
@@ -369,15 +368,13 @@ func boolExit(ok bool) int {
 	return 1
 }
 
-// stepCmd is the sandboxed command of a run or check step whose program
-// (Args) or shell text (Shell) cmd already holds: its tree writable and
-// nothing else of the machine, the network only when the step says
-// `network: true`, and of cascade's environment only the variables the
-// step names in `env:`, besides the step's own CASCADE_* values.
-func (e *Engine) stepCmd(spec Spec, cmd sandbox.Cmd, dir string, timeout time.Duration, d Data) sandbox.Cmd {
-	cmd.Dir, cmd.Timeout = dir, timeout
-	cmd.Writable, cmd.Network = []string{dir}, spec.Network
-	cmd.Env = runbook.Env(d)
+// stepCmd is the sandboxed command of a run or check step (cmd: its
+// program or shell text and the template values as variables): its tree
+// writable and nothing else of the machine, the network only when the
+// step says `network: true`, and of cascade's environment only the
+// variables the step names in `env:`.
+func (e *Engine) stepCmd(spec Spec, cmd sandbox.Cmd, dir string, timeout time.Duration) sandbox.Cmd {
+	cmd.Env = append([]string(nil), cmd.Env...)
 	for _, name := range spec.Env {
 		if e.LookupEnv == nil {
 			break
@@ -386,5 +383,6 @@ func (e *Engine) stepCmd(spec Spec, cmd sandbox.Cmd, dir string, timeout time.Du
 			cmd.Env = append(cmd.Env, name+"="+v)
 		}
 	}
+	cmd.Dir, cmd.Timeout, cmd.Writable, cmd.Network = dir, timeout, []string{dir}, spec.Network
 	return cmd
 }

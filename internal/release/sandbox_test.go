@@ -54,7 +54,8 @@ func TestStepNetworkAndEnv(t *testing.T) {
 	script := fmt.Sprintf(`echo "token=$DEPLOY_TOKEN other=$OTHER_SECRET plan=$CASCADE_PLAN"; (exec 3<>/dev/tcp/127.0.0.1/%d) 2>/dev/null && echo REACHED`, l.Addr().(*net.TCPAddr).Port)
 	dir := t.TempDir()
 	run := func(spec Spec) string {
-		c := e.stepCmd(spec, sandbox.Cmd{Args: []string{"bash", "-c", script}}, dir, 30*time.Second, Data{Plan: "p1"})
+		base := sandbox.Cmd{Args: []string{"bash", "-c", script}, Env: runbook.Env(runbook.Data{Plan: "p1"})}
+		c := e.stepCmd(spec, base, dir, 30*time.Second)
 		res, err := sandbox.Run(context.Background(), c)
 		if err != nil || res.StartErr != nil {
 			t.Fatalf("%v %v", err, res.StartErr)

@@ -183,6 +183,11 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 	report := &Report{}
 	for i, m := range mods {
 		mr := Module{Repo: r.Name, Module: m.Name, Dir: m.Dir, Head: head, HeadCommit: headCommit, Changes: []Change{}}
+		if m.headPath != "" {
+			// The head moved the module to a new major path: the
+			// version is checked against that path.
+			mr.Module = m.headPath
+		}
 		base, baseCommit := bases[i].version, bases[i].commit
 		mr.Base, mr.BaseCommit = base, baseCommit
 		if base == "" {
@@ -219,6 +224,9 @@ func buildEnv(ctx context.Context, g *graph.Workspace, cacheDir string) ([]strin
 type apiModule struct {
 	scan.Module
 	schemas []string // globs of JSON Schema files, relative to the repo root
+	// headPath is the module's path at the head: its path at another
+	// major version when the head moved it (example.com/m/v2).
+	headPath string
 }
 
 // modulesAt lists the Go modules of the head tree, with the repo's declared
@@ -232,7 +240,7 @@ func modulesAt(tree string, known []scan.Module) ([]apiModule, error) {
 		if _, err := os.Stat(filepath.Join(tree, filepath.FromSlash(m.Dir), gomod.FileName)); err != nil {
 			continue
 		}
-		mods = append(mods, apiModule{Module: m})
+		mods = append(mods, apiModule{Module: m, headPath: gomod.PathAt(tree, m.Dir, m.Name)})
 	}
 	cfg, err := workspace.ReadRepoConfig(tree)
 	if err != nil {

@@ -103,6 +103,9 @@ func (c *checker) addWith(g *graph.Workspace, arg string, self int, seen map[int
 		return err
 	}
 	for _, m := range mods {
+		// The ref may move the module to a new major path: the head
+		// requires it under that path.
+		m.Name = gomod.PathAt(dst, m.Dir, m.Name)
 		c.with = append(c.with, withModule{
 			Module: m, dir: filepath.Join(dst, filepath.FromSlash(m.Dir)),
 			repo: r, ref: ref, commit: commit,

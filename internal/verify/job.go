@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/ecosystem"
+	"github.com/cascade-dev/cascade/internal/ecosystem/gomod"
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
@@ -480,6 +481,11 @@ func (e *engine) candidateUpstreams(ctx context.Context, node int, units []ecosy
 						return nil, err
 					}
 				}
+			}
+			if mod.Ecosystem == scan.Go {
+				// A candidate that moves to a new major path (/v2) is put
+				// in place under that path, for downstreams that import it.
+				up.Name = gomod.PathAt(up.Root, mod.Dir, mod.Name)
 			}
 			if x.Pins() {
 				pinned = append(pinned, up)
