@@ -41,8 +41,25 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
 	}
-	dsn := DSN(path)
-	db, err := sql.Open("sqlite", dsn)
+	// SQLite answers "database is locked" at once, without its busy
+	// handler, while another connection switches a fresh file to WAL or
+	// recovers its log: such an open is tried again until BusyTimeout.
+	deadline := time.Now().Add(BusyTimeout)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		s, err := open(ctx, path)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+func open(ctx context.Context, path string) (*Store, error) {
+	db, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
 	}
@@ -50,9 +67,24 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{DB: db, Path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
+		if isBusy(err) && errkind.Of(err) != errkind.Infra {
+			err = busyError(path, err)
+		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+// busyError is an open that found the database locked: an infrastructure
+// condition (another process holds it), not a corrupt file.
+func busyError(path string, err error) error {
+	return errkind.Wrap(errkind.Infra, fmt.Errorf("%s is locked by another cascade process: %w", path, err))
 }
 
 // BusyTimeout is how long a cascade process waits for another one's write
@@ -93,6 +125,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	latest := len(names)
 	var version int
 	if err := s.DB.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		if isBusy(err) {
+			return busyError(s.Path, err)
+		}
 		return errkind.New(errkind.Invalid, "%s is not a cascade database (or it is corrupt): %v; move it aside, or pass --db another file", s.Path, err)
 	}
 	if version == latest {
