@@ -27,6 +27,13 @@ while read -r pkg name; do
   if go test "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$time" -parallel 1 >"$log" 2>&1; then
     execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1)
     echo "ok    $pkg $name (${execs:-no count})"
+  elif grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log" \
+      && [ "$(grep -c -- '--- FAIL' "$log")" -eq 1 ]; then
+    # go's fuzzing engine reports its own time limit as a failure when the
+    # limit falls during an execution that runs a process (the git
+    # comparison): no input failed and none was written.
+    execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1)
+    echo "ok    $pkg $name (${execs:-no count}; stopped at the time limit mid-execution)"
   else
     failed=1
     echo "FAIL  $pkg $name"
