@@ -120,8 +120,7 @@ func checkout(t *testing.T, dir, repo, ref string) string {
 	}
 	wt := filepath.Join(t.TempDir(), repo)
 	if out, err := exec.Command("git", "-C", r.Dir(), "worktree", "add", "--quiet", "--detach", wt, ref).CombinedOutput(); err != nil {
-		t.Logf("%s", out)
-		t.Fatal(err)
+		t.Fatalf("git worktree add %s: %v\n%s", ref, err, out)
 	}
 	return wt
 }
