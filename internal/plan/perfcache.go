@@ -7,14 +7,12 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/verify"
-	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
 // perfCacheVersion changes whenever the meaning of cached samples changes.
@@ -61,28 +59,18 @@ type cachedSamples struct {
 	Samples []cachedSample
 }
 
-// perfCache stores benchmark samples by content key under dir. A sample
-// set is stored only when every run succeeded; off ignores what is stored
-// (--no-cache) but still stores.
-type perfCache struct {
-	dir string
-	off bool
-}
+// perfCache stores benchmark samples by content key in cascade's result
+// store (verify.Cache: each entry carries a MAC, so an edited one is
+// discarded). A sample set is stored only when every run succeeded.
+type perfCache struct{ store verify.Cache }
 
-func (c perfCache) file(key string) string {
-	return filepath.Join(c.dir, "perf", key[:2], key+".json")
+func newPerfCache(cacheDir string, off bool) perfCache {
+	return perfCache{store: verify.OpenCache(cacheDir, "perf", off)}
 }
 
 func (c perfCache) get(key string) (*BenchSamples, bool) {
-	if c.off || c.dir == "" {
-		return nil, false
-	}
-	data, err := os.ReadFile(c.file(key))
-	if err != nil {
-		return nil, false
-	}
 	var cs cachedSamples
-	if json.Unmarshal(data, &cs) != nil || cs.Runs <= 0 {
+	if !c.store.Get(key, &cs) || cs.Runs <= 0 {
 		return nil, false
 	}
 	s := &BenchSamples{Base: map[BenchKey][]float64{}, Head: map[BenchKey][]float64{}, Runs: cs.Runs}
@@ -99,7 +87,7 @@ func (c perfCache) get(key string) (*BenchSamples, bool) {
 }
 
 func (c perfCache) put(key string, s *BenchSamples) {
-	if c.dir == "" || s == nil || s.Runs == 0 {
+	if s == nil || s.Runs == 0 {
 		return
 	}
 	keys := map[BenchKey]bool{}
@@ -116,14 +104,7 @@ func (c perfCache) put(key string, s *BenchSamples) {
 	slices.SortFunc(cs.Samples, func(a, b cachedSample) int {
 		return strings.Compare(a.Pkg+"\x00"+a.Name, b.Pkg+"\x00"+b.Name)
 	})
-	data, err := json.Marshal(cs)
-	if err != nil {
-		return
-	}
-	f := c.file(key)
-	if os.MkdirAll(filepath.Dir(f), 0o755) == nil {
-		_ = workspace.WriteFile(f, data, 0o644) // a cache that cannot be written only costs time
-	}
+	c.store.Put(key, cs)
 }
 
 // goVersion is the version of the go command on PATH, which builds the

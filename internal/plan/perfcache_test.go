@@ -1,6 +1,9 @@
 package plan
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -20,12 +23,12 @@ func TestPerfCache(t *testing.T) {
 	if k1 == k2 {
 		t.Fatal("keys of different heads are equal")
 	}
-	off := perfCache{dir: dir, off: true}
+	off := newPerfCache(dir, true)
 	off.put(k1, s)
 	if _, ok := off.get(k1); ok {
 		t.Fatal("an off cache returned samples")
 	}
-	on := perfCache{dir: dir}
+	on := newPerfCache(dir, false)
 	got, ok := on.get(k1)
 	if !ok {
 		t.Fatal("samples stored with the cache off were not stored")
@@ -35,6 +38,19 @@ func TestPerfCache(t *testing.T) {
 	}
 	if _, ok := on.get(k2); ok {
 		t.Error("another key found samples")
+	}
+	// An entry edited by anyone without the installation's secret is
+	// discarded, not trusted.
+	files, _ := filepath.Glob(filepath.Join(dir, "perf", k1[:2], k1+".json"))
+	if len(files) != 1 {
+		t.Fatalf("stored entry not found: %v", files)
+	}
+	data, _ := os.ReadFile(files[0])
+	if err := os.WriteFile(files[0], bytes.Replace(data, []byte("2.1"), []byte("0.1"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := on.get(k1); ok {
+		t.Error("an edited entry was read")
 	}
 	pol := DefaultPerfPolicy()
 	if diff := cmp.Diff(s.Compare("app", pol), got.Compare("app", pol)); diff != "" {

@@ -35,7 +35,7 @@ func perfPolicy(opt CheckOptions) PerfPolicy {
 // the answer is stable or the policy's cap is reached, and compares them.
 func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions) (Gate, error) {
 	pol := perfPolicy(opt)
-	cache := perfCache{dir: opt.CacheDir, off: opt.NoCache}
+	cache := newPerfCache(opt.CacheDir, opt.NoCache)
 	var repos []RepoBench
 	var errs []string
 	var goEco *gomod.Go

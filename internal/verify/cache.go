@@ -228,3 +228,28 @@ func (k runKey) sum() string {
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }
+
+// Cache is cascade's content-keyed result store for other measurements
+// (the performance gate's samples): entries under cacheDir/name, each with
+// a MAC under the installation's secret, like verify's own results.
+type Cache struct{ c *resultCache }
+
+// OpenCache opens the store cacheDir/name; off ignores what is stored
+// (--no-cache) but still stores. Without a usable secret nothing is read
+// or stored (a cache only saves time).
+func OpenCache(cacheDir, name string, off bool) Cache {
+	if cacheDir == "" {
+		return Cache{c: &resultCache{}}
+	}
+	key, err := loadMACKey(filepath.Join(cacheDir, "secret", "results.key"))
+	if err != nil {
+		key = nil
+	}
+	return Cache{c: &resultCache{dir: filepath.Join(cacheDir, name), off: off, key: key}}
+}
+
+// Get reads the entry stored under key (a hex digest) into v.
+func (c Cache) Get(key string, v any) bool { return c.c.get(key, v) }
+
+// Put stores v under key.
+func (c Cache) Put(key string, v any) { c.c.put(key, v) }
