@@ -63,25 +63,43 @@ func Build(ctx context.Context, dir string) (string, error) {
 // Zone is the demo organisation's time zone.
 const Zone = "America/Los_Angeles"
 
-// demoWindow is the release window the demo opens around now (local to
-// Zone): the whole of now's hour and the three after it, on now's weekday,
-// so that the walk-through can release while it runs, never by a fake
-// clock.
-func demoWindow(now time.Time) (day time.Weekday, from, to int) {
+// demoWindow is one release window of the demo's policy: a weekday and
+// minutes since midnight.
+type demoWindow struct {
+	day      time.Weekday
+	from, to int
+}
+
+// demoWindows are the release windows the demo opens around now (local to
+// Zone): the whole of now's hour and the three after it, so that the
+// walk-through can release while it runs, never by a fake clock. Four hours
+// that cross midnight are two windows, the second on the next day: a
+// walk-through started just before midnight still releases after it.
+func demoWindows(now time.Time) []demoWindow {
 	loc, _ := time.LoadLocation(Zone)
 	lt := now.In(loc)
-	from = lt.Hour() * 60
-	to = min(from+4*60, 24*60)
-	return lt.Weekday(), from, to
+	from := lt.Hour() * 60
+	end := from + 4*60
+	ws := []demoWindow{{lt.Weekday(), from, min(end, 24*60)}}
+	if end > 24*60 {
+		ws = append(ws, demoWindow{(lt.Weekday() + 1) % 7, 0, end - 24*60})
+	}
+	return ws
 }
 
 // FridayAt is a Friday morning the walk-through checks the plan at, to
 // show the window gate's refusal: outside every window of the demo's
 // policy built at now.
 func FridayAt(now time.Time) string {
-	day, from, to := demoWindow(now)
+	ws := demoWindows(now)
 	for _, h := range []int{10, 8, 18, 22, 1} {
-		if day != time.Friday || h*60 < from || h*60 >= to {
+		inside := false
+		for _, w := range ws {
+			if w.day == time.Friday && h*60 >= w.from && h*60 < w.to {
+				inside = true
+			}
+		}
+		if !inside {
 			return fmt.Sprintf("2026-11-27T%02d:00:00-08:00", h)
 		}
 	}
@@ -91,12 +109,14 @@ func FridayAt(now time.Time) string {
 var dayKeys = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
 func workspaceFile(now time.Time) string {
-	day, from, to := demoWindow(now)
-	return workspaceYAML + fmt.Sprintf(`    # The demo's own window, open while the walk-through runs (built %s).
-    - days: [%s]
-      from: "%02d:%02d"
-      to: "%02d:%02d"
-`, now.UTC().Format(time.RFC3339), dayKeys[day], from/60, from%60, to/60, to%60)
+	var b strings.Builder
+	b.WriteString(workspaceYAML)
+	fmt.Fprintf(&b, "    # The demo's own window, open while the walk-through runs (built %s).\n", now.UTC().Format(time.RFC3339))
+	for _, w := range demoWindows(now) {
+		fmt.Fprintf(&b, "    - days: [%s]\n      from: \"%02d:%02d\"\n      to: \"%02d:%02d\"\n",
+			dayKeys[w.day], w.from/60, w.from%60, w.to/60, w.to%60)
+	}
+	return b.String()
 }
 
 // makePeople makes SSH keys for the demo's people (alice, the release

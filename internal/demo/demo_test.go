@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/plan"
 	"github.com/cascade-dev/cascade/internal/scan"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -294,5 +296,44 @@ func TestKillRunnerMidStepNeedsTheStep(t *testing.T) {
 	_, err := KillRunnerMidStep(context.Background(), dir, exec.Command("true"), "p", 7)
 	if err == nil || !strings.Contains(err.Error(), "before step 7 of p started; nothing to kill") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestWindowsCoverTheWalkThrough: the demo's policy keeps its window open
+// for hours after the demo is built, also when they cross midnight (a
+// walk-through started at 23:50 on a Friday releases on the Saturday), and
+// the Friday it checks the plan at is outside every window.
+func TestWindowsCoverTheWalkThrough(t *testing.T) {
+	loc, err := time.LoadLocation(Zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := build(t)
+	for _, now := range []time.Time{
+		time.Date(2026, 11, 27, 23, 50, 0, 0, loc), // Friday, before midnight
+		time.Date(2026, 11, 28, 21, 10, 0, 0, loc), // Saturday evening
+		time.Date(2026, 11, 25, 10, 0, 0, 0, loc),  // Wednesday morning
+		time.Date(2026, 11, 27, 10, 30, 0, 0, loc), // Friday at the hour FridayAt prefers
+	} {
+		file := filepath.Join(dir, "cascade.yaml")
+		if err := os.WriteFile(file, []byte(workspaceFile(now)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ws, err := workspace.Load(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, later := range []time.Duration{0, 10 * time.Minute, 90 * time.Minute, 170 * time.Minute} {
+			if g := plan.WindowGate(ws.Policy, now.Add(later)); g.Status != plan.Pass {
+				t.Errorf("built %s: %s later: %s", now, later, g.Reason)
+			}
+		}
+		friday, err := time.Parse(time.RFC3339, FridayAt(now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := plan.WindowGate(ws.Policy, friday); g.Status != plan.Fail {
+			t.Errorf("built %s: FridayAt %s is inside a window: %s", now, friday, g.Reason)
+		}
 	}
 }
