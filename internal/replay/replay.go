@@ -87,9 +87,13 @@ type Report struct {
 	// TooLong, TooDeep and MissingField are parse errors: lines longer than
 	// MaxLine, nested more than 10,000 levels, and readable lines without
 	// the --field.
-	TooLong       int64 `json:"too_long"`
-	TooDeep       int64 `json:"too_deep"`
-	MissingField  int64 `json:"missing_field"`
+	TooLong      int64 `json:"too_long"`
+	TooDeep      int64 `json:"too_deep"`
+	MissingField int64 `json:"missing_field"`
+	// Undecided lines are parse errors too: documents on which a pattern
+	// took too long to match, or whose validation would cost more than
+	// schemadiff.MaxEvaluations.
+	Undecided     int64 `json:"undecided"`
 	AcceptedBoth  int64 `json:"accepted_by_both"`
 	NewlyRejected int64 `json:"newly_rejected"`
 	NewlyAccepted int64 `json:"newly_accepted"`
@@ -176,6 +180,7 @@ const (
 	unreadableSyntax int8 = iota
 	unreadableMissing
 	unreadableTooDeep
+	unreadableUndecided
 )
 
 const (
@@ -362,6 +367,8 @@ func merge(rep *Report, groups map[string]*Group, b *batch, out []outcome, opt O
 				rep.MissingField++
 			case unreadableTooDeep:
 				rep.TooDeep++
+			case unreadableUndecided:
+				rep.Undecided++
 			}
 			if len(g.ErrorExamples) < opt.Examples {
 				g.ErrorExamples = append(g.ErrorExamples, ex)
@@ -563,6 +570,8 @@ func unreadable(err error) outcome {
 		o.reason = unreadableTooDeep
 	case errors.As(err, &missing):
 		o.reason = unreadableMissing
+	case schemadiff.Undecided(err):
+		o.reason = unreadableUndecided
 	}
 	return o
 }
@@ -572,14 +581,15 @@ func judgeDoc(ex *extractor, opt Options, loc located) outcome {
 	if err != nil {
 		return unreadable(err)
 	}
-	// A pattern that takes too long to match leaves the line undecided:
+	// A pattern that takes too long to match, or a validation that would
+	// cost more than schemadiff.MaxEvaluations, leaves the line undecided:
 	// it is counted as unreadable, never as accepted or rejected.
 	oldOK, err := opt.Old.Check(doc)
 	if err != nil {
 		return unreadable(err)
 	}
 	newErr := opt.New.Validate(doc)
-	if te := (*schemadiff.MatchTimeoutError)(nil); errors.As(newErr, &te) {
+	if schemadiff.Undecided(newErr) {
 		return unreadable(newErr)
 	}
 	switch {

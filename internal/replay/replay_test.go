@@ -235,3 +235,33 @@ func FuzzScanSpans(f *testing.F) {
 		}
 	})
 }
+
+// TestTooCostlyLineIsUndecided: a line whose validation against a schema
+// would cost more than schemadiff.MaxEvaluations (a chain of $defs that
+// doubles at each level) is not judged: it is an unreadable line that
+// says why, never newly rejected or accepted.
+func TestTooCostlyLineIsUndecided(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"$ref":"#/$defs/d0","$defs":{`)
+	for i := range 25 {
+		fmt.Fprintf(&b, `"d%d":{"anyOf":[{"$ref":"#/$defs/d%d"},{"allOf":[{"$ref":"#/$defs/d%d"}]}]},`, i, i+1, i+1)
+	}
+	b.WriteString(`"d25":{"type":"object","required":["name"]}}}`)
+	o, err := schemadiff.Load("old.json", []byte(oldSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := schemadiff.Load("new.json", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Run(context.Background(), []Input{{Name: "log", R: strings.NewReader(`{"where":{"grade":1}}` + "\n")}},
+		Options{Old: o, New: n, Field: "where", Examples: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ParseErrors != 1 || r.Undecided != 1 || r.NewlyRejected != 0 || r.AcceptedBoth != 0 || len(r.ParseErrorExamples) != 1 ||
+		!strings.Contains(r.ParseErrorExamples[0].Error, "subschema evaluations") {
+		t.Errorf("report = %+v %+v", r, r.ParseErrorExamples)
+	}
+}
