@@ -127,6 +127,8 @@ func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
 		"tree-b.json": `{"$defs":{"node":{"type":"object","properties":{"value":{"type":"string","maxLength":10},
 			"left":{"$ref":"#/$defs/node"},"right":{"$ref":"#/$defs/node"},
 			"children":{"type":"array","items":{"$ref":"#/$defs/node"}}},"required":["value","left"]}},"$ref":"#/$defs/node"}`,
+		"huge-a.json":       `{"type":"number","minimum":1e999999}`,
+		"huge-b.json":       `{"type":"number","minimum":2e999999}`,
 		"chain-a.json":      chain(25, false, "string"),
 		"chain-b.json":      chain(25, false, "integer"),
 		"deep-chain-a.json": chain(25, true, "string"),
@@ -142,7 +144,7 @@ func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
 		{[]string{"minlength.json", "minlength1.json"}, 1, "more than 10000 items, properties or characters"},
 		{[]string{"string.json", "maxlength.json"}, 1, "at most more than 1099511627776 characters"},
 		{[]string{"enum-a.json", "enum-b.json"}, 1, `rejected now: "v0"`},
-		{[]string{"deep-a.json", "deep-b.json"}, 1, "nested more than 512 levels deep: not compiled"},
+		{[]string{"deep-a.json", "deep-b.json"}, 1, "nested more than 512 levels deep (cascade reads schemas of up to 512 levels and 20000 objects): not compiled"},
 		{[]string{"--timeout", "1ns", "tree-a.json", "tree-b.json"}, 1, "the comparison stopped before it was complete (it reached its time limit of 1ns)"},
 		// Exponential work for the validator from 2.5 KB: the comparison
 		// stays within its time limit and memory (it took 5 GB and 300 s,
@@ -150,6 +152,9 @@ func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
 		// cost too much to validate is not validated.
 		{[]string{"--timeout", "2s", "chain-a.json", "chain-b.json"}, 1, "the comparison stopped before it was complete (it reached its time limit of 2s)"},
 		{[]string{"deep-chain-a.json", "deep-chain-b.json"}, 1, "validating an example could cost more than 500000 subschema evaluations"},
+		// A number of a million digits (exact for the validator): printed
+		// in a 2 MB witness, and comparisons with it overran --timeout.
+		{[]string{"huge-a.json", "huge-b.json"}, 1, "a number at /minimum has more than 400 digits or an exponent beyond ±400: not compiled"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			c := startCascade(t, dir, append([]string{"schema-diff"}, tc.args...)...)
