@@ -373,3 +373,25 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// TestExtractRefusesOversizeManifest: a tree with a manifest over
+// MaxManifest anywhere in it is refused before anything is extracted; a
+// big file that is no manifest, and a manifest of exactly the limit, are
+// extracted.
+func TestExtractRefusesOversizeManifest(t *testing.T) {
+	ctx := context.Background()
+	ok := newRepo(t, map[string]string{"data.bin": strings.Repeat("x", MaxManifest+1), "go.mod": strings.Repeat("/", MaxManifest)})
+	if err := ok.Repo.Extract(ctx, "HEAD", filepath.Join(t.TempDir(), "x")); err != nil {
+		t.Fatalf("Extract = %v; want a tree without an oversize manifest extracted", err)
+	}
+	w := newRepo(t, map[string]string{"a.go": "package a\n", "web/ui/package.json": strings.Repeat(" ", MaxManifest+1)})
+	dst := filepath.Join(t.TempDir(), "x")
+	err := w.Repo.Extract(ctx, "HEAD", dst)
+	var tl *ManifestTooLargeError
+	if !errors.As(err, &tl) || !errors.Is(err, ErrTooLarge) || errkind.Of(err) != errkind.Invalid || tl.Path != "web/ui/package.json" || tl.Size != MaxManifest+1 {
+		t.Fatalf("Extract = %v; want web/ui/package.json refused as bad input", err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "a.go")); err == nil {
+		t.Errorf("the tree was extracted although it was refused")
+	}
+}

@@ -446,9 +446,15 @@ func (f *blobFile) load() error {
 	if f.data != nil {
 		return nil
 	}
-	obj, err := f.b.Read(f.id)
+	// The module's go.mod is parsed whole by the go command: it gets the
+	// manifest limit, checked from the object's size before it is read.
+	limit := int64(gitrepo.MaxObject)
+	if gitrepo.IsManifest(f.path) {
+		limit = gitrepo.MaxManifest
+	}
+	obj, err := f.b.ReadLimit(f.id, limit)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", f.path, err)
 	}
 	f.data = obj.Data
 	return nil
