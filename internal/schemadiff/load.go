@@ -23,6 +23,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/jsonfile"
 )
 
 // Schema is a compiled schema with its source.
@@ -147,6 +148,9 @@ func Load(name string, data []byte) (*Schema, error) {
 			return nil, errkind.New(errkind.Invalid, "%s:%d:%d: invalid JSON: %v", name, line, col, se)
 		}
 		return nil, errkind.New(errkind.Invalid, "%s: invalid JSON: %v", name, err)
+	}
+	if err := jsonfile.CheckKeys(name, data); err != nil {
+		return nil, err
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
