@@ -253,6 +253,12 @@ func TestRedactURL(t *testing.T) {
 		"git@example.com:org/api.git":                  "git@example.com:org/api.git",
 		"https://example.com/org/api.git":              "https://example.com/org/api.git",
 		"/srv/git/api":                                 "/srv/git/api",
+		"https://example.com/org/api.git?token=ghp_x":  "https://example.com/org/api.git?token=xxxxx",
+		"https://gitlab.example.com/g/api.git?private_token=glpat-x&ref=main&access_token=ya29.x": "https://gitlab.example.com/g/api.git?private_token=xxxxx&ref=main&access_token=xxxxx",
+		"https://u:p@example.com/api.git?Job_Token=abc&x=1":                                       "https://u:xxxxx@example.com/api.git?Job_Token=xxxxx&x=1",
+		"https://example.com/api.git?ref=main&depth=1":                                            "https://example.com/api.git?ref=main&depth=1",
+		"https://example.com/api.git?token":                                                       "https://example.com/api.git?token",
+		"https://example.com/api.git?api%5Fkey=k":                                                 "https://example.com/api.git?api%5Fkey=xxxxx",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
@@ -270,6 +276,11 @@ func TestMirrorErrorRedactsCredentials(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "alice:xxxxx@127.0.0.1") {
 		t.Errorf("error = %v; want the URL with its password redacted", err)
+	}
+	url = "http://127.0.0.1:1/org/api.git?private_token=glpat-s3cret"
+	_, err = Mirror(context.Background(), t.TempDir(), url, false)
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "api.git?private_token=xxxxx") {
+		t.Errorf("error = %v; want the URL with its token redacted", err)
 	}
 }
 
