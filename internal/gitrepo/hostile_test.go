@@ -254,11 +254,12 @@ func TestRedactURL(t *testing.T) {
 		"https://example.com/org/api.git":              "https://example.com/org/api.git",
 		"/srv/git/api":                                 "/srv/git/api",
 		"https://example.com/org/api.git?token=ghp_x":  "https://example.com/org/api.git?token=xxxxx",
-		"https://gitlab.example.com/g/api.git?private_token=glpat-x&ref=main&access_token=ya29.x": "https://gitlab.example.com/g/api.git?private_token=xxxxx&ref=main&access_token=xxxxx",
-		"https://u:p@example.com/api.git?Job_Token=abc&x=1":                                       "https://u:xxxxx@example.com/api.git?Job_Token=xxxxx&x=1",
-		"https://example.com/api.git?ref=main&depth=1":                                            "https://example.com/api.git?ref=main&depth=1",
-		"https://example.com/api.git?token":                                                       "https://example.com/api.git?token",
-		"https://example.com/api.git?api%5Fkey=k":                                                 "https://example.com/api.git?api%5Fkey=xxxxx",
+		"https://gitlab.example.com/g/api.git?private_token=glpat-x&ref=main&access_token=ya29.x":           "https://gitlab.example.com/g/api.git?private_token=xxxxx&ref=main&access_token=xxxxx",
+		"https://u:p@example.com/api.git?Job_Token=abc&x=1":                                                 "https://u:xxxxx@example.com/api.git?Job_Token=xxxxx&x=1",
+		"https://example.com/api.git?ref=main&depth=1":                                                      "https://example.com/api.git?ref=main&depth=1",
+		"https://example.com/api.git?token":                                                                 "https://example.com/api.git?token",
+		"https://example.com/a.git?client_secret=s&X-Amz-Signature=s&auth=s&password=s&credential=s&tier=t": "https://example.com/a.git?client_secret=xxxxx&X-Amz-Signature=xxxxx&auth=xxxxx&password=xxxxx&credential=xxxxx&tier=t",
+		"https://example.com/api.git?api%5Fkey=k":                                                           "https://example.com/api.git?api%5Fkey=xxxxx",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
