@@ -316,6 +316,31 @@ func TestManifestOverCapRefused(t *testing.T) {
 	commitBig(t, web, "big", "ui/package.json", `{"name": "@ex/web", "x": "`, size)
 	gitIn(t, web, nil, "checkout", "-q", "-f", "big")
 
+	// A workspace whose downstream requires a release (a tag) with a
+	// go.mod over the limit: the baseline cannot be built, and the module
+	// proxy does not serve that version (it said "fixed", or "broken",
+	// which hides a regression).
+	ws3 := filepath.Join(dir, "ws3")
+	for name, files := range map[string]map[string]string{
+		"lib": {"go.mod": "module example.com/lib\n\ngo 1.22\n", "lib.go": "package lib\n\nfunc V() int { return 1 }\n"},
+		"app": {"go.mod": "module example.com/app\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n",
+			"app.go": "package app\n\nimport \"example.com/lib\"\n\nvar X = lib.V()\n"},
+	} {
+		repo := filepath.Join(ws3, name)
+		if err := os.MkdirAll(repo, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFiles(t, repo, files)
+		gitIn(t, repo, nil, "init", "-q", "-b", "main")
+		gitIn(t, repo, nil, "add", "-A")
+		gitIn(t, repo, nil, "commit", "-q", "-m", "init")
+		if name == "lib" {
+			commitBig(t, repo, "release", "go.mod", files["go.mod"], size)
+			gitIn(t, repo, nil, "tag", "v1.0.0", "release")
+		}
+	}
+	writeFiles(t, ws3, map[string]string{"cascade.yaml": "discover: [\"./*\"]\n"})
+
 	for _, tc := range []struct {
 		dir  string
 		args []string
@@ -326,6 +351,7 @@ func TestManifestOverCapRefused(t *testing.T) {
 		{ws, []string{"semver", "lib", "--head", "big"}, "lib@big: go.mod at [0-9a-f]{12} is 134217728 bytes"},
 		{ws2, []string{"graph"}, `repo web \(branch big\): ui/package.json at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes`},
 		{ws2, []string{"verify", "web"}, `repo web \(branch big\): ui/package.json at [0-9a-f]{12} is 134217728 bytes`},
+		{ws3, []string{"verify", "lib", "--all-packages"}, `app \(alone\): the workspace module proxy refused to serve example.com/lib@v1.0.0 \(repository .*/ws3/lib\): go.mod at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			c := startCascade(t, tc.dir, tc.args...)
