@@ -349,6 +349,7 @@ func TestManifestOverCapRefused(t *testing.T) {
 		{ws, []string{"verify", "lib@big"}, "lib@big: go.mod at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes \\(4 MiB\\)"},
 		{ws, []string{"verify", "lib", "--with", "app@big"}, "app@big: go.mod at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes"},
 		{ws, []string{"semver", "lib", "--head", "big"}, "lib@big: go.mod at [0-9a-f]{12} is 134217728 bytes"},
+		{ws, []string{"schema-diff", "lib@big:go.mod", "lib@main:go.mod"}, "lib@big:go.mod: go.mod at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes"},
 		{ws2, []string{"graph"}, `repo web \(branch big\): ui/package.json at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes`},
 		{ws2, []string{"verify", "web"}, `repo web \(branch big\): ui/package.json at [0-9a-f]{12} is 134217728 bytes`},
 		{ws3, []string{"verify", "lib", "--all-packages"}, `app \(alone\): the workspace module proxy refused to serve example.com/lib@v1.0.0 \(repository .*/ws3/lib\): go.mod at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes`},
