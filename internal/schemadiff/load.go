@@ -23,6 +23,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/jsonfile"
 )
 
 // Schema is a compiled schema with its source.
@@ -203,6 +204,9 @@ func Load(name string, data []byte) (*Schema, error) {
 			return nil, errkind.New(errkind.Invalid, "%s:%d:%d: invalid JSON: %v", name, line, col, se)
 		}
 		return nil, errkind.New(errkind.Invalid, "%s: invalid JSON: %v", name, err)
+	}
+	if err := jsonfile.CheckKeys(name, data); err != nil {
+		return nil, err
 	}
 	if where, ok := HugeNumber(doc); ok {
 		return nil, errkind.Wrap(errkind.Invalid, &TooBigError{Name: name, Reason: (&HugeNumberError{Where: where}).what()})

@@ -119,6 +119,10 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		}
 		return nil, err
 	}
+	// Refused before anything reads the tree (see gitrepo.CheckManifests).
+	if err := r.Git.CheckManifests(ctx, headCommit); err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", r.Name, head, err)
+	}
 	if opt.Proposed != "" && (!modsemver.IsValid(opt.Proposed) || modsemver.Canonical(opt.Proposed) != opt.Proposed) {
 		// The go command takes only canonical versions as module versions:
 		// v1.3 and v1.3.0+meta name no release it would use.
