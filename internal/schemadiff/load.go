@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dlclark/regexp2/v2"
@@ -142,6 +143,20 @@ func (e *MatchTimeoutError) Error() string {
 // asks), with a match timeout.
 type ecmaRegexp struct{ re *regexp2.Regexp }
 
+// stopMatching is set once the process is interrupted: every pattern
+// match from then on ends at once, undecided, so that a validation with
+// many slow matches (each bounded by MatchTimeout) stops at the next one.
+var stopMatching atomic.Bool
+
+// StopMatchingWhenDone ends every pattern match of the process, undecided,
+// once ctx is done: for a command's context, cancelled by Ctrl-C.
+func StopMatchingWhenDone(ctx context.Context) {
+	go func() {
+		<-ctx.Done()
+		stopMatching.Store(true)
+	}()
+}
+
 func compileECMA(pattern string) (jsonschema.Regexp, error) {
 	re, err := regexp2.Compile(pattern, regexp2.ECMAScript)
 	if err != nil {
@@ -157,6 +172,9 @@ func (e ecmaRegexp) String() string { return e.re.String() }
 // interface has no room for an error: a timeout unwinds to Check, the one
 // caller of the validator, which turns it into an error.
 func (e ecmaRegexp) MatchString(s string) bool {
+	if stopMatching.Load() {
+		panic(&MatchTimeoutError{Pattern: e.re.String()})
+	}
 	ok, err := e.re.MatchString(s)
 	if err != nil {
 		panic(&MatchTimeoutError{Pattern: e.re.String()})
