@@ -38,7 +38,8 @@ import (
 //     by workspace.ParseRepoConfig and runbook.Parse, plans/ID.yaml by
 //     plan.Parse; any other PATH must be valid YAML. With a third word
 //     "error" the file must be refused, and the ```text block that follows
-//     holds the message, matched as output is.
+//     holds the message, matched as output is; with "write" it is also
+//     written to PATH in the organisation, for the commands after it.
 //   - ```text: output shown without a command (not run); ```json: valid JSON.
 //
 // Each page runs in its own copy of one demo organisation; commands share
@@ -245,8 +246,12 @@ func TestDocs(t *testing.T) {
 						t.Errorf("%s: a yaml block names the file it stands for: ```yaml cascade.yaml, ```yaml .cascade.yaml, ```yaml plans/ID.yaml", where)
 						continue
 					}
-					err := parseFile(org, b.info[1], []byte(strings.Join(b.body, "\n")))
+					data := []byte(strings.Join(b.body, "\n"))
+					err := parseFile(org, b.info[1], data)
 					wantErr := len(b.info) > 2 && b.info[2] == "error"
+					if len(b.info) > 2 && b.info[2] == "write" && err == nil {
+						writeExample(t, org, b.info[1], data)
+					}
 					switch {
 					case !wantErr && err != nil:
 						t.Errorf("%s: the example of %s is refused: %v", where, b.info[1], err)
@@ -269,6 +274,21 @@ func TestDocs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// writeExample writes a page's file example into the organisation org.
+func writeExample(t *testing.T, org, path string, data []byte) {
+	t.Helper()
+	file := filepath.Join(org, filepath.FromSlash(path))
+	if !strings.HasPrefix(file, org+string(filepath.Separator)) {
+		t.Fatalf("the example's path %s leaves the organisation", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
