@@ -258,7 +258,7 @@ func TestDocs(t *testing.T) {
 					case wantErr && err == nil:
 						t.Errorf("%s: the bad example of %s is accepted", where, b.info[1])
 					case wantErr:
-						if i+1 >= len(bs) || bs[i+1].info[0] != "text" {
+						if i+1 >= len(bs) || len(bs[i+1].info) == 0 || bs[i+1].info[0] != "text" {
 							t.Errorf("%s: a bad example is followed by a ```text block with its error", where)
 						} else if merr := matchLines(bs[i+1].body, err.Error()); merr != nil {
 							t.Errorf("%s: the error of the bad example differs from the page's: %v\ngot: %v", where, merr, err)
