@@ -671,6 +671,11 @@ func (e *engine) runSteps(ctx context.Context, steps []ecosystem.Step) (Run, err
 		if err != nil {
 			return r, err
 		}
+		if s.Refused != nil {
+			if err := s.Refused(res.Output); err != nil {
+				return r, err
+			}
+		}
 		results := ecosystem.Results{Reports: -1}
 		if p != nil {
 			results = p.Finish()
