@@ -189,6 +189,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 	}
 	root.Version = v
 	root.SetVersionTemplate("cascade {{.Version}}\n")
+	root.SetHelpCommand(a.helpCommand())
 	refuseUnknownSubcommands(root)
 	return root
 }
