@@ -14,21 +14,23 @@ import (
 
 // diskWatch keeps a command inside its disk cap. The command's /tmp (also
 // its HOME) is a tmpfs no larger than the cap, so it can never hold more;
-// its writable directories (its work tree, a fetch phase's caches) and the
-// upper layers of its overlays are on the host's disk, where only a count
-// can bound them: diskWatch sums what they hold (allocated blocks, a file
-// with several links once) before the command starts, again and again
-// while it runs, and once more when it has ended. When the growth of those
-// directories plus what its /tmp holds passes the cap, the command is
+// its writable directories (its work tree) and the upper layers of its
+// overlays are on the host's disk, where only a count can bound them:
+// diskWatch sums what the files the command made or changed there take
+// (allocated blocks of every file whose status changed since the command
+// started, a file with several names once; a file it changed counts
+// whole), again and again while it runs and once more when it has ended.
+// When that plus what its /tmp holds passes the cap, the command is
 // killed; a command found past the cap only at its end (it wrote and
 // ended between two counts) is judged the same way: the cap does not
-// depend on when the counts fall.
+// depend on when the counts fall. Shared caches a fetch phase fills
+// (Cmd.Shared) are not counted.
 type diskWatch struct {
 	limit int64
-	// dirs are the host directories counted, base what they held at the
-	// start.
-	dirs []string
-	base int64
+	// dirs are the host directories counted, since when the command
+	// started.
+	dirs  []string
+	since time.Time
 	// tmp reads how much the command's /tmp holds (0 before it exists);
 	// tmpSize is how much it can hold: a /tmp filled up is past the cap
 	// too (the command was out of disk).
@@ -43,19 +45,24 @@ type diskWatch struct {
 	tmpFull bool
 }
 
-// newDiskWatch counts the directories c writes on the host as the command
-// is about to start.
-func newDiskWatch(limit, tmpSize int64, mounts []mountSpec) *diskWatch {
-	w := &diskWatch{limit: limit, tmpSize: tmpSize, tmp: func() int64 { return 0 }}
+// newDiskWatch watches the directories a command is about to write on
+// the host, except the shared ones.
+func newDiskWatch(limit, tmpSize int64, mounts []mountSpec, shared []string) *diskWatch {
+	w := &diskWatch{limit: limit, tmpSize: tmpSize, tmp: func() int64 { return 0 }, since: time.Now()}
+	skip := map[string]bool{}
+	for _, p := range shared {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			skip[real] = true
+		}
+	}
 	for _, m := range mounts {
-		switch m.Kind {
-		case "rw":
+		switch {
+		case m.Kind == "rw" && !skip[m.Path]:
 			w.dirs = append(w.dirs, m.Path)
-		case "overlay":
+		case m.Kind == "overlay":
 			w.dirs = append(w.dirs, m.Upper)
 		}
 	}
-	w.base = usage(w.dirs)
 	return w
 }
 
@@ -66,7 +73,7 @@ func (w *diskWatch) check(tmpUsed int64) bool {
 	if tmpUsed < 0 {
 		tmpUsed = w.tmp()
 	}
-	total := max(usage(w.dirs)-w.base, 0) + tmpUsed
+	total := usage(w.dirs, w.since) + tmpUsed
 	full := tmpUsed > w.tmpSize-tmpSlack
 	w.mu.Lock()
 	w.peak = max(w.peak, total)
@@ -112,13 +119,15 @@ func (w *diskWatch) note() string {
 	return fmt.Sprintf("killed: the command filled %d MiB of disk (its work tree, overlays and /tmp), more than its disk cap of %d MiB (--sandbox-disk)", w.peak>>20, w.limit>>20)
 }
 
-// usage is the disk the files under dirs take: allocated blocks, links
-// not followed, a file with several names counted once. What cannot be
-// read (a directory the command made unreadable) counts as nothing: the
-// cap is then the tmpfs's and the file-size limit's.
-func usage(dirs []string) int64 {
+// usage is the disk the files under dirs whose status changed at or
+// after since take: allocated blocks, links not followed, a file with
+// several names counted once. What cannot be read (a directory the
+// command made unreadable) counts as nothing: the cap is then the tmpfs's
+// and the file-size limit's.
+func usage(dirs []string, since time.Time) int64 {
 	type inode struct{ dev, ino uint64 }
 	seen := map[inode]bool{}
+	after := since.UnixNano()
 	var total int64
 	for _, d := range dirs {
 		_ = filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
@@ -130,7 +139,7 @@ func usage(dirs []string) int64 {
 				return nil
 			}
 			st, ok := fi.Sys().(*syscall.Stat_t)
-			if !ok {
+			if !ok || st.Ctim.Nano() < after {
 				return nil
 			}
 			if st.Nlink > 1 && !fi.IsDir() {

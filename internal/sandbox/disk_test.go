@@ -50,7 +50,7 @@ func TestDiskCapAtTheEnd(t *testing.T) {
 
 // TestDiskCapCountsGrowth: what the work tree held before the command
 // does not count, a file with two names counts once, and a command under
-// its cap runs as usual.
+// its cap runs as usual; shared caches do not count.
 func TestDiskCapCountsGrowth(t *testing.T) {
 	dir := t.TempDir()
 	big := make([]byte, 40<<20)
@@ -64,6 +64,15 @@ func TestDiskCapCountsGrowth(t *testing.T) {
 	if !res.OK() || res.DiskExceeded || !strings.Contains(res.Output, "DONE") {
 		t.Errorf("a command under its cap: %+v", res)
 	}
+	// A shared cache a fetch phase fills does not count; the same
+	// directory not marked shared does.
+	cache := t.TempDir()
+	res = run(t, Cmd{Shell: fill(cache, 48, "echo DONE"), Dir: dir, Writable: []string{dir, cache}, Shared: []string{cache}, Disk: 32 << 20})
+	if !res.OK() || res.DiskExceeded {
+		t.Errorf("writing a shared cache: %+v", res)
+	}
+	res = run(t, Cmd{Shell: fill(cache, 48, "echo DONE"), Dir: dir, Writable: []string{dir, cache}, Disk: 32 << 20})
+	wantDiskExceeded(t, res, "writing a writable directory not shared")
 }
 
 // TestDiskCapTmpAndOverlay: /tmp (and HOME) is no larger than the cap, and

@@ -54,7 +54,7 @@ func runIsolated(runCtx context.Context, c Cmd, args []string, tmp string, stdou
 		note = "no memory or process limit: " + cgErr.Error()
 	}
 	fail = func(err error) (ended, error) { return ended{exit: -1, startErr: err, note: note}, nil }
-	watch := newDiskWatch(disk, cfg.TmpSize, mounts)
+	watch := newDiskWatch(disk, cfg.TmpSize, mounts, c.Shared)
 
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {

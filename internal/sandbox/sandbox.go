@@ -70,6 +70,10 @@ type Cmd struct {
 	// its writes thrown away when it ends (a build cache it must not
 	// poison); Writable directories it may write (Dir alone when empty).
 	ReadOnly, Overlay, Writable []string
+	// Shared are those of the Writable directories that commands share:
+	// the module and build caches a fetch phase fills. What the command
+	// writes there does not count against its disk cap.
+	Shared []string
 	// Network gives the command the host's network (a fetch phase, a
 	// runbook step that declares it); otherwise it has only a loopback of
 	// its own.
