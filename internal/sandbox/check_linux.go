@@ -41,21 +41,22 @@ func Check(ctx context.Context) []Feature {
 		iso.Detail += "; as a user: through a user namespace"
 	}
 	fs = append(fs, iso)
+	disk := diskCap(Cmd{})
+	tmp := min(int64(DefaultTmpSize), disk)
 	cg, err := newCgroup(DefaultMemory, DefaultPids)
 	lim := Feature{Name: "limits", OK: err == nil}
 	switch {
 	case err != nil:
-		lim.Detail = fmt.Sprintf("no memory or process limit (%v); file size (%d MiB) and /tmp size (%d MiB) still capped, wall time by --timeout", err, DefaultFileSize>>20, DefaultTmpSize>>20)
+		lim.Detail = fmt.Sprintf("no memory or process limit (%v); file size (%d MiB) and /tmp size (%d MiB) still capped, wall time by --timeout", err, DefaultFileSize>>20, tmp>>20)
 	case cg.v2:
-		lim.Detail = fmt.Sprintf("cgroup v2: memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, DefaultTmpSize>>20)
+		lim.Detail = fmt.Sprintf("cgroup v2: memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, tmp>>20)
 	default:
-		lim.Detail = fmt.Sprintf("cgroup v1 (memory, pids): memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, DefaultTmpSize>>20)
+		lim.Detail = fmt.Sprintf("cgroup v1 (memory, pids): memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, tmp>>20)
 	}
 	cg.remove()
 	fs = append(fs, lim)
-	disk := diskCap(Cmd{})
 	fs = append(fs, Feature{Name: "disk", OK: iso.OK, Required: true,
-		Detail: fmt.Sprintf("%d MiB per command in total (--sandbox-disk): what its work tree grows by and what it writes through overlays, counted while it runs and when it ends (past the cap it is killed: an error, never a pass), and its /tmp and HOME, a tmpfs of %d MiB", disk>>20, min(int64(DefaultTmpSize), disk)>>20)})
+		Detail: fmt.Sprintf("%d MiB per command in total (--sandbox-disk): what its work tree grows by and what it writes through overlays, counted while it runs and when it ends (past the cap it is killed: an error, never a pass), and its /tmp and HOME, a tmpfs of %d MiB", disk>>20, tmp>>20)})
 	sc := Feature{Name: "seccomp", Required: true, OK: seccomp.Supported()}
 	if sc.OK {
 		sc.Detail = "denied: " + strings.Join(deniedSyscalls, ", ") + ", clone with a namespace flag; clone3 answers ENOSYS (C libraries fall back to clone)"
