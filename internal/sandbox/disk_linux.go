@@ -48,7 +48,7 @@ type diskWatch struct {
 // newDiskWatch watches the directories a command is about to write on
 // the host, except the shared ones.
 func newDiskWatch(limit, tmpSize int64, mounts []mountSpec, shared []string) *diskWatch {
-	w := &diskWatch{limit: limit, tmpSize: tmpSize, tmp: func() int64 { return 0 }, since: time.Now()}
+	w := &diskWatch{limit: limit, tmpSize: tmpSize, tmp: func() int64 { return 0 }, since: fileClock()}
 	skip := map[string]bool{}
 	for _, p := range shared {
 		if real, err := filepath.EvalSymlinks(p); err == nil {
@@ -164,4 +164,16 @@ func tmpfsUsed(path string) int64 {
 		return -1
 	}
 	return int64(st.Blocks-st.Bfree) * st.Bsize
+}
+
+// fileClock is the time as the kernel stamps files: its coarse clock,
+// which may lag the precise one by a tick. A file the command changes is
+// stamped at or after it; a file changed in the same tick before is
+// counted too, which errs on the side of the cap.
+func fileClock() time.Time {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_REALTIME_COARSE, &ts) != nil {
+		return time.Now().Add(-time.Second)
+	}
+	return time.Unix(ts.Unix())
 }
