@@ -70,6 +70,25 @@ func nested(levels int, leaf string) string {
 	return strings.Repeat(`{"type":"object","properties":{"a":`, levels) + leaf + strings.Repeat(`}}`, levels)
 }
 
+// chain is a schema of n $defs, each referring twice to the next (through
+// anyOf and allOf, or, with deep, one level down in property "a"), ending
+// in leaf: 2.5 KB for 25 levels, and 2^25 evaluations for the validator to
+// decide a value.
+func chain(n int, deep bool, leaf string) string {
+	var b strings.Builder
+	b.WriteString(`{"$ref":"#/$defs/d0","$defs":{`)
+	for i := range n {
+		next := fmt.Sprintf(`{"$ref":"#/$defs/d%d"}`, i+1)
+		if deep {
+			fmt.Fprintf(&b, `"d%d":{"type":"object","properties":{"a":{"anyOf":[%s,{"allOf":[%s]}]}}},`, i, next, next)
+		} else {
+			fmt.Fprintf(&b, `"d%d":{"anyOf":[%s,{"allOf":[%s,{"type":"object"}]}]},`, i, next, next)
+		}
+	}
+	fmt.Fprintf(&b, `"d%d":{"type":%q}}}`, n, leaf)
+	return b.String()
+}
+
 func enum(from, n int) string {
 	var b strings.Builder
 	b.WriteString(`{"enum":[`)
@@ -108,6 +127,10 @@ func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
 		"tree-b.json": `{"$defs":{"node":{"type":"object","properties":{"value":{"type":"string","maxLength":10},
 			"left":{"$ref":"#/$defs/node"},"right":{"$ref":"#/$defs/node"},
 			"children":{"type":"array","items":{"$ref":"#/$defs/node"}}},"required":["value","left"]}},"$ref":"#/$defs/node"}`,
+		"chain-a.json":      chain(25, false, "string"),
+		"chain-b.json":      chain(25, false, "integer"),
+		"deep-chain-a.json": chain(25, true, "string"),
+		"deep-chain-b.json": chain(25, true, "integer"),
 	})
 	for _, tc := range []struct {
 		args []string
@@ -121,6 +144,12 @@ func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
 		{[]string{"enum-a.json", "enum-b.json"}, 1, `rejected now: "v0"`},
 		{[]string{"deep-a.json", "deep-b.json"}, 1, "nested more than 512 levels deep: not compiled"},
 		{[]string{"--timeout", "1ns", "tree-a.json", "tree-b.json"}, 1, "the comparison stopped before it was complete (it reached its time limit of 1ns)"},
+		// Exponential work for the validator from 2.5 KB: the comparison
+		// stays within its time limit and memory (it took 5 GB and 300 s,
+		// and overran --timeout 2s sevenfold), and an example that would
+		// cost too much to validate is not validated.
+		{[]string{"--timeout", "2s", "chain-a.json", "chain-b.json"}, 1, "the comparison stopped before it was complete (it reached its time limit of 2s)"},
+		{[]string{"deep-chain-a.json", "deep-chain-b.json"}, 1, "validating an example could cost more than 500000 subschema evaluations"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			c := startCascade(t, dir, append([]string{"schema-diff"}, tc.args...)...)
@@ -174,10 +203,11 @@ func TestReplayGzipBombBounded(t *testing.T) {
 	t.Logf("peak memory %d MB for a %d KB gzip log", rss, buf.Len()>>10)
 }
 
-// TestSchemaDiffInterrupt: SIGINT stops schema-diff while it compiles two
-// big schemas (seconds of work that cannot itself be interrupted), with
-// exit code 130. The bound is a liveness bound, far above the expected
-// few milliseconds.
+// TestSchemaDiffInterrupt: SIGINT stops schema-diff, with exit code 130,
+// while it compiles two big schemas (seconds of work that cannot itself be
+// interrupted) and while it compares two schemas that cost the validator
+// exponential work (it went on for 100-250 s). The bound is a liveness
+// bound, far above the expected fraction of a second.
 func TestSchemaDiffInterrupt(t *testing.T) {
 	dir := t.TempDir()
 	big := func(max int) string {
@@ -192,43 +222,56 @@ func TestSchemaDiffInterrupt(t *testing.T) {
 		b.WriteString("}}")
 		return b.String()
 	}
-	writeFiles(t, dir, map[string]string{"a.json": big(10), "b.json": big(9)})
-	c := startCascade(t, dir, "schema-diff", "--timeout", "10m", "a.json", "b.json")
-	// Send SIGINT once cascade (not the shell before its exec) has used
-	// 200 ms of CPU: its handler is installed first thing in main, and the
-	// schemas take seconds to compile.
-	pid := c.cmd.Process.Pid
-	for i := 0; ; i++ {
-		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		f := strings.Fields(string(data))
-		if len(f) > 15 && f[1] == "(cascade)" {
-			utime, _ := strconv.Atoi(f[13])
-			stime, _ := strconv.Atoi(f[14])
-			if utime+stime >= 20 { // clock ticks of 10 ms
-				break
+	writeFiles(t, dir, map[string]string{"a.json": big(10), "b.json": big(9),
+		"chain-a.json": chain(25, false, "string"), "chain-b.json": chain(25, false, "integer")})
+	for _, tc := range []struct {
+		name      string
+		files     []string
+		cpuCentis int // CPU time cascade has used when SIGINT is sent, in clock ticks of 10 ms
+	}{
+		{"compiling", []string{"a.json", "b.json"}, 20},
+		{"validating", []string{"chain-a.json", "chain-b.json"}, 300},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := startCascade(t, dir, append([]string{"schema-diff", "--timeout", "10m"}, tc.files...)...)
+			// Send SIGINT once cascade (not the shell before its exec) has
+			// used the CPU time given: its handler is installed first thing
+			// in main.
+			pid := c.cmd.Process.Pid
+			for i := 0; ; i++ {
+				data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+				f := strings.Fields(string(data))
+				if len(f) > 15 && f[1] == "(cascade)" {
+					utime, _ := strconv.Atoi(f[13])
+					stime, _ := strconv.Atoi(f[14])
+					if utime+stime >= tc.cpuCentis {
+						break
+					}
+				}
+				if i > 6000 {
+					c.cmd.Process.Kill()
+					t.Fatalf("cascade did not start or ended early:\n%s\n%s", c.stdout.String(), c.stderr.String())
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
-		}
-		if i > 3000 {
-			t.Fatal("cascade did not start")
-		}
-		time.Sleep(10 * time.Millisecond)
+			sent := time.Now()
+			if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			var code int
+			go func() { code, _ = c.wait(t); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				c.cmd.Process.Kill()
+				<-done
+				t.Fatalf("still running 10 s after SIGINT")
+			}
+			if code != 130 || !strings.Contains(c.stderr.String(), "cascade: interrupted") {
+				t.Errorf("exit %d, stderr %q; want 130 and interrupted", code, c.stderr.String())
+			}
+			t.Logf("ended %s after SIGINT", time.Since(sent))
+		})
 	}
-	sent := time.Now()
-	if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var code int
-	go func() { code, _ = c.wait(t); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		c.cmd.Process.Kill()
-		<-done
-		t.Fatalf("still running 10 s after SIGINT")
-	}
-	if code != 130 || !strings.Contains(c.stderr.String(), "cascade: interrupted") {
-		t.Errorf("exit %d, stderr %q; want 130 and interrupted", code, c.stderr.String())
-	}
-	t.Logf("ended %s after SIGINT", time.Since(sent))
 }

@@ -109,10 +109,20 @@ func MainWith(ctx context.Context, opts Options, args []string, stdin io.Reader,
 		return ExitInterrupted
 	}
 	var silent *silentError
+	if strings.HasPrefix(err.Error(), "unknown command") && !strings.Contains(err.Error(), "; see `") {
+		// cobra's own message (at the top level): on one line, as for
+		// the commands below it.
+		msg, suggest, found := strings.Cut(err.Error(), "\n\nDid you mean this?\n")
+		if found {
+			msg += "; did you mean " + strings.Join(strings.Fields(suggest), " or ") + "?"
+		}
+		fmt.Fprintf(stderr, "cascade: %s; see `cascade --help`\n", msg)
+		return ExitUsage
+	}
 	if !errors.As(err, &silent) {
 		fmt.Fprintf(stderr, "cascade: %v\n", err)
 	}
-	if strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
+	if strings.HasPrefix(err.Error(), "unknown flag") || strings.HasPrefix(err.Error(), "unknown command") {
 		return ExitUsage
 	}
 	return ExitCode(err)
@@ -154,8 +164,8 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "", "where mirrors and caches live (default: the user cache directory's cascade/)")
 	root.PersistentFlags().BoolVar(&a.fetch, "fetch", false, "update mirrors of url: repos from their remotes first")
 	root.PersistentFlags().BoolVar(&a.noCache, "no-cache", false, "ignore cached results (they are still refreshed)")
-	root.PersistentFlags().BoolVar(&a.unsafeSandbox, "unsafe-sandbox", false, "run builds, tests and steps without isolation (reports say so): only for a machine that cannot isolate them (see `cascade sandbox check`) and code you trust")
-	root.PersistentFlags().StringVar(&a.sandboxDisk, "sandbox-disk", "8GiB", "the disk each sandboxed command may fill in total (its work tree's growth, overlays, /tmp and HOME); past it the command is killed and its result is an error")
+	root.PersistentFlags().BoolVar(&a.unsafeSandbox, "unsafe-sandbox", false, "run builds, tests and steps without isolation (reports say so): only for a machine that cannot isolate them (see cascade sandbox check) and code you trust")
+	root.PersistentFlags().StringVar(&a.sandboxDisk, "sandbox-disk", "8GiB", "the disk each sandboxed command may fill in total, a `SIZE` such as 512MiB or 20GiB (its work tree's growth, overlays, /tmp and HOME); past it the command is killed and its result is an error")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		sandbox.AllowUnsafe(a.unsafeSandbox)
 		n, err := humanize.ParseBytes(a.sandboxDisk)
@@ -182,8 +192,43 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		a.demoCommand(),
 		a.sandboxCommand(),
 		a.versionCommand(),
+		a.checkCommand(),
 	)
+	v, rev := versionInfo()
+	if rev != "" {
+		v += " (" + rev + ")"
+	}
+	root.Version = v
+	root.SetVersionTemplate("cascade {{.Version}}\n")
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command that only groups others
+// (cascade plan, cascade release, ...) refuse an unknown subcommand with
+// exit 2 and the nearest names, instead of printing its help and exiting
+// 0; without arguments it prints its help.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if c.Parent() == nil || !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if cmd.SuggestionsMinimumDistance <= 0 {
+			cmd.SuggestionsMinimumDistance = 2
+		}
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return errkind.New(errkind.Invalid, "%s; see `%s --help`", msg, cmd.CommandPath())
+	}
 }
 
 // args wraps a positional-argument check so that its error exits 2.

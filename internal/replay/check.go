@@ -72,7 +72,7 @@ func noneOf(n int64, noun string) string {
 // unreadableParts counts the unreadable lines by cause; with missing, the
 // lines without the field too.
 func (r *Report) unreadableParts(opt Options, missing bool) string {
-	syntax := r.ParseErrors - r.TooLong - r.TooDeep - r.MissingField
+	syntax := r.ParseErrors - r.TooLong - r.TooDeep - r.MissingField - r.Undecided
 	invalid := "not valid JSON"
 	if opt.Format == Access {
 		invalid = "not an access log line"
@@ -85,6 +85,7 @@ func (r *Report) unreadableParts(opt Options, missing bool) string {
 		{syntax, invalid},
 		{r.TooLong, "too long"},
 		{r.TooDeep, "nested too deep"},
+		{r.Undecided, "not decided by the validator (too costly to validate)"},
 	} {
 		if p.n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %s", commas(p.n), p.what))

@@ -15,10 +15,14 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/schemadiff"
@@ -87,9 +91,13 @@ type Report struct {
 	// TooLong, TooDeep and MissingField are parse errors: lines longer than
 	// MaxLine, nested more than 10,000 levels, and readable lines without
 	// the --field.
-	TooLong       int64 `json:"too_long"`
-	TooDeep       int64 `json:"too_deep"`
-	MissingField  int64 `json:"missing_field"`
+	TooLong      int64 `json:"too_long"`
+	TooDeep      int64 `json:"too_deep"`
+	MissingField int64 `json:"missing_field"`
+	// Undecided lines are parse errors too: documents on which a pattern
+	// took too long to match, or whose validation would cost more than
+	// schemadiff.MaxEvaluations.
+	Undecided     int64 `json:"undecided"`
 	AcceptedBoth  int64 `json:"accepted_by_both"`
 	NewlyRejected int64 `json:"newly_rejected"`
 	NewlyAccepted int64 `json:"newly_accepted"`
@@ -176,6 +184,7 @@ const (
 	unreadableSyntax int8 = iota
 	unreadableMissing
 	unreadableTooDeep
+	unreadableUndecided
 )
 
 const (
@@ -362,6 +371,8 @@ func merge(rep *Report, groups map[string]*Group, b *batch, out []outcome, opt O
 				rep.MissingField++
 			case unreadableTooDeep:
 				rep.TooDeep++
+			case unreadableUndecided:
+				rep.Undecided++
 			}
 			if len(g.ErrorExamples) < opt.Examples {
 				g.ErrorExamples = append(g.ErrorExamples, ex)
@@ -563,6 +574,8 @@ func unreadable(err error) outcome {
 		o.reason = unreadableTooDeep
 	case errors.As(err, &missing):
 		o.reason = unreadableMissing
+	case schemadiff.Undecided(err):
+		o.reason = unreadableUndecided
 	}
 	return o
 }
@@ -572,14 +585,15 @@ func judgeDoc(ex *extractor, opt Options, loc located) outcome {
 	if err != nil {
 		return unreadable(err)
 	}
-	// A pattern that takes too long to match leaves the line undecided:
+	// A pattern that takes too long to match, or a validation that would
+	// cost more than schemadiff.MaxEvaluations, leaves the line undecided:
 	// it is counted as unreadable, never as accepted or rejected.
 	oldOK, err := opt.Old.Check(doc)
 	if err != nil {
 		return unreadable(err)
 	}
 	newErr := opt.New.Validate(doc)
-	if te := (*schemadiff.MatchTimeoutError)(nil); errors.As(newErr, &te) {
+	if schemadiff.Undecided(newErr) {
 		return unreadable(newErr)
 	}
 	switch {
@@ -593,9 +607,30 @@ func judgeDoc(ex *extractor, opt Options, loc located) outcome {
 	return outcome{kind: kindStillRejected}
 }
 
+// canonical puts a validation error in one order, whatever the order the
+// validator met its parts in (it walks maps): causes by instance location
+// and keyword, property names sorted, so that the same line always gets
+// the same message.
+func canonical(e *jsonschema.ValidationError) {
+	if ap, ok := e.ErrorKind.(*kind.AdditionalProperties); ok {
+		slices.Sort(ap.Properties)
+	}
+	for _, c := range e.Causes {
+		canonical(c)
+	}
+	key := func(c *jsonschema.ValidationError) string {
+		return strings.Join(c.InstanceLocation, "\x00") + "\x01" + strings.Join(c.ErrorKind.KeywordPath(), "\x00") + "\x01" + c.SchemaURL
+	}
+	slices.SortStableFunc(e.Causes, func(a, b *jsonschema.ValidationError) int { return strings.Compare(key(a), key(b)) })
+}
+
 // briefError is a validation error on one line: the deepest causes, each
 // at its instance location.
 func briefError(err error) string {
+	var ve *jsonschema.ValidationError
+	if errors.As(err, &ve) {
+		canonical(ve)
+	}
 	s := err.Error()
 	lines := strings.Split(s, "\n")
 	var parts []string

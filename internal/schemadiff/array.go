@@ -155,7 +155,7 @@ func (d *differ) compareContains(o, n *jsonschema.Schema, eo, en embed) {
 		}
 		var out []any
 		for _, c := range d.g.candidates(s, "", 0) {
-			if !valid(s, c) {
+			if !d.valid(s, c) {
 				continue
 			}
 			arr := []any{}

@@ -148,10 +148,10 @@ func (d *differ) compareBranches(kw string, o, n *jsonschema.Schema, eo, en embe
 			u := fill(c)
 			// A candidate is dropped only when the validators decided:
 			// the witness check decides the rest.
-			rejected, err := check(reject, u)
+			rejected, err := d.check(reject, u)
 			ok := err != nil || !rejected
 			for _, s := range accept {
-				a, err := check(s, u)
+				a, err := d.check(s, u)
 				ok = ok && (err != nil || a)
 			}
 			if ok {
@@ -247,7 +247,7 @@ func (d *differ) when(e embed, s, cond *jsonschema.Schema) embed {
 		for k, x := range obj {
 			merged[k] = x
 		}
-		if valid(cond, merged) {
+		if d.valid(cond, merged) {
 			return e(merged)
 		}
 		return e(v)
@@ -286,7 +286,7 @@ func (d *differ) compareIf(o, n *jsonschema.Schema, eo, en embed) {
 			continue
 		}
 		for _, x := range d.g.candidates(c, "", 0) {
-			if valid(c, x) {
+			if d.valid(c, x) {
 				cands = append(cands, x)
 			}
 		}

@@ -143,6 +143,9 @@ const (
 	maxWitness = 10000
 	// maxWitnessSize bounds a whole witness, in JSON values.
 	maxWitnessSize = 100000
+	// maxEvaluations bounds the subschema evaluations of all the
+	// validations of one comparison (each bounded by MaxEvaluations).
+	maxEvaluations = 20_000_000
 )
 
 type differ struct {
@@ -185,6 +188,14 @@ type differ struct {
 	// oversize is set when an example was not built because it would
 	// exceed maxWitness; the next undecided change says so.
 	oversize bool
+
+	// cost bounds each validation's work; evaluations sums the bounds of
+	// the validations run (bounded by maxEvaluations), and costly is set
+	// when one was not run because its bound exceeded MaxEvaluations.
+	cost        *costModel
+	evaluations uint64
+	evalBudget  uint64
+	costly      bool
 }
 
 type pairKey struct {
@@ -198,7 +209,8 @@ func newDiffer(old, new *Schema, sc shortcuts) *differ {
 	p := protos()
 	d := &differ{old: old, new: new, sc: sc, pairs: map[pairKey]*pairState{},
 		eqMemo: map[[2]*jsonschema.Schema]bool{}, alone: map[*jsonschema.Schema]bool{}, proto: p.any, none: p.none,
-		finite: map[*jsonschema.Schema]*finiteSet{}, languages: map[string][]string{}, ctx: context.Background()}
+		finite: map[*jsonschema.Schema]*finiteSet{}, languages: map[string][]string{}, ctx: context.Background(),
+		cost: newCostModel(old.Compiled, new.Compiled, p.any, p.none), evalBudget: maxEvaluations}
 	d.g = newGen(d)
 	return d
 }
@@ -236,6 +248,8 @@ func (d *differ) halted() bool {
 		d.stopped, d.stopWhy = true, fmt.Sprintf("it reached its time limit of %s", d.timeout)
 	case len(d.pairs) >= maxPairs:
 		d.stopped, d.stopWhy = true, fmt.Sprintf("it reached its limit of %d subschema pairs", maxPairs)
+	case d.evaluations >= d.evalBudget:
+		d.stopped, d.stopWhy = true, fmt.Sprintf("it reached its limit of %d subschema evaluations", d.evalBudget)
 	}
 	return d.stopped
 }
@@ -352,7 +366,7 @@ func (d *differ) witness(path, msg string, place embed, cands []any, accepts, re
 			continue
 		}
 		d.work += n
-		ok, err := accepts.Check(root)
+		ok, err := d.check(accepts.Compiled, root)
 		if err != nil {
 			timedOut = true
 			continue
@@ -360,14 +374,14 @@ func (d *differ) witness(path, msg string, place embed, cands []any, accepts, re
 		if !ok {
 			continue
 		}
-		ok, err = rejects.Check(root)
+		ok, err = d.check(rejects.Compiled, root)
 		if err != nil {
 			timedOut = true
 			continue
 		}
 		if !ok {
 			*into = append(*into, Finding{Path: path, Message: msg, Witness: root})
-			d.oversize = false
+			d.oversize, d.costly = false, false
 			return true
 		}
 	}
@@ -379,10 +393,12 @@ func (d *differ) witness(path, msg string, place embed, cands []any, accepts, re
 		why = "the comparison reached its limit of candidate examples"
 	case d.oversize:
 		why = fmt.Sprintf("an example would need more than %d items, properties or characters in one value, and none was built", maxWitness)
+	case d.costly:
+		why = fmt.Sprintf("validating an example could cost more than %d subschema evaluations (the schema's anyOf, allOf, oneOf and $ref multiply), and none was validated", MaxEvaluations)
 	case timedOut:
 		why = "a pattern took too long to match an example"
 	}
-	d.oversize = false
+	d.oversize, d.costly = false, false
 	d.undecided = append(d.undecided, undecided{path: path, msg: msg, why: why, t: tight, l: !tight})
 	return false
 }
@@ -730,12 +746,12 @@ func (d *differ) checkFinite(s *jsonschema.Schema, v any) (bool, error) {
 	f := d.finiteOf(s)
 	k, ok := canonKey(v)
 	if f.keys == nil || !f.exact || !ok {
-		return check(s, v)
+		return d.check(s, v)
 	}
 	if !f.keys[k] {
 		return false, nil
 	}
-	return check(f.rest, v)
+	return d.check(f.rest, v)
 }
 
 // canonKey is a JSON value's text in a form equal values share: numbers

@@ -422,8 +422,8 @@ func (d *differ) disjoint(a, b *jsonschema.Schema, depth int) bool {
 		if vs, ok := values(p[0]); ok {
 			both := false
 			for _, v := range vs {
-				a, erra := check(p[0], v)
-				b, errb := check(p[1], v)
+				a, erra := d.check(p[0], v)
+				b, errb := d.check(p[1], v)
 				if erra != nil || errb != nil || a && b {
 					both = true
 					break

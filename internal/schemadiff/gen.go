@@ -91,7 +91,7 @@ func orderTypes(ts []string, s *jsonschema.Schema) []string {
 // example returns an instance valid under s, if the generator finds one.
 func (g *gen) example(s *jsonschema.Schema) (any, bool) {
 	for _, c := range g.candidates(s, "", 0) {
-		if valid(s, c) {
+		if g.d.valid(s, c) {
 			return c, true
 		}
 	}
@@ -101,7 +101,7 @@ func (g *gen) example(s *jsonschema.Schema) (any, bool) {
 // exampleOfType returns an instance of type t valid under s.
 func (g *gen) exampleOfType(s *jsonschema.Schema, t string) (any, bool) {
 	for _, c := range g.candidates(s, t, 0) {
-		if valid(s, c) && jsonType(c) == t || (t == "number" && jsonType(c) == "integer" && valid(s, c)) {
+		if g.d.valid(s, c) && jsonType(c) == t || (t == "number" && jsonType(c) == "integer" && g.d.valid(s, c)) {
 			return c, true
 		}
 	}
@@ -237,7 +237,7 @@ func (g *gen) mergeAllOf(s *jsonschema.Schema, depth int) any {
 	}
 	for _, p := range parts {
 		for _, c := range g.candidates(p, "object", depth+1) {
-			if valid(p, c) {
+			if g.d.valid(p, c) {
 				for k, v := range c.(map[string]any) {
 					merged[k] = v
 				}
@@ -381,7 +381,7 @@ func (g *gen) arrays(s *jsonschema.Schema, depth int) []any {
 	item := itemSchema(s)
 	var elems []any
 	for _, c := range g.candidates(item, "", depth+1) {
-		if item == nil || valid(item, c) {
+		if item == nil || g.d.valid(item, c) {
 			elems = append(elems, c)
 		}
 		if len(elems) >= 3 {
@@ -447,7 +447,7 @@ func (g *gen) objects(s *jsonschema.Schema, depth int) []any {
 			}
 		}
 		for _, c := range g.candidates(ps, "", depth+1) {
-			if ps == nil || valid(ps, c) {
+			if ps == nil || g.d.valid(ps, c) {
 				obj[name] = c
 				return
 			}

@@ -30,16 +30,52 @@ type Schema struct {
 	Name     string
 	Compiled *jsonschema.Schema
 	Doc      any
+
+	cost *costModel
 }
 
-// Validate reports whether instance is valid. An instance on which a
-// pattern took longer than MatchTimeout to match is invalid, with an error
-// that says so (a *MatchTimeoutError): use Check to tell it apart.
-func (s *Schema) Validate(instance any) error { return validate(s.Compiled, instance) }
+// Validate reports whether instance is valid. An instance that could not
+// be decided is invalid, with an error that says why: a pattern took
+// longer than MatchTimeout to match (a *MatchTimeoutError), or the
+// validation would cost more than MaxEvaluations (a *CostError). Use Check
+// to tell those apart.
+func (s *Schema) Validate(instance any) error {
+	if err := s.bounded(instance); err != nil {
+		return err
+	}
+	return validate(s.Compiled, instance)
+}
 
 // Check reports whether instance is valid; err is set, and ok meaningless,
-// when that could not be decided: a pattern took longer than MatchTimeout.
-func (s *Schema) Check(instance any) (ok bool, err error) { return check(s.Compiled, instance) }
+// when that could not be decided: a pattern took longer than MatchTimeout,
+// or the validation would cost more than MaxEvaluations.
+func (s *Schema) Check(instance any) (ok bool, err error) {
+	if err := s.bounded(instance); err != nil {
+		return false, err
+	}
+	return check(s.Compiled, instance)
+}
+
+// Undecided reports whether err, from Validate, says that validity was
+// not decided (a pattern's timeout or the cost bound) rather than that the
+// instance is invalid.
+func Undecided(err error) bool {
+	var te *MatchTimeoutError
+	var ce *CostError
+	return errors.As(err, &te) || errors.As(err, &ce)
+}
+
+// bounded is a *CostError when validating instance could cost more than
+// MaxEvaluations.
+func (s *Schema) bounded(instance any) error {
+	if s.cost == nil {
+		return nil
+	}
+	if n := s.cost.evaluations(s.Compiled, instance); n > MaxEvaluations {
+		return &CostError{Evaluations: n}
+	}
+	return nil
+}
 
 // validate runs the validator, turning a pattern's timeout into an error.
 func validate(c *jsonschema.Schema, instance any) (err error) {
@@ -63,10 +99,29 @@ func check(c *jsonschema.Schema, instance any) (bool, error) {
 	return err == nil, nil
 }
 
+// check is check within the cost bound: a validation that could cost more
+// than MaxEvaluations is not run (a *CostError), and its cost bound counts
+// toward the comparison's work.
+func (d *differ) check(c *jsonschema.Schema, instance any) (bool, error) {
+	if d.halted() {
+		return false, errStopped
+	}
+	n := d.cost.evaluations(c, instance)
+	if n > MaxEvaluations {
+		d.costly = true
+		return false, &CostError{Evaluations: n}
+	}
+	d.evaluations += n
+	return check(c, instance)
+}
+
+// errStopped is a validation not run because the comparison stopped.
+var errStopped = errors.New("the comparison stopped before this was decided")
+
 // valid reports whether instance is valid, false when that could not be
 // decided: for proposing candidates, which are checked again before use.
-func valid(c *jsonschema.Schema, instance any) bool {
-	ok, _ := check(c, instance)
+func (d *differ) valid(c *jsonschema.Schema, instance any) bool {
+	ok, _ := d.check(c, instance)
 	return ok
 }
 
@@ -166,7 +221,7 @@ func Load(name string, data []byte) (*Schema, error) {
 		return nil, errkind.New(errkind.Invalid, "%s: invalid schema: %s", name, msg)
 	}
 	clampCounts(sch, doc)
-	return &Schema{Name: name, Compiled: sch, Doc: doc}, nil
+	return &Schema{Name: name, Compiled: sch, Doc: doc, cost: newCostModel(sch)}, nil
 }
 
 // maxCount is the largest count (minLength, maxItems, ...) kept as
