@@ -316,6 +316,7 @@ func FetchArgs() []string {
 func (g Go) Fetch(c sandbox.Cmd, tree string) sandbox.Cmd {
 	c.Network = true
 	c.Writable = append(c.Writable, tree, g.ModCache, g.GoCache)
+	c.Shared = append(c.Shared, g.ModCache, g.GoCache)
 	c.ReadOnly = append(c.ReadOnly, g.ReadOnly...)
 	return c
 }
