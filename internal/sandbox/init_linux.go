@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -40,8 +41,13 @@ func init() {
 // orphan, and when the command ends, ends everything else too (as init,
 // its exit kills the whole pid namespace).
 func sandboxInit() int {
-	unix.CloseOnExec(configFD)
-	unix.CloseOnExec(statusFD)
+	// Every descriptor init has beyond stdin, stdout and stderr closes
+	// when the command is executed: the configuration and status pipes,
+	// and whatever cascade itself inherited without close-on-exec (a
+	// shell's `7>>file`), which would let the command write outside.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		closeInherited()
+	}
 	status := os.NewFile(statusFD, "status")
 	fail := func(err error) int {
 		fmt.Fprintf(status, "error %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
@@ -240,6 +246,20 @@ func setupDev(dev string) error {
 		return err
 	}
 	return unix.Mount("tmpfs", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=64m,mode=1777")
+}
+
+// closeInherited marks every open descriptor above stderr close-on-exec,
+// for kernels without close_range (before 5.11).
+func closeInherited() {
+	entries, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+	for _, fd := range []int{configFD, statusFD} {
+		unix.CloseOnExec(fd)
+	}
 }
 
 func touch(p string) error {

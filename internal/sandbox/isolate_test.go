@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -215,5 +216,32 @@ func TestNoNamespacesOfItsOwn(t *testing.T) {
 	res = run(t, Cmd{Shell: "unshare -rn true && echo UNSHARED; ip addr add 10.213.0.1/32 dev lo 2>/dev/null && echo ADDRESS-ADDED; true"})
 	if strings.Contains(res.Output, "UNSHARED") || strings.Contains(res.Output, "ADDRESS-ADDED") {
 		t.Errorf("output:\n%s", res.Output)
+	}
+}
+
+// TestNoInheritedDescriptors: a descriptor cascade inherited without
+// close-on-exec (a shell's `77>>file`) is not the command's: writing to it
+// fails and the file outside stays empty.
+func TestNoInheritedDescriptors(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "outside")
+	f, err := os.Create(outside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const fd = 77
+	if err := syscall.Dup3(int(f.Fd()), fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	res := run(t, Cmd{Args: []string{"bash", "-c", "echo WRITTEN >&77 && echo LEAK; ls /proc/self/fd | tr '\\n' ' '"}})
+	if strings.Contains(res.Output, "LEAK") {
+		t.Errorf("the command wrote to an inherited descriptor:\n%s", res.Output)
+	}
+	if data, _ := os.ReadFile(outside); len(data) != 0 {
+		t.Errorf("written outside through fd %d: %q", fd, data)
+	}
+	if fds := strings.Fields(res.Output[strings.LastIndex(res.Output, "\n")+1:]); len(fds) > 4 {
+		t.Errorf("the command has descriptors beyond stdin, stdout, stderr (and ls's own): %v", fds)
 	}
 }
