@@ -26,7 +26,7 @@ func Check(ctx context.Context) []Feature {
 	var fs []Feature
 	res, err := Run(ctx, Cmd{Args: []string{"true"}})
 	iso := Feature{Name: "namespaces", Required: true,
-		Detail: "pid (the command is its init's child; /proc shows only its processes; all die with it, and with cascade, even killed with SIGKILL), mount (read-only system, only its own tree writable, private /tmp and HOME), network (its own loopback only, unless a fetch phase or a step with network: true), IPC, UTS"}
+		Detail: "pid (the command is its init's child, in a session of its own with no terminal and no descriptor of cascade's beyond stdout and stderr; /proc shows only its processes; all die with it, and with cascade, even killed with SIGKILL), mount (read-only system, only its own tree writable, private /tmp and HOME), network (its own loopback only, unless a fetch phase or a step with network: true), IPC, UTS"}
 	switch {
 	case err != nil:
 		iso.Detail = err.Error()
@@ -59,7 +59,7 @@ func Check(ctx context.Context) []Feature {
 		Detail: fmt.Sprintf("%d MiB per command in total (--sandbox-disk): what its work tree grows by and what it writes through overlays, counted while it runs and when it ends (past the cap it is killed: an error, never a pass), and its /tmp and HOME, a tmpfs of %d MiB", disk>>20, tmp>>20)})
 	sc := Feature{Name: "seccomp", Required: true, OK: seccomp.Supported()}
 	if sc.OK {
-		sc.Detail = "denied: " + strings.Join(deniedSyscalls, ", ") + ", clone with a namespace flag; clone3 answers ENOSYS (C libraries fall back to clone)"
+		sc.Detail = "denied: " + strings.Join(deniedSyscalls, ", ") + ", clone with a namespace flag, ioctl TIOCSTI and TIOCLINUX; clone3 answers ENOSYS (C libraries fall back to clone); a call through another architecture's entry (i386 int $0x80) kills the command"
 	} else {
 		sc.Detail = "the kernel has no seccomp filters"
 	}

@@ -85,7 +85,10 @@ func sandboxInit() int {
 		Dir:   cfg.Dir,
 		Env:   cfg.Env,
 		Files: []uintptr{devnull.Fd(), 1, 2},
-		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		// A session of its own: no controlling terminal, so no way to
+		// reach the terminal cascade runs in (TIOCSTI into it would have
+		// the user's shell run the command's input after cascade exits).
+		Sys: &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL},
 	})
 	if err != nil {
 		return fail(fmt.Errorf("exec %s: %w", cfg.Args[0], err))
@@ -220,12 +223,13 @@ func setupRoot(cfg initConfig) error {
 	return nil
 }
 
-// setupDev makes a /dev of the harmless devices.
+// setupDev makes a /dev of the harmless devices. /dev/tty is not one:
+// it is the controlling terminal of whoever opens it.
 func setupDev(dev string) error {
 	if err := os.MkdirAll(dev, 0o755); err != nil {
 		return err
 	}
-	for _, d := range []string{"null", "zero", "full", "random", "urandom", "tty"} {
+	for _, d := range []string{"null", "zero", "full", "random", "urandom"} {
 		if _, err := os.Stat("/dev/" + d); err != nil {
 			continue
 		}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -243,5 +245,80 @@ func TestNoInheritedDescriptors(t *testing.T) {
 	}
 	if fds := strings.Fields(res.Output[strings.LastIndex(res.Output, "\n")+1:]); len(fds) > 4 {
 		t.Errorf("the command has descriptors beyond stdin, stdout, stderr (and ls's own): %v", fds)
+	}
+}
+
+// TestNoTerminal: the command is the leader of a session of its own, with
+// no controlling terminal and no /dev/tty, and pushing input into a
+// terminal (TIOCSTI, TIOCLINUX, high bits set in the request or not) is
+// denied by seccomp even on a terminal it holds (here stdin, /dev/null:
+// EPERM, where the kernel would say ENOTTY).
+func TestNoTerminal(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, Cmd{Args: []string{exe}, Env: []string{ttyEnv + "=1"}, ReadOnly: []string{filepath.Dir(exe)}})
+	for _, want := range []string{
+		"session leader: true",
+		"open /dev/tty: open /dev/tty: no such file or directory",
+		"ioctl 0x5412: operation not permitted",
+		"ioctl 0x100005412: operation not permitted",
+		"ioctl 0x541c: operation not permitted",
+	} {
+		if !strings.Contains(res.Output, want) {
+			t.Errorf("no %q in:\n%s", want, res.Output)
+		}
+	}
+}
+
+// TestForeignArchitectureCalls: a call through the i386 entry (int $0x80
+// on x86-64) kills the command, whatever it is: the denied unshare and
+// keyctl, and a harmless getpid alike. Without the architecture check,
+// they all passed the filter.
+func TestForeignArchitectureCalls(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("int $0x80 is x86-64's")
+	}
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("no gcc to build the i386 caller")
+	}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "i386.c")
+	// A 64-bit program making one i386 call, its number and first
+	// argument from the command line; it says what the call returned.
+	prog := `#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+  long nr = atol(argv[1]), a = atol(argv[2]), ret;
+  setvbuf(stdout, NULL, _IONBF, 0);
+  printf("calling %ld\n", nr);
+  __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(0), "d"(0) : "memory");
+  printf("returned %ld\n", ret);
+  return 0;
+}
+`
+	if err := os.WriteFile(src, []byte(prog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "i386")
+	if out, err := exec.Command(gcc, "-O1", "-o", bin, src).CombinedOutput(); err != nil {
+		t.Skipf("gcc: %v\n%s", err, out)
+	}
+	// Outside the sandbox the kernel answers (this one has the i386 ABI).
+	out, err := exec.Command(bin, "20", "0").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "returned ") || strings.Contains(string(out), "returned -38") {
+		t.Skipf("no i386 system calls on this kernel: %v\n%s", err, out)
+	}
+	for _, call := range []struct{ name, nr, arg string }{
+		{"getpid", "20", "0"},
+		{"unshare(CLONE_NEWUSER|CLONE_NEWNET)", "310", fmt.Sprint(syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET)},
+		{"keyctl(GET_KEYRING_ID)", "288", "0"},
+	} {
+		res := run(t, Cmd{Args: []string{bin, call.nr, call.arg}, ReadOnly: []string{dir}})
+		if !strings.Contains(res.Output, "calling "+call.nr) || strings.Contains(res.Output, "returned") || res.OK() {
+			t.Errorf("i386 %s: exit %d (want it killed), output:\n%s", call.name, res.ExitCode, res.Output)
+		}
 	}
 }

@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // helperEnv makes the test binary a cascade that runs one sandboxed
@@ -20,7 +23,23 @@ const helperEnv = "CASCADE_SANDBOX_TEST_HELPER"
 // TestNoNamespacesOfItsOwn).
 const cloneEnv = "CASCADE_SANDBOX_TEST_CLONE"
 
+// ttyEnv makes the test binary report its session and try the terminal
+// (see TestNoTerminal).
+const ttyEnv = "CASCADE_SANDBOX_TEST_TTY"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(ttyEnv) != "" {
+		sid, _ := unix.Getsid(0)
+		fmt.Println("session leader:", sid == os.Getpid())
+		_, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+		fmt.Println("open /dev/tty:", err)
+		c := byte('x')
+		for _, req := range []uint64{unix.TIOCSTI, 1<<32 | unix.TIOCSTI, unix.TIOCLINUX} {
+			_, _, errno := unix.Syscall(unix.SYS_IOCTL, 0, uintptr(req), uintptr(unsafe.Pointer(&c)))
+			fmt.Printf("ioctl %#x: %v\n", req, errno)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(cloneEnv) != "" {
 		// Inside a sandbox: try to make a user and network namespace.
 		c := exec.Command("true")

@@ -1,12 +1,16 @@
 package sandbox
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"syscall"
+	"unsafe"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
+	"github.com/elastic/go-seccomp-bpf/arch"
 	"github.com/landlock-lsm/go-landlock/landlock"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -127,6 +131,77 @@ func seccompFilter() seccomp.Filter {
 func applySeccomp() error {
 	if err := seccomp.LoadFilter(seccompFilter()); err != nil {
 		return fmt.Errorf("seccomp: %w", err)
+	}
+	return loadGuardFilter()
+}
+
+// The offsets of seccomp_data's fields the guard filter reads.
+const (
+	seccompNrOffset   = 0
+	seccompArchOffset = 4
+	seccompArgsOffset = 16
+)
+
+// guardFilter is a second seccomp program, for what go-seccomp-bpf's
+// policy cannot say. The kernel runs every filter loaded and the
+// strictest answer wins.
+//
+//   - A call through another architecture's entry (on x86-64, int $0x80:
+//     the i386 ABI, with its own numbers) kills the command. The policy
+//     above checks only native calls and allows the rest, so every call it
+//     denies was reachable through its i386 number.
+//   - ioctl TIOCSTI (push bytes into a terminal's input, which its shell
+//     then runs) and TIOCLINUX (the same on a virtual console) fail with
+//     EPERM. The kernel reads ioctl's request as 32 bits, so only the low
+//     half of the argument is compared: high bits set change nothing.
+func guardFilter() ([]bpf.Instruction, error) {
+	native, err := arch.GetInfo("")
+	if err != nil {
+		return nil, err
+	}
+	// The low half of args[1], ioctl's request.
+	request := uint32(seccompArgsOffset + 8)
+	if binary.NativeEndian.Uint16([]byte{0, 1}) == 1 {
+		request += 4 // big-endian: the low half comes second
+	}
+	const (
+		allow = unix.SECCOMP_RET_ALLOW
+		eperm = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
+		kill  = unix.SECCOMP_RET_KILL_PROCESS
+	)
+	return []bpf.Instruction{
+		/* 0 */ bpf.LoadAbsolute{Off: seccompArchOffset, Size: 4},
+		/* 1 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(native.ID), SkipFalse: 7}, // → 9
+		/* 2 */ bpf.LoadAbsolute{Off: seccompNrOffset, Size: 4},
+		/* 3 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_IOCTL, SkipFalse: 3}, // → 7
+		/* 4 */ bpf.LoadAbsolute{Off: request, Size: 4},
+		/* 5 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.TIOCSTI, SkipTrue: 2}, // → 8
+		/* 6 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.TIOCLINUX, SkipTrue: 1}, // → 8
+		/* 7 */ bpf.RetConstant{Val: allow},
+		/* 8 */ bpf.RetConstant{Val: eperm},
+		/* 9 */ bpf.RetConstant{Val: kill},
+	}, nil
+}
+
+// loadGuardFilter loads guardFilter, like the policy for every thread of
+// init (no_new_privs is already set by the policy's loading).
+func loadGuardFilter() error {
+	insts, err := guardFilter()
+	if err != nil {
+		return fmt.Errorf("seccomp: %w", err)
+	}
+	raw, err := bpf.Assemble(insts)
+	if err != nil {
+		return fmt.Errorf("seccomp: %w", err)
+	}
+	prog := make([]unix.SockFilter, len(raw))
+	for i, r := range raw {
+		prog[i] = unix.SockFilter{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
+	_, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
+	if errno != 0 {
+		return fmt.Errorf("seccomp: loading the architecture and terminal filter: %w", errno)
 	}
 	return nil
 }
