@@ -85,7 +85,7 @@ func Check(ctx context.Context) []Feature {
 // counterpart of Check, for `cascade sandbox check` and the README.
 func NotIsolated() []string {
 	return []string{
-		"the fetch phase (go list -deps -test -export; npm install, with the packages' install scripts) and steps with network: true have the host's network, the host's 127.0.0.1 included, and write the shared module and build caches",
+		"the fetch phase (go list -deps -test -export; npm install --ignore-scripts: install scripts run afterwards, offline) and steps with network: true have the host's network, the host's 127.0.0.1 included, and write the shared module and build caches",
 		"CPU time is limited only by --timeout; the kernel is shared (the system calls left allowed are its attack surface); the system view (/usr, a few files of /etc) is readable",
 		"a command may write up to the disk cap and remove it again between two counts: only its peak at a count or at its end is held against the cap (a single file is capped at the file size, /tmp by its size)",
 		"cascade semver reads the Go API with the go command outside the sandbox (it runs none of the repo's code)",

@@ -121,7 +121,8 @@ func (*NPM) Select(context.Context, ecosystem.Runner, string, ecosystem.Module, 
 }
 
 // Prepare packs the upstreams and returns the steps: install them in
-// place (`npm install --no-save`), build (`npm run build --if-present`, or
+// place (`npm install --no-save --ignore-scripts`, then their install
+// scripts offline: `npm rebuild`), build (`npm run build --if-present`, or
 // the repo's build command), then test (`npm test`, or the repo's test
 // command; a package without a test script has only its build checked).
 func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir string, u ecosystem.Unit, cfg ecosystem.Config, ups []ecosystem.Upstream) ([]ecosystem.Step, error) {
@@ -165,16 +166,20 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 		_ = os.Remove(report)
 	}
 	hasTests := cfg.Test != "" || HasScript(filepath.Join(dir, FileName), "test")
-	// The install phase has the network and fills npm's cache (install
-	// scripts run in it); the build and test phases are offline, the
-	// cache behind an overlay, and write only their tree and reports.
-	install := sandbox.Cmd{Args: append([]string{"npm", "install", "--no-save"}, tarballs...), Dir: dir, Env: env,
+	// The install phase has the network and fills npm's cache, running
+	// no package's scripts; the install scripts (the packages' and their
+	// dependencies', `npm rebuild`), the build and test phases are
+	// offline, the cache behind an overlay, and write only their tree and
+	// reports.
+	install := sandbox.Cmd{Args: append([]string{"npm", "install", "--no-save", "--ignore-scripts"}, tarballs...), Dir: dir, Env: env,
 		Network: true, Writable: []string{root, n.Cache}, Shared: []string{n.Cache}, ReadOnly: []string{n.Work}}
-	for _, c := range []*sandbox.Cmd{&build, &test} {
+	scripts := sandbox.Cmd{Args: []string{"npm", "rebuild"}, Dir: dir, Env: env}
+	for _, c := range []*sandbox.Cmd{&scripts, &build, &test} {
 		c.Writable, c.Overlay, c.ReadOnly = []string{root, reports}, []string{n.Cache}, []string{n.Work}
 	}
 	return []ecosystem.Step{
 		{Stage: ecosystem.Install, Cmd: install},
+		{Stage: ecosystem.Install, Cmd: scripts},
 		{Stage: ecosystem.Build, Cmd: build},
 		{Stage: ecosystem.Test, Cmd: test, Skip: func() bool { return !hasTests },
 			Results: func() ecosystem.Parser { return newResults(dir, reports, report, runners) }},
