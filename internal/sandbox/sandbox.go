@@ -9,12 +9,16 @@
 // only its processes), mount (a read-only view of the system and
 // toolchains, the directories the caller names read-only, writable or
 // behind a throw-away overlay, a private size-capped /tmp that is also
-// HOME, a minimal /dev), network (loopback only, unless the command is
-// given the network), IPC and UTS. Memory and process counts are limited
-// through a control group (cgroup v2, else v1), file sizes through
-// rlimits; capabilities are dropped, a seccomp filter denies the calls an
-// escape needs, and Landlock (where the kernel has it) allows writes only
-// in the writable directories. A machine that cannot isolate commands
+// HOME, a minimal /dev without /dev/tty), network (loopback only, unless
+// the command is given the network), IPC and UTS. It runs in a session of
+// its own, with no controlling terminal and no descriptor of cascade's but
+// its stdout and stderr. Memory and process counts are limited through a
+// control group (cgroup v2, else v1), file sizes through rlimits;
+// capabilities are dropped, a seccomp filter denies the calls an escape
+// needs and pushing input into a terminal (TIOCSTI) and kills a command
+// calling through another architecture's entry (i386), and Landlock
+// (where the kernel has it) allows writes only in the writable
+// directories. A machine that cannot isolate commands
 // runs none unless AllowUnsafe(true) (--unsafe-sandbox).
 package sandbox
 
