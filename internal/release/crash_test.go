@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 }
 
 func crashHook(name string) {
+	abortHook(name)
 	want := os.Getenv("CASCADE_TEST_CRASHPOINT")
 	point, nStr, _ := strings.Cut(want, ":")
 	if want == "" || point != name {
@@ -49,6 +50,32 @@ func crashHook(name string) {
 	if seen == n {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		time.Sleep(time.Hour)
+	}
+}
+
+// abortHook runs `cascade release abort p` (this binary, as the program)
+// at the point CASCADE_TEST_ABORTPOINT names ("point:n"), while the
+// runner that reached it waits: a person aborting at exactly that moment.
+func abortHook(name string) {
+	want := os.Getenv("CASCADE_TEST_ABORTPOINT")
+	point, nStr, _ := strings.Cut(want, ":")
+	if want == "" || point != name {
+		return
+	}
+	n, _ := strconv.Atoi(nStr)
+	counter := filepath.Join(os.Getenv("CASCADE_TEST_CRASHPOINT_DIR"), "abortpoint-"+name)
+	data, _ := os.ReadFile(counter)
+	seen, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	seen++
+	_ = os.WriteFile(counter, []byte(strconv.Itoa(seen)), 0o644)
+	if seen != n {
+		return
+	}
+	cmd := exec.Command(os.Args[0], "release", "abort", "p", "--reason", "aborted at "+want)
+	cmd.Env = append(os.Environ(), "CASCADE_TEST_ABORTPOINT=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "abort hook: %v\n%s", err, out)
+		os.Exit(99)
 	}
 }
 
@@ -98,6 +125,13 @@ type world struct {
 }
 
 func newWorld(t *testing.T, bin string) *world {
+	t.Helper()
+	return newWorldWith(t, bin, runbook)
+}
+
+// newWorldWith is newWorld with another runbook (%[1]s in it is the
+// directory of the steps' logs); the release is started.
+func newWorldWith(t *testing.T, bin, runbook string) *world {
 	t.Helper()
 	dir := t.TempDir()
 	w := &world{t: t, bin: bin, dir: dir, logs: filepath.Join(dir, "logs"), points: filepath.Join(dir, "points")}
@@ -247,7 +281,13 @@ func TestKillAtEveryPoint(t *testing.T) {
 						t.Fatalf("an idempotent step (%s) waits for a person", stuck)
 					}
 					if w.lines(stuck) == 1 {
-						w.run(0, nil, "release", "confirm", "p", stuck)
+						// An interrupted command's result is unknown: it is
+						// not confirmed, it is overridden with a reason.
+						out := w.run(1, nil, "release", "confirm", "p", stuck)
+						if !strings.Contains(out, "was interrupted: whether its command ran to the end, and what it found, is unknown, so it cannot be confirmed") {
+							t.Fatalf("confirm of an interrupted run step:\n%s", out)
+						}
+						w.run(0, nil, "release", "override", "p", stuck, "--reason", "it ran: its log line is there")
 					} else {
 						w.run(0, nil, "release", "retry", "p", stuck)
 					}
@@ -262,7 +302,7 @@ func TestKillAtEveryPoint(t *testing.T) {
 					}
 				}
 				for s, st := range w.states() {
-					if st != "succeeded" {
+					if st != "succeeded" && (idempotent[s] || st != "overridden") {
 						t.Errorf("step %s ends %s", s, st)
 					}
 				}

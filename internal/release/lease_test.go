@@ -30,7 +30,7 @@ func TestLeaseHeartbeat(t *testing.T) {
 		at, _ := time.Parse(time.RFC3339Nano, v)
 		return at
 	}
-	giveBack, err := e.acquireLease(ctx, &Status{ID: 1, Plan: "p"}, "alice")
+	_, giveBack, err := e.acquireLease(ctx, &Status{ID: 1, Plan: "p"}, "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
