@@ -389,8 +389,10 @@ func requireActive(st *Status) error {
 	return nil
 }
 
-// Confirm marks a manual step that waits, or an interrupted step, as done,
-// with the inputs the person gives.
+// Confirm marks a manual step that waits, or an interrupted tag step, as
+// done, with the inputs the person gives. An interrupted step that runs a
+// command or a check is not confirmed (its result is unknown): it is
+// retried, or overridden with a reason.
 func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inputs map[string]string) (*Step, error) {
 	st, err := e.Status(ctx, planID)
 	if err != nil {

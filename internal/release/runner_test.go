@@ -336,7 +336,21 @@ func TestConfirmOfInterruptedCheckNeedsOverride(t *testing.T) {
 		t.Fatalf("after the refused confirm: %v, tags %q", got, w.tags())
 	}
 	w.run(0, nil, "release", "override", "p", "1", "--reason", "checked the health endpoint by hand")
-	w.run(0, nil, "release", "next", "p")
+	// An interrupted tag step, whose result is in the repo, is confirmed.
+	w.run(-9, []string{"CASCADE_TEST_CRASHPOINT=step-started:2"}, "release", "next", "p")
+	if got := w.states(); got["Tag"] != "running" {
+		t.Fatalf("states after the kill at the tag: %v", got)
+	}
+	out = w.run(0, nil, "release", "next", "p")
+	if !strings.Contains(out, "`cascade release confirm p 2` if it is done") {
+		t.Errorf("next after the interrupted tag:\n%s", out)
+	}
+	w.git("tag", "v1.0.0")
+	w.run(0, nil, "release", "confirm", "p", "2")
+	out = w.run(0, nil, "release", "next", "p")
+	if !strings.Contains(out, "the release of p is done") {
+		t.Errorf("next after the confirmed tag:\n%s", out)
+	}
 	log := w.run(0, nil, "release", "log", "p", "--verify")
 	for _, want := range []string{"confirm refused", "override", "checked the health endpoint by hand"} {
 		if !strings.Contains(log, want) {
