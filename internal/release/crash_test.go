@@ -470,13 +470,13 @@ func TestLeaseExpiryTakeover(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		if _, err := s.DB.Exec(`UPDATE releases SET runner = '4242@ci-job-17', lease_expires = ?`, expires.UTC().Format(time.RFC3339Nano)); err != nil {
+		if _, err := s.DB.Exec(`UPDATE releases SET runner = '4242@ci-job-17', runner_host = 'ci-job-17', runner_pid = 4242, runner_kernel = 'other', lease_token = 'theirs', lease_expires = ?`, expires.UTC().Format(time.RFC3339Nano)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	set(time.Now().Add(time.Hour))
 	out := w.run(1, nil, "release", "next", "p")
-	if !strings.Contains(out, "another `cascade release next` (4242@ci-job-17) holds this release; its lease expires at") {
+	if !strings.Contains(out, "another `cascade release next` (4242@ci-job-17) holds this release; its lease expires at") || !strings.Contains(out, "cascade does not wait") {
 		t.Errorf("a live lease did not hold:\n%s", out)
 	}
 	if w.lines("one") != 0 {
