@@ -107,7 +107,7 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 				return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "wait", details)
 			})
 			if err == nil {
-				err = e.recordHead(ctx, st.Plan)
+				err = e.recordHead(context.WithoutCancel(ctx), st.Plan)
 			}
 			return stop, err
 		}
@@ -120,7 +120,7 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 			return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 		})
 		if err == nil {
-			err = e.recordHead(ctx, st.Plan)
+			err = e.recordHead(context.WithoutCancel(ctx), st.Plan)
 		}
 		return &Stop{Step: s, Held: true, Message: msg}, err
 	}

@@ -317,8 +317,11 @@ func (e *Engine) acquireLease(ctx context.Context, st *Status, actor string) (co
 			case <-t.C:
 			}
 			if err := e.held(runCtx, e.Store.DB); err != nil {
+				// An abort or a takeover stops the work at once. A release
+				// that is done was finished by this runner (no one else can
+				// while it runs a step): its last writes go on.
 				var s *stopped
-				if errors.As(err, &s) {
+				if errors.As(err, &s) && (s.lost || s.state == Aborted) {
 					cancel(s)
 					return
 				}

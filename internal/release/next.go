@@ -158,7 +158,7 @@ func (e *Engine) holdTampered(ctx context.Context, p *plan.Plan, st *Status, s *
 		return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 	})
 	if err == nil {
-		err = e.recordHead(ctx, st.Plan)
+		err = e.recordHead(context.WithoutCancel(ctx), st.Plan)
 	}
 	msg := fmt.Sprintf("step %d (%s) is held: %s\nnothing ran; the release's steps were changed after it started: abort it (`cascade release abort %s --reason TEXT`) and start again", s.Index, s.Name, why, p.ID)
 	return Stop{Step: s, Held: true, Message: msg}, err

@@ -372,7 +372,7 @@ func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []str
 	if err != nil {
 		return err
 	}
-	return e.recordHead(ctx, st.Plan)
+	return e.recordHead(context.WithoutCancel(ctx), st.Plan) // the entry is committed: its head is written even if the runner is stopping
 }
 
 func requireManager(st *Status, actor, what string) error {
@@ -595,7 +595,7 @@ func (e *Engine) finishIfDone(ctx context.Context, planID, actor string) error {
 	if err != nil {
 		return err
 	}
-	return e.recordHead(ctx, st.Plan)
+	return e.recordHead(context.WithoutCancel(ctx), st.Plan)
 }
 
 // crashpoint calls the injected crash hook at a named point of a step
