@@ -178,19 +178,23 @@ type world struct {
 	dir    string
 	logs   string
 	points string
+	unsafe bool
 }
 
 func newWorld(t *testing.T, bin string) *world {
 	t.Helper()
-	return newWorldWith(t, bin, runbook)
+	return newWorldWith(t, bin, runbook, false)
 }
 
-// newWorldWith is newWorld with another runbook (%[1]s in it is the
-// directory of the steps' logs); the release is started.
-func newWorldWith(t *testing.T, bin, runbook string) *world {
+// newWorldWith is newWorld with another runbook; the release is started.
+// With unsafe, %[1]s in the runbook is the directory of the steps' logs,
+// which the steps write directly, run with --unsafe-sandbox (a test of
+// the release's state, not of the sandbox); else it is the command that
+// reports a step to the recorder.
+func newWorldWith(t *testing.T, bin, runbook string, unsafe bool) *world {
 	t.Helper()
 	dir := t.TempDir()
-	w := &world{t: t, bin: bin, dir: dir, logs: filepath.Join(dir, "logs"), points: filepath.Join(dir, "points")}
+	w := &world{t: t, bin: bin, dir: dir, logs: filepath.Join(dir, "logs"), points: filepath.Join(dir, "points"), unsafe: unsafe}
 	os.MkdirAll(w.logs, 0o755)
 	os.MkdirAll(w.points, 0o755)
 	ctx := context.Background()
@@ -199,7 +203,11 @@ func newWorldWith(t *testing.T, bin, runbook string) *world {
 		t.Fatal(err)
 	}
 	port := recorder(t, w.logs)
-	os.WriteFile(filepath.Join(dir, "svc", ".cascade.yaml"), []byte(fmt.Sprintf(runbook, fmt.Sprintf(report, port))), 0o644)
+	subst := fmt.Sprintf(report, port)
+	if unsafe {
+		subst = w.logs
+	}
+	os.WriteFile(filepath.Join(dir, "svc", ".cascade.yaml"), []byte(fmt.Sprintf(runbook, subst)), 0o644)
 	os.WriteFile(filepath.Join(dir, "svc", "go.mod"), []byte("module example.com/svc\n\ngo 1.22\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "svc", "svc.go"), []byte("package svc\n\n// A is the API.\nfunc A() int { return 1 }\n"), 0o644)
 	if _, err := g.CommitAll(ctx, time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), "runbook"); err != nil {
@@ -222,6 +230,9 @@ func (w *world) git(args ...string) {
 // run runs the binary and checks its exit code (-9: killed; -1: any).
 func (w *world) run(want int, env []string, args ...string) string {
 	w.t.Helper()
+	if w.unsafe {
+		args = append(args[:len(args):len(args)], "--unsafe-sandbox")
+	}
 	cmd := exec.Command(w.bin, args...)
 	cmd.Dir = w.dir
 	cmd.Env = append(os.Environ(), "CASCADE_TEST_AS_CLI=1", "USER=alice", "CASCADE_CACHE_DIR="+filepath.Join(w.dir, ".cache"), "CASCADE_TEST_CRASHPOINT_DIR="+w.points)

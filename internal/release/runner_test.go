@@ -73,11 +73,20 @@ func (r *runner) wait(t *testing.T) (int, string) {
 	return 0, ""
 }
 
-// until polls cond until it holds; a minute without is a failure.
-func (w *world) until(what string, cond func() bool) {
+// until polls cond until it holds; a minute without is a failure (r's
+// output says why).
+func (w *world) until(r *runner, what string, cond func() bool) {
 	w.t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for !cond() {
+		select {
+		case <-r.done:
+			if cond() {
+				return
+			}
+			w.t.Fatalf("the runner ended (exit %d) before this happened: %s\n%s", r.code, what, r.out)
+		default:
+		}
 		if time.Now().After(deadline) {
 			w.t.Fatalf("never happened: %s", what)
 		}
@@ -151,7 +160,7 @@ const blocking = `release:
 // newBlockingWorld is a world with the blocking runbook; when the test
 // ends, a step left waiting (a runner killed by a failing test) ends too.
 func newBlockingWorld(t *testing.T) *world {
-	w := newWorldWith(t, buildCascade(t), blocking)
+	w := newWorldWith(t, buildCascade(t), blocking, true)
 	t.Cleanup(func() { os.WriteFile(filepath.Join(w.logs, "go"), nil, 0o644) })
 	return w
 }
@@ -165,7 +174,7 @@ func TestAbortStopsARunningStep(t *testing.T) {
 	}
 	w := newBlockingWorld(t)
 	r := w.start(nil, "release", "next", "p")
-	w.until("step one runs", func() bool { return len(w.pids("one.pid")) == 1 })
+	w.until(r, "step one runs", func() bool { return len(w.pids("one.pid")) == 1 })
 	w.run(0, nil, "release", "abort", "p", "--reason", "STOP: bad migration")
 	code, out := r.wait(t)
 	if code != 1 || !strings.Contains(out, "the release of p was aborted (STOP: bad migration) while this `cascade release next` ran: nothing more runs") {
@@ -221,7 +230,7 @@ func TestAbortAtEveryTransition(t *testing.T) {
 		{"step-started:3", map[string]string{"one": "succeeded", "two": "succeeded", "Tag": "interrupted"}},
 	} {
 		t.Run(c.at, func(t *testing.T) {
-			w := newWorldWith(t, bin, steps)
+			w := newWorldWith(t, bin, steps, true)
 			out := w.run(1, []string{"CASCADE_TEST_ABORTPOINT=" + c.at}, "release", "next", "p")
 			if !strings.Contains(out, "the release of p was aborted (aborted at "+c.at+")") {
 				t.Errorf("runner:\n%s", out)
@@ -239,7 +248,7 @@ func TestAbortAtEveryTransition(t *testing.T) {
 		})
 	}
 	// Without an abort the same runbook tags.
-	w := newWorldWith(t, bin, steps)
+	w := newWorldWith(t, bin, steps, true)
 	w.run(0, nil, "release", "next", "p")
 	if tags := w.tags(); tags != "v1.0.0" {
 		t.Errorf("tags %q, want v1.0.0", tags)
@@ -257,7 +266,7 @@ func TestStalledRunnerKeepsItsLease(t *testing.T) {
 	}
 	w := newBlockingWorld(t)
 	a := w.start(nil, "release", "next", "p")
-	w.until("step one runs", func() bool { return len(w.pids("one.pid")) == 1 })
+	w.until(a, "step one runs", func() bool { return len(w.pids("one.pid")) == 1 })
 	if err := a.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +285,7 @@ func TestStalledRunnerKeepsItsLease(t *testing.T) {
 	// takes over and runs the idempotent step again.
 	w.db(`UPDATE releases SET runner_host = 'elsewhere', runner = '1@elsewhere'`)
 	b := w.start(nil, "release", "next", "p")
-	w.until("B runs step one again", func() bool { return len(w.pids("one.pid")) == 2 })
+	w.until(b, "B runs step one again", func() bool { return len(w.pids("one.pid")) == 2 })
 	entries := w.auditCount()
 	if err := a.cmd.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
@@ -322,7 +331,7 @@ func TestConfirmOfInterruptedCheckNeedsOverride(t *testing.T) {
       check: echo health >> %[1]s/health; false
     - name: Tag
       tag: true
-`)
+`, true)
 	w.run(-9, []string{"CASCADE_TEST_CRASHPOINT=step-started:1"}, "release", "next", "p")
 	out := w.run(0, nil, "release", "next", "p")
 	if !strings.Contains(out, "`cascade release override p 1 --reason TEXT` if it is done") {
