@@ -245,7 +245,7 @@ func (p *Plan) Validate() error {
 // Save writes the plan atomically.
 func (p *Plan) Save(ws *workspace.Workspace) error {
 	file := File(ws, p.ID)
-	if h := diskAuditHead(file); h != nil {
+	if h := DiskAuditHead(file); h != nil {
 		p.Audit = h
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {

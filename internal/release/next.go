@@ -59,7 +59,7 @@ func alive(runner string) bool {
 // release ends. A step found running from a process that died is marked
 // interrupted: an idempotent one is run again, another waits for a person.
 func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, error) {
-	st, err := e.Status(ctx, p.ID)
+	st, err := e.trustedStatus(ctx, p.ID)
 	if err != nil {
 		return Stop{}, err
 	}
@@ -91,7 +91,7 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 		}
 	}
 	for {
-		st, err = e.Status(ctx, p.ID)
+		st, err = e.trustedStatus(ctx, p.ID)
 		if err != nil {
 			return Stop{}, err
 		}

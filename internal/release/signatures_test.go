@@ -40,19 +40,19 @@ func TestVerifySignaturesWithoutSignature(t *testing.T) {
 		{Seq: 3, Plan: "p", Actor: "alice", Action: "override", Details: map[string]any{"signed": "cascade-release action\nplan=p\naction=confirm\n", "signature": "x"}},
 		{Seq: 4, Plan: "q", Actor: "alice", Action: "confirm", Details: map[string]any{"signed": "cascade-release action\nplan=p\naction=confirm\n", "signature": "x"}},
 	}
-	problems, err := VerifySignatures(context.Background(), people, entries)
+	problems, err := VerifySignatures(context.Background(), people, "", entries)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
 		"entry 1 (start by alice) is not signed",
 		`entry 3 (override by alice) carries a signature for a "confirm" action, which never writes a "override" entry`,
-		"entry 4 (confirm by alice) carries a signature for plan p, not q",
+		`entry 4 (confirm by alice) carries a signature for plan "p", not q`,
 	}
 	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
 	}
-	if p, _ := VerifySignatures(context.Background(), nil, entries); p != nil {
+	if p, _ := VerifySignatures(context.Background(), nil, "", entries); p != nil {
 		t.Errorf("without people nothing can be checked, got %q", p)
 	}
 }
@@ -73,6 +73,7 @@ func TestSignedContent(t *testing.T) {
 	}
 	people := []workspace.Person{{Name: "alice", Keys: []string{pub}}}
 	signed := func(action string, args map[string]string, details map[string]any) map[string]any {
+		args["head"] = ""
 		sig, err := identity.Sign(ctx, filepath.Join(dir, "alice"), false, identity.Statement("p", action, "2026-12-01T10:00:00Z", args))
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +86,7 @@ func TestSignedContent(t *testing.T) {
 			map[string]any{"step": 2.0, "name": "Deploy", "repo": "svc", "inputs": map[string]any{"version": version}})
 	}
 	gate := func(g, reason string) map[string]any {
-		return signed("override-gate", map[string]string{"gate": "semver", "reason": "agreed"}, map[string]any{"gate": g, "reason": reason})
+		return signed("override-gate", map[string]string{"gate": "semver", "reason": "agreed", "heads": "k1"}, map[string]any{"gate": g, "reason": reason, "heads": "k1"})
 	}
 	at := "2026-12-01T10:00:01Z"
 	entries := []store.Entry{
@@ -99,7 +100,7 @@ func TestSignedContent(t *testing.T) {
 		{Seq: 8, Plan: "p", At: "2026-12-02T10:00:00Z", Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
 		{Seq: 9, Plan: "p", At: at, Actor: "cascade", Action: "override-gate", Details: map[string]any{"gate": "semver", "reason": "x"}},
 	}
-	problems, err := VerifySignatures(ctx, people, entries)
+	problems, err := VerifySignatures(ctx, people, "", entries)
 	if err != nil {
 		t.Fatal(err)
 	}
