@@ -136,24 +136,35 @@ func (a *app) withEngine(rf *releaseFlags, needGraph bool, action *act, fn func(
 				args[k] = v
 			}
 		}
-		if len(ws.People) > 0 {
-			if args["head"], args["log"], err = e.Pin(a.ctx, planID); err != nil {
-				return err
-			}
-		}
-		sig, name, err := a.whoActs(ws, rf.key, planID, action.action, args)
-		if err != nil {
+		if as, err = a.signAs(e, ws, rf.key, planID, action.action, args); err != nil {
 			return err
-		}
-		as, e.Signature = name, sig
-		if sig != nil {
-			key := rf.key
-			e.Sign = func(ctx context.Context, stmt string) (*identity.Signature, error) {
-				return identity.Sign(ctx, key, strings.HasSuffix(key, ".pub"), stmt)
-			}
 		}
 	}
 	return fn(e, ws, as)
+}
+
+// signAs signs an action on planID for e: the statement pins the plan's
+// audit history and the database's log (when the workspace lists
+// people), and the entries the action writes one by one are signed with
+// the same key. It returns the actor.
+func (a *app) signAs(e *release.Engine, ws *workspace.Workspace, key, planID, action string, args map[string]string) (string, error) {
+	if len(ws.People) > 0 {
+		var err error
+		if args["head"], args["log"], err = e.Pin(a.ctx, planID); err != nil {
+			return "", err
+		}
+	}
+	sig, name, err := a.whoActs(ws, key, planID, action, args)
+	if err != nil {
+		return "", err
+	}
+	e.Signature = sig
+	if sig != nil {
+		e.Sign = func(ctx context.Context, stmt string) (*identity.Signature, error) {
+			return identity.Sign(ctx, key, strings.HasSuffix(key, ".pub"), stmt)
+		}
+	}
+	return name, nil
 }
 
 // whoActs signs the statement of an action with the key and finds whose

@@ -55,6 +55,9 @@ func (e *Engine) startGates(ctx context.Context, p *plan.Plan, actor string) err
 	if err != nil {
 		return err
 	}
+	if gates, err = e.HoldUntrustedScope(ctx, p, gates); err != nil {
+		return err
+	}
 	var failed []string
 	reasons := map[string]any{}
 	for _, g := range gates {
@@ -90,6 +93,9 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 	}
 	gates, err := plan.TimeAndScopeGates(ctx, e.WS, e.G, p, now, ovs)
 	if err != nil {
+		return nil, err
+	}
+	if gates, err = e.HoldUntrustedScope(ctx, p, gates); err != nil {
 		return nil, err
 	}
 	for _, g := range gates {

@@ -39,6 +39,8 @@ func TestVerifySignaturesWithoutSignature(t *testing.T) {
 		{Seq: 2, Plan: "p", Actor: "cascade", Action: "interrupted", Details: map[string]any{}},
 		{Seq: 3, Plan: "p", Actor: "alice", Action: "override", Details: map[string]any{"signed": "cascade-release action\nplan=p\naction=confirm\n", "signature": "x"}},
 		{Seq: 4, Plan: "q", Actor: "alice", Action: "confirm", Details: map[string]any{"signed": "cascade-release action\nplan=p\naction=confirm\n", "signature": "x"}},
+		// An unlock signature must name its plan: one for no plan holds on none.
+		{Seq: 5, Plan: "q", Actor: "alice", Action: "unlock", Details: map[string]any{"signed": "cascade-release action\nplan=\naction=unlock\n", "signature": "x"}},
 	}
 	problems, err := VerifySignatures(context.Background(), people, "", entries)
 	if err != nil {
@@ -48,6 +50,7 @@ func TestVerifySignaturesWithoutSignature(t *testing.T) {
 		"entry 1 (start by alice) is not signed",
 		`entry 3 (override by alice) carries a signature for a "confirm" action, which never writes a "override" entry`,
 		`entry 4 (confirm by alice) carries a signature for plan "p", not q`,
+		`entry 5 (unlock by alice) carries a signature for plan "", not q`,
 	}
 	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
@@ -99,6 +102,8 @@ func TestSignedContent(t *testing.T) {
 		{Seq: 7, Plan: "p", At: "2026-12-01T09:00:00Z", Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
 		{Seq: 8, Plan: "p", At: "2026-12-02T10:00:00Z", Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
 		{Seq: 9, Plan: "p", At: at, Actor: "cascade", Action: "override-gate", Details: map[string]any{"gate": "semver", "reason": "x"}},
+		// The override's scope moved to another frozen scope (heads key).
+		{Seq: 10, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: func() map[string]any { d := gate("semver", "agreed"); d["heads"] = "k2"; return d }()},
 	}
 	problems, err := VerifySignatures(ctx, people, "", entries)
 	if err != nil {
@@ -111,6 +116,7 @@ func TestSignedContent(t *testing.T) {
 		`entry 7 (override-gate by alice) does not say what was signed: it is dated 2026-12-01T09:00:00Z, before the action was signed (2026-12-01T10:00:00Z)`,
 		`entry 8 (override-gate by alice) does not say what was signed: it is dated 2026-12-02T10:00:00Z, long after the action was signed (2026-12-01T10:00:00Z)`,
 		`entry 9 (override-gate by cascade) is not signed, and cascade makes no "override-gate" entry on its own (its own are interrupted, retry)`,
+		`entry 10 (override-gate by alice) does not say what was signed: its heads is "k2", the signed one "k1"`,
 	}
 	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -253,4 +254,58 @@ func TestSecondDatabaseIsRefused(t *testing.T) {
 		t.Errorf("the plan file changed:\n%s", after)
 	}
 	w.run(0, nil, "release", "log", "p", "--verify")
+}
+
+// TestRescopeIsSignedAndAudited: a re-freeze is a signed action in the
+// audit log, and so is a refused one; the gates trust a plan file's
+// frozen heads only as the last signed re-freeze left them.
+func TestRescopeIsSignedAndAudited(t *testing.T) {
+	w := signedWorld(t)
+	planPath := filepath.Join(w.dir, "plans", "p.yaml")
+	os.WriteFile(filepath.Join(w.dir, "svc", "late.go"), []byte("package svc\n\nfunc Late() int { return 3 }\n"), 0o644)
+	w.git("add", "-A")
+	w.git("commit", "-qm", "late")
+	out := w.run(1, nil, "plan", "rescope", "p", "--reason", "take it", "--key", "bob")
+	wantIn(t, out, "only the release manager (alice) may re-freeze the scope of p; bob may not")
+	out = w.run(0, nil, "release", "log", "p", "--verify")
+	wantIn(t, out, "bob        rescope refused (signed)")
+
+	// bob moves the frozen head by hand and says alice re-froze it.
+	saved, _ := os.ReadFile(planPath)
+	head, err := exec.Command("git", "-C", filepath.Join(w.dir, "svc"), "rev-parse", "main").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := regexpReplace(string(saved), `(?m)^    head: .*$`, "    head: "+strings.TrimSpace(string(head)))
+	forged = strings.Replace(forged, "\ncomputed:", "\nrescoped:\n  - by: alice\n    at: 2026-11-28T08:18:00Z\n    reason: take the fix\ncomputed:", 1)
+	os.WriteFile(planPath, []byte(forged), 0o644)
+	out = w.run(0, nil, "plan", "show", "p")
+	wantIn(t, out, "Re-frozen by alice at 2026-11-28T08:18:00Z take the fix (UNVERIFIED: no signed re-freeze in the audit log)")
+	out = w.run(1, nil, "release", "start", "p", "--key", "alice")
+	wantIn(t, out, "scope        FAIL       plans/p.yaml says its scope was re-frozen by alice at 2026-11-28T08:18:00Z, but the audit log holds no signed re-freeze of it")
+
+	// alice re-freezes: signed, recorded, trusted.
+	os.WriteFile(planPath, saved, 0o644)
+	out = w.run(0, nil, "plan", "rescope", "p", "--reason", "take the late fix", "--key", "alice")
+	wantIn(t, out, "re-froze the scope of p, recorded as alice")
+	out = w.run(0, nil, "plan", "show", "p")
+	wantIn(t, out, "Re-frozen by alice at ")
+	if strings.Contains(out, "UNVERIFIED") {
+		t.Errorf("alice's signed re-freeze is not trusted:\n%s", out)
+	}
+	out = w.run(0, nil, "release", "log", "p", "--verify")
+	wantIn(t, out, "alice      rescope      (signed)", "audit log verified")
+
+	// A version edited by hand after it is a scope no one froze.
+	rescoped, _ := os.ReadFile(planPath)
+	os.WriteFile(planPath, []byte(strings.Replace(string(rescoped), "version: v1.1.0", "version: v1.2.0", 1)), 0o644)
+	out = w.run(1, nil, "release", "start", "p", "--key", "alice")
+	wantIn(t, out, "are not the ones its last signed re-freeze froze")
+	os.WriteFile(planPath, rescoped, 0o644)
+	out = w.run(0, nil, "release", "start", "p", "--key", "alice")
+	wantIn(t, out, "scope        PASS")
+}
+
+func regexpReplace(s, re, with string) string {
+	return regexp.MustCompile(re).ReplaceAllLiteralString(s, with)
 }
