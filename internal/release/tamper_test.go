@@ -283,6 +283,8 @@ func TestRescopeIsSignedAndAudited(t *testing.T) {
 	wantIn(t, out, "Re-frozen by alice at 2026-11-28T08:18:00Z take the fix (UNVERIFIED: no signed re-freeze in the audit log)")
 	out = w.run(1, nil, "release", "start", "p", "--key", "alice")
 	wantIn(t, out, "scope        FAIL       plans/p.yaml says its scope was re-frozen by alice at 2026-11-28T08:18:00Z, but the audit log holds no signed re-freeze of it")
+	out = w.run(1, nil, "plan", "check", "p")
+	wantIn(t, out, "plans/p.yaml says its scope was re-frozen by alice at 2026-11-28T08:18:00Z, but the audit log holds no signed re-freeze of it")
 
 	// alice re-freezes: signed, recorded, trusted.
 	os.WriteFile(planPath, saved, 0o644)
