@@ -51,6 +51,10 @@ type sigVerifier struct {
 	people []workspace.Person
 	logID  string
 	ok     map[string]bool
+	// used maps a statement and an entry kind to the entry it signed: a
+	// signature signs one entry of each kind (a copy of a retry or an
+	// override later in the log would act twice on one signature).
+	used map[string]int64
 }
 
 // problem says what is wrong with one entry's signature ("" when it
@@ -77,6 +81,14 @@ func (v *sigVerifier) problem(ctx context.Context, en store.Entry, before []stor
 	if why := contentMismatch(stmt, en); why != "" {
 		return fmt.Sprintf("entry %d (%s by %s) does not say what was signed: %s", en.Seq, en.Action, en.Actor, why), nil
 	}
+	use := en.Plan + "\x00" + en.Action + "\x00" + stmt
+	if v.used == nil {
+		v.used = map[string]int64{}
+	}
+	if first, ok := v.used[use]; ok && first != en.Seq {
+		return fmt.Sprintf("entry %d (%s by %s) carries the signature of entry %d again: one signed action writes one %q entry", en.Seq, en.Action, en.Actor, first, en.Action), nil
+	}
+	v.used[use] = en.Seq
 	if why := pinMismatch(stmt, en, before, v.logID); why != "" {
 		return fmt.Sprintf("entry %d (%s by %s): %s", en.Seq, en.Action, en.Actor, why), nil
 	}

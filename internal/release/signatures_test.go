@@ -104,6 +104,8 @@ func TestSignedContent(t *testing.T) {
 		{Seq: 9, Plan: "p", At: at, Actor: "cascade", Action: "override-gate", Details: map[string]any{"gate": "semver", "reason": "x"}},
 		// The override's scope moved to another frozen scope (heads key).
 		{Seq: 10, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: func() map[string]any { d := gate("semver", "agreed"); d["heads"] = "k2"; return d }()},
+		// A copy of a signed entry further down the log.
+		{Seq: 11, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm("v1.2.0")},
 	}
 	problems, err := VerifySignatures(ctx, people, "", entries)
 	if err != nil {
@@ -117,6 +119,7 @@ func TestSignedContent(t *testing.T) {
 		`entry 8 (override-gate by alice) does not say what was signed: it is dated 2026-12-02T10:00:00Z, long after the action was signed (2026-12-01T10:00:00Z)`,
 		`entry 9 (override-gate by cascade) is not signed, and cascade makes no "override-gate" entry on its own (its own are interrupted, retry)`,
 		`entry 10 (override-gate by alice) does not say what was signed: its heads is "k2", the signed one "k1"`,
+		`entry 11 (confirm by alice) carries the signature of entry 1 again: one signed action writes one "confirm" entry`,
 	}
 	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
