@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
 	"github.com/cascade-dev/cascade/internal/store"
 )
@@ -20,14 +21,30 @@ func (e *Engine) trustedStatus(ctx context.Context, planID string) (*Status, err
 			return nil, err
 		}
 	}
-	st, err := e.Status(ctx, planID)
-	if err != nil {
-		return nil, err
+	// The rows and the log are read one after the other: an action of
+	// another process that commits in between makes them differ for a
+	// moment, so a difference counts only when the log did not grow.
+	for attempt := 0; ; attempt++ {
+		before, _, err := e.Store.PlanHead(ctx, planID)
+		if err != nil {
+			return nil, errkind.Wrap(errkind.Infra, err)
+		}
+		st, err := e.Status(ctx, planID)
+		if err != nil {
+			return nil, err
+		}
+		err = e.checkState(ctx, st)
+		if err == nil {
+			return st, nil
+		}
+		after, _, herr := e.Store.PlanHead(ctx, planID)
+		if herr != nil {
+			return nil, errkind.Wrap(errkind.Infra, herr)
+		}
+		if after == before || attempt == 3 {
+			return nil, err
+		}
 	}
-	if err := e.checkState(ctx, st); err != nil {
-		return nil, err
-	}
-	return st, nil
 }
 
 // replayed is a step as the audit log tells it.
