@@ -97,7 +97,9 @@ func (p *Plan) Where(key string) string {
 
 // HeadsKey identifies the plan's frozen scope: the repos with their
 // frozen heads and proposed versions. Cached gate results and gate
-// overrides hold only while it is unchanged.
+// overrides hold only while it is unchanged. It is a full SHA-256 (64 hex
+// digits): a signed override names its scope by this key, so two scopes
+// with the same key must be out of reach (a 64-bit key is collidable).
 func (p *Plan) HeadsKey() string {
 	var parts []string
 	for _, c := range p.Changes {
@@ -105,7 +107,7 @@ func (p *Plan) HeadsKey() string {
 	}
 	slices.Sort(parts)
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
-	return hex.EncodeToString(sum[:8])
+	return hex.EncodeToString(sum[:])
 }
 
 // OverrideFor is the manager's override of a gate for the current scope

@@ -65,6 +65,9 @@ type Rescope struct {
 	By     string    `yaml:"by" json:"by"`
 	At     time.Time `yaml:"at" json:"at"`
 	Reason string    `yaml:"reason,omitempty" json:"reason,omitempty"`
+	// Unverified is set by a reader that found no signed re-freeze of it
+	// in the audit log (never written to the plan file).
+	Unverified bool `yaml:"-" json:"unverified,omitempty"`
 }
 
 // Computed is what cascade worked out; the file keeps it for reviewers.
@@ -245,7 +248,7 @@ func (p *Plan) Validate() error {
 // Save writes the plan atomically.
 func (p *Plan) Save(ws *workspace.Workspace) error {
 	file := File(ws, p.ID)
-	if h := diskAuditHead(file); h != nil {
+	if h := DiskAuditHead(file); h != nil {
 		p.Audit = h
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {

@@ -437,6 +437,9 @@ func TestAuditTailAndSignedEdits(t *testing.T) {
 	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db"))
 	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-wal"))
 	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-shm"))
+	// The plan file's head names the removed database's log: a new plan.
+	os.Remove(filepath.Join(w.dir, "plans", "p.yaml"))
+	w.run(0, nil, "plan", "new", "p", "--title", "T", "--manager", "alice", "--change", "svc@main", "--version", "svc=v1.0.0")
 	w.run(0, nil, "release", "start", "p", "--key", "alice")
 	planPath := filepath.Join(w.dir, "plans", "p.yaml")
 	afterStart, _ := os.ReadFile(planPath)

@@ -43,7 +43,7 @@ type Stop struct {
 // killed): after an abort the step is recorded as interrupted and Next
 // returns a Conflict; after a takeover Next writes nothing more.
 func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, error) {
-	st, err := e.Status(ctx, p.ID)
+	st, err := e.trustedStatus(ctx, p.ID)
 	if err != nil {
 		return Stop{}, err
 	}
@@ -84,7 +84,7 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 		}
 	}
 	for {
-		st, err = e.Status(ctx, p.ID)
+		st, err = e.trustedStatus(ctx, p.ID)
 		if err != nil {
 			return Stop{}, err
 		}

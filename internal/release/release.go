@@ -91,6 +91,12 @@ type Engine struct {
 	// a person; it is stored with every audit entry that person makes.
 	// Nil when the workspace lists no people (actors unverified).
 	Signature *identity.Signature
+	// Sign signs a statement with the key of the person acting (nil when
+	// the workspace lists no people): the entries a `next` run writes are
+	// each signed as they are written, pinning the entry before them.
+	Sign func(ctx context.Context, statement string) (*identity.Signature, error)
+	// sigs remembers the audit signatures already verified.
+	sigs *sigVerifier
 	// Log receives progress lines for a person.
 	Log func(format string, args ...any)
 	// LookupEnv reads cascade's environment for the variables a step
@@ -119,6 +125,13 @@ type stepSpec struct {
 // runbook (rejecting bad runbooks before anything runs), takes the repo
 // locks and records the start.
 func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status, error) {
+	// The plan's log must be this database's, and intact.
+	if err := e.checkHead(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := e.checkSignedScope(p); err != nil {
+		return nil, err
+	}
 	if actor != p.Manager {
 		err := errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may start it; %s may not", p.ID, p.Manager, actor)
 		return nil, e.refuse(ctx, 0, p.ID, actor, "start", nil, err)
@@ -176,7 +189,7 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 				return err
 			}
 		}
-		return e.append(ctx, tx, id, p.ID, now, actor, "start", map[string]any{"repos": p.Repos(), "steps": len(rows)})
+		return e.append(ctx, tx, id, p.ID, now, actor, "start", map[string]any{"repos": p.Repos(), "steps": len(rows), "heads": p.HeadsKey()})
 	})
 	if err != nil {
 		return nil, err
@@ -394,7 +407,7 @@ func requireActive(st *Status) error {
 // command or a check is not confirmed (its result is unknown): it is
 // retried, or overridden with a reason.
 func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inputs map[string]string) (*Step, error) {
-	st, err := e.Status(ctx, planID)
+	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
 		return nil, err
 	}
@@ -468,7 +481,7 @@ func current(st *Status) *Step {
 
 // Retry sets a failed or interrupted step back to pending.
 func (e *Engine) Retry(ctx context.Context, planID, stepArg, actor string) (*Step, error) {
-	st, err := e.Status(ctx, planID)
+	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
 		return nil, err
 	}
@@ -490,7 +503,7 @@ func (e *Engine) Override(ctx context.Context, planID, stepArg, actor, reason st
 	if strings.TrimSpace(reason) == "" {
 		return nil, errkind.New(errkind.Invalid, "an override needs --reason TEXT: it is recorded in the audit log")
 	}
-	st, err := e.Status(ctx, planID)
+	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
 		return nil, err
 	}
@@ -516,7 +529,7 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) error 
 	if strings.TrimSpace(reason) == "" {
 		return errkind.New(errkind.Invalid, "an abort needs --reason TEXT: it is recorded in the audit log")
 	}
-	st, err := e.Status(ctx, planID)
+	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
 		return err
 	}
@@ -571,7 +584,7 @@ func (e *Engine) Unlock(ctx context.Context, repo, actor, reason string) error {
 
 // finishIfDone marks the release done when every step is done.
 func (e *Engine) finishIfDone(ctx context.Context, planID, actor string) error {
-	st, err := e.Status(ctx, planID)
+	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
 		return err
 	}
@@ -608,13 +621,46 @@ func (e *Engine) crashpoint(name string) {
 
 // append adds an audit entry inside tx; an entry by the person who signed
 // this engine's action carries the signature.
+// The entries a run writes (step start and end, wait, held, done,
+// takeover) are signed one by one when Sign is set: the statement holds
+// the entry's details and the hash of the plan's entry before it.
 func (e *Engine) append(ctx context.Context, tx *sql.Tx, releaseID int64, planID, at, actor, action string, details map[string]any) error {
-	if e.Signature != nil && actor != "cascade" {
+	if e.Signature != nil && actor != workspace.ReservedActor {
 		if details == nil {
 			details = map[string]any{}
 		}
-		details["signed"] = e.Signature.Statement
-		details["signature"] = e.Signature.Armored
+		sig := e.Signature
+		if e.Sign != nil && slices.Contains(ownSigned, action) {
+			var err error
+			if sig, err = e.signEntry(ctx, tx, planID, at, action, details); err != nil {
+				return err
+			}
+		}
+		details["signed"] = sig.Statement
+		details["signature"] = sig.Armored
 	}
 	return store.Append(ctx, tx, releaseID, planID, at, actor, action, details)
+}
+
+// signEntry signs one entry as it is written (inside its transaction, so
+// the entry before it is exactly the one pinned).
+func (e *Engine) signEntry(ctx context.Context, tx *sql.Tx, planID, at, action string, details map[string]any) (*identity.Signature, error) {
+	var head, logID string
+	err := tx.QueryRowContext(ctx, "SELECT hash FROM audit WHERE plan = ? ORDER BY seq DESC LIMIT 1", planID).Scan(&head)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'log_id'").Scan(&logID); err != nil {
+		return nil, err
+	}
+	// Round-trip the details, as the log stores them.
+	raw, err := json.Marshal(details)
+	if err != nil {
+		return nil, err
+	}
+	var stored map[string]any
+	_ = json.Unmarshal(raw, &stored)
+	signedAction := identity.StatementField(e.Signature.Statement, "action")
+	stmt := identity.Statement(planID, signedAction, at, map[string]string{"entry": action, "details": signedDetails(stored), "head": head, "log": logID})
+	return e.Sign(ctx, stmt)
 }
