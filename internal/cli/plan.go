@@ -263,6 +263,13 @@ time, and the output says so. The results are recorded in the plan file.`,
 			if err := p.CheckVersions(g); err != nil {
 				return err
 			}
+			notes, err := p.Recompute(g)
+			if err != nil {
+				return err
+			}
+			for _, n := range notes {
+				fmt.Fprintf(a.stderr, "warning: %s\n", n)
+			}
 			if err := checkManager(ws, p); err != nil {
 				return err
 			}
@@ -387,6 +394,13 @@ func (a *app) runbookOutline(p *plan.Plan) (map[string][]string, error) {
 	_, g, err := a.loadGraph()
 	if err != nil {
 		return nil, err
+	}
+	notes, err := p.Recompute(g)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(a.stderr, "warning: %s\n", n)
 	}
 	books, err := p.Runbooks(a.ctx, g)
 	if err != nil {
