@@ -270,6 +270,9 @@ time, and the output says so. The results are recorded in the plan file.`,
 			for _, n := range notes {
 				fmt.Fprintf(a.stderr, "warning: %s\n", n)
 			}
+			if err := p.CheckBases(a.ctx, g); err != nil {
+				return err
+			}
 			if err := checkManager(ws, p); err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -61,4 +62,44 @@ func orderString(order [][]string) string {
 
 func listString(xs []string) string {
 	return "[" + strings.Join(xs, " ") + "]"
+}
+
+// CheckBases verifies every change's frozen base against git: the base is
+// where the frozen head leaves the repo's default branch (their merge
+// base), as `plan new` and `plan rescope` freeze it. The performance gate
+// measures the head against the base, so a base edited in the plan file
+// (say, set to the head, so that a slowdown is compared with itself)
+// would decide the gate; a base that is not the merge base is bad input
+// naming the file and line. A head that is no longer in the repository is
+// left to the scope gate.
+func (p *Plan) CheckBases(ctx context.Context, g *graph.Workspace) error {
+	for i, c := range p.Changes {
+		gi, err := g.Lookup(c.Repo)
+		if err != nil {
+			return err
+		}
+		r := g.Repos[gi]
+		if r.Git == nil || r.Commit == "" {
+			continue
+		}
+		if _, err := r.Git.Resolve(ctx, c.Head); errkind.Of(err) == errkind.NotFound {
+			continue
+		} else if err != nil {
+			return err
+		}
+		base, _, err := Freeze(ctx, r.Git, r.Commit, c.Head)
+		if err != nil {
+			return err
+		}
+		if base == c.Base {
+			continue
+		}
+		why := fmt.Sprintf("it is %.12s, where the frozen head %.12s leaves %s's default branch (at %.12s)", base, c.Head, c.Repo, r.Commit)
+		if base == c.Head {
+			why = fmt.Sprintf("the frozen head %.12s is now in %s's default branch (at %.12s), so git no longer tells where it left it", c.Head, c.Repo, r.Commit)
+		}
+		return errkind.New(errkind.Invalid, "%s: change %s: base %.12s is not where the change starts: %s; the performance gate measures the head against its base, so the base is checked against git, never taken from the file; restore it, or re-freeze with `cascade plan rescope %s` (and review the scope again)",
+			p.Where(fmt.Sprintf("changes[%d].base", i)), c.Repo, c.Base, why, p.ID)
+	}
+	return nil
 }

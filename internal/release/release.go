@@ -127,6 +127,9 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 	for _, n := range notes {
 		e.logf("warning: %s", n)
 	}
+	if err := p.CheckBases(ctx, e.G); err != nil {
+		return nil, err
+	}
 	rows, err := e.plannedSteps(ctx, p)
 	if err != nil {
 		return nil, err
