@@ -181,6 +181,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		a.demoCommand(),
 		a.sandboxCommand(),
 		a.versionCommand(),
+		a.checkCommand(),
 	)
 	v, rev := versionInfo()
 	if rev != "" {

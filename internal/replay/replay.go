@@ -15,10 +15,14 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/schemadiff"
@@ -603,9 +607,30 @@ func judgeDoc(ex *extractor, opt Options, loc located) outcome {
 	return outcome{kind: kindStillRejected}
 }
 
+// canonical puts a validation error in one order, whatever the order the
+// validator met its parts in (it walks maps): causes by instance location
+// and keyword, property names sorted, so that the same line always gets
+// the same message.
+func canonical(e *jsonschema.ValidationError) {
+	if ap, ok := e.ErrorKind.(*kind.AdditionalProperties); ok {
+		slices.Sort(ap.Properties)
+	}
+	for _, c := range e.Causes {
+		canonical(c)
+	}
+	key := func(c *jsonschema.ValidationError) string {
+		return strings.Join(c.InstanceLocation, "\x00") + "\x01" + strings.Join(c.ErrorKind.KeywordPath(), "\x00") + "\x01" + c.SchemaURL
+	}
+	slices.SortStableFunc(e.Causes, func(a, b *jsonschema.ValidationError) int { return strings.Compare(key(a), key(b)) })
+}
+
 // briefError is a validation error on one line: the deepest causes, each
 // at its instance location.
 func briefError(err error) string {
+	var ve *jsonschema.ValidationError
+	if errors.As(err, &ve) {
+		canonical(ve)
+	}
 	s := err.Error()
 	lines := strings.Split(s, "\n")
 	var parts []string

@@ -265,3 +265,51 @@ func TestTooCostlyLineIsUndecided(t *testing.T) {
 		t.Errorf("report = %+v %+v", r, r.ParseErrorExamples)
 	}
 }
+
+// TestMessagesDeterministic: the same line gets the same message on every
+// run, though the validator walks maps in random order (property names in
+// "additional properties ... not allowed", the order of failing members).
+func TestMessagesDeterministic(t *testing.T) {
+	o, err := schemadiff.Load("old.json", []byte(`{"type":"object"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := schemadiff.Load("new.json", []byte(`{"type":"object","additionalProperties":false,
+		"properties":{"a":{"type":"string"},"b":{"type":"string"},"c":{"type":"string"},"d":{"type":"string"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := `{"where":{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8}}` + "\n"
+	// Without the types, the additional properties' names alone.
+	n2, err := schemadiff.Load("new2.json", []byte(`{"type":"object","additionalProperties":false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		r, err := Run(context.Background(), []Input{{Name: "log", R: strings.NewReader(log)}}, Options{Old: o, New: n2, Field: "where", Examples: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg := r.Groups[0].Examples[0].Error; msg != "at '': additional properties 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h' not allowed" {
+			t.Fatalf("message %q", msg)
+		}
+	}
+	var first string
+	for i := range 20 {
+		r, err := Run(context.Background(), []Input{{Name: "log", R: strings.NewReader(log)}}, Options{Old: o, New: n, Field: "where", Examples: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := r.Groups[0].Examples[0].Error
+		if i == 0 {
+			first = msg
+			continue
+		}
+		if msg != first {
+			t.Fatalf("run %d: %q, run 0: %q", i, msg, first)
+		}
+	}
+	if first != "at '/b': got number, want string; at '/c': got number, want string; at '/d': got number, want string" {
+		t.Errorf("message %q", first)
+	}
+}
