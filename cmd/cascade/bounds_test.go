@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -127,6 +130,8 @@ func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
 		"tree-b.json": `{"$defs":{"node":{"type":"object","properties":{"value":{"type":"string","maxLength":10},
 			"left":{"$ref":"#/$defs/node"},"right":{"$ref":"#/$defs/node"},
 			"children":{"type":"array","items":{"$ref":"#/$defs/node"}}},"required":["value","left"]}},"$ref":"#/$defs/node"}`,
+		"huge-a.json":       `{"type":"number","minimum":1e999999}`,
+		"huge-b.json":       `{"type":"number","minimum":2e999999}`,
 		"chain-a.json":      chain(25, false, "string"),
 		"chain-b.json":      chain(25, false, "integer"),
 		"deep-chain-a.json": chain(25, true, "string"),
@@ -142,7 +147,7 @@ func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
 		{[]string{"minlength.json", "minlength1.json"}, 1, "more than 10000 items, properties or characters"},
 		{[]string{"string.json", "maxlength.json"}, 1, "at most more than 1099511627776 characters"},
 		{[]string{"enum-a.json", "enum-b.json"}, 1, `rejected now: "v0"`},
-		{[]string{"deep-a.json", "deep-b.json"}, 1, "nested more than 512 levels deep: not compiled"},
+		{[]string{"deep-a.json", "deep-b.json"}, 1, "nested more than 512 levels deep (cascade reads schemas of up to 512 levels and 20000 objects): not compiled"},
 		{[]string{"--timeout", "1ns", "tree-a.json", "tree-b.json"}, 1, "the comparison stopped before it was complete (it reached its time limit of 1ns)"},
 		// Exponential work for the validator from 2.5 KB: the comparison
 		// stays within its time limit and memory (it took 5 GB and 300 s,
@@ -150,6 +155,9 @@ func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
 		// cost too much to validate is not validated.
 		{[]string{"--timeout", "2s", "chain-a.json", "chain-b.json"}, 1, "the comparison stopped before it was complete (it reached its time limit of 2s)"},
 		{[]string{"deep-chain-a.json", "deep-chain-b.json"}, 1, "validating an example could cost more than 500000 subschema evaluations"},
+		// A number of a million digits (exact for the validator): printed
+		// in a 2 MB witness, and comparisons with it overran --timeout.
+		{[]string{"huge-a.json", "huge-b.json"}, 1, "a number at /minimum has more than 400 digits or an exponent beyond ±400: not compiled"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			c := startCascade(t, dir, append([]string{"schema-diff"}, tc.args...)...)
@@ -272,6 +280,138 @@ func TestSchemaDiffInterrupt(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 130 and interrupted", code, c.stderr.String())
 			}
 			t.Logf("ended %s after SIGINT", time.Since(sent))
+		})
+	}
+}
+
+// gitIn runs git in dir with a fixed identity and no user configuration.
+func gitIn(t *testing.T, dir string, stdin io.Reader, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Stdin = stdin
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// commitBig commits on a new branch of repo a file of size bytes (head,
+// then a comment line of 'a's), streamed into git's object store: no
+// such file is ever written or held here.
+func commitBig(t *testing.T, repo, branch, name, head string, size int) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	go func() {
+		w := bufio.NewWriterSize(pw, 1<<20)
+		w.WriteString(head + "// ")
+		line := bytes.Repeat([]byte("a"), 1<<20)
+		for n := len(head) + 3; n < size; n += len(line) {
+			w.Write(line[:min(len(line), size-n)])
+		}
+		w.Flush()
+		pw.Close()
+	}()
+	id := gitIn(t, repo, pr, "hash-object", "-w", "--stdin")
+	gitIn(t, repo, nil, "checkout", "-q", "-b", branch)
+	gitIn(t, repo, nil, "update-index", "--add", "--cacheinfo", "100644,"+id+","+name)
+	gitIn(t, repo, nil, "commit", "-q", "-m", "big "+name)
+	gitIn(t, repo, nil, "checkout", "-q", "-f", "main")
+}
+
+// TestManifestOverCapRefused: a manifest over the 4 MiB limit on a ref
+// cascade is asked to read (a candidate, a --with ref, a semver head, a
+// repo's default branch) is refused with exit 2, naming the repo, the ref,
+// the file and the limit, before any of it is read. verify read a 1 GiB
+// go.mod on a candidate branch whole (and handed it to the go command).
+func TestManifestOverCapRefused(t *testing.T) {
+	const capMB = 100
+	const size = 128 << 20
+	dir := t.TempDir()
+	ws := filepath.Join(dir, "ws")
+	for name, files := range map[string]map[string]string{
+		"lib": {"go.mod": "module example.com/lib\n\ngo 1.22\n", "lib.go": "package lib\n\nfunc V() int { return 1 }\n"},
+		"app": {"go.mod": "module example.com/app\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n",
+			"app.go": "package app\n\nimport \"example.com/lib\"\n\nvar X = lib.V()\n"},
+	} {
+		repo := filepath.Join(ws, name)
+		if err := os.MkdirAll(repo, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFiles(t, repo, files)
+		gitIn(t, repo, nil, "init", "-q", "-b", "main")
+		gitIn(t, repo, nil, "add", "-A")
+		gitIn(t, repo, nil, "commit", "-q", "-m", "init")
+		gitIn(t, repo, nil, "tag", "v1.0.0")
+		commitBig(t, repo, "big", "go.mod", files["go.mod"], size)
+	}
+	writeFiles(t, ws, map[string]string{"cascade.yaml": "discover: [\"./*\"]\n"})
+	// A workspace whose repo has an npm package over the limit on its
+	// default branch, in a subdirectory.
+	ws2 := filepath.Join(dir, "ws2")
+	web := filepath.Join(ws2, "web")
+	if err := os.MkdirAll(web, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, ws2, map[string]string{"cascade.yaml": "repos:\n  - path: ./web\n"})
+	writeFiles(t, web, map[string]string{"README": "web\n"})
+	gitIn(t, web, nil, "init", "-q", "-b", "main")
+	gitIn(t, web, nil, "add", "-A")
+	gitIn(t, web, nil, "commit", "-q", "-m", "init")
+	commitBig(t, web, "big", "ui/package.json", `{"name": "@ex/web", "x": "`, size)
+	gitIn(t, web, nil, "checkout", "-q", "-f", "big")
+
+	// A workspace whose downstream requires a release (a tag) with a
+	// go.mod over the limit: the baseline cannot be built, and the module
+	// proxy does not serve that version (it said "fixed", or "broken",
+	// which hides a regression).
+	ws3 := filepath.Join(dir, "ws3")
+	for name, files := range map[string]map[string]string{
+		"lib": {"go.mod": "module example.com/lib\n\ngo 1.22\n", "lib.go": "package lib\n\nfunc V() int { return 1 }\n"},
+		"app": {"go.mod": "module example.com/app\n\ngo 1.22\n\nrequire example.com/lib v1.0.0\n",
+			"app.go": "package app\n\nimport \"example.com/lib\"\n\nvar X = lib.V()\n"},
+	} {
+		repo := filepath.Join(ws3, name)
+		if err := os.MkdirAll(repo, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFiles(t, repo, files)
+		gitIn(t, repo, nil, "init", "-q", "-b", "main")
+		gitIn(t, repo, nil, "add", "-A")
+		gitIn(t, repo, nil, "commit", "-q", "-m", "init")
+		if name == "lib" {
+			commitBig(t, repo, "release", "go.mod", files["go.mod"], size)
+			gitIn(t, repo, nil, "tag", "v1.0.0", "release")
+		}
+	}
+	writeFiles(t, ws3, map[string]string{"cascade.yaml": "discover: [\"./*\"]\n"})
+
+	for _, tc := range []struct {
+		dir  string
+		args []string
+		want string
+	}{
+		{ws, []string{"verify", "lib@big"}, "lib@big: go.mod at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes \\(4 MiB\\)"},
+		{ws, []string{"verify", "lib", "--with", "app@big"}, "app@big: go.mod at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes"},
+		{ws, []string{"semver", "lib", "--head", "big"}, "lib@big: go.mod at [0-9a-f]{12} is 134217728 bytes"},
+		{ws, []string{"schema-diff", "lib@big:go.mod", "lib@main:go.mod"}, "lib@big:go.mod: go.mod at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes"},
+		{ws2, []string{"graph"}, `repo web \(branch big\): ui/package.json at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes`},
+		{ws2, []string{"verify", "web"}, `repo web \(branch big\): ui/package.json at [0-9a-f]{12} is 134217728 bytes`},
+		{ws3, []string{"verify", "lib", "--all-packages"}, `app \(alone\): the workspace module proxy refused to serve example.com/lib@v1.0.0 \(repository .*/ws3/lib\): go.mod at [0-9a-f]{12} is 134217728 bytes; cascade reads a manifest of at most 4194304 bytes`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			c := startCascade(t, tc.dir, tc.args...)
+			code, rss := c.wait(t)
+			if code != 2 || !regexp.MustCompile(tc.want).MatchString(c.stderr.String()) {
+				t.Errorf("exit %d, want 2; stderr does not match %q:\n%.2000s\nstdout:\n%.2000s", code, tc.want, c.stderr.String(), c.stdout.String())
+			}
+			if rss > capMB {
+				t.Errorf("peak memory %d MB for a manifest of %d MB, over %d MB", rss, size>>20, capMB)
+			}
+			t.Logf("peak memory %d MB", rss)
 		})
 	}
 }

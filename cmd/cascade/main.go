@@ -12,6 +12,7 @@ import (
 	_ "time/tzdata" // release windows name time zones; do not depend on the host's zoneinfo
 
 	"github.com/cascade-dev/cascade/internal/cli"
+	"github.com/cascade-dev/cascade/internal/schemadiff"
 )
 
 func main() { os.Exit(run()) }
@@ -22,6 +23,7 @@ func run() int {
 	pinZones()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	schemadiff.StopMatchingWhenDone(ctx)
 	return cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cascade-dev/cascade/internal/cli"
+	"github.com/cascade-dev/cascade/internal/schemadiff"
 	"github.com/cascade-dev/cascade/internal/verify"
 )
 
@@ -48,6 +49,7 @@ func testMain() {
 		opts.Now = func() time.Time { return t }
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	schemadiff.StopMatchingWhenDone(ctx)
 	code := cli.MainWith(ctx, opts, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	humanize "github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -64,6 +65,7 @@ type app struct {
 
 	opts          Options
 	unsafeSandbox bool
+	sandboxDisk   string
 }
 
 // Options are what a caller of the Go API injects instead of the real
@@ -163,7 +165,16 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 	root.PersistentFlags().BoolVar(&a.fetch, "fetch", false, "update mirrors of url: repos from their remotes first")
 	root.PersistentFlags().BoolVar(&a.noCache, "no-cache", false, "ignore cached results (they are still refreshed)")
 	root.PersistentFlags().BoolVar(&a.unsafeSandbox, "unsafe-sandbox", false, "run builds, tests and steps without isolation (reports say so): only for a machine that cannot isolate them (see cascade sandbox check) and code you trust")
-	root.PersistentPreRun = func(*cobra.Command, []string) { sandbox.AllowUnsafe(a.unsafeSandbox) }
+	root.PersistentFlags().StringVar(&a.sandboxDisk, "sandbox-disk", "8GiB", "the disk each sandboxed command may fill in total, a `SIZE` such as 512MiB or 20GiB (its work tree's growth, overlays, /tmp and HOME); past it the command is killed and its result is an error")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		sandbox.AllowUnsafe(a.unsafeSandbox)
+		n, err := humanize.ParseBytes(a.sandboxDisk)
+		if err != nil || n < 1<<20 || n > 1<<50 {
+			return errkind.New(errkind.Invalid, "--sandbox-disk %q: want a size of at least 1MiB, such as 512MiB or 20GiB", a.sandboxDisk)
+		}
+		sandbox.SetDiskLimit(int64(n))
+		return nil
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return errkind.New(errkind.Invalid, "%v; see `%s --help`", err, c.CommandPath())
 	})
@@ -189,6 +200,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 	}
 	root.Version = v
 	root.SetVersionTemplate("cascade {{.Version}}\n")
+	root.SetHelpCommand(a.helpCommand())
 	refuseUnknownSubcommands(root)
 	return root
 }

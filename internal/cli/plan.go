@@ -61,7 +61,6 @@ func (a *app) planNewCommand() *cobra.Command {
 			if strings.ContainsAny(manager, ",;") {
 				return errkind.New(errkind.Invalid, "--manager %q names more than one person; a release has exactly one manager", manager)
 			}
-			changes = splitAll(changes)
 			if len(changes) == 0 {
 				return errkind.New(errkind.Invalid, "plan new needs at least one --change REPO@REF")
 			}
@@ -76,7 +75,7 @@ func (a *app) planNewCommand() *cobra.Command {
 				return errkind.New(errkind.Invalid, "plan %q already exists (%s); pick another id or edit that file", id, plan.File(ws, id))
 			}
 			vers := map[string]string{}
-			for _, v := range splitAll(versions) {
+			for _, v := range versions {
 				repo, ver, ok := strings.Cut(v, "=")
 				if !ok {
 					return errkind.New(errkind.Invalid, "--version %q: write REPO=VERSION, such as clever-db=v2.0.0", v)
@@ -144,8 +143,8 @@ func (a *app) planNewCommand() *cobra.Command {
 	f.StringVar(&manager, "manager", "", "the release manager (exactly one)")
 	f.StringVar(&spec, "spec", "", "a link to the spec")
 	f.StringVar(&notes, "notes", "", "notes for the reviewers")
-	f.StringSliceVar(&changes, "change", nil, "a ref of the change set, REPO@REF (repeatable)")
-	f.StringSliceVar(&versions, "version", nil, "the proposed version of a repo, REPO=VERSION (repeatable)")
+	stringList(f, &changes, "change", "a ref of the change set, REPO@REF (repeatable)")
+	stringList(f, &versions, "version", "the proposed version of a repo, REPO=VERSION (repeatable)")
 	return cmd
 }
 

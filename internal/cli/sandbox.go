@@ -22,7 +22,8 @@ func (a *app) sandboxCommand() *cobra.Command {
 		Short: "Print what isolation this machine gives the commands cascade runs",
 		Long: `Print what isolation this machine gives the commands cascade runs (downstream
 builds and tests, benchmarks, runbook run and check steps), by trying each
-protection: namespaces, limits, seccomp, Landlock, overlays.
+protection: namespaces, limits, the disk cap, seccomp, Landlock, overlays;
+then what the sandbox leaves open.
 
 Exits 0 when every required protection works, 1 when one is missing: cascade
 then refuses to run untrusted code unless --unsafe-sandbox is given.`,
@@ -36,7 +37,7 @@ then refuses to run untrusted code unless --unsafe-sandbox is given.`,
 				}
 			}
 			if asJSON {
-				if err := report.JSON(a.stdout, map[string]any{"schema_version": 1, "features": fs, "isolated": missing == 0}); err != nil {
+				if err := report.JSON(a.stdout, map[string]any{"schema_version": 1, "features": fs, "isolated": missing == 0, "not_isolated": sandbox.NotIsolated()}); err != nil {
 					return err
 				}
 			} else {
@@ -53,6 +54,10 @@ then refuses to run untrusted code unless --unsafe-sandbox is given.`,
 				}
 				if err := tw.Flush(); err != nil {
 					return err
+				}
+				fmt.Fprintln(a.stdout, "Not isolated:")
+				for _, n := range sandbox.NotIsolated() {
+					fmt.Fprintf(a.stdout, "  - %s\n", n)
 				}
 				if missing == 0 {
 					fmt.Fprintln(a.stdout, "Untrusted code runs isolated on this machine.")

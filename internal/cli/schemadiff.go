@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -148,7 +149,7 @@ func (a *app) readSource(arg string) ([]byte, error) {
 		if errkind.Of(err) == errkind.NotFound {
 			return nil, errkind.New(errkind.Invalid, "%s: repo %s has no file %s at %s", arg, r.Name, path, ref)
 		}
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", arg, err)
 	}
 	return data, nil
 }

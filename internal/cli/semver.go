@@ -89,7 +89,7 @@ minor raise until it is released.`,
 	f.StringVar(&opt.Base, "base", "", "the root module's release to compare with, or dir/vX.Y.Z a nested module's (default: the highest semver tag reachable from the head, below the head's own)")
 	f.StringVar(&opt.Head, "head", "", "the ref to check (default: the repo's branch)")
 	f.StringVar(&opt.Proposed, "proposed", "", "the version to check (default: a version tag on the head commit)")
-	f.StringSliceVar(&with, "with", nil, "another repo's ref the head is built with, REPO@REF (repeatable)")
+	stringList(f, &with, "with", "another repo's ref the head is built with, REPO@REF (repeatable)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON document")
 	return cmd
 }

@@ -105,7 +105,7 @@ downstream could not be verified (an error verdict): never read as safe.`,
 				return err
 			}
 			wd, _ := os.Getwd()
-			opt.With, opt.Only, opt.Tiers = splitAll(with), splitAll(only), splitAll(tier)
+			opt.With, opt.Only, opt.Tiers = with, only, tier
 			opt.Jobs, opt.Retries, opt.Timeout = jobs, retries, timeout
 			opt.CacheDir, opt.NoCache, opt.BaseDir = cache, a.noCache, wd
 			stop := a.progress(&opt)
@@ -144,9 +144,9 @@ downstream could not be verified (an error verdict): never read as safe.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&with, "with", nil, "a ref that ships with the candidate, REPO@REF (repeatable)")
-	f.StringSliceVar(&only, "only", nil, "verify only this downstream, or tier:NAME (repeatable)")
-	f.StringSliceVar(&tier, "tier", nil, "verify only downstreams of this tier (repeatable)")
+	stringList(f, &with, "with", "a ref that ships with the candidate, REPO@REF (repeatable)")
+	commaList(f, &only, "only", "verify only this downstream, or tier:NAME (repeatable)")
+	commaList(f, &tier, "tier", "verify only downstreams of this tier (repeatable)")
 	f.BoolVar(&opt.Direct, "direct", false, "verify only direct downstreams")
 	f.IntVar(&jobs, "jobs", 0, "downstreams verified at once (default: the number of cores)")
 	f.IntVar(&retries, "retries", 2, "retries of a failing candidate, to tell flakes from regressions")
@@ -156,19 +156,6 @@ downstream could not be verified (an error verdict): never read as safe.`,
 	f.StringVar(&junit, "junit", "", "also write a JUnit XML report to FILE")
 	f.StringVar(&markdown, "markdown", "", "also write a Markdown report (for a pull-request comment) to FILE")
 	return cmd
-}
-
-// splitAll splits comma-separated values of repeatable flags.
-func splitAll(vs []string) []string {
-	var out []string
-	for _, v := range vs {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
 }
 
 // pluginSettings fills every flag not given on the command line from its
@@ -181,8 +168,14 @@ func (a *app) pluginSettings(cmd *cobra.Command) error {
 		}
 		name := "PLUGIN_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
 		if v := a.getenv(name); v != "" {
-			if serr := fl.Value.Set(v); serr != nil {
-				err = errkind.New(errkind.Invalid, "%s=%q is not a valid value for --%s (a %s)", name, v, fl.Name, fl.Value.Type())
+			var serr error
+			if list, ok := fl.Value.(*listValue); ok {
+				serr = list.SetList(v) // lists are comma-separated (docs/ci.md)
+			} else {
+				serr = fl.Value.Set(v)
+			}
+			if serr != nil {
+				err = errkind.New(errkind.Invalid, "%s=%q is not a valid value for --%s (a %s): %v", name, v, fl.Name, fl.Value.Type(), serr)
 			}
 			fl.Changed = true
 		}

@@ -111,6 +111,11 @@ type Step struct {
 	// Skip, if set, is consulted just before the step runs (after the
 	// earlier steps): a test step of a package without tests is skipped.
 	Skip func() bool
+	// Refused, if set, reads the step's output for inputs cascade refused
+	// to serve it (a workspace module whose go.mod is over the manifest
+	// limit): such an error makes the attempt bad input, not a failure of
+	// the code.
+	Refused func(output string) error
 }
 
 // Parser reads a command's output as it is written and says, at the end,

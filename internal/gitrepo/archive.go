@@ -15,9 +15,18 @@ import (
 // Extract writes the tree of commit into dst (which must not exist yet),
 // as plain files without a .git directory: `git archive` streamed into
 // sandbox.ExtractTar, so the repository itself is left untouched and
-// nothing is written outside dst, whatever the tree holds.
+// nothing is written outside dst, whatever the tree holds. A tree with a
+// manifest over MaxManifest bytes is refused before anything is extracted
+// (see CheckManifests): what reads the tree afterwards (cascade, the go
+// command, npm) would read it whole.
 func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 	if err := CheckRev(commit); err != nil {
+		return err
+	}
+	if err := r.CheckManifests(ctx, commit); err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return errkind.Wrap(errkind.Invalid, fmt.Errorf("repository %s: %w", r.Dir(), err))
+		}
 		return err
 	}
 	if err := os.MkdirAll(dst, 0o755); err != nil {

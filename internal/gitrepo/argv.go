@@ -207,22 +207,65 @@ func CheckGlob(pattern string) error {
 }
 
 // RedactURL returns u with its credentials hidden, for showing a remote's
-// URL in a report or an error: a password becomes "xxxxx" (net/url's
-// Redacted), and so does the user name of an http(s) URL, where a user
-// name alone is usually an access token. Anything else is returned as it is.
+// URL in a report or an error: a password becomes "xxxxx" (as net/url's
+// Redacted does), and so does the user name of an http(s) URL, where a
+// user name alone is usually an access token, and the value of every query
+// parameter whose name says it is a secret (?token=, access_token=,
+// private_token=, ...: see secretParam). The rest is kept as written;
+// anything that is not such a URL is returned as it is.
 func RedactURL(u string) string {
 	p, err := url.Parse(u)
-	if err != nil || p.User == nil {
+	if err != nil || p.Scheme == "" {
 		return u
 	}
-	if _, ok := p.User.Password(); ok {
-		return p.Redacted()
+	changed := false
+	if p.User != nil {
+		if _, ok := p.User.Password(); ok {
+			p.User, changed = url.UserPassword(p.User.Username(), "xxxxx"), true
+		} else if p.Scheme == "http" || p.Scheme == "https" {
+			p.User, changed = url.User("xxxxx"), true
+		}
 	}
-	if p.Scheme == "http" || p.Scheme == "https" {
-		p.User = url.User("xxxxx")
-		return p.String()
+	if q, ok := redactQuery(p.RawQuery); ok {
+		p.RawQuery, changed = q, true
 	}
-	return u
+	if !changed {
+		return u
+	}
+	return p.String()
+}
+
+// redactQuery hides the values of the secret parameters of a raw query,
+// keeping the others, and the order, as written.
+func redactQuery(raw string) (string, bool) {
+	if raw == "" {
+		return raw, false
+	}
+	parts := strings.Split(raw, "&")
+	changed := false
+	for i, part := range parts {
+		name, value, hasValue := strings.Cut(part, "=")
+		if !hasValue || value == "" {
+			continue
+		}
+		if n, err := url.QueryUnescape(name); err == nil && secretParam(n) {
+			parts[i], changed = name+"=xxxxx", true
+		}
+	}
+	return strings.Join(parts, "&"), changed
+}
+
+// secretParam reports whether a query parameter of this name carries a
+// credential: token, access_token, private_token (GitLab), job_token,
+// oauth_token, password, secret, api_key, sig (signed URLs), ...
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range []string{"token", "secret", "passw", "key", "sig", "auth", "credential"} {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // redactError replaces every occurrence of url in err's message by its

@@ -33,6 +33,19 @@ const (
 	MaxObject = 500 << 20
 )
 
+// ObjectTooLargeError is an object over a reader's limit, found from its
+// size in cat-file's header; none of it was read. It wraps ErrTooLarge.
+type ObjectTooLargeError struct {
+	Name, Type string
+	Size, Max  int64
+}
+
+func (e *ObjectTooLargeError) Error() string {
+	return fmt.Sprintf("%s is a %s of %d bytes; cascade reads at most %d bytes here: %v", e.Name, e.Type, e.Size, e.Max, ErrTooLarge)
+}
+
+func (e *ObjectTooLargeError) Unwrap() error { return ErrTooLarge }
+
 // Object is one git object as read from the object store.
 type Object struct {
 	ID   string
@@ -152,7 +165,7 @@ func (b *Batch) read(name string, max int64) (Object, error) {
 		return Object{}, err
 	}
 	if size > max {
-		return Object{}, errkind.Wrap(errkind.Invalid, fmt.Errorf("%s is a %s of %d bytes; cascade reads at most %d bytes here: %w", name, typ, size, max, ErrTooLarge))
+		return Object{}, errkind.Wrap(errkind.Invalid, &ObjectTooLargeError{Name: name, Type: typ, Size: size, Max: max})
 	}
 	// Ask for the object by the id just found, so the content is the object
 	// whose size was checked.
@@ -345,6 +358,10 @@ func (b *Batch) ReadFile(rev, path string, max int64) ([]byte, error) {
 		case found.IsFile():
 			obj, err := b.ReadLimit(found.ID, max)
 			if err != nil {
+				var tl *ObjectTooLargeError
+				if errors.As(err, &tl) && max == MaxManifest {
+					return nil, errkind.Wrap(errkind.Invalid, &ManifestTooLargeError{Path: path, Commit: rev, Size: tl.Size})
+				}
 				if errors.Is(err, ErrTooLarge) {
 					return nil, errkind.New(errkind.Invalid, "%s at %s is larger than cascade reads (%d bytes at most): %w", path, rev, max, ErrTooLarge)
 				}

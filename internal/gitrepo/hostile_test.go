@@ -253,6 +253,13 @@ func TestRedactURL(t *testing.T) {
 		"git@example.com:org/api.git":                  "git@example.com:org/api.git",
 		"https://example.com/org/api.git":              "https://example.com/org/api.git",
 		"/srv/git/api":                                 "/srv/git/api",
+		"https://example.com/org/api.git?token=ghp_x":  "https://example.com/org/api.git?token=xxxxx",
+		"https://gitlab.example.com/g/api.git?private_token=glpat-x&ref=main&access_token=ya29.x":           "https://gitlab.example.com/g/api.git?private_token=xxxxx&ref=main&access_token=xxxxx",
+		"https://u:p@example.com/api.git?Job_Token=abc&x=1":                                                 "https://u:xxxxx@example.com/api.git?Job_Token=xxxxx&x=1",
+		"https://example.com/api.git?ref=main&depth=1":                                                      "https://example.com/api.git?ref=main&depth=1",
+		"https://example.com/api.git?token":                                                                 "https://example.com/api.git?token",
+		"https://example.com/a.git?client_secret=s&X-Amz-Signature=s&auth=s&password=s&credential=s&tier=t": "https://example.com/a.git?client_secret=xxxxx&X-Amz-Signature=xxxxx&auth=xxxxx&password=xxxxx&credential=xxxxx&tier=t",
+		"https://example.com/api.git?api%5Fkey=k":                                                           "https://example.com/api.git?api%5Fkey=xxxxx",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
@@ -270,6 +277,11 @@ func TestMirrorErrorRedactsCredentials(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "alice:xxxxx@127.0.0.1") {
 		t.Errorf("error = %v; want the URL with its password redacted", err)
+	}
+	url = "http://127.0.0.1:1/org/api.git?private_token=glpat-s3cret"
+	_, err = Mirror(context.Background(), t.TempDir(), url, false)
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "api.git?private_token=xxxxx") {
+		t.Errorf("error = %v; want the URL with its token redacted", err)
 	}
 }
 
@@ -372,4 +384,26 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// TestExtractRefusesOversizeManifest: a tree with a manifest over
+// MaxManifest anywhere in it is refused before anything is extracted; a
+// big file that is no manifest, and a manifest of exactly the limit, are
+// extracted.
+func TestExtractRefusesOversizeManifest(t *testing.T) {
+	ctx := context.Background()
+	ok := newRepo(t, map[string]string{"data.bin": strings.Repeat("x", MaxManifest+1), "go.mod": strings.Repeat("/", MaxManifest)})
+	if err := ok.Repo.Extract(ctx, "HEAD", filepath.Join(t.TempDir(), "x")); err != nil {
+		t.Fatalf("Extract = %v; want a tree without an oversize manifest extracted", err)
+	}
+	w := newRepo(t, map[string]string{"a.go": "package a\n", "web/ui/package.json": strings.Repeat(" ", MaxManifest+1)})
+	dst := filepath.Join(t.TempDir(), "x")
+	err := w.Repo.Extract(ctx, "HEAD", dst)
+	var tl *ManifestTooLargeError
+	if !errors.As(err, &tl) || !errors.Is(err, ErrTooLarge) || errkind.Of(err) != errkind.Invalid || tl.Path != "web/ui/package.json" || tl.Size != MaxManifest+1 {
+		t.Fatalf("Extract = %v; want web/ui/package.json refused as bad input", err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "a.go")); err == nil {
+		t.Errorf("the tree was extracted although it was refused")
+	}
 }

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/mod/semver"
 	modzip "golang.org/x/mod/zip"
 
+	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 )
 
@@ -80,6 +81,7 @@ type Server struct {
 	mu      sync.Mutex
 	batches map[*gitrepo.Repo]*gitrepo.Batch
 	tags    map[*gitrepo.Repo][]string
+	checked map[string]error // commit → its manifests' check (see checkManifests)
 	ctx     context.Context
 	cancel  context.CancelFunc
 }
@@ -99,6 +101,7 @@ func Start(sources []Source, cacheDir string) (*Server, error) {
 		ln:       ln,
 		batches:  map[*gitrepo.Repo]*gitrepo.Batch{},
 		tags:     map[*gitrepo.Repo][]string{},
+		checked:  map[string]error{},
 		ctx:      ctx,
 		cancel:   cancel,
 	}
@@ -140,6 +143,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body []byte
+	what := mod
 	switch {
 	case rest == "v/list":
 		body, err = s.list(src)
@@ -150,6 +154,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ext := path.Ext(file)
 		var v string
 		if v, err = module.UnescapeVersion(strings.TrimSuffix(file, ext)); err == nil {
+			what = mod + "@" + v
 			body, err = s.version(src, v, ext)
 		}
 	default:
@@ -160,7 +165,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, gitrepo.ErrMissing) {
 			status = http.StatusNotFound
 		}
-		http.Error(w, err.Error(), status)
+		msg := err.Error()
+		if errors.Is(err, gitrepo.ErrTooLarge) {
+			// The go command prints the response; Refused finds it there.
+			status, msg = http.StatusForbidden, refusedPrefix+fmt.Sprintf("%s (repository %s): %v", what, src.Repo.Dir(), err)
+		}
+		http.Error(w, msg, status)
 		return
 	}
 	w.Write(body)
@@ -298,6 +308,13 @@ func (s *Server) version(src Source, v, ext string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ext == ".mod" || ext == ".zip" {
+		// A version whose tree holds a manifest over the limit is not
+		// served (see gitrepo.CheckManifests), go.mod or zip.
+		if err := s.checkManifests(src.Repo, commit); err != nil {
+			return nil, err
+		}
+	}
 	switch ext {
 	case ".info":
 		t, err := src.Repo.CommitTime(s.ctx, commit)
@@ -325,6 +342,41 @@ func (s *Server) version(src Source, v, ext string) ([]byte, error) {
 		return s.zip(src, v, commit)
 	}
 	return nil, fs.ErrNotExist
+}
+
+// checkManifests is src.Repo.CheckManifests(commit), once per commit.
+func (s *Server) checkManifests(r *gitrepo.Repo, commit string) error {
+	s.mu.Lock()
+	err, ok := s.checked[commit]
+	s.mu.Unlock()
+	if ok {
+		return err
+	}
+	err = r.CheckManifests(s.ctx, commit)
+	if err != nil && !errors.Is(err, gitrepo.ErrTooLarge) {
+		return err // not remembered: git could not answer this time
+	}
+	s.mu.Lock()
+	s.checked[commit] = err
+	s.mu.Unlock()
+	return err
+}
+
+// refusedPrefix starts the answer to a request for a version the proxy
+// refuses to serve (its tree holds a manifest over the limit).
+const refusedPrefix = "cascade refuses to serve "
+
+// Refused returns an Invalid error (exit 2) when the output of a go
+// command shows that the proxy refused it a version (the go command prints
+// the proxy's answer: "server response: cascade refuses to serve ..."),
+// naming the module, version, repository, file and limit; else nil.
+func Refused(output string) error {
+	for line := range strings.Lines(output) {
+		if _, msg, ok := strings.Cut(line, "server response: "+refusedPrefix); ok {
+			return errkind.New(errkind.Invalid, "the workspace module proxy refused to serve %s", strings.TrimSpace(msg))
+		}
+	}
+	return nil
 }
 
 // PurgeStale removes from the go command's module cache every version of
@@ -446,9 +498,15 @@ func (f *blobFile) load() error {
 	if f.data != nil {
 		return nil
 	}
-	obj, err := f.b.Read(f.id)
+	// The module's go.mod is parsed whole by the go command: it gets the
+	// manifest limit, checked from the object's size before it is read.
+	limit := int64(gitrepo.MaxObject)
+	if gitrepo.IsManifest(f.path) {
+		limit = gitrepo.MaxManifest
+	}
+	obj, err := f.b.ReadLimit(f.id, limit)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", f.path, err)
 	}
 	f.data = obj.Data
 	return nil

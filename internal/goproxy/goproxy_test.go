@@ -14,6 +14,7 @@ import (
 	"golang.org/x/mod/module"
 
 	"github.com/cascade-dev/cascade/internal/demo"
+	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 )
 
@@ -149,5 +150,58 @@ func TestServesNextMajorPath(t *testing.T) {
 	}
 	if code, _ := get(t, s.URL+"/example.com/clever/clever-jobs/v2/@v/list"); code != 404 {
 		t.Errorf("a module outside the proxy's sources at v2: %d, want 404", code)
+	}
+}
+
+// TestRefusesOversizeManifest: a version whose tree holds a manifest over
+// the limit is not served (go.mod nor zip), and Refused finds the proxy's
+// answer in the go command's output, naming the module and version.
+func TestRefusesOversizeManifest(t *testing.T) {
+	dir := t.TempDir()
+	for name, data := range map[string]string{"go.mod": "module example.com/big\n\ngo 1.22\n", "big.go": "package big\n",
+		"web/package.json": strings.Repeat(" ", gitrepo.MaxManifest+1)} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"commit", "-q", "-m", "v1"}, {"tag", "v1.0.0"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_AUTHOR_NAME=t",
+			"GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	r, err := gitrepo.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Start([]Source{{Module: "example.com/big", Repo: r, Dir: "."}}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	base := s.URL + "/example.com/big/@v/v1.0.0"
+	if code, _ := get(t, base+".info"); code != 200 {
+		t.Errorf("info = %d", code)
+	}
+	for _, ext := range []string{".mod", ".zip"} {
+		code, body := get(t, base+ext)
+		if code != http.StatusForbidden || !strings.HasPrefix(body, "cascade refuses to serve example.com/big@v1.0.0 (repository "+dir+"): web/package.json at ") {
+			t.Fatalf("%s = %d %q; want it refused", ext, code, body)
+		}
+		out := "go: downloading example.com/big v1.0.0\nx.go:3:8: example.com/big@v1.0.0: reading " + base + ext + ": 403 Forbidden\n\tserver response: " + body
+		err := Refused(out)
+		if errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "the workspace module proxy refused to serve example.com/big@v1.0.0 (repository "+dir+"): web/package.json at ") ||
+			!strings.Contains(err.Error(), "is 4194305 bytes; cascade reads a manifest of at most 4194304 bytes") {
+			t.Errorf("Refused = %v", err)
+		}
+	}
+	if err := Refused("x.go:3:8: no required module provides package example.com/nope\n"); err != nil {
+		t.Errorf("Refused(an ordinary failure) = %v", err)
 	}
 }

@@ -1,17 +1,20 @@
 package release_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,19 +66,72 @@ func buildCascade(t *testing.T) string {
 	return bin
 }
 
+// runbook's steps run sandboxed like any release's: each reports that it
+// ran to the test's recorder on 127.0.0.1 (its only way out of its
+// sandbox is the network it declares) and waits for the recorder to
+// have written it down, so that a step that ran is counted even when
+// cascade is killed right after.
 const runbook = `release:
   steps:
     - name: one
-      run: echo one >> %[1]s/one
+      run: %[1]s one
+      network: true
     - name: two
-      run: echo two >> %[1]s/two
+      run: %[1]s two
       idempotent: true
+      network: true
     - name: three
-      run: echo three >> %[1]s/three
+      run: %[1]s three
+      network: true
     - name: four
-      check: echo four >> %[1]s/four
+      check: %[1]s four
       idempotent: true
+      network: true
 `
+
+// report is the shell command a step runs to report itself (bash's
+// /dev/tcp), %d the recorder's port.
+const report = `bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d && echo "$0" >&3 && read -r ack <&3 && [ "$ack" = ok ]'`
+
+// recorder listens on 127.0.0.1 and appends every step name it is sent
+// to the file of that name in dir, then answers "ok".
+func recorder(t *testing.T, dir string) int {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				line, err := bufio.NewReader(c).ReadString('\n')
+				name := strings.TrimSpace(line)
+				if err != nil || name == "" || strings.ContainsAny(name, "/.") {
+					return
+				}
+				mu.Lock()
+				f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+				if err == nil {
+					_, err = fmt.Fprintln(f, name)
+					if cerr := f.Close(); err == nil {
+						err = cerr
+					}
+				}
+				mu.Unlock()
+				if err == nil {
+					c.Write([]byte("ok\n"))
+				}
+			}()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
+}
 
 // alwaysOpen is a workspace whose release window is always open, so that
 // the tests run at any real time.
@@ -108,7 +164,8 @@ func newWorld(t *testing.T, bin string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "svc", ".cascade.yaml"), []byte(fmt.Sprintf(runbook, w.logs)), 0o644)
+	port := recorder(t, w.logs)
+	os.WriteFile(filepath.Join(dir, "svc", ".cascade.yaml"), []byte(fmt.Sprintf(runbook, fmt.Sprintf(report, port))), 0o644)
 	os.WriteFile(filepath.Join(dir, "svc", "go.mod"), []byte("module example.com/svc\n\ngo 1.22\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "svc", "svc.go"), []byte("package svc\n\n// A is the API.\nfunc A() int { return 1 }\n"), 0o644)
 	if _, err := g.CommitAll(ctx, time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), "runbook"); err != nil {
@@ -131,9 +188,7 @@ func (w *world) git(args ...string) {
 // run runs the binary and checks its exit code (-9: killed; -1: any).
 func (w *world) run(want int, env []string, args ...string) string {
 	w.t.Helper()
-	// The steps count their runs in a log outside their tree, which the
-	// sandbox forbids: this test is about the release's state, unisolated.
-	cmd := exec.Command(w.bin, append(args, "--unsafe-sandbox")...)
+	cmd := exec.Command(w.bin, args...)
 	cmd.Dir = w.dir
 	cmd.Env = append(os.Environ(), "CASCADE_TEST_AS_CLI=1", "USER=alice", "CASCADE_CACHE_DIR="+filepath.Join(w.dir, ".cache"), "CASCADE_TEST_CRASHPOINT_DIR="+w.points)
 	cmd.Env = append(cmd.Env, env...)

@@ -26,6 +26,9 @@ func (r *Report) check(opt Options) {
 		}
 		r.Warnings = append(r.Warnings, msg)
 	}
+	if r.groupsCapped {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("--group-by %s named more than %d clients: the lines of the clients met after the first %d are counted together under %s", opt.GroupBy, MaxGroups, MaxGroups, otherGroups))
+	}
 	if r.Documents > 0 {
 		return
 	}

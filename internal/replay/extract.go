@@ -2,9 +2,11 @@ package replay
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"regexp"
 	"strings"
@@ -112,7 +114,7 @@ func (ex *extractor) locate(line []byte) (located, error) {
 		}
 		// encoding/json words the error the way users know.
 		var v any
-		if jerr := json.Unmarshal(line, &v); jerr != nil {
+		if jerr := unmarshal(line, &v); jerr != nil {
 			return loc, fmt.Errorf("invalid JSON: %v", jerr)
 		}
 		return loc, err
@@ -135,6 +137,31 @@ func (ex *extractor) locate(line []byte) (located, error) {
 }
 
 // spanKey is a group name from the raw JSON of its value.
+// MaxGroupKey is the longest client name kept whole: a longer one is cut,
+// with its length and a hash so that two long names stay apart, and the
+// memory and output per client stay small.
+const MaxGroupKey = 256
+
+func boundKey(k string) string {
+	if len(k) <= MaxGroupKey {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return fmt.Sprintf("%s…(%d bytes, sha256 %x)", truncUTF8(k, 200), len(k), sum[:6])
+}
+
+// truncUTF8 is the longest prefix of s of at most n bytes that does not
+// cut a character.
+func truncUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 func spanKey(span []byte) string {
 	if span == nil || string(span) == "null" {
 		return none
@@ -159,14 +186,14 @@ func (ex *extractor) decode(loc located) (any, error) {
 		return loc.doc, nil
 	}
 	var v any
-	if err := json.Unmarshal(loc.raw, &v); err != nil {
+	if err := unmarshal(loc.raw, &v); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %v", err)
 	}
 	// A logged request body is often a JSON string holding JSON.
 	if s, isStr := v.(string); isStr && loc.jsonString {
 		if t := strings.TrimSpace(s); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
 			var inner any
-			if err := json.Unmarshal([]byte(t), &inner); err != nil {
+			if err := unmarshal([]byte(t), &inner); err != nil {
 				if _, serr := scanSpans([]byte(t), nil); errors.Is(serr, errTooDeep) {
 					return nil, fmt.Errorf("field %s holds JSON %w", ex.param, errTooDeep)
 				}
@@ -238,6 +265,25 @@ func (ex *extractor) extractAccess(line []byte, loc *located) error {
 	return nil
 }
 
+// unmarshal decodes data as encoding/json does, but numbers exactly (a
+// json.Number, as the validator reads them): 10000000000000001 stays
+// itself instead of rounding to 1e16, and 1e400 is a number, not an
+// error. Trailing data after the value is an error, as for json.Unmarshal.
+func unmarshal(data []byte, v *any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			return fmt.Errorf("invalid character after top-level value")
+		}
+		return err
+	}
+	return nil
+}
+
 // queryValue is a query parameter's value: JSON when it parses as JSON
 // (where={"name":"x"} is an object), else the string. JSON nested too deep
 // to decode is an error, not a string.
@@ -249,7 +295,7 @@ func queryValue(s string) (any, error) {
 	switch t[0] {
 	case '{', '[', '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 't', 'f', 'n':
 		var v any
-		if json.Unmarshal([]byte(t), &v) == nil {
+		if unmarshal([]byte(t), &v) == nil {
 			return v, nil
 		}
 		if _, err := scanSpans([]byte(t), nil); errors.Is(err, errTooDeep) {

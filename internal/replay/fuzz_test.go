@@ -64,7 +64,7 @@ func FuzzLocate(f *testing.F) {
 			return
 		}
 		var doc any
-		jerr := json.Unmarshal([]byte(line), &doc)
+		jerr := unmarshal([]byte(line), &doc)
 		loc, err := ex.locate([]byte(line))
 		if jerr != nil {
 			if err == nil {
@@ -86,7 +86,7 @@ func FuzzLocate(f *testing.F) {
 		if s, ok := want.(string); ok && loc.jsonString {
 			if tr := strings.TrimSpace(s); strings.HasPrefix(tr, "{") || strings.HasPrefix(tr, "[") {
 				var inner any
-				if json.Unmarshal([]byte(tr), &inner) != nil {
+				if unmarshal([]byte(tr), &inner) != nil {
 					if err == nil {
 						t.Fatalf("%q: a field holding invalid JSON was read", line)
 					}

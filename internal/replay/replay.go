@@ -123,6 +123,8 @@ type Report struct {
 	groupLooked int64
 	sample      Example
 	sampleLine  []byte
+	// groupsCapped is set when more than MaxGroups clients were met.
+	groupsCapped bool
 }
 
 // NothingChecked is an error of kind Invalid when no line could be read as
@@ -334,10 +336,16 @@ func merge(rep *Report, groups map[string]*Group, b *batch, out []outcome, opt O
 				rep.GroupMissing++
 			}
 		}
-		g := groups[o.group]
+		key := boundKey(o.group)
+		g := groups[key]
+		if g == nil && len(groups) >= MaxGroups {
+			key = otherGroups
+			g = groups[key]
+			rep.groupsCapped = true
+		}
 		if g == nil {
-			g = &Group{Key: o.group, Examples: []Example{}}
-			groups[o.group] = g
+			g = &Group{Key: key, Examples: []Example{}}
+			groups[key] = g
 		}
 		g.Total++
 		ex := Example{File: b.file, Line: line, Error: o.err}
@@ -549,6 +557,25 @@ func classify(ex *extractor, opt Options, line []byte, memo *memo) outcome {
 	return o
 }
 
+// MaxGroups is the most clients counted apart; the lines of clients met
+// after that are counted together under otherGroups, with a warning.
+const MaxGroups = 10000
+
+const otherGroups = "(other clients)"
+
+// MaxMessage is the longest validation message kept for an example: a
+// longer one (an enum of 200,000 values quoted whole) is cut, with its
+// length.
+const MaxMessage = 1000
+
+// boundMessage cuts msg to MaxMessage bytes.
+func boundMessage(msg string) string {
+	if len(msg) <= MaxMessage {
+		return msg
+	}
+	return fmt.Sprintf("%s…(%d bytes)", truncUTF8(msg, MaxMessage-50), len(msg))
+}
+
 // memo is a worker's verdicts by document text, bounded in entries and
 // bytes.
 type memo struct {
@@ -567,7 +594,7 @@ func (m *memo) put(k string, o outcome) {
 
 // unreadable is the outcome of a line that could not be read.
 func unreadable(err error) outcome {
-	o := outcome{kind: kindParseError, err: err.Error()}
+	o := outcome{kind: kindParseError, err: boundMessage(err.Error())}
 	var missing *missingError
 	switch {
 	case errors.Is(err, errTooDeep):
@@ -584,6 +611,9 @@ func judgeDoc(ex *extractor, opt Options, loc located) outcome {
 	doc, err := ex.decode(loc)
 	if err != nil {
 		return unreadable(err)
+	}
+	if where, huge := schemadiff.HugeNumber(doc); huge {
+		return unreadable(&schemadiff.HugeNumberError{Where: where})
 	}
 	// A pattern that takes too long to match, or a validation that would
 	// cost more than schemadiff.MaxEvaluations, leaves the line undecided:
@@ -641,11 +671,11 @@ func briefError(err error) string {
 		}
 	}
 	if len(parts) == 0 {
-		return s
+		return boundMessage(s)
 	}
 	// The last lines are the most specific.
 	if len(parts) > 3 {
 		parts = parts[len(parts)-3:]
 	}
-	return strings.Join(parts, "; ")
+	return boundMessage(strings.Join(parts, "; "))
 }

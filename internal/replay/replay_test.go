@@ -313,3 +313,97 @@ func TestMessagesDeterministic(t *testing.T) {
 		t.Errorf("message %q", first)
 	}
 }
+
+// replayWith replays log against two schema documents.
+func replayWith(t *testing.T, oldDoc, newDoc, log string, opt Options) *Report {
+	t.Helper()
+	o, err := schemadiff.Load("old.json", []byte(oldDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := schemadiff.Load("new.json", []byte(newDoc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Old, opt.New = o, n
+	if opt.Examples == 0 {
+		opt.Examples = 2
+	}
+	r, err := Run(context.Background(), []Input{{Name: "log", R: strings.NewReader(log)}}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestNumbersAreExact: a number is judged as the validator reads it, not
+// rounded to a float64 (10000000000000001 became 1e16 and passed maximum
+// 1e16; 0.10000000000000001 became 0.1 and passed multipleOf 0.1), and a
+// number beyond float64 (1e400) is a number, not invalid JSON.
+func TestNumbersAreExact(t *testing.T) {
+	r := replayWith(t, `{"properties":{"id":{"type":"integer"}}}`, `{"properties":{"id":{"type":"integer","maximum":10000000000000000}}}`,
+		`{"c":"a","body":{"id":10000000000000001}}`+"\n", Options{Field: "body", GroupBy: "c"})
+	if r.NewlyRejected != 1 {
+		t.Errorf("maximum: %+v", r)
+	}
+	r = replayWith(t, `{"type":"number"}`, `{"type":"number","multipleOf":0.1}`, `{"body":0.10000000000000001}`+"\n", Options{Field: "body"})
+	if r.NewlyRejected != 1 {
+		t.Errorf("multipleOf: %+v", r)
+	}
+	r = replayWith(t, `{"type":"number"}`, `{"type":"number","maximum":1e308}`, `{"body":1}`+"\n"+`{"body":1e400}`+"\n", Options{Field: "body"})
+	if r.NewlyRejected != 1 || r.ParseErrors != 0 {
+		t.Errorf("1e400: %+v %+v", r, r.ParseErrorExamples)
+	}
+	// Access logs: a query parameter holding a number.
+	r = replayWith(t, `{"type":"integer"}`, `{"type":"integer","maximum":10000000000000000}`,
+		`192.0.2.1 - alice [28/Nov/2026:08:00:00 +0000] "GET /where?id=10000000000000001 HTTP/1.1" 200 12`+"\n", Options{Format: Access, Field: "id"})
+	if r.NewlyRejected != 1 {
+		t.Errorf("access: %+v %+v", r, r.ParseErrorExamples)
+	}
+	// A number of a thousand digits is not decided.
+	r = replayWith(t, `{"type":"number"}`, `{"type":"number","maximum":5}`, `{"body":1`+strings.Repeat("0", 1000)+"}\n", Options{Field: "body"})
+	if r.Undecided != 1 || r.NewlyRejected != 0 {
+		t.Errorf("a thousand digits: %+v", r)
+	}
+}
+
+// TestOutputBounded: a client name of 500 KB is cut (with its length and
+// a hash, so that two stay apart), more than MaxGroups clients are counted
+// together, and a message of megabytes is cut: the report stays small.
+func TestOutputBounded(t *testing.T) {
+	var log strings.Builder
+	pad := strings.Repeat("a", 500000)
+	for i := range 3 {
+		fmt.Fprintf(&log, `{"c":"%d%s","body":7}`+"\n", i, pad)
+	}
+	r := replayWith(t, `{"type":"number"}`, `{"type":"number","maximum":5}`, log.String(), Options{Field: "body", GroupBy: "c"})
+	if len(r.Groups) != 3 || r.NewlyRejected != 3 {
+		t.Fatalf("%d groups, %d newly rejected", len(r.Groups), r.NewlyRejected)
+	}
+	for _, g := range r.Groups {
+		if len(g.Key) > MaxGroupKey || !strings.Contains(g.Key, "(500001 bytes, sha256 ") {
+			t.Errorf("key of %d bytes: %.300s", len(g.Key), g.Key)
+		}
+	}
+	log.Reset()
+	for i := range MaxGroups + 5 {
+		fmt.Fprintf(&log, `{"c":"client-%d","body":7}`+"\n", i)
+	}
+	r = replayWith(t, `{"type":"number"}`, `{"type":"number","maximum":5}`, log.String(), Options{Field: "body", GroupBy: "c", Jobs: 2})
+	if len(r.Groups) != MaxGroups+1 || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "more than 10000 clients") {
+		t.Errorf("%d groups, warnings %q", len(r.Groups), r.Warnings)
+	}
+	var enum strings.Builder
+	enum.WriteString(`{"enum":[`)
+	for i := range 20000 {
+		if i > 0 {
+			enum.WriteString(",")
+		}
+		fmt.Fprintf(&enum, `"value-%d"`, i)
+	}
+	enum.WriteString("]}")
+	r = replayWith(t, `{"type":"string"}`, enum.String(), `{"body":"x"}`+"\n", Options{Field: "body"})
+	if msg := r.Groups[0].Examples[0].Error; len(msg) > MaxMessage+50 || !strings.Contains(msg, " bytes)") {
+		t.Errorf("message of %d bytes: %.200s", len(msg), msg)
+	}
+}

@@ -21,7 +21,27 @@ const (
 	DefaultTmpSize = 2 << 30
 	// DefaultFileSize caps the size of any one file a command writes.
 	DefaultFileSize = 1 << 30
+	// DefaultDisk caps the disk a command fills in total: what its
+	// writable directories (its work tree) grow by, what it writes through
+	// overlays, and its /tmp and HOME (see diskWatch).
+	DefaultDisk = 8 << 30
 )
+
+// diskLimit is the disk cap of commands that set none (SetDiskLimit).
+var diskLimit atomic.Int64
+
+// SetDiskLimit sets the disk cap of every command that sets none
+// (Cmd.Disk); 0 restores DefaultDisk. The CLI sets it from
+// --sandbox-disk.
+func SetDiskLimit(n int64) { diskLimit.Store(n) }
+
+// diskCap is the disk cap of c.
+func diskCap(c Cmd) int64 {
+	if c.Disk > 0 {
+		return c.Disk
+	}
+	return orDefault(diskLimit.Load(), DefaultDisk)
+}
 
 // allowUnsafe runs commands without isolation (--unsafe-sandbox).
 var allowUnsafe atomic.Bool
@@ -38,6 +58,16 @@ func UnsafeAllowed() bool { return allowUnsafe.Load() }
 
 // errNoIsolation wraps the reason a machine cannot isolate commands.
 var errNoIsolation = errors.New("cannot isolate commands on this machine")
+
+// ended is how an isolated command ended: its exit status (-1 when it did
+// not exit), why it could not start, what the sandbox says about it, and
+// whether it went past its disk cap.
+type ended struct {
+	exit     int
+	startErr error
+	note     string
+	disk     bool
+}
 
 // isolate runs a command isolated (runIsolated; the tests replace it to
 // play a machine without namespaces).
@@ -233,4 +263,12 @@ func dedupEnv(env []string) []string {
 		}
 	}
 	return out
+}
+
+// orDefault is v, or d when v is not set.
+func orDefault[T int64 | int](v, d T) T {
+	if v > 0 {
+		return v
+	}
+	return d
 }

@@ -26,7 +26,7 @@ func Check(ctx context.Context) []Feature {
 	var fs []Feature
 	res, err := Run(ctx, Cmd{Args: []string{"true"}})
 	iso := Feature{Name: "namespaces", Required: true,
-		Detail: "pid (the command is its init's child; /proc shows only its processes; all die with it), mount (read-only system, private /tmp and HOME), network (loopback only), IPC, UTS"}
+		Detail: "pid (the command is its init's child; /proc shows only its processes; all die with it, and with cascade, even killed with SIGKILL), mount (read-only system, only its own tree writable, private /tmp and HOME), network (its own loopback only, unless a fetch phase or a step with network: true), IPC, UTS"}
 	switch {
 	case err != nil:
 		iso.Detail = err.Error()
@@ -41,21 +41,25 @@ func Check(ctx context.Context) []Feature {
 		iso.Detail += "; as a user: through a user namespace"
 	}
 	fs = append(fs, iso)
+	disk := diskCap(Cmd{})
+	tmp := min(int64(DefaultTmpSize), disk)
 	cg, err := newCgroup(DefaultMemory, DefaultPids)
 	lim := Feature{Name: "limits", OK: err == nil}
 	switch {
 	case err != nil:
-		lim.Detail = fmt.Sprintf("no memory or process limit (%v); file size (%d MiB) and /tmp size (%d MiB) still capped, wall time by --timeout", err, DefaultFileSize>>20, DefaultTmpSize>>20)
+		lim.Detail = fmt.Sprintf("no memory or process limit (%v); file size (%d MiB) and /tmp size (%d MiB) still capped, wall time by --timeout", err, DefaultFileSize>>20, tmp>>20)
 	case cg.v2:
-		lim.Detail = fmt.Sprintf("cgroup v2: memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, DefaultTmpSize>>20)
+		lim.Detail = fmt.Sprintf("cgroup v2: memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, tmp>>20)
 	default:
-		lim.Detail = fmt.Sprintf("cgroup v1 (memory, pids): memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, DefaultTmpSize>>20)
+		lim.Detail = fmt.Sprintf("cgroup v1 (memory, pids): memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, tmp>>20)
 	}
 	cg.remove()
 	fs = append(fs, lim)
+	fs = append(fs, Feature{Name: "disk", OK: iso.OK, Required: true,
+		Detail: fmt.Sprintf("%d MiB per command in total (--sandbox-disk): what its work tree grows by and what it writes through overlays, counted while it runs and when it ends (past the cap it is killed: an error, never a pass), and its /tmp and HOME, a tmpfs of %d MiB", disk>>20, tmp>>20)})
 	sc := Feature{Name: "seccomp", Required: true, OK: seccomp.Supported()}
 	if sc.OK {
-		sc.Detail = "denied: " + strings.Join(deniedSyscalls, ", ")
+		sc.Detail = "denied: " + strings.Join(deniedSyscalls, ", ") + ", clone with a namespace flag; clone3 answers ENOSYS (C libraries fall back to clone)"
 	} else {
 		sc.Detail = "the kernel has no seccomp filters"
 	}
@@ -75,4 +79,16 @@ func Check(ctx context.Context) []Feature {
 	}
 	fs = append(fs, ov)
 	return fs
+}
+
+// NotIsolated says what the sandbox leaves open, on any machine: the
+// counterpart of Check, for `cascade sandbox check` and the README.
+func NotIsolated() []string {
+	return []string{
+		"the fetch phase (go list -deps -test -export; npm install, with the packages' install scripts) and steps with network: true have the host's network, the host's 127.0.0.1 included, and write the shared module and build caches",
+		"CPU time is limited only by --timeout; the kernel is shared (the system calls left allowed are its attack surface); the system view (/usr, a few files of /etc) is readable",
+		"a command may write up to the disk cap and remove it again between two counts: only its peak at a count or at its end is held against the cap (a single file is capped at the file size, /tmp by its size)",
+		"cascade semver reads the Go API with the go command outside the sandbox (it runs none of the repo's code)",
+		"with --unsafe-sandbox (or where cascade cannot isolate and it is given), commands run with the environment filter, process group and timeout only, and reports say so",
+	}
 }

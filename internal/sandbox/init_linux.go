@@ -101,6 +101,10 @@ func sandboxInit() int {
 		}
 		// The command ended: nothing it started may outlive it.
 		_ = unix.Kill(-1, unix.SIGKILL)
+		// What its /tmp holds now counts against its disk cap.
+		if used := tmpfsUsed("/tmp"); used >= 0 {
+			fmt.Fprintf(status, "tmp %d\n", used)
+		}
 		switch {
 		case ws.Exited():
 			fmt.Fprintf(status, "exit %d\n", ws.ExitStatus())

@@ -194,3 +194,26 @@ func TestDirInsideItsWritableTree(t *testing.T) {
 		t.Errorf("Dir outside the writable directories:\n%s", res.Output)
 	}
 }
+
+// TestNoNamespacesOfItsOwn: a command cannot make namespaces of its own,
+// neither through unshare nor through clone's flags (a network namespace
+// where it could give itself addresses and interfaces): the clone fails,
+// while a plain child process starts as usual.
+func TestNoNamespacesOfItsOwn(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, Cmd{Args: []string{exe}, Env: []string{cloneEnv + "=1"}, ReadOnly: []string{filepath.Dir(exe)}})
+	if !strings.Contains(res.Output, "new namespaces: fork/exec /usr/bin/true: operation not permitted") &&
+		!strings.Contains(res.Output, "new namespaces: fork/exec /bin/true: operation not permitted") {
+		t.Errorf("a clone with namespace flags was not refused:\n%s", res.Output)
+	}
+	if !strings.Contains(res.Output, "plain child: <nil>") {
+		t.Errorf("a plain child did not start:\n%s", res.Output)
+	}
+	res = run(t, Cmd{Shell: "unshare -rn true && echo UNSHARED; ip addr add 10.213.0.1/32 dev lo 2>/dev/null && echo ADDRESS-ADDED; true"})
+	if strings.Contains(res.Output, "UNSHARED") || strings.Contains(res.Output, "ADDRESS-ADDED") {
+		t.Errorf("output:\n%s", res.Output)
+	}
+}

@@ -16,7 +16,19 @@ import (
 // command (its value, a shell script) and waits.
 const helperEnv = "CASCADE_SANDBOX_TEST_HELPER"
 
+// cloneEnv makes the test binary try to make namespaces (see
+// TestNoNamespacesOfItsOwn).
+const cloneEnv = "CASCADE_SANDBOX_TEST_CLONE"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(cloneEnv) != "" {
+		// Inside a sandbox: try to make a user and network namespace.
+		c := exec.Command("true")
+		c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET}
+		fmt.Println("new namespaces:", c.Run())
+		fmt.Println("plain child:", exec.Command("true").Run())
+		os.Exit(0)
+	}
 	if script := os.Getenv(helperEnv); script != "" {
 		dir := os.Getenv(helperEnv + "_DIR")
 		res, err := Run(context.Background(), Cmd{Shell: script, Dir: dir})
@@ -72,5 +84,38 @@ func TestDiesWithCascade(t *testing.T) {
 		if left, _ := filepath.Glob(filepath.Join(parent, fmt.Sprintf("cascade-%d-*", cmd.Process.Pid))); len(left) > 0 {
 			t.Errorf("control groups of the killed run remain: %s", strings.Join(left, ", "))
 		}
+	}
+}
+
+// TestSlotsOfKilledRunsAreEmptied: the trees a killed run left in its work
+// slot are removed when the next run takes its first slot, whichever slot
+// the killed run held; a slot another run holds is left alone.
+func TestSlotsOfKilledRunsAreEmptied(t *testing.T) {
+	cache := t.TempDir()
+	root := filepath.Join(cache, "work", "verify")
+	for _, n := range []string{"slot-3", "slot-4"} {
+		if err := os.MkdirAll(filepath.Join(root, n, "tree"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(root, n+".lock"), nil, 0o644)
+	}
+	held, err := os.OpenFile(filepath.Join(root, "slot-4.lock"), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if err := syscall.Flock(int(held.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	sl, err := AcquireSlot(cache, "verify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sl.Release()
+	if _, err := os.Stat(filepath.Join(root, "slot-3", "tree")); err == nil {
+		t.Error("the tree a killed run left in slot-3 is still there")
+	}
+	if _, err := os.Stat(filepath.Join(root, "slot-4", "tree")); err != nil {
+		t.Error("the tree of a slot another run holds was removed")
 	}
 }

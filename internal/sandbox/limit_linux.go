@@ -12,7 +12,8 @@ import (
 
 // deniedSyscalls are the calls no build or test needs and an escape would:
 // tracing or reading other processes, mounting, namespaces, kernel keys,
-// BPF, modules, the clock, rebooting. They fail with EPERM.
+// BPF, modules, the clock, rebooting. They fail with EPERM, and so does a
+// clone that makes a namespace (seccompFilter).
 var deniedSyscalls = []string{
 	"ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
 	"mount", "umount2", "pivot_root", "chroot", "fsopen", "fsmount", "fsconfig", "move_mount", "open_tree", "fspick", "mount_setattr",
@@ -91,6 +92,17 @@ func applyLandlock(cfg initConfig) error {
 	return nil
 }
 
+// namespaceFlags are clone's flags that make new namespaces: denied like
+// unshare, so a command cannot make a network (or user, mount, ...)
+// namespace of its own. (CLONE_NEWTIME is clone3's and unshare's only.)
+const namespaceFlags = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC |
+	unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET
+
+// enosys fails a call as a kernel without it would: clone3 passes its
+// flags in memory a filter cannot read, so it is refused the way C
+// libraries expect (they then use clone, whose flags the filter sees).
+const enosys = seccomp.Action(unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS))
+
 func seccompFilter() seccomp.Filter {
 	return seccomp.Filter{
 		NoNewPrivs: true,
@@ -100,6 +112,13 @@ func seccompFilter() seccomp.Filter {
 			Syscalls: []seccomp.SyscallGroup{{
 				Action: seccomp.ActionErrno,
 				Names:  deniedSyscalls,
+				NamesWithCondtions: []seccomp.NameWithConditions{{
+					Name:       "clone",
+					Conditions: []seccomp.Condition{{Argument: 0, Operation: seccomp.BitsSet, Value: namespaceFlags}},
+				}},
+			}, {
+				Action: enosys,
+				Names:  []string{"clone3"},
 			}},
 		},
 	}

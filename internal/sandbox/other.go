@@ -10,8 +10,8 @@ import (
 )
 
 // runIsolated cannot isolate anything outside Linux.
-func runIsolated(context.Context, Cmd, []string, string, io.Writer, io.Writer) (int, error, string, error) {
-	return -1, nil, "", fmt.Errorf("%w: %s has no Linux namespaces", errNoIsolation, runtime.GOOS)
+func runIsolated(context.Context, Cmd, []string, string, io.Writer, io.Writer) (ended, error) {
+	return ended{exit: -1}, fmt.Errorf("%w: %s has no Linux namespaces", errNoIsolation, runtime.GOOS)
 }
 
 // Feature is one protection of the sandbox and whether this machine has it.
@@ -28,3 +28,8 @@ func Check(context.Context) []Feature {
 }
 
 func sweepCgroups() {}
+
+// NotIsolated says what is left open: everything, here.
+func NotIsolated() []string {
+	return []string{runtime.GOOS + " has no Linux namespaces: with --unsafe-sandbox, commands run with the environment filter, process group and timeout only"}
+}

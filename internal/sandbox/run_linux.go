@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -24,41 +25,46 @@ const isolatedHome = "/tmp/home"
 // c.Network), IPC and UTS namespaces, under cascade's own executable as
 // init, in a control group. It returns how the command ended, or an error
 // wrapping errNoIsolation when the namespaces cannot be had.
-func runIsolated(runCtx context.Context, c Cmd, args []string, tmp string, stdout, stderr io.Writer) (exit int, startErr error, note string, err error) {
+func runIsolated(runCtx context.Context, c Cmd, args []string, tmp string, stdout, stderr io.Writer) (ended, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return -1, nil, "", fmt.Errorf("%w: %v", errNoIsolation, err)
+		return ended{exit: -1}, fmt.Errorf("%w: %v", errNoIsolation, err)
 	}
+	fail := func(err error) (ended, error) { return ended{exit: -1, startErr: err}, nil }
 	env := dedupEnv(Env(isolatedHome, c.Env))
 	mounts, err := mountsFor(c, env, tmp)
 	if err != nil {
-		return -1, err, "", nil
+		return fail(err)
 	}
 	root := filepath.Join(tmp, "root")
 	if err := os.Mkdir(root, 0o700); err != nil {
-		return -1, err, "", nil
+		return fail(err)
 	}
+	disk := diskCap(c)
 	cfg := initConfig{Root: root, Args: args, Dir: c.Dir, Env: env, Home: isolatedHome, Network: c.Network, Mounts: mounts,
-		TmpSize: orDefault(c.TmpSize, DefaultTmpSize), FileSize: orDefault(c.FileSize, DefaultFileSize)}
+		TmpSize: min(orDefault(c.TmpSize, DefaultTmpSize), disk), FileSize: orDefault(c.FileSize, DefaultFileSize)}
 	data, err := json.Marshal(cfg)
 	if err != nil {
-		return -1, err, "", nil
+		return fail(err)
 	}
+	var note string
 	cg, cgErr := newCgroup(orDefault(c.Memory, DefaultMemory), int(orDefault(int64(c.Pids), DefaultPids)))
 	defer cg.remove()
 	if cgErr != nil {
 		note = "no memory or process limit: " + cgErr.Error()
 	}
+	fail = func(err error) (ended, error) { return ended{exit: -1, startErr: err, note: note}, nil }
+	watch := newDiskWatch(disk, cfg.TmpSize, mounts, c.Shared)
 
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
-		return -1, err, note, nil
+		return fail(err)
 	}
 	defer cfgR.Close()
 	defer cfgW.Close()
 	statR, statW, err := os.Pipe()
 	if err != nil {
-		return -1, err, note, nil
+		return fail(err)
 	}
 	defer statR.Close()
 	defer statW.Close()
@@ -93,9 +99,9 @@ func runIsolated(runCtx context.Context, c Cmd, args []string, tmp string, stdou
 	defer runtime.UnlockOSThread()
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EUSERS) {
-			return -1, nil, note, fmt.Errorf("%w: new namespaces: %v", errNoIsolation, err)
+			return ended{exit: -1, note: note}, fmt.Errorf("%w: new namespaces: %v", errNoIsolation, err)
 		}
-		return -1, err, note, nil
+		return fail(err)
 	}
 	cfgR.Close()
 	statW.Close()
@@ -103,21 +109,42 @@ func runIsolated(runCtx context.Context, c Cmd, args []string, tmp string, stdou
 		if err := cg.add(cmd.Process.Pid); err != nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			return -1, err, note, nil
+			return fail(err)
 		}
 	}
 	_, werr := cfgW.Write(data)
 	cfgW.Close()
 	lines := make(chan []string, 1)
+	// Once init says "ok", its /tmp is the command's, seen from here
+	// through /proc.
+	tmpPath := fmt.Sprintf("/proc/%d/root/tmp", cmd.Process.Pid)
+	var rooted atomic.Bool
+	watch.tmp = func() int64 {
+		if !rooted.Load() {
+			return 0
+		}
+		return max(tmpfsUsed(tmpPath), 0)
+	}
 	go func() {
 		var ls []string
 		sc := bufio.NewScanner(statR)
 		for sc.Scan() {
+			if sc.Text() == "ok" {
+				rooted.Store(true)
+			}
 			ls = append(ls, sc.Text())
 		}
 		lines <- ls
 	}()
+	done := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		watch.run(done, func() { _ = cmd.Process.Kill() })
+	}()
 	_ = cmd.Wait()
+	close(done)
+	<-watched
 	if cg != nil {
 		cg.kill()
 		if cg.oomKilled() {
@@ -125,24 +152,27 @@ func runIsolated(runCtx context.Context, c Cmd, args []string, tmp string, stdou
 		}
 	}
 	status := <-lines
-	exit = -1
+	e := ended{exit: -1}
+	tmpUsed := int64(0)
 	for _, l := range status {
 		switch {
 		case strings.HasPrefix(l, "error "):
-			startErr = errors.New("sandbox: " + strings.TrimPrefix(l, "error "))
+			e.startErr = errors.New("sandbox: " + strings.TrimPrefix(l, "error "))
 		case strings.HasPrefix(l, "exit "):
-			exit, _ = strconv.Atoi(strings.TrimPrefix(l, "exit "))
+			e.exit, _ = strconv.Atoi(strings.TrimPrefix(l, "exit "))
+		case strings.HasPrefix(l, "tmp "):
+			tmpUsed, _ = strconv.ParseInt(strings.TrimPrefix(l, "tmp "), 10, 64)
 		}
 	}
-	if startErr == nil && werr != nil && len(status) == 0 {
-		startErr = fmt.Errorf("sandbox: starting init: %w", werr)
+	if e.startErr == nil && werr != nil && len(status) == 0 {
+		e.startErr = fmt.Errorf("sandbox: starting init: %w", werr)
 	}
-	return exit, startErr, strings.TrimPrefix(note, "; "), nil
-}
-
-func orDefault[T int64 | int](v, d T) T {
-	if v > 0 {
-		return v
+	// Counted once more now that nothing of the command runs: past the
+	// cap, its exit status says nothing about its code.
+	if e.startErr == nil && watch.check(tmpUsed) {
+		e.exit, e.disk = -1, true
+		note += "; " + watch.note()
 	}
-	return d
+	e.note = strings.TrimPrefix(note, "; ")
+	return e, nil
 }

@@ -70,15 +70,23 @@ type Cmd struct {
 	// its writes thrown away when it ends (a build cache it must not
 	// poison); Writable directories it may write (Dir alone when empty).
 	ReadOnly, Overlay, Writable []string
+	// Shared are those of the Writable directories that commands share:
+	// the module and build caches a fetch phase fills. What the command
+	// writes there does not count against its disk cap.
+	Shared []string
 	// Network gives the command the host's network (a fetch phase, a
 	// runbook step that declares it); otherwise it has only a loopback of
 	// its own.
 	Network bool
-	// Memory, Pids, FileSize and TmpSize override the default limits.
+	// Memory, Pids, FileSize, TmpSize and Disk override the default
+	// limits. Disk caps the disk the command fills in total: the growth
+	// of its writable directories, its overlays' writes and its /tmp;
+	// beyond it the command is killed (Result.DiskExceeded).
 	Memory   int64
 	Pids     int
 	FileSize int64
 	TmpSize  int64
+	Disk     int64
 }
 
 // String is the command line as a person would type it.
@@ -108,6 +116,11 @@ type Result struct {
 	// Note says what the sandbox could not do or what ended the command
 	// (no memory limit here, the memory limit killed it, unisolated).
 	Note string
+	// DiskExceeded is set when the command filled more disk than its cap
+	// (or its /tmp): it was killed, or its exit status is disregarded
+	// (ExitCode -1), since a command out of disk says nothing about its
+	// code.
+	DiskExceeded bool
 }
 
 // OK reports whether the command exited with status 0.
@@ -191,11 +204,11 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	var runErr error
 	isolated := !disabled.Load() && !allowUnsafe.Load()
 	if isolated {
-		exit, startErr, note, err := isolate(runCtx, c, args, tmp, stdout, stderr)
+		e, err := isolate(runCtx, c, args, tmp, stdout, stderr)
 		if errors.Is(err, errNoIsolation) {
 			return Result{ExitCode: -1, StartErr: fmt.Errorf("refusing to run `%s` unisolated: cascade %v; run `cascade sandbox check` to see what is missing, or pass --unsafe-sandbox to run it anyway", c, err)}, nil
 		}
-		res.ExitCode, res.StartErr, res.Note = exit, startErr, note
+		res.ExitCode, res.StartErr, res.Note, res.DiskExceeded = e.exit, e.startErr, e.note, e.disk
 	}
 	if !isolated {
 		runErr = runPlain(runCtx, c, args, tmp, stdout, stderr)
@@ -212,6 +225,8 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	case ctx.Err() != nil:
 		res.ExitCode = -1
 		return res, ctx.Err()
+	case res.DiskExceeded:
+		// Out of disk, not out of time: the command could not be judged.
 	case runCtx.Err() == context.DeadlineExceeded:
 		res.ExitCode, res.TimedOut = -1, true
 	case isolated:

@@ -120,8 +120,8 @@ func TestSplitStderr(t *testing.T) {
 }
 
 func TestRefusedWithoutIsolation(t *testing.T) {
-	isolate = func(context.Context, Cmd, []string, string, io.Writer, io.Writer) (int, error, string, error) {
-		return -1, nil, "", fmt.Errorf("%w: no namespaces here", errNoIsolation)
+	isolate = func(context.Context, Cmd, []string, string, io.Writer, io.Writer) (ended, error) {
+		return ended{exit: -1}, fmt.Errorf("%w: no namespaces here", errNoIsolation)
 	}
 	defer func() { isolate = runIsolated }()
 	dir := t.TempDir()

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -21,11 +23,18 @@ type Slot struct {
 	lock *os.File
 }
 
-// AcquireSlot takes the first free slot under cacheDir/work/kind.
+// AcquireSlot takes the first free slot under cacheDir/work/kind. The
+// first call of a run also removes what killed runs left behind: the
+// trees of every slot no run holds, their commands' temp dirs and
+// control groups.
 func AcquireSlot(cacheDir, kind string) (*Slot, error) {
 	root := filepath.Join(cacheDir, "work", kind)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	sweepOnce.Do(sweepLeftovers)
+	if _, done := sweptSlots.LoadOrStore(root, true); !done {
+		sweepSlots(root)
 	}
 	for i := range maxSlots {
 		dir := filepath.Join(root, fmt.Sprintf("slot-%d", i))
@@ -52,4 +61,23 @@ func AcquireSlot(cacheDir, kind string) (*Slot, error) {
 func (s *Slot) Release() {
 	removeAll(s.Dir)
 	s.lock.Close()
+}
+
+// sweptSlots are the slot directories this run has swept.
+var sweptSlots sync.Map
+
+// sweepSlots empties every slot under root that no run holds: a run that
+// was killed left its trees there.
+func sweepSlots(root string) {
+	locks, _ := filepath.Glob(filepath.Join(root, "slot-*.lock"))
+	for _, l := range locks {
+		f, err := os.OpenFile(l, os.O_RDWR, 0)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			removeAll(strings.TrimSuffix(l, ".lock"))
+		}
+		f.Close()
+	}
 }

@@ -101,7 +101,7 @@ type Options struct {
 }
 
 // cacheVersion changes whenever what a scan derives from a commit changes.
-const cacheVersion = "v4"
+const cacheVersion = "v5"
 
 // Workspace scans every repo of ws.
 func Workspace(ctx context.Context, ws *workspace.Workspace, opt Options) ([]Repo, error) {
@@ -181,7 +181,7 @@ func One(ctx context.Context, ws *workspace.Workspace, spec workspace.RepoSpec, 
 	}
 	c, err := read(ctx, g, commit)
 	if err != nil {
-		return r, fmt.Errorf("repo %s: %w", spec.Name, err)
+		return r, fmt.Errorf("repo %s (branch %s): %w", spec.Name, r.Branch, err)
 	}
 	c.TagsState = tags
 	if tags != "" {
@@ -226,9 +226,6 @@ func writeCache(file string, c Content) {
 	_ = workspace.WriteFile(file, data, 0o644)
 }
 
-// maxManifest is the largest manifest read; bigger ones are skipped with a warning.
-const maxManifest = 4 << 20
-
 // skipDir reports directories whose manifests are not the repo's own.
 func skipDir(name string) bool {
 	return name == "vendor" || name == "testdata" || name == "node_modules" ||
@@ -266,10 +263,11 @@ func read(ctx context.Context, g *gitrepo.Repo, commit string) (Content, error) 
 	}
 	for _, f := range files {
 		// The size is checked from cat-file's answer before the blob is read.
-		obj, err := b.ReadLimit(f.id, maxManifest)
-		if errors.Is(err, gitrepo.ErrTooLarge) {
-			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: larger than %d bytes; skipped", f.path, maxManifest))
-			continue
+		// A manifest over the limit is refused, not skipped: a module
+		// cascade cannot see could be taken for one that is not there.
+		obj, err := b.ReadLimit(f.id, gitrepo.MaxManifest)
+		if tl := (*gitrepo.ObjectTooLargeError)(nil); errors.As(err, &tl) {
+			return c, errkind.Wrap(errkind.Invalid, &gitrepo.ManifestTooLargeError{Path: f.path, Commit: commit, Size: tl.Size})
 		}
 		if err != nil {
 			return c, err

@@ -17,12 +17,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dlclark/regexp2/v2"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/jsonfile"
 )
 
 // Schema is a compiled schema with its source.
@@ -62,7 +64,8 @@ func (s *Schema) Check(instance any) (ok bool, err error) {
 func Undecided(err error) bool {
 	var te *MatchTimeoutError
 	var ce *CostError
-	return errors.As(err, &te) || errors.As(err, &ce)
+	var he *HugeNumberError
+	return errors.As(err, &te) || errors.As(err, &ce) || errors.As(err, &he)
 }
 
 // bounded is a *CostError when validating instance could cost more than
@@ -140,6 +143,20 @@ func (e *MatchTimeoutError) Error() string {
 // asks), with a match timeout.
 type ecmaRegexp struct{ re *regexp2.Regexp }
 
+// stopMatching is set once the process is interrupted: every pattern
+// match from then on ends at once, undecided, so that a validation with
+// many slow matches (each bounded by MatchTimeout) stops at the next one.
+var stopMatching atomic.Bool
+
+// StopMatchingWhenDone ends every pattern match of the process, undecided,
+// once ctx is done: for a command's context, cancelled by Ctrl-C.
+func StopMatchingWhenDone(ctx context.Context) {
+	go func() {
+		<-ctx.Done()
+		stopMatching.Store(true)
+	}()
+}
+
 func compileECMA(pattern string) (jsonschema.Regexp, error) {
 	re, err := regexp2.Compile(pattern, regexp2.ECMAScript)
 	if err != nil {
@@ -155,6 +172,9 @@ func (e ecmaRegexp) String() string { return e.re.String() }
 // interface has no room for an error: a timeout unwinds to Check, the one
 // caller of the validator, which turns it into an error.
 func (e ecmaRegexp) MatchString(s string) bool {
+	if stopMatching.Load() {
+		panic(&MatchTimeoutError{Pattern: e.re.String()})
+	}
 	ok, err := e.re.MatchString(s)
 	if err != nil {
 		panic(&MatchTimeoutError{Pattern: e.re.String()})
@@ -189,10 +209,10 @@ func LoadContext(ctx context.Context, name string, data []byte) (*Schema, error)
 func Load(name string, data []byte) (*Schema, error) {
 	if depth, objects := jsonShape(data); depth > MaxDepth {
 		return nil, errkind.Wrap(errkind.Invalid, &TooBigError{Name: name,
-			Reason: fmt.Sprintf("objects and arrays nested more than %d levels deep", MaxDepth)})
+			Reason: fmt.Sprintf("objects and arrays nested more than %d levels deep (cascade reads schemas of up to %d levels and %d objects)", MaxDepth, MaxDepth, MaxObjects)})
 	} else if objects > MaxObjects {
 		return nil, errkind.Wrap(errkind.Invalid, &TooBigError{Name: name,
-			Reason: fmt.Sprintf("more than %d objects", MaxObjects)})
+			Reason: fmt.Sprintf("more than %d objects (cascade reads schemas of up to %d levels and %d objects)", MaxObjects, MaxDepth, MaxObjects)})
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
@@ -202,6 +222,12 @@ func Load(name string, data []byte) (*Schema, error) {
 			return nil, errkind.New(errkind.Invalid, "%s:%d:%d: invalid JSON: %v", name, line, col, se)
 		}
 		return nil, errkind.New(errkind.Invalid, "%s: invalid JSON: %v", name, err)
+	}
+	if err := jsonfile.CheckKeys(name, data); err != nil {
+		return nil, err
+	}
+	if where, ok := HugeNumber(doc); ok {
+		return nil, errkind.Wrap(errkind.Invalid, &TooBigError{Name: name, Reason: (&HugeNumberError{Where: where}).what()})
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
@@ -317,7 +343,7 @@ type TooBigError struct {
 }
 
 func (e *TooBigError) Error() string {
-	return fmt.Sprintf("%s: %s: not compiled (cascade reads schemas of up to %d levels and %d objects)", e.Name, e.Reason, MaxDepth, MaxObjects)
+	return fmt.Sprintf("%s: %s: not compiled", e.Name, e.Reason)
 }
 
 // NotCompared is the result of a comparison that could not start because
@@ -366,6 +392,68 @@ func jsonShape(data []byte) (deepest, objects int) {
 		}
 	}
 	return deepest, objects
+}
+
+// Limits on a number in a schema: 1e999999 is exact for the validator (a
+// million digits), and every comparison with it, every witness built next
+// to it and every line that prints one grows with its digits. No API
+// bounds a value with more than a few hundred digits.
+const (
+	maxNumberDigits   = 400
+	maxNumberExponent = 400
+)
+
+// HugeNumberError is a number beyond maxNumberDigits or
+// maxNumberExponent in an instance: its validity was not decided.
+type HugeNumberError struct{ Where string }
+
+func (e *HugeNumberError) what() string {
+	return fmt.Sprintf("a number at %s has more than %d digits or an exponent beyond ±%d", e.Where, maxNumberDigits, maxNumberExponent)
+}
+
+func (e *HugeNumberError) Error() string { return e.what() + ": not decided" }
+
+// HugeNumber finds a json.Number beyond maxNumberDigits or
+// maxNumberExponent in doc (a decoded document or schema), and says where
+// (a JSON pointer, or "the root").
+func HugeNumber(doc any) (string, bool) { return hugeNumber(doc, "") }
+
+func hugeNumber(doc any, at string) (string, bool) {
+	switch x := doc.(type) {
+	case json.Number:
+		s := string(x)
+		mant, exp, _ := strings.Cut(strings.ToLower(s), "e")
+		digits := strings.Count(mant, "") - 1 - strings.Count(mant, ".") - strings.Count(mant, "-")
+		if digits > maxNumberDigits {
+			return orRoot(at), true
+		}
+		if exp != "" {
+			e, err := strconv.Atoi(exp)
+			if err != nil || e > maxNumberExponent || e < -maxNumberExponent {
+				return orRoot(at), true
+			}
+		}
+	case map[string]any:
+		for k, v := range x {
+			if w, ok := hugeNumber(v, at+"/"+strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")); ok {
+				return w, true
+			}
+		}
+	case []any:
+		for i, v := range x {
+			if w, ok := hugeNumber(v, at+"/"+strconv.Itoa(i)); ok {
+				return w, true
+			}
+		}
+	}
+	return "", false
+}
+
+func orRoot(at string) string {
+	if at == "" {
+		return "the root"
+	}
+	return at
 }
 
 type noLoader struct{}

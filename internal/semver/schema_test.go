@@ -132,3 +132,26 @@ func TestSchemaChangesCountUndecidedAsBreaking(t *testing.T) {
 		})
 	}
 }
+
+// TestSchemaChecksShareOneTimeLimit: the schema files of a repo share one
+// time limit (a glob matching many files multiplied it): once it is
+// spent, the files left are not compared and count as breaking.
+func TestSchemaChecksShareOneTimeLimit(t *testing.T) {
+	defer func(b time.Duration) { schemaBudget = b }(schemaBudget)
+	schemaBudget = time.Nanosecond
+	base := map[string]string{"schemas/a.json": `{"type":"string","maxLength":3}`, "schemas/b.json": `{"type":"string","maxLength":3}`}
+	head := map[string]string{"schemas/a.json": `{"type":"string","maxLength":5}`, "schemas/b.json": `{"type":"string","maxLength":5}`}
+	b, commits := schemaRepo(t, base, head)
+	changes, err := schemaChanges(context.Background(), b, "schemas/*.json", commits[0], commits[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 {
+		t.Fatalf("changes: %+v", changes)
+	}
+	for _, c := range changes {
+		if c.Compatible || !strings.Contains(c.Message, "reached their time limit of 1ns") {
+			t.Errorf("change %+v: want not compared, breaking", c)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	modsemver "golang.org/x/mod/semver"
 
@@ -118,6 +119,10 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 			return nil, errkind.New(errkind.Invalid, "repo %s has no branch, tag or commit %q", r.Name, head)
 		}
 		return nil, err
+	}
+	// Refused before anything reads the tree (see gitrepo.CheckManifests).
+	if err := r.Git.CheckManifests(ctx, headCommit); err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", r.Name, head, err)
 	}
 	if opt.Proposed != "" && (!modsemver.IsValid(opt.Proposed) || modsemver.Canonical(opt.Proposed) != opt.Proposed) {
 		// The go command takes only canonical versions as module versions:
@@ -480,6 +485,9 @@ func (c *checker) batch() (*gitrepo.Batch, error) {
 // objects: the glob matches within the tree only, symbolic links are
 // refused, never followed, and each file is read only up to
 // gitrepo.MaxManifest bytes.
+// schemaBudget is the time the schema checks of one repo may take in all.
+var schemaBudget = schemadiff.DefaultTimeout
+
 func schemaChanges(ctx context.Context, b *gitrepo.Batch, glob, baseCommit, headCommit string) ([]Change, error) {
 	files := map[string]bool{}
 	for _, commit := range []string{baseCommit, headCommit} {
@@ -500,6 +508,9 @@ func schemaChanges(ctx context.Context, b *gitrepo.Batch, glob, baseCommit, head
 	}
 	sort.Strings(names)
 	var out []Change
+	// One time limit (schemaBudget) for all the schemas of a repo, not one per schema
+	// file: a glob matching many files must not multiply it.
+	deadline := time.Now().Add(schemaBudget)
 	for _, f := range names {
 		read := func(commit string) (*schemadiff.Schema, bool, error) {
 			if commit == "" {
@@ -538,7 +549,13 @@ func schemaChanges(ctx context.Context, b *gitrepo.Batch, glob, baseCommit, head
 		case hadOld && hasNew:
 			// Bounded and interruptible: what the budget leaves
 			// undecided is in r.Unknown, counted as breaking.
-			r, err := schemadiff.CompareContext(ctx, old, new, schemadiff.Options{})
+			left := time.Until(deadline)
+			if left <= 0 {
+				out = append(out, Change{Kind: JSONSchema, Package: f, Compatible: false,
+					Message: fmt.Sprintf("not compared: the schema checks reached their time limit of %s (undecided: counted as breaking until reviewed)", schemaBudget)})
+				continue
+			}
+			r, err := schemadiff.CompareContext(ctx, old, new, schemadiff.Options{Timeout: left})
 			if err != nil {
 				return nil, err
 			}

@@ -83,6 +83,9 @@ func (c *checker) addWith(g *graph.Workspace, arg string, self int, seen map[int
 		}
 		return err
 	}
+	if err := r.Git.CheckManifests(c.ctx, commit); err != nil {
+		return fmt.Errorf("--with %s: %w", arg, err)
+	}
 	var mods []scan.Module
 	for _, m := range r.Modules {
 		if m.Ecosystem == scan.Go {

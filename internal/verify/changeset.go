@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"fmt"
 
 	"io"
 	"io/fs"
@@ -106,6 +107,11 @@ func resolveMember(ctx context.Context, g *graph.Workspace, arg, base string) (M
 			return m, errkind.New(errkind.Invalid, "repo %s has no branch, tag or commit %q; check the name (`git -C %s branch -a`)", r.Name, ref, r.Git.Dir())
 		}
 		return m, err
+	}
+	// Refused before anything reads the tree: a manifest over the limit
+	// would be read whole by whatever builds it.
+	if err := r.Git.CheckManifests(ctx, commit); err != nil {
+		return m, fmt.Errorf("%s@%s: %w", r.Name, ref, err)
 	}
 	m.Commit, m.Digest = commit, commit
 	if gitrepoID(ref) {

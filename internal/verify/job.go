@@ -671,6 +671,11 @@ func (e *engine) runSteps(ctx context.Context, steps []ecosystem.Step) (Run, err
 		if err != nil {
 			return r, err
 		}
+		if s.Refused != nil {
+			if err := s.Refused(res.Output); err != nil {
+				return r, err
+			}
+		}
 		results := ecosystem.Results{Reports: -1}
 		if p != nil {
 			results = p.Finish()
@@ -687,6 +692,10 @@ func (e *engine) runSteps(ctx context.Context, steps []ecosystem.Step) (Run, err
 				Note: fmt.Sprintf("timed out after %s running `%s` (raise --timeout if it needs longer)", e.opt.Timeout, c)}, nil
 		case res.StartErr != nil:
 			return Run{Infra: fmt.Sprintf("could not run `%s`: %v", c, res.StartErr), Command: c.String(), Log: log}, nil
+		case res.DiskExceeded:
+			// Out of disk says nothing about the code: never a pass, never
+			// a regression.
+			return Run{Infra: fmt.Sprintf("`%s` ran out of disk (%s)", c, res.Note), Command: c.String(), Log: log}, nil
 		case res.ExitCode < 0:
 			return Run{Infra: fmt.Sprintf("`%s` was killed%s", c, noteOf(res)), Command: c.String(), Log: log}, nil
 		case s.Stage == ecosystem.Fetch:

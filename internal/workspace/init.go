@@ -129,11 +129,20 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 // cascade.yaml: the directory's name made valid (Slug), numbered when two
 // would be the same (api, api-2, api-3). The result is one name per dir,
 // each accepted by Parse and none twice.
-func RepoNames(dirs []string) []string {
+func RepoNames(dirs []string) []string { return repoNames(dirs, nil) }
+
+// repoNames is RepoNames for dirs beside repos already named (taken): a
+// discover glob's repos beside the declared ones.
+func repoNames(dirs []string, taken map[string]bool) []string {
 	used := map[string]bool{}
+	for name := range taken {
+		used[name] = true
+	}
 	for _, d := range dirs {
 		if base := filepath.Base(d); validName.MatchString(base) && !strings.Contains(base, "/") {
-			used[base] = false // reserved for the first repo of that name
+			if _, ok := used[base]; !ok {
+				used[base] = false // reserved for the first repo of that name
+			}
 		}
 	}
 	names := make([]string, len(dirs))

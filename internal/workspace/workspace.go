@@ -319,9 +319,12 @@ func (ws *Workspace) parseDiscover(n *yaml.Node) error {
 		return inputErr(ws.File, n, "`discover:` must be a list of globs such as `- ./repos/*`")
 	}
 	declared := map[string]bool{}
+	names := map[string]bool{}
 	for _, r := range ws.Repos {
 		declared[r.Path] = true
+		names[r.Name] = true
 	}
+	first := len(ws.Repos)
 	for _, g := range n.Content {
 		pattern, err := scalar(ws.File, g, "a discover entry")
 		if err != nil {
@@ -349,6 +352,16 @@ func (ws *Workspace) parseDiscover(n *yaml.Node) error {
 		if found == 0 {
 			ws.Warnings = append(ws.Warnings, fmt.Sprintf("%s:%d: discover glob %q matches no git repository", ws.File, g.Line, pattern))
 		}
+	}
+	// A discovered repo is named as init would name it: its directory's
+	// name made valid, numbered when taken (a directory "my repo" or
+	// "-x" is no name cascade accepts on a command line).
+	dirs := make([]string, 0, len(ws.Repos)-first)
+	for _, r := range ws.Repos[first:] {
+		dirs = append(dirs, r.Path)
+	}
+	for i, name := range repoNames(dirs, names) {
+		ws.Repos[first+i].Name = name
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package gomod
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -69,6 +70,16 @@ type TestStream struct {
 	// line in their output): a failing parent is kept beside its failing
 	// subtests then.
 	own map[testName]bool
+	// confirmed are the tests whose own result line ("--- PASS: name",
+	// "--- SKIP: name") was printed: go test -json also reports a test
+	// as passed when its binary exited 0 in the middle of it (code under
+	// test calling exit(0) skips the testing package's own check), with
+	// no such line. Such a test failed.
+	confirmed map[testName]bool
+	// pkgStarted and pkgEnded are the packages whose test run began and
+	// those that got a result of their own: one that began and never
+	// ended failed.
+	pkgStarted, pkgEnded map[string]bool
 }
 
 // ownFailure matches the line t.Error, t.Fatal and friends print.
@@ -98,6 +109,7 @@ func NewTestStream(root string) *TestStream {
 		running: map[string]*ringText{},
 		failed:  map[testName]bool{}, pkgFailed: map[string]bool{}, pkgHasTestFail: map[string]bool{}, buildFailed: map[string]bool{},
 		started: map[string]map[string]bool{}, outside: map[string]bool{}, own: map[testName]bool{},
+		confirmed: map[testName]bool{}, pkgStarted: map[string]bool{}, pkgEnded: map[string]bool{},
 	}
 	s.lines = ecosystem.NewLines(4<<20, s.line)
 	return s
@@ -128,6 +140,11 @@ func (s *TestStream) line(line []byte, long bool) {
 		return
 	case "build-fail":
 		return
+	case "start":
+		if e.Package != "" && len(s.pkgStarted) < maxStarted {
+			s.pkgStarted[e.Package] = true
+		}
+		return
 	case "run":
 		if e.Test != "" && s.nStarted < maxStarted {
 			if s.started[e.Package] == nil {
@@ -140,6 +157,15 @@ func (s *TestStream) line(line []byte, long bool) {
 	case "output":
 		if e.Test == "" && !summaryLine.MatchString(strings.TrimRight(e.Output, "\n")) {
 			s.outside[e.Package] = true
+		}
+		if e.Test != "" && len(s.confirmed) < maxPassed {
+			if rest, ok := strings.CutPrefix(strings.TrimLeft(e.Output, " "), "--- "); ok {
+				for _, verb := range []string{"PASS: ", "SKIP: "} {
+					if name, ok := strings.CutPrefix(rest, verb); ok && strings.HasPrefix(name, e.Test+" ") {
+						s.confirmed[testName{e.Package, e.Test}] = true
+					}
+				}
+			}
 		}
 		if e.Test != "" && ownFailure.MatchString(e.Output) && len(s.own) < maxStarted {
 			// A test's own t.Error or t.Fatal (its subtests' go to them).
@@ -157,6 +183,21 @@ func (s *TestStream) line(line []byte, long bool) {
 		r.write(e.Output)
 		return
 	case "pass", "skip":
+		if e.Test == "" {
+			s.pkgEnded[e.Package] = true
+		}
+		if e.Test != "" && !s.confirmed[testName{e.Package, e.Test}] && len(s.confirmed) < maxPassed {
+			// Reported passed without its own result line: its binary
+			// ended in the middle of it.
+			s.log.WriteString(fmt.Sprintf("--- %s.%s: reported %sed, but it never printed its result (its test binary exited in the middle of it): counted as failed\n",
+				e.Package, e.Test, e.Action))
+			s.failed[testName{e.Package, e.Test}] = true
+			s.pkgHasTestFail[e.Package] = true
+			s.pkgFailed[e.Package] = true
+			s.end(e.Package, e.Test)
+			delete(s.running, e.Package+"\x00"+e.Test)
+			return
+		}
 		delete(s.running, e.Package+"\x00"+e.Test)
 		s.end(e.Package, e.Test)
 		if e.Action == "pass" {
@@ -174,6 +215,9 @@ func (s *TestStream) line(line []byte, long bool) {
 		}
 		return
 	case "fail":
+		if e.Test == "" {
+			s.pkgEnded[e.Package] = true
+		}
 	default:
 		return
 	}
@@ -229,6 +273,12 @@ func (s *TestStream) end(pkg, test string) {
 // without a failing test (a build error, a panic in TestMain).
 func (s *TestStream) Finish() ecosystem.Results {
 	s.lines.Flush()
+	// A package whose run began and never got a result of its own.
+	for p := range s.pkgStarted {
+		if !s.pkgEnded[p] {
+			s.pkgFailed[p] = true
+		}
+	}
 	// Leaves only: a failing subtest fails its parent too.
 	var names []testName
 	for n := range s.failed {

@@ -288,7 +288,7 @@ func (g Go) Prepare(ctx context.Context, run ecosystem.Runner, root, dir string,
 	// build and the tests need, downloading modules (with the network, the
 	// module and build caches writable); it runs nothing of the tree.
 	steps := []ecosystem.Step{{Stage: ecosystem.Fetch, Cmd: g.Fetch(sandbox.Cmd{
-		Args: append(FetchArgs(), pkgs...), Dir: dir, Env: g.Env}, root)}}
+		Args: append(FetchArgs(), pkgs...), Dir: dir, Env: g.Env}, root), Refused: goproxy.Refused}}
 	if cfg.Build != "" {
 		steps = append(steps, ecosystem.Step{Stage: ecosystem.Build, Cmd: g.Offline(sandbox.Cmd{Shell: cfg.Build, Dir: dir, Env: g.Env}, root)})
 	}
@@ -316,6 +316,7 @@ func FetchArgs() []string {
 func (g Go) Fetch(c sandbox.Cmd, tree string) sandbox.Cmd {
 	c.Network = true
 	c.Writable = append(c.Writable, tree, g.ModCache, g.GoCache)
+	c.Shared = append(c.Shared, g.ModCache, g.GoCache)
 	c.ReadOnly = append(c.ReadOnly, g.ReadOnly...)
 	return c
 }

@@ -3,6 +3,9 @@ package gomod
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -128,6 +131,7 @@ func TestTestStream(t *testing.T) {
 {"Action":"fail","Package":"p","Test":"TestA/sub"}
 {"Action":"fail","Package":"p","Test":"TestA"}
 {"Action":"output","Package":"p","Test":"TestB","Output":"ok B\n"}
+{"Action":"output","Package":"p","Test":"TestB","Output":"--- PASS: TestB (0.00s)\n"}
 {"Action":"pass","Package":"p","Test":"TestB"}
 {"Action":"fail","Package":"p"}
 # q
@@ -178,6 +182,7 @@ func TestTestStreamLargeOutput(t *testing.T) {
 	for i := 0; b.Len() < 8<<20; i++ {
 		fmt.Fprintf(&b, `{"Action":"output","Package":"p","Test":"TestNoisy","Output":"%d %s\n"}`+"\n", i, line)
 	}
+	b.WriteString(`{"Action":"output","Package":"p","Test":"TestNoisy","Output":"--- PASS: TestNoisy (0.01s)\n"}` + "\n")
 	b.WriteString(`{"Action":"pass","Package":"p","Test":"TestNoisy"}` + "\n")
 	// A line far longer than any event is text, not a lost event.
 	b.WriteString(strings.Repeat("y", 5<<20) + "\n")
@@ -302,5 +307,36 @@ func TestTestStreamParentsOwnFailure(t *testing.T) {
 `)
 	if diff := cmp.Diff([]string{"p.TestB", "p.TestB/over-network", "p.TestC/sub"}, r.Failed); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestTestStreamExitZeroMidTest: code under test that ends the test binary
+// with exit(0) in the middle of a test (syscall.Exit skips the testing
+// package's own check) leaves go test reporting the package "ok": the
+// tests that started and never ended failed, and so did the package. Real
+// output of the go command.
+func TestTestStreamExitZeroMidTest(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"go.mod":    "module ex.com/app\n\ngo 1.22\n",
+		"a_test.go": "package app\n\nimport (\n\t\"syscall\"\n\t\"testing\"\n)\n\nfunc TestFirst(t *testing.T) {}\n\nfunc TestExits(t *testing.T) {\n\tsyscall.Exit(0)\n\tt.Fatal(\"broken\")\n}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command("go", "test", "-json", "-count=1", "./...")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go test: %v (the go command says this package passed, exit 0, and the test relies on it)\n%s", err, out)
+	}
+	if !strings.Contains(string(out), `"Action":"pass","Package":"ex.com/app"`) {
+		t.Fatalf("go test did not report the package as passed:\n%s", out)
+	}
+	r := stream(t, dir, string(out))
+	if diff := cmp.Diff([]string{"ex.com/app.TestExits"}, r.Failed); diff != "" {
+		t.Errorf("failed mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -56,9 +57,6 @@ func TestInstrumentPackage(t *testing.T) {
 		{"no test script", `{"name": "p", "scripts": {"build": "jest"}}`, `{"name": "p", "scripts": {"build": "jest"}}`, nil},
 		{"a test script without a runner", `{"scripts": {"test": "echo \"Error: no test specified\" && exit 1"}}`,
 			`{"scripts": {"test": "echo \"Error: no test specified\" && exit 1"}}`, nil},
-		{"duplicate keys: npm reads the last",
-			`{"scripts": {"test": "mocha", "test": "jest"}}`,
-			`{"scripts": {"test": "mocha", "test": "jest --json --outputFile=/rep/1-jest.json"}}`, []string{Jest}},
 		{"escapes in the value", `{"scripts": {"test": "jest \"te\\\\st\""}}`,
 			`{"scripts": {"test": "jest --json --outputFile=/rep/1-jest.json \"te\\\\st\""}}`, []string{Jest}},
 	}
@@ -95,5 +93,16 @@ func TestInstrumentPackageErrors(t *testing.T) {
 	var pe *ParseError
 	if !errors.As(err, &pe) || pe.File != filepath.Join(dir, FileName) {
 		t.Errorf("invalid JSON: got %v, want a ParseError naming the file", err)
+	}
+	// A key given twice (npm reads the last, other readers the first) is
+	// refused, naming both, and the file is left as it was.
+	in := `{"scripts": {"test": "mocha", "test": "jest"}}`
+	mustWrite(t, filepath.Join(dir, FileName), in)
+	_, err = InstrumentPackage(dir, "/rep")
+	if !errors.As(err, &pe) || pe.Line != 1 || pe.Col != 31 || !strings.Contains(pe.Msg, `duplicate key "test" (first at `+filepath.Join(dir, FileName)+`:1:14)`) {
+		t.Errorf("duplicate key: got %v, want a ParseError naming both", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, FileName)); string(got) != in {
+		t.Errorf("package.json was changed: %s", got)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/cascade-dev/cascade/internal/jsonfile"
 )
 
 // FileName is the manifest's name.
@@ -84,6 +86,13 @@ func Parse(file string, data []byte) (*Package, error) {
 			pe.Msg = fmt.Sprintf("field %q must be %s, not %s", te.Field, expected(te.Field), te.Value)
 		}
 		return nil, pe
+	}
+	// npm takes the last of two equal keys, other readers the first: a
+	// manifest with one is refused, so that cascade and npm read the same.
+	var de *jsonfile.DuplicateKeyError
+	if errors.As(jsonfile.CheckKeys(file, data), &de) {
+		return nil, &ParseError{File: file, Line: de.Line, Col: de.Col,
+			Msg: fmt.Sprintf("duplicate key %q (first at %s:%d:%d); keep one of them", de.Key, file, de.FirstLine, de.FirstCol)}
 	}
 	p := &Package{Name: m.Name, Version: m.Version, Private: string(m.Private) == "true"}
 	for _, group := range []struct {

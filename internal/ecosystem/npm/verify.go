@@ -169,7 +169,7 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 	// scripts run in it); the build and test phases are offline, the
 	// cache behind an overlay, and write only their tree and reports.
 	install := sandbox.Cmd{Args: append([]string{"npm", "install", "--no-save"}, tarballs...), Dir: dir, Env: env,
-		Network: true, Writable: []string{root, n.Cache}, ReadOnly: []string{n.Work}}
+		Network: true, Writable: []string{root, n.Cache}, Shared: []string{n.Cache}, ReadOnly: []string{n.Work}}
 	for _, c := range []*sandbox.Cmd{&build, &test} {
 		c.Writable, c.Overlay, c.ReadOnly = []string{root, reports}, []string{n.Cache}, []string{n.Work}
 	}

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/spf13/pflag"
+)
+
+// listValue is a repeatable flag. Unlike pflag's StringSlice, which reads
+// each value as a line of CSV (so that "a\nb" silently became "a" and a
+// quote made an error about CSV), a value is taken as given: split at
+// commas only when the flag says so (names that cannot hold a comma), and
+// refused when it holds a control character (a newline, NUL, ESC...),
+// which no name, ref or version cascade takes can hold. pflag names the
+// flag in the error, which exits 2.
+type listValue struct {
+	items *[]string
+	split bool
+}
+
+// stringList defines a repeatable flag whose values are taken whole
+// (REPO@REF: a branch name or a directory may hold a comma).
+func stringList(f *pflag.FlagSet, p *[]string, name, usage string) {
+	f.Var(&listValue{items: p}, name, usage)
+}
+
+// commaList defines a repeatable flag whose values may also list several
+// names separated by commas (--only a,b).
+func commaList(f *pflag.FlagSet, p *[]string, name, usage string) {
+	f.Var(&listValue{items: p, split: true}, name, usage)
+}
+
+func (v *listValue) Set(s string) error {
+	if err := checkControl(s); err != nil {
+		return err
+	}
+	if !v.split {
+		*v.items = append(*v.items, s)
+		return nil
+	}
+	return v.setItems(s)
+}
+
+// SetList adds the items of a comma-separated list, whatever the flag
+// takes on the command line: a CI plugin's list setting (PLUGIN_WITH)
+// arrives joined by commas.
+func (v *listValue) SetList(s string) error {
+	if err := checkControl(s); err != nil {
+		return err
+	}
+	return v.setItems(s)
+}
+
+func (v *listValue) setItems(s string) error {
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			return fmt.Errorf("the list %q has an empty item; separate names with single commas, or repeat the flag", s)
+		}
+		*v.items = append(*v.items, item)
+	}
+	return nil
+}
+
+func checkControl(s string) error {
+	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
+		r := []rune(s[i:])[0]
+		return fmt.Errorf("the value holds the control character %U at byte %d; give one value per flag, without newlines or other control characters", r, i)
+	}
+	return nil
+}
+
+// Type names the value in --help as pflag's own list flags do.
+func (v *listValue) Type() string {
+	if v.split {
+		return "stringSlice"
+	}
+	return "stringArray"
+}
+
+// String is "" for no value, so that --help shows no default.
+func (v *listValue) String() string {
+	if len(*v.items) == 0 {
+		return ""
+	}
+	return "[" + strings.Join(*v.items, ",") + "]"
+}
