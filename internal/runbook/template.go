@@ -261,7 +261,7 @@ func checkShellPlacement(text string) error {
 	for _, lang := range []syntax.LangVariant{syntax.LangPOSIX, syntax.LangBash} {
 		file, err := syntax.NewParser(syntax.Variant(lang)).Parse(strings.NewReader(b.String()), "")
 		if err != nil {
-			return fmt.Errorf("the command is not valid shell (read as %s): %v", lang, err)
+			return fmt.Errorf("the command is not valid shell: %v (read as %s)", err, lang)
 		}
 		seen := map[string]bool{}
 		var found error
