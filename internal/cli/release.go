@@ -235,7 +235,7 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
 		Use:   "confirm PLAN STEP",
-		Short: "Confirm a manual step (or an interrupted one) as done, with its inputs",
+		Short: "Confirm a manual step (or an interrupted tag) as done, with its inputs",
 		Args:  args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			in := map[string]string{}

@@ -103,11 +103,11 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 				stop.Until = next
 				details["until"] = next.UTC().Format(time.RFC3339)
 			}
-			err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+			err := e.tx(ctx, func(tx *sql.Tx) error {
 				return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "wait", details)
 			})
 			if err == nil {
-				err = e.recordHead(ctx, st.Plan)
+				err = e.recordHead(context.WithoutCancel(ctx), st.Plan)
 			}
 			return stop, err
 		}
@@ -116,11 +116,11 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 			msg += "\n  " + d
 		}
 		msg += fmt.Sprintf("\nnothing ran; fix it, or as the release manager `cascade release override-gate %s %s --reason TEXT`", p.ID, g.Name)
-		err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+		err := e.tx(ctx, func(tx *sql.Tx) error {
 			return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 		})
 		if err == nil {
-			err = e.recordHead(ctx, st.Plan)
+			err = e.recordHead(context.WithoutCancel(ctx), st.Plan)
 		}
 		return &Stop{Step: s, Held: true, Message: msg}, err
 	}

@@ -84,6 +84,9 @@ type Engine struct {
 	// LeaseTTL is how long a runner's lease lasts without a heartbeat
 	// (default DefaultLeaseTTL).
 	LeaseTTL time.Duration
+	// WatchEvery is how often a runner reads its release's state while a
+	// step runs (default DefaultWatchEvery).
+	WatchEvery time.Duration
 	// Signature is the signed statement of the action this engine runs for
 	// a person; it is stored with every audit entry that person makes.
 	// Nil when the workspace lists no people (actors unverified).
@@ -93,6 +96,9 @@ type Engine struct {
 	// LookupEnv reads cascade's environment for the variables a step
 	// names in `env:`; nil passes none.
 	LookupEnv func(string) (string, bool)
+
+	// lease is the runner lease Next holds; nil in a person's command.
+	lease *lease
 }
 
 func (e *Engine) now() string { return e.Now().UTC().Format(time.RFC3339Nano) }
@@ -339,7 +345,7 @@ func FindStep(st *Status, arg string) (*Step, error) {
 
 // transition changes a step's state in one transaction with its audit entry.
 func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []string, to, actor, action string, details map[string]any, set func(tx *sql.Tx) error) error {
-	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err := e.tx(ctx, func(tx *sql.Tx) error {
 		var cur string
 		if err := tx.QueryRowContext(ctx, "SELECT state FROM steps WHERE release_id = ? AND idx = ?", st.ID, s.Index).Scan(&cur); err != nil {
 			return err
@@ -376,7 +382,7 @@ func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []str
 	if err != nil {
 		return err
 	}
-	return e.recordHead(ctx, st.Plan)
+	return e.recordHead(context.WithoutCancel(ctx), st.Plan) // the entry is committed: its head is written even if the runner is stopping
 }
 
 func requireManager(st *Status, actor, what string) error {
@@ -393,8 +399,10 @@ func requireActive(st *Status) error {
 	return nil
 }
 
-// Confirm marks a manual step that waits, or an interrupted step, as done,
-// with the inputs the person gives.
+// Confirm marks a manual step that waits, or an interrupted tag step, as
+// done, with the inputs the person gives. An interrupted step that runs a
+// command or a check is not confirmed (its result is unknown): it is
+// retried, or overridden with a reason.
 func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inputs map[string]string) (*Step, error) {
 	st, err := e.Status(ctx, planID)
 	if err != nil {
@@ -412,6 +420,9 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 	}
 	waiting := current(st)
 	switch {
+	case s.State == Interrupted && !confirmable(s.Kind):
+		err := errkind.New(errkind.Conflict, "step %d (%s) is a %s step that was interrupted: whether its command ran to the end, and what it found, is unknown, so it cannot be confirmed; run it again (`cascade release retry %s %d`), or skip it as the release manager with a reason (`cascade release override %s %d --reason TEXT`, recorded)", s.Index, s.Name, s.Kind, st.Plan, s.Index, st.Plan, s.Index)
+		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "confirm", map[string]any{"step": s.Index}, err)
 	case s.State == Interrupted:
 	case s.Kind == Manual && s.State == Pending && waiting != nil && waiting.Index == s.Index:
 	default:
@@ -438,6 +449,14 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 		return err
 	})
 	return s, err
+}
+
+// confirmable reports whether a person may confirm an interrupted step
+// of this kind as done: a tag, whose result anyone can see in the repo.
+// An interrupted run, check, verify or gate may have stopped half way or
+// found a problem; it is retried, or overridden with a reason.
+func confirmable(kind string) bool {
+	return kind == Tag || kind == Wait
 }
 
 func waitingNote(w *Step) string {
@@ -569,7 +588,7 @@ func (e *Engine) finishIfDone(ctx context.Context, planID, actor string) error {
 	if current(st) != nil || st.State != Active {
 		return nil
 	}
-	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err = e.tx(ctx, func(tx *sql.Tx) error {
 		now := e.now()
 		res, err := tx.ExecContext(ctx, "UPDATE releases SET state = 'done', ended_at = ? WHERE id = ? AND state = 'active'", now, st.ID)
 		if err != nil {
@@ -586,7 +605,7 @@ func (e *Engine) finishIfDone(ctx context.Context, planID, actor string) error {
 	if err != nil {
 		return err
 	}
-	return e.recordHead(ctx, st.Plan)
+	return e.recordHead(context.WithoutCancel(ctx), st.Plan)
 }
 
 // crashpoint calls the injected crash hook at a named point of a step

@@ -161,26 +161,49 @@ func Parse(file string, data []byte) ([]Spec, error) {
 				} else if v.Kind != yaml.ScalarNode {
 					return nil, bad(v, "%s takes a string (or, for run and check, a list)", k.Value)
 				}
+				// The steps cascade runs itself take one value each: any
+				// other would read as if it changed what the step does.
+				switch k.Value {
+				case Gate, Wait, Tag:
+					if v.Value != "true" {
+						return nil, bad(v, "%s takes true (the step %ss); to leave it out, remove the step", k.Value, map[string]string{Gate: "checks the gate", Wait: "wait", Tag: "tag"}[k.Value])
+					}
+				case Verify:
+					if v.Value != "downstream" {
+						return nil, bad(v, "verify takes downstream (the step verifies every downstream against the release), not %q", v.Value)
+					}
+				}
 			case "retry":
 				var r struct {
 					Attempts int    `yaml:"attempts"`
 					Every    string `yaml:"every"`
 				}
+				if v.Kind != yaml.MappingNode {
+					return nil, bad(v, "retry must be {attempts: N, every: DURATION}")
+				}
+				for j := 0; j+1 < len(v.Content); j += 2 {
+					if rk := v.Content[j]; rk.Value != "attempts" && rk.Value != "every" {
+						return nil, bad(rk, "unknown key %q in retry; known keys: attempts, every", rk.Value)
+					}
+				}
 				if err := v.Decode(&r); err != nil {
 					return nil, bad(v, "retry must be {attempts: N, every: DURATION}")
+				}
+				if value(v, "attempts") != nil && r.Attempts < 1 {
+					return nil, bad(v, "retry.attempts is %d; give 1 or more (the attempts in all)", r.Attempts)
 				}
 				s.Attempts = r.Attempts
 				if r.Every != "" {
 					d, err := time.ParseDuration(r.Every)
-					if err != nil {
+					if err != nil || d < 0 {
 						return nil, bad(v, "retry.every %q is not a duration such as 30s", r.Every)
 					}
 					s.Every = d
 				}
 			case "timeout":
 				d, err := time.ParseDuration(v.Value)
-				if err != nil {
-					return nil, bad(v, "timeout %q is not a duration such as 5m", v.Value)
+				if err != nil || d <= 0 {
+					return nil, bad(v, "timeout %q is not a positive duration such as 5m", v.Value)
 				}
 				s.Timeout = d
 			case "inputs":
@@ -193,6 +216,9 @@ func Parse(file string, data []byte) ([]Spec, error) {
 					}
 				}
 			case "idempotent":
+				if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
+					return nil, bad(v, "idempotent must be true or false")
+				}
 				s.Idempotent = v.Value == "true"
 			case "network":
 				if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {

@@ -39,9 +39,17 @@ release:
 		"release:\n  steps:\n    - name: a\n      run: echo {{.Verison}}\n":              `x:3: step "a": unknown template field`,
 		"release:\n  steps:\n    - name: a\n":                                            `x:3: step "a" needs one of run, manual`,
 		"release:\n  steps:\n    - name: a\n      run: x\n      manual: y\n":             `step "a" has two kinds (run and manual)`,
-		"release:\n  steps:\n    - name: a\n      run: x\n      timeout: soon\n":         `timeout "soon" is not a duration`,
-		"release:\n  stages: []\n":                                                       `unknown key "stages" in release`,
-		"release:\n  steps:\n    - name: a\n      run: '{{.Repo'\n":                      "invalid template",
+		"release:\n  steps:\n    - name: a\n      run: x\n      timeout: soon\n":         `timeout "soon" is not a positive duration`,
+		"release:\n  steps:\n    - name: a\n      run: x\n      timeout: -5m\n":          `x:5: timeout "-5m" is not a positive duration`,
+		// A value that would read as if it changed what the step does.
+		"release:\n  steps:\n    - name: a\n      tag: false\n":                          `x:4: tag takes true (the step tags); to leave it out, remove the step`,
+		"release:\n  steps:\n    - name: a\n      gate: no\n":                            `x:4: gate takes true`,
+		"release:\n  steps:\n    - name: a\n      verify: upstream\n":                    `x:4: verify takes downstream`,
+		"release:\n  steps:\n    - name: a\n      run: x\n      idempotent: yes\n":       `x:5: idempotent must be true or false`,
+		"release:\n  steps:\n    - name: a\n      run: x\n      retry: {attempt: 3}\n":   `x:5: unknown key "attempt" in retry; known keys: attempts, every`,
+		"release:\n  steps:\n    - name: a\n      run: x\n      retry: {attempts: -1}\n": `retry.attempts is -1; give 1 or more`,
+		"release:\n  stages: []\n":                                  `unknown key "stages" in release`,
+		"release:\n  steps:\n    - name: a\n      run: '{{.Repo'\n": "invalid template",
 	} {
 		if _, err := Parse("x", []byte(data)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse(%q) = %v, want an error containing %q", data, err, want)
