@@ -265,6 +265,16 @@ time, and the output says so. The results are recorded in the plan file.`,
 			if err := p.CheckVersions(g); err != nil {
 				return err
 			}
+			notes, err := p.Recompute(g)
+			if err != nil {
+				return err
+			}
+			for _, n := range notes {
+				fmt.Fprintf(a.stderr, "warning: %s\n", n)
+			}
+			if err := p.CheckBases(a.ctx, g); err != nil {
+				return err
+			}
 			if err := checkManager(ws, p); err != nil {
 				return err
 			}
@@ -399,6 +409,13 @@ func (a *app) runbookOutline(p *plan.Plan) (map[string][]string, error) {
 	_, g, err := a.loadGraph()
 	if err != nil {
 		return nil, err
+	}
+	notes, err := p.Recompute(g)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(a.stderr, "warning: %s\n", n)
 	}
 	books, err := p.Runbooks(a.ctx, g)
 	if err != nil {

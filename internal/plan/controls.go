@@ -96,17 +96,17 @@ func (p *Plan) Where(key string) string {
 }
 
 // HeadsKey identifies the plan's frozen scope: the repos with their
-// frozen heads and proposed versions. Cached gate results and gate
-// overrides hold only while it is unchanged. It is a full SHA-256 (64 hex
-// digits): a signed override names its scope by this key, so two scopes
-// with the same key must be out of reach (a 64-bit key is collidable).
+// frozen bases, heads and proposed versions, as the full SHA-256 (64 hex
+// digits) of one line per change. Cached gate results and gate overrides
+// hold only while it is unchanged; an override signed for one scope must
+// not be collidable with another's.
 func (p *Plan) HeadsKey() string {
 	var parts []string
 	for _, c := range p.Changes {
-		parts = append(parts, c.Repo+"@"+c.Head+"="+c.Version)
+		parts = append(parts, c.Repo+"@"+c.Base+".."+c.Head+"="+c.Version)
 	}
 	slices.Sort(parts)
-	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
+	sum := sha256.Sum256([]byte("cascade scope v2\n" + strings.Join(parts, "\n")))
 	return hex.EncodeToString(sum[:])
 }
 

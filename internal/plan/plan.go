@@ -168,11 +168,13 @@ func Parse(file string, data []byte) (*Plan, error) {
 			if v.Kind != yaml.SequenceNode {
 				return nil, errkind.New(errkind.Invalid, "%s:%d: `changes:` is a list of {repo, ref, base, head, version}", file, v.Line)
 			}
-			for _, c := range v.Content {
+			for ci, c := range v.Content {
 				if c.Kind != yaml.MappingNode {
 					return nil, errkind.New(errkind.Invalid, "%s:%d: each change is a mapping with repo, ref, base, head and version", file, c.Line)
 				}
+				lines[fmt.Sprintf("changes[%d]", ci)] = c.Line
 				for j := 0; j+1 < len(c.Content); j += 2 {
+					lines[fmt.Sprintf("changes[%d].%s", ci, c.Content[j].Value)] = c.Content[j].Line
 					switch c.Content[j].Value {
 					case "version":
 						if v := c.Content[j+1].Value; v != "" {

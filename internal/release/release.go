@@ -139,6 +139,16 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 	if err := p.CheckVersions(e.G); err != nil {
 		return nil, err
 	}
+	notes, err := p.Recompute(e.G)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		e.logf("warning: %s", n)
+	}
+	if err := p.CheckBases(ctx, e.G); err != nil {
+		return nil, err
+	}
 	rows, err := e.plannedSteps(ctx, p)
 	if err != nil {
 		return nil, err
@@ -204,9 +214,9 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 // its frozen head, in release order, with the plan's template data.
 func (e *Engine) plannedSteps(ctx context.Context, p *plan.Plan) ([]Step, error) {
 	var rows []Step
-	order := p.Computed.Order
-	if len(order) == 0 {
-		order = [][]string{p.Repos()}
+	order, err := p.ReleaseOrder(e.G)
+	if err != nil {
+		return nil, err
 	}
 	byRepo := map[string]plan.Change{}
 	for _, c := range p.Changes {
@@ -216,7 +226,7 @@ func (e *Engine) plannedSteps(ctx context.Context, p *plan.Plan) ([]Step, error)
 		for _, repo := range grp {
 			c, ok := byRepo[repo]
 			if !ok {
-				return nil, errkind.New(errkind.Invalid, "%s: the release order names %s, which the plan does not change; `cascade plan check %s` computes it again", p.Where("computed"), repo, p.ID)
+				return nil, errkind.New(errkind.Invalid, "the release order names %s, which plan %s does not change", repo, p.ID)
 			}
 			specs, err := e.runbook(ctx, c)
 			if err != nil {

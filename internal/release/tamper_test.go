@@ -267,15 +267,21 @@ func TestRescopeIsSignedAndAudited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forged := regexpReplace(string(saved), `(?m)^    head: .*$`, "    head: "+strings.TrimSpace(string(head)))
-	forged = strings.Replace(forged, "\ncomputed:", "\nrescoped:\n  - by: alice\n    at: 2026-11-28T08:18:00Z\n    reason: take the fix\ncomputed:", 1)
-	os.WriteFile(planPath, []byte(forged), 0o644)
+	// First the claim alone (the heads as frozen): the scope gate holds.
+	claimed := strings.Replace(string(saved), "\ncomputed:", "\nrescoped:\n  - by: alice\n    at: 2026-11-28T08:18:00Z\n    reason: take the fix\ncomputed:", 1)
+	os.WriteFile(planPath, []byte(claimed), 0o644)
 	out = w.run(0, nil, "plan", "show", "p")
 	wantIn(t, out, "Re-frozen by alice at 2026-11-28T08:18:00Z take the fix (UNVERIFIED: no signed re-freeze in the audit log)")
 	out = w.run(1, nil, "release", "start", "p", "--key", "alice")
 	wantIn(t, out, "scope        FAIL       plans/p.yaml says its scope was re-frozen by alice at 2026-11-28T08:18:00Z, but the audit log holds no signed re-freeze of it")
 	out = w.run(1, nil, "plan", "check", "p")
 	wantIn(t, out, "plans/p.yaml says its scope was re-frozen by alice at 2026-11-28T08:18:00Z, but the audit log holds no signed re-freeze of it")
+	// With the head moved as well, the base no longer matches git either:
+	// refused before any gate (exit 2).
+	forged := regexpReplace(claimed, `(?m)^    head: .*$`, "    head: "+strings.TrimSpace(string(head)))
+	os.WriteFile(planPath, []byte(forged), 0o644)
+	out = w.run(2, nil, "release", "start", "p", "--key", "alice")
+	wantIn(t, out, "is not where the change starts")
 
 	// alice re-freezes: signed, recorded, trusted.
 	os.WriteFile(planPath, saved, 0o644)
