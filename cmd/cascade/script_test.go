@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -37,6 +38,7 @@ func TestMain(m *testing.M) {
 // clock a script may set with CASCADE_TEST_NOW (RFC 3339). This seam lives
 // in the test binary only; the shipped cascade has no way to move its clock.
 func testMain() {
+	pinZones()
 	var opts cli.Options
 	if v := os.Getenv("CASCADE_TEST_NOW"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
@@ -96,6 +98,27 @@ func TestScript(t *testing.T) {
 				if got := v.(*atomic.Int64).Load(); strconv.FormatInt(got, 10) != args[0] {
 					ts.Fatalf("the listener accepted %d connections, want %s", got, args[0])
 				}
+			},
+			// tzif FILE HOURS: write a time-zone file (TZif) of one zone,
+			// HOURS east of UTC, named PST, such as a made-up zoneinfo
+			// database would hold.
+			"tzif": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: tzif FILE HOURS")
+				}
+				hours, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				// Header, version 1; counts: isutcnt, isstdcnt, leapcnt,
+				// timecnt, typecnt 1, charcnt 4; one ttinfo; "PST\0".
+				b := append([]byte("TZif"), make([]byte, 16)...)
+				for _, n := range []uint32{0, 0, 0, 0, 1, 4} {
+					b = binary.BigEndian.AppendUint32(b, n)
+				}
+				b = binary.BigEndian.AppendUint32(b, uint32(int32(hours*3600)))
+				b = append(b, 0, 0)
+				b = append(b, "PST\x00"...)
+				ts.Check(os.MkdirAll(filepath.Dir(ts.MkAbs(args[0])), 0o755))
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o644))
 			},
 			// expand FILE...: replace $VAR references in files with their values.
 			"expand": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -139,7 +139,7 @@ $ git -C clever-api commit -m "Module path example.com/clever/clever-api/v2 for 
 		[]string{"release", "start", "strict-where", "--key", "{dir}/keys/bob"}, nil, "", 0},
 	{"Not even alice may start it while a gate fails: performance says no. (It exits 1.)",
 		[]string{"release", "start", "strict-where", "--key", "{dir}/keys/alice"}, nil, "", 0},
-	{"Every refusal is in the audit log, signed by whoever was refused; each entry carries the hash of the one before.",
+	{"The re-freeze and every refusal are in the audit log, signed by whoever acted or was refused; each entry carries the hash of the one before.",
 		[]string{"release", "log", "strict-where", "--verify"}, nil, "", 0},
 	{"The team reverts the quick fix on clever-api's branch...", nil,
 		func(ctx context.Context, dir string) (string, error) {

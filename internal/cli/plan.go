@@ -201,6 +201,9 @@ func (a *app) planShowCommand() *cobra.Command {
 				}
 				return report.PlanMarkdown(a.stdout, p, outline)
 			case "text":
+				if _, _, err := a.auditOverrides(ws, p, nil); err != nil {
+					return err
+				}
 				return report.PlanText(a.stdout, p)
 			}
 			return errkind.New(errkind.Invalid, "unknown format %q; use text, markdown or json", format)
@@ -262,6 +265,16 @@ time, and the output says so. The results are recorded in the plan file.`,
 			if err := p.CheckVersions(g); err != nil {
 				return err
 			}
+			notes, err := p.Recompute(g)
+			if err != nil {
+				return err
+			}
+			for _, n := range notes {
+				fmt.Fprintf(a.stderr, "warning: %s\n", n)
+			}
+			if err := p.CheckBases(a.ctx, g); err != nil {
+				return err
+			}
 			if err := checkManager(ws, p); err != nil {
 				return err
 			}
@@ -280,11 +293,10 @@ time, and the output says so. The results are recorded in the plan file.`,
 			if err := p.Save(ws); err != nil {
 				return err
 			}
-			ovs, err := a.auditOverrides(ws, p)
+			_, gates, err = a.auditOverrides(ws, p, append([]plan.Gate(nil), gates...))
 			if err != nil {
 				return err
 			}
-			gates = p.ApplyOverrides(append([]plan.Gate(nil), gates...), ovs)
 			if asJSON {
 				for i := range gates {
 					if gates[i].Details == nil {
@@ -314,16 +326,25 @@ time, and the output says so. The results are recorded in the plan file.`,
 }
 
 func (a *app) planRescopeCommand() *cobra.Command {
-	var key, reason string
+	var reason string
+	rf := &releaseFlags{}
 	cmd := &cobra.Command{
 		Use:   "rescope ID [--reason TEXT]",
-		Short: "Re-freeze a plan's scope at its refs' current heads (the release manager only; signed like release actions)",
-		Args:  args(cobra.ExactArgs(1)),
+		Short: "Re-freeze a plan's scope at its refs' current heads (the release manager only; signed and audited like release actions)",
+		Long: `Re-freeze a plan's scope at its refs' current heads. Only the release
+manager may; the re-freeze is signed (with people in cascade.yaml) and
+recorded in the plan's audit log (--db), and so is a refusal. The gates
+trust a plan file's frozen heads only as the last signed re-freeze left
+them: heads edited by hand, with or without a rescoped: line, fail the
+scope gate.`,
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			ws, g, err := a.loadGraph()
+			e, ws, done, err := a.engine(rf, true)
 			if err != nil {
 				return err
 			}
+			defer done()
+			g := e.G
 			p, err := plan.Load(ws, argv[0])
 			if err != nil {
 				return err
@@ -331,13 +352,7 @@ func (a *app) planRescopeCommand() *cobra.Command {
 			if err := checkManager(ws, p); err != nil {
 				return err
 			}
-			_, as, err := a.whoActs(ws, key, p.ID, "rescope", map[string]string{"reason": reason})
-			if err != nil {
-				return err
-			}
-			if as != p.Manager {
-				return errkind.New(errkind.Unauthorized, "only the release manager (%s) may re-freeze the scope of %s; %s may not", p.Manager, p.ID, as)
-			}
+			var moved []string
 			for i, c := range p.Changes {
 				gi, err := g.Lookup(c.Repo)
 				if err != nil {
@@ -349,22 +364,30 @@ func (a *app) planRescopeCommand() *cobra.Command {
 					return err
 				}
 				if head != c.Head {
-					fmt.Fprintf(a.stdout, "%s@%s: %s → %s\n", c.Repo, c.Ref, c.Head[:12], head[:12])
+					moved = append(moved, fmt.Sprintf("%s@%s: %s → %s", c.Repo, c.Ref, c.Head[:12], head[:12]))
 				}
 				p.Changes[i].Base, p.Changes[i].Head = base, head
 			}
 			if _, err := p.Runbooks(a.ctx, g); err != nil {
 				return err
 			}
-			p.Rescoped = append(p.Rescoped, plan.Rescope{By: as, At: a.now().UTC().Truncate(time.Second), Reason: reason})
-			if err := p.Save(ws); err != nil {
+			// What is signed names the new scope.
+			as, err := a.signAs(e, ws, rf.key, p.ID, "rescope", map[string]string{"reason": reason, "heads": p.HeadsKey()})
+			if err != nil {
 				return err
+			}
+			if err := e.Rescope(a.ctx, p, as, reason, func(p *plan.Plan) error { return p.Save(ws) }); err != nil {
+				return err
+			}
+			for _, m := range moved {
+				fmt.Fprintln(a.stdout, m)
 			}
 			fmt.Fprintf(a.stdout, "re-froze the scope of %s, recorded as %s\n", p.ID, as)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&key, "key", "", "your SSH private key to sign with (needed when cascade.yaml lists people)")
+	cmd.Flags().StringVar(&rf.key, "key", "", "your SSH private key to sign with (needed when cascade.yaml lists people)")
+	cmd.Flags().StringVar(&rf.db, "db", "", "the state database holding the plan's audit log (default: .cascade/cascade.db beside cascade.yaml)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why the scope changed")
 	return cmd
 }
@@ -387,6 +410,13 @@ func (a *app) runbookOutline(p *plan.Plan) (map[string][]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	notes, err := p.Recompute(g)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(a.stderr, "warning: %s\n", n)
+	}
 	books, err := p.Runbooks(a.ctx, g)
 	if err != nil {
 		return nil, err
@@ -400,19 +430,47 @@ func (a *app) runbookOutline(p *plan.Plan) (map[string][]string, error) {
 
 // auditOverrides reads the gate overrides of plan p from the audit log in
 // the workspace's default database (.cascade/cascade.db), verified as
-// release start verifies them. Without a database there are none.
-func (a *app) auditOverrides(ws *workspace.Workspace, p *plan.Plan) ([]plan.GateOverride, error) {
+// release start verifies them, applies them to gates (when given), and marks the plan file's re-freezes that
+// the log does not vouch for; gates, when given, get the scope gate failed
+// if the frozen heads are not the ones a signed re-freeze froze. Without a
+// database there are no overrides and no signed re-freezes.
+func (a *app) auditOverrides(ws *workspace.Workspace, p *plan.Plan, gates []plan.Gate) ([]plan.GateOverride, []plan.Gate, error) {
 	db := filepath.Join(ws.Dir, ".cascade", "cascade.db")
 	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		for i := range p.Rescoped {
+			p.Rescoped[i].Unverified = true
+		}
+		if len(p.Rescoped) > 0 && gates != nil {
+			gates = failScope(gates, fmt.Sprintf("plans/%s.yaml says its scope was re-frozen, but there is no audit log (%s) holding a signed re-freeze: its frozen heads cannot be trusted; the manager re-freezes with `cascade plan rescope %s`", p.ID, db, p.ID))
+		}
+		return nil, gates, nil
 	} else if err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
+		return nil, nil, errkind.Wrap(errkind.Infra, err)
 	}
 	st, err := store.Open(a.ctx, db)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer st.Close()
 	e := &release.Engine{Store: st, WS: ws, Now: a.now, Log: func(format string, args ...any) { fmt.Fprintf(a.stderr, format+"\n", args...) }}
-	return e.PlanOverrides(a.ctx, p)
+	ovs, err := e.PlanOverrides(a.ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if gates != nil {
+		gates, err = e.HoldUntrustedScope(a.ctx, p, p.ApplyOverrides(gates, ovs))
+	} else {
+		_, err = e.Rescopes(a.ctx, p)
+	}
+	return ovs, gates, err
+}
+
+// failScope fails the scope gate among gates with reason.
+func failScope(gates []plan.Gate, reason string) []plan.Gate {
+	for i := range gates {
+		if gates[i].Name == "scope" {
+			gates[i].Status, gates[i].Reason, gates[i].Details = plan.Fail, reason, nil
+		}
+	}
+	return gates
 }

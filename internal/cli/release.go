@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,10 +96,14 @@ func (a *app) engine(rf *releaseFlags, needGraph bool) (*release.Engine, *worksp
 	return e, ws, func() { st.Close() }, nil
 }
 
-// act is an action a person takes: what they sign.
+// act is an action a person takes: what they sign. more adds arguments
+// read from the workspace (the plan's scope), lockedPlan finds the plan
+// from a repo's lock (unlock).
 type act struct {
 	plan, action string
 	args         map[string]string
+	more         func(ws *workspace.Workspace) (map[string]string, error)
+	lockedRepo   string
 }
 
 // withEngine runs fn with an open engine and, for an action, the actor:
@@ -112,13 +117,54 @@ func (a *app) withEngine(rf *releaseFlags, needGraph bool, action *act, fn func(
 	defer done()
 	var as string
 	if action != nil {
-		sig, name, err := a.whoActs(ws, rf.key, action.plan, action.action, action.args)
-		if err != nil {
+		planID := action.plan
+		if action.lockedRepo != "" {
+			if planID, err = e.LockedPlan(a.ctx, action.lockedRepo); err != nil {
+				return err
+			}
+		}
+		args := map[string]string{}
+		for k, v := range action.args {
+			args[k] = v
+		}
+		if action.more != nil {
+			more, err := action.more(ws)
+			if err != nil {
+				return err
+			}
+			for k, v := range more {
+				args[k] = v
+			}
+		}
+		if as, err = a.signAs(e, ws, rf.key, planID, action.action, args); err != nil {
 			return err
 		}
-		as, e.Signature = name, sig
 	}
 	return fn(e, ws, as)
+}
+
+// signAs signs an action on planID for e: the statement pins the plan's
+// audit history and the database's log (when the workspace lists
+// people), and the entries the action writes one by one are signed with
+// the same key. It returns the actor.
+func (a *app) signAs(e *release.Engine, ws *workspace.Workspace, key, planID, action string, args map[string]string) (string, error) {
+	if len(ws.People) > 0 {
+		var err error
+		if args["head"], args["log"], err = e.Pin(a.ctx, planID); err != nil {
+			return "", err
+		}
+	}
+	sig, name, err := a.whoActs(ws, key, planID, action, args)
+	if err != nil {
+		return "", err
+	}
+	e.Signature = sig
+	if sig != nil {
+		e.Sign = func(ctx context.Context, stmt string) (*identity.Signature, error) {
+			return identity.Sign(ctx, key, strings.HasSuffix(key, ".pub"), stmt)
+		}
+	}
+	return name, nil
 }
 
 // whoActs signs the statement of an action with the key and finds whose
@@ -151,7 +197,7 @@ func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 		Short: "Start a release of a plan (the release manager only, every gate passing); locks its repos",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, true, &act{plan: argv[0], action: "start"}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
+			return a.withEngine(rf, true, &act{plan: argv[0], action: "start", more: scopeOf(argv[0])}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
 				p, err := plan.Load(ws, argv[0])
 				if err != nil {
 					return err
@@ -235,7 +281,7 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
 		Use:   "confirm PLAN STEP",
-		Short: "Confirm a manual step (or an interrupted one) as done, with its inputs",
+		Short: "Confirm a manual step (or an interrupted tag) as done, with its inputs",
 		Args:  args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			in := map[string]string{}
@@ -329,7 +375,7 @@ for the plan's current frozen scope only: a re-freeze or a new version needs
 a new one.`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, true, &act{plan: argv[0], action: "override-gate", args: map[string]string{"gate": argv[1], "reason": reason}}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
+			return a.withEngine(rf, true, &act{plan: argv[0], action: "override-gate", args: map[string]string{"gate": argv[1], "reason": reason}, more: scopeOf(argv[0])}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
 				p, err := plan.Load(ws, argv[0])
 				if err != nil {
 					return err
@@ -376,7 +422,7 @@ func (a *app) releaseUnlock(rf *releaseFlags) *cobra.Command {
 		Short: "Remove a repo's release lock in an emergency: any person, with a reason (audited)",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, false, &act{action: "unlock", args: map[string]string{"repo": argv[0], "reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+			return a.withEngine(rf, false, &act{action: "unlock", args: map[string]string{"repo": argv[0], "reason": reason}, lockedRepo: argv[0]}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				if err := e.Unlock(a.ctx, argv[0], as, reason); err != nil {
 					return err
 				}
@@ -420,7 +466,11 @@ func (a *app) printLog(e *release.Engine, planID string, verifyChain, asJSON boo
 		if err != nil {
 			return errkind.Wrap(errkind.Infra, err)
 		}
-		sigProblems, err := release.VerifySignatures(a.ctx, e.WS.People, all)
+		logID, err := e.Store.LogID(a.ctx)
+		if err != nil {
+			return errkind.Wrap(errkind.Infra, err)
+		}
+		sigProblems, err := release.VerifySignatures(a.ctx, e.WS.People, logID, all)
 		if err != nil {
 			return err
 		}
@@ -432,7 +482,7 @@ func (a *app) printLog(e *release.Engine, planID string, verifyChain, asJSON boo
 		if err != nil {
 			p = nil
 		}
-		problems = append(problems, release.VerifyHead(planID, p, err, entries)...)
+		problems = append(problems, release.VerifyHead(planID, logID, p, err, entries)...)
 	}
 	if len(e.WS.People) == 0 && !asJSON {
 		fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people, so the names below are what each person's user name said")
@@ -466,4 +516,16 @@ func checkManager(ws *workspace.Workspace, p *plan.Plan) error {
 		return nil
 	}
 	return errkind.New(errkind.Invalid, "%s: the release manager %q is not one of the people in %s; add them under `people:` or name another manager", p.Where("manager"), p.Manager, ws.File)
+}
+
+// scopeOf adds the plan's frozen scope (its heads key) to what a person
+// signs: a start or a gate override names the scope it was made for.
+func scopeOf(planID string) func(ws *workspace.Workspace) (map[string]string, error) {
+	return func(ws *workspace.Workspace) (map[string]string, error) {
+		p, err := plan.Load(ws, planID)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"heads": p.HeadsKey()}, nil
+	}
 }

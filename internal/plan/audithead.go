@@ -13,10 +13,13 @@ import (
 )
 
 // AuditHead is the head of a plan's audit log as the plan file records
-// it: how many entries the plan has and the hash of the last. The plan file
-// lives in git and is reviewed, so deleting the tail of the log (in the
-// database) shows as a log shorter than its recorded head.
+// it: which log (database) holds it, how many entries the plan has and the
+// hash of the last. The plan file lives in git and is reviewed, so
+// deleting the tail of the log (in the database) shows as a log shorter
+// than its recorded head, and a release of the plan from another database
+// shows as another log id.
 type AuditHead struct {
+	Log     string `yaml:"log,omitempty" json:"log,omitempty"`
 	Entries int    `yaml:"entries" json:"entries"`
 	Hash    string `yaml:"hash" json:"hash"`
 }
@@ -35,10 +38,14 @@ func WriteAuditHead(ws *workspace.Workspace, id string, head AuditHead) error {
 		return errkind.New(errkind.Invalid, "%s: cannot record the audit head: the file is not a plan mapping", file)
 	}
 	root := doc.Content[0]
-	val := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+	val := &yaml.Node{Kind: yaml.MappingNode}
+	if head.Log != "" {
+		val.Content = append(val.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "log"}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: head.Log})
+	}
+	val.Content = append(val.Content, []*yaml.Node{
 		{Kind: yaml.ScalarNode, Value: "entries"}, {Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(head.Entries)},
 		{Kind: yaml.ScalarNode, Value: "hash"}, {Kind: yaml.ScalarNode, Value: head.Hash},
-	}}
+	}...)
 	set := false
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		if root.Content[i].Value == "audit" {
@@ -61,10 +68,10 @@ func WriteAuditHead(ws *workspace.Workspace, id string, head AuditHead) error {
 	return nil
 }
 
-// diskAuditHead reads the audit head recorded in the plan file on disk
+// DiskAuditHead reads the audit head recorded in the plan file on disk
 // (nil if none): Save keeps it, so that a plan loaded before a release
 // action never writes back an older head.
-func diskAuditHead(file string) *AuditHead {
+func DiskAuditHead(file string) *AuditHead {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil

@@ -128,7 +128,10 @@ func semverGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptio
 
 func downstreamGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions) (Gate, error) {
 	gate := Gate{Name: "downstream", Status: Pass}
-	order := p.Computed.Order
+	order, err := p.ReleaseOrder(g)
+	if err != nil {
+		return gate, err
+	}
 	var flat []string
 	for _, grp := range order {
 		flat = append(flat, grp...)

@@ -96,16 +96,18 @@ func (p *Plan) Where(key string) string {
 }
 
 // HeadsKey identifies the plan's frozen scope: the repos with their
-// frozen heads and proposed versions. Cached gate results and gate
-// overrides hold only while it is unchanged.
+// frozen bases, heads and proposed versions, as the full SHA-256 (64 hex
+// digits) of one line per change. Cached gate results and gate overrides
+// hold only while it is unchanged; an override signed for one scope must
+// not be collidable with another's.
 func (p *Plan) HeadsKey() string {
 	var parts []string
 	for _, c := range p.Changes {
-		parts = append(parts, c.Repo+"@"+c.Head+"="+c.Version)
+		parts = append(parts, c.Repo+"@"+c.Base+".."+c.Head+"="+c.Version)
 	}
 	slices.Sort(parts)
-	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
-	return hex.EncodeToString(sum[:8])
+	sum := sha256.Sum256([]byte("cascade scope v2\n" + strings.Join(parts, "\n")))
+	return hex.EncodeToString(sum[:])
 }
 
 // OverrideFor is the manager's override of a gate for the current scope

@@ -73,6 +73,12 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 		if cfg.Bench == "" {
 			continue
 		}
+		if c.Base == c.Head {
+			// Nothing to measure the head against: saying "no slowdown"
+			// would be a pass nothing checked.
+			errs = append(errs, fmt.Sprintf("%s: `%s` not run: the frozen base is the head itself (the change is already in the default branch, or has no commits of its own), so there is nothing to compare it with", c.Repo, cfg.Bench))
+			continue
+		}
 		if pol.Refusal() != "" {
 			// Benchmarks that could never fail the gate are not run: that
 			// would only make it look checked.

@@ -65,6 +65,9 @@ type Rescope struct {
 	By     string    `yaml:"by" json:"by"`
 	At     time.Time `yaml:"at" json:"at"`
 	Reason string    `yaml:"reason,omitempty" json:"reason,omitempty"`
+	// Unverified is set by a reader that found no signed re-freeze of it
+	// in the audit log (never written to the plan file).
+	Unverified bool `yaml:"-" json:"unverified,omitempty"`
 }
 
 // Computed is what cascade worked out; the file keeps it for reviewers.
@@ -165,11 +168,13 @@ func Parse(file string, data []byte) (*Plan, error) {
 			if v.Kind != yaml.SequenceNode {
 				return nil, errkind.New(errkind.Invalid, "%s:%d: `changes:` is a list of {repo, ref, base, head, version}", file, v.Line)
 			}
-			for _, c := range v.Content {
+			for ci, c := range v.Content {
 				if c.Kind != yaml.MappingNode {
 					return nil, errkind.New(errkind.Invalid, "%s:%d: each change is a mapping with repo, ref, base, head and version", file, c.Line)
 				}
+				lines[fmt.Sprintf("changes[%d]", ci)] = c.Line
 				for j := 0; j+1 < len(c.Content); j += 2 {
+					lines[fmt.Sprintf("changes[%d].%s", ci, c.Content[j].Value)] = c.Content[j].Line
 					switch c.Content[j].Value {
 					case "version":
 						if v := c.Content[j+1].Value; v != "" {
@@ -245,7 +250,7 @@ func (p *Plan) Validate() error {
 // Save writes the plan atomically.
 func (p *Plan) Save(ws *workspace.Workspace) error {
 	file := File(ws, p.ID)
-	if h := diskAuditHead(file); h != nil {
+	if h := DiskAuditHead(file); h != nil {
 		p.Audit = h
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {

@@ -129,3 +129,70 @@ func TestParse(t *testing.T) {
 		t.Errorf("a one-element manager list: %+v %v", p, err)
 	}
 }
+
+// TestRecomputeIgnoresTheFilesOrder: the order under computed: in a plan
+// file is replaced by the one the graph gives, and the difference is
+// reported with the file's line.
+func TestRecomputeIgnoresTheFilesOrder(t *testing.T) {
+	mod := func(name string, reqs ...string) scan.Repo {
+		m := scan.Module{Name: "ex.com/" + name, Ecosystem: scan.Go, Dir: "."}
+		for _, r := range reqs {
+			m.Requires = append(m.Requires, scan.Requirement{Module: "ex.com/" + r, Version: "v1.0.0"})
+		}
+		return scan.Repo{Name: name, Content: scan.Content{Modules: []scan.Module{m}}}
+	}
+	g := graph.Build([]scan.Repo{mod("lib"), mod("app", "lib"), mod("other", "lib")})
+	h := strings.Repeat("a", 40)
+	p, err := Parse("plans/p.yaml", []byte("id: p\ntitle: P\nmanager: alice\nchanges:\n  - repo: lib\n    ref: x\n    base: "+h+"\n    head: "+h+"\n  - repo: app\n    ref: y\n    base: "+h+"\n    head: "+h+"\ncomputed:\n  order:\n    - - app\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, err := p.ReleaseOrder(g)
+	if diff := cmp.Diff([][]string{{"lib", "app"}}, order); err != nil || diff != "" {
+		t.Errorf("ReleaseOrder: %v (-want +got):\n%s", err, diff)
+	}
+	notes, err := p.Recompute(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"plans/p.yaml:13: computed.order says [[app]], but the workspace gives [[lib app]]; using [[lib app]] (nothing under computed: is taken from the file)",
+		"plans/p.yaml:13: computed.downstream says [], but the workspace gives [other]; using [other] (nothing under computed: is taken from the file)",
+	}
+	if diff := cmp.Diff(want, notes); diff != "" {
+		t.Errorf("notes mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([][]string{{"lib", "app"}}, p.Computed.Order); diff != "" {
+		t.Errorf("the plan keeps the file's order (-want +got):\n%s", diff)
+	}
+	if notes, _ := p.Recompute(g); len(notes) != 0 {
+		t.Errorf("a second Recompute still differs: %q", notes)
+	}
+}
+
+// TestHeadsKeyCoversTheScope: the scope key changes with any change's
+// base, head or version, and is a whole SHA-256.
+func TestHeadsKeyCoversTheScope(t *testing.T) {
+	a, b := strings.Repeat("a", 40), strings.Repeat("b", 40)
+	p := &Plan{Changes: []Change{{Repo: "lib", Base: a, Head: b, Version: "v1.0.0"}, {Repo: "app", Base: a, Head: b}}}
+	key := p.HeadsKey()
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(key) {
+		t.Errorf("HeadsKey = %q, want 64 hex digits", key)
+	}
+	for name, edit := range map[string]func(*Plan){
+		"base":    func(q *Plan) { q.Changes[0].Base = b },
+		"head":    func(q *Plan) { q.Changes[1].Head = a },
+		"version": func(q *Plan) { q.Changes[0].Version = "v1.0.1" },
+		"repo":    func(q *Plan) { q.Changes = q.Changes[:1] },
+	} {
+		q := &Plan{Changes: append([]Change(nil), p.Changes...)}
+		edit(q)
+		if q.HeadsKey() == key {
+			t.Errorf("changing the %s leaves HeadsKey unchanged", name)
+		}
+	}
+	r := &Plan{Changes: []Change{p.Changes[1], p.Changes[0]}}
+	if r.HeadsKey() != key {
+		t.Error("HeadsKey depends on the order of the changes")
+	}
+}

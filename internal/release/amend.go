@@ -22,7 +22,7 @@ func (e *Engine) Amend(ctx context.Context, planID, stepArg, actor string, input
 	if len(inputs) == 0 {
 		return nil, errkind.New(errkind.Invalid, "--amend needs the corrected values: --input NAME=VALUE")
 	}
-	st, err := e.Status(ctx, planID)
+	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
 		return nil, err
 	}

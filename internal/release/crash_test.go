@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 }
 
 func crashHook(name string) {
+	abortHook(name)
 	want := os.Getenv("CASCADE_TEST_CRASHPOINT")
 	point, nStr, _ := strings.Cut(want, ":")
 	if want == "" || point != name {
@@ -52,6 +53,32 @@ func crashHook(name string) {
 	if seen == n {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		time.Sleep(time.Hour)
+	}
+}
+
+// abortHook runs `cascade release abort p` (this binary, as the program)
+// at the point CASCADE_TEST_ABORTPOINT names ("point:n"), while the
+// runner that reached it waits: a person aborting at exactly that moment.
+func abortHook(name string) {
+	want := os.Getenv("CASCADE_TEST_ABORTPOINT")
+	point, nStr, _ := strings.Cut(want, ":")
+	if want == "" || point != name {
+		return
+	}
+	n, _ := strconv.Atoi(nStr)
+	counter := filepath.Join(os.Getenv("CASCADE_TEST_CRASHPOINT_DIR"), "abortpoint-"+name)
+	data, _ := os.ReadFile(counter)
+	seen, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	seen++
+	_ = os.WriteFile(counter, []byte(strconv.Itoa(seen)), 0o644)
+	if seen != n {
+		return
+	}
+	cmd := exec.Command(os.Args[0], "release", "abort", "p", "--reason", "aborted at "+want)
+	cmd.Env = append(os.Environ(), "CASCADE_TEST_ABORTPOINT=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "abort hook: %v\n%s", err, out)
+		os.Exit(99)
 	}
 }
 
@@ -151,12 +178,23 @@ type world struct {
 	dir    string
 	logs   string
 	points string
+	unsafe bool
 }
 
 func newWorld(t *testing.T, bin string) *world {
 	t.Helper()
+	return newWorldWith(t, bin, runbook, false)
+}
+
+// newWorldWith is newWorld with another runbook; the release is started.
+// With unsafe, %[1]s in the runbook is the directory of the steps' logs,
+// which the steps write directly, run with --unsafe-sandbox (a test of
+// the release's state, not of the sandbox); else it is the command that
+// reports a step to the recorder.
+func newWorldWith(t *testing.T, bin, runbook string, unsafe bool) *world {
+	t.Helper()
 	dir := t.TempDir()
-	w := &world{t: t, bin: bin, dir: dir, logs: filepath.Join(dir, "logs"), points: filepath.Join(dir, "points")}
+	w := &world{t: t, bin: bin, dir: dir, logs: filepath.Join(dir, "logs"), points: filepath.Join(dir, "points"), unsafe: unsafe}
 	os.MkdirAll(w.logs, 0o755)
 	os.MkdirAll(w.points, 0o755)
 	ctx := context.Background()
@@ -165,7 +203,11 @@ func newWorld(t *testing.T, bin string) *world {
 		t.Fatal(err)
 	}
 	port := recorder(t, w.logs)
-	os.WriteFile(filepath.Join(dir, "svc", ".cascade.yaml"), []byte(fmt.Sprintf(runbook, fmt.Sprintf(report, port))), 0o644)
+	subst := fmt.Sprintf(report, port)
+	if unsafe {
+		subst = w.logs
+	}
+	os.WriteFile(filepath.Join(dir, "svc", ".cascade.yaml"), []byte(fmt.Sprintf(runbook, subst)), 0o644)
 	os.WriteFile(filepath.Join(dir, "svc", "go.mod"), []byte("module example.com/svc\n\ngo 1.22\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "svc", "svc.go"), []byte("package svc\n\n// A is the API.\nfunc A() int { return 1 }\n"), 0o644)
 	if _, err := g.CommitAll(ctx, time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), "runbook"); err != nil {
@@ -188,6 +230,9 @@ func (w *world) git(args ...string) {
 // run runs the binary and checks its exit code (-9: killed; -1: any).
 func (w *world) run(want int, env []string, args ...string) string {
 	w.t.Helper()
+	if w.unsafe {
+		args = append(args[:len(args):len(args)], "--unsafe-sandbox")
+	}
 	cmd := exec.Command(w.bin, args...)
 	cmd.Dir = w.dir
 	cmd.Env = append(os.Environ(), "CASCADE_TEST_AS_CLI=1", "USER=alice", "CASCADE_CACHE_DIR="+filepath.Join(w.dir, ".cache"), "CASCADE_TEST_CRASHPOINT_DIR="+w.points)
@@ -302,7 +347,13 @@ func TestKillAtEveryPoint(t *testing.T) {
 						t.Fatalf("an idempotent step (%s) waits for a person", stuck)
 					}
 					if w.lines(stuck) == 1 {
-						w.run(0, nil, "release", "confirm", "p", stuck)
+						// An interrupted command's result is unknown: it is
+						// not confirmed, it is overridden with a reason.
+						out := w.run(1, nil, "release", "confirm", "p", stuck)
+						if !strings.Contains(out, "was interrupted: whether its command ran to the end, and what it found, is unknown, so it cannot be confirmed") {
+							t.Fatalf("confirm of an interrupted run step:\n%s", out)
+						}
+						w.run(0, nil, "release", "override", "p", stuck, "--reason", "it ran: its log line is there")
 					} else {
 						w.run(0, nil, "release", "retry", "p", stuck)
 					}
@@ -317,7 +368,7 @@ func TestKillAtEveryPoint(t *testing.T) {
 					}
 				}
 				for s, st := range w.states() {
-					if st != "succeeded" {
+					if st != "succeeded" && (idempotent[s] || st != "overridden") {
 						t.Errorf("step %s ends %s", s, st)
 					}
 				}
@@ -386,6 +437,9 @@ func TestAuditTailAndSignedEdits(t *testing.T) {
 	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db"))
 	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-wal"))
 	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-shm"))
+	// The plan file's head names the removed database's log: a new plan.
+	os.Remove(filepath.Join(w.dir, "plans", "p.yaml"))
+	w.run(0, nil, "plan", "new", "p", "--title", "T", "--manager", "alice", "--change", "svc@main", "--version", "svc=v1.0.0")
 	w.run(0, nil, "release", "start", "p", "--key", "alice")
 	planPath := filepath.Join(w.dir, "plans", "p.yaml")
 	afterStart, _ := os.ReadFile(planPath)
@@ -485,13 +539,13 @@ func TestLeaseExpiryTakeover(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		if _, err := s.DB.Exec(`UPDATE releases SET runner = '4242@ci-job-17', lease_expires = ?`, expires.UTC().Format(time.RFC3339Nano)); err != nil {
+		if _, err := s.DB.Exec(`UPDATE releases SET runner = '4242@ci-job-17', runner_host = 'ci-job-17', runner_pid = 4242, runner_kernel = 'other', lease_token = 'theirs', lease_expires = ?`, expires.UTC().Format(time.RFC3339Nano)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	set(time.Now().Add(time.Hour))
 	out := w.run(1, nil, "release", "next", "p")
-	if !strings.Contains(out, "another `cascade release next` (4242@ci-job-17) holds this release; its lease expires at") {
+	if !strings.Contains(out, "another `cascade release next` (4242@ci-job-17) holds this release; its lease expires at") || !strings.Contains(out, "cascade does not wait") {
 		t.Errorf("a live lease did not hold:\n%s", out)
 	}
 	if w.lines("one") != 0 {

@@ -55,6 +55,9 @@ func (e *Engine) startGates(ctx context.Context, p *plan.Plan, actor string) err
 	if err != nil {
 		return err
 	}
+	if gates, err = e.HoldUntrustedScope(ctx, p, gates); err != nil {
+		return err
+	}
 	var failed []string
 	reasons := map[string]any{}
 	for _, g := range gates {
@@ -92,6 +95,9 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 	if err != nil {
 		return nil, err
 	}
+	if gates, err = e.HoldUntrustedScope(ctx, p, gates); err != nil {
+		return nil, err
+	}
 	for _, g := range gates {
 		if g.Status != plan.Fail {
 			continue
@@ -103,11 +109,11 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 				stop.Until = next
 				details["until"] = next.UTC().Format(time.RFC3339)
 			}
-			err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+			err := e.tx(ctx, func(tx *sql.Tx) error {
 				return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "wait", details)
 			})
 			if err == nil {
-				err = e.recordHead(ctx, st.Plan)
+				err = e.recordHead(context.WithoutCancel(ctx), st.Plan)
 			}
 			return stop, err
 		}
@@ -116,11 +122,11 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 			msg += "\n  " + d
 		}
 		msg += fmt.Sprintf("\nnothing ran; fix it, or as the release manager `cascade release override-gate %s %s --reason TEXT`", p.ID, g.Name)
-		err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+		err := e.tx(ctx, func(tx *sql.Tx) error {
 			return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 		})
 		if err == nil {
-			err = e.recordHead(ctx, st.Plan)
+			err = e.recordHead(context.WithoutCancel(ctx), st.Plan)
 		}
 		return &Stop{Step: s, Held: true, Message: msg}, err
 	}
@@ -174,15 +180,15 @@ func (e *Engine) OverrideGate(ctx context.Context, p *plan.Plan, gate, actor, re
 	}
 	// While a release runs, its manager is the one recorded at start: an
 	// edit of the plan file's manager: does not hand the release over.
-	var releaseID int64
-	manager := p.Manager
-	if id, state, recorded, err := e.latest(ctx, e.Store.DB, p.ID); err == nil {
-		releaseID = id
-		if state == Active {
-			manager = recorded
-		}
-	} else if errkind.Of(err) != errkind.Invalid {
-		return errkind.Wrap(errkind.Infra, err)
+	if err := e.checkHead(ctx, p); err != nil {
+		return err
+	}
+	releaseID, manager, err := e.releaseManager(ctx, p)
+	if err != nil {
+		return err
+	}
+	if err := e.checkSignedScope(p); err != nil {
+		return err
 	}
 	if actor != manager {
 		err := errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may override its gates; %s may not", p.ID, manager, actor)
@@ -190,7 +196,7 @@ func (e *Engine) OverrideGate(ctx context.Context, p *plan.Plan, gate, actor, re
 	}
 	now := e.Now().UTC().Truncate(time.Second)
 	o := plan.GateOverride{Gate: gate, By: actor, At: now, Reason: reason, Heads: p.HeadsKey()}
-	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
 		return e.append(ctx, tx, releaseID, p.ID, e.now(), actor, "override-gate", map[string]any{"gate": gate, "reason": reason, "heads": o.Heads})
 	})
 	if err != nil {
@@ -223,13 +229,33 @@ func (e *Engine) GateOverrides(ctx context.Context, planID string) ([]plan.GateO
 // the manager recorded at start while a release runs, else of the plan's
 // manager, read from the audit log (see decisionOverrides).
 func (e *Engine) PlanOverrides(ctx context.Context, p *plan.Plan) ([]plan.GateOverride, error) {
-	manager := p.Manager
-	if _, state, recorded, err := e.latest(ctx, e.Store.DB, p.ID); err == nil && state == Active {
-		manager = recorded
-	} else if err != nil && errkind.Of(err) != errkind.Invalid {
-		return nil, errkind.Wrap(errkind.Infra, err)
+	_, manager, err := e.releaseManager(ctx, p)
+	if err != nil {
+		return nil, err
 	}
 	return e.decisionOverrides(ctx, p.ID, manager)
+}
+
+// releaseManager is who manages plan p now: while a release runs, the
+// manager who signed its start (the releases row is checked against the
+// audit log: an edited row is refused as tampered), else the plan's
+// manager. releaseID is the plan's latest release (0 if none).
+func (e *Engine) releaseManager(ctx context.Context, p *plan.Plan) (releaseID int64, manager string, err error) {
+	id, state, _, err := e.latest(ctx, e.Store.DB, p.ID)
+	if err != nil {
+		if errkind.Of(err) == errkind.Invalid {
+			return 0, p.Manager, nil
+		}
+		return 0, "", errkind.Wrap(errkind.Infra, err)
+	}
+	if state != Active {
+		return id, p.Manager, nil
+	}
+	st, err := e.trustedStatus(ctx, p.ID)
+	if err != nil {
+		return 0, "", err
+	}
+	return st.ID, st.Manager, nil
 }
 
 // decisionOverrides are the gate overrides a decision may honour: the
@@ -239,24 +265,18 @@ func (e *Engine) PlanOverrides(ctx context.Context, p *plan.Plan) ([]plan.GateOv
 // not verify is skipped and named in the log output. The plan file's
 // `overrides:` list is for review only and never read here.
 func (e *Engine) decisionOverrides(ctx context.Context, planID, manager string) ([]plan.GateOverride, error) {
-	entries, err := e.Store.Entries(ctx, planID)
+	entries, problems, err := e.planLog(ctx, planID)
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
+		return nil, err
 	}
 	var out []plan.GateOverride
 	for _, en := range entries {
 		if en.Action != "override-gate" || en.Actor != manager {
 			continue
 		}
-		if e.WS != nil && len(e.WS.People) > 0 {
-			problem, err := entrySignatureProblem(ctx, e.WS.People, en)
-			if err != nil {
-				return nil, err
-			}
-			if problem != "" {
-				e.logf("cascade: ignoring a gate override: %s", problem)
-				continue
-			}
+		if problem := problems[en.Seq]; problem != "" {
+			e.logf("cascade: ignoring a gate override: %s", problem)
+			continue
 		}
 		out = append(out, overrideOf(en))
 	}

@@ -5,11 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -35,31 +32,18 @@ type Stop struct {
 	Held bool
 }
 
-func runnerID() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%d@%s", os.Getpid(), host)
-}
-
-// alive reports whether a runner id names a live process on this host;
-// another host's runner counts as alive (its lease says until when).
-func alive(runner string) bool {
-	pidStr, host, ok := strings.Cut(runner, "@")
-	me, _ := os.Hostname()
-	if !ok || host != me {
-		return true
-	}
-	pid, err := strconv.Atoi(pidStr)
-	if err != nil || pid <= 0 {
-		return false
-	}
-	return syscall.Kill(pid, 0) == nil
-}
-
 // Next runs automated steps until a step needs a person, fails, or the
 // release ends. A step found running from a process that died is marked
 // interrupted: an idempotent one is run again, another waits for a person.
+//
+// Every transition (a step's start, its end, a tag, the release's end, a
+// wait or hold) is written only in a transaction that finds this runner
+// still holding its lease on an active release. A release aborted, or a
+// lease taken over, while a step runs stops the step (its processes are
+// killed): after an abort the step is recorded as interrupted and Next
+// returns a Conflict; after a takeover Next writes nothing more.
 func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, error) {
-	st, err := e.Status(ctx, p.ID)
+	st, err := e.trustedStatus(ctx, p.ID)
 	if err != nil {
 		return Stop{}, err
 	}
@@ -69,11 +53,20 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 	if err := requireManager(st, actor, "run its steps"); err != nil {
 		return Stop{}, e.refuse(ctx, st.ID, st.Plan, actor, "next", nil, err)
 	}
-	giveBack, err := e.acquireLease(ctx, st, actor)
+	ctx, giveBack, err := e.acquireLease(ctx, st, actor)
 	if err != nil {
 		return Stop{}, err
 	}
 	defer giveBack()
+	stop, err := e.next(ctx, p, st, actor)
+	if s := asStopped(ctx, err); s != nil {
+		return Stop{}, errkind.Wrap(errkind.Conflict, s)
+	}
+	return stop, err
+}
+
+func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor string) (Stop, error) {
+	var err error
 	// What the steps must be: the plan's runbooks at the frozen heads.
 	// Each step is compared with it before it is acted on.
 	planned, err := e.plannedSteps(ctx, p)
@@ -91,7 +84,7 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 		}
 	}
 	for {
-		st, err = e.Status(ctx, p.ID)
+		st, err = e.trustedStatus(ctx, p.ID)
 		if err != nil {
 			return Stop{}, err
 		}
@@ -107,7 +100,11 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 			return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) failed; fix the cause and `cascade release retry %s %d`, or skip it with `cascade release override %s %d --reason TEXT`", s.Index, s.Name, p.ID, s.Index, p.ID, s.Index)}, nil
 		case Interrupted:
 			if !s.Spec.Idempotent {
-				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) was interrupted and may have run in part; check what happened, then `cascade release confirm %s %d` if it is done, or `cascade release retry %s %d` to run it again", s.Index, s.Name, p.ID, s.Index, p.ID, s.Index)}, nil
+				done := fmt.Sprintf("`cascade release confirm %s %d` if it is done", p.ID, s.Index)
+				if !confirmable(s.Kind) {
+					done = fmt.Sprintf("`cascade release override %s %d --reason TEXT` if it is done (its result is unknown: a reason is recorded)", p.ID, s.Index)
+				}
+				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) was interrupted and may have run in part; check what happened, then %s, or `cascade release retry %s %d` to run it again", s.Index, s.Name, done, p.ID, s.Index)}, nil
 			}
 			if err := e.transition(ctx, st, s, []string{Interrupted}, Pending, "cascade", "retry", map[string]any{"note": "idempotent: run again after an interruption"}, nil); err != nil {
 				return Stop{}, err
@@ -157,11 +154,11 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 // not match the plan (recorded as held): nothing runs.
 func (e *Engine) holdTampered(ctx context.Context, p *plan.Plan, st *Status, s *Step, actor, why string) (Stop, error) {
 	details := map[string]any{"step": s.Index, "name": s.Name, "reason": why}
-	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err := e.tx(ctx, func(tx *sql.Tx) error {
 		return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 	})
 	if err == nil {
-		err = e.recordHead(ctx, st.Plan)
+		err = e.recordHead(context.WithoutCancel(ctx), st.Plan)
 	}
 	msg := fmt.Sprintf("step %d (%s) is held: %s\nnothing ran; the release's steps were changed after it started: abort it (`cascade release abort %s --reason TEXT`) and start again", s.Index, s.Name, why, p.ID)
 	return Stop{Step: s, Held: true, Message: msg}, err
@@ -190,6 +187,9 @@ func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 	e.logf("step %d: %s", s.Index, s.Name)
 	ok, output, exit, err := e.work(ctx, p, st.Manager, s, d)
 	if err != nil {
+		if stop := asStopped(ctx, err); stop != nil {
+			return e.stopStep(ctx, st, s, stop, output, -1)
+		}
 		return err
 	}
 	e.crashpoint("step-executed")
@@ -202,10 +202,58 @@ func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 		_, err := tx.ExecContext(ctx, "UPDATE steps SET output = ? WHERE release_id = ? AND idx = ?", tail(output), st.ID, s.Index)
 		return err
 	}); err != nil {
+		if stop := asStopped(ctx, err); stop != nil {
+			return e.stopStep(ctx, st, s, stop, output, exit)
+		}
 		return err
 	}
 	e.crashpoint("step-finished")
 	return nil
+}
+
+// stopStep ends step s, which this runner started, when the runner must
+// stop (see Next): a runner that lost its lease writes nothing (the new
+// runner finds the step running and marks it interrupted); in a release
+// no longer active, the step is recorded as interrupted, with what it
+// printed, so the log says it did not finish. It returns stop.
+// exit is the work's exit code when it ended, -1 when it was stopped.
+func (e *Engine) stopStep(ctx context.Context, st *Status, s *Step, stop *stopped, output string, exit int) error {
+	if stop.lost {
+		return stop
+	}
+	bg := context.WithoutCancel(ctx)
+	note := fmt.Sprintf("the release was %s while the step ran: it was stopped, its processes killed", stop.state)
+	if exit >= 0 {
+		note = fmt.Sprintf("the release was %s while the step ran; it ended (exit %d), but that is not its recorded result", stop.state, exit)
+	}
+	details := map[string]any{"note": note, "step": s.Index, "name": s.Name, "repo": s.Repo, "state": Interrupted}
+	err := e.Store.Tx(bg, func(tx *sql.Tx) error {
+		// Only while this runner still holds the lease, whatever the
+		// release's state, and only a step still running.
+		var token string
+		if err := tx.QueryRowContext(bg, "SELECT coalesce(lease_token, '') FROM releases WHERE id = ?", st.ID).Scan(&token); err != nil {
+			return err
+		}
+		if e.lease == nil || token != e.lease.token {
+			return nil
+		}
+		res, err := tx.ExecContext(bg, "UPDATE steps SET state = ?, actor = 'cascade', at = ?, output = ? WHERE release_id = ? AND idx = ? AND state = ?", Interrupted, e.now(), tail(output), st.ID, s.Index, Running)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return e.append(bg, tx, st.ID, st.Plan, e.now(), "cascade", "interrupted", details)
+	})
+	if err != nil {
+		return err
+	}
+	e.logf("step %d (%s) was stopped: %s", s.Index, s.Name, note)
+	if err := e.recordHead(bg, st.Plan); err != nil {
+		return err
+	}
+	return stop
 }
 
 func tail(s string) string {
@@ -256,7 +304,7 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, manager string, s *Step
 		for a := 1; a <= attempts; a++ {
 			res, err := sandbox.Run(ctx, e.stepCmd(s.Spec, cmd, dir, timeout))
 			if err != nil {
-				return false, "", -1, err
+				return false, b.String() + res.Output, -1, err
 			}
 			fmt.Fprintf(&b, "$ %s  (attempt %d of %d)\n%s", cmd.String(), a, attempts, res.Output)
 			if res.Note != "" {
@@ -276,7 +324,7 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, manager string, s *Step
 				select {
 				case <-time.After(s.Spec.Every):
 				case <-ctx.Done():
-					return false, b.String(), exit, ctx.Err()
+					return false, b.String(), -1, ctx.Err()
 				}
 			}
 		}
@@ -291,6 +339,11 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, manager string, s *Step
 		}
 		if why != "" {
 			return false, why, 1, nil
+		}
+		// The tag is the release's point of no return: read once more
+		// that this runner holds an active release.
+		if err := e.held(ctx, e.Store.DB); err != nil {
+			return false, "", -1, err
 		}
 		err = repo.Git.TagAt(ctx, d.Version, d.Commit, "Release "+d.Version+" ("+d.Plan+")", gitrepo.Author{Name: "cascade", Email: "cascade@localhost"}, e.Now())
 		if err != nil {

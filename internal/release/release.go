@@ -84,15 +84,27 @@ type Engine struct {
 	// LeaseTTL is how long a runner's lease lasts without a heartbeat
 	// (default DefaultLeaseTTL).
 	LeaseTTL time.Duration
+	// WatchEvery is how often a runner reads its release's state while a
+	// step runs (default DefaultWatchEvery).
+	WatchEvery time.Duration
 	// Signature is the signed statement of the action this engine runs for
 	// a person; it is stored with every audit entry that person makes.
 	// Nil when the workspace lists no people (actors unverified).
 	Signature *identity.Signature
+	// Sign signs a statement with the key of the person acting (nil when
+	// the workspace lists no people): the entries a `next` run writes are
+	// each signed as they are written, pinning the entry before them.
+	Sign func(ctx context.Context, statement string) (*identity.Signature, error)
+	// sigs remembers the audit signatures already verified.
+	sigs *sigVerifier
 	// Log receives progress lines for a person.
 	Log func(format string, args ...any)
 	// LookupEnv reads cascade's environment for the variables a step
 	// names in `env:`; nil passes none.
 	LookupEnv func(string) (string, bool)
+
+	// lease is the runner lease Next holds; nil in a person's command.
+	lease *lease
 }
 
 func (e *Engine) now() string { return e.Now().UTC().Format(time.RFC3339Nano) }
@@ -113,11 +125,28 @@ type stepSpec struct {
 // runbook (rejecting bad runbooks before anything runs), takes the repo
 // locks and records the start.
 func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status, error) {
+	// The plan's log must be this database's, and intact.
+	if err := e.checkHead(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := e.checkSignedScope(p); err != nil {
+		return nil, err
+	}
 	if actor != p.Manager {
 		err := errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may start it; %s may not", p.ID, p.Manager, actor)
 		return nil, e.refuse(ctx, 0, p.ID, actor, "start", nil, err)
 	}
 	if err := p.CheckVersions(e.G); err != nil {
+		return nil, err
+	}
+	notes, err := p.Recompute(e.G)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		e.logf("warning: %s", n)
+	}
+	if err := p.CheckBases(ctx, e.G); err != nil {
 		return nil, err
 	}
 	rows, err := e.plannedSteps(ctx, p)
@@ -170,7 +199,7 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 				return err
 			}
 		}
-		return e.append(ctx, tx, id, p.ID, now, actor, "start", map[string]any{"repos": p.Repos(), "steps": len(rows)})
+		return e.append(ctx, tx, id, p.ID, now, actor, "start", map[string]any{"repos": p.Repos(), "steps": len(rows), "heads": p.HeadsKey()})
 	})
 	if err != nil {
 		return nil, err
@@ -185,9 +214,9 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 // its frozen head, in release order, with the plan's template data.
 func (e *Engine) plannedSteps(ctx context.Context, p *plan.Plan) ([]Step, error) {
 	var rows []Step
-	order := p.Computed.Order
-	if len(order) == 0 {
-		order = [][]string{p.Repos()}
+	order, err := p.ReleaseOrder(e.G)
+	if err != nil {
+		return nil, err
 	}
 	byRepo := map[string]plan.Change{}
 	for _, c := range p.Changes {
@@ -197,7 +226,7 @@ func (e *Engine) plannedSteps(ctx context.Context, p *plan.Plan) ([]Step, error)
 		for _, repo := range grp {
 			c, ok := byRepo[repo]
 			if !ok {
-				return nil, errkind.New(errkind.Invalid, "%s: the release order names %s, which the plan does not change; `cascade plan check %s` computes it again", p.Where("computed"), repo, p.ID)
+				return nil, errkind.New(errkind.Invalid, "the release order names %s, which plan %s does not change", repo, p.ID)
 			}
 			specs, err := e.runbook(ctx, c)
 			if err != nil {
@@ -329,7 +358,7 @@ func FindStep(st *Status, arg string) (*Step, error) {
 
 // transition changes a step's state in one transaction with its audit entry.
 func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []string, to, actor, action string, details map[string]any, set func(tx *sql.Tx) error) error {
-	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err := e.tx(ctx, func(tx *sql.Tx) error {
 		var cur string
 		if err := tx.QueryRowContext(ctx, "SELECT state FROM steps WHERE release_id = ? AND idx = ?", st.ID, s.Index).Scan(&cur); err != nil {
 			return err
@@ -366,7 +395,7 @@ func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []str
 	if err != nil {
 		return err
 	}
-	return e.recordHead(ctx, st.Plan)
+	return e.recordHead(context.WithoutCancel(ctx), st.Plan) // the entry is committed: its head is written even if the runner is stopping
 }
 
 func requireManager(st *Status, actor, what string) error {
@@ -383,10 +412,12 @@ func requireActive(st *Status) error {
 	return nil
 }
 
-// Confirm marks a manual step that waits, or an interrupted step, as done,
-// with the inputs the person gives.
+// Confirm marks a manual step that waits, or an interrupted tag step, as
+// done, with the inputs the person gives. An interrupted step that runs a
+// command or a check is not confirmed (its result is unknown): it is
+// retried, or overridden with a reason.
 func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inputs map[string]string) (*Step, error) {
-	st, err := e.Status(ctx, planID)
+	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
 		return nil, err
 	}
@@ -402,6 +433,9 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 	}
 	waiting := current(st)
 	switch {
+	case s.State == Interrupted && !confirmable(s.Kind):
+		err := errkind.New(errkind.Conflict, "step %d (%s) is a %s step that was interrupted: whether its command ran to the end, and what it found, is unknown, so it cannot be confirmed; run it again (`cascade release retry %s %d`), or skip it as the release manager with a reason (`cascade release override %s %d --reason TEXT`, recorded)", s.Index, s.Name, s.Kind, st.Plan, s.Index, st.Plan, s.Index)
+		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "confirm", map[string]any{"step": s.Index}, err)
 	case s.State == Interrupted:
 	case s.Kind == Manual && s.State == Pending && waiting != nil && waiting.Index == s.Index:
 	default:
@@ -430,6 +464,14 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 	return s, err
 }
 
+// confirmable reports whether a person may confirm an interrupted step
+// of this kind as done: a tag, whose result anyone can see in the repo.
+// An interrupted run, check, verify or gate may have stopped half way or
+// found a problem; it is retried, or overridden with a reason.
+func confirmable(kind string) bool {
+	return kind == Tag || kind == Wait
+}
+
 func waitingNote(w *Step) string {
 	if w == nil {
 		return ""
@@ -449,7 +491,7 @@ func current(st *Status) *Step {
 
 // Retry sets a failed or interrupted step back to pending.
 func (e *Engine) Retry(ctx context.Context, planID, stepArg, actor string) (*Step, error) {
-	st, err := e.Status(ctx, planID)
+	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
 		return nil, err
 	}
@@ -471,7 +513,7 @@ func (e *Engine) Override(ctx context.Context, planID, stepArg, actor, reason st
 	if strings.TrimSpace(reason) == "" {
 		return nil, errkind.New(errkind.Invalid, "an override needs --reason TEXT: it is recorded in the audit log")
 	}
-	st, err := e.Status(ctx, planID)
+	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
 		return nil, err
 	}
@@ -497,7 +539,7 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) error 
 	if strings.TrimSpace(reason) == "" {
 		return errkind.New(errkind.Invalid, "an abort needs --reason TEXT: it is recorded in the audit log")
 	}
-	st, err := e.Status(ctx, planID)
+	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
 		return err
 	}
@@ -552,14 +594,14 @@ func (e *Engine) Unlock(ctx context.Context, repo, actor, reason string) error {
 
 // finishIfDone marks the release done when every step is done.
 func (e *Engine) finishIfDone(ctx context.Context, planID, actor string) error {
-	st, err := e.Status(ctx, planID)
+	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
 		return err
 	}
 	if current(st) != nil || st.State != Active {
 		return nil
 	}
-	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err = e.tx(ctx, func(tx *sql.Tx) error {
 		now := e.now()
 		res, err := tx.ExecContext(ctx, "UPDATE releases SET state = 'done', ended_at = ? WHERE id = ? AND state = 'active'", now, st.ID)
 		if err != nil {
@@ -576,7 +618,7 @@ func (e *Engine) finishIfDone(ctx context.Context, planID, actor string) error {
 	if err != nil {
 		return err
 	}
-	return e.recordHead(ctx, st.Plan)
+	return e.recordHead(context.WithoutCancel(ctx), st.Plan)
 }
 
 // crashpoint calls the injected crash hook at a named point of a step
@@ -589,13 +631,46 @@ func (e *Engine) crashpoint(name string) {
 
 // append adds an audit entry inside tx; an entry by the person who signed
 // this engine's action carries the signature.
+// The entries a run writes (step start and end, wait, held, done,
+// takeover) are signed one by one when Sign is set: the statement holds
+// the entry's details and the hash of the plan's entry before it.
 func (e *Engine) append(ctx context.Context, tx *sql.Tx, releaseID int64, planID, at, actor, action string, details map[string]any) error {
-	if e.Signature != nil && actor != "cascade" {
+	if e.Signature != nil && actor != workspace.ReservedActor {
 		if details == nil {
 			details = map[string]any{}
 		}
-		details["signed"] = e.Signature.Statement
-		details["signature"] = e.Signature.Armored
+		sig := e.Signature
+		if e.Sign != nil && slices.Contains(ownSigned, action) {
+			var err error
+			if sig, err = e.signEntry(ctx, tx, planID, at, action, details); err != nil {
+				return err
+			}
+		}
+		details["signed"] = sig.Statement
+		details["signature"] = sig.Armored
 	}
 	return store.Append(ctx, tx, releaseID, planID, at, actor, action, details)
+}
+
+// signEntry signs one entry as it is written (inside its transaction, so
+// the entry before it is exactly the one pinned).
+func (e *Engine) signEntry(ctx context.Context, tx *sql.Tx, planID, at, action string, details map[string]any) (*identity.Signature, error) {
+	var head, logID string
+	err := tx.QueryRowContext(ctx, "SELECT hash FROM audit WHERE plan = ? ORDER BY seq DESC LIMIT 1", planID).Scan(&head)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'log_id'").Scan(&logID); err != nil {
+		return nil, err
+	}
+	// Round-trip the details, as the log stores them.
+	raw, err := json.Marshal(details)
+	if err != nil {
+		return nil, err
+	}
+	var stored map[string]any
+	_ = json.Unmarshal(raw, &stored)
+	signedAction := identity.StatementField(e.Signature.Statement, "action")
+	stmt := identity.Statement(planID, signedAction, at, map[string]string{"entry": action, "details": signedDetails(stored), "head": head, "log": logID})
+	return e.Sign(ctx, stmt)
 }

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -16,29 +17,50 @@ import (
 
 // VerifySignatures checks every audit entry made by a person against the
 // people's keys: it must carry a signature, by that person's key, over a
-// statement of an action on the entry's plan. Entries by cascade itself
-// are not signed. Without people nothing can be checked: actors are
-// unverified, and nil is returned.
-func VerifySignatures(ctx context.Context, people []workspace.Person, entries []store.Entry) ([]string, error) {
+// statement of an action on the entry's plan, in this log (logID), that
+// pins the plan's history before it (the hash of an earlier entry of the
+// plan: the chain head when it was signed). A signed entry therefore
+// vouches for every entry before the one it pins: deleting or editing an
+// entry in the middle of the log breaks the next signed entry after it,
+// even when every hash is recomputed. entries is the whole log, in order.
+// Entries by cascade itself are not signed. Without people nothing can be
+// checked: actors are unverified, and nil is returned.
+func VerifySignatures(ctx context.Context, people []workspace.Person, logID string, entries []store.Entry) ([]string, error) {
 	if len(people) == 0 {
 		return nil, nil
 	}
+	v := &sigVerifier{people: people, logID: logID}
 	var problems []string
+	before := map[string][]store.Entry{}
 	for _, en := range entries {
-		problem, err := entrySignatureProblem(ctx, people, en)
+		problem, err := v.problem(ctx, en, before[en.Plan])
 		if err != nil {
 			return nil, err
 		}
 		if problem != "" {
 			problems = append(problems, problem)
 		}
+		before[en.Plan] = append(before[en.Plan], en)
 	}
 	return problems, nil
 }
 
-// entrySignatureProblem says what is wrong with one entry's signature
-// ("" when it holds); err is an infrastructure failure.
-func entrySignatureProblem(ctx context.Context, people []workspace.Person, en store.Entry) (string, error) {
+// sigVerifier checks entries' signatures, remembering the signatures it
+// verified (ssh-keygen runs once per signature).
+type sigVerifier struct {
+	people []workspace.Person
+	logID  string
+	ok     map[string]bool
+	// used maps a statement and an entry kind to the entry it signed: a
+	// signature signs one entry of each kind (a copy of a retry or an
+	// override later in the log would act twice on one signature).
+	used map[string]int64
+}
+
+// problem says what is wrong with one entry's signature ("" when it
+// holds); before are the plan's entries before it, in order; err is an
+// infrastructure failure.
+func (v *sigVerifier) problem(ctx context.Context, en store.Entry, before []store.Entry) (string, error) {
 	stmt, _ := en.Details["signed"].(string)
 	armored, _ := en.Details["signature"].(string)
 	if en.Actor == workspace.ReservedActor && stmt == "" && armored == "" {
@@ -50,8 +72,8 @@ func entrySignatureProblem(ctx context.Context, people []workspace.Person, en st
 	if stmt == "" || armored == "" {
 		return fmt.Sprintf("entry %d (%s by %s) is not signed", en.Seq, en.Action, en.Actor), nil
 	}
-	if p := identity.StatementField(stmt, "plan"); p != "" && p != en.Plan {
-		return fmt.Sprintf("entry %d (%s by %s) carries a signature for plan %s, not %s", en.Seq, en.Action, en.Actor, p, en.Plan), nil
+	if p := identity.StatementField(stmt, "plan"); p != en.Plan {
+		return fmt.Sprintf("entry %d (%s by %s) carries a signature for plan %q, not %s", en.Seq, en.Action, en.Actor, p, en.Plan), nil
 	}
 	if act := identity.StatementField(stmt, "action"); !signedActionMayWrite(act, en.Action) {
 		return fmt.Sprintf("entry %d (%s by %s) carries a signature for a %q action, which never writes a %q entry", en.Seq, en.Action, en.Actor, act, en.Action), nil
@@ -59,14 +81,77 @@ func entrySignatureProblem(ctx context.Context, people []workspace.Person, en st
 	if why := contentMismatch(stmt, en); why != "" {
 		return fmt.Sprintf("entry %d (%s by %s) does not say what was signed: %s", en.Seq, en.Action, en.Actor, why), nil
 	}
-	err := identity.VerifyAs(ctx, people, en.Actor, &identity.Signature{Statement: stmt, Armored: armored})
+	use := en.Plan + "\x00" + en.Action + "\x00" + stmt
+	if v.used == nil {
+		v.used = map[string]int64{}
+	}
+	if first, ok := v.used[use]; ok && first != en.Seq {
+		return fmt.Sprintf("entry %d (%s by %s) carries the signature of entry %d again: one signed action writes one %q entry", en.Seq, en.Action, en.Actor, first, en.Action), nil
+	}
+	v.used[use] = en.Seq
+	if why := pinMismatch(stmt, en, before, v.logID); why != "" {
+		return fmt.Sprintf("entry %d (%s by %s): %s", en.Seq, en.Action, en.Actor, why), nil
+	}
+	key := en.Actor + "\x00" + stmt + "\x00" + armored
+	if v.ok[key] {
+		return "", nil
+	}
+	err := identity.VerifyAs(ctx, v.people, en.Actor, &identity.Signature{Statement: stmt, Armored: armored})
 	if err != nil {
 		if errkind.Of(err) == errkind.Infra {
 			return "", err
 		}
 		return fmt.Sprintf("entry %d (%s by %s): %v", en.Seq, en.Action, en.Actor, err), nil
 	}
+	if v.ok == nil {
+		v.ok = map[string]bool{}
+	}
+	v.ok[key] = true
 	return "", nil
+}
+
+// pinMismatch checks what a signed statement pins: the log it belongs to
+// and the plan's history before the entry. An entry signed as it was
+// written (it names its entry) pins the plan's entry right before it; an
+// action signed before it ran pins the chain head when it was signed,
+// which must be an earlier entry of the plan (entries may follow it
+// before the action's own, written by another process meanwhile).
+func pinMismatch(stmt string, en store.Entry, before []store.Entry, logID string) string {
+	if l, _ := statementArg(stmt, "log"); logID != "" && l != logID {
+		if l == "" {
+			return "the signed statement names no log"
+		}
+		return fmt.Sprintf("it was signed for log %s, not this database's (%s)", l, logID)
+	}
+	head, ok := statementArg(stmt, "head")
+	if !ok {
+		return "the signed statement pins no history (the hash of the plan's entry before it)"
+	}
+	prev := ""
+	if len(before) > 0 {
+		prev = before[len(before)-1].Hash
+	}
+	if _, own := statementArg(stmt, "entry"); own {
+		if head != prev {
+			return fmt.Sprintf("it was signed after the plan's entry with hash %.12s, but the entry before it is %.12s: the history before it was rewritten", head, prev)
+		}
+		return ""
+	}
+	if head == "" {
+		signedAt, _ := time.Parse(time.RFC3339Nano, identity.StatementField(stmt, "at"))
+		for _, b := range before {
+			if at, err := time.Parse(time.RFC3339Nano, b.At); err != nil || at.Before(signedAt.Add(-time.Second)) {
+				return fmt.Sprintf("it was signed when the plan had no entries, but entry %d (%s) was written before that: the history before it was rewritten", b.Seq, b.Action)
+			}
+		}
+		return ""
+	}
+	for _, b := range before {
+		if b.Hash == head {
+			return ""
+		}
+	}
+	return fmt.Sprintf("it pins the plan's entry with hash %.12s, which the log no longer holds before it: the history before it was deleted or rewritten", head)
 }
 
 // automaticEntries are the only entries cascade makes on its own, under
@@ -108,6 +193,20 @@ func contentMismatch(stmt string, en store.Entry) string {
 	action := identity.StatementField(stmt, "action")
 	if slices.Contains(quickActions, action) && at.After(signedAt.Add(maxSignedAge)) {
 		return fmt.Sprintf("it is dated %s, long after the action was signed (%s)", en.At, signedAt.UTC().Format(time.RFC3339Nano))
+	}
+	if entry, ok := statementArg(stmt, "entry"); ok {
+		// Signed as it was written: the statement holds the whole entry.
+		if entry != en.Action {
+			return fmt.Sprintf("it is a %q entry, the signed one a %q entry", en.Action, entry)
+		}
+		want, _ := statementArg(stmt, "details")
+		if got := signedDetails(en.Details); got != want {
+			return fmt.Sprintf("its details are %s, the signed ones %s", got, want)
+		}
+		return ""
+	}
+	if action == "next" && slices.Contains(ownSigned, en.Action) {
+		return "a step's start and end are signed as each is written (with its state and exit code), and this one is not"
 	}
 	if strings.HasSuffix(en.Action, " refused") || en.Action != action {
 		return ""
@@ -167,8 +266,12 @@ func contentMismatch(stmt string, en store.Entry) string {
 		checks = []func() string{step}
 	case "override":
 		checks = []func() string{step, func() string { return same("reason", str("reason")) }}
+	case "start":
+		checks = []func() string{func() string { return same("heads", str("heads")) }}
 	case "override-gate":
-		checks = []func() string{func() string { return same("gate", str("gate")) }, func() string { return same("reason", str("reason")) }}
+		checks = []func() string{func() string { return same("gate", str("gate")) }, func() string { return same("heads", str("heads")) }, func() string { return same("reason", str("reason")) }}
+	case "rescope":
+		checks = []func() string{func() string { return same("heads", str("heads")) }, func() string { return same("reason", str("reason")) }}
 	case "abort":
 		checks = []func() string{func() string { return same("reason", str("reason")) }}
 	case "unlock":
@@ -182,6 +285,25 @@ func contentMismatch(stmt string, en store.Entry) string {
 	return ""
 }
 
+// ownSigned are the entries a `next` run signs one by one as it writes
+// them, each statement holding the entry's details and the hash of the
+// entry before it: the results of the steps it ran are the person's
+// signed word, and nothing between two of them can be removed.
+var ownSigned = []string{"step start", "step end", "wait", "held", "done", "takeover"}
+
+// signedDetails is the canonical text of an entry's details without its
+// signature, as a statement holds it.
+func signedDetails(details map[string]any) string {
+	d := map[string]any{}
+	for k, v := range details {
+		if k != "signed" && k != "signature" {
+			d[k] = v
+		}
+	}
+	b, _ := json.Marshal(d)
+	return string(b)
+}
+
 // entriesOf lists the audit entries each signed action writes (besides
 // its own refusal, "ACTION refused").
 var entriesOf = map[string][]string{
@@ -192,6 +314,7 @@ var entriesOf = map[string][]string{
 	"retry":         {"retry"},
 	"override":      {"override", "done"},
 	"override-gate": {"override-gate"},
+	"rescope":       {"rescope"},
 	"abort":         {"abort"},
 	"unlock":        {"unlock"},
 }
@@ -209,4 +332,45 @@ func signedActionMayWrite(action, entry string) bool {
 		}
 	}
 	return false
+}
+
+// planLog reads plan's audit entries and what is wrong with each (by
+// sequence number): an entry whose hash does not match its content, or,
+// when the workspace lists people, whose signature does not hold or does
+// not pin the history before it. Signatures checked once are remembered
+// by the engine.
+func (e *Engine) planLog(ctx context.Context, planID string) ([]store.Entry, map[int64]string, error) {
+	entries, err := e.Store.Entries(ctx, planID)
+	if err != nil {
+		return nil, nil, errkind.Wrap(errkind.Infra, err)
+	}
+	problems := map[int64]string{}
+	var people []workspace.Person
+	if e.WS != nil {
+		people = e.WS.People
+	}
+	if len(people) > 0 && e.sigs == nil {
+		logID, err := e.Store.LogID(ctx)
+		if err != nil {
+			return nil, nil, errkind.Wrap(errkind.Infra, err)
+		}
+		e.sigs = &sigVerifier{people: people, logID: logID}
+	}
+	for i, en := range entries {
+		if store.HashEntry(en) != en.Hash {
+			problems[en.Seq] = fmt.Sprintf("entry %d (%s by %s) was edited after it was written", en.Seq, en.Action, en.Actor)
+			continue
+		}
+		if len(people) == 0 {
+			continue
+		}
+		problem, err := e.sigs.problem(ctx, en, entries[:i])
+		if err != nil {
+			return nil, nil, err
+		}
+		if problem != "" {
+			problems[en.Seq] = problem
+		}
+	}
+	return entries, problems, nil
 }

@@ -39,20 +39,23 @@ func TestVerifySignaturesWithoutSignature(t *testing.T) {
 		{Seq: 2, Plan: "p", Actor: "cascade", Action: "interrupted", Details: map[string]any{}},
 		{Seq: 3, Plan: "p", Actor: "alice", Action: "override", Details: map[string]any{"signed": "cascade-release action\nplan=p\naction=confirm\n", "signature": "x"}},
 		{Seq: 4, Plan: "q", Actor: "alice", Action: "confirm", Details: map[string]any{"signed": "cascade-release action\nplan=p\naction=confirm\n", "signature": "x"}},
+		// An unlock signature must name its plan: one for no plan holds on none.
+		{Seq: 5, Plan: "q", Actor: "alice", Action: "unlock", Details: map[string]any{"signed": "cascade-release action\nplan=\naction=unlock\n", "signature": "x"}},
 	}
-	problems, err := VerifySignatures(context.Background(), people, entries)
+	problems, err := VerifySignatures(context.Background(), people, "", entries)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
 		"entry 1 (start by alice) is not signed",
 		`entry 3 (override by alice) carries a signature for a "confirm" action, which never writes a "override" entry`,
-		"entry 4 (confirm by alice) carries a signature for plan p, not q",
+		`entry 4 (confirm by alice) carries a signature for plan "p", not q`,
+		`entry 5 (unlock by alice) carries a signature for plan "", not q`,
 	}
 	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
 	}
-	if p, _ := VerifySignatures(context.Background(), nil, entries); p != nil {
+	if p, _ := VerifySignatures(context.Background(), nil, "", entries); p != nil {
 		t.Errorf("without people nothing can be checked, got %q", p)
 	}
 }
@@ -73,6 +76,7 @@ func TestSignedContent(t *testing.T) {
 	}
 	people := []workspace.Person{{Name: "alice", Keys: []string{pub}}}
 	signed := func(action string, args map[string]string, details map[string]any) map[string]any {
+		args["head"] = ""
 		sig, err := identity.Sign(ctx, filepath.Join(dir, "alice"), false, identity.Statement("p", action, "2026-12-01T10:00:00Z", args))
 		if err != nil {
 			t.Fatal(err)
@@ -85,7 +89,7 @@ func TestSignedContent(t *testing.T) {
 			map[string]any{"step": 2.0, "name": "Deploy", "repo": "svc", "inputs": map[string]any{"version": version}})
 	}
 	gate := func(g, reason string) map[string]any {
-		return signed("override-gate", map[string]string{"gate": "semver", "reason": "agreed"}, map[string]any{"gate": g, "reason": reason})
+		return signed("override-gate", map[string]string{"gate": "semver", "reason": "agreed", "heads": "k1"}, map[string]any{"gate": g, "reason": reason, "heads": "k1"})
 	}
 	at := "2026-12-01T10:00:01Z"
 	entries := []store.Entry{
@@ -98,8 +102,12 @@ func TestSignedContent(t *testing.T) {
 		{Seq: 7, Plan: "p", At: "2026-12-01T09:00:00Z", Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
 		{Seq: 8, Plan: "p", At: "2026-12-02T10:00:00Z", Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
 		{Seq: 9, Plan: "p", At: at, Actor: "cascade", Action: "override-gate", Details: map[string]any{"gate": "semver", "reason": "x"}},
+		// The override's scope moved to another frozen scope (heads key).
+		{Seq: 10, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: func() map[string]any { d := gate("semver", "agreed"); d["heads"] = "k2"; return d }()},
+		// A copy of a signed entry further down the log.
+		{Seq: 11, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm("v1.2.0")},
 	}
-	problems, err := VerifySignatures(ctx, people, entries)
+	problems, err := VerifySignatures(ctx, people, "", entries)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +118,8 @@ func TestSignedContent(t *testing.T) {
 		`entry 7 (override-gate by alice) does not say what was signed: it is dated 2026-12-01T09:00:00Z, before the action was signed (2026-12-01T10:00:00Z)`,
 		`entry 8 (override-gate by alice) does not say what was signed: it is dated 2026-12-02T10:00:00Z, long after the action was signed (2026-12-01T10:00:00Z)`,
 		`entry 9 (override-gate by cascade) is not signed, and cascade makes no "override-gate" entry on its own (its own are interrupted, retry)`,
+		`entry 10 (override-gate by alice) does not say what was signed: its heads is "k2", the signed one "k1"`,
+		`entry 11 (confirm by alice) carries the signature of entry 1 again: one signed action writes one "confirm" entry`,
 	}
 	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))

@@ -47,7 +47,11 @@ func PlanText(w io.Writer, p *plan.Plan) error {
 		fmt.Fprintf(w, "Upstream systems: %s\n", strings.Join(p.Computed.Upstream, ", "))
 	}
 	for _, r := range p.Rescoped {
-		fmt.Fprintf(w, "Re-frozen by %s at %s %s\n", r.By, r.At.Format(time.RFC3339), r.Reason)
+		note := ""
+		if r.Unverified {
+			note = " (UNVERIFIED: no signed re-freeze in the audit log)"
+		}
+		fmt.Fprintf(w, "Re-frozen by %s at %s %s%s\n", r.By, r.At.Format(time.RFC3339), r.Reason, note)
 	}
 	if len(p.Computed.Gates) > 0 {
 		fmt.Fprintf(w, "\nGates at %s:\n", p.Computed.CheckedAt.Format(time.RFC3339))

@@ -145,7 +145,7 @@ func render(text string, d Data, shell bool) (string, error) {
 			case !ok:
 				v = "<input " + p.field[len(p.field)-1] + ">"
 			case shell:
-				q, err := syntax.Quote(v, syntax.LangBash)
+				q, err := Quote(v)
 				if err != nil {
 					return "", fmt.Errorf("{{.%s}} cannot be given to a shell: %v", strings.Join(p.field, "."), err)
 				}
@@ -158,6 +158,22 @@ func render(text string, d Data, shell bool) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// Quote returns v as one POSIX shell word: v in single quotes, each
+// single quote in v written as quote, backslash, quote, quote (end the
+// quoted text, an escaped quote, quote again). Every byte but NUL stands
+// for itself inside single quotes in every POSIX shell (dash, bash, bash
+// as sh, busybox, zsh as sh), whatever the locale, so the word is v. It
+// never uses bash's $'...' (dash, the usual /bin/sh, reads $'a\'b' as "$"
+// and 'a\' and the rest of the value as shell syntax) and it quotes even
+// a plain value, so no value's shape decides how it is read. A value
+// holding NUL cannot reach a command at all and is refused.
+func Quote(v string) (string, error) {
+	if strings.IndexByte(v, 0) >= 0 {
+		return "", fmt.Errorf("the value holds a NUL byte, which no command argument can hold")
+	}
+	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'", nil
 }
 
 // Argv renders a command given as a list: each element is one argument,
@@ -208,12 +224,19 @@ func Names(specs []Spec, d Data) []string {
 	return out
 }
 
-// checkShellPlacement refuses a template placed inside shell quotes or a
-// here-document of a run or check command. cascade quotes every value as
-// one shell word; inside '...' that quoting ends the user's quotes
-// ('{{.Version}}' with the value "x'; rm -rf ~; '" runs rm), and inside
-// "..." or a here-document the shell still expands $(...) in it. The
-// command is parsed as bash with each template replaced by a plain word.
+// checkShellPlacement refuses a template placed where cascade's quoting of
+// its value (one single-quoted word, see Quote) would not make it one
+// plain argument: inside quotes or a here-document (inside '...' the
+// value's quotes end the user's: '{{.Version}}' with "x'; rm -rf ~; '"
+// runs rm; inside "..." or a here-document the shell expands $(...) in
+// it), in a comment (a newline in the value ends it), after a backslash
+// (which escapes the opening quote), inside `...` (its end is found
+// before quotes are read), in a parameter expansion, arithmetic, bash's
+// [[ ]], or the words of eval, let, trap, declare and typeset (which read
+// their arguments as code or arithmetic). The command is parsed both as
+// POSIX sh (what `sh -c` runs on dash) and as bash (sh on other systems),
+// with each template replaced by a plain word; it must sit in a plain
+// word in both.
 func checkShellPlacement(text string) error {
 	pieces, err := compile(text, nil)
 	if err != nil || len(pieces) == 0 {
@@ -221,6 +244,7 @@ func checkShellPlacement(text string) error {
 	}
 	var b strings.Builder
 	names := map[string]string{}
+	var marks []string
 	for i, p := range pieces {
 		if p.field == nil {
 			b.WriteString(p.text)
@@ -228,45 +252,127 @@ func checkShellPlacement(text string) error {
 		}
 		mark := fmt.Sprintf("cascadetemplate%dx", i)
 		names[mark] = "{{." + strings.Join(p.field, ".") + "}}"
+		marks = append(marks, mark)
 		b.WriteString(mark)
 	}
-	file, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(b.String()), "")
-	if err != nil {
-		return fmt.Errorf("the command is not valid shell: %v", err)
+	if len(marks) == 0 {
+		return nil
 	}
-	var found error
-	inside := func(n syntax.Node, where string) {
-		if found != nil || n == nil {
-			return
+	for _, lang := range []syntax.LangVariant{syntax.LangPOSIX, syntax.LangBash} {
+		file, err := syntax.NewParser(syntax.Variant(lang)).Parse(strings.NewReader(b.String()), "")
+		if err != nil {
+			return fmt.Errorf("the command is not valid shell: %v (read as %s)", err, lang)
 		}
-		syntax.Walk(n, func(m syntax.Node) bool {
-			var text string
-			switch m := m.(type) {
-			case *syntax.Lit:
-				text = m.Value
-			case *syntax.SglQuoted:
-				text = m.Value
+		seen := map[string]bool{}
+		var found error
+		var stack []syntax.Node
+		syntax.Walk(file, func(n syntax.Node) bool {
+			if found != nil {
+				return false
 			}
-			for mark, name := range names {
-				if found == nil && strings.Contains(text, mark) {
-					found = fmt.Errorf("%s is inside %s: cascade quotes each value as one shell word itself, and a quoted word inside quotes can end them; write it bare (%s) or use its environment variable (\"$CASCADE_...\"), or give the command as a list", name, where, name)
+			if n == nil {
+				stack = stack[:len(stack)-1]
+				return true
+			}
+			var leaf string
+			switch n := n.(type) {
+			case *syntax.Lit:
+				leaf = n.Value
+			case *syntax.SglQuoted:
+				leaf = n.Value
+			}
+			if leaf != "" {
+				for _, mark := range marks {
+					if !strings.Contains(leaf, mark) {
+						continue
+					}
+					seen[mark] = true
+					where := placement(append(stack, n))
+					if where == "" && strings.Contains(leaf, `\`+mark) {
+						where = "after a backslash"
+					}
+					if where != "" {
+						found = fmt.Errorf("%s is %s: cascade gives each value as one single-quoted shell word, which is safe only as a plain argument; write it bare (%s), use its environment variable (\"$CASCADE_...\"), or give the command as a list", names[mark], where, names[mark])
+						return false
+					}
 				}
 			}
-			return found == nil
+			stack = append(stack, n)
+			return true
 		})
-	}
-	syntax.Walk(file, func(n syntax.Node) bool {
-		switch n := n.(type) {
-		case *syntax.SglQuoted:
-			inside(n, "single quotes")
-		case *syntax.DblQuoted:
-			inside(n, "double quotes")
-		case *syntax.Redirect:
-			if n.Hdoc != nil {
-				inside(n.Hdoc, "a here-document")
+		if found != nil {
+			return found
+		}
+		for _, mark := range marks {
+			if !seen[mark] {
+				return fmt.Errorf("%s is in a comment or outside any command word: a newline in its value would end the comment; write it bare as an argument, or use its environment variable (\"$CASCADE_...\")", names[mark])
 			}
 		}
-		return found == nil
-	})
-	return found
+	}
+	return nil
+}
+
+// placement says where the last node of path (a literal) sits when that
+// is not a plain word of a command, or "" when it is one; the outermost
+// such place is named.
+func placement(path []syntax.Node) string {
+	for i := 0; i < len(path); i++ {
+		var child syntax.Node
+		if i+1 < len(path) {
+			child = path[i+1]
+		}
+		switch n := path[i].(type) {
+		case *syntax.Lit:
+		case *syntax.Word, *syntax.File, *syntax.Stmt, *syntax.Block, *syntax.Subshell,
+			*syntax.IfClause, *syntax.WhileClause, *syntax.BinaryCmd, *syntax.FuncDecl,
+			*syntax.CaseItem, *syntax.TimeClause, *syntax.CoprocClause, *syntax.WordIter,
+			*syntax.ProcSubst:
+		case *syntax.ForClause:
+			if _, ok := n.Loop.(*syntax.WordIter); !ok {
+				return "in an arithmetic for loop"
+			}
+		case *syntax.CmdSubst:
+			if n.Backquotes {
+				return "inside `...` (use $(...))"
+			}
+		case *syntax.CallExpr:
+			if len(n.Args) > 0 && child != syntax.Node(n.Args[0]) {
+				switch n.Args[0].Lit() {
+				case "eval", "let", "trap", "declare", "typeset", "source", ".":
+					return "an argument of " + n.Args[0].Lit() + ", which reads it as code"
+				}
+			}
+		case *syntax.Assign:
+			if child != syntax.Node(n.Value) {
+				return "in an assignment's name or index"
+			}
+		case *syntax.ArrayExpr:
+		case *syntax.ArrayElem:
+			if child != syntax.Node(n.Value) {
+				return "in an array index"
+			}
+		case *syntax.DeclClause:
+			if v := n.Variant.Value; v == "declare" || v == "typeset" || v == "nameref" {
+				return "an argument of " + v + ", which reads it as code"
+			}
+		case *syntax.Redirect:
+			if n.Hdoc != nil {
+				return "inside a here-document"
+			}
+		case *syntax.CaseClause:
+		case *syntax.SglQuoted:
+			return "inside single quotes"
+		case *syntax.DblQuoted:
+			return "inside double quotes"
+		case *syntax.ParamExp:
+			return "inside a parameter expansion ${...}"
+		case *syntax.ArithmExp, *syntax.ArithmCmd, *syntax.LetClause, *syntax.BinaryArithm, *syntax.UnaryArithm, *syntax.ParenArithm:
+			return "inside arithmetic"
+		case *syntax.TestClause, *syntax.BinaryTest, *syntax.UnaryTest, *syntax.ParenTest:
+			return "inside [[ ]]"
+		default:
+			return fmt.Sprintf("inside a %T", n)
+		}
+	}
+	return ""
 }

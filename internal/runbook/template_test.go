@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -36,7 +37,7 @@ func TestTemplatesOnlyNameFields(t *testing.T) {
 func TestRender(t *testing.T) {
 	d := Data{Repo: "svc", Version: "v1.0.0", Plan: "p", Ref: "main", Commit: "abc", Inputs: map[string]string{"deployed": "v1; touch /tmp/x", "q": "it's"}}
 	got, err := Shell("test {{.Inputs.deployed}} = {{.Version}} && echo {{.Inputs.q}}", d)
-	if want := `test 'v1; touch /tmp/x' = v1.0.0 && echo "it's"`; err != nil || got != want {
+	if want := `test 'v1; touch /tmp/x' = 'v1.0.0' && echo 'it'\''s'`; err != nil || got != want {
 		t.Errorf("Shell = %q, %v; want %q", got, err, want)
 	}
 	if _, err := Shell("echo {{.Inputs.missing}}", d); err == nil || !strings.Contains(err.Error(), `the input "missing" has not been given yet`) {
@@ -83,6 +84,27 @@ func TestTemplateInsideShellQuotes(t *testing.T) {
 		`echo $'{{.Repo}}'`:                         "{{.Repo}} is inside single quotes",
 		`echo "${X:-{{.Ref}}}"`:                     "{{.Ref}} is inside double quotes",
 		"cat <<EOF\n        {{.Plan}}\n        EOF": "{{.Plan}} is inside a here-document",
+		"echo x # {{.Version}}":                     "{{.Version}} is in a comment",
+		`echo \{{.Version}}`:                        "{{.Version}} is after a backslash",
+		"echo `echo {{.Version}}`":                  "{{.Version}} is inside `...`",
+		`echo $(( {{.Inputs.v}} + 1 ))`:             "{{.Inputs.v}} is inside arithmetic",
+		`[[ 1 -eq {{.Inputs.v}} ]]`:                 "{{.Inputs.v}} is inside [[ ]]",
+		`eval {{.Inputs.v}}`:                        "{{.Inputs.v}} is an argument of eval",
+		`let x={{.Inputs.v}}`:                       "{{.Inputs.v}} is an argument of let",
+		`trap {{.Inputs.v}} EXIT`:                   "{{.Inputs.v}} is an argument of trap",
+		`. {{.Inputs.v}}`:                           "{{.Inputs.v}} is an argument of .",
+		`source {{.Inputs.v}}`:                      "{{.Inputs.v}} is an argument of source",
+		`declare x={{.Inputs.v}}`:                   "{{.Inputs.v}} is an argument of declare",
+		`typeset x={{.Inputs.v}}`:                   "{{.Inputs.v}} is an argument of typeset",
+		`echo ${X:-{{.Ref}}}`:                       "{{.Ref}} is inside a parameter expansion",
+		`echo ${{.Ref}}`:                            "{{.Ref}} is inside a parameter expansion",
+		`a[{{.Ref}}]=1`:                             "{{.Ref}} is in an assignment's name or index",
+		`echo $'\'' {{.Version}} #'`:                "{{.Version}} is inside single quotes",
+		`echo $(echo {{.Version}}) >{{.Ref}}`:       "",
+		`X={{.Inputs.v}} sh -c 'echo "$X"'`:         "",
+		`export X={{.Inputs.v}}`:                    "",
+		`case {{.Ref}} in {{.Version}}) ;; esac`:    "",
+		`for x in a {{.Ref}}; do echo "$x"; done`:   "",
 		`echo {{.Version}} "$CASCADE_VERSION"`:      "",
 		`test {{.Inputs.v}} = {{.Version}}`:         "",
 		`echo 'plain' {{.Commit}}`:                  "",
@@ -99,4 +121,98 @@ func TestTemplateInsideShellQuotes(t *testing.T) {
 	if _, err := Parse("x", []byte("release:\n  steps:\n    - name: a\n      run: [echo, \"'{{.Version}}'\"]\n")); err != nil {
 		t.Errorf("a list runs without a shell, quotes are literal there: %v", err)
 	}
+}
+
+// hostile are values that try to become shell syntax: quotes of every
+// kind, bash's $'...' (which dash, the usual /bin/sh, does not read),
+// a no-break space and other non-ASCII or control bytes that made the
+// bash quoting fall back to $'...', expansions, newlines, invalid UTF-8.
+var hostile = []string{
+	"", " ", "plain", "v1.0.0", "-n", "--", "*", "~", "~root", "a b", "a\tb", "a\nb", "\n",
+	"'", "''", "\\'", "'\\''", `"`, `\`, `\\`, "a\\", "$", "$x", "${x}", "$(id)", "`id`", "$((6+7))",
+	"!", "!!", "#", ";", "&", "|", "<", ">", "(", ")", "{", "}", "[", "]", "=", "a=b",
+	"v1; touch /tmp/x", "x'; touch /tmp/x; '",
+	"feature\u00a0';echo${IFS}INJECTED$((6+7));#",
+	"v0.9.0\u00a0';true;#",
+	"\u00a0'", "$'\\''", "$'\\x27;id;#'", "é'", "\u202e'", "\u2028'", "\ufeff'",
+	"\x01'", "\x1b[31m'", "\x7f'", "\r'", "\x80'", "\xff'\xfe", "\xe2\x80'", "\xa4'",
+	"a'\n;echo INJECTED\n#",
+	strings.Repeat("'", 100), strings.Repeat("x'\\", 50),
+}
+
+// shells are the shells a run or check step may meet as `sh`.
+func shells(t *testing.T) [][]string {
+	var out [][]string
+	for _, sh := range [][]string{{"sh"}, {"dash"}, {"bash"}, {"bash", "--posix"}, {"busybox", "sh"}, {"zsh", "--emulate", "sh"}} {
+		if _, err := exec.LookPath(sh[0]); err == nil {
+			out = append(out, sh)
+		}
+	}
+	if len(out) < 2 {
+		t.Fatalf("want at least sh and bash to run the commands, found %v", out)
+	}
+	return out
+}
+
+// TestShellValuesReachCommandsIntact runs rendered commands through the
+// real shells: each value must arrive as exactly one argument equal to
+// it, whatever it holds, in every placement the runbook allows.
+func TestShellValuesReachCommandsIntact(t *testing.T) {
+	for _, sh := range shells(t) {
+		for _, v := range hostile {
+			d := Data{Repo: "svc", Version: "v1.0.0", Plan: "p", Ref: v, Commit: "abc", Inputs: map[string]string{"v": v}}
+			for _, tmpl := range []string{
+				`set -- {{.Ref}}; printf '%s|%s' "$#" "$1"`,
+				`set -- x{{.Inputs.v}}y; printf '%s|%s' "$#" "$1"`,
+				`X={{.Inputs.v}}; set -- "$X"; printf '%s|%s' "$#" "$1"`,
+				`R=$(printf '%s' {{.Inputs.v}}; echo .); printf '1|%s' "${R%.}"`,
+			} {
+				if err := checkShellPlacement(tmpl); err != nil {
+					t.Fatalf("%q: %v", tmpl, err)
+				}
+				cmd, err := Shell(tmpl, d)
+				if err != nil {
+					t.Fatalf("Shell(%q) with %q: %v", tmpl, v, err)
+				}
+				out, err := exec.Command(sh[0], append(sh[1:], "-c", cmd)...).Output()
+				want := "1|" + v
+				switch {
+				case strings.Contains(tmpl, "x{{"):
+					want = "1|x" + v + "y"
+				}
+				if err != nil || string(out) != want {
+					t.Errorf("%v -c %q (value %q): got %q, %v; want %q", sh, cmd, v, out, err, want)
+				}
+			}
+		}
+	}
+}
+
+func TestQuoteRefusesNUL(t *testing.T) {
+	if _, err := Shell("echo {{.Ref}}", Data{Ref: "a\x00b"}); err == nil || !strings.Contains(err.Error(), "NUL") {
+		t.Errorf("a value with NUL: %v", err)
+	}
+}
+
+// FuzzQuote: any value without NUL reaches dash and bash as one argument
+// equal to it.
+func FuzzQuote(f *testing.F) {
+	for _, v := range hostile {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		q, err := Quote(v)
+		if strings.IndexByte(v, 0) >= 0 {
+			if err == nil {
+				t.Fatal("a value with NUL quoted")
+			}
+			return
+		}
+		for _, sh := range []string{"dash", "bash"} {
+			out, err := exec.Command(sh, "-c", `printf '%s|%s' "$#" "$1"`+"\n"+`set -- `+q+`; printf '/%s|%s' "$#" "$1"`, "sh").Output()
+			if want := "0|/1|" + v; err != nil || string(out) != want {
+				t.Fatalf("%s with %s: got %q, %v; want %q", sh, q, out, err, want)
+			}
+		}
+	})
 }

@@ -122,3 +122,16 @@ func (s *Store) PlanHead(ctx context.Context, plan string) (int, string, error) 
 	err := s.DB.QueryRowContext(ctx, "SELECT hash FROM audit WHERE plan = ? ORDER BY seq DESC LIMIT 1", plan).Scan(&hash)
 	return n, hash, err
 }
+
+// LogID names this database's audit log: 32 random hex digits made when
+// the database was created. A plan file's audit head records it, so a
+// plan's log kept in another database is never taken for this one.
+func (s *Store) LogID(ctx context.Context) (string, error) {
+	var id string
+	err := s.DB.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'log_id'").Scan(&id)
+	return id, err
+}
+
+// HashEntry is the hash an entry must carry: over its sequence number,
+// release, plan, time, actor, action, details and the previous hash.
+func HashEntry(e Entry) string { return entryHash(e) }

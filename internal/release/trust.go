@@ -1,0 +1,182 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/store"
+)
+
+// trustedStatus reads the plan's latest release for a decision: the rows
+// of the releases and steps tables are only a record, so before anything
+// acts on them they are checked against the audit log (see checkState),
+// and the log against the head the plan file records.
+func (e *Engine) trustedStatus(ctx context.Context, planID string) (*Status, error) {
+	if e.WS != nil {
+		if err := e.checkRecordedHead(ctx, planID, plan.DiskAuditHead(plan.File(e.WS, planID))); err != nil {
+			return nil, err
+		}
+	}
+	// The rows and the log are read one after the other: an action of
+	// another process that commits in between makes them differ for a
+	// moment, so a difference counts only when the log did not grow.
+	for attempt := 0; ; attempt++ {
+		before, _, err := e.Store.PlanHead(ctx, planID)
+		if err != nil {
+			return nil, errkind.Wrap(errkind.Infra, err)
+		}
+		st, err := e.Status(ctx, planID)
+		if err != nil {
+			return nil, err
+		}
+		err = e.checkState(ctx, st)
+		if err == nil {
+			return st, nil
+		}
+		after, _, herr := e.Store.PlanHead(ctx, planID)
+		if herr != nil {
+			return nil, errkind.Wrap(errkind.Infra, herr)
+		}
+		if after == before || attempt == 3 {
+			return nil, err
+		}
+	}
+}
+
+// replayed is a step as the audit log tells it.
+type replayed struct {
+	state  string
+	inputs map[string]string
+}
+
+// stepMoves are the step states each audit entry may move a step from.
+var stepMoves = map[string][]string{
+	"step start":  {Pending},
+	"step end":    {Running},
+	"interrupted": {Running},
+	"retry":       {Failed, Interrupted},
+	"confirm":     {Pending, Interrupted},
+	"override":    {Failed, Pending, Interrupted},
+}
+
+// checkState replays the release's audit entries (hash-checked and, when
+// the workspace lists people, each signed by its person and pinning the
+// history before it) and compares the release's rows with them: the
+// manager is the one who signed the start, a step's state is the one its
+// last entry moved it to (succeeded only by a step end that succeeded or
+// a confirm; overridden only by an override), its inputs are the ones
+// confirmed or amended, and the release is done or aborted only by its
+// entry. Any difference is a tampered release: nothing acts on it.
+func (e *Engine) checkState(ctx context.Context, st *Status) error {
+	entries, problems, err := e.planLog(ctx, st.Plan)
+	if err != nil {
+		return err
+	}
+	for _, en := range entries {
+		if p := problems[en.Seq]; p != "" {
+			return tampered("the audit log of %s does not hold: %s", st.Plan, p)
+		}
+	}
+	var (
+		manager  string
+		started  bool
+		state    = Active
+		nsteps   = -1
+		steps    = map[int]*replayed{}
+		stepOf   = func(en store.Entry) (int, bool) { n, ok := en.Details["step"].(float64); return int(n), ok }
+		stringOf = func(v any) map[string]string {
+			m, _ := v.(map[string]any)
+			out := map[string]string{}
+			for k, v := range m {
+				s, _ := v.(string)
+				out[k] = s
+			}
+			return out
+		}
+	)
+	for _, en := range entries {
+		if en.Release != st.ID {
+			continue
+		}
+		where := fmt.Sprintf("entry %d (%s by %s)", en.Seq, en.Action, en.Actor)
+		switch en.Action {
+		case "start":
+			if started {
+				return tampered("%s starts release %d a second time", where, st.ID)
+			}
+			started, manager = true, en.Actor
+			if n, ok := en.Details["steps"].(float64); ok {
+				nsteps = int(n)
+			}
+			continue
+		case "abort":
+			state = Aborted
+			continue
+		case "done":
+			state = Done
+			continue
+		case "amend":
+			idx, _ := stepOf(en)
+			r := steps[idx]
+			if r == nil || r.state != Succeeded {
+				return tampered("%s amends step %d, which the entries before it do not show confirmed", where, idx)
+			}
+			maps.Copy(r.inputs, stringOf(en.Details["new"]))
+			continue
+		}
+		from, moves := stepMoves[en.Action]
+		if !moves {
+			continue
+		}
+		idx, ok := stepOf(en)
+		to, _ := en.Details["state"].(string)
+		if !ok || to == "" {
+			return tampered("%s names no step or state", where)
+		}
+		r := steps[idx]
+		if r == nil {
+			r = &replayed{state: Pending}
+			steps[idx] = r
+		}
+		if !slices.Contains(from, r.state) {
+			return tampered("%s moves step %d from %s, but only a step that is %v can be", where, idx, r.state, from)
+		}
+		if en.Action == "step end" && to != Succeeded && to != Failed ||
+			en.Action != "step end" && to != map[string]string{"step start": Running, "interrupted": Interrupted, "retry": Pending, "confirm": Succeeded, "override": Overridden}[en.Action] {
+			return tampered("%s moves step %d to %s, which a %s never does", where, idx, to, en.Action)
+		}
+		r.state = to
+		if en.Action == "confirm" {
+			r.inputs = stringOf(en.Details["inputs"])
+		}
+	}
+	if !started {
+		return tampered("release %d of %s has no start entry in the audit log", st.ID, st.Plan)
+	}
+	if st.Manager != manager {
+		return tampered("the releases table names %s the manager of release %d of %s, but the signed start was %s's", st.Manager, st.ID, st.Plan, manager)
+	}
+	if st.State != state {
+		return tampered("the releases table says release %d of %s is %s, but its audit log says %s", st.ID, st.Plan, st.State, state)
+	}
+	if nsteps >= 0 && len(st.Steps) != nsteps {
+		return tampered("release %d of %s has %d steps in the steps table, but it started with %d", st.ID, st.Plan, len(st.Steps), nsteps)
+	}
+	for _, s := range st.Steps {
+		r := steps[s.Index]
+		if r == nil {
+			r = &replayed{state: Pending}
+		}
+		if s.State != r.state {
+			return tampered("the steps table says step %d (%s) of %s is %s, but its audit log says %s", s.Index, s.Name, st.Plan, s.State, r.state)
+		}
+		if len(s.Inputs)+len(r.inputs) > 0 && !maps.Equal(s.Inputs, r.inputs) {
+			return tampered("the steps table gives step %d (%s) of %s the inputs %v, but the confirmed ones in its audit log are %v", s.Index, s.Name, st.Plan, s.Inputs, r.inputs)
+		}
+	}
+	return nil
+}
