@@ -36,23 +36,11 @@ func (r *Repo) Extract(ctx context.Context, commit, dst string) error {
 	if err != nil {
 		return err
 	}
-	cmd := execCmd(ctx, r.Dir(), nil, c)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
+	xerr, err := r.streamOut(ctx, c, func(out io.Reader) error {
+		return sandbox.ExtractTar(out, dst, sandbox.Limits{})
+	})
 	if err != nil {
-		return errkind.Wrap(errkind.Infra, err)
-	}
-	if err := cmd.Start(); err != nil {
-		return errkind.Wrap(errkind.Infra, fmt.Errorf("cannot run git archive in %s: %w", r.Dir(), err))
-	}
-	xerr := sandbox.ExtractTar(out, dst, sandbox.Limits{})
-	if xerr != nil {
-		_, _ = io.Copy(io.Discard, out)
-	}
-	werr := cmd.Wait()
-	if werr != nil {
-		return errkind.Wrap(errkind.Infra, &CommandError{Args: cmd.Args, Dir: r.Dir(), Stderr: strings.TrimSpace(stderr.String()), Err: werr})
+		return err
 	}
 	if errors.Is(xerr, sandbox.ErrUnsafeTree) {
 		// The repository's content is hostile or broken, not the machine:

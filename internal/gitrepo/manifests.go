@@ -3,6 +3,7 @@ package gitrepo
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -53,24 +54,19 @@ func (r *Repo) CheckManifests(ctx context.Context, commit string) error {
 	if err != nil {
 		return err
 	}
-	cmd := execCmd(ctx, r.Dir(), nil, c)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
+	var found *ManifestTooLargeError
+	perr, err := r.streamOut(ctx, c, func(out io.Reader) error {
+		var err error
+		found, err = scanSizes(bufio.NewReaderSize(out, 64<<10), commit)
+		if found != nil && err == nil {
+			return errStop
+		}
+		return err
+	})
 	if err != nil {
-		return errkind.Wrap(errkind.Infra, err)
+		return err
 	}
-	if err := cmd.Start(); err != nil {
-		return errkind.Wrap(errkind.Infra, fmt.Errorf("cannot run git ls-tree in %s: %w", r.Dir(), err))
-	}
-	found, perr := scanSizes(bufio.NewReaderSize(out, 64<<10), commit)
-	if found != nil || perr != nil {
-		_, _ = io.Copy(io.Discard, out)
-	}
-	if werr := cmd.Wait(); werr != nil {
-		return errkind.Wrap(errkind.Infra, &CommandError{Args: cmd.Args, Dir: r.Dir(), Stderr: strings.TrimSpace(stderr.String()), Err: werr})
-	}
-	if perr != nil {
+	if perr != nil && perr != errStop {
 		return errkind.Wrap(errkind.Infra, fmt.Errorf("git ls-tree in %s: %w", r.Dir(), perr))
 	}
 	if found != nil {
@@ -106,4 +102,32 @@ func scanSizes(r *bufio.Reader, commit string) (*ManifestTooLargeError, error) {
 			return &ManifestTooLargeError{Path: p, Commit: commit, Size: size}, nil
 		}
 	}
+}
+
+// errStop is a consumer of streamOut that stopped early on purpose.
+var errStop = errors.New("stopped")
+
+// streamOut runs git command c in the repository with its standard output
+// read by consume as it comes. When consume stops early (any error), the
+// rest of the output is drained so that git ends. err is git's own failure
+// (an Infra error naming the command and its stderr); cerr is consume's.
+func (r *Repo) streamOut(ctx context.Context, c command, consume func(io.Reader) error) (cerr, err error) {
+	cmd := execCmd(ctx, r.Dir(), nil, c)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, errkind.Wrap(errkind.Infra, fmt.Errorf("cannot run git %s in %s: %w", c.args[0], r.Dir(), err))
+	}
+	cerr = consume(out)
+	if cerr != nil {
+		_, _ = io.Copy(io.Discard, out)
+	}
+	if werr := cmd.Wait(); werr != nil {
+		return cerr, errkind.Wrap(errkind.Infra, &CommandError{Args: cmd.Args, Dir: r.Dir(), Stderr: strings.TrimSpace(stderr.String()), Err: werr})
+	}
+	return cerr, nil
 }
