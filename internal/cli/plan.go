@@ -289,7 +289,7 @@ time, and the output says so. The results are recorded in the plan file.`,
 			if err != nil {
 				return err
 			}
-			p.Computed.Gates, p.Computed.CheckedAt, p.Computed.Heads = gates, a.now().UTC().Truncate(time.Second), p.HeadsKey()
+			p.Checked(gates, a.now())
 			if err := p.Save(ws); err != nil {
 				return err
 			}

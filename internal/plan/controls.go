@@ -124,8 +124,11 @@ func (p *Plan) OverrideFor(gate string, overrides []GateOverride) *GateOverride 
 }
 
 // ApplyOverrides marks each failed gate overridden for the current scope
-// among overrides as overridden, naming who and why.
+// among overrides as overridden, naming who and why. A failed gate
+// overridden only for an earlier scope stays failed, and a detail says
+// that override is stale.
 func (p *Plan) ApplyOverrides(gates []Gate, overrides []GateOverride) []Gate {
+	key := p.HeadsKey()
 	for i := range gates {
 		if gates[i].Status != Fail {
 			continue
@@ -134,6 +137,13 @@ func (p *Plan) ApplyOverrides(gates []Gate, overrides []GateOverride) []Gate {
 			gates[i].Details = append([]string{"failed: " + gates[i].Reason}, gates[i].Details...)
 			gates[i].Status = Overridden
 			gates[i].Reason = fmt.Sprintf("overridden by %s at %s: %s", o.By, o.At.UTC().Format(time.RFC3339), o.Reason)
+			continue
+		}
+		for j := len(overrides) - 1; j >= 0; j-- {
+			if o := overrides[j]; o.Gate == gates[i].Name {
+				gates[i].Details = append(gates[i].Details, fmt.Sprintf("stale override: %s overrode this gate at %s for an earlier scope (%.12s; the plan was re-frozen since), so it does not apply to the scope frozen now (%.12s)", o.By, o.At.UTC().Format(time.RFC3339), o.Heads, key))
+				break
+			}
 		}
 	}
 	return gates

@@ -33,7 +33,7 @@ type Plan struct {
 	Title   string    `yaml:"title" json:"title"`
 	Spec    string    `yaml:"spec,omitempty" json:"spec,omitempty"`
 	Manager string    `yaml:"manager" json:"manager"`
-	Created time.Time `yaml:"created" json:"created"`
+	Created time.Time `yaml:"created" json:"created,omitzero"`
 	Notes   string    `yaml:"notes,omitempty" json:"notes,omitempty"`
 	Changes []Change  `yaml:"changes" json:"changes"`
 	// Rescoped records every re-freeze of the scope.
@@ -76,10 +76,20 @@ type Computed struct {
 	Order      [][]string `yaml:"order" json:"order"`
 	Upstream   []string   `yaml:"upstream,omitempty" json:"upstream,omitempty"`
 	Downstream []string   `yaml:"downstream,omitempty" json:"downstream,omitempty"`
-	Gates      []Gate     `yaml:"gates,omitempty" json:"gates,omitempty"`
-	CheckedAt  time.Time  `yaml:"checked_at,omitempty" json:"checked_at,omitempty"`
+	Gates      []Gate     `yaml:"gates,omitempty" json:"gates"`
+	// CheckedAt is when the gates were last checked; nil (null in JSON)
+	// for a plan never checked.
+	CheckedAt *time.Time `yaml:"checked_at,omitempty" json:"checked_at"`
 	// Heads is the frozen scope (HeadsKey) the gates were checked for.
 	Heads string `yaml:"heads,omitempty" json:"heads,omitempty"`
+
+	// State and Failing sum up the recorded gates for a reader (JSON
+	// only, filled in when the plan is written as JSON; see GateState).
+	State   string   `yaml:"-" json:"state"`
+	Failing []string `yaml:"-" json:"failing"`
+	// Stale is set when the recorded gates were checked for another
+	// frozen scope than the plan's current one (JSON only).
+	Stale bool `yaml:"-" json:"stale"`
 }
 
 // Gate statuses.
@@ -87,6 +97,10 @@ const (
 	Pass = "pass"
 	Fail = "fail"
 	Warn = "warn"
+	// Stale is the status, in what cascade prints, of a recorded gate
+	// result that was checked for another frozen scope than the plan's
+	// current one: it says nothing about what would ship now.
+	Stale = "stale"
 )
 
 // Gate is one check's result.
@@ -95,6 +109,9 @@ type Gate struct {
 	Status  string   `yaml:"status" json:"status"`
 	Reason  string   `yaml:"reason" json:"reason"`
 	Details []string `yaml:"details,omitempty" json:"details"`
+	// Recorded is, for a stale gate (Status "stale" in JSON), the status
+	// it had when it was checked for an earlier scope.
+	Recorded string `yaml:"-" json:"recorded_status,omitempty"`
 }
 
 var validID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)

@@ -53,13 +53,48 @@ func PlanText(w io.Writer, p *plan.Plan) error {
 		}
 		fmt.Fprintf(w, "Re-frozen by %s at %s %s%s\n", r.By, r.At.Format(time.RFC3339), r.Reason, note)
 	}
-	if len(p.Computed.Gates) > 0 {
-		fmt.Fprintf(w, "\nGates at %s:\n", p.Computed.CheckedAt.Format(time.RFC3339))
-		for _, g := range p.Computed.Gates {
-			fmt.Fprintf(w, "  %-12s %-4s %s\n", g.Name, strings.ToUpper(g.Status), g.Reason)
+	switch state, _ := p.GateState(); state {
+	case plan.NeverChecked:
+		fmt.Fprintf(w, "\nGates: never checked; run `cascade plan check %s`\n", p.ID)
+	case plan.StaleState:
+		fmt.Fprintf(w, "\nGates at %s: STALE, checked for an earlier scope (the plan was re-frozen or its heads changed since); they say nothing about what ships now: run `cascade plan check %s`\n", checkedAt(p), p.ID)
+	default:
+		fmt.Fprintf(w, "\nGates at %s:\n", checkedAt(p))
+	}
+	for _, g := range p.RecordedGates() {
+		status := strings.ToUpper(g.Status)
+		if g.Recorded != "" {
+			status += " (was " + strings.ToUpper(g.Recorded) + ")"
 		}
+		fmt.Fprintf(w, "  %-12s %-4s %s\n", g.Name, status, g.Reason)
 	}
 	return nil
+}
+
+// checkedAt is when the plan's gates were last checked, or "an unknown time".
+func checkedAt(p *plan.Plan) string {
+	if p.Computed.CheckedAt == nil {
+		return "an unknown time"
+	}
+	return p.Computed.CheckedAt.Format(time.RFC3339)
+}
+
+// gateSummary is the GATES column of `plan list`.
+func gateSummary(p *plan.Plan) string {
+	state, failing := p.GateState()
+	switch state {
+	case plan.StaleState:
+		s := "stale (re-frozen since the last check"
+		if len(failing) > 0 {
+			s += "; then failing: " + strings.Join(failing, ", ")
+		}
+		return s + ")"
+	case plan.Failing:
+		return "failing: " + strings.Join(failing, ", ")
+	case plan.Passing:
+		return "pass"
+	}
+	return state
 }
 
 // PlanList writes one line per plan.
@@ -71,17 +106,7 @@ func PlanList(w io.Writer, ps []*plan.Plan) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTITLE\tMANAGER\tREPOS\tGATES")
 	for _, p := range ps {
-		gates := "not checked"
-		if len(p.Computed.Gates) > 0 {
-			gates = "pass"
-			for _, g := range p.Computed.Gates {
-				if g.Status == plan.Fail {
-					gates = "failing: " + g.Name
-					break
-				}
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Title, p.Manager, strings.Join(p.Repos(), ", "), gates)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Title, p.Manager, strings.Join(p.Repos(), ", "), gateSummary(p))
 	}
 	return tw.Flush()
 }
@@ -95,7 +120,9 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 	if p.Spec != "" {
 		fmt.Fprintf(w, "- **Spec:** %s\n", p.Spec)
 	}
-	fmt.Fprintf(w, "- **Created:** %s\n", p.Created.Format("2006-01-02 15:04 MST"))
+	if !p.Created.IsZero() {
+		fmt.Fprintf(w, "- **Created:** %s\n", p.Created.Format("2006-01-02 15:04 MST"))
+	}
 	if p.Notes != "" {
 		fmt.Fprintf(w, "\n%s\n", p.Notes)
 	}
@@ -151,11 +178,25 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 		fmt.Fprintf(w, "Not checked yet: run `cascade plan check %s`.\n", p.ID)
 		return nil
 	}
-	fmt.Fprintf(w, "Checked %s.\n\n", p.Computed.CheckedAt.Format("2006-01-02 15:04 MST"))
+	when := "at an unknown time"
+	if p.Computed.CheckedAt != nil {
+		when = p.Computed.CheckedAt.Format("2006-01-02 15:04 MST")
+	}
+	gates := p.ApplyOverrides(append([]plan.Gate(nil), p.Computed.Gates...), p.Overrides)
+	if p.GatesStale() {
+		fmt.Fprintf(w, "**Stale:** checked %s for an earlier scope (the plan was re-frozen or its heads changed since); these results say nothing about what ships now: run `cascade plan check %s`.\n\n", when, p.ID)
+		gates = p.RecordedGates()
+	} else {
+		fmt.Fprintf(w, "Checked %s.\n\n", when)
+	}
 	fmt.Fprintln(w, "| gate | status | reason |")
 	fmt.Fprintln(w, "|---|---|---|")
-	for _, g := range p.ApplyOverrides(append([]plan.Gate(nil), p.Computed.Gates...), p.Overrides) {
-		fmt.Fprintf(w, "| %s | %s | %s |\n", g.Name, g.Status, strings.ReplaceAll(g.Reason, "|", "\\|"))
+	for _, g := range gates {
+		status := g.Status
+		if g.Recorded != "" {
+			status += " (was " + g.Recorded + ")"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |\n", g.Name, status, strings.ReplaceAll(g.Reason, "|", "\\|"))
 	}
 	return nil
 }
