@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	humanize "github.com/dustin/go-humanize"
@@ -22,6 +23,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/report"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/trace"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
@@ -66,6 +68,11 @@ type app struct {
 	opts          Options
 	unsafeSandbox bool
 	sandboxDisk   string
+
+	// quiet turns progress off; verbose logs every command run.
+	quiet, verbose bool
+	progMu         sync.Mutex
+	active         *progress
 }
 
 // Options are what a caller of the Go API injects instead of the real
@@ -166,7 +173,12 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 	root.PersistentFlags().BoolVar(&a.noCache, "no-cache", false, "ignore cached results (they are still refreshed)")
 	root.PersistentFlags().BoolVar(&a.unsafeSandbox, "unsafe-sandbox", false, "run builds, tests and steps without isolation (reports say so): only for a machine that cannot isolate them (see cascade sandbox check) and code you trust")
 	root.PersistentFlags().StringVar(&a.sandboxDisk, "sandbox-disk", "8GiB", "the disk each sandboxed command may fill in total, a `SIZE` such as 512MiB or 20GiB (its work tree's growth, overlays, /tmp and HOME); past it the command is killed and its result is an error")
+	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "show no progress on stderr")
+	root.PersistentFlags().BoolVar(&a.verbose, "verbose", false, "log every command cascade runs (git, builds, tests, benchmarks) to stderr")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if a.verbose {
+			a.ctx = trace.WithCommands(a.ctx, a.logCommand)
+		}
 		sandbox.AllowUnsafe(a.unsafeSandbox)
 		n, err := humanize.ParseBytes(a.sandboxDisk)
 		if err != nil || n < 1<<20 || n > 1<<50 {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/plan"
 	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/report"
@@ -285,7 +286,7 @@ time, and the output says so. The results are recorded in the plan file.`,
 			if err != nil {
 				return err
 			}
-			gates, err := plan.Check(a.ctx, ws, g, p, plan.CheckOptions{At: when, CacheDir: cache, BenchRuns: runs, NoCache: a.noCache})
+			gates, err := a.checkGates(ws, g, p, plan.CheckOptions{At: when, CacheDir: cache, BenchRuns: runs, NoCache: a.noCache})
 			if err != nil {
 				return err
 			}
@@ -473,4 +474,28 @@ func failScope(gates []plan.Gate, reason string) []plan.Gate {
 		}
 	}
 	return gates
+}
+
+// checkGates runs plan.Check, reporting each gate (and the downstream
+// gate's verification) as progress.
+func (a *app) checkGates(ws *workspace.Workspace, g *graph.Workspace, p *plan.Plan, opt plan.CheckOptions) ([]plan.Gate, error) {
+	prog := a.newProgress("plan check", plan.Gates)
+	defer prog.stop()
+	var started time.Time
+	if prog != nil {
+		opt.Progress = func(gate plan.Gate, done bool) {
+			if !done {
+				started = time.Now()
+				prog.begin(gate.Name)
+				return
+			}
+			prog.finish(gate.Name, gate.Status, time.Since(started))
+		}
+		opt.Verify = func(e verify.Progress) {
+			if e.Result != nil {
+				prog.note(fmt.Sprintf("downstream [%d/%d] %s (%s): %s", e.Done, e.Total, e.Repo, e.State, e.Result.Verdict))
+			}
+		}
+	}
+	return plan.Check(a.ctx, ws, g, p, opt)
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -127,15 +126,29 @@ matches no line), since nothing was checked. Without it, that is a warning.`,
 	return cmd
 }
 
-// replayProgress shows bytes read and lines per second on a terminal.
+// replayProgress reports bytes and lines read (see progress): on a
+// terminal as they are read; in a log a line every 10 seconds and at the
+// end.
 func (a *app) replayProgress(opt *replay.Options) (stop func()) {
-	if !isTerminal(a.stderr) {
+	prog := a.newProgress("replay", 0)
+	if prog == nil {
 		return func() {}
 	}
-	start := time.Now()
+	start, last := time.Now(), time.Time{}
+	pending := ""
 	opt.Progress = func(bytes, lines int64) {
-		secs := time.Since(start).Seconds()
-		fmt.Fprintf(raw(a.stderr).(io.Writer), "\r\033[K%.1f MB read, %d lines, %.0f lines/s", float64(bytes)/1e6, lines, float64(lines)/secs)
+		pending = fmt.Sprintf("%.1f MB read, %d lines, %.0f lines/s", float64(bytes)/1e6, lines, float64(lines)/max(time.Since(start).Seconds(), 0.001))
+		if prog.bar == nil && !last.IsZero() && time.Since(last) < 10*time.Second {
+			return
+		}
+		last = time.Now()
+		prog.note(pending)
+		pending = ""
 	}
-	return func() { fmt.Fprint(raw(a.stderr).(io.Writer), "\r\033[K") }
+	return func() {
+		if pending != "" && prog.bar == nil {
+			prog.note(pending)
+		}
+		prog.stop()
+	}
 }

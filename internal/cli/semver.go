@@ -2,6 +2,7 @@ package cli
 
 import (
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -67,7 +68,19 @@ minor raise until it is released.`,
 			for _, w := range with {
 				opt.With = append(opt.With, strings.TrimSpace(w))
 			}
+			prog := a.newProgress("semver", 0)
+			var started time.Time
+			opt.Progress = func(module string, done bool, total int) {
+				prog.setTotal(total)
+				if !done {
+					started = time.Now()
+					prog.begin(module)
+					return
+				}
+				prog.finish(module, "compared", time.Since(started))
+			}
 			rep, err := semver.Check(a.ctx, g, opt)
+			prog.stop()
 			if err != nil {
 				return err
 			}

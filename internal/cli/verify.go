@@ -2,12 +2,9 @@ package cli
 
 import (
 	"bytes"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -108,9 +105,10 @@ downstream could not be verified (an error verdict): never read as safe.`,
 			opt.With, opt.Only, opt.Tiers = with, only, tier
 			opt.Jobs, opt.Retries, opt.Timeout = jobs, retries, timeout
 			opt.CacheDir, opt.NoCache, opt.BaseDir = cache, a.noCache, wd
-			stop := a.progress(&opt)
+			prog := a.newProgress("verify", 0)
+			opt.Progress = a.verifyProgress(prog)
 			rep, err := verify.Verify(a.ctx, g, opt)
-			stop()
+			prog.stop()
 			if err != nil {
 				return err
 			}
@@ -223,41 +221,18 @@ func writeReport(file string, render func(*bytes.Buffer) error) error {
 	return nil
 }
 
-// progress shows a live line on a terminal; elsewhere it stays quiet.
-func (a *app) progress(opt *verify.Options) (stop func()) {
-	if !isTerminal(a.stderr) {
-		return func() {}
+// verifyProgress reports each downstream verified (see progress).
+func (a *app) verifyProgress(p *progress) func(verify.Progress) {
+	if p == nil {
+		return nil
 	}
-	var mu sync.Mutex
-	running := map[string]bool{}
-	done, total := 0, 0
-	start := time.Now()
-	draw := func() {
-		var names []string
-		for n := range running {
-			names = append(names, n)
+	return func(e verify.Progress) {
+		p.setTotal(e.Total)
+		unit := e.Repo + " (" + e.State + ")"
+		if e.Result == nil {
+			p.begin(unit)
+			return
 		}
-		line := fmt.Sprintf("[%d/%d] %s  %s", done, total, time.Since(start).Round(time.Second), strings.Join(names, ", "))
-		if len(line) > 100 {
-			line = line[:97] + "..."
-		}
-		fmt.Fprintf(raw(a.stderr).(io.Writer), "\r\033[K%s", report.Sanitize(line))
-	}
-	opt.Progress = func(p verify.Progress) {
-		mu.Lock()
-		defer mu.Unlock()
-		key := p.Repo + " (" + p.State + ")"
-		done, total = p.Done, p.Total
-		if p.Result != nil {
-			delete(running, key)
-		} else {
-			running[key] = true
-		}
-		draw()
-	}
-	return func() {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprint(raw(a.stderr).(io.Writer), "\r\033[K")
+		p.finish(unit, e.Result.Verdict, time.Duration(e.Result.DurationMS)*time.Millisecond)
 	}
 }

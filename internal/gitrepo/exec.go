@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/trace"
 )
 
 // CommandError is a git command that failed: its argv, directory and the
@@ -58,6 +59,7 @@ func baseEnv(extra []string) []string {
 // execCmd is the process for c, run in dir; every git process cascade
 // starts is made here.
 func execCmd(ctx context.Context, dir string, extraEnv []string, c command) *exec.Cmd {
+	trace.Command(ctx, dir, append([]string{"git"}, c.args...)...)
 	cmd := exec.CommandContext(ctx, "git", c.args...)
 	cmd.Dir = dir
 	cmd.Env = baseEnv(extraEnv)

@@ -34,34 +34,55 @@ type CheckOptions struct {
 	// NoCache measures the benchmarks again instead of reusing the samples
 	// an earlier check took of the same trees (they are still stored).
 	NoCache bool
+	// Progress, if set, hears about every gate as it starts (done false)
+	// and ends (done true, with its result); Verify hears about the
+	// downstream gate's verification.
+	Progress func(gate Gate, done bool)
+	Verify   func(verify.Progress)
 }
+
+// Gates is how many gates Check runs.
+const Gates = 7
 
 // Check runs every gate of the plan.
 func Check(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace, p *Plan, opt CheckOptions) ([]Gate, error) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Minute
 	}
-	gates := []Gate{WindowGate(ws.Policy, opt.At), FreezeGate(ws.Policy, opt.At), ManagerGate(p)}
-	scope, err := ScopeGate(ctx, g, p)
-	if err != nil {
-		return nil, err
+	var gates []Gate
+	run := func(name string, gate func() (Gate, error)) error {
+		if opt.Progress != nil {
+			opt.Progress(Gate{Name: name}, false)
+		}
+		g, err := gate()
+		if err != nil {
+			return err
+		}
+		if opt.Progress != nil {
+			opt.Progress(g, true)
+		}
+		gates = append(gates, g)
+		return nil
 	}
-	gates = append(gates, scope)
-	sg, err := semverGate(ctx, g, p, opt)
-	if err != nil {
-		return nil, err
+	now := func(g Gate) func() (Gate, error) { return func() (Gate, error) { return g, nil } }
+	steps := []struct {
+		name string
+		gate func() (Gate, error)
+	}{
+		{"window", now(WindowGate(ws.Policy, opt.At))},
+		{"freeze", now(FreezeGate(ws.Policy, opt.At))},
+		{"manager", now(ManagerGate(p))},
+		{"scope", func() (Gate, error) { return ScopeGate(ctx, g, p) }},
+		{"semver", func() (Gate, error) { return semverGate(ctx, g, p, opt) }},
+		{"downstream", func() (Gate, error) { return downstreamGate(ctx, g, p, opt) }},
+		{"performance", func() (Gate, error) { return perfGate(ctx, g, p, opt) }},
 	}
-	gates = append(gates, sg)
-	dg, err := downstreamGate(ctx, g, p, opt)
-	if err != nil {
-		return nil, err
+	for _, s := range steps {
+		if err := run(s.name, s.gate); err != nil {
+			return nil, err
+		}
 	}
-	gates = append(gates, dg)
-	pg, err := perfGate(ctx, g, p, opt)
-	if err != nil {
-		return nil, err
-	}
-	return append(gates, pg), nil
+	return gates, nil
 }
 
 // Failed reports whether any gate failed.
@@ -143,7 +164,7 @@ func downstreamGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckO
 	for _, c := range p.Changes {
 		head[c.Repo] = c.Head
 	}
-	vo := verify.Options{Upstream: flat[0] + "@" + head[flat[0]], CacheDir: opt.CacheDir, Retries: 2, Timeout: opt.Timeout}
+	vo := verify.Options{Upstream: flat[0] + "@" + head[flat[0]], CacheDir: opt.CacheDir, Retries: 2, Timeout: opt.Timeout, Progress: opt.Verify}
 	for _, r := range flat[1:] {
 		vo.With = append(vo.With, r+"@"+head[r])
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/ecosystems"
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/sandbox"
+	"github.com/cascade-dev/cascade/internal/trace"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
@@ -112,6 +113,7 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 		for _, dir := range []string{baseDir, headDir} {
 			fetch := goEco.Fetch(sandbox.Cmd{Args: append(gomod.FetchArgs(), "./..."),
 				Dir: dir, Env: goEco.Env, Timeout: opt.Timeout, ReadOnly: []string{sl.Dir}}, dir)
+			trace.Shell(ctx, fetch.Dir, fetch.Args, fetch.Shell)
 			if _, err := sandbox.Run(ctx, fetch); err != nil {
 				return Gate{}, err
 			}
@@ -166,6 +168,7 @@ func benchRunner(ctx context.Context, repo string, cmd sandbox.Cmd, baseDir, hea
 			c.Dir, side = headDir, "head"
 		}
 		c.Writable = append(append([]string(nil), c.Writable...), c.Dir)
+		trace.Shell(ctx, c.Dir, c.Args, c.Shell)
 		res, err := sandbox.Run(ctx, c)
 		if err != nil {
 			return "", "", err

@@ -100,6 +100,9 @@ type Options struct {
 	// With are other refs (REPO@REF) that ship together: the head is built
 	// with their Go modules in place, as the release will be.
 	With []string
+	// Progress, if set, hears about each module as its comparison
+	// starts (done false) and ends (done true), with the module count.
+	Progress func(module string, done bool, total int)
 }
 
 // Check computes the bump for every module of the repo.
@@ -202,8 +205,14 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		if bases[i].note != "" {
 			mr.Notes = append(mr.Notes, bases[i].note)
 		}
+		if opt.Progress != nil {
+			opt.Progress(mr.Module, false, len(mods))
+		}
 		if err := c.compare(&mr, m, baseCommit, headCommit); err != nil {
 			return nil, err
+		}
+		if opt.Progress != nil {
+			opt.Progress(mr.Module, true, len(mods))
 		}
 		mr.Proposed = proposals[i]
 		decide(&mr, base)

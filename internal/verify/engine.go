@@ -17,6 +17,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/trace"
 )
 
 // engine holds what the jobs of one verification share.
@@ -103,6 +104,7 @@ func (e *engine) onceOf(m map[string]*once, key string) *once {
 func (e *engine) run(ctx context.Context, c sandbox.Cmd) (sandbox.Result, error) {
 	c.Timeout = e.opt.Timeout
 	c.ReadOnly = append(c.ReadOnly, e.work)
+	trace.Shell(ctx, c.Dir, c.Args, c.Shell)
 	return sandbox.Run(ctx, c)
 }
 
