@@ -214,6 +214,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 	root.SetVersionTemplate("cascade {{.Version}}\n")
 	root.SetHelpCommand(a.helpCommand())
 	refuseUnknownSubcommands(root)
+	a.registerCompletions(root)
 	return root
 }
 
@@ -318,19 +319,4 @@ func raw(w any) any {
 		return t.Underlying()
 	}
 	return w
-}
-
-// repoCompletion completes REPO arguments with the workspace's repo names.
-func (a *app) repoCompletion(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	ws, err := a.loadWorkspace()
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	var names []string
-	for _, r := range ws.Repos {
-		if strings.HasPrefix(r.Name, toComplete) {
-			names = append(names, r.Name)
-		}
-	}
-	return names, cobra.ShellCompDirectiveNoFileComp
 }

@@ -479,7 +479,7 @@ func failScope(gates []plan.Gate, reason string) []plan.Gate {
 // checkGates runs plan.Check, reporting each gate (and the downstream
 // gate's verification) as progress.
 func (a *app) checkGates(ws *workspace.Workspace, g *graph.Workspace, p *plan.Plan, opt plan.CheckOptions) ([]plan.Gate, error) {
-	prog := a.newProgress("plan check", plan.Gates)
+	prog := a.newProgress("plan check", len(plan.GateNames))
 	defer prog.stop()
 	var started time.Time
 	if prog != nil {

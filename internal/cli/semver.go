@@ -52,8 +52,7 @@ minor raise until it is released.`,
   cascade semver json-schema-converter --head strict-where --json
   cascade semver clever-api --head adapt-strict-where --with clever-db@strict-where
   cascade semver cast --base v1.8.0`,
-		Args:              args(cobra.ExactArgs(1)),
-		ValidArgsFunction: a.repoCompletion,
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			_, g, err := a.loadGraph()
 			if err != nil {

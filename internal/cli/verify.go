@@ -71,8 +71,7 @@ downstream could not be verified (an error verdict): never read as safe.`,
   cascade verify clever-db@strict-where --with clever-api@adapt-strict-where
   cascade verify clever-db@./work-in-progress --only clever-api --json
   cascade verify clever-db@feature --junit verify.xml --markdown comment.md`,
-		Args:              args(cobra.MaximumNArgs(1)),
-		ValidArgsFunction: a.repoCompletion,
+		Args: args(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			if err := a.pluginSettings(cmd); err != nil {
 				return err

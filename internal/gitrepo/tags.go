@@ -81,3 +81,20 @@ func (r *Repo) tagList(ctx context.Context, opts ...string) ([]string, error) {
 	}
 	return strings.Split(out, "\n"), nil
 }
+
+// RefNames lists the repository's branches, then its tags, by their short
+// names (for shell completion of REPO@REF arguments).
+func (r *Repo) RefNames(ctx context.Context) (branches, tags []string, err error) {
+	out, err := r.git(ctx, "for-each-ref", []string{"--format=%(refname)"}, []string{"refs/heads", "refs/tags"})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if b, ok := strings.CutPrefix(line, "refs/heads/"); ok {
+			branches = append(branches, b)
+		} else if t, ok := strings.CutPrefix(line, "refs/tags/"); ok {
+			tags = append(tags, t)
+		}
+	}
+	return branches, tags, nil
+}

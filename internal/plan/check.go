@@ -41,8 +41,6 @@ type CheckOptions struct {
 	Verify   func(verify.Progress)
 }
 
-// Gates is how many gates Check runs.
-const Gates = 7
 
 // Check runs every gate of the plan.
 func Check(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace, p *Plan, opt CheckOptions) ([]Gate, error) {
