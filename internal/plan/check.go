@@ -41,7 +41,6 @@ type CheckOptions struct {
 	Verify   func(verify.Progress)
 }
 
-
 // Check runs every gate of the plan.
 func Check(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace, p *Plan, opt CheckOptions) ([]Gate, error) {
 	if opt.Timeout <= 0 {
