@@ -1,0 +1,109 @@
+package plan
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestGateState(t *testing.T) {
+	at := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	newPlan := func() *Plan {
+		return &Plan{ID: "p", Manager: "alice", Changes: []Change{{Repo: "lib", Ref: "f", Base: strings.Repeat("a", 40), Head: strings.Repeat("b", 40), Version: "v1.1.0"}}}
+	}
+	gates := []Gate{{Name: "window", Status: Fail}, {Name: "manager", Status: Pass}, {Name: "scope", Status: Fail}}
+	for _, tc := range []struct {
+		name        string
+		edit        func(p *Plan)
+		state       string
+		failing     []string
+		stale       bool
+		wantStatus0 string
+	}{
+		{"never checked", func(p *Plan) {}, NeverChecked, nil, false, ""},
+		{"failing", func(p *Plan) { p.Checked(append([]Gate(nil), gates...), at) }, Failing, []string{"window", "scope"}, false, Fail},
+		{"passing", func(p *Plan) { p.Checked([]Gate{{Name: "window", Status: Pass}, {Name: "performance", Status: Warn}}, at) }, Passing, nil, false, Pass},
+		{"head moved", func(p *Plan) {
+			p.Checked([]Gate{{Name: "window", Status: Pass}}, at)
+			p.Changes[0].Head = strings.Repeat("c", 40)
+		}, StaleState, nil, true, Stale},
+		{"version edited", func(p *Plan) {
+			p.Checked(append([]Gate(nil), gates...), at)
+			p.Changes[0].Version = "v2.0.0"
+		}, StaleState, []string{"window", "scope"}, true, Stale},
+		{"no scope recorded", func(p *Plan) {
+			p.Checked([]Gate{{Name: "window", Status: Pass}}, at)
+			p.Computed.Heads = ""
+		}, StaleState, nil, true, Stale},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPlan()
+			tc.edit(p)
+			state, failing := p.GateState()
+			if state != tc.state || !cmp.Equal(failing, tc.failing) || p.GatesStale() != tc.stale {
+				t.Fatalf("GateState = %q %v, stale %v; want %q %v, stale %v", state, failing, p.GatesStale(), tc.state, tc.failing, tc.stale)
+			}
+			data, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Created  *string `json:"created"`
+				Computed struct {
+					CheckedAt *string `json:"checked_at"`
+					State     string  `json:"state"`
+					Stale     bool    `json:"stale"`
+					Gates     []struct {
+						Status   string `json:"status"`
+						Recorded string `json:"recorded_status"`
+					} `json:"gates"`
+				} `json:"computed"`
+			}
+			if err := json.Unmarshal(data, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(data), "0001-01-01") {
+				t.Errorf("JSON holds a zero time: %s", data)
+			}
+			if doc.Computed.State != tc.state || doc.Computed.Stale != tc.stale {
+				t.Errorf("JSON state %q stale %v, want %q %v", doc.Computed.State, doc.Computed.Stale, tc.state, tc.stale)
+			}
+			if (doc.Computed.CheckedAt == nil) != (tc.state == NeverChecked) {
+				t.Errorf("JSON checked_at = %v for state %q", doc.Computed.CheckedAt, tc.state)
+			}
+			if tc.wantStatus0 != "" && doc.Computed.Gates[0].Status != tc.wantStatus0 {
+				t.Errorf("first gate's JSON status = %q, want %q", doc.Computed.Gates[0].Status, tc.wantStatus0)
+			}
+			for _, g := range doc.Computed.Gates {
+				if tc.stale && (g.Status != Stale || g.Recorded == "") {
+					t.Errorf("stale plan's gate in JSON: status %q recorded %q", g.Status, g.Recorded)
+				}
+			}
+			// The file keeps what was recorded.
+			if len(p.Computed.Gates) > 0 && p.Computed.Gates[0].Status == Stale {
+				t.Errorf("marshalling changed the plan's recorded gates")
+			}
+		})
+	}
+}
+
+func TestApplyOverridesNamesStaleOverride(t *testing.T) {
+	p := &Plan{ID: "p", Changes: []Change{{Repo: "lib", Head: strings.Repeat("b", 40)}}}
+	old := GateOverride{Gate: "semver", By: "alice", At: time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC), Reason: "ok", Heads: strings.Repeat("0", 64)}
+	got := p.ApplyOverrides([]Gate{{Name: "semver", Status: Fail, Reason: "under-bump"}}, []GateOverride{old})
+	if got[0].Status != Fail {
+		t.Fatalf("an override for an earlier scope let the gate pass: %+v", got[0])
+	}
+	if len(got[0].Details) != 1 || !strings.HasPrefix(got[0].Details[0], "stale override: alice overrode this gate") {
+		t.Errorf("details = %q, want the stale override named", got[0].Details)
+	}
+	cur := old
+	cur.Heads = p.HeadsKey()
+	got = p.ApplyOverrides([]Gate{{Name: "semver", Status: Fail, Reason: "under-bump"}}, []GateOverride{old, cur})
+	if got[0].Status != Overridden {
+		t.Errorf("the override for the current scope was not applied: %+v", got[0])
+	}
+}
