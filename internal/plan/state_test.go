@@ -25,7 +25,9 @@ func TestGateState(t *testing.T) {
 	}{
 		{"never checked", func(p *Plan) {}, NeverChecked, nil, false, ""},
 		{"failing", func(p *Plan) { p.Checked(append([]Gate(nil), gates...), at) }, Failing, []string{"window", "scope"}, false, Fail},
-		{"passing", func(p *Plan) { p.Checked([]Gate{{Name: "window", Status: Pass}, {Name: "performance", Status: Warn}}, at) }, Passing, nil, false, Pass},
+		{"passing", func(p *Plan) {
+			p.Checked([]Gate{{Name: "window", Status: Pass}, {Name: "performance", Status: Warn}}, at)
+		}, Passing, nil, false, Pass},
 		{"head moved", func(p *Plan) {
 			p.Checked([]Gate{{Name: "window", Status: Pass}}, at)
 			p.Changes[0].Head = strings.Repeat("c", 40)
