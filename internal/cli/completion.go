@@ -31,7 +31,7 @@ func (a *app) registerCompletions(root *cobra.Command) {
 		"semver":                nth(a.completeRepo),
 		"downstream":            nth(a.completeRepo),
 		"upstream":              nth(a.completeRepo),
-		"check":                 every(a.completeRepoRef(true)),
+		"check":                 a.completeRepoRef(true),
 		"plan show":             nth(a.completePlan),
 		"plan check":            nth(a.completePlan),
 		"plan rescope":          nth(a.completePlan),
@@ -88,9 +88,6 @@ func nth(fs ...complete) complete {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 }
-
-// every completes every positional argument with f.
-func every(f complete) complete { return f }
 
 // fixed completes with a fixed list.
 func fixed(values ...string) complete {
