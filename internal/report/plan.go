@@ -92,6 +92,15 @@ func gateSummary(p *plan.Plan) string {
 	case plan.Failing:
 		return "failing: " + strings.Join(failing, ", ")
 	case plan.Passing:
+		var warned []string
+		for _, g := range p.Computed.Gates {
+			if g.Status == plan.Warn {
+				warned = append(warned, g.Name)
+			}
+		}
+		if len(warned) > 0 {
+			return "pass (warnings: " + strings.Join(warned, ", ") + ")"
+		}
 		return "pass"
 	}
 	return state
