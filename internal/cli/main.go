@@ -73,6 +73,7 @@ type app struct {
 	quiet, verbose bool
 	progMu         sync.Mutex
 	active         *progress
+	errMu          sync.Mutex
 }
 
 // Options are what a caller of the Go API injects instead of the real

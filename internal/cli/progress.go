@@ -115,7 +115,7 @@ func (p *progress) finish(unit, outcome string, took time.Duration) {
 	if took > 0 {
 		line += fmt.Sprintf(" in %s", round(took))
 	}
-	fmt.Fprintf(p.a.stderr, "%s (%s elapsed)\n", line, round(time.Since(p.start)))
+	p.a.errLine(fmt.Sprintf("%s (%s elapsed)", line, round(time.Since(p.start))))
 }
 
 // note writes a line about the run: a bar shows it as its description, a
@@ -130,7 +130,7 @@ func (p *progress) note(line string) {
 		p.bar.Describe(report.Sanitize(p.what + ": " + line))
 		return
 	}
-	fmt.Fprintf(p.a.stderr, "%s: %s (%s elapsed)\n", p.what, line, round(time.Since(p.start)))
+	p.a.errLine(fmt.Sprintf("%s: %s (%s elapsed)", p.what, line, round(time.Since(p.start))))
 }
 
 func (p *progress) describe() {
@@ -185,7 +185,15 @@ func (a *app) logCommand(dir string, argv []string) {
 		defer p.mu.Unlock()
 		_ = p.bar.Clear()
 	}
-	fmt.Fprintln(a.stderr, b.String())
+	a.errLine(b.String())
+}
+
+// errLine writes one line to stderr; lines from several goroutines (jobs
+// running at once) never interleave.
+func (a *app) errLine(line string) {
+	a.errMu.Lock()
+	defer a.errMu.Unlock()
+	fmt.Fprintln(a.stderr, line)
 }
 
 // shellWord quotes s for a log line when it is not a plain word.
