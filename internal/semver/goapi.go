@@ -23,6 +23,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/trace"
 )
 
 // goChanges compares the exported API and the requirements of module m
@@ -258,6 +259,8 @@ func (c *checker) load(dir, side string) (map[string]*types.Package, error) {
 		Dir:  dir,
 		Env:  sandbox.Env(tmp, c.env),
 	}
+	// The go command packages.Load runs (go list -json ... ./...).
+	trace.Command(c.ctx, dir, "go", "list", "./...")
 	pkgs, err := packages.Load(cfg, "./...")
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Infra, fmt.Errorf("loading the %s packages of %s: %w", side, c.repo.Name, err))
