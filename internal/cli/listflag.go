@@ -18,12 +18,30 @@ import (
 type listValue struct {
 	items *[]string
 	split bool
+	// check, when set, refuses an item that is not what the flag takes.
+	check func(string) error
 }
 
 // stringList defines a repeatable flag whose values are taken whole
 // (REPO@REF: a branch name or a directory may hold a comma).
 func stringList(f *pflag.FlagSet, p *[]string, name, usage string) {
 	f.Var(&listValue{items: p}, name, usage)
+}
+
+// refList defines a repeatable flag whose values are REPO@REF, each
+// with its ref: a missing ref is an error, not the default branch.
+func refList(f *pflag.FlagSet, p *[]string, name, usage string) {
+	f.Var(&listValue{items: p, check: func(s string) error { return needRef(name, s) }}, name, usage)
+}
+
+// needRef refuses a value of --flag that is not REPO@REF with both parts.
+func needRef(flag, s string) error {
+	s = strings.TrimSpace(s)
+	i := strings.LastIndex(s, "@")
+	if i <= 0 || i == len(s)-1 {
+		return fmt.Errorf("--%s %s names no ref: write REPO@REF, with a branch, tag, commit or directory after the @ (such as clever-api@adapt-strict-where)", flag, s)
+	}
+	return nil
 }
 
 // commaList defines a repeatable flag whose values may also list several
@@ -37,6 +55,11 @@ func (v *listValue) Set(s string) error {
 		return err
 	}
 	if !v.split {
+		if v.check != nil {
+			if err := v.check(s); err != nil {
+				return err
+			}
+		}
 		*v.items = append(*v.items, s)
 		return nil
 	}
@@ -58,6 +81,11 @@ func (v *listValue) setItems(s string) error {
 		item = strings.TrimSpace(item)
 		if item == "" {
 			return fmt.Errorf("the list %q has an empty item; separate names with single commas, or repeat the flag", s)
+		}
+		if v.check != nil {
+			if err := v.check(item); err != nil {
+				return err
+			}
 		}
 		*v.items = append(*v.items, item)
 	}
