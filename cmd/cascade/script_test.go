@@ -131,6 +131,8 @@ func TestScript(t *testing.T) {
 					ts.Fatalf("%v\nstdout:\n%s", err, ts.ReadFile("stdout"))
 				}
 			},
+			// hints DIR: run the commands the last output suggests (hints_test.go).
+			"hints": runHints,
 			// expand FILE...: replace $VAR references in files with their values.
 			"expand": func(ts *testscript.TestScript, neg bool, args []string) {
 				for _, f := range args {

@@ -58,7 +58,7 @@ the file. Edit it afterwards to add url: repos, tiers and a release policy.`,
 			if err := workspace.WriteFile(out, workspace.Render(filepath.Dir(out), repos), 0o644); err != nil {
 				return errkind.Wrap(errkind.Infra, err)
 			}
-			fmt.Fprintf(a.stderr, "wrote %s with %d %s; run `cascade graph` to see how they depend on each other\n", out, len(repos), plural(len(repos), "repo", "repos"))
+			fmt.Fprintf(a.stderr, "wrote %s with %d %s; run `%s` to see how they depend on each other\n", out, len(repos), plural(len(repos), "repo", "repos"), graphHint(out))
 			return nil
 		},
 	}
@@ -72,4 +72,31 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// graphHint is the command that shows the graph of the workspace file
+// out from the current directory: `cascade graph` when cascade finds out
+// by itself, else with --workspace.
+func graphHint(out string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "cascade --workspace " + shellWord(out) + " graph"
+	}
+	if found, err := workspace.Find(wd); err == nil && found == out {
+		return "cascade graph"
+	}
+	if rel, err := filepath.Rel(wd, out); err == nil && !strings.HasPrefix(rel, "..") {
+		out = rel
+	}
+	return "cascade --workspace " + shellWord(out) + " graph"
+}
+
+// shellWord is s as one word of a POSIX shell command line: as it is
+// when it holds only characters no shell treats specially, else in
+// single quotes.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./@:+-=,%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
