@@ -46,8 +46,8 @@ func applyOutputFlags(cmd *cobra.Command) error {
 }
 
 // wantsJSON reports whether the command run asked for JSON output: its
-// --json or its output --format json. When its flags could not be parsed
-// (an unknown flag), the arguments are read as given.
+// --json or its output --format json; when its flags could not all be
+// parsed (an unknown flag before --json), the arguments as given.
 func wantsJSON(cmd *cobra.Command, args []string) bool {
 	if cmd == nil {
 		return false
@@ -59,9 +59,6 @@ func wantsJSON(cmd *cobra.Command, args []string) bool {
 	}
 	if js.Value.String() == "true" || (format != nil && format.Annotations[formatAnnotation] != nil && format.Value.String() == "json") {
 		return true
-	}
-	if f.Parsed() {
-		return false
 	}
 	for i, arg := range args {
 		switch {
