@@ -95,7 +95,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 	if p.Spec != "" {
 		fmt.Fprintf(w, "- **Spec:** %s\n", p.Spec)
 	}
-	fmt.Fprintf(w, "- **Created:** %s\n", p.Created.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "- **Created:** %s\n", p.Created.Format("2006-01-02 15:04:05 MST"))
 	if p.Notes != "" {
 		fmt.Fprintf(w, "\n%s\n", p.Notes)
 	}
@@ -142,7 +142,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 		fmt.Fprintln(w, "\n## Gate overrides")
 		fmt.Fprintln(w)
 		for _, o := range p.Overrides {
-			fmt.Fprintf(w, "- **%s** overridden by %s at %s: %s\n", o.Gate, o.By, o.At.UTC().Format("2006-01-02 15:04 MST"), o.Reason)
+			fmt.Fprintf(w, "- **%s** overridden by %s at %s: %s\n", o.Gate, o.By, o.At.UTC().Format("2006-01-02 15:04:05 MST"), o.Reason)
 		}
 	}
 	fmt.Fprintln(w, "\n## Gates")
@@ -151,7 +151,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 		fmt.Fprintf(w, "Not checked yet: run `cascade plan check %s`.\n", p.ID)
 		return nil
 	}
-	fmt.Fprintf(w, "Checked %s.\n\n", p.Computed.CheckedAt.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "Checked %s.\n\n", p.Computed.CheckedAt.Format("2006-01-02 15:04:05 MST"))
 	fmt.Fprintln(w, "| gate | status | reason |")
 	fmt.Fprintln(w, "|---|---|---|")
 	for _, g := range p.ApplyOverrides(append([]plan.Gate(nil), p.Computed.Gates...), p.Overrides) {
