@@ -29,20 +29,28 @@ func stringList(f *pflag.FlagSet, p *[]string, name, usage string) {
 }
 
 // refList defines a repeatable flag whose values are REPO@REF, each
-// with its ref: a missing ref is an error, not the default branch.
-func refList(f *pflag.FlagSet, p *[]string, name, usage string) {
-	f.Var(&listValue{items: p, check: func(s string) error { return needRef(name, s) }}, name, usage)
+// with its ref: a missing ref is an error, not the default branch. why
+// says what the ref is for.
+func refList(f *pflag.FlagSet, p *[]string, name, usage, why string) {
+	f.Var(&listValue{items: p, check: func(s string) error { return needRef(name, why, s) }}, name, usage)
 }
 
 // needRef refuses a value of --flag that is not REPO@REF with both parts.
-func needRef(flag, s string) error {
+func needRef(flag, why, s string) error {
 	s = strings.TrimSpace(s)
 	i := strings.LastIndex(s, "@")
 	if i <= 0 || i == len(s)-1 {
-		return fmt.Errorf("--%s %s names no ref: write REPO@REF, with a branch, tag, commit or directory after the @ (such as clever-api@adapt-strict-where)", flag, s)
+		repo := strings.TrimSuffix(s, "@")
+		return &flagValueError{fmt.Sprintf("--%s %s names no ref: %s (--%s %s@REF)", flag, s, why, flag, repo)}
 	}
 	return nil
 }
+
+// flagValueError is a refused flag value whose message names the flag and
+// says what to give instead: it is shown as it is.
+type flagValueError struct{ msg string }
+
+func (e *flagValueError) Error() string { return e.msg }
 
 // commaList defines a repeatable flag whose values may also list several
 // names separated by commas (--only a,b).

@@ -204,6 +204,10 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		return nil
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		var value *flagValueError
+		if errors.As(err, &value) {
+			return errkind.Wrap(errkind.Invalid, value)
+		}
 		return errkind.New(errkind.Invalid, "%v; see `%s --help`", err, c.CommandPath())
 	})
 	root.AddCommand(

@@ -89,7 +89,7 @@ minor raise until it is released.`,
 	f.StringVar(&opt.Base, "base", "", "the root module's release `VERSION` to compare with, or dir/vX.Y.Z a nested module's (default: the highest semver tag reachable from the head, below the head's own)")
 	f.StringVar(&opt.Head, "head", "", "the `REF` to check (default: the repo's branch)")
 	f.StringVar(&opt.Proposed, "proposed", "", "the `VERSION` to check (default: a version tag on the head commit)")
-	refList(f, &with, "with", "another repo's ref the head is built with, `REPO@REF` (repeatable)")
+	refList(f, &with, "with", "another repo's ref the head is built with, `REPO@REF` (repeatable)", "the head is built with a branch, tag, commit or directory of each repo")
 	f.BoolVar(&asJSON, "json", false, "print one JSON document")
 	return cmd
 }

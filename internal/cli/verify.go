@@ -155,7 +155,7 @@ downstream could not be verified (an error verdict): never read as safe.`,
 		},
 	}
 	f := cmd.Flags()
-	refList(f, &with, "with", "a ref that ships with the candidate, `REPO@REF` (repeatable)")
+	refList(f, &with, "with", "a ref that ships with the candidate, `REPO@REF` (repeatable)", "a change set ships a branch, tag, commit or directory of each repo")
 	commaList(f, &only, "only", "verify only this downstream `REPO`, or tier:NAME (repeatable)")
 	commaList(f, &tier, "tier", "verify only downstreams of this `TIER` (repeatable)")
 	f.BoolVar(&opt.Direct, "direct", false, "verify only direct downstreams")
