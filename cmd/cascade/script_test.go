@@ -120,6 +120,19 @@ func TestScript(t *testing.T) {
 				ts.Check(os.MkdirAll(filepath.Dir(ts.MkAbs(args[0])), 0o755))
 				ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o644))
 			},
+			// jsondoc [error KIND]: the last command's stdout is exactly one
+			// JSON object whose first field is "schema_version": 1; with
+			// "error KIND", it is an error document of that kind.
+			"jsondoc": func(ts *testscript.TestScript, neg bool, args []string) {
+				if err := checkJSONDoc(ts.ReadFile("stdout"), args); (err == nil) == neg {
+					if neg {
+						ts.Fatalf("stdout is the JSON document asked for")
+					}
+					ts.Fatalf("%v\nstdout:\n%s", err, ts.ReadFile("stdout"))
+				}
+			},
+			// hints DIR: run the commands the last output suggests (hints_test.go).
+			"hints": runHints,
 			// expand FILE...: replace $VAR references in files with their values.
 			"expand": func(ts *testscript.TestScript, neg bool, args []string) {
 				for _, f := range args {
@@ -187,4 +200,45 @@ func verifySummary() {
 	}
 	fmt.Printf("\nconclusion %s\norder %s\n", r.Conclusion, strings.Join(r.Order, " "))
 	os.Exit(0)
+}
+
+// checkJSONDoc checks that out is one JSON object, its first field
+// "schema_version": 1; with args "error KIND" it is an error document
+// ({"schema_version":1,"error":{"kind":KIND,"message":...}}).
+func checkJSONDoc(out string, args []string) error {
+	dec := json.NewDecoder(strings.NewReader(out))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return fmt.Errorf("stdout does not start with a JSON object (%v, %v)", tok, err)
+	}
+	if tok, err := dec.Token(); err != nil || tok != "schema_version" {
+		return fmt.Errorf("the first field is %v, not schema_version (%v)", tok, err)
+	}
+	var version int
+	if err := dec.Decode(&version); err != nil || version != 1 {
+		return fmt.Errorf("schema_version is not 1 (%d, %v)", version, err)
+	}
+	var doc struct {
+		Error *struct {
+			Kind    string `json:"kind"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	dec = json.NewDecoder(strings.NewReader(out))
+	if err := dec.Decode(&doc); err != nil {
+		return fmt.Errorf("stdout is not valid JSON: %v", err)
+	}
+	if _, err := dec.Token(); err == nil {
+		return fmt.Errorf("stdout holds more than one JSON document")
+	}
+	switch {
+	case len(args) == 0 && doc.Error != nil:
+		return fmt.Errorf("stdout is an error document: %s: %s", doc.Error.Kind, doc.Error.Message)
+	case len(args) == 2 && args[0] == "error":
+		if doc.Error == nil || doc.Error.Kind != args[1] || doc.Error.Message == "" {
+			return fmt.Errorf("stdout is not an error document of kind %s with a message", args[1])
+		}
+	case len(args) != 0:
+		return fmt.Errorf("usage: jsondoc [error KIND]")
+	}
+	return nil
 }

@@ -50,7 +50,7 @@ Exit codes: 0 no problem; 2 problems (listed); 3 a repository could not be read.
 		Example: `  cascade check
   cascade check clever-api@adapt-strict-where
   cascade check --json`,
-		Args: args(cobra.ArbitraryArgs),
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ws, err := a.loadWorkspace()
 			if err != nil {

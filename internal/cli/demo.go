@@ -35,7 +35,7 @@ and the runner is killed with SIGKILL mid-step and resumed. A second release
 (district-sync) ends with the audit log verified, then tampered with.
 
 On a terminal the walk pauses between steps; otherwise it runs straight through.`,
-		Args: args(cobra.MaximumNArgs(1)),
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			var dir string
 			if len(argv) == 1 {

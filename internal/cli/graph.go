@@ -9,7 +9,6 @@ import (
 
 func (a *app) graphCommand() *cobra.Command {
 	var format string
-	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "graph",
 		Short: "Print the workspace's dependency graph",
@@ -21,11 +20,8 @@ Formats: text (default), json, dot (Graphviz) and mermaid.`,
 		Example: `  cascade graph
   cascade graph --format dot | dot -Tsvg > graph.svg
   cascade graph --format json | jq '.repos[].name'`,
-		Args: args(cobra.NoArgs),
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if asJSON {
-				format = "json"
-			}
 			switch format {
 			case "text", "json", "dot", "mermaid":
 			default:
@@ -46,8 +42,6 @@ Formats: text (default), json, dot (Graphviz) and mermaid.`,
 			return report.GraphText(a.stdout, g)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json, dot or mermaid")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "same as --format json")
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"text", "json", "dot", "mermaid"}, cobra.ShellCompDirectiveNoFileComp))
+	outputFormat(cmd, &format, "text", "json", "dot", "mermaid")
 	return cmd
 }

@@ -18,6 +18,8 @@ import (
 type listValue struct {
 	items *[]string
 	split bool
+	// check, when set, refuses an item that is not what the flag takes.
+	check func(string) error
 }
 
 // stringList defines a repeatable flag whose values are taken whole
@@ -25,6 +27,30 @@ type listValue struct {
 func stringList(f *pflag.FlagSet, p *[]string, name, usage string) {
 	f.Var(&listValue{items: p}, name, usage)
 }
+
+// refList defines a repeatable flag whose values are REPO@REF, each
+// with its ref: a missing ref is an error, not the default branch. why
+// says what the ref is for.
+func refList(f *pflag.FlagSet, p *[]string, name, usage, why string) {
+	f.Var(&listValue{items: p, check: func(s string) error { return needRef(name, why, s) }}, name, usage)
+}
+
+// needRef refuses a value of --flag that is not REPO@REF with both parts.
+func needRef(flag, why, s string) error {
+	s = strings.TrimSpace(s)
+	i := strings.LastIndex(s, "@")
+	if i <= 0 || i == len(s)-1 {
+		repo := strings.TrimSuffix(s, "@")
+		return &flagValueError{fmt.Sprintf("--%s %s names no ref: %s (--%s %s@REF)", flag, s, why, flag, repo)}
+	}
+	return nil
+}
+
+// flagValueError is a refused flag value whose message names the flag and
+// says what to give instead: it is shown as it is.
+type flagValueError struct{ msg string }
+
+func (e *flagValueError) Error() string { return e.msg }
 
 // commaList defines a repeatable flag whose values may also list several
 // names separated by commas (--only a,b).
@@ -37,6 +63,11 @@ func (v *listValue) Set(s string) error {
 		return err
 	}
 	if !v.split {
+		if v.check != nil {
+			if err := v.check(s); err != nil {
+				return err
+			}
+		}
 		*v.items = append(*v.items, s)
 		return nil
 	}
@@ -58,6 +89,11 @@ func (v *listValue) setItems(s string) error {
 		item = strings.TrimSpace(item)
 		if item == "" {
 			return fmt.Errorf("the list %q has an empty item; separate names with single commas, or repeat the flag", s)
+		}
+		if v.check != nil {
+			if err := v.check(item); err != nil {
+				return err
+			}
 		}
 		*v.items = append(*v.items, item)
 	}

@@ -101,39 +101,64 @@ func MainWith(ctx context.Context, opts Options, args []string, stdin io.Reader,
 	out, errOut := report.Terminal(stdout), report.Terminal(stderr)
 	defer out.Flush()
 	defer errOut.Flush()
-	stdout, stderr = out, errOut
+	counted := &countingWriter{w: out}
+	stdout, stderr = counted, errOut
 	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, opts: opts}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		fmt.Fprintln(stderr, "cascade: interrupted")
-		return ExitInterrupted
+	code, kind, msg := outcome(ctx, err)
+	if msg != "" {
+		fmt.Fprintln(stderr, msg)
 	}
-	var silent *silentError
-	if strings.HasPrefix(err.Error(), "unknown command") && !strings.Contains(err.Error(), "; see `") {
+	// Under --json the error is a JSON document on stdout too, unless the
+	// command already printed its own (a report that says what failed).
+	if wantsJSON(cmd, args) && counted.n == 0 {
+		text := strings.TrimPrefix(msg, "cascade: ")
+		if msg == "" {
+			text = err.Error()
+		}
+		writeErrorJSON(stdout, kind, text)
+	}
+	return code
+}
+
+// outcome is what a failed command's error means: its exit code, its kind
+// (as JSON names it) and the line for stderr ("" when the command already
+// reported its outcome).
+func outcome(ctx context.Context, err error) (code int, kind, msg string) {
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return ExitInterrupted, "interrupted", "cascade: interrupted"
+	}
+	text := err.Error()
+	if strings.HasPrefix(text, "unknown command") && !strings.Contains(text, "; see `") {
 		// cobra's own message (at the top level): on one line, as for
 		// the commands below it.
-		msg, suggest, found := strings.Cut(err.Error(), "\n\nDid you mean this?\n")
+		m, suggest, found := strings.Cut(text, "\n\nDid you mean this?\n")
 		if found {
-			msg += "; did you mean " + strings.Join(strings.Fields(suggest), " or ") + "?"
+			m += "; did you mean " + strings.Join(strings.Fields(suggest), " or ") + "?"
 		}
-		fmt.Fprintf(stderr, "cascade: %s; see `cascade --help`\n", msg)
-		return ExitUsage
+		return ExitUsage, errkind.Invalid.ID(), fmt.Sprintf("cascade: %s; see `cascade --help`", m)
 	}
-	if !errors.As(err, &silent) {
-		fmt.Fprintf(stderr, "cascade: %v\n", err)
+	code, kind = ExitCode(err), errkind.Of(err).ID()
+	if strings.HasPrefix(text, "unknown flag") || strings.HasPrefix(text, "unknown command") {
+		code, kind = ExitUsage, errkind.Invalid.ID()
 	}
-	if strings.HasPrefix(err.Error(), "unknown flag") || strings.HasPrefix(err.Error(), "unknown command") {
-		return ExitUsage
+	var silent *silentError
+	switch {
+	case errors.As(err, &silent):
+	case isCommandError(err):
+		msg = text
+	default:
+		msg = "cascade: " + text
 	}
-	return ExitCode(err)
+	return code, kind, msg
 }
 
 // now is the time by the injected clock, or the real time.
@@ -168,15 +193,18 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&a.workspaceFile, "workspace", "", "the workspace file (default: cascade.yaml in the current directory or a parent)")
-	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "", "where mirrors and caches live (default: the user cache directory's cascade/)")
+	root.PersistentFlags().StringVar(&a.workspaceFile, "workspace", "", "the workspace `FILE` (default: cascade.yaml in the current directory or a parent)")
+	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "", "the `DIR` where mirrors and caches live (default: the user cache directory's cascade/)")
 	root.PersistentFlags().BoolVar(&a.fetch, "fetch", false, "update mirrors of url: repos from their remotes first")
 	root.PersistentFlags().BoolVar(&a.noCache, "no-cache", false, "ignore cached results (they are still refreshed)")
 	root.PersistentFlags().BoolVar(&a.unsafeSandbox, "unsafe-sandbox", false, "run builds, tests and steps without isolation (reports say so): only for a machine that cannot isolate them (see cascade sandbox check) and code you trust")
 	root.PersistentFlags().StringVar(&a.sandboxDisk, "sandbox-disk", "8GiB", "the disk each sandboxed command may fill in total, a `SIZE` such as 512MiB or 20GiB (its work tree's growth, overlays, /tmp and HOME); past it the command is killed and its result is an error")
 	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "show no progress on stderr")
 	root.PersistentFlags().BoolVar(&a.verbose, "verbose", false, "log every command cascade runs (git, builds, tests, benchmarks) to stderr")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := applyOutputFlags(cmd); err != nil {
+			return err
+		}
 		if a.verbose {
 			a.ctx = trace.WithCommands(a.ctx, a.logCommand)
 		}
@@ -189,6 +217,10 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 		return nil
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		var value *flagValueError
+		if errors.As(err, &value) {
+			return errkind.Wrap(errkind.Invalid, value)
+		}
 		return errkind.New(errkind.Invalid, "%v; see `%s --help`", err, c.CommandPath())
 	})
 	root.AddCommand(
@@ -243,16 +275,6 @@ func refuseUnknownSubcommands(c *cobra.Command) {
 			msg += "; did you mean " + strings.Join(s, " or ") + "?"
 		}
 		return errkind.New(errkind.Invalid, "%s; see `%s --help`", msg, cmd.CommandPath())
-	}
-}
-
-// args wraps a positional-argument check so that its error exits 2.
-func args(check cobra.PositionalArgs) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, a []string) error {
-		if err := check(cmd, a); err != nil {
-			return errkind.New(errkind.Invalid, "%v; see `%s --help`", err, cmd.CommandPath())
-		}
-		return nil
 	}
 }
 

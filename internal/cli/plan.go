@@ -47,7 +47,7 @@ func (a *app) planNewCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "new ID --title T --manager NAME --change REPO@REF...",
 		Short: "Write a release plan: resolve the refs, freeze the scope, compute the order",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			id := argv[0]
 			if err := plan.ValidID(id); err != nil {
@@ -140,12 +140,12 @@ func (a *app) planNewCommand() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&title, "title", "", "what the release is")
-	f.StringVar(&manager, "manager", "", "the release manager (exactly one)")
-	f.StringVar(&spec, "spec", "", "a link to the spec")
-	f.StringVar(&notes, "notes", "", "notes for the reviewers")
-	stringList(f, &changes, "change", "a ref of the change set, REPO@REF (repeatable)")
-	stringList(f, &versions, "version", "the proposed version of a repo, REPO=VERSION (repeatable)")
+	f.StringVar(&title, "title", "", "what the release is, a `TEXT`")
+	f.StringVar(&manager, "manager", "", "the release manager (exactly one), a person's `NAME`")
+	f.StringVar(&spec, "spec", "", "a link to the spec, a `URL`")
+	f.StringVar(&notes, "notes", "", "notes for the reviewers, a `TEXT`")
+	stringList(f, &changes, "change", "a ref of the change set, `REPO@REF` (repeatable)")
+	stringList(f, &versions, "version", "the proposed version of a repo, `REPO=VERSION` (repeatable)")
 	return cmd
 }
 
@@ -154,7 +154,7 @@ func (a *app) planListCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the release plans",
-		Args:  args(cobra.NoArgs),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ws, err := a.loadWorkspace()
 			if err != nil {
@@ -182,7 +182,7 @@ func (a *app) planShowCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show a plan as text, Markdown (for a spec or pull request) or JSON",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			ws, err := a.loadWorkspace()
 			if err != nil {
@@ -210,7 +210,7 @@ func (a *app) planShowCommand() *cobra.Command {
 			return errkind.New(errkind.Invalid, "unknown format %q; use text, markdown or json", format)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "text, markdown or json")
+	outputFormat(cmd, &format, "text", "markdown", "json")
 	return cmd
 }
 
@@ -245,7 +245,7 @@ does not fail: overrides are read from the audit log in
 .cascade/cascade.db (the plan file's overrides: list is a copy for
 reviewers and lets nothing pass). With --at the window and freeze gates are evaluated at that
 time, and the output says so. The results are recorded in the plan file.`,
-		Args: args(cobra.ExactArgs(1)),
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			when := a.now()
 			if at != "" {
@@ -320,9 +320,9 @@ time, and the output says so. The results are recorded in the plan file.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&at, "at", "", "the time to check the windows and freezes at (RFC 3339; default now)")
+	cmd.Flags().StringVar(&at, "at", "", "the `TIME` to check the windows and freezes at (RFC 3339; default now)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
-	cmd.Flags().IntVar(&runs, "bench-runs", 5, "benchmark runs on each side to start the performance gate with (at least 4; it adds runs while unsure, up to 20 or this number)")
+	cmd.Flags().IntVar(&runs, "bench-runs", 5, "the number `N` of benchmark runs on each side to start the performance gate with (at least 4; it adds runs while unsure, up to 20 or this number)")
 	return cmd
 }
 
@@ -338,7 +338,7 @@ recorded in the plan's audit log (--db), and so is a refusal. The gates
 trust a plan file's frozen heads only as the last signed re-freeze left
 them: heads edited by hand, with or without a rescoped: line, fail the
 scope gate.`,
-		Args: args(cobra.ExactArgs(1)),
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			e, ws, done, err := a.engine(rf, true)
 			if err != nil {
@@ -387,9 +387,9 @@ scope gate.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&rf.key, "key", "", "your SSH private key to sign with (needed when cascade.yaml lists people)")
-	cmd.Flags().StringVar(&rf.db, "db", "", "the state database holding the plan's audit log (default: .cascade/cascade.db beside cascade.yaml)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why the scope changed")
+	cmd.Flags().StringVar(&rf.key, "key", "", "your SSH private key `FILE` to sign with (needed when cascade.yaml lists people)")
+	cmd.Flags().StringVar(&rf.db, "db", "", "the state database `FILE` holding the plan's audit log (default: .cascade/cascade.db beside cascade.yaml)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the scope changed, a `TEXT`")
 	return cmd
 }
 

@@ -196,14 +196,6 @@ func (a *app) errLine(line string) {
 	fmt.Fprintln(a.stderr, line)
 }
 
-// shellWord quotes s for a log line when it is not a plain word.
-func shellWord(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:@,+%^") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // round is a duration as a person reads it in a log.
 func round(d time.Duration) time.Duration {
 	switch {

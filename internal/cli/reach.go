@@ -24,7 +24,7 @@ nearest first, each with one shortest path from REPO to it.`
 		Short:   short,
 		Long:    long + "\n\nREPO is a repo name, a Go module path or an npm package name.",
 		Example: "  cascade " + dir + " clever-db\n  cascade " + dir + " example.com/clever/clever-db --direct --json",
-		Args:    args(cobra.ExactArgs(1)),
+		Args:    usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			_, g, err := a.loadGraph()
 			if err != nil {

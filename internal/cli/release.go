@@ -57,8 +57,8 @@ is your user name and status and log say actors are unverified.
 STEP is a step's number, its name, or REPO:NAME. State is kept in SQLite
 (--db, default .cascade/cascade.db beside cascade.yaml).`,
 	}
-	cmd.PersistentFlags().StringVar(&rf.db, "db", "", "the state database (default: .cascade/cascade.db beside cascade.yaml)")
-	cmd.PersistentFlags().StringVar(&rf.key, "key", "", "your SSH private key to sign the action with (or a .pub file whose key is in ssh-agent); needed when cascade.yaml lists people")
+	cmd.PersistentFlags().StringVar(&rf.db, "db", "", "the state database `FILE` (default: .cascade/cascade.db beside cascade.yaml)")
+	cmd.PersistentFlags().StringVar(&rf.key, "key", "", "your SSH private key `FILE` to sign the action with (or a .pub file whose key is in ssh-agent); needed when cascade.yaml lists people")
 	cmd.AddCommand(
 		a.releaseStart(rf), a.releaseStatus(rf), a.releaseNext(rf), a.releaseConfirm(rf), a.releaseRetry(rf),
 		a.releaseOverride(rf), a.releaseOverrideGate(rf), a.releaseAbort(rf), a.releaseLog(rf), a.releaseUnlock(rf),
@@ -195,7 +195,7 @@ func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "start PLAN",
 		Short: "Start a release of a plan (the release manager only, every gate passing); locks its repos",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, true, &act{plan: argv[0], action: "start", more: scopeOf(argv[0])}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
 				p, err := plan.Load(ws, argv[0])
@@ -221,7 +221,7 @@ func (a *app) releaseStatus(rf *releaseFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status PLAN",
 		Short: "Show every step of a plan's release with its state, who, when and output",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, false, nil, func(e *release.Engine, ws *workspace.Workspace, _ string) error {
 				st, err := e.Status(a.ctx, argv[0])
@@ -246,7 +246,7 @@ func (a *app) releaseNext(rf *releaseFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "next PLAN",
 		Short: "Run automated steps until one needs a person, fails, or the release ends",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, true, &act{plan: argv[0], action: "next"}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
 				p, err := plan.Load(ws, argv[0])
@@ -282,7 +282,7 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "confirm PLAN STEP",
 		Short: "Confirm a manual step (or an interrupted tag) as done, with its inputs",
-		Args:  args(cobra.ExactArgs(2)),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			in := map[string]string{}
 			for _, kv := range inputs {
@@ -316,9 +316,9 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringArrayVar(&inputs, "input", nil, "a value the step asks for, NAME=VALUE (repeatable)")
+	cmd.Flags().StringArrayVar(&inputs, "input", nil, "a value the step asks for, `NAME=VALUE` (repeatable)")
 	cmd.Flags().BoolVar(&amend, "amend", false, "correct the inputs of a step confirmed before (with --input and --reason; recorded)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why the inputs are amended (recorded)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the inputs are amended, a `TEXT` (recorded)")
 	return cmd
 }
 
@@ -326,7 +326,7 @@ func (a *app) releaseRetry(rf *releaseFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "retry PLAN STEP",
 		Short: "Set a failed or interrupted step back to pending, to run it again",
-		Args:  args(cobra.ExactArgs(2)),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, false, &act{plan: argv[0], action: "retry", args: map[string]string{"step": argv[1]}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				s, err := e.Retry(a.ctx, argv[0], argv[1], as)
@@ -345,7 +345,7 @@ func (a *app) releaseOverride(rf *releaseFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "override PLAN STEP --reason TEXT",
 		Short: "Skip a failed or pending step, recording who and why",
-		Args:  args(cobra.ExactArgs(2)),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, false, &act{plan: argv[0], action: "override", args: map[string]string{"step": argv[1], "reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				s, err := e.Override(a.ctx, argv[0], argv[1], as, reason)
@@ -357,7 +357,7 @@ func (a *app) releaseOverride(rf *releaseFlags) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why the step is skipped (recorded)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the step is skipped, a `TEXT` (recorded)")
 	return cmd
 }
 
@@ -373,7 +373,7 @@ is recorded in the audit log and in the plan file, and shown by
 ` + "`release status`" + ` and ` + "`plan show --format markdown`" + `. The override holds
 for the plan's current frozen scope only: a re-freeze or a new version needs
 a new one.`,
-		Args: args(cobra.ExactArgs(2)),
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, true, &act{plan: argv[0], action: "override-gate", args: map[string]string{"gate": argv[1], "reason": reason}, more: scopeOf(argv[0])}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
 				p, err := plan.Load(ws, argv[0])
@@ -391,7 +391,7 @@ a new one.`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why the gate may pass (recorded)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the gate may pass, a `TEXT` (recorded)")
 	return cmd
 }
 
@@ -400,7 +400,7 @@ func (a *app) releaseAbort(rf *releaseFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "abort PLAN --reason TEXT",
 		Short: "Abort a release and release its locks",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, false, &act{plan: argv[0], action: "abort", args: map[string]string{"reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				if err := e.Abort(a.ctx, argv[0], as, reason); err != nil {
@@ -411,7 +411,7 @@ func (a *app) releaseAbort(rf *releaseFlags) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why, a `TEXT` (recorded)")
 	return cmd
 }
 
@@ -420,7 +420,7 @@ func (a *app) releaseUnlock(rf *releaseFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "unlock REPO --reason TEXT",
 		Short: "Remove a repo's release lock in an emergency: any person, with a reason (audited)",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, false, &act{action: "unlock", args: map[string]string{"repo": argv[0], "reason": reason}, lockedRepo: argv[0]}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				if err := e.Unlock(a.ctx, argv[0], as, reason); err != nil {
@@ -431,7 +431,7 @@ func (a *app) releaseUnlock(rf *releaseFlags) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why, a `TEXT` (recorded)")
 	return cmd
 }
 
@@ -440,7 +440,7 @@ func (a *app) releaseLog(rf *releaseFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "log PLAN",
 		Short: "Show a plan's audit log; --verify checks the hash chain of the whole log",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, false, nil, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
 				return a.printLog(e, argv[0], verifyChain, asJSON)

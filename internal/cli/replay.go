@@ -49,7 +49,7 @@ matches no line), since nothing was checked. Without it, that is a warning.`,
 		Example: `  cascade replay --old clever-api@master:schemas/where.json --new schemas/where.json \
       --field where --group-by partner logs/requests.jsonl
   cascade replay --format access --field where --group-by user --old old.json --new new.json access.log.gz`,
-		Args: args(cobra.MinimumNArgs(1)),
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, files []string) error {
 			if oldS == "" || newS == "" {
 				return errkind.New(errkind.Invalid, "replay needs --old SCHEMA and --new SCHEMA")
@@ -112,14 +112,14 @@ matches no line), since nothing was checked. Without it, that is a warning.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&oldS, "old", "", "the schema in force: a file or REPO@REF:PATH")
-	f.StringVar(&newS, "new", "", "the proposed schema: a file or REPO@REF:PATH")
-	f.StringVar(&opt.Format, "format", replay.JSONL, "input format: jsonl or access")
-	f.StringVar(&opt.Field, "field", "", "the document to validate inside each line")
-	f.StringVar(&opt.GroupBy, "group-by", "", "what names the client of a line")
-	f.IntVar(&opt.Examples, "examples", 3, "example lines per group and kind")
-	f.IntVar(&opt.MaxLine, "max-line", 1<<20, "the longest line read, in bytes; longer lines are counted and skipped")
-	f.IntVar(&opt.Jobs, "jobs", 0, "validating workers (default: the number of cores)")
+	f.StringVar(&oldS, "old", "", "the `SCHEMA` in force: a file or REPO@REF:PATH")
+	f.StringVar(&newS, "new", "", "the proposed `SCHEMA`: a file or REPO@REF:PATH")
+	f.StringVar(&opt.Format, "format", replay.JSONL, "the input `FORMAT` of the logs: jsonl or access")
+	f.StringVar(&opt.Field, "field", "", "the document to validate inside each line: a `FIELD` (a dotted path or JSON pointer; a query parameter for access logs)")
+	f.StringVar(&opt.GroupBy, "group-by", "", "the `KEY` that names the client of a line: a path, a query parameter or log field, or re:REGEXP")
+	f.IntVar(&opt.Examples, "examples", 3, "the number `N` of example lines per group and kind")
+	f.IntVar(&opt.MaxLine, "max-line", 1<<20, "the longest line read, in `BYTES`; longer lines are counted and skipped")
+	f.IntVar(&opt.Jobs, "jobs", 0, "the number `N` of validating workers (default: the number of cores)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON document")
 	f.BoolVar(&fail, "fail-on-new-rejections", false, "exit 1 when any request flips to rejected, 2 when no line could be read")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{"jsonl", "access"}, cobra.ShellCompDirectiveNoFileComp))

@@ -27,7 +27,7 @@ then what the sandbox leaves open.
 
 Exits 0 when every required protection works, 1 when one is missing: cascade
 then refuses to run untrusted code unless --unsafe-sandbox is given.`,
-		Args: args(cobra.NoArgs),
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs := sandbox.Check(a.ctx)
 			missing := 0
@@ -37,7 +37,7 @@ then refuses to run untrusted code unless --unsafe-sandbox is given.`,
 				}
 			}
 			if asJSON {
-				if err := report.JSON(a.stdout, map[string]any{"schema_version": 1, "features": fs, "isolated": missing == 0, "not_isolated": sandbox.NotIsolated()}); err != nil {
+				if err := report.JSON(a.stdout, map[string]any{"features": fs, "isolated": missing == 0, "not_isolated": sandbox.NotIsolated()}); err != nil {
 					return err
 				}
 			} else {

@@ -50,7 +50,7 @@ Patterns are ECMA-262 regular expressions, as JSON Schema specifies
 shown with a witness or listed as unknown.`,
 		Example: `  cascade schema-diff old/where.json schemas/where.json
   cascade schema-diff clever-api@master:schemas/where.json clever-api@adapt-strict-where:schemas/where.json`,
-		Args: args(cobra.ExactArgs(2)),
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			var res schemadiff.Result
 			old, oerr := a.loadSchema(argv[0])
@@ -93,7 +93,7 @@ shown with a witness or listed as unknown.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
-	cmd.Flags().DurationVar(&timeout, "timeout", schemadiff.DefaultTimeout, "stop comparing after this long; what is left is unknown (counted as breaking)")
+	cmd.Flags().DurationVar(&timeout, "timeout", schemadiff.DefaultTimeout, "stop comparing after this `DURATION` (such as 30s); what is left is unknown (counted as breaking)")
 	return cmd
 }
 

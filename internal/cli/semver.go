@@ -52,7 +52,7 @@ minor raise until it is released.`,
   cascade semver json-schema-converter --head strict-where --json
   cascade semver clever-api --head adapt-strict-where --with clever-db@strict-where
   cascade semver cast --base v1.8.0`,
-		Args: args(cobra.ExactArgs(1)),
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			_, g, err := a.loadGraph()
 			if err != nil {
@@ -98,10 +98,10 @@ minor raise until it is released.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opt.Base, "base", "", "the root module's release to compare with, or dir/vX.Y.Z a nested module's (default: the highest semver tag reachable from the head, below the head's own)")
-	f.StringVar(&opt.Head, "head", "", "the ref to check (default: the repo's branch)")
-	f.StringVar(&opt.Proposed, "proposed", "", "the version to check (default: a version tag on the head commit)")
-	stringList(f, &with, "with", "another repo's ref the head is built with, REPO@REF (repeatable)")
+	f.StringVar(&opt.Base, "base", "", "the root module's release `VERSION` to compare with, or dir/vX.Y.Z a nested module's (default: the highest semver tag reachable from the head, below the head's own)")
+	f.StringVar(&opt.Head, "head", "", "the `REF` to check (default: the repo's branch)")
+	f.StringVar(&opt.Proposed, "proposed", "", "the `VERSION` to check (default: a version tag on the head commit)")
+	refList(f, &with, "with", "another repo's ref the head is built with, `REPO@REF` (repeatable)", "the head is built with a branch, tag, commit or directory of each repo")
 	f.BoolVar(&asJSON, "json", false, "print one JSON document")
 	return cmd
 }

@@ -19,7 +19,7 @@ import (
 func (a *app) verifyCommand() *cobra.Command {
 	var (
 		opt              verify.Options
-		asJSON           bool
+		format           string
 		junit, markdown  string
 		jobs             int
 		retries          int
@@ -71,9 +71,12 @@ downstream could not be verified (an error verdict): never read as safe.`,
   cascade verify clever-db@strict-where --with clever-api@adapt-strict-where
   cascade verify clever-db@./work-in-progress --only clever-api --json
   cascade verify clever-db@feature --junit verify.xml --markdown comment.md`,
-		Args: args(cobra.MaximumNArgs(1)),
+		Args: a.usageArgsOr("PLUGIN_UPSTREAM"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			if err := a.pluginSettings(cmd); err != nil {
+				return err
+			}
+			if err := applyOutputFlags(cmd); err != nil { // PLUGIN_JSON
 				return err
 			}
 			switch {
@@ -82,7 +85,12 @@ downstream could not be verified (an error verdict): never read as safe.`,
 			case a.getenv("PLUGIN_UPSTREAM") != "":
 				opt.Upstream = a.getenv("PLUGIN_UPSTREAM")
 			default:
-				return errkind.New(errkind.Invalid, "verify needs REPO[@REF] (or PLUGIN_UPSTREAM); see `cascade verify --help`")
+				return argError(cmd, "missing REPO[@REF] (or PLUGIN_UPSTREAM)")
+			}
+			switch format {
+			case "text", "json", "markdown":
+			default:
+				return errkind.New(errkind.Invalid, "unknown format %q; use text, json or markdown", format)
 			}
 			if retries < 0 || jobs < 0 || timeout < 0 {
 				return errkind.New(errkind.Invalid, "--retries, --jobs and --timeout must not be negative")
@@ -111,9 +119,12 @@ downstream could not be verified (an error verdict): never read as safe.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
+			switch format {
+			case "json":
 				err = report.JSON(a.stdout, rep)
-			} else {
+			case "markdown":
+				err = report.VerifyMarkdown(a.stdout, rep)
+			default:
 				err = report.VerifyText(a.stdout, rep)
 			}
 			if err != nil {
@@ -141,17 +152,17 @@ downstream could not be verified (an error verdict): never read as safe.`,
 		},
 	}
 	f := cmd.Flags()
-	stringList(f, &with, "with", "a ref that ships with the candidate, REPO@REF (repeatable)")
-	commaList(f, &only, "only", "verify only this downstream, or tier:NAME (repeatable)")
-	commaList(f, &tier, "tier", "verify only downstreams of this tier (repeatable)")
+	refList(f, &with, "with", "a ref that ships with the candidate, `REPO@REF` (repeatable)", "a change set ships a branch, tag, commit or directory of each repo")
+	commaList(f, &only, "only", "verify only this downstream `REPO`, or tier:NAME (repeatable)")
+	commaList(f, &tier, "tier", "verify only downstreams of this `TIER` (repeatable)")
 	f.BoolVar(&opt.Direct, "direct", false, "verify only direct downstreams")
-	f.IntVar(&jobs, "jobs", 0, "downstreams verified at once (default: the number of cores)")
-	f.IntVar(&retries, "retries", 2, "retries of a failing candidate, to tell flakes from regressions")
-	f.DurationVar(&timeout, "timeout", 10*time.Minute, "limit for each build or test command")
+	f.IntVar(&jobs, "jobs", 0, "the number `N` of downstreams verified at once (default: the number of cores)")
+	f.IntVar(&retries, "retries", 2, "the number `N` of retries of a failing candidate, to tell flakes from regressions")
+	f.DurationVar(&timeout, "timeout", 10*time.Minute, "the time limit, a `DURATION` such as 10m, of each build or test command")
 	f.BoolVar(&opt.AllPackages, "all-packages", false, "test every package, not only those that import a changed package")
-	f.BoolVar(&asJSON, "json", false, "print one JSON document")
-	f.StringVar(&junit, "junit", "", "also write a JUnit XML report to FILE")
-	f.StringVar(&markdown, "markdown", "", "also write a Markdown report (for a pull-request comment) to FILE")
+	outputFormat(cmd, &format, "text", "json", "markdown")
+	f.StringVar(&junit, "junit", "", "also write a JUnit XML report to `FILE`")
+	f.StringVar(&markdown, "markdown", "", "also write a Markdown report (for a pull-request comment) to `FILE`")
 	return cmd
 }
 

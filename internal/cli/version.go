@@ -36,7 +36,7 @@ func (a *app) versionCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print cascade's version",
-		Args:  args(cobra.NoArgs),
+		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, rev := versionInfo()
 			if asJSON {

@@ -51,6 +51,28 @@ func (k Kind) String() string {
 	return "error"
 }
 
+// ID is the kind's name in JSON documents: invalid, not_found, conflict,
+// unauthorized, infra, problem, waiting, or other.
+func (k Kind) ID() string {
+	switch k {
+	case Invalid:
+		return "invalid"
+	case NotFound:
+		return "not_found"
+	case Conflict:
+		return "conflict"
+	case Unauthorized:
+		return "unauthorized"
+	case Infra:
+		return "infra"
+	case Problem:
+		return "problem"
+	case Waiting:
+		return "waiting"
+	}
+	return "other"
+}
+
 // Error is an error with a kind.
 type Error struct {
 	Kind Kind

@@ -3,6 +3,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -93,10 +94,43 @@ func names(g *graph.Workspace, nodes []int) []string {
 
 // JSON writes v as one indented JSON document.
 func JSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	data, err := marshal(v)
+	if err != nil {
+		return err
+	}
+	data = versioned(data)
+	var b bytes.Buffer
+	if err := json.Indent(&b, data, "", "  "); err != nil {
+		return err
+	}
+	b.WriteByte('\n')
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+// SchemaVersion is the version of the JSON documents cascade prints: a
+// consumer reads the top-level "schema_version" first. It changes when a
+// field changes meaning or goes away (new fields do not change it).
+const SchemaVersion = 1
+
+// versioned gives a JSON object its "schema_version" as the first field,
+// unless it has one.
+func versioned(data []byte) []byte {
+	if len(data) == 0 || data[0] != '{' {
+		return data
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return data
+	}
+	if _, ok := fields["schema_version"]; ok {
+		return data
+	}
+	head := fmt.Sprintf(`{"schema_version":%d`, SchemaVersion)
+	if len(fields) == 0 {
+		return []byte(head + "}")
+	}
+	return append([]byte(head+","), data[1:]...)
 }
 
 func short(commit string) string {

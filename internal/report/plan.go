@@ -130,7 +130,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 		fmt.Fprintf(w, "- **Spec:** %s\n", p.Spec)
 	}
 	if !p.Created.IsZero() {
-		fmt.Fprintf(w, "- **Created:** %s\n", p.Created.Format("2006-01-02 15:04 MST"))
+		fmt.Fprintf(w, "- **Created:** %s\n", p.Created.Format("2006-01-02 15:04:05 MST"))
 	}
 	if p.Notes != "" {
 		fmt.Fprintf(w, "\n%s\n", p.Notes)
@@ -178,7 +178,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 		fmt.Fprintln(w, "\n## Gate overrides")
 		fmt.Fprintln(w)
 		for _, o := range p.Overrides {
-			fmt.Fprintf(w, "- **%s** overridden by %s at %s: %s\n", o.Gate, o.By, o.At.UTC().Format("2006-01-02 15:04 MST"), o.Reason)
+			fmt.Fprintf(w, "- **%s** overridden by %s at %s: %s\n", o.Gate, o.By, o.At.UTC().Format("2006-01-02 15:04:05 MST"), o.Reason)
 		}
 	}
 	fmt.Fprintln(w, "\n## Gates")
@@ -189,7 +189,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 	}
 	when := "at an unknown time"
 	if p.Computed.CheckedAt != nil {
-		when = p.Computed.CheckedAt.Format("2006-01-02 15:04 MST")
+		when = p.Computed.CheckedAt.Format("2006-01-02 15:04:05 MST")
 	}
 	gates := p.ApplyOverrides(append([]plan.Gate(nil), p.Computed.Gates...), p.Overrides)
 	if p.GatesStale() {

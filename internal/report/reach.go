@@ -54,13 +54,15 @@ func Reach(g *graph.Workspace, key string, rs *graph.Reached, dev func(graph.Rea
 	return doc
 }
 
-// ReachText writes one line per repo: name, depth and path.
+// ReachText writes a table of one line per repo, under a header: name,
+// depth and path.
 func ReachText(w io.Writer, doc ReachJSON) error {
 	if len(doc.Items) == 0 {
 		_, err := fmt.Fprintf(w, "nothing is %s of %s\n", doc.Key, doc.Of)
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "REPO\tDEPTH\tPATH\n")
 	for _, it := range doc.Items {
 		note := ""
 		if it.Dev {

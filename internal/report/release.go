@@ -14,7 +14,7 @@ import (
 
 // ReleaseStatus writes a release's steps for a person.
 func ReleaseStatus(w io.Writer, st *release.Status) error {
-	fmt.Fprintf(w, "Release of %s: %s (manager %s, started %s)\n", st.Plan, st.State, st.Manager, st.Started)
+	fmt.Fprintf(w, "Release of %s: %s (manager %s, started %s)\n", st.Plan, st.State, st.Manager, humanTime(st.Started))
 	if st.Reason != "" {
 		fmt.Fprintf(w, "Reason: %s\n", st.Reason)
 	}
@@ -24,7 +24,7 @@ func ReleaseStatus(w io.Writer, st *release.Status) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tREPO\tSTEP\tKIND\tSTATE\tBY\tAT")
 	for _, s := range st.Steps {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Index, s.Repo, s.Name, s.Kind, s.State, s.Actor, s.At)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Index, s.Repo, s.Name, s.Kind, s.State, s.Actor, humanTime(s.At))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -53,7 +53,7 @@ func AuditText(w io.Writer, entries []store.Entry, verified bool, problems []str
 		if _, ok := e.Details["signature"]; ok {
 			mark = "(signed) "
 		}
-		fmt.Fprintf(w, "%4d  %s  %-10s %-12s %s%s\n", e.Seq, e.At, e.Actor, e.Action, mark, details)
+		fmt.Fprintf(w, "%4d  %s  %-10s %-12s %s%s\n", e.Seq, humanTime(e.At), e.Actor, e.Action, mark, details)
 	}
 	if verified {
 		if len(problems) == 0 {
@@ -73,4 +73,14 @@ func ReleaseStop(w io.Writer, stop release.Stop) error {
 		fmt.Fprintf(w, "output:\n%s\n", indent(lastLines(s.Output, 20), "  "))
 	}
 	return nil
+}
+
+// humanTime is a recorded time (RFC 3339, to the nanosecond) as a person
+// reads it: to the second. JSON keeps the recorded value.
+func humanTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.Truncate(time.Second).Format(time.RFC3339)
 }

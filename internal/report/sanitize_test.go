@@ -55,8 +55,10 @@ func TestTerminalWriter(t *testing.T) {
 	if strings.ContainsRune(b.String(), 0x202e) || strings.ContainsRune(b.String(), 0x85) {
 		t.Errorf("raw bidi or C1 character in %q", b.String())
 	}
-	var got map[string]string
-	if err := json.Unmarshal(b.Bytes(), &got); err != nil || got["subject"] != subject {
+	var got struct {
+		Subject string `json:"subject"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &got); err != nil || got.Subject != subject {
 		t.Errorf("JSON through the writer = %q (%v); want it to decode to %q", b.String(), err, subject)
 	}
 }
