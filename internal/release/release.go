@@ -95,6 +95,8 @@ type Engine struct {
 	// the workspace lists no people): the entries a `next` run writes are
 	// each signed as they are written, pinning the entry before them.
 	Sign func(ctx context.Context, statement string) (*identity.Signature, error)
+	// runner is the person a `next` run acts for (see recorder).
+	runner string
 	// sigs remembers the audit signatures already verified.
 	sigs *sigVerifier
 	// Log receives progress lines for a person.
@@ -640,7 +642,7 @@ func (e *Engine) append(ctx context.Context, tx *sql.Tx, releaseID int64, planID
 			details = map[string]any{}
 		}
 		sig := e.Signature
-		if e.Sign != nil && slices.Contains(ownSigned, action) {
+		if e.Sign != nil && (slices.Contains(ownSigned, action) || slices.Contains(runnerOwn, action) && identity.StatementField(sig.Statement, "action") == "next") {
 			var err error
 			if sig, err = e.signEntry(ctx, tx, planID, at, action, details); err != nil {
 				return err

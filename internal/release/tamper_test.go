@@ -308,3 +308,49 @@ func TestRescopeIsSignedAndAudited(t *testing.T) {
 func regexpReplace(s, re, with string) string {
 	return regexp.MustCompile(re).ReplaceAllLiteralString(s, with)
 }
+
+// TestRunnerEntriesAreSigned: with people, no entry is cascade's own
+// unsigned word. A "retry" entry appended by anyone who can write the
+// database (the chain and the plan file's head recomputed) would set a
+// failed check back to pending and let the release run on; it is
+// refused. The output a step's entry vouches for cannot be swapped
+// either.
+func TestRunnerEntriesAreSigned(t *testing.T) {
+	w := signedWorld(t)
+	w.run(0, nil, "release", "start", "p", "--key", "alice")
+	out := w.run(1, nil, "release", "next", "p", "--key", "alice")
+	wantIn(t, out, "step 2 (Health) failed")
+	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
+	planPath := filepath.Join(w.dir, "plans", "p.yaml")
+	savedDB, _ := os.ReadFile(dbPath)
+	savedPlan, _ := os.ReadFile(planPath)
+	restore := func() {
+		os.WriteFile(dbPath, savedDB, 0o644)
+		os.Remove(dbPath + "-wal")
+		os.Remove(dbPath + "-shm")
+		os.WriteFile(planPath, savedPlan, 0o644)
+	}
+
+	// A retry "by cascade", unsigned, for the failed check.
+	w.sql(`INSERT INTO audit (seq, release_id, plan, at, actor, action, details, prev_hash, hash)
+		SELECT max(seq) + 1, 1, 'p', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'cascade', 'retry',
+		'{"name":"Health","note":"idempotent: run again after an interruption","repo":"svc","state":"pending","step":2}', '', '' FROM audit`,
+		`UPDATE steps SET state = 'pending' WHERE idx = 2`)
+	w.forge()
+	out = w.run(1, nil, "release", "log", "p", "--verify")
+	wantIn(t, out, "(retry by cascade) is not signed")
+	out = w.run(1, nil, "release", "next", "p", "--key", "alice")
+	wantIn(t, out, "tampered: the audit log of p does not hold")
+	if strings.Contains(out, "step 3 (Deploy)") {
+		t.Fatalf("the release went on past the failed check on a forged retry:\n%s", out)
+	}
+
+	// The failed check's output replaced with a passing one.
+	restore()
+	w.sql(`UPDATE steps SET output = 'all healthy' WHERE idx = 2`)
+	out = w.run(1, nil, "release", "next", "p", "--key", "alice")
+	wantIn(t, out, "tampered: the steps table holds an output for step 2 (Health) of p that its audit log does not vouch for")
+
+	restore()
+	w.run(0, nil, "release", "log", "p", "--verify")
+}

@@ -51,6 +51,9 @@ func (e *Engine) trustedStatus(ctx context.Context, planID string) (*Status, err
 type replayed struct {
 	state  string
 	inputs map[string]string
+	// output is the SHA-256 of the output the last entry that recorded
+	// one vouches for ("" when none did: the output must be empty).
+	output string
 }
 
 // stepMoves are the step states each audit entry may move a step from.
@@ -150,6 +153,9 @@ func (e *Engine) checkState(ctx context.Context, st *Status) error {
 			return tampered("%s moves step %d to %s, which a %s never does", where, idx, to, en.Action)
 		}
 		r.state = to
+		if h, ok := en.Details["output_sha256"].(string); ok {
+			r.output = h
+		}
 		if en.Action == "confirm" {
 			r.inputs = stringOf(en.Details["inputs"])
 		}
@@ -173,6 +179,9 @@ func (e *Engine) checkState(ctx context.Context, st *Status) error {
 		}
 		if s.State != r.state {
 			return tampered("the steps table says step %d (%s) of %s is %s, but its audit log says %s", s.Index, s.Name, st.Plan, s.State, r.state)
+		}
+		if r.output == "" && s.Output != "" || r.output != "" && outputHash(s.Output) != r.output {
+			return tampered("the steps table holds an output for step %d (%s) of %s that its audit log does not vouch for", s.Index, s.Name, st.Plan)
 		}
 		if len(s.Inputs)+len(r.inputs) > 0 && !maps.Equal(s.Inputs, r.inputs) {
 			return tampered("the steps table gives step %d (%s) of %s the inputs %v, but the confirmed ones in its audit log are %v", s.Index, s.Name, st.Plan, s.Inputs, r.inputs)
