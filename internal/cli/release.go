@@ -221,20 +221,36 @@ func (a *app) releaseStatus(rf *releaseFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status PLAN",
 		Short: "Show every step of a plan's release with its state, who, when and output",
+		Long: `Show every step of a plan's release with its state, who, when and output.
+
+The rows are checked against the release's audit log (its hashes and, with
+people, its signatures) and the head plans/PLAN.yaml records, as every
+release action checks them before acting. Rows that do not match are still
+shown, under a WARNING naming the first difference, and status exits 1
+(with --json: a "tampered" field); run ` + "`cascade release log PLAN --verify`" + ` for the
+whole log.`,
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, false, nil, func(e *release.Engine, ws *workspace.Workspace, _ string) error {
-				st, err := e.Status(a.ctx, argv[0])
+				st, err := e.Checked(a.ctx, argv[0])
 				if err != nil {
 					return err
 				}
 				if asJSON {
-					return report.JSON(a.stdout, st)
+					err = report.JSON(a.stdout, st)
+				} else {
+					if st.Tampered != "" {
+						fmt.Fprintf(a.stdout, "WARNING: %s\nThe rows below are what the database says, not what happened.\n\n", st.Tampered)
+					}
+					if len(ws.People) == 0 {
+						fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people")
+					}
+					err = report.ReleaseStatus(a.stdout, st)
 				}
-				if len(ws.People) == 0 {
-					fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people")
+				if err == nil && st.Tampered != "" {
+					return &silentError{errkind.New(errkind.Problem, "%s", st.Tampered)}
 				}
-				return report.ReleaseStatus(a.stdout, st)
+				return err
 			})
 		},
 	}

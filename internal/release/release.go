@@ -68,6 +68,10 @@ type Status struct {
 	ActorsVerified bool `json:"actors_verified"`
 	// GateOverrides are the failed gates the manager let pass.
 	GateOverrides []plan.GateOverride `json:"gate_overrides,omitempty"`
+	// Tampered says why the rows shown do not match the release's
+	// (signed) audit log or the head its plan file records; "" when they
+	// match. Set by Checked.
+	Tampered string `json:"tampered,omitempty"`
 }
 
 // Engine executes releases.

@@ -350,6 +350,10 @@ func TestRunnerEntriesAreSigned(t *testing.T) {
 	w.sql(`UPDATE steps SET output = 'all healthy' WHERE idx = 2`)
 	out = w.run(1, nil, "release", "next", "p", "--key", "alice")
 	wantIn(t, out, "tampered: the steps table holds an output for step 2 (Health) of p that its audit log does not vouch for")
+	out = w.run(1, nil, "release", "status", "p")
+	wantIn(t, out, "WARNING: tampered: the steps table holds an output for step 2", "not what happened")
+	out = w.run(1, nil, "release", "status", "p", "--json")
+	wantIn(t, out, `"tampered": "tampered: the steps table holds an output`)
 
 	restore()
 	w.run(0, nil, "release", "log", "p", "--verify")

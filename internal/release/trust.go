@@ -2,9 +2,11 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
@@ -45,6 +47,27 @@ func (e *Engine) trustedStatus(ctx context.Context, planID string) (*Status, err
 			return nil, err
 		}
 	}
+}
+
+// Checked is Status with the rows checked as trustedStatus checks them
+// before acting: when they do not match the audit log (or the log the
+// head its plan file records), the rows are still returned, to be shown,
+// with Tampered saying why they cannot be believed.
+func (e *Engine) Checked(ctx context.Context, planID string) (*Status, error) {
+	st, err := e.trustedStatus(ctx, planID)
+	if err == nil {
+		return st, nil
+	}
+	var ke *errkind.Error
+	if !errors.As(err, &ke) || ke.Kind != errkind.Problem || !strings.HasPrefix(ke.Err.Error(), "tampered: ") {
+		return nil, err
+	}
+	st, serr := e.Status(ctx, planID)
+	if serr != nil {
+		return nil, serr
+	}
+	st.Tampered = ke.Err.Error()
+	return st, nil
 }
 
 // replayed is a step as the audit log tells it.
