@@ -192,12 +192,21 @@ func (a *app) whoActs(ws *workspace.Workspace, key, planID, action string, args 
 }
 
 func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
-	return &cobra.Command{
+	var again bool
+	var reason string
+	cmd := &cobra.Command{
 		Use:   "start PLAN",
 		Short: "Start a release of a plan (the release manager only, every gate passing); locks its repos",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, true, &act{plan: argv[0], action: "start", more: scopeOf(argv[0])}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
+			if again != (reason != "") {
+				return errkind.New(errkind.Invalid, "--again and --reason go together: `cascade release start %s --again --reason TEXT` starts a plan released before again, and records why", argv[0])
+			}
+			args := map[string]string{}
+			if again {
+				args["again"] = reason
+			}
+			return a.withEngine(rf, true, &act{plan: argv[0], action: "start", args: args, more: scopeOf(argv[0])}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
 				p, err := plan.Load(ws, argv[0])
 				if err != nil {
 					return err
@@ -205,6 +214,7 @@ func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 				if err := checkManager(ws, p); err != nil {
 					return err
 				}
+				e.Again = reason
 				st, err := e.Start(a.ctx, p, as)
 				if err != nil {
 					return err
@@ -214,6 +224,9 @@ func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&again, "again", false, "start a plan whose release is done again (with --reason; recorded)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the plan is released again (with --again)")
+	return cmd
 }
 
 func (a *app) releaseStatus(rf *releaseFlags) *cobra.Command {
@@ -229,7 +242,7 @@ release action checks them before acting. Rows that do not match are still
 shown, under a WARNING naming the first difference, and status exits 1
 (with --json: a "tampered" field); run ` + "`cascade release log PLAN --verify`" + ` for the
 whole log.`,
-		Args:  args(cobra.ExactArgs(1)),
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, false, nil, func(e *release.Engine, ws *workspace.Workspace, _ string) error {
 				st, err := e.Checked(a.ctx, argv[0])

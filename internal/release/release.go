@@ -99,6 +99,9 @@ type Engine struct {
 	// the workspace lists no people): the entries a `next` run writes are
 	// each signed as they are written, pinning the entry before them.
 	Sign func(ctx context.Context, statement string) (*identity.Signature, error)
+	// Again is the reason a plan already released is started again
+	// (`release start --again --reason`); "" refuses to.
+	Again string
 	// runner is the person a `next` run acts for (see recorder).
 	runner string
 	// sigs remembers the audit signatures already verified.
@@ -155,6 +158,9 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 	if err := p.CheckBases(ctx, e.G); err != nil {
 		return nil, err
 	}
+	if err := e.releasedBefore(ctx, e.Store.DB, p.ID); err != nil {
+		return nil, err
+	}
 	rows, err := e.plannedSteps(ctx, p)
 	if err != nil {
 		return nil, err
@@ -170,6 +176,9 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 		}
 		if n > 0 {
 			return errkind.New(errkind.Conflict, "plan %s already has an active release; `cascade release status %s` shows it", p.ID, p.ID)
+		}
+		if err := e.releasedBefore(ctx, tx, p.ID); err != nil {
+			return err
 		}
 		for _, c := range p.Changes {
 			var holder, lplan, since string
@@ -205,7 +214,11 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 				return err
 			}
 		}
-		return e.append(ctx, tx, id, p.ID, now, actor, "start", map[string]any{"repos": p.Repos(), "steps": len(rows), "heads": p.HeadsKey()})
+		details := map[string]any{"repos": p.Repos(), "steps": len(rows), "heads": p.HeadsKey()}
+		if e.Again != "" {
+			details["again"] = e.Again
+		}
+		return e.append(ctx, tx, id, p.ID, now, actor, "start", details)
 	})
 	if err != nil {
 		return nil, err
@@ -214,6 +227,25 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 		return nil, err
 	}
 	return e.Status(ctx, p.ID)
+}
+
+// releasedBefore refuses to start plan planID again once a release of it
+// is done, unless Again gives a reason: a plan is released once (its
+// versions are tagged), and a second start would run its deploy steps
+// again.
+func (e *Engine) releasedBefore(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, planID string) error {
+	var id int64
+	var ended string
+	err := q.QueryRowContext(ctx, "SELECT id, coalesce(ended_at, '') FROM releases WHERE plan = ? AND state = 'done' ORDER BY id DESC LIMIT 1", planID).Scan(&id, &ended)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && e.Again != "" {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return errkind.New(errkind.Conflict, "plan %s was released (release %d, done at %s): its steps, tags and deploys ran; for a new change make a new plan (`cascade plan new`), or to run this one again `cascade release start %s --again --reason TEXT` (recorded)", planID, id, ended, planID)
 }
 
 // plannedSteps are the steps a release of p has: every repo's runbook at

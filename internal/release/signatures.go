@@ -263,7 +263,14 @@ func contentMismatch(stmt string, en store.Entry) string {
 	case "override":
 		checks = []func() string{step, func() string { return same("reason", str("reason")) }}
 	case "start":
-		checks = []func() string{func() string { return same("heads", str("heads")) }}
+		again := func() string {
+			want, _ := statementArg(stmt, "again")
+			if got := str("again"); got != want {
+				return fmt.Sprintf("its reason to release again is %q, the signed one %q", got, want)
+			}
+			return ""
+		}
+		checks = []func() string{func() string { return same("heads", str("heads")) }, again}
 	case "override-gate":
 		checks = []func() string{func() string { return same("gate", str("gate")) }, func() string { return same("heads", str("heads")) }, func() string { return same("reason", str("reason")) }}
 	case "rescope":
