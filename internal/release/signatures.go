@@ -64,6 +64,9 @@ type sigVerifier struct {
 func (v *sigVerifier) problem(ctx context.Context, en store.Entry, before []store.Entry) (string, error) {
 	stmt, _ := en.Details["signed"].(string)
 	armored, _ := en.Details["signature"].(string)
+	if (stmt == "" || armored == "") && en.Actor == workspace.ReservedActor {
+		return fmt.Sprintf("entry %d (%s by cascade) is not signed: with people every entry is a person's signed word (cascade writes entries of its own only for a workspace without people)", en.Seq, en.Action), nil
+	}
 	if stmt == "" || armored == "" {
 		return fmt.Sprintf("entry %d (%s by %s) is not signed", en.Seq, en.Action, en.Actor), nil
 	}

@@ -338,7 +338,7 @@ func TestRunnerEntriesAreSigned(t *testing.T) {
 		`UPDATE steps SET state = 'pending' WHERE idx = 2`)
 	w.forge()
 	out = w.run(1, nil, "release", "log", "p", "--verify")
-	wantIn(t, out, "(retry by cascade) is not signed")
+	wantIn(t, out, "(retry by cascade) is not signed: with people every entry is a person's signed word")
 	out = w.run(1, nil, "release", "next", "p", "--key", "alice")
 	wantIn(t, out, "tampered: the audit log of p does not hold")
 	if strings.Contains(out, "step 3 (Deploy)") {
