@@ -298,6 +298,9 @@ func (a *app) releaseNext(rf *releaseFlags) *cobra.Command {
 				if stop.Waiting {
 					return &silentError{errkind.New(errkind.Waiting, "the release waits for a window")}
 				}
+				if stop.Person {
+					return &silentError{errkind.New(errkind.Waiting, "the release waits for a person")}
+				}
 				return nil
 			})
 		},
@@ -432,11 +435,12 @@ func (a *app) releaseAbort(rf *releaseFlags) *cobra.Command {
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, false, &act{plan: argv[0], action: "abort", args: map[string]string{"reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
-				if err := e.Abort(a.ctx, argv[0], as, reason); err != nil {
+				st, err := e.Abort(a.ctx, argv[0], as, reason)
+				if err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "aborted the release of %s: %s\n", argv[0], reason)
-				return nil
+				return report.Undo(a.stdout, release.WhatItDid(st))
 			})
 		},
 	}

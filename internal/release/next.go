@@ -33,6 +33,10 @@ type Stop struct {
 	Until   time.Time
 	// Held is true when a gate (freeze, scope) stopped the release.
 	Held bool
+	// Person is true when the release waits for a person: a manual step
+	// to do and confirm, or an interrupted step whose result only a
+	// person can tell.
+	Person bool
 }
 
 // Next runs automated steps until a step needs a person, fails, or the
@@ -108,7 +112,7 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 				if !confirmable(s.Kind) {
 					done = fmt.Sprintf("`cascade release override %s %d --reason TEXT` if it is done (its result is unknown: a reason is recorded)", p.ID, s.Index)
 				}
-				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) was interrupted and may have run in part; check what happened, then %s, or `cascade release retry %s %d` to run it again", s.Index, s.Name, done, p.ID, s.Index)}, nil
+				return Stop{Step: s, Person: true, Message: fmt.Sprintf("step %d (%s) was interrupted and may have run in part; check what happened, then %s, or `cascade release retry %s %d` to run it again", s.Index, s.Name, done, p.ID, s.Index)}, nil
 			}
 			if err := e.transition(ctx, st, s, []string{Interrupted}, Pending, e.recorder(), "retry", map[string]any{"note": "idempotent: run again after an interruption"}, nil); err != nil {
 				return Stop{}, err
@@ -136,7 +140,7 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 			for _, in := range s.Spec.Inputs {
 				msg += fmt.Sprintf(" --input %s=VALUE", in)
 			}
-			return Stop{Step: s, Message: msg}, nil
+			return Stop{Step: s, Person: true, Message: msg}, nil
 		case Wait:
 			now := e.Now()
 			if g := plan.WindowGate(e.WS.Policy, now); g.Status != plan.Pass {
@@ -145,7 +149,7 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 				return stop, nil
 			}
 			if g := plan.FreezeGate(e.WS.Policy, now); g.Status != plan.Pass {
-				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) waits: %s", s.Index, s.Name, g.Reason)}, nil
+				return Stop{Step: s, Held: true, Message: fmt.Sprintf("step %d (%s) waits: %s", s.Index, s.Name, g.Reason)}, nil
 			}
 		}
 		if err := e.execute(ctx, p, st, s, d, actor); err != nil {

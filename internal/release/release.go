@@ -573,19 +573,20 @@ func (e *Engine) Override(ctx context.Context, planID, stepArg, actor, reason st
 }
 
 // Abort ends the release without finishing it and releases its locks.
-func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) error {
+// It returns the release as it was when aborted (see WhatItDid).
+func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) (*Status, error) {
 	if strings.TrimSpace(reason) == "" {
-		return errkind.New(errkind.Invalid, "an abort needs --reason TEXT: it is recorded in the audit log")
+		return nil, errkind.New(errkind.Invalid, "an abort needs --reason TEXT: it is recorded in the audit log")
 	}
 	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := requireActive(st); err != nil {
-		return err
+		return nil, err
 	}
 	if err := requireManager(st, actor, "abort it"); err != nil {
-		return e.refuse(ctx, st.ID, st.Plan, actor, "abort", nil, err)
+		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "abort", nil, err)
 	}
 	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
 		now := e.now()
@@ -598,9 +599,9 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) error 
 		return e.append(ctx, tx, st.ID, st.Plan, now, actor, "abort", map[string]any{"reason": reason})
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return e.recordHead(ctx, st.Plan)
+	return st, e.recordHead(ctx, st.Plan)
 }
 
 // Unlock removes a repo's lock in an emergency; it is audited.
