@@ -330,7 +330,7 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 			} else if reason != "" {
 				return errkind.New(errkind.Invalid, "--reason goes with --amend")
 			}
-			return a.withEngine(rf, false, &act{plan: argv[0], action: action, args: map[string]string{"step": argv[1], "inputs": strings.Join(inputs, "\n"), "reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+			return a.withEngine(rf, true, &act{plan: argv[0], action: action, args: map[string]string{"step": argv[1], "inputs": strings.Join(inputs, "\n"), "reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				if amend {
 					s, err := e.Amend(a.ctx, argv[0], argv[1], as, in, reason)
 					if err != nil {
@@ -492,30 +492,9 @@ func (a *app) printLog(e *release.Engine, planID string, verifyChain, asJSON boo
 	}
 	var problems []string
 	if verifyChain {
-		if problems, err = e.Store.VerifyChain(a.ctx); err != nil {
-			return errkind.Wrap(errkind.Infra, err)
-		}
-		all, err := e.Store.Entries(a.ctx, "")
-		if err != nil {
-			return errkind.Wrap(errkind.Infra, err)
-		}
-		logID, err := e.Store.LogID(a.ctx)
-		if err != nil {
-			return errkind.Wrap(errkind.Infra, err)
-		}
-		sigProblems, err := release.VerifySignatures(a.ctx, e.WS.People, logID, all)
-		if err != nil {
+		if problems, err = e.VerifyLog(a.ctx, planID); err != nil {
 			return err
 		}
-		problems = append(problems, sigProblems...)
-		p, err := plan.Load(e.WS, planID)
-		if err != nil && errkind.Of(err) != errkind.Invalid {
-			return err
-		}
-		if err != nil {
-			p = nil
-		}
-		problems = append(problems, release.VerifyHead(planID, logID, p, err, entries)...)
 	}
 	if len(e.WS.People) == 0 && !asJSON {
 		fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people, so the names below are what each person's user name said")

@@ -124,7 +124,7 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 		}
 		d := s.data
 		d.Inputs = inputsOf(st)
-		if worldChanging(s.Kind) {
+		if worldChanging(s.Kind) || s.Kind == Wait {
 			stop, err := e.recheck(ctx, p, st, s, actor)
 			if err != nil {
 				return Stop{}, err
@@ -142,15 +142,8 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 			}
 			return Stop{Step: s, Person: true, Message: msg}, nil
 		case Wait:
-			now := e.Now()
-			if g := plan.WindowGate(e.WS.Policy, now); g.Status != plan.Pass {
-				stop := Stop{Step: s, Waiting: true, Message: fmt.Sprintf("step %d (%s) waits for a release window: %s", s.Index, s.Name, g.Reason)}
-				stop.Until, _ = plan.NextWindow(e.WS.Policy, now)
-				return stop, nil
-			}
-			if g := plan.FreezeGate(e.WS.Policy, now); g.Status != plan.Pass {
-				return Stop{Step: s, Held: true, Message: fmt.Sprintf("step %d (%s) waits: %s", s.Index, s.Name, g.Reason)}, nil
-			}
+			// recheck above made it wait for a window, or held it for
+			// a freeze or the scope: the window is open now.
 		}
 		if err := e.execute(ctx, p, st, s, d, actor); err != nil {
 			return Stop{}, err
@@ -404,12 +397,10 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, manager string, s *Step
 	case Gate:
 		var lines []string
 		okAll := true
-		gates := []plan.Gate{plan.WindowGate(e.WS.Policy, e.Now()), plan.FreezeGate(e.WS.Policy, e.Now())}
-		sg, err := plan.ScopeGate(ctx, e.G, p)
+		gates, err := e.timeAndScopeGates(ctx, p, manager)
 		if err != nil {
 			return false, "", -1, err
 		}
-		gates = append(gates, sg)
 		for _, g := range gates {
 			lines = append(lines, fmt.Sprintf("%s: %s %s", g.Name, g.Status, g.Reason))
 			lines = append(lines, g.Details...)

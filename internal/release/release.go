@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -333,6 +334,11 @@ func (e *Engine) Status(ctx context.Context, planID string) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.statusOf(ctx, planID, id)
+}
+
+// statusOf is release id of plan planID.
+func (e *Engine) statusOf(ctx context.Context, planID string, id int64) (*Status, error) {
 	st := &Status{ID: id, Plan: planID}
 	var ended, reason sql.NullString
 	if err := e.Store.DB.QueryRowContext(ctx, "SELECT state, manager, started_at, ended_at, reason FROM releases WHERE id = ?", id).Scan(&st.State, &st.Manager, &st.Started, &ended, &reason); err != nil {
@@ -479,6 +485,17 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 	default:
 		return nil, errkind.New(errkind.Conflict, "step %d (%s) is not waiting for a confirmation (it is %s%s)", s.Index, s.Name, s.State, waitingNote(waiting))
 	}
+	if err := checkInputs(inputs); err != nil {
+		return nil, err
+	}
+	if s.State == Pending {
+		// A manual step is confirmed as next would run it: only while
+		// the window is open, no freeze holds, the scope is the frozen
+		// one, the release holds its locks and the step is the plan's.
+		if err := e.gatesBeforeConfirm(ctx, st, s, actor); err != nil {
+			return nil, err
+		}
+	}
 	for k := range inputs {
 		if !slices.Contains(s.Spec.Inputs, k) {
 			asks := "none"
@@ -500,6 +517,55 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 		return err
 	})
 	return s, err
+}
+
+// gatesBeforeConfirm runs the checks release next runs before a step
+// that acts, for a manual step about to be confirmed: a wait or a hold is
+// recorded and refuses the confirmation.
+func (e *Engine) gatesBeforeConfirm(ctx context.Context, st *Status, s *Step, actor string) error {
+	if e.WS == nil || e.G == nil {
+		return errkind.New(errkind.Infra, "confirming a step needs the workspace's graph")
+	}
+	p, err := plan.Load(e.WS, st.Plan)
+	if err != nil {
+		return err
+	}
+	planned, err := e.plannedSteps(ctx, p)
+	if err != nil {
+		return err
+	}
+	if why := stepMismatch(planned, len(st.Steps), s); why != "" {
+		stop, err := e.holdTampered(ctx, p, st, s, actor, why)
+		if err != nil {
+			return err
+		}
+		return errkind.New(errkind.Problem, "%s\nstep %d was not confirmed", stop.Message, s.Index)
+	}
+	stop, err := e.recheck(ctx, p, st, s, actor)
+	if err != nil || stop == nil {
+		return err
+	}
+	kind := errkind.Problem
+	if stop.Waiting {
+		kind = errkind.Waiting
+	}
+	return errkind.New(kind, "%s\nstep %d was not confirmed: confirm it once the release may go on", stop.Message, s.Index)
+}
+
+// checkInputs refuses input names and values a person could not have
+// meant: empty names, names with "=", and control characters (a line
+// break would also change what the signed statement says).
+func checkInputs(inputs map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(inputs)) {
+		v := inputs[k]
+		if k == "" || strings.Contains(k, "=") {
+			return errkind.New(errkind.Invalid, "--input %q: an input is NAME=VALUE with a name", k+"="+v)
+		}
+		if i := strings.IndexFunc(k+v, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+			return errkind.New(errkind.Invalid, "--input %s: the value holds a control character (%q); inputs are one line of text", k, (k + v)[i:i+1])
+		}
+	}
+	return nil
 }
 
 // confirmable reports whether a person may confirm an interrupted step

@@ -79,12 +79,15 @@ func (v *sigVerifier) problem(ctx context.Context, en store.Entry, before []stor
 	if why := contentMismatch(stmt, en); why != "" {
 		return fmt.Sprintf("entry %d (%s by %s) does not say what was signed: %s", en.Seq, en.Action, en.Actor, why), nil
 	}
-	use := en.Plan + "\x00" + en.Action + "\x00" + stmt
+	// A statement signs one entry: the action's, or its refusal. A
+	// refused action's signature copied onto the action's own entry (or
+	// a second copy of either) does not hold.
+	use := en.Plan + "\x00" + stmt
 	if v.used == nil {
 		v.used = map[string]int64{}
 	}
 	if first, ok := v.used[use]; ok && first != en.Seq {
-		return fmt.Sprintf("entry %d (%s by %s) carries the signature of entry %d again: one signed action writes one %q entry", en.Seq, en.Action, en.Actor, first, en.Action), nil
+		return fmt.Sprintf("entry %d (%s by %s) carries the signature of entry %d again: one signed statement signs one entry", en.Seq, en.Action, en.Actor, first), nil
 	}
 	v.used[use] = en.Seq
 	if why := pinMismatch(stmt, en, before, v.logID); why != "" {
@@ -315,7 +318,7 @@ func signedDetails(details map[string]any) string {
 var entriesOf = map[string][]string{
 	"start":         {"start"},
 	"next":          {"step start", "step end", "wait", "held", "done", "takeover", "interrupted", "retry"},
-	"confirm":       {"confirm"},
+	"confirm":       {"confirm", "wait", "held"},
 	"amend":         {"amend"},
 	"retry":         {"retry"},
 	"override":      {"override", "done"},

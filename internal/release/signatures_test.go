@@ -107,6 +107,10 @@ func TestSignedContent(t *testing.T) {
 		{Seq: 10, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: func() map[string]any { d := gate("semver", "agreed"); d["heads"] = "k2"; return d }()},
 		// A copy of a signed entry further down the log.
 		{Seq: 11, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm("v1.2.0")},
+		// A refused action's signature, then the same on the action's
+		// own entry.
+		{Seq: 12, Plan: "p", At: at, Actor: "alice", Action: "override-gate refused", Details: gate("semver", "agreed")},
+		{Seq: 13, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
 	}
 	problems, err := VerifySignatures(ctx, people, "", entries)
 	if err != nil {
@@ -121,7 +125,9 @@ func TestSignedContent(t *testing.T) {
 		`entry 8 (override-gate by alice) does not say what was signed: it is dated 2026-12-02T10:00:00Z, long after the action was signed (2026-12-01T10:00:00Z)`,
 		"entry 9 (override-gate by cascade) is not signed: with people every entry is a person's signed word (cascade writes entries of its own only for a workspace without people)",
 		`entry 10 (override-gate by alice) does not say what was signed: its heads is "k2", the signed one "k1"`,
-		`entry 11 (confirm by alice) carries the signature of entry 1 again: one signed action writes one "confirm" entry`,
+		`entry 11 (confirm by alice) carries the signature of entry 1 again: one signed statement signs one entry`,
+		`entry 12 (override-gate refused by alice) carries the signature of entry 2 again: one signed statement signs one entry`,
+		`entry 13 (override-gate by alice) carries the signature of entry 2 again: one signed statement signs one entry`,
 	}
 	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
