@@ -183,7 +183,7 @@ $ git -C clever-api commit -m "Module path example.com/clever/clever-api/v2 for 
 	{"", []string{"plan", "check", "sync-docs"}, nil, "", 0},
 	{"alice starts it, signed with her key; the gates run again and pass.",
 		[]string{"release", "start", "sync-docs", "--key", "{dir}/keys/alice"}, nil, "", 0},
-	{"Automated steps run (the gates, the tag) until one needs a person: the deploy.",
+	{"Automated steps run (the gates, the tag) until one needs a person: the deploy. (It exits 4: the release waits for a person.)",
 		[]string{"release", "next", "sync-docs", "--key", "{dir}/keys/alice"}, nil, "", 0},
 	{"A step cannot be skipped: running on again stops at the same deploy step...",
 		[]string{"release", "next", "sync-docs", "--key", "{dir}/keys/alice"}, nil, "", 0},
@@ -243,7 +243,7 @@ func (a *app) walk(file, dir string, steps []demoStep) error {
 			args = append([]string{"--cache-dir", a.cacheDir}, args...)
 		}
 		code := MainWith(a.ctx, a.opts, args, a.stdin, a.stdout, a.stderr)
-		if code != ExitOK && code != ExitProblem {
+		if code != ExitOK && code != ExitProblem && code != ExitWaiting {
 			return &silentError{errkind.New(errkind.Infra, "demo step `cascade %s` failed with exit code %d", strings.Join(s.args, " "), code)}
 		}
 		if interactive && i < len(steps)-1 {

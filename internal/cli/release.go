@@ -192,12 +192,21 @@ func (a *app) whoActs(ws *workspace.Workspace, key, planID, action string, args 
 }
 
 func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
-	return &cobra.Command{
+	var again bool
+	var reason string
+	cmd := &cobra.Command{
 		Use:   "start PLAN",
 		Short: "Start a release of a plan (the release manager only, every gate passing); locks its repos",
 		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.withEngine(rf, true, &act{plan: argv[0], action: "start", more: scopeOf(argv[0])}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
+			if again != (reason != "") {
+				return errkind.New(errkind.Invalid, "--again and --reason go together: `cascade release start %s --again --reason TEXT` starts a plan released before again, and records why", argv[0])
+			}
+			args := map[string]string{}
+			if again {
+				args["again"] = reason
+			}
+			return a.withEngine(rf, true, &act{plan: argv[0], action: "start", args: args, more: scopeOf(argv[0])}, func(e *release.Engine, ws *workspace.Workspace, as string) error {
 				p, err := plan.Load(ws, argv[0])
 				if err != nil {
 					return err
@@ -205,6 +214,7 @@ func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 				if err := checkManager(ws, p); err != nil {
 					return err
 				}
+				e.Again = reason
 				st, err := e.Start(a.ctx, p, as)
 				if err != nil {
 					return err
@@ -214,6 +224,9 @@ func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&again, "again", false, "start a plan whose release is done again (with --reason; recorded)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the plan is released again (with --again)")
+	return cmd
 }
 
 func (a *app) releaseStatus(rf *releaseFlags) *cobra.Command {
@@ -221,20 +234,36 @@ func (a *app) releaseStatus(rf *releaseFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status PLAN",
 		Short: "Show every step of a plan's release with its state, who, when and output",
-		Args:  usageArgs,
+		Long: `Show every step of a plan's release with its state, who, when and output.
+
+The rows are checked against the release's audit log (its hashes and, with
+people, its signatures) and the head plans/PLAN.yaml records, as every
+release action checks them before acting. Rows that do not match are still
+shown, under a WARNING naming the first difference, and status exits 1
+(with --json: a "tampered" field); run ` + "`cascade release log PLAN --verify`" + ` for the
+whole log.`,
+		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, false, nil, func(e *release.Engine, ws *workspace.Workspace, _ string) error {
-				st, err := e.Status(a.ctx, argv[0])
+				st, err := e.Checked(a.ctx, argv[0])
 				if err != nil {
 					return err
 				}
 				if asJSON {
-					return report.JSON(a.stdout, st)
+					err = report.JSON(a.stdout, st)
+				} else {
+					if st.Tampered != "" {
+						fmt.Fprintf(a.stdout, "WARNING: %s\nThe rows below are what the database says, not what happened.\n\n", st.Tampered)
+					}
+					if len(ws.People) == 0 {
+						fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people")
+					}
+					err = report.ReleaseStatus(a.stdout, st)
 				}
-				if len(ws.People) == 0 {
-					fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people")
+				if err == nil && st.Tampered != "" {
+					return &silentError{errkind.New(errkind.Problem, "%s", st.Tampered)}
 				}
-				return report.ReleaseStatus(a.stdout, st)
+				return err
 			})
 		},
 	}
@@ -269,6 +298,9 @@ func (a *app) releaseNext(rf *releaseFlags) *cobra.Command {
 				if stop.Waiting {
 					return &silentError{errkind.New(errkind.Waiting, "the release waits for a window")}
 				}
+				if stop.Person {
+					return &silentError{errkind.New(errkind.Waiting, "the release waits for a person")}
+				}
 				return nil
 			})
 		},
@@ -298,7 +330,7 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 			} else if reason != "" {
 				return errkind.New(errkind.Invalid, "--reason goes with --amend")
 			}
-			return a.withEngine(rf, false, &act{plan: argv[0], action: action, args: map[string]string{"step": argv[1], "inputs": strings.Join(inputs, "\n"), "reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
+			return a.withEngine(rf, true, &act{plan: argv[0], action: action, args: map[string]string{"step": argv[1], "inputs": strings.Join(inputs, "\n"), "reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				if amend {
 					s, err := e.Amend(a.ctx, argv[0], argv[1], as, in, reason)
 					if err != nil {
@@ -403,11 +435,12 @@ func (a *app) releaseAbort(rf *releaseFlags) *cobra.Command {
 		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.withEngine(rf, false, &act{plan: argv[0], action: "abort", args: map[string]string{"reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
-				if err := e.Abort(a.ctx, argv[0], as, reason); err != nil {
+				st, err := e.Abort(a.ctx, argv[0], as, reason)
+				if err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "aborted the release of %s: %s\n", argv[0], reason)
-				return nil
+				return report.Undo(a.stdout, release.WhatItDid(st))
 			})
 		},
 	}
@@ -459,30 +492,9 @@ func (a *app) printLog(e *release.Engine, planID string, verifyChain, asJSON boo
 	}
 	var problems []string
 	if verifyChain {
-		if problems, err = e.Store.VerifyChain(a.ctx); err != nil {
-			return errkind.Wrap(errkind.Infra, err)
-		}
-		all, err := e.Store.Entries(a.ctx, "")
-		if err != nil {
-			return errkind.Wrap(errkind.Infra, err)
-		}
-		logID, err := e.Store.LogID(a.ctx)
-		if err != nil {
-			return errkind.Wrap(errkind.Infra, err)
-		}
-		sigProblems, err := release.VerifySignatures(a.ctx, e.WS.People, logID, all)
-		if err != nil {
+		if problems, err = e.VerifyLog(a.ctx, planID); err != nil {
 			return err
 		}
-		problems = append(problems, sigProblems...)
-		p, err := plan.Load(e.WS, planID)
-		if err != nil && errkind.Of(err) != errkind.Invalid {
-			return err
-		}
-		if err != nil {
-			p = nil
-		}
-		problems = append(problems, release.VerifyHead(planID, logID, p, err, entries)...)
 	}
 	if len(e.WS.People) == 0 && !asJSON {
 		fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people, so the names below are what each person's user name said")

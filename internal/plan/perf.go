@@ -447,8 +447,10 @@ func PerfGate(repos []RepoBench, errs []string, pol PerfPolicy) Gate {
 		g.Reason = fmt.Sprintf("could not tell within %d runs per side whether these slow down beyond %s: %s; make the benchmarks steadier (a longer -benchtime) or run them more often (--bench-runs above %d)",
 			pol.MaxRuns, pct(pol.Threshold), strings.Join(unsure, ", "), pol.MaxRuns)
 	case len(errs) > 0:
-		g.Status = Warn
-		g.Reason = "some benchmarks could not run"
+		// A benchmark that could not run measured nothing: a head too
+		// slow to finish, or a base that is the head, must not pass.
+		g.Status = Fail
+		g.Reason = "some benchmarks could not run, so the slowdown is unknown: fix them, or the release manager overrides the performance gate with a reason"
 	case len(repos) == 0:
 		g.Reason = "no repo of the plan declares `bench` in its .cascade.yaml"
 	case len(within) > 0:

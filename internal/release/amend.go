@@ -40,6 +40,9 @@ func (e *Engine) Amend(ctx context.Context, planID, stepArg, actor string, input
 		return nil, errkind.New(errkind.Conflict, "step %d (%s) is a %s step that is %s: only the inputs of a confirmed manual step can be amended", s.Index, s.Name, s.Kind, s.State)
 	}
 	var names []string
+	if err := checkInputs(inputs); err != nil {
+		return nil, err
+	}
 	for k := range inputs {
 		if !slices.Contains(s.Spec.Inputs, k) {
 			return nil, errkind.New(errkind.Invalid, "step %d (%s) asks for no input %q; it asks for %s", s.Index, s.Name, k, strings.Join(s.Spec.Inputs, ", "))

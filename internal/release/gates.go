@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -87,16 +88,14 @@ func worldChanging(kind string) bool {
 // freeze or a scope change stops it. Either is recorded.
 func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step, actor string) (*Stop, error) {
 	now := e.Now()
-	ovs, err := e.decisionOverrides(ctx, p.ID, st.Manager)
+	gates, err := e.timeAndScopeGates(ctx, p, st.Manager)
 	if err != nil {
 		return nil, err
 	}
-	gates, err := plan.TimeAndScopeGates(ctx, e.WS, e.G, p, now, ovs)
-	if err != nil {
+	if lost, err := e.lostLocks(ctx, p, st); err != nil {
 		return nil, err
-	}
-	if gates, err = e.HoldUntrustedScope(ctx, p, gates); err != nil {
-		return nil, err
+	} else if lost != "" {
+		gates = append([]plan.Gate{{Name: "lock", Status: plan.Fail, Reason: lost}}, gates...)
 	}
 	for _, g := range gates {
 		if g.Status != plan.Fail {
@@ -121,7 +120,11 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 		for _, d := range g.Details {
 			msg += "\n  " + d
 		}
-		msg += fmt.Sprintf("\nnothing ran; fix it, or as the release manager `cascade release override-gate %s %s --reason TEXT`", p.ID, g.Name)
+		if g.Name == "lock" {
+			msg += "\nnothing ran"
+		} else {
+			msg += fmt.Sprintf("\nnothing ran; fix it, or as the release manager `cascade release override-gate %s %s --reason TEXT`", p.ID, g.Name)
+		}
 		err := e.tx(ctx, func(tx *sql.Tx) error {
 			return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 		})
@@ -131,6 +134,44 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 		return &Stop{Step: s, Held: true, Message: msg}, err
 	}
 	return nil, nil
+}
+
+// timeAndScopeGates are the window, freeze and scope gates of plan p
+// now, with the overrides its manager signed, and a scope whose frozen
+// heads are not the last signed re-freeze's held: what recheck decides
+// from before every step that acts, and what a runbook's gate step
+// reports.
+func (e *Engine) timeAndScopeGates(ctx context.Context, p *plan.Plan, manager string) ([]plan.Gate, error) {
+	ovs, err := e.decisionOverrides(ctx, p.ID, manager)
+	if err != nil {
+		return nil, err
+	}
+	gates, err := plan.TimeAndScopeGates(ctx, e.WS, e.G, p, e.Now(), ovs)
+	if err != nil {
+		return nil, err
+	}
+	return e.HoldUntrustedScope(ctx, p, gates)
+}
+
+// lostLocks says which of plan p's repos release st no longer holds the
+// lock of ("" when it holds them all): an emergency unlock frees a repo
+// for another release, so this one must not act on it again.
+func (e *Engine) lostLocks(ctx context.Context, p *plan.Plan, st *Status) (string, error) {
+	var lost []string
+	for _, repo := range p.Repos() {
+		var id int64
+		err := e.Store.DB.QueryRowContext(ctx, "SELECT release_id FROM locks WHERE repo = ?", repo).Scan(&id)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", errkind.Wrap(errkind.Infra, err)
+		}
+		if err != nil || id != st.ID {
+			lost = append(lost, repo)
+		}
+	}
+	if len(lost) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("this release no longer holds the lock of %s (it was unlocked; another release may act on it): abort it (`cascade release abort %s --reason TEXT`) and start again once the repo is free", strings.Join(lost, ", "), p.ID), nil
 }
 
 // semverAtTag checks, right before a tag, that the version is a valid

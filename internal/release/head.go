@@ -127,7 +127,15 @@ func VerifyHead(planID, logID string, p *plan.Plan, loadErr error, entries []sto
 // its signed audit log: nothing acts on it (exit 1, like a log that
 // fails --verify).
 func tampered(format string, args ...any) error {
-	return errkind.New(errkind.Problem, "tampered: "+format+"; nothing was done: the release state in the database no longer matches the signed audit log (`cascade release log PLAN --verify`)", args...)
+	return errkind.Wrap(errkind.Problem, &TamperedError{Why: fmt.Sprintf(format, args...)})
+}
+
+// TamperedError is a release whose rows, or whose audit log, do not hold:
+// Why says the first difference.
+type TamperedError struct{ Why string }
+
+func (t *TamperedError) Error() string {
+	return "tampered: " + t.Why + "; nothing was done: the release state in the database no longer matches the signed audit log (`cascade release log PLAN --verify`)"
 }
 
 // Pin is what a person's signed statement pins: the hash of the plan's

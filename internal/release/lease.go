@@ -330,13 +330,26 @@ func (e *Engine) acquireLease(ctx context.Context, st *Status, actor string) (co
 			if time.Since(renewed) < ttl/3 {
 				continue
 			}
-			_ = e.Store.Tx(runCtx, func(tx *sql.Tx) error {
+			err := e.Store.Tx(runCtx, func(tx *sql.Tx) error {
 				res, err := tx.ExecContext(runCtx, "UPDATE releases SET lease_expires = ? WHERE id = ? AND lease_token = ?", e.Now().UTC().Add(ttl).Format(time.RFC3339Nano), st.ID, token)
-				if n, _ := res.RowsAffected(); err == nil && n == 1 {
+				if err != nil {
+					return err
+				}
+				if n, err := res.RowsAffected(); err == nil && n == 1 {
 					renewed = time.Now()
 				}
-				return err
+				return nil
 			})
+			if err != nil {
+				e.logf("warning: could not renew the lease on the release of %s: %v", st.Plan, err)
+			}
+			// A lease not renewed until it nearly expires may be taken
+			// over by another runner: this one stops its work first, so
+			// two never run a step at once.
+			if time.Since(renewed) >= ttl-e.watchEvery() {
+				cancel(&stopped{lost: true})
+				return
+			}
 		}
 	}()
 	return runCtx, func() {

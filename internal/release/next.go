@@ -2,7 +2,9 @@ package release
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/verify"
+	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
 // Stop says why Next stopped.
@@ -30,6 +33,10 @@ type Stop struct {
 	Until   time.Time
 	// Held is true when a gate (freeze, scope) stopped the release.
 	Held bool
+	// Person is true when the release waits for a person: a manual step
+	// to do and confirm, or an interrupted step whose result only a
+	// person can tell.
+	Person bool
 }
 
 // Next runs automated steps until a step needs a person, fails, or the
@@ -58,6 +65,7 @@ func (e *Engine) Next(ctx context.Context, p *plan.Plan, actor string) (Stop, er
 		return Stop{}, err
 	}
 	defer giveBack()
+	e.runner = actor
 	stop, err := e.next(ctx, p, st, actor)
 	if s := asStopped(ctx, err); s != nil {
 		return Stop{}, errkind.Wrap(errkind.Conflict, s)
@@ -77,7 +85,7 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 	for i := range st.Steps {
 		s := &st.Steps[i]
 		if s.State == Running {
-			if err := e.transition(ctx, st, s, []string{Running}, Interrupted, "cascade", "interrupted", map[string]any{"note": "the process running it stopped"}, nil); err != nil {
+			if err := e.transition(ctx, st, s, []string{Running}, Interrupted, e.recorder(), "interrupted", map[string]any{"note": "the process running it stopped"}, nil); err != nil {
 				return Stop{}, err
 			}
 			e.logf("step %d (%s) was interrupted when the process running it stopped", s.Index, s.Name)
@@ -104,9 +112,9 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 				if !confirmable(s.Kind) {
 					done = fmt.Sprintf("`cascade release override %s %d --reason TEXT` if it is done (its result is unknown: a reason is recorded)", p.ID, s.Index)
 				}
-				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) was interrupted and may have run in part; check what happened, then %s, or `cascade release retry %s %d` to run it again", s.Index, s.Name, done, p.ID, s.Index)}, nil
+				return Stop{Step: s, Person: true, Message: fmt.Sprintf("step %d (%s) was interrupted and may have run in part; check what happened, then %s, or `cascade release retry %s %d` to run it again", s.Index, s.Name, done, p.ID, s.Index)}, nil
 			}
-			if err := e.transition(ctx, st, s, []string{Interrupted}, Pending, "cascade", "retry", map[string]any{"note": "idempotent: run again after an interruption"}, nil); err != nil {
+			if err := e.transition(ctx, st, s, []string{Interrupted}, Pending, e.recorder(), "retry", map[string]any{"note": "idempotent: run again after an interruption"}, nil); err != nil {
 				return Stop{}, err
 			}
 			continue
@@ -116,7 +124,7 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 		}
 		d := s.data
 		d.Inputs = inputsOf(st)
-		if worldChanging(s.Kind) {
+		if worldChanging(s.Kind) || s.Kind == Wait {
 			stop, err := e.recheck(ctx, p, st, s, actor)
 			if err != nil {
 				return Stop{}, err
@@ -132,17 +140,10 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 			for _, in := range s.Spec.Inputs {
 				msg += fmt.Sprintf(" --input %s=VALUE", in)
 			}
-			return Stop{Step: s, Message: msg}, nil
+			return Stop{Step: s, Person: true, Message: msg}, nil
 		case Wait:
-			now := e.Now()
-			if g := plan.WindowGate(e.WS.Policy, now); g.Status != plan.Pass {
-				stop := Stop{Step: s, Waiting: true, Message: fmt.Sprintf("step %d (%s) waits for a release window: %s", s.Index, s.Name, g.Reason)}
-				stop.Until, _ = plan.NextWindow(e.WS.Policy, now)
-				return stop, nil
-			}
-			if g := plan.FreezeGate(e.WS.Policy, now); g.Status != plan.Pass {
-				return Stop{Step: s, Message: fmt.Sprintf("step %d (%s) waits: %s", s.Index, s.Name, g.Reason)}, nil
-			}
+			// recheck above made it wait for a window, or held it for
+			// a freeze or the scope: the window is open now.
 		}
 		if err := e.execute(ctx, p, st, s, d, actor); err != nil {
 			return Stop{}, err
@@ -197,9 +198,10 @@ func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 	if !ok {
 		to = Failed
 	}
-	details := map[string]any{"exit": exit}
+	kept := tail(output)
+	details := map[string]any{"exit": exit, "output_sha256": outputHash(kept)}
 	if err := e.transition(ctx, st, s, []string{Running}, to, actor, "step end", details, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE steps SET output = ? WHERE release_id = ? AND idx = ?", tail(output), st.ID, s.Index)
+		_, err := tx.ExecContext(ctx, "UPDATE steps SET output = ? WHERE release_id = ? AND idx = ?", kept, st.ID, s.Index)
 		return err
 	}); err != nil {
 		if stop := asStopped(ctx, err); stop != nil {
@@ -209,6 +211,18 @@ func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 	}
 	e.crashpoint("step-finished")
 	return nil
+}
+
+// recorder is the actor of the entries a run writes on its own (a step
+// found interrupted, an interrupted idempotent step set to run again):
+// with people, the person running it, who signs each one as it is
+// written, so no unsigned entry can move a step; without people,
+// "cascade".
+func (e *Engine) recorder() string {
+	if e.Signature != nil && e.runner != "" {
+		return e.runner
+	}
+	return workspace.ReservedActor
 }
 
 // stopStep ends step s, which this runner started, when the runner must
@@ -226,7 +240,8 @@ func (e *Engine) stopStep(ctx context.Context, st *Status, s *Step, stop *stoppe
 	if exit >= 0 {
 		note = fmt.Sprintf("the release was %s while the step ran; it ended (exit %d), but that is not its recorded result", stop.state, exit)
 	}
-	details := map[string]any{"note": note, "step": s.Index, "name": s.Name, "repo": s.Repo, "state": Interrupted}
+	kept := tail(output)
+	details := map[string]any{"note": note, "step": s.Index, "name": s.Name, "repo": s.Repo, "state": Interrupted, "output_sha256": outputHash(kept)}
 	err := e.Store.Tx(bg, func(tx *sql.Tx) error {
 		// Only while this runner still holds the lease, whatever the
 		// release's state, and only a step still running.
@@ -237,14 +252,14 @@ func (e *Engine) stopStep(ctx context.Context, st *Status, s *Step, stop *stoppe
 		if e.lease == nil || token != e.lease.token {
 			return nil
 		}
-		res, err := tx.ExecContext(bg, "UPDATE steps SET state = ?, actor = 'cascade', at = ?, output = ? WHERE release_id = ? AND idx = ? AND state = ?", Interrupted, e.now(), tail(output), st.ID, s.Index, Running)
+		res, err := tx.ExecContext(bg, "UPDATE steps SET state = ?, actor = ?, at = ?, output = ? WHERE release_id = ? AND idx = ? AND state = ?", Interrupted, e.recorder(), e.now(), kept, st.ID, s.Index, Running)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		return e.append(bg, tx, st.ID, st.Plan, e.now(), "cascade", "interrupted", details)
+		return e.append(bg, tx, st.ID, st.Plan, e.now(), e.recorder(), "interrupted", details)
 	})
 	if err != nil {
 		return err
@@ -262,6 +277,14 @@ func tail(s string) string {
 		return "...\n" + s[len(s)-max:]
 	}
 	return s
+}
+
+// outputHash is the SHA-256 of what a step printed as the steps table
+// keeps it: its entry carries it, so the output status and log show is
+// the one the signed entry vouches for.
+func outputHash(kept string) string {
+	sum := sha256.Sum256([]byte(kept))
+	return hex.EncodeToString(sum[:])
 }
 
 // work does a step's work and says whether it succeeded, with its output.
@@ -374,12 +397,10 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, manager string, s *Step
 	case Gate:
 		var lines []string
 		okAll := true
-		gates := []plan.Gate{plan.WindowGate(e.WS.Policy, e.Now()), plan.FreezeGate(e.WS.Policy, e.Now())}
-		sg, err := plan.ScopeGate(ctx, e.G, p)
+		gates, err := e.timeAndScopeGates(ctx, p, manager)
 		if err != nil {
 			return false, "", -1, err
 		}
-		gates = append(gates, sg)
 		for _, g := range gates {
 			lines = append(lines, fmt.Sprintf("%s: %s %s", g.Name, g.Status, g.Reason))
 			lines = append(lines, g.Details...)

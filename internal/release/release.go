@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,6 +69,10 @@ type Status struct {
 	ActorsVerified bool `json:"actors_verified"`
 	// GateOverrides are the failed gates the manager let pass.
 	GateOverrides []plan.GateOverride `json:"gate_overrides,omitempty"`
+	// Tampered says why the rows shown do not match the release's
+	// (signed) audit log or the head its plan file records; "" when they
+	// match. Set by Checked.
+	Tampered string `json:"tampered,omitempty"`
 }
 
 // Engine executes releases.
@@ -95,6 +100,11 @@ type Engine struct {
 	// the workspace lists no people): the entries a `next` run writes are
 	// each signed as they are written, pinning the entry before them.
 	Sign func(ctx context.Context, statement string) (*identity.Signature, error)
+	// Again is the reason a plan already released is started again
+	// (`release start --again --reason`); "" refuses to.
+	Again string
+	// runner is the person a `next` run acts for (see recorder).
+	runner string
 	// sigs remembers the audit signatures already verified.
 	sigs *sigVerifier
 	// Log receives progress lines for a person.
@@ -149,6 +159,9 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 	if err := p.CheckBases(ctx, e.G); err != nil {
 		return nil, err
 	}
+	if err := e.releasedBefore(ctx, e.Store.DB, p.ID); err != nil {
+		return nil, err
+	}
 	rows, err := e.plannedSteps(ctx, p)
 	if err != nil {
 		return nil, err
@@ -164,6 +177,9 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 		}
 		if n > 0 {
 			return errkind.New(errkind.Conflict, "plan %s already has an active release; `cascade release status %s` shows it", p.ID, p.ID)
+		}
+		if err := e.releasedBefore(ctx, tx, p.ID); err != nil {
+			return err
 		}
 		for _, c := range p.Changes {
 			var holder, lplan, since string
@@ -199,7 +215,11 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 				return err
 			}
 		}
-		return e.append(ctx, tx, id, p.ID, now, actor, "start", map[string]any{"repos": p.Repos(), "steps": len(rows), "heads": p.HeadsKey()})
+		details := map[string]any{"repos": p.Repos(), "steps": len(rows), "heads": p.HeadsKey()}
+		if e.Again != "" {
+			details["again"] = e.Again
+		}
+		return e.append(ctx, tx, id, p.ID, now, actor, "start", details)
 	})
 	if err != nil {
 		return nil, err
@@ -208,6 +228,25 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 		return nil, err
 	}
 	return e.Status(ctx, p.ID)
+}
+
+// releasedBefore refuses to start plan planID again once a release of it
+// is done, unless Again gives a reason: a plan is released once (its
+// versions are tagged), and a second start would run its deploy steps
+// again.
+func (e *Engine) releasedBefore(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, planID string) error {
+	var id int64
+	var ended string
+	err := q.QueryRowContext(ctx, "SELECT id, coalesce(ended_at, '') FROM releases WHERE plan = ? AND state = 'done' ORDER BY id DESC LIMIT 1", planID).Scan(&id, &ended)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && e.Again != "" {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return errkind.New(errkind.Conflict, "plan %s was released (release %d, done at %s): its steps, tags and deploys ran; for a new change make a new plan (`cascade plan new`), or to run this one again `cascade release start %s --again --reason TEXT` (recorded)", planID, id, ended, planID)
 }
 
 // plannedSteps are the steps a release of p has: every repo's runbook at
@@ -295,6 +334,11 @@ func (e *Engine) Status(ctx context.Context, planID string) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.statusOf(ctx, planID, id)
+}
+
+// statusOf is release id of plan planID.
+func (e *Engine) statusOf(ctx context.Context, planID string, id int64) (*Status, error) {
 	st := &Status{ID: id, Plan: planID}
 	var ended, reason sql.NullString
 	if err := e.Store.DB.QueryRowContext(ctx, "SELECT state, manager, started_at, ended_at, reason FROM releases WHERE id = ?", id).Scan(&st.State, &st.Manager, &st.Started, &ended, &reason); err != nil {
@@ -441,6 +485,17 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 	default:
 		return nil, errkind.New(errkind.Conflict, "step %d (%s) is not waiting for a confirmation (it is %s%s)", s.Index, s.Name, s.State, waitingNote(waiting))
 	}
+	if err := checkInputs(inputs); err != nil {
+		return nil, err
+	}
+	if s.State == Pending {
+		// A manual step is confirmed as next would run it: only while
+		// the window is open, no freeze holds, the scope is the frozen
+		// one, the release holds its locks and the step is the plan's.
+		if err := e.gatesBeforeConfirm(ctx, st, s, actor); err != nil {
+			return nil, err
+		}
+	}
 	for k := range inputs {
 		if !slices.Contains(s.Spec.Inputs, k) {
 			asks := "none"
@@ -462,6 +517,55 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 		return err
 	})
 	return s, err
+}
+
+// gatesBeforeConfirm runs the checks release next runs before a step
+// that acts, for a manual step about to be confirmed: a wait or a hold is
+// recorded and refuses the confirmation.
+func (e *Engine) gatesBeforeConfirm(ctx context.Context, st *Status, s *Step, actor string) error {
+	if e.WS == nil || e.G == nil {
+		return errkind.New(errkind.Infra, "confirming a step needs the workspace's graph")
+	}
+	p, err := plan.Load(e.WS, st.Plan)
+	if err != nil {
+		return err
+	}
+	planned, err := e.plannedSteps(ctx, p)
+	if err != nil {
+		return err
+	}
+	if why := stepMismatch(planned, len(st.Steps), s); why != "" {
+		stop, err := e.holdTampered(ctx, p, st, s, actor, why)
+		if err != nil {
+			return err
+		}
+		return errkind.New(errkind.Problem, "%s\nstep %d was not confirmed", stop.Message, s.Index)
+	}
+	stop, err := e.recheck(ctx, p, st, s, actor)
+	if err != nil || stop == nil {
+		return err
+	}
+	kind := errkind.Problem
+	if stop.Waiting {
+		kind = errkind.Waiting
+	}
+	return errkind.New(kind, "%s\nstep %d was not confirmed: confirm it once the release may go on", stop.Message, s.Index)
+}
+
+// checkInputs refuses input names and values a person could not have
+// meant: empty names, names with "=", and control characters (a line
+// break would also change what the signed statement says).
+func checkInputs(inputs map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(inputs)) {
+		v := inputs[k]
+		if k == "" || strings.Contains(k, "=") {
+			return errkind.New(errkind.Invalid, "--input %q: an input is NAME=VALUE with a name", k+"="+v)
+		}
+		if i := strings.IndexFunc(k+v, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+			return errkind.New(errkind.Invalid, "--input %s: the value holds a control character (%q); inputs are one line of text", k, (k + v)[i:i+1])
+		}
+	}
+	return nil
 }
 
 // confirmable reports whether a person may confirm an interrupted step
@@ -535,19 +639,20 @@ func (e *Engine) Override(ctx context.Context, planID, stepArg, actor, reason st
 }
 
 // Abort ends the release without finishing it and releases its locks.
-func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) error {
+// It returns the release as it was when aborted (see WhatItDid).
+func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) (*Status, error) {
 	if strings.TrimSpace(reason) == "" {
-		return errkind.New(errkind.Invalid, "an abort needs --reason TEXT: it is recorded in the audit log")
+		return nil, errkind.New(errkind.Invalid, "an abort needs --reason TEXT: it is recorded in the audit log")
 	}
 	st, err := e.trustedStatus(ctx, planID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := requireActive(st); err != nil {
-		return err
+		return nil, err
 	}
 	if err := requireManager(st, actor, "abort it"); err != nil {
-		return e.refuse(ctx, st.ID, st.Plan, actor, "abort", nil, err)
+		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "abort", nil, err)
 	}
 	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
 		now := e.now()
@@ -560,9 +665,9 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) error 
 		return e.append(ctx, tx, st.ID, st.Plan, now, actor, "abort", map[string]any{"reason": reason})
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return e.recordHead(ctx, st.Plan)
+	return st, e.recordHead(ctx, st.Plan)
 }
 
 // Unlock removes a repo's lock in an emergency; it is audited.
@@ -640,7 +745,7 @@ func (e *Engine) append(ctx context.Context, tx *sql.Tx, releaseID int64, planID
 			details = map[string]any{}
 		}
 		sig := e.Signature
-		if e.Sign != nil && slices.Contains(ownSigned, action) {
+		if e.Sign != nil && (slices.Contains(ownSigned, action) || slices.Contains(runnerOwn, action) && identity.StatementField(sig.Statement, "action") == "next") {
 			var err error
 			if sig, err = e.signEntry(ctx, tx, planID, at, action, details); err != nil {
 				return err

@@ -23,7 +23,8 @@ import (
 // vouches for every entry before the one it pins: deleting or editing an
 // entry in the middle of the log breaks the next signed entry after it,
 // even when every hash is recomputed. entries is the whole log, in order.
-// Entries by cascade itself are not signed. Without people nothing can be
+// With people every entry is a person's (a run's own entries are the
+// runner's, see runnerOwn); without people nothing can be
 // checked: actors are unverified, and nil is returned.
 func VerifySignatures(ctx context.Context, people []workspace.Person, logID string, entries []store.Entry) ([]string, error) {
 	if len(people) == 0 {
@@ -63,11 +64,8 @@ type sigVerifier struct {
 func (v *sigVerifier) problem(ctx context.Context, en store.Entry, before []store.Entry) (string, error) {
 	stmt, _ := en.Details["signed"].(string)
 	armored, _ := en.Details["signature"].(string)
-	if en.Actor == workspace.ReservedActor && stmt == "" && armored == "" {
-		if slices.Contains(automaticEntries, en.Action) {
-			return "", nil
-		}
-		return fmt.Sprintf("entry %d (%s by cascade) is not signed, and cascade makes no %q entry on its own (its own are %s)", en.Seq, en.Action, en.Action, strings.Join(automaticEntries, ", ")), nil
+	if (stmt == "" || armored == "") && en.Actor == workspace.ReservedActor {
+		return fmt.Sprintf("entry %d (%s by cascade) is not signed: with people every entry is a person's signed word (cascade writes entries of its own only for a workspace without people)", en.Seq, en.Action), nil
 	}
 	if stmt == "" || armored == "" {
 		return fmt.Sprintf("entry %d (%s by %s) is not signed", en.Seq, en.Action, en.Actor), nil
@@ -81,12 +79,15 @@ func (v *sigVerifier) problem(ctx context.Context, en store.Entry, before []stor
 	if why := contentMismatch(stmt, en); why != "" {
 		return fmt.Sprintf("entry %d (%s by %s) does not say what was signed: %s", en.Seq, en.Action, en.Actor, why), nil
 	}
-	use := en.Plan + "\x00" + en.Action + "\x00" + stmt
+	// A statement signs one entry: the action's, or its refusal. A
+	// refused action's signature copied onto the action's own entry (or
+	// a second copy of either) does not hold.
+	use := en.Plan + "\x00" + stmt
 	if v.used == nil {
 		v.used = map[string]int64{}
 	}
 	if first, ok := v.used[use]; ok && first != en.Seq {
-		return fmt.Sprintf("entry %d (%s by %s) carries the signature of entry %d again: one signed action writes one %q entry", en.Seq, en.Action, en.Actor, first, en.Action), nil
+		return fmt.Sprintf("entry %d (%s by %s) carries the signature of entry %d again: one signed statement signs one entry", en.Seq, en.Action, en.Actor, first), nil
 	}
 	v.used[use] = en.Seq
 	if why := pinMismatch(stmt, en, before, v.logID); why != "" {
@@ -154,11 +155,12 @@ func pinMismatch(stmt string, en store.Entry, before []store.Entry, logID string
 	return fmt.Sprintf("it pins the plan's entry with hash %.12s, which the log no longer holds before it: the history before it was deleted or rewritten", head)
 }
 
-// automaticEntries are the only entries cascade makes on its own, under
-// the actor "cascade", without a signature: marking a step whose runner
-// died as interrupted, and setting an interrupted idempotent step back to
-// pending. Every other entry is a person's and must be signed.
-var automaticEntries = []string{"interrupted", "retry"}
+// runnerOwn are the entries a `next` run writes on its own besides the
+// results of its steps: a step whose runner died marked interrupted, an
+// interrupted idempotent step set to run again. With people they are the
+// runner's, signed one by one like ownSigned (an unsigned entry could
+// otherwise move a step); "cascade" writes them only without people.
+var runnerOwn = []string{"interrupted", "retry"}
 
 // quickActions finish within moments of being signed; their entries must
 // be written within maxSignedAge of the signed time. start runs every
@@ -205,7 +207,7 @@ func contentMismatch(stmt string, en store.Entry) string {
 		}
 		return ""
 	}
-	if action == "next" && slices.Contains(ownSigned, en.Action) {
+	if action == "next" && (slices.Contains(ownSigned, en.Action) || slices.Contains(runnerOwn, en.Action)) {
 		return "a step's start and end are signed as each is written (with its state and exit code), and this one is not"
 	}
 	if strings.HasSuffix(en.Action, " refused") || en.Action != action {
@@ -267,7 +269,14 @@ func contentMismatch(stmt string, en store.Entry) string {
 	case "override":
 		checks = []func() string{step, func() string { return same("reason", str("reason")) }}
 	case "start":
-		checks = []func() string{func() string { return same("heads", str("heads")) }}
+		again := func() string {
+			want, _ := statementArg(stmt, "again")
+			if got := str("again"); got != want {
+				return fmt.Sprintf("its reason to release again is %q, the signed one %q", got, want)
+			}
+			return ""
+		}
+		checks = []func() string{func() string { return same("heads", str("heads")) }, again}
 	case "override-gate":
 		checks = []func() string{func() string { return same("gate", str("gate")) }, func() string { return same("heads", str("heads")) }, func() string { return same("reason", str("reason")) }}
 	case "rescope":
@@ -308,8 +317,8 @@ func signedDetails(details map[string]any) string {
 // its own refusal, "ACTION refused").
 var entriesOf = map[string][]string{
 	"start":         {"start"},
-	"next":          {"step start", "step end", "wait", "held", "done", "takeover"},
-	"confirm":       {"confirm"},
+	"next":          {"step start", "step end", "wait", "held", "done", "takeover", "interrupted", "retry"},
+	"confirm":       {"confirm", "wait", "held"},
 	"amend":         {"amend"},
 	"retry":         {"retry"},
 	"override":      {"override", "done"},

@@ -48,6 +48,7 @@ func TestVerifySignaturesWithoutSignature(t *testing.T) {
 	}
 	want := []string{
 		"entry 1 (start by alice) is not signed",
+		"entry 2 (interrupted by cascade) is not signed: with people every entry is a person's signed word (cascade writes entries of its own only for a workspace without people)",
 		`entry 3 (override by alice) carries a signature for a "confirm" action, which never writes a "override" entry`,
 		`entry 4 (confirm by alice) carries a signature for plan "p", not q`,
 		`entry 5 (unlock by alice) carries a signature for plan "", not q`,
@@ -62,8 +63,8 @@ func TestVerifySignaturesWithoutSignature(t *testing.T) {
 
 // TestSignedContent: an entry must say what its person signed (step,
 // inputs, gate, repo, reason, time); an entry edited after it was signed
-// fails even when every hash is recomputed. Only cascade's own automatic
-// entries go unsigned.
+// fails even when every hash is recomputed. With people, not even
+// cascade's own entries go unsigned.
 func TestSignedContent(t *testing.T) {
 	if _, err := exec.LookPath("ssh-keygen"); err != nil {
 		t.Skip("no ssh-keygen")
@@ -106,20 +107,27 @@ func TestSignedContent(t *testing.T) {
 		{Seq: 10, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: func() map[string]any { d := gate("semver", "agreed"); d["heads"] = "k2"; return d }()},
 		// A copy of a signed entry further down the log.
 		{Seq: 11, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm("v1.2.0")},
+		// A refused action's signature, then the same on the action's
+		// own entry.
+		{Seq: 12, Plan: "p", At: at, Actor: "alice", Action: "override-gate refused", Details: gate("semver", "agreed")},
+		{Seq: 13, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
 	}
 	problems, err := VerifySignatures(ctx, people, "", entries)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
+		"entry 3 (interrupted by cascade) is not signed: with people every entry is a person's signed word (cascade writes entries of its own only for a workspace without people)",
 		`entry 4 (confirm by alice) does not say what was signed: its inputs are map[version:v9.9.9], the signed ones map[version:v1.2.0]`,
 		`entry 5 (override-gate by alice) does not say what was signed: its reason is "edited", the signed one "agreed"`,
 		`entry 6 (override-gate by alice) does not say what was signed: its gate is "performance", the signed one "semver"`,
 		`entry 7 (override-gate by alice) does not say what was signed: it is dated 2026-12-01T09:00:00Z, before the action was signed (2026-12-01T10:00:00Z)`,
 		`entry 8 (override-gate by alice) does not say what was signed: it is dated 2026-12-02T10:00:00Z, long after the action was signed (2026-12-01T10:00:00Z)`,
-		`entry 9 (override-gate by cascade) is not signed, and cascade makes no "override-gate" entry on its own (its own are interrupted, retry)`,
+		"entry 9 (override-gate by cascade) is not signed: with people every entry is a person's signed word (cascade writes entries of its own only for a workspace without people)",
 		`entry 10 (override-gate by alice) does not say what was signed: its heads is "k2", the signed one "k1"`,
-		`entry 11 (confirm by alice) carries the signature of entry 1 again: one signed action writes one "confirm" entry`,
+		`entry 11 (confirm by alice) carries the signature of entry 1 again: one signed statement signs one entry`,
+		`entry 12 (override-gate refused by alice) carries the signature of entry 2 again: one signed statement signs one entry`,
+		`entry 13 (override-gate by alice) carries the signature of entry 2 again: one signed statement signs one entry`,
 	}
 	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))

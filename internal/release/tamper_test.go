@@ -2,6 +2,7 @@ package release_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,9 +10,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -160,7 +163,7 @@ func TestTamperedRowsAreRefused(t *testing.T) {
 
 	// An input changed after alice confirmed another value.
 	w.run(0, nil, "release", "override", "p", "2", "--reason", "known flake", "--key", "alice")
-	out = w.run(0, nil, "release", "next", "p", "--key", "alice")
+	out = w.run(4, nil, "release", "next", "p", "--key", "alice")
 	wantIn(t, out, "step 3 (Deploy) is for a person")
 	w.run(0, nil, "release", "confirm", "p", "3", "--input", "deployed=v1.0.9", "--key", "alice")
 	w.sql(`UPDATE steps SET inputs = '{"deployed":"v1.1.0"}' WHERE idx = 3`)
@@ -307,4 +310,141 @@ func TestRescopeIsSignedAndAudited(t *testing.T) {
 
 func regexpReplace(s, re, with string) string {
 	return regexp.MustCompile(re).ReplaceAllLiteralString(s, with)
+}
+
+// TestRunnerEntriesAreSigned: with people, no entry is cascade's own
+// unsigned word. A "retry" entry appended by anyone who can write the
+// database (the chain and the plan file's head recomputed) would set a
+// failed check back to pending and let the release run on; it is
+// refused. The output a step's entry vouches for cannot be swapped
+// either.
+func TestRunnerEntriesAreSigned(t *testing.T) {
+	w := signedWorld(t)
+	w.run(0, nil, "release", "start", "p", "--key", "alice")
+	out := w.run(1, nil, "release", "next", "p", "--key", "alice")
+	wantIn(t, out, "step 2 (Health) failed")
+	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
+	planPath := filepath.Join(w.dir, "plans", "p.yaml")
+	savedDB, _ := os.ReadFile(dbPath)
+	savedPlan, _ := os.ReadFile(planPath)
+	restore := func() {
+		os.WriteFile(dbPath, savedDB, 0o644)
+		os.Remove(dbPath + "-wal")
+		os.Remove(dbPath + "-shm")
+		os.WriteFile(planPath, savedPlan, 0o644)
+	}
+
+	// A retry "by cascade", unsigned, for the failed check.
+	w.sql(`INSERT INTO audit (seq, release_id, plan, at, actor, action, details, prev_hash, hash)
+		SELECT max(seq) + 1, 1, 'p', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'cascade', 'retry',
+		'{"name":"Health","note":"idempotent: run again after an interruption","repo":"svc","state":"pending","step":2}', '', '' FROM audit`,
+		`UPDATE steps SET state = 'pending' WHERE idx = 2`)
+	w.forge()
+	out = w.run(1, nil, "release", "log", "p", "--verify")
+	wantIn(t, out, "(retry by cascade) is not signed: with people every entry is a person's signed word")
+	out = w.run(1, nil, "release", "next", "p", "--key", "alice")
+	wantIn(t, out, "tampered: the audit log of p does not hold")
+	if strings.Contains(out, "step 3 (Deploy)") {
+		t.Fatalf("the release went on past the failed check on a forged retry:\n%s", out)
+	}
+
+	// The failed check's output replaced with a passing one.
+	restore()
+	w.sql(`UPDATE steps SET output = 'all healthy' WHERE idx = 2`)
+	out = w.run(1, nil, "release", "next", "p", "--key", "alice")
+	wantIn(t, out, "tampered: the steps table holds an output for step 2 (Health) of p that its audit log does not vouch for")
+	out = w.run(1, nil, "release", "status", "p")
+	wantIn(t, out, "WARNING: tampered: the steps table holds an output for step 2", "not what happened")
+	out = w.run(1, nil, "release", "status", "p", "--json")
+	wantIn(t, out, `"tampered": "tampered: the steps table holds an output`)
+
+	restore()
+	w.run(0, nil, "release", "log", "p", "--verify")
+}
+
+// appendSigned appends an entry by who to plan p's log, signed with who's
+// key over a statement of action with args (pinned to the log's head and
+// id, as cascade signs), its hash chained, and the plan file's head
+// moved to it: what a listed person who can write the database can do
+// without cascade.
+func (w *world) appendSigned(who, action string, args map[string]string, entry string, details map[string]any) {
+	w.t.Helper()
+	ctx := context.Background()
+	s, err := store.Open(ctx, filepath.Join(w.dir, ".cascade", "cascade.db"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer s.Close()
+	head, logID, err := (&release.Engine{Store: s}).Pin(ctx, "p")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	args["head"], args["log"] = head, logID
+	at := time.Now().UTC().Format(time.RFC3339Nano)
+	sig, err := identity.Sign(ctx, filepath.Join(w.dir, who), false, identity.Statement("p", action, at, args))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	details["signed"], details["signature"] = sig.Statement, sig.Armored
+	if err := s.Tx(ctx, func(tx *sql.Tx) error { return store.Append(ctx, tx, 1, "p", at, who, entry, details) }); err != nil {
+		w.t.Fatal(err)
+	}
+	n, h, err := s.PlanHead(ctx, "p")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ws, err := workspace.Load(filepath.Join(w.dir, "cascade.yaml"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := plan.WriteAuditHead(ws, "p", plan.AuditHead{Log: logID, Entries: n, Hash: h}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// TestOnlyTheManagersEntriesMoveARelease: bob, a listed person but not
+// the manager, is refused an override through cascade, then writes one
+// into the database signed with his own key: it is refused as tampered
+// by every release command and by --verify. An input with a line break
+// is bad input.
+func TestOnlyTheManagersEntriesMoveARelease(t *testing.T) {
+	w := signedWorld(t)
+	w.run(0, nil, "release", "start", "p", "--key", "alice")
+	out := w.run(1, nil, "release", "next", "p", "--key", "alice")
+	wantIn(t, out, "step 2 (Health) failed")
+	w.run(1, nil, "release", "override", "p", "2", "--reason", "bob says fine", "--key", "bob")
+	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
+	planPath := filepath.Join(w.dir, "plans", "p.yaml")
+	savedDB, _ := os.ReadFile(dbPath)
+	savedPlan, _ := os.ReadFile(planPath)
+	restore := func() {
+		os.WriteFile(dbPath, savedDB, 0o644)
+		os.Remove(dbPath + "-wal")
+		os.Remove(dbPath + "-shm")
+		os.WriteFile(planPath, savedPlan, 0o644)
+	}
+
+	w.appendSigned("bob", "override", map[string]string{"step": "2", "reason": "bob says fine"}, "override",
+		map[string]any{"step": 2, "name": "Health", "repo": "svc", "state": "overridden", "reason": "bob says fine"})
+	w.sql(`UPDATE steps SET state = 'overridden', actor = 'bob' WHERE idx = 2`)
+	const notManager = "(override by bob) acts on release 1 of p, whose manager is alice: only the manager's actions move a release"
+	out = w.run(1, nil, "release", "status", "p")
+	wantIn(t, out, "WARNING: tampered: entry", notManager)
+	out = w.run(1, nil, "release", "next", "p", "--key", "alice")
+	wantIn(t, out, "tampered: entry", notManager)
+	if strings.Contains(out, "step 3 (Deploy)") {
+		t.Fatalf("the release went on past the failed check on bob's override:\n%s", out)
+	}
+	out = w.run(1, nil, "release", "log", "p", "--verify")
+	wantIn(t, out, "release 1: the releases and steps tables do not match the log: entry", notManager)
+
+	// An input with a line break is bad input, not a release every later
+	// action calls tampered.
+	restore()
+	w.run(0, nil, "release", "override", "p", "2", "--reason", "known flake", "--key", "alice")
+	w.run(4, nil, "release", "next", "p", "--key", "alice")
+	out = w.run(2, nil, "release", "confirm", "p", "3", "--input", "deployed=v1.1.0\nline=two", "--key", "alice")
+	wantIn(t, out, "the value holds a control character")
+	w.run(0, nil, "release", "confirm", "p", "3", "--input", "deployed=v1.1.0", "--key", "alice")
+	w.run(0, nil, "release", "log", "p", "--verify")
 }

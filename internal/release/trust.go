@@ -2,13 +2,16 @@ package release
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
 	"github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
 // trustedStatus reads the plan's latest release for a decision: the rows
@@ -47,10 +50,113 @@ func (e *Engine) trustedStatus(ctx context.Context, planID string) (*Status, err
 	}
 }
 
+// Checked is Status with the rows checked as trustedStatus checks them
+// before acting: when they do not match the audit log (or the log the
+// head its plan file records), the rows are still returned, to be shown,
+// with Tampered saying why they cannot be believed.
+func (e *Engine) Checked(ctx context.Context, planID string) (*Status, error) {
+	st, err := e.trustedStatus(ctx, planID)
+	if err == nil {
+		return st, nil
+	}
+	var te *TamperedError
+	if !errors.As(err, &te) {
+		return nil, err
+	}
+	st, serr := e.Status(ctx, planID)
+	if serr != nil {
+		return nil, serr
+	}
+	st.Tampered = "tampered: " + te.Why
+	return st, nil
+}
+
+// VerifyLog checks plan planID's audit log as `release log --verify`
+// does: the hash chain of the whole log, every signature against the
+// workspace's people, the head the plan file records, and every release
+// of the plan replayed against its rows (as every action checks the
+// latest before acting). It returns the problems found, in that order.
+func (e *Engine) VerifyLog(ctx context.Context, planID string) ([]string, error) {
+	problems, err := e.Store.VerifyChain(ctx)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	all, err := e.Store.Entries(ctx, "")
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	logID, err := e.Store.LogID(ctx)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	var people []workspace.Person
+	if e.WS != nil {
+		people = e.WS.People
+	}
+	sigProblems, err := VerifySignatures(ctx, people, logID, all)
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, sigProblems...)
+	var entries []store.Entry
+	for _, en := range all {
+		if en.Plan == planID {
+			entries = append(entries, en)
+		}
+	}
+	if e.WS != nil {
+		p, err := plan.Load(e.WS, planID)
+		if err != nil && errkind.Of(err) != errkind.Invalid && errkind.Of(err) != errkind.NotFound {
+			return nil, err
+		}
+		if err != nil {
+			p = nil
+		}
+		problems = append(problems, VerifyHead(planID, logID, p, err, entries)...)
+	}
+	if len(problems) > 0 {
+		return problems, nil
+	}
+	rows, err := e.Store.DB.QueryContext(ctx, "SELECT id FROM releases WHERE plan = ? ORDER BY id", planID)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, errkind.Wrap(errkind.Infra, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	for _, id := range ids {
+		st, err := e.statusOf(ctx, planID, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.checkState(ctx, st); err != nil {
+			var te *TamperedError
+			if !errors.As(err, &te) {
+				return nil, err
+			}
+			problems = append(problems, fmt.Sprintf("release %d: the releases and steps tables do not match the log: %s", id, te.Why))
+		}
+	}
+	return problems, nil
+}
+
 // replayed is a step as the audit log tells it.
 type replayed struct {
 	state  string
 	inputs map[string]string
+	// output is the SHA-256 of the output the last entry that recorded
+	// one vouches for ("" when none did: the output must be empty).
+	output string
 }
 
 // stepMoves are the step states each audit entry may move a step from.
@@ -98,11 +204,23 @@ func (e *Engine) checkState(ctx context.Context, st *Status) error {
 			return out
 		}
 	)
+	verified := e.WS != nil && len(e.WS.People) > 0
+	kinds := map[int]string{}
+	for _, s := range st.Steps {
+		kinds[s.Index] = s.Kind
+	}
 	for _, en := range entries {
 		if en.Release != st.ID {
 			continue
 		}
 		where := fmt.Sprintf("entry %d (%s by %s)", en.Seq, en.Action, en.Actor)
+		if started && en.Actor != manager && en.Action != "unlock" && !strings.HasSuffix(en.Action, " refused") &&
+			!(en.Actor == workspace.ReservedActor && !verified) {
+			return tampered("%s acts on release %d of %s, whose manager is %s: only the manager's actions move a release", where, st.ID, st.Plan, manager)
+		}
+		if started && state != Active && en.Action != "interrupted" && en.Action != "unlock" && !strings.HasSuffix(en.Action, " refused") {
+			return tampered("%s comes after release %d of %s was %s", where, st.ID, st.Plan, state)
+		}
 		switch en.Action {
 		case "start":
 			if started {
@@ -145,11 +263,20 @@ func (e *Engine) checkState(ctx context.Context, st *Status) error {
 		if !slices.Contains(from, r.state) {
 			return tampered("%s moves step %d from %s, but only a step that is %v can be", where, idx, r.state, from)
 		}
+		if en.Action == "confirm" {
+			kind := kinds[idx]
+			if r.state == Pending && kind != Manual || r.state == Interrupted && !confirmable(kind) {
+				return tampered("%s confirms step %d, a %s step that is %s, which no confirm may", where, idx, kind, r.state)
+			}
+		}
 		if en.Action == "step end" && to != Succeeded && to != Failed ||
 			en.Action != "step end" && to != map[string]string{"step start": Running, "interrupted": Interrupted, "retry": Pending, "confirm": Succeeded, "override": Overridden}[en.Action] {
 			return tampered("%s moves step %d to %s, which a %s never does", where, idx, to, en.Action)
 		}
 		r.state = to
+		if h, ok := en.Details["output_sha256"].(string); ok {
+			r.output = h
+		}
 		if en.Action == "confirm" {
 			r.inputs = stringOf(en.Details["inputs"])
 		}
@@ -173,6 +300,9 @@ func (e *Engine) checkState(ctx context.Context, st *Status) error {
 		}
 		if s.State != r.state {
 			return tampered("the steps table says step %d (%s) of %s is %s, but its audit log says %s", s.Index, s.Name, st.Plan, s.State, r.state)
+		}
+		if r.output == "" && s.Output != "" || r.output != "" && outputHash(s.Output) != r.output {
+			return tampered("the steps table holds an output for step %d (%s) of %s that its audit log does not vouch for", s.Index, s.Name, st.Plan)
 		}
 		if len(s.Inputs)+len(r.inputs) > 0 && !maps.Equal(s.Inputs, r.inputs) {
 			return tampered("the steps table gives step %d (%s) of %s the inputs %v, but the confirmed ones in its audit log are %v", s.Index, s.Name, st.Plan, s.Inputs, r.inputs)

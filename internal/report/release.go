@@ -84,3 +84,16 @@ func humanTime(s string) string {
 	}
 	return t.Truncate(time.Second).Format(time.RFC3339)
 }
+
+// Undo writes what an aborted release already did, for a person to undo.
+func Undo(w io.Writer, done []release.Effect) error {
+	if len(done) == 0 {
+		_, err := fmt.Fprintln(w, "it changed nothing yet: no step that acts had run")
+		return err
+	}
+	fmt.Fprintln(w, "what it already did (nothing is undone by the abort):")
+	for _, d := range done {
+		fmt.Fprintf(w, "  step %d (%s, %s): %s\n    undo: %s\n", d.Step, d.Name, d.Repo, d.What, d.Undo)
+	}
+	return nil
+}
