@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +17,12 @@ import (
 )
 
 func (a *app) demoCommand() *cobra.Command {
-	var buildOnly bool
+	var buildOnly, keep bool
 	cmd := &cobra.Command{
 		Use:   "demo [DIR]",
 		Short: "Build a demo organisation and walk through what cascade sees",
-		Long: `Build the demo organisation in DIR (default: a new temporary directory) as
+		Long: `Build the demo organisation in DIR (default: a new temporary directory,
+removed at the end unless --keep) as
 real git repositories with history, tags and branches, write DIR/cascade.yaml,
 and run cascade's commands on it, printing each command before its output.
 
@@ -50,21 +52,49 @@ On a terminal the walk pauses between steps; otherwise it runs straight through.
 					return errkind.Wrap(errkind.Infra, err)
 				}
 				dir = d
+				if !keep && !buildOnly {
+					// A directory nobody named is removed at the end,
+					// whatever happens.
+					defer func() {
+						if err := removeTree(dir); err != nil {
+							fmt.Fprintf(a.stderr, "cascade: could not remove the demo organisation in %s: %v\n", dir, err)
+							return
+						}
+						fmt.Fprintf(a.stdout, "\nRemoved the demo organisation in %s (`cascade demo --keep` keeps it; `cascade demo DIR` builds it in DIR).\n", dir)
+					}()
+				}
 			}
 			fmt.Fprintf(a.stdout, "Building the demo organisation in %s\n", dir)
 			file, err := demo.BuildAt(a.ctx, dir, a.now())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Wrote %s. To run the commands yourself: cd %s\n", file, dir)
+			if len(argv) == 0 && !keep && !buildOnly {
+				fmt.Fprintf(a.stdout, "Wrote %s (in a temporary directory, removed at the end: `cascade demo --keep` keeps it).\n", file)
+			} else {
+				fmt.Fprintf(a.stdout, "Wrote %s. To run the commands yourself: cd %s\n", file, dir)
+			}
 			if buildOnly {
 				return nil
 			}
 			return a.walk(file, dir, demoSteps)
 		},
 	}
-	cmd.Flags().BoolVar(&buildOnly, "build-only", false, "build the organisation without walking through it")
+	cmd.Flags().BoolVar(&buildOnly, "build-only", false, "build the organisation without walking through it (it is kept)")
+	cmd.Flags().BoolVar(&keep, "keep", false, "keep the temporary directory the organisation is built in (a DIR given is always kept)")
 	return cmd
+}
+
+// removeTree removes dir and everything in it, making read-only
+// directories (a Go module cache sets them so) writable first.
+func removeTree(dir string) error {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
 }
 
 // demoStep is one command of the walk-through, with what it shows; or,
@@ -243,6 +273,9 @@ func (a *app) walk(file, dir string, steps []demoStep) error {
 			args = append([]string{"--cache-dir", a.cacheDir}, args...)
 		}
 		code := MainWith(a.ctx, a.opts, args, a.stdin, a.stdout, a.stderr)
+		if err := a.ctx.Err(); err != nil {
+			return err // interrupted: the walk stops here
+		}
 		if code != ExitOK && code != ExitProblem && code != ExitWaiting {
 			return &silentError{errkind.New(errkind.Infra, "demo step `cascade %s` failed with exit code %d", strings.Join(s.args, " "), code)}
 		}
