@@ -387,7 +387,7 @@ scope gate.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&rf.key, "key", "", "your SSH private key `FILE` to sign with (needed when cascade.yaml lists people)")
+	cmd.Flags().StringVar(&rf.key, "key", "", "your SSH private key `FILE` to sign with (needed when cascade.yaml lists people; default: $CASCADE_SIGNING_KEY, else git config --global user.signingkey)")
 	cmd.Flags().StringVar(&rf.db, "db", "", "the state database `FILE` holding the plan's audit log (default: .cascade/cascade.db beside cascade.yaml)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why the scope changed, a `TEXT`")
 	return cmd

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -58,7 +59,7 @@ STEP is a step's number, its name, or REPO:NAME. State is kept in SQLite
 (--db, default .cascade/cascade.db beside cascade.yaml).`,
 	}
 	cmd.PersistentFlags().StringVar(&rf.db, "db", "", "the state database `FILE` (default: .cascade/cascade.db beside cascade.yaml)")
-	cmd.PersistentFlags().StringVar(&rf.key, "key", "", "your SSH private key `FILE` to sign the action with (or a .pub file whose key is in ssh-agent); needed when cascade.yaml lists people")
+	cmd.PersistentFlags().StringVar(&rf.key, "key", "", "your SSH private key `FILE` to sign the action with (or a .pub file whose key is in ssh-agent); needed when cascade.yaml lists people (default: $CASCADE_SIGNING_KEY, else git config --global user.signingkey)")
 	cmd.AddCommand(
 		a.releaseStart(rf), a.releaseStatus(rf), a.releaseNext(rf), a.releaseConfirm(rf), a.releaseRetry(rf),
 		a.releaseOverride(rf), a.releaseOverrideGate(rf), a.releaseAbort(rf), a.releaseLog(rf), a.releaseUnlock(rf),
@@ -148,6 +149,9 @@ func (a *app) withEngine(rf *releaseFlags, needGraph bool, action *act, fn func(
 // people), and the entries the action writes one by one are signed with
 // the same key. It returns the actor.
 func (a *app) signAs(e *release.Engine, ws *workspace.Workspace, key, planID, action string, args map[string]string) (string, error) {
+	if len(ws.People) > 0 && key == "" {
+		key = a.defaultSigningKey()
+	}
 	if len(ws.People) > 0 {
 		var err error
 		if args["head"], args["log"], err = e.Pin(a.ctx, planID); err != nil {
@@ -165,6 +169,35 @@ func (a *app) signAs(e *release.Engine, ws *workspace.Workspace, key, planID, ac
 		}
 	}
 	return name, nil
+}
+
+// defaultSigningKey is the key a person signs with when --key is not
+// given: $CASCADE_SIGNING_KEY, else the user's own git signing key (git
+// config --global user.signingkey, when it names a key file; a repo's
+// config is not read, so no repository chooses the key). "" when neither
+// is set.
+func (a *app) defaultSigningKey() string {
+	if k := os.Getenv("CASCADE_SIGNING_KEY"); k != "" {
+		return expandHome(k)
+	}
+	out, err := exec.CommandContext(a.ctx, "git", "config", "--global", "--get", "user.signingkey").Output()
+	if err != nil {
+		return ""
+	}
+	k := strings.TrimSpace(string(out))
+	if k == "" || strings.HasPrefix(k, "key::") || strings.HasPrefix(k, "ssh-") {
+		return "" // a literal key, not a file ssh-keygen can sign with
+	}
+	return expandHome(k)
+}
+
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
+	return p
 }
 
 // whoActs signs the statement of an action with the key and finds whose

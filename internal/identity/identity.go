@@ -60,7 +60,7 @@ func StatementField(statement, key string) string {
 // public key file whose private key is in ssh-agent), ssh-agent signs.
 func Sign(ctx context.Context, keyFile string, agent bool, statement string) (*Signature, error) {
 	if keyFile == "" {
-		return nil, errkind.New(errkind.Invalid, "this workspace lists people: sign your action with --key FILE (your SSH private key, or a .pub file whose key is in ssh-agent)")
+		return nil, errkind.New(errkind.Invalid, "this workspace lists people: sign your action with --key FILE (your SSH private key, or a .pub file whose key is in ssh-agent), or set CASCADE_SIGNING_KEY=FILE (or git config --global user.signingkey FILE) once")
 	}
 	if _, err := os.Stat(keyFile); err != nil {
 		return nil, errkind.New(errkind.Invalid, "--key %s: %v", keyFile, err)
