@@ -100,7 +100,7 @@ func Find(dir string) (string, error) {
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
-			return "", errkind.New(errkind.Invalid, "no %s in %s or any parent directory; run `cascade init DIR...` to create one, or pass --workspace FILE", FileName, abs)
+			return "", errkind.New(errkind.Invalid, "no %s in %s or any parent directory; run `cascade init` in the directory that holds your repositories (or `cascade init REPO_DIR...`) to create one, or pass --workspace FILE", FileName, abs)
 		}
 		d = parent
 	}
@@ -117,7 +117,7 @@ func Load(path string) (*Workspace, error) {
 	data, err := os.ReadFile(abs)
 	if err != nil {
 		if os.IsNotExist(err) {
-			return nil, errkind.New(errkind.Invalid, "%s does not exist; run `cascade init DIR...` to create it", abs)
+			return nil, errkind.New(errkind.Invalid, "%s does not exist; `cascade init` writes one (`cascade init --help`)", abs)
 		}
 		return nil, errkind.Wrap(errkind.Invalid, err)
 	}
