@@ -136,7 +136,7 @@ func (a *app) planNewCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "wrote %s\n", plan.File(ws, id))
-			return report.PlanText(a.stdout, p)
+			return report.PlanText(a.stdout, p, ws.Policy.Location)
 		},
 	}
 	f := cmd.Flags()
@@ -200,12 +200,12 @@ func (a *app) planShowCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return report.PlanMarkdown(a.stdout, p, outline)
+				return report.PlanMarkdown(a.stdout, p, outline, ws.Policy.Location)
 			case "text":
 				if _, _, err := a.auditOverrides(ws, p, nil); err != nil {
 					return err
 				}
-				return report.PlanText(a.stdout, p)
+				return report.PlanText(a.stdout, p, ws.Policy.Location)
 			}
 			return errkind.New(errkind.Invalid, "unknown format %q; use text, markdown or json", format)
 		},
@@ -306,9 +306,9 @@ time, and the output says so. The results are recorded in the plan file.`,
 				}
 				err = report.JSON(a.stdout, map[string]any{"plan": p.ID, "at": when.Format(time.RFC3339), "at_given": at != "", "gates": gates})
 			} else {
-				err = report.GatesText(a.stdout, p.ID, when, gates)
+				err = report.GatesText(a.stdout, p.ID, when, gates, ws.Policy.Location)
 				if err == nil && at != "" {
-					_, err = fmt.Fprintf(a.stdout, "Evaluated at %s (--at), not now: releases act only at the real time.\n", when.Format(time.RFC3339))
+					_, err = fmt.Fprintf(a.stdout, "Evaluated at %s (--at), not now: releases act only at the real time.\n", report.Stamp(when, ws.Policy.Location))
 				}
 			}
 			if err != nil {

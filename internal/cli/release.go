@@ -253,7 +253,7 @@ func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(a.stdout, "started the release of %s as %s (%d steps); run `cascade release next %s`\n", p.ID, as, len(st.Steps), p.ID)
-				return report.ReleaseStatus(a.stdout, st)
+				return report.ReleaseStatus(a.stdout, st, ws.Policy.Location)
 			})
 		},
 	}
@@ -291,7 +291,7 @@ whole log.`,
 					if len(ws.People) == 0 {
 						fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people")
 					}
-					err = report.ReleaseStatus(a.stdout, st)
+					err = report.ReleaseStatus(a.stdout, st, ws.Policy.Location)
 				}
 				if err == nil && st.Tampered != "" {
 					return &silentError{errkind.New(errkind.Problem, "%s", st.Tampered)}
@@ -543,7 +543,7 @@ func (a *app) printLog(e *release.Engine, planID string, verifyChain, asJSON boo
 		}
 		err = report.JSON(a.stdout, doc)
 	} else {
-		err = report.AuditText(a.stdout, entries, verifyChain, problems)
+		err = report.AuditText(a.stdout, entries, verifyChain, problems, e.WS.Policy.Location)
 	}
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ func orderText(p *plan.Plan) string {
 }
 
 // PlanText writes a plan for a person.
-func PlanText(w io.Writer, p *plan.Plan) error {
+func PlanText(w io.Writer, p *plan.Plan, loc *time.Location) error {
 	fmt.Fprintf(w, "Plan %s: %s\n", p.ID, p.Title)
 	fmt.Fprintf(w, "Release manager: %s\n", p.Manager)
 	if p.Spec != "" {
@@ -51,15 +51,15 @@ func PlanText(w io.Writer, p *plan.Plan) error {
 		if r.Unverified {
 			note = " (UNVERIFIED: no signed re-freeze in the audit log)"
 		}
-		fmt.Fprintf(w, "Re-frozen by %s at %s %s%s\n", r.By, r.At.Format(time.RFC3339), r.Reason, note)
+		fmt.Fprintf(w, "Re-frozen by %s at %s %s%s\n", r.By, Stamp(r.At, loc), r.Reason, note)
 	}
 	switch state, _ := p.GateState(); state {
 	case plan.NeverChecked:
 		fmt.Fprintf(w, "\nGates: never checked; run `cascade plan check %s`\n", p.ID)
 	case plan.StaleState:
-		fmt.Fprintf(w, "\nGates at %s: STALE, checked for an earlier scope (the plan was re-frozen or its heads changed since); they say nothing about what ships now: run `cascade plan check %s`\n", checkedAt(p), p.ID)
+		fmt.Fprintf(w, "\nGates at %s: STALE, checked for an earlier scope (the plan was re-frozen or its heads changed since); they say nothing about what ships now: run `cascade plan check %s`\n", checkedAt(p, loc), p.ID)
 	default:
-		fmt.Fprintf(w, "\nGates at %s:\n", checkedAt(p))
+		fmt.Fprintf(w, "\nGates at %s:\n", checkedAt(p, loc))
 	}
 	for _, g := range p.RecordedGates() {
 		status := strings.ToUpper(g.Status)
@@ -72,11 +72,11 @@ func PlanText(w io.Writer, p *plan.Plan) error {
 }
 
 // checkedAt is when the plan's gates were last checked, or "an unknown time".
-func checkedAt(p *plan.Plan) string {
+func checkedAt(p *plan.Plan, loc *time.Location) string {
 	if p.Computed.CheckedAt == nil {
 		return "an unknown time"
 	}
-	return p.Computed.CheckedAt.Format(time.RFC3339)
+	return Stamp(*p.Computed.CheckedAt, loc)
 }
 
 // gateSummary is the GATES column of `plan list`.
@@ -122,7 +122,7 @@ func PlanList(w io.Writer, ps []*plan.Plan) error {
 
 // PlanMarkdown writes a plan as Markdown to paste into a spec or a pull
 // request: affected systems, order, owner, runbook outline and gates.
-func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error {
+func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string, loc *time.Location) error {
 	fmt.Fprintf(w, "# Release plan: %s\n\n", p.Title)
 	fmt.Fprintf(w, "- **Plan:** `%s`\n", p.ID)
 	fmt.Fprintf(w, "- **Release manager:** %s\n", p.Manager)
@@ -130,7 +130,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 		fmt.Fprintf(w, "- **Spec:** %s\n", p.Spec)
 	}
 	if !p.Created.IsZero() {
-		fmt.Fprintf(w, "- **Created:** %s\n", p.Created.Format("2006-01-02 15:04:05 MST"))
+		fmt.Fprintf(w, "- **Created:** %s\n", Stamp(p.Created, loc))
 	}
 	if p.Notes != "" {
 		fmt.Fprintf(w, "\n%s\n", p.Notes)
@@ -178,7 +178,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 		fmt.Fprintln(w, "\n## Gate overrides")
 		fmt.Fprintln(w)
 		for _, o := range p.Overrides {
-			fmt.Fprintf(w, "- **%s** overridden by %s at %s: %s\n", o.Gate, o.By, o.At.UTC().Format("2006-01-02 15:04:05 MST"), o.Reason)
+			fmt.Fprintf(w, "- **%s** overridden by %s at %s: %s\n", o.Gate, o.By, Stamp(o.At, loc), o.Reason)
 		}
 	}
 	fmt.Fprintln(w, "\n## Gates")
@@ -189,7 +189,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 	}
 	when := "at an unknown time"
 	if p.Computed.CheckedAt != nil {
-		when = p.Computed.CheckedAt.Format("2006-01-02 15:04:05 MST")
+		when = Stamp(*p.Computed.CheckedAt, loc)
 	}
 	gates := p.ApplyOverrides(append([]plan.Gate(nil), p.Computed.Gates...), p.Overrides)
 	if p.GatesStale() {
@@ -211,8 +211,8 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string) error
 }
 
 // GatesText writes a plan check for a person.
-func GatesText(w io.Writer, id string, at time.Time, gates []plan.Gate) error {
-	fmt.Fprintf(w, "Plan %s, checked for %s\n\n", id, at.Format(time.RFC3339))
+func GatesText(w io.Writer, id string, at time.Time, gates []plan.Gate, loc *time.Location) error {
+	fmt.Fprintf(w, "Plan %s, checked for %s\n\n", id, Stamp(at, loc))
 	failed := 0
 	for _, g := range gates {
 		fmt.Fprintf(w, "%-12s %-4s %s\n", g.Name, strings.ToUpper(g.Status), g.Reason)

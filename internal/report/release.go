@@ -13,18 +13,18 @@ import (
 )
 
 // ReleaseStatus writes a release's steps for a person.
-func ReleaseStatus(w io.Writer, st *release.Status) error {
-	fmt.Fprintf(w, "Release of %s: %s (manager %s, started %s)\n", st.Plan, st.State, st.Manager, humanTime(st.Started))
+func ReleaseStatus(w io.Writer, st *release.Status, loc *time.Location) error {
+	fmt.Fprintf(w, "Release of %s: %s (manager %s, started %s)\n", st.Plan, st.State, st.Manager, humanTime(st.Started, loc))
 	if st.Reason != "" {
 		fmt.Fprintf(w, "Reason: %s\n", st.Reason)
 	}
 	for _, o := range st.GateOverrides {
-		fmt.Fprintf(w, "Gate %s overridden by %s at %s: %s\n", o.Gate, o.By, o.At.UTC().Format(time.RFC3339), o.Reason)
+		fmt.Fprintf(w, "Gate %s overridden by %s at %s: %s\n", o.Gate, o.By, Stamp(o.At, loc), o.Reason)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tREPO\tSTEP\tKIND\tSTATE\tBY\tAT")
 	for _, s := range st.Steps {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Index, s.Repo, s.Name, s.Kind, s.State, s.Actor, humanTime(s.At))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Index, s.Repo, s.Name, s.Kind, s.State, s.Actor, humanTime(s.At, loc))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -38,7 +38,7 @@ func ReleaseStatus(w io.Writer, st *release.Status) error {
 }
 
 // AuditText writes an audit log for a person.
-func AuditText(w io.Writer, entries []store.Entry, verified bool, problems []string) error {
+func AuditText(w io.Writer, entries []store.Entry, verified bool, problems []string, loc *time.Location) error {
 	for _, e := range entries {
 		// The signature and its statement are in --json; the text says
 		// whether the entry is signed.
@@ -53,7 +53,7 @@ func AuditText(w io.Writer, entries []store.Entry, verified bool, problems []str
 		if _, ok := e.Details["signature"]; ok {
 			mark = "(signed) "
 		}
-		fmt.Fprintf(w, "%4d  %s  %-10s %-12s %s%s\n", e.Seq, humanTime(e.At), e.Actor, e.Action, mark, details)
+		fmt.Fprintf(w, "%4d  %s  %-10s %-12s %s%s\n", e.Seq, humanTime(e.At, loc), e.Actor, e.Action, mark, details)
 	}
 	if verified {
 		if len(problems) == 0 {
@@ -76,13 +76,23 @@ func ReleaseStop(w io.Writer, stop release.Stop) error {
 }
 
 // humanTime is a recorded time (RFC 3339, to the nanosecond) as a person
-// reads it: to the second. JSON keeps the recorded value.
-func humanTime(s string) string {
+// reads it: to the second, in loc (the policy's time zone; UTC when nil).
+// JSON keeps the recorded value.
+func humanTime(s string, loc *time.Location) string {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return s
 	}
-	return t.Truncate(time.Second).Format(time.RFC3339)
+	return Stamp(t, loc)
+}
+
+// Stamp is t as a person reads it: to the second, in loc (UTC when nil),
+// with the zone's name.
+func Stamp(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05 MST")
 }
 
 // Undo writes what an aborted release already did, for a person to undo.
