@@ -404,7 +404,7 @@ func PerfGate(repos []RepoBench, errs []string, pol PerfPolicy) Gate {
 		g.Status, g.Reason, g.Details = Fail, r, errs
 		return g
 	}
-	var slow, unsure, within []string
+	var slow, unsure, within, gone []string
 	for _, rb := range repos {
 		line := fmt.Sprintf("%s: %d runs per side, base and head alternating; %s", rb.Repo, rb.Runs, lookText(pol))
 		if rb.Cached {
@@ -432,6 +432,7 @@ func PerfGate(repos []RepoBench, errs []string, pol PerfPolicy) Gate {
 		}
 		for _, n := range rb.OnlyBase {
 			g.Details = append(g.Details, fmt.Sprintf("%s: %s: only at the base, not compared", rb.Repo, n))
+			gone = append(gone, rb.Repo+" "+n)
 		}
 		for _, n := range rb.OnlyHead {
 			g.Details = append(g.Details, fmt.Sprintf("%s: %s: only at the head, not compared", rb.Repo, n))
@@ -442,6 +443,11 @@ func PerfGate(repos []RepoBench, errs []string, pol PerfPolicy) Gate {
 	case len(slow) > 0:
 		g.Status = Fail
 		g.Reason = fmt.Sprintf("significant slowdown beyond %s: %s", pct(pol.Threshold), strings.Join(slow, ", "))
+	case len(gone) > 0:
+		// A benchmark renamed or removed by the change measures nothing:
+		// its code may have become slower unseen.
+		g.Status = Fail
+		g.Reason = fmt.Sprintf("benchmarks of the base are missing at the head, so their slowdown is unknown: %s; keep their names, or the release manager overrides the performance gate with a reason", strings.Join(gone, ", "))
 	case len(unsure) > 0:
 		g.Status = Warn
 		g.Reason = fmt.Sprintf("could not tell within %d runs per side whether these slow down beyond %s: %s; make the benchmarks steadier (a longer -benchtime) or run them more often (--bench-runs above %d)",

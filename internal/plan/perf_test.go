@@ -231,6 +231,12 @@ func TestPerfGate(t *testing.T) {
 	}{
 		{"a clearly slower head fails", api(base6, slower6), nil, pol, Fail,
 			"significant slowdown beyond 10%: api BenchmarkA +30%"},
+		{"a benchmark renamed at the head fails", func() []RepoBench {
+			rb := api(base6, base6)
+			rb[0].OnlyBase, rb[0].OnlyHead = []string{"BenchmarkF"}, []string{"BenchmarkG"}
+			return rb
+		}(), nil, pol, Fail,
+			"benchmarks of the base are missing at the head, so their slowdown is unknown: api BenchmarkF; keep their names, or the release manager overrides the performance gate with a reason"},
 		{"identical samples pass", api(base6, base6), nil, pol, Pass,
 			"no significant slowdown"},
 		{"a significant but small slowdown passes, named", api(base6, small6), nil, pol, Pass,

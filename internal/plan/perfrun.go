@@ -71,6 +71,21 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 		if err != nil {
 			return Gate{}, err
 		}
+		if c.Base != c.Head {
+			// The benchmark command is the base's, the reviewed one: a
+			// change that drops or edits `bench:` does not choose what
+			// measures it (one that adds it has no base's to use).
+			if err := r.Git.Extract(ctx, c.Base, baseDir); err != nil {
+				return Gate{}, err
+			}
+			baseCfg, err := workspace.ReadRepoConfig(baseDir)
+			if err != nil {
+				return Gate{}, err
+			}
+			if baseCfg.Bench != "" {
+				cfg.Bench = baseCfg.Bench
+			}
+		}
 		if cfg.Bench == "" {
 			continue
 		}
@@ -85,9 +100,6 @@ func perfGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckOptions
 			// would only make it look checked.
 			errs = append(errs, fmt.Sprintf("%s: `%s` not run", c.Repo, cfg.Bench))
 			continue
-		}
-		if err := r.Git.Extract(ctx, c.Base, baseDir); err != nil {
-			return Gate{}, err
 		}
 		if err := replaceOthers(headDir, c.Repo, with); err != nil {
 			return Gate{}, err

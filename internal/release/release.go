@@ -480,6 +480,15 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 	case s.State == Interrupted && !confirmable(s.Kind):
 		err := errkind.New(errkind.Conflict, "step %d (%s) is a %s step that was interrupted: whether its command ran to the end, and what it found, is unknown, so it cannot be confirmed; run it again (`cascade release retry %s %d`), or skip it as the release manager with a reason (`cascade release override %s %d --reason TEXT`, recorded)", s.Index, s.Name, s.Kind, st.Plan, s.Index, st.Plan, s.Index)
 		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "confirm", map[string]any{"step": s.Index}, err)
+	case s.State == Interrupted && s.Kind == Tag:
+		// Its result is in the repo: confirmed only when the tag is there,
+		// at the release's commit (on the remote, for a url: repo).
+		if why, err := e.tagMissing(ctx, s); err != nil {
+			return nil, err
+		} else if why != "" {
+			err := errkind.New(errkind.Conflict, "step %d (%s) cannot be confirmed: %s; run it again (`cascade release retry %s %d`)", s.Index, s.Name, why, st.Plan, s.Index)
+			return nil, e.refuse(ctx, st.ID, st.Plan, actor, "confirm", map[string]any{"step": s.Index}, err)
+		}
 	case s.State == Interrupted:
 	case s.Kind == Manual && s.State == Pending && waiting != nil && waiting.Index == s.Index:
 	default:
@@ -517,6 +526,39 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 		return err
 	})
 	return s, err
+}
+
+// tagMissing says why the tag an interrupted tag step was to make is not
+// in its repo at the release's commit ("" when it is): the local repo's
+// tag, or for a url: repo the remote's.
+func (e *Engine) tagMissing(ctx context.Context, s *Step) (string, error) {
+	d := s.data
+	if e.G == nil {
+		return "", errkind.New(errkind.Infra, "confirming a tag needs the workspace's graph")
+	}
+	i, err := e.G.Lookup(s.Repo)
+	if err != nil {
+		return "", err
+	}
+	repo := e.G.Repos[i]
+	var got string
+	if repo.URL != "" {
+		if got, err = repo.Git.RemoteTagCommit(ctx, repo.URL, d.Version); err != nil {
+			return "", err
+		}
+	} else if got, err = repo.Git.Resolve(ctx, "refs/tags/"+d.Version); err != nil {
+		if errkind.Of(err) != errkind.NotFound {
+			return "", err
+		}
+		got = ""
+	}
+	switch {
+	case got == "":
+		return fmt.Sprintf("%s has no tag %s", s.Repo, d.Version), nil
+	case got != d.Commit:
+		return fmt.Sprintf("%s's tag %s points at %.12s, not the release's commit %.12s", s.Repo, d.Version, got, d.Commit), nil
+	}
+	return "", nil
 }
 
 // gatesBeforeConfirm runs the checks release next runs before a step
@@ -734,22 +776,23 @@ func (e *Engine) crashpoint(name string) {
 	}
 }
 
-// append adds an audit entry inside tx; an entry by the person who signed
-// this engine's action carries the signature.
-// The entries a run writes (step start and end, wait, held, done,
-// takeover) are signed one by one when Sign is set: the statement holds
-// the entry's details and the hash of the plan's entry before it.
+// append adds an audit entry inside tx. With people, the person whose
+// signature this engine's action carries signs the entry itself as it is
+// written: the statement holds the action, the entry's kind and details,
+// and the hash of the plan's entry before it. So an entry says what
+// happened (a refusal cannot be renamed the action it refused), and
+// nothing between two entries can be removed.
 func (e *Engine) append(ctx context.Context, tx *sql.Tx, releaseID int64, planID, at, actor, action string, details map[string]any) error {
 	if e.Signature != nil && actor != workspace.ReservedActor {
 		if details == nil {
 			details = map[string]any{}
 		}
-		sig := e.Signature
-		if e.Sign != nil && (slices.Contains(ownSigned, action) || slices.Contains(runnerOwn, action) && identity.StatementField(sig.Statement, "action") == "next") {
-			var err error
-			if sig, err = e.signEntry(ctx, tx, planID, at, action, details); err != nil {
-				return err
-			}
+		if e.Sign == nil {
+			return errkind.New(errkind.Infra, "cannot sign the %s entry: no signing key", action)
+		}
+		sig, err := e.signEntry(ctx, tx, planID, at, action, details)
+		if err != nil {
+			return err
 		}
 		details["signed"] = sig.Statement
 		details["signature"] = sig.Armored

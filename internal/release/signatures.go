@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/identity"
@@ -15,17 +12,17 @@ import (
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
-// VerifySignatures checks every audit entry made by a person against the
-// people's keys: it must carry a signature, by that person's key, over a
-// statement of an action on the entry's plan, in this log (logID), that
-// pins the plan's history before it (the hash of an earlier entry of the
-// plan: the chain head when it was signed). A signed entry therefore
-// vouches for every entry before the one it pins: deleting or editing an
-// entry in the middle of the log breaks the next signed entry after it,
-// even when every hash is recomputed. entries is the whole log, in order.
-// With people every entry is a person's (a run's own entries are the
-// runner's, see runnerOwn); without people nothing can be
-// checked: actors are unverified, and nil is returned.
+// VerifySignatures checks every audit entry against the people's keys:
+// with people, every entry is a person's (even what a run records on its
+// own is the runner's) and is signed as it was written, by that person's
+// key, over a statement that holds the entry's kind, time and details,
+// the action it belongs to, the log it is in (logID) and the hash of the
+// plan's entry right before it. A signed entry therefore vouches for
+// every entry before it: deleting or editing an entry breaks the next
+// one, even when every hash is recomputed, and a refusal cannot be
+// renamed the action it refused. entries is the whole log, in order.
+// Without people nothing can be checked: actors are unverified, and nil
+// is returned.
 func VerifySignatures(ctx context.Context, people []workspace.Person, logID string, entries []store.Entry) ([]string, error) {
 	if len(people) == 0 {
 		return nil, nil
@@ -52,9 +49,8 @@ type sigVerifier struct {
 	people []workspace.Person
 	logID  string
 	ok     map[string]bool
-	// used maps a statement and an entry kind to the entry it signed: a
-	// signature signs one entry of each kind (a copy of a retry or an
-	// override later in the log would act twice on one signature).
+	// used maps a statement to the entry it signed: a statement signs
+	// one entry (a copy later in the log would act twice on it).
 	used map[string]int64
 }
 
@@ -75,6 +71,9 @@ func (v *sigVerifier) problem(ctx context.Context, en store.Entry, before []stor
 	}
 	if act := identity.StatementField(stmt, "action"); !signedActionMayWrite(act, en.Action) {
 		return fmt.Sprintf("entry %d (%s by %s) carries a signature for a %q action, which never writes a %q entry", en.Seq, en.Action, en.Actor, act, en.Action), nil
+	}
+	if _, ok := statementArg(stmt, "entry"); !ok {
+		return fmt.Sprintf("entry %d (%s by %s) is not signed as it was written (its signature is over the %s action, not over this entry)", en.Seq, en.Action, en.Actor, identity.StatementField(stmt, "action")), nil
 	}
 	if why := contentMismatch(stmt, en); why != "" {
 		return fmt.Sprintf("entry %d (%s by %s) does not say what was signed: %s", en.Seq, en.Action, en.Actor, why), nil
@@ -112,11 +111,8 @@ func (v *sigVerifier) problem(ctx context.Context, en store.Entry, before []stor
 }
 
 // pinMismatch checks what a signed statement pins: the log it belongs to
-// and the plan's history before the entry. An entry signed as it was
-// written (it names its entry) pins the plan's entry right before it; an
-// action signed before it ran pins the chain head when it was signed,
-// which must be an earlier entry of the plan (entries may follow it
-// before the action's own, written by another process meanwhile).
+// and the plan's entry right before the one it signs (the hash of the
+// plan's last entry when it was written).
 func pinMismatch(stmt string, en store.Entry, before []store.Entry, logID string) string {
 	if l, _ := statementArg(stmt, "log"); logID != "" && l != logID {
 		if l == "" {
@@ -132,42 +128,11 @@ func pinMismatch(stmt string, en store.Entry, before []store.Entry, logID string
 	if len(before) > 0 {
 		prev = before[len(before)-1].Hash
 	}
-	if _, own := statementArg(stmt, "entry"); own {
-		if head != prev {
-			return fmt.Sprintf("it was signed after the plan's entry with hash %.12s, but the entry before it is %.12s: the history before it was rewritten", head, prev)
-		}
-		return ""
+	if head != prev {
+		return fmt.Sprintf("it was signed after the plan's entry with hash %.12s, but the entry before it is %.12s: the history before it was rewritten", head, prev)
 	}
-	if head == "" {
-		signedAt, _ := time.Parse(time.RFC3339Nano, identity.StatementField(stmt, "at"))
-		for _, b := range before {
-			if at, err := time.Parse(time.RFC3339Nano, b.At); err != nil || at.Before(signedAt.Add(-time.Second)) {
-				return fmt.Sprintf("it was signed when the plan had no entries, but entry %d (%s) was written before that: the history before it was rewritten", b.Seq, b.Action)
-			}
-		}
-		return ""
-	}
-	for _, b := range before {
-		if b.Hash == head {
-			return ""
-		}
-	}
-	return fmt.Sprintf("it pins the plan's entry with hash %.12s, which the log no longer holds before it: the history before it was deleted or rewritten", head)
+	return ""
 }
-
-// runnerOwn are the entries a `next` run writes on its own besides the
-// results of its steps: a step whose runner died marked interrupted, an
-// interrupted idempotent step set to run again. With people they are the
-// runner's, signed one by one like ownSigned (an unsigned entry could
-// otherwise move a step); "cascade" writes them only without people.
-var runnerOwn = []string{"interrupted", "retry"}
-
-// quickActions finish within moments of being signed; their entries must
-// be written within maxSignedAge of the signed time. start runs every
-// gate and next runs steps, which may take long.
-var quickActions = []string{"confirm", "amend", "retry", "override", "override-gate", "abort", "unlock"}
-
-const maxSignedAge = 15 * time.Minute
 
 // statementArg reads an argument of a statement (written quoted).
 func statementArg(stmt, key string) (string, bool) {
@@ -179,126 +144,23 @@ func statementArg(stmt, key string) (string, bool) {
 	return v, err == nil
 }
 
-// contentMismatch compares an entry with the statement its signature is
-// over: the time, and for each action the step, inputs, gate, repo and
-// reason it names. It returns what differs ("" when nothing does). A
-// refusal records none of the arguments, so only its time is compared.
+// contentMismatch compares an entry with the statement it was signed
+// with as it was written: its kind, its time and its details must be the
+// signed ones. It returns what differs ("" when nothing does).
 func contentMismatch(stmt string, en store.Entry) string {
-	signedAt, err1 := time.Parse(time.RFC3339Nano, identity.StatementField(stmt, "at"))
-	at, err2 := time.Parse(time.RFC3339Nano, en.At)
-	if err1 != nil || err2 != nil {
-		return "its time or the signed time cannot be read"
+	entry, _ := statementArg(stmt, "entry")
+	if entry != en.Action {
+		return fmt.Sprintf("it is a %q entry, the signed one a %q entry", en.Action, entry)
 	}
-	if at.Before(signedAt.Add(-time.Second)) {
-		return fmt.Sprintf("it is dated %s, before the action was signed (%s)", en.At, signedAt.UTC().Format(time.RFC3339Nano))
+	if signedAt := identity.StatementField(stmt, "at"); signedAt != en.At {
+		return fmt.Sprintf("it is dated %s, the signed entry %s", en.At, signedAt)
 	}
-	action := identity.StatementField(stmt, "action")
-	if slices.Contains(quickActions, action) && at.After(signedAt.Add(maxSignedAge)) {
-		return fmt.Sprintf("it is dated %s, long after the action was signed (%s)", en.At, signedAt.UTC().Format(time.RFC3339Nano))
-	}
-	if entry, ok := statementArg(stmt, "entry"); ok {
-		// Signed as it was written: the statement holds the whole entry.
-		if entry != en.Action {
-			return fmt.Sprintf("it is a %q entry, the signed one a %q entry", en.Action, entry)
-		}
-		want, _ := statementArg(stmt, "details")
-		if got := signedDetails(en.Details); got != want {
-			return fmt.Sprintf("its details are %s, the signed ones %s", got, want)
-		}
-		return ""
-	}
-	if action == "next" && (slices.Contains(ownSigned, en.Action) || slices.Contains(runnerOwn, en.Action)) {
-		return "a step's start and end are signed as each is written (with its state and exit code), and this one is not"
-	}
-	if strings.HasSuffix(en.Action, " refused") || en.Action != action {
-		return ""
-	}
-	str := func(k string) string { v, _ := en.Details[k].(string); return v }
-	same := func(key, got string) string {
-		want, ok := statementArg(stmt, key)
-		if !ok {
-			return fmt.Sprintf("the signed statement has no %s", key)
-		}
-		if want != got {
-			return fmt.Sprintf("its %s is %q, the signed one %q", key, got, want)
-		}
-		return ""
-	}
-	step := func() string {
-		want, ok := statementArg(stmt, "step")
-		n, _ := en.Details["step"].(float64)
-		idx := strconv.Itoa(int(n))
-		if !ok || (want != idx && want != str("name") && want != str("repo")+":"+str("name")) {
-			return fmt.Sprintf("its step is %s (%s), the signed one %q", idx, str("name"), want)
-		}
-		return ""
-	}
-	inputs := func(key string) string {
-		raw, ok := statementArg(stmt, "inputs")
-		if !ok {
-			return "the signed statement has no inputs"
-		}
-		want := map[string]string{}
-		for _, kv := range strings.Split(raw, "\n") {
-			if kv == "" {
-				continue
-			}
-			k, v, _ := strings.Cut(kv, "=")
-			want[k] = v
-		}
-		got, _ := en.Details[key].(map[string]any)
-		diff := len(got) != len(want)
-		for k, v := range got {
-			if s, ok := v.(string); !ok || want[k] != s {
-				diff = true
-			}
-		}
-		if diff {
-			return fmt.Sprintf("its inputs are %v, the signed ones %v", got, want)
-		}
-		return ""
-	}
-	var checks []func() string
-	switch action {
-	case "confirm":
-		checks = []func() string{step, func() string { return inputs("inputs") }}
-	case "amend":
-		checks = []func() string{step, func() string { return inputs("new") }, func() string { return same("reason", str("reason")) }}
-	case "retry":
-		checks = []func() string{step}
-	case "override":
-		checks = []func() string{step, func() string { return same("reason", str("reason")) }}
-	case "start":
-		again := func() string {
-			want, _ := statementArg(stmt, "again")
-			if got := str("again"); got != want {
-				return fmt.Sprintf("its reason to release again is %q, the signed one %q", got, want)
-			}
-			return ""
-		}
-		checks = []func() string{func() string { return same("heads", str("heads")) }, again}
-	case "override-gate":
-		checks = []func() string{func() string { return same("gate", str("gate")) }, func() string { return same("heads", str("heads")) }, func() string { return same("reason", str("reason")) }}
-	case "rescope":
-		checks = []func() string{func() string { return same("heads", str("heads")) }, func() string { return same("reason", str("reason")) }}
-	case "abort":
-		checks = []func() string{func() string { return same("reason", str("reason")) }}
-	case "unlock":
-		checks = []func() string{func() string { return same("repo", str("repo")) }, func() string { return same("reason", str("reason")) }}
-	}
-	for _, c := range checks {
-		if why := c(); why != "" {
-			return why
-		}
+	want, _ := statementArg(stmt, "details")
+	if got := signedDetails(en.Details); got != want {
+		return fmt.Sprintf("its details are %s, the signed ones %s", got, want)
 	}
 	return ""
 }
-
-// ownSigned are the entries a `next` run signs one by one as it writes
-// them, each statement holding the entry's details and the hash of the
-// entry before it: the results of the steps it ran are the person's
-// signed word, and nothing between two of them can be removed.
-var ownSigned = []string{"step start", "step end", "wait", "held", "done", "takeover"}
 
 // signedDetails is the canonical text of an entry's details without its
 // signature, as a statement holds it.

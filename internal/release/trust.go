@@ -205,6 +205,15 @@ func (e *Engine) checkState(ctx context.Context, st *Status) error {
 		}
 	)
 	verified := e.WS != nil && len(e.WS.People) > 0
+	// The plan file, when there is one, is checked against what was
+	// signed: its manager against the start's signer, its frozen scope
+	// (bases, heads and versions) against the start's or the last
+	// re-freeze's.
+	var p *plan.Plan
+	var heads string
+	if e.WS != nil {
+		p, _ = plan.Load(e.WS, st.Plan)
+	}
 	kinds := map[int]string{}
 	for _, s := range st.Steps {
 		kinds[s.Index] = s.Kind
@@ -227,14 +236,26 @@ func (e *Engine) checkState(ctx context.Context, st *Status) error {
 				return tampered("%s starts release %d a second time", where, st.ID)
 			}
 			started, manager = true, en.Actor
+			if p != nil && verified && en.Actor != p.Manager {
+				return tampered("%s: the release was started by %s, but plans/%s.yaml names %s its manager", where, en.Actor, st.Plan, p.Manager)
+			}
 			if n, ok := en.Details["steps"].(float64); ok {
 				nsteps = int(n)
 			}
+			heads, _ = en.Details["heads"].(string)
+			continue
+		case "rescope":
+			heads, _ = en.Details["heads"].(string)
 			continue
 		case "abort":
 			state = Aborted
 			continue
 		case "done":
+			for i := 1; i <= nsteps; i++ {
+				if r := steps[i]; r == nil || r.state != Succeeded && r.state != Overridden {
+					return tampered("%s ends release %d of %s, but its entries before it do not show step %d succeeded or overridden", where, st.ID, st.Plan, i)
+				}
+			}
 			state = Done
 			continue
 		case "amend":
@@ -283,6 +304,9 @@ func (e *Engine) checkState(ctx context.Context, st *Status) error {
 	}
 	if !started {
 		return tampered("release %d of %s has no start entry in the audit log", st.ID, st.Plan)
+	}
+	if p != nil && heads != "" && st.State == Active && p.HeadsKey() != heads {
+		return tampered("plans/%s.yaml's frozen scope (its bases, heads and versions: %.12s) is not the one its release was started with or last re-frozen to (%.12s): the plan file was edited; put it back (git), or re-freeze with `cascade plan rescope %s --reason TEXT`", st.Plan, p.HeadsKey(), heads, st.Plan)
 	}
 	if st.Manager != manager {
 		return tampered("the releases table names %s the manager of release %d of %s, but the signed start was %s's", st.Manager, st.ID, st.Plan, manager)
