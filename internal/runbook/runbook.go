@@ -282,5 +282,29 @@ func checkTemplates(s Spec, declared map[string]bool) error {
 	if (s.Kind == Run || s.Kind == Check) && len(s.Argv) == 0 {
 		return checkShellPlacement(s.Text)
 	}
+	return checkArgvPlacement(s.Argv)
+}
+
+// checkArgvPlacement refuses a template in an argument of a command given
+// as a list that the command reads as code (sh -c's script, eval's
+// arguments, ...): the value would run as code though no shell parses
+// the list.
+func checkArgvPlacement(argv []string) error {
+	dynamic := make([]bool, len(argv))
+	for i, a := range argv {
+		pieces, err := compile(a, nil)
+		if err != nil {
+			return err
+		}
+		for _, p := range pieces {
+			if p.field == nil {
+				continue
+			}
+			if why := codeArgument(argv, dynamic, i); why != "" {
+				name := "{{." + strings.Join(p.field, ".") + "}}"
+				return fmt.Errorf("%s is %s: pass the value through its environment variable (\"$CASCADE_...\" inside the code) or as an argument after the code (sh -c 'deploy \"$1\"' sh %s)", name, why, name)
+			}
+		}
+	}
 	return nil
 }

@@ -312,6 +312,35 @@ func checkShellPlacement(text string) error {
 	return nil
 }
 
+// staticWord is the word as the command receives it when no expansion
+// computes it (quotes and backslashes removed), and whether it is
+// computed (a variable, a command substitution, a glob's result...).
+func staticWord(w *syntax.Word) (string, bool) {
+	var b strings.Builder
+	var add func(parts []syntax.WordPart) bool
+	add = func(parts []syntax.WordPart) bool {
+		for _, p := range parts {
+			switch p := p.(type) {
+			case *syntax.Lit:
+				b.WriteString(strings.ReplaceAll(p.Value, `\`, ""))
+			case *syntax.SglQuoted:
+				b.WriteString(p.Value)
+			case *syntax.DblQuoted:
+				if !add(p.Parts) {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	if !add(w.Parts) {
+		return "", true
+	}
+	return b.String(), false
+}
+
 // placement says where the last node of path (a literal) sits when that
 // is not a plain word of a command, or "" when it is one; the outermost
 // such place is named.
@@ -336,10 +365,18 @@ func placement(path []syntax.Node) string {
 				return "inside `...` (use $(...))"
 			}
 		case *syntax.CallExpr:
-			if len(n.Args) > 0 && child != syntax.Node(n.Args[0]) {
-				switch n.Args[0].Lit() {
-				case "eval", "let", "trap", "declare", "typeset", "source", ".":
-					return "an argument of " + n.Args[0].Lit() + ", which reads it as code"
+			words := make([]string, len(n.Args))
+			dynamic := make([]bool, len(n.Args))
+			at := -1
+			for j, w := range n.Args {
+				words[j], dynamic[j] = staticWord(w)
+				if syntax.Node(w) == child {
+					at = j
+				}
+			}
+			if at > 0 {
+				if why := codeArgument(words, dynamic, at); why != "" {
+					return why
 				}
 			}
 		case *syntax.Assign:

@@ -108,6 +108,19 @@ func TestTemplateInsideShellQuotes(t *testing.T) {
 		`echo {{.Version}} "$CASCADE_VERSION"`:      "",
 		`test {{.Inputs.v}} = {{.Version}}`:         "",
 		`echo 'plain' {{.Commit}}`:                  "",
+		`command eval {{.Inputs.v}}`:                "{{.Inputs.v}} is an argument of eval",
+		`builtin eval {{.Inputs.v}}`:                "{{.Inputs.v}} is an argument of eval",
+		`\eval {{.Inputs.v}}`:                       "{{.Inputs.v}} is an argument of eval",
+		`"eval" {{.Inputs.v}}`:                      "{{.Inputs.v}} is an argument of eval",
+		`E=eval; $E {{.Inputs.v}}`:                  "{{.Inputs.v}} is an argument of a command whose name is computed",
+		`sh -c {{.Inputs.v}}`:                       "{{.Inputs.v}} is the code sh -c runs",
+		`/bin/bash -ec {{.Inputs.v}}`:               "{{.Inputs.v}} is the code bash -ec runs",
+		`env A=1 sh -c {{.Inputs.v}}`:               "{{.Inputs.v}} is the code sh -c runs",
+		`ssh deploy@host {{.Version}}`:              "{{.Version}} is an argument of ssh",
+		`python3 -c {{.Inputs.v}}`:                  "{{.Inputs.v}} is the code python3 -c runs",
+		`awk {{.Inputs.v}} file`:                    "{{.Inputs.v}} is the program awk runs",
+		`sh -c 'deploy "$1"' sh {{.Version}}`:       "",
+		`awk '{print $1}' {{.Ref}}`:                 "",
 	} {
 		doc := "release:\n  steps:\n    - name: Deploy\n      manual: d '{{.Version}}'\n      inputs: [v]\n    - name: Run\n      run: |\n        " + cmd + "\n"
 		_, err := Parse("svc@main:.cascade.yaml", []byte(doc))
@@ -120,6 +133,22 @@ func TestTemplateInsideShellQuotes(t *testing.T) {
 	}
 	if _, err := Parse("x", []byte("release:\n  steps:\n    - name: a\n      run: [echo, \"'{{.Version}}'\"]\n")); err != nil {
 		t.Errorf("a list runs without a shell, quotes are literal there: %v", err)
+	}
+	// A list whose command reads an argument as code is no shell-free
+	// form for that argument.
+	for list, want := range map[string]string{
+		`[sh, -c, "echo deployed {{.Version}}"]`:            "{{.Version}} is the code sh -c runs",
+		`[command, eval, "{{.Version}}"]`:                   "{{.Version}} is an argument of eval",
+		`[sh, -c, 'deploy "$1"', sh, "{{.Version}}"]`:       "",
+		`[env, X=1, bash, -c, 'echo "$X"', "{{.Version}}"]`: "",
+	} {
+		_, err := Parse("x", []byte("release:\n  steps:\n    - name: a\n      run: "+list+"\n"))
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", list, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: got %v, want an error with %q", list, err, want)
+		}
 	}
 }
 
