@@ -179,6 +179,8 @@ type world struct {
 	logs   string
 	points string
 	unsafe bool
+	// code is the exit code of the last run.
+	code int
 }
 
 func newWorld(t *testing.T, bin string) *world {
@@ -250,6 +252,7 @@ func (w *world) run(want int, env []string, args ...string) string {
 	if code != want && want != -1 {
 		w.t.Fatalf("cascade %s: exit %d, want %d\n%s", strings.Join(args, " "), code, want, out)
 	}
+	w.code = code
 	return string(out)
 }
 
@@ -323,7 +326,8 @@ func TestKillAtEveryPoint(t *testing.T) {
 					if allDone {
 						break // the held run above finished it: nothing was left to run
 					}
-					out := w.run(0, nil, "release", "next", "p")
+					// Done (exit 0), or waiting for a person (exit 4).
+					out := w.run(-1, nil, "release", "next", "p")
 					// A step recorded as succeeded before the crash never runs again.
 					for s, st := range succeeded {
 						if st == "succeeded" && w.lines(s) != before[s] {
@@ -331,7 +335,13 @@ func TestKillAtEveryPoint(t *testing.T) {
 						}
 					}
 					if strings.Contains(out, "the release of p is done") {
+						if w.code != 0 {
+							t.Fatalf("a finished release exited %d:\n%s", w.code, out)
+						}
 						break
+					}
+					if w.code != 4 {
+						t.Fatalf("a release waiting for a person exited %d, want 4:\n%s", w.code, out)
 					}
 					if !strings.Contains(out, "was interrupted and may have run in part") {
 						t.Fatalf("unexpected stop:\n%s", out)

@@ -333,7 +333,7 @@ func TestConfirmOfInterruptedCheckNeedsOverride(t *testing.T) {
       tag: true
 `, true)
 	w.run(-9, []string{"CASCADE_TEST_CRASHPOINT=step-started:1"}, "release", "next", "p")
-	out := w.run(0, nil, "release", "next", "p")
+	out := w.run(4, nil, "release", "next", "p")
 	if !strings.Contains(out, "`cascade release override p 1 --reason TEXT` if it is done") {
 		t.Errorf("next after the interruption:\n%s", out)
 	}

@@ -61,10 +61,11 @@ func TestVerifySignaturesWithoutSignature(t *testing.T) {
 	}
 }
 
-// TestSignedContent: an entry must say what its person signed (step,
-// inputs, gate, repo, reason, time); an entry edited after it was signed
-// fails even when every hash is recomputed. With people, not even
-// cascade's own entries go unsigned.
+// TestSignedContent: every entry is signed as it was written: its kind,
+// time and details are the signed ones, even when every hash is
+// recomputed; a refusal cannot become the action it refused; a statement
+// signs one entry; with people, not even cascade's own entries go
+// unsigned.
 func TestSignedContent(t *testing.T) {
 	if _, err := exec.LookPath("ssh-keygen"); err != nil {
 		t.Skip("no ssh-keygen")
@@ -76,58 +77,56 @@ func TestSignedContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	people := []workspace.Person{{Name: "alice", Keys: []string{pub}}}
-	signed := func(action string, args map[string]string, details map[string]any) map[string]any {
-		args["head"] = ""
-		sig, err := identity.Sign(ctx, filepath.Join(dir, "alice"), false, identity.Statement("p", action, "2026-12-01T10:00:00Z", args))
+	const at = "2026-12-01T10:00:01Z"
+	// written signs an entry of kind entry, by action, as cascade does.
+	written := func(action, entry string, details map[string]any) map[string]any {
+		sig, err := identity.Sign(ctx, filepath.Join(dir, "alice"), false, identity.Statement("p", action, at,
+			map[string]string{"entry": entry, "details": signedDetails(details), "head": ""}))
 		if err != nil {
 			t.Fatal(err)
 		}
-		details["signed"], details["signature"] = sig.Statement, sig.Armored
-		return details
+		out := map[string]any{"signed": sig.Statement, "signature": sig.Armored}
+		for k, v := range details {
+			out[k] = v
+		}
+		return out
 	}
-	confirm := func(version string) map[string]any {
-		return signed("confirm", map[string]string{"step": "2", "inputs": "version=v1.2.0", "reason": ""},
-			map[string]any{"step": 2.0, "name": "Deploy", "repo": "svc", "inputs": map[string]any{"version": version}})
+	with := func(d map[string]any, k string, v any) map[string]any {
+		out := map[string]any{}
+		for k, v := range d {
+			out[k] = v
+		}
+		out[k] = v
+		return out
 	}
-	gate := func(g, reason string) map[string]any {
-		return signed("override-gate", map[string]string{"gate": "semver", "reason": "agreed", "heads": "k1"}, map[string]any{"gate": g, "reason": reason, "heads": "k1"})
+	confirm := written("confirm", "confirm", map[string]any{"step": 2.0, "inputs": map[string]any{"version": "v1.2.0"}})
+	refused := written("start", "start refused", map[string]any{"refused": "2 gates failed"})
+	intent, err := identity.Sign(ctx, filepath.Join(dir, "alice"), false, identity.Statement("p", "retry", at, map[string]string{"step": "2", "head": ""}))
+	if err != nil {
+		t.Fatal(err)
 	}
-	at := "2026-12-01T10:00:01Z"
 	entries := []store.Entry{
-		{Seq: 1, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm("v1.2.0")},
-		{Seq: 2, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
-		{Seq: 3, Plan: "p", At: at, Actor: "cascade", Action: "interrupted", Details: map[string]any{}},
-		{Seq: 4, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm("v9.9.9")},
-		{Seq: 5, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: gate("semver", "edited")},
-		{Seq: 6, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: gate("performance", "agreed")},
-		{Seq: 7, Plan: "p", At: "2026-12-01T09:00:00Z", Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
-		{Seq: 8, Plan: "p", At: "2026-12-02T10:00:00Z", Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
-		{Seq: 9, Plan: "p", At: at, Actor: "cascade", Action: "override-gate", Details: map[string]any{"gate": "semver", "reason": "x"}},
-		// The override's scope moved to another frozen scope (heads key).
-		{Seq: 10, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: func() map[string]any { d := gate("semver", "agreed"); d["heads"] = "k2"; return d }()},
-		// A copy of a signed entry further down the log.
-		{Seq: 11, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm("v1.2.0")},
-		// A refused action's signature, then the same on the action's
-		// own entry.
-		{Seq: 12, Plan: "p", At: at, Actor: "alice", Action: "override-gate refused", Details: gate("semver", "agreed")},
-		{Seq: 13, Plan: "p", At: at, Actor: "alice", Action: "override-gate", Details: gate("semver", "agreed")},
+		{Seq: 1, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm},
+		{Seq: 2, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: with(confirm, "inputs", map[string]any{"version": "v9.9.9"})},
+		{Seq: 3, Plan: "p", At: at, Actor: "alice", Action: "start", Details: refused},
+		{Seq: 4, Plan: "p", At: "2026-12-01T11:00:00Z", Actor: "alice", Action: "confirm", Details: written("confirm", "confirm", map[string]any{"step": 3.0})},
+		{Seq: 5, Plan: "p", At: at, Actor: "cascade", Action: "interrupted", Details: map[string]any{}},
+		{Seq: 6, Plan: "p", At: at, Actor: "alice", Action: "retry", Details: map[string]any{"step": 2.0, "signed": intent.Statement, "signature": intent.Armored}},
+		{Seq: 7, Plan: "p", At: at, Actor: "alice", Action: "override", Details: written("confirm", "override", map[string]any{"step": 2.0})},
+		{Seq: 8, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm},
 	}
 	problems, err := VerifySignatures(ctx, people, "", entries)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
-		"entry 3 (interrupted by cascade) is not signed: with people every entry is a person's signed word (cascade writes entries of its own only for a workspace without people)",
-		`entry 4 (confirm by alice) does not say what was signed: its inputs are map[version:v9.9.9], the signed ones map[version:v1.2.0]`,
-		`entry 5 (override-gate by alice) does not say what was signed: its reason is "edited", the signed one "agreed"`,
-		`entry 6 (override-gate by alice) does not say what was signed: its gate is "performance", the signed one "semver"`,
-		`entry 7 (override-gate by alice) does not say what was signed: it is dated 2026-12-01T09:00:00Z, before the action was signed (2026-12-01T10:00:00Z)`,
-		`entry 8 (override-gate by alice) does not say what was signed: it is dated 2026-12-02T10:00:00Z, long after the action was signed (2026-12-01T10:00:00Z)`,
-		"entry 9 (override-gate by cascade) is not signed: with people every entry is a person's signed word (cascade writes entries of its own only for a workspace without people)",
-		`entry 10 (override-gate by alice) does not say what was signed: its heads is "k2", the signed one "k1"`,
-		`entry 11 (confirm by alice) carries the signature of entry 1 again: one signed statement signs one entry`,
-		`entry 12 (override-gate refused by alice) carries the signature of entry 2 again: one signed statement signs one entry`,
-		`entry 13 (override-gate by alice) carries the signature of entry 2 again: one signed statement signs one entry`,
+		`entry 2 (confirm by alice) does not say what was signed: its details are {"inputs":{"version":"v9.9.9"},"step":2}, the signed ones {"inputs":{"version":"v1.2.0"},"step":2}`,
+		`entry 3 (start by alice) does not say what was signed: it is a "start" entry, the signed one a "start refused" entry`,
+		`entry 4 (confirm by alice) does not say what was signed: it is dated 2026-12-01T11:00:00Z, the signed entry 2026-12-01T10:00:01Z`,
+		"entry 5 (interrupted by cascade) is not signed: with people every entry is a person's signed word (cascade writes entries of its own only for a workspace without people)",
+		"entry 6 (retry by alice) is not signed as it was written (its signature is over the retry action, not over this entry)",
+		`entry 7 (override by alice) carries a signature for a "confirm" action, which never writes a "override" entry`,
+		`entry 8 (confirm by alice) carries the signature of entry 1 again: one signed statement signs one entry`,
 	}
 	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))

@@ -2,6 +2,7 @@ package release_test
 
 import (
 	"context"
+	"encoding/json"
 	"database/sql"
 	"fmt"
 	"os"
@@ -206,7 +207,7 @@ func TestSignedHistoryIsPinned(t *testing.T) {
 	w.sql(`DELETE FROM audit WHERE action LIKE '% refused'`)
 	w.forge()
 	out := w.run(1, nil, "release", "log", "p", "--verify")
-	wantIn(t, out, "(start by alice): it pins the plan's entry with hash", "which the log no longer holds before it")
+	wantIn(t, out, "(start by alice): it was signed after the plan's entry with hash", "the history before it was rewritten")
 	if strings.Contains(out, "was edited after it was written") || strings.Contains(out, "truncated") {
 		t.Errorf("the forgery recomputed every hash and the head, yet the chain or head check complains:\n%s", out)
 	}
@@ -274,7 +275,7 @@ func TestRescopeIsSignedAndAudited(t *testing.T) {
 	claimed := strings.Replace(string(saved), "\ncomputed:", "\nrescoped:\n  - by: alice\n    at: 2026-11-28T08:18:00Z\n    reason: take the fix\ncomputed:", 1)
 	os.WriteFile(planPath, []byte(claimed), 0o644)
 	out = w.run(0, nil, "plan", "show", "p")
-	wantIn(t, out, "Re-frozen by alice at 2026-11-28T08:18:00Z take the fix (UNVERIFIED: no signed re-freeze in the audit log)")
+	wantIn(t, out, "Re-frozen by alice at 2026-11-28 08:18:00 UTC take the fix (UNVERIFIED: no signed re-freeze in the audit log)")
 	out = w.run(1, nil, "release", "start", "p", "--key", "alice")
 	wantIn(t, out, "scope        FAIL       plans/p.yaml says its scope was re-frozen by alice at 2026-11-28T08:18:00Z, but the audit log holds no signed re-freeze of it")
 	out = w.run(1, nil, "plan", "check", "p")
@@ -379,7 +380,12 @@ func (w *world) appendSigned(who, action string, args map[string]string, entry s
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	args["head"], args["log"] = head, logID
+	// Signed as cascade signs an entry as it writes it.
+	raw, _ := json.Marshal(details)
+	var stored map[string]any
+	_ = json.Unmarshal(raw, &stored)
+	canon, _ := json.Marshal(stored)
+	args["head"], args["log"], args["entry"], args["details"] = head, logID, entry, string(canon)
 	at := time.Now().UTC().Format(time.RFC3339Nano)
 	sig, err := identity.Sign(ctx, filepath.Join(w.dir, who), false, identity.Statement("p", action, at, args))
 	if err != nil {
