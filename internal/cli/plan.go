@@ -255,6 +255,7 @@ time, and the output says so. The results are recorded in the plan file.`,
 				}
 				when = t
 			}
+			a.fetch = true // the scope gate compares refs as the remotes have them now
 			ws, g, err := a.loadGraph()
 			if err != nil {
 				return err

@@ -75,6 +75,10 @@ func (a *app) engine(rf *releaseFlags, needGraph bool) (*release.Engine, *worksp
 	}
 	var g *graph.Workspace
 	if needGraph {
+		// The gates an action runs read url: repos from their mirrors:
+		// those are brought up to date first, so a branch pushed since
+		// the last fetch cannot pass the scope gate unseen.
+		a.fetch = true
 		if _, g, err = a.loadGraph(); err != nil {
 			return nil, nil, nil, err
 		}
