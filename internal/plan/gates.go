@@ -47,8 +47,10 @@ func NextWindow(p workspace.Policy, t time.Time) (time.Time, bool) {
 			if !slices.Contains(w.Days, d.Weekday()) {
 				continue
 			}
-			start := d.Add(time.Duration(w.From) * time.Minute)
-			end := d.Add(time.Duration(w.To) * time.Minute)
+			// By the clock on the wall, as inWindow reads it: on a day
+			// the clocks change, minutes since midnight are not.
+			start := time.Date(d.Year(), d.Month(), d.Day(), w.From/60, w.From%60, 0, 0, p.Location)
+			end := time.Date(d.Year(), d.Month(), d.Day(), w.To/60, w.To%60, 0, 0, p.Location)
 			if !end.After(t) {
 				continue
 			}

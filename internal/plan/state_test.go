@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
 func TestGateState(t *testing.T) {
@@ -108,4 +110,36 @@ func TestApplyOverridesNamesStaleOverride(t *testing.T) {
 	if got[0].Status != Overridden {
 		t.Errorf("the override for the current scope was not applied: %+v", got[0])
 	}
+}
+
+// The next window opens at its time on the wall clock, also on the days
+// the clocks change (as the window gate reads it).
+func TestNextWindowAcrossClockChanges(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone database")
+	}
+	pol := workspace.Policy{Location: ny, Windows: []workspace.Window{{Days: []time.Weekday{time.Sunday}, From: 4 * 60, To: 5 * 60}}}
+	for _, c := range []struct{ now, want string }{
+		{"2027-03-14T03:30:00-04:00", "2027-03-14T04:00:00-04:00"}, // spring forward: 02:00 does not exist
+		{"2027-11-07T01:30:00-05:00", "2027-11-07T04:00:00-05:00"}, // fall back: 01:00-02:00 twice
+	} {
+		now, _ := time.Parse(time.RFC3339, c.now)
+		got, ok := NextWindow(pol, now)
+		if !ok || !got.Equal(mustTime(t, c.want)) {
+			t.Errorf("NextWindow at %s = %s, want %s", c.now, got.In(ny), c.want)
+		}
+		if _, in := inWindow(pol, got); !in {
+			t.Errorf("NextWindow at %s = %s, which the window gate does not count as inside", c.now, got.In(ny))
+		}
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
