@@ -202,7 +202,7 @@ func (a *app) planShowCommand() *cobra.Command {
 				}
 				return report.PlanMarkdown(a.stdout, p, outline, ws.Policy.Location)
 			case "text":
-				if _, _, err := a.auditOverrides(ws, p, nil); err != nil {
+				if _, _, err := a.auditOverrides(ws, p, nil, a.now()); err != nil {
 					return err
 				}
 				return report.PlanText(a.stdout, p, ws.Policy.Location)
@@ -295,7 +295,7 @@ time, and the output says so. The results are recorded in the plan file.`,
 			if err := p.Save(ws); err != nil {
 				return err
 			}
-			_, gates, err = a.auditOverrides(ws, p, append([]plan.Gate(nil), gates...))
+			_, gates, err = a.auditOverrides(ws, p, append([]plan.Gate(nil), gates...), when)
 			if err != nil {
 				return err
 			}
@@ -436,7 +436,7 @@ func (a *app) runbookOutline(p *plan.Plan) (map[string][]string, error) {
 // the log does not vouch for; gates, when given, get the scope gate failed
 // if the frozen heads are not the ones a signed re-freeze froze. Without a
 // database there are no overrides and no signed re-freezes.
-func (a *app) auditOverrides(ws *workspace.Workspace, p *plan.Plan, gates []plan.Gate) ([]plan.GateOverride, []plan.Gate, error) {
+func (a *app) auditOverrides(ws *workspace.Workspace, p *plan.Plan, gates []plan.Gate, at time.Time) ([]plan.GateOverride, []plan.Gate, error) {
 	db := filepath.Join(ws.Dir, ".cascade", "cascade.db")
 	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
 		for i := range p.Rescoped {
@@ -460,7 +460,7 @@ func (a *app) auditOverrides(ws *workspace.Workspace, p *plan.Plan, gates []plan
 		return nil, nil, err
 	}
 	if gates != nil {
-		gates, err = e.HoldUntrustedScope(a.ctx, p, p.ApplyOverrides(gates, ovs))
+		gates, err = e.HoldUntrustedScope(a.ctx, p, p.ApplyOverrides(gates, plan.Covering(ws.Policy, ovs, at)))
 	} else {
 		_, err = e.Rescopes(a.ctx, p)
 	}

@@ -159,7 +159,39 @@ func StartGates(ctx context.Context, ws *workspace.Workspace, g *graph.Workspace
 	if err != nil {
 		return nil, err
 	}
-	return p.ApplyOverrides(gates, overrides), nil
+	return p.ApplyOverrides(gates, Covering(ws.Policy, overrides, opt.At)), nil
+}
+
+// Covering drops from overrides the window and freeze overrides that do
+// not cover time at: a freeze override covers the freeze in force when it
+// was given, while that freeze lasts; a window override covers the closed
+// hours it was given in, until the next window opens. So an override of
+// today's freeze does not waive next month's, and a late-evening release
+// let through does not make every later night a release window. The
+// other gates' overrides hold for the frozen scope (see OverrideFor).
+func Covering(pol workspace.Policy, overrides []GateOverride, at time.Time) []GateOverride {
+	var out []GateOverride
+	for _, o := range overrides {
+		switch o.Gate {
+		case "freeze":
+			given, ok1 := frozen(pol, o.At)
+			now, ok2 := frozen(pol, at)
+			if !ok1 || !ok2 || !given.From.Equal(now.From) || !given.To.Equal(now.To) {
+				continue
+			}
+		case "window":
+			if _, in := inWindow(pol, o.At); in {
+				continue // given while a window was open: it waived nothing
+			}
+			given, ok1 := NextWindow(pol, o.At)
+			now, ok2 := NextWindow(pol, at)
+			if ok1 != ok2 || !given.Equal(now) || at.Before(o.At) {
+				continue
+			}
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // TimeAndScopeGates are the gates re-checked before every step that
@@ -170,7 +202,7 @@ func TimeAndScopeGates(ctx context.Context, ws *workspace.Workspace, g *graph.Wo
 	if err != nil {
 		return nil, err
 	}
-	return p.ApplyOverrides([]Gate{WindowGate(ws.Policy, at), FreezeGate(ws.Policy, at), scope}, overrides), nil
+	return p.ApplyOverrides([]Gate{WindowGate(ws.Policy, at), FreezeGate(ws.Policy, at), scope}, Covering(ws.Policy, overrides, at)), nil
 }
 
 // Runbooks reads and validates the runbook of every repo of the plan at its

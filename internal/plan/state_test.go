@@ -143,3 +143,35 @@ func mustTime(t *testing.T, s string) time.Time {
 	}
 	return v
 }
+
+// A freeze override covers the freeze it was given in; a window override
+// the closed hours it was given in, until the next window opens.
+func TestCoveringOverrides(t *testing.T) {
+	pol := workspace.Policy{Location: time.UTC,
+		Windows: []workspace.Window{{Days: []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday}, From: 9 * 60, To: 16 * 60}},
+		Freezes: []workspace.Freeze{
+			{From: mustTime(t, "2026-12-21T00:00:00Z"), To: mustTime(t, "2027-01-04T00:00:00Z"), Reason: "holiday"},
+			{From: mustTime(t, "2027-02-01T00:00:00Z"), To: mustTime(t, "2027-02-10T00:00:00Z"), Reason: "audit"},
+		}}
+	freeze := GateOverride{Gate: "freeze", At: mustTime(t, "2026-12-22T10:00:00Z")}
+	window := GateOverride{Gate: "window", At: mustTime(t, "2026-12-04T10:00:00Z")} // a Friday
+	scope := GateOverride{Gate: "scope", At: mustTime(t, "2026-12-04T10:00:00Z")}
+	for _, c := range []struct {
+		at   string
+		want []string
+	}{
+		{"2026-12-23T10:00:00Z", []string{"freeze", "scope"}}, // the same freeze; a window opened since
+		{"2027-02-02T10:00:00Z", []string{"scope"}},           // another freeze
+		{"2026-12-05T22:00:00Z", []string{"window", "scope"}}, // the same weekend
+		{"2026-12-11T10:00:00Z", []string{"scope"}},           // the next Friday
+		{"2026-12-03T10:00:00Z", []string{"scope"}},           // before it was given
+	} {
+		var got []string
+		for _, o := range Covering(pol, []GateOverride{freeze, window, scope}, mustTime(t, c.at)) {
+			got = append(got, o.Gate)
+		}
+		if strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("at %s: %v cover, want %v", c.at, got, c.want)
+		}
+	}
+}
