@@ -320,7 +320,8 @@ func TestStalledRunnerKeepsItsLease(t *testing.T) {
 
 // TestConfirmOfInterruptedCheckNeedsOverride: a check interrupted while it
 // ran (the runner killed) has no known result: `release confirm` refuses
-// it (recorded); the manager overrides it with a reason, or retries it.
+// it (recorded); the manager overrides it with a reason, or retries it. An
+// interrupted tag is confirmed only once the tag is in the repo.
 func TestConfirmOfInterruptedCheckNeedsOverride(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the real program")
@@ -350,9 +351,14 @@ func TestConfirmOfInterruptedCheckNeedsOverride(t *testing.T) {
 	if got := w.states(); got["Tag"] != "running" {
 		t.Fatalf("states after the kill at the tag: %v", got)
 	}
-	out = w.run(0, nil, "release", "next", "p")
+	out = w.run(4, nil, "release", "next", "p")
 	if !strings.Contains(out, "`cascade release confirm p 2` if it is done") {
 		t.Errorf("next after the interrupted tag:\n%s", out)
+	}
+	// Killed before it tagged: the confirm looks in the repo and refuses.
+	out = w.run(1, nil, "release", "confirm", "p", "2")
+	if !strings.Contains(out, "step 2 (Tag) cannot be confirmed: svc has no tag v1.0.0") {
+		t.Errorf("confirm of a tag that is not there:\n%s", out)
 	}
 	w.git("tag", "v1.0.0")
 	w.run(0, nil, "release", "confirm", "p", "2")
