@@ -191,8 +191,10 @@ func mountsFor(c Cmd, env []string, scratch string) ([]mountSpec, error) {
 			return nil, err
 		}
 	}
+	// Dir is writable when nothing else is, unless it is behind an
+	// overlay: its writes then go through the overlay.
 	writable := c.Writable
-	if len(writable) == 0 && c.Dir != "" {
+	if len(writable) == 0 && c.Dir != "" && !insideAny(c.Dir, c.Overlay) {
 		writable = []string{c.Dir}
 	}
 	for _, p := range writable {
@@ -253,6 +255,20 @@ func mountsFor(c Cmd, env []string, scratch string) ([]mountSpec, error) {
 		}
 	}
 	return out, nil
+}
+
+// insideAny reports whether p is inside one of dirs, links resolved.
+func insideAny(p string, dirs []string) bool {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return false
+	}
+	for _, d := range dirs {
+		if rd, err := filepath.EvalSymlinks(d); err == nil && within(real, rd) {
+			return true
+		}
+	}
+	return false
 }
 
 // within reports whether p is dir or inside it ("" and "/" hold nothing).

@@ -162,7 +162,7 @@ func (w *diskWatch) note() string {
 	case w.peak > w.limit:
 		return fmt.Sprintf("killed: the command filled %d MiB of disk (its work tree, overlays and /tmp), more than its disk cap of %d MiB (--sandbox-disk)", w.peak>>20, w.limit>>20)
 	case w.peakFiles > w.inodes:
-		return fmt.Sprintf("killed: the command made %d files and directories (in its work tree, overlays and /tmp), more than its cap of %d", w.peakFiles, w.inodes)
+		return fmt.Sprintf("killed: the command made %d files and directories on disk (in its work tree, overlays and /tmp), more than its cap of %d", w.peakFiles, w.inodes)
 	default:
 		what := []string{}
 		for _, f := range w.full {
@@ -246,24 +246,6 @@ func (m *diskMeter) measure(open bool) diskUse {
 		}
 	}
 	return u
-}
-
-// run reports a count on say until done is closed. A count costs a walk
-// of the directories: the pause after one is eight times what it took
-// (at least a quarter of a second), so that counting takes at most about
-// a ninth of one core.
-func (m *diskMeter) run(done <-chan struct{}, say func(string)) {
-	pause := 250 * time.Millisecond
-	for {
-		select {
-		case <-done:
-			return
-		case <-time.After(pause):
-		}
-		start := time.Now()
-		say(m.measure(true).String())
-		pause = max(250*time.Millisecond, 8*time.Since(start))
-	}
 }
 
 // usage is the disk the files under dirs whose status changed at or
