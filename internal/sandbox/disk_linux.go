@@ -142,14 +142,14 @@ func (w *diskWatch) report(u diskUse) bool {
 	return w.over.Load()
 }
 
-// final judges the command once it has ended: last is init's last count
-// (ok false when it made none), to which cascade's own count of the
-// writable directories is added when larger.
-func (w *diskWatch) final(last diskUse, ok bool) bool {
-	b, n := usage(w.dirs, w.since)
-	last.Tree, last.TreeFiles = max(last.Tree, b), max(last.TreeFiles, n)
-	if !ok {
-		last.Open = 0
+// final judges the command once it has ended: last is init's last count,
+// made after the command ended when ended is set. Otherwise (init was
+// killed before it could count) cascade counts the writable directories
+// itself.
+func (w *diskWatch) final(last diskUse, ended bool) bool {
+	if !ended {
+		b, n := usage(w.dirs, w.since)
+		last.Tree, last.TreeFiles, last.Open = max(last.Tree, b), max(last.TreeFiles, n), 0
 	}
 	return w.report(last)
 }
@@ -170,10 +170,10 @@ func (w *diskWatch) note() string {
 			case "tmp":
 				what = append(what, "its /tmp")
 			case "overlays":
-				what = append(what, "the room its overlays' writes have (its disk cap)")
+				what = append(what, "the tmpfs that holds what it writes through overlays")
 			}
 		}
-		return fmt.Sprintf("out of disk: the command filled %s (%d MiB disk cap, %d files)", strings.Join(what, " and "), w.limit>>20, w.inodes)
+		return fmt.Sprintf("out of disk: the command filled %s (disk cap %d MiB, %d files and directories)", strings.Join(what, " and "), w.limit>>20, w.inodes)
 	}
 }
 

@@ -227,20 +227,31 @@ func TestDiskCapUnreadableDirectory(t *testing.T) {
 	if err := os.Chown(dir, nobody, nobody); err != nil {
 		t.Fatal(err)
 	}
-	script := "mkdir d && chmod 300 d && " + fill("d", 48, "chmod 000 d; echo WROTE; sleep 600")
-	cmd := exec.Command(self, "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+script, helperEnv+"_DIR="+dir, helperEnv+"_DISK="+strconv.Itoa(32<<20))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
+	asNobody := func(script string, env ...string) string {
+		cmd := exec.Command(self, "-test.run=^$")
+		cmd.Env = append(append(os.Environ(), helperEnv+"="+script, helperEnv+"_DIR="+dir, helperEnv+"_DISK="+strconv.Itoa(32<<20)), env...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if strings.Contains(string(out), "refusing") || strings.Contains(string(out), "cannot isolate") {
+			t.Skipf("cannot isolate as user %d here:\n%s", nobody, out)
+		}
+		t.Logf("as user %d:\n%s", nobody, out)
+		return string(out)
 	}
-	if strings.Contains(string(out), "refusing") || strings.Contains(string(out), "cannot isolate") {
-		t.Skipf("cannot isolate as user %d here:\n%s", nobody, out)
-	}
-	t.Logf("as user %d:\n%s", nobody, out)
-	if !strings.Contains(string(out), "disk exceeded: true; timed out: false") {
+	out := asNobody("mkdir d && chmod 300 d && " + fill("d", 48, "chmod 000 d; echo WROTE; sleep 600"))
+	if !strings.Contains(out, "disk exceeded: true; timed out: false") {
 		t.Errorf("48 MiB in an unlistable directory under a 32 MiB cap:\n%s", out)
+	}
+	// The same through an overlay, as a user: the tmpfs holds it.
+	out = asNobody("mkdir d2 && chmod 300 d2 && "+fill("d2", 48, "chmod 000 d2; echo WROTE; sleep 600"), helperEnv+"_OVERLAY="+dir)
+	if !strings.Contains(out, "disk exceeded: true; timed out: false") || strings.Contains(out, "WROTE") {
+		t.Errorf("48 MiB in an unlistable directory of an overlay under a 32 MiB cap:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "d2")); !os.IsNotExist(err) {
+		t.Errorf("the overlay's writes reached the host: %v", err)
 	}
 }
 

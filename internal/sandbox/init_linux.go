@@ -147,7 +147,7 @@ func sandboxInit() int {
 	reapAll(5 * time.Second)
 	// What it left counts against its caps once more, now that nothing
 	// of it writes.
-	say(meter.measure(false).String())
+	say("final " + meter.measure(false).String())
 	if ws.Signaled() {
 		say(fmt.Sprintf("signal %d", int(ws.Signal())))
 		return 128 + int(ws.Signal())

@@ -57,6 +57,9 @@ func TestMain(m *testing.M) {
 			fmt.Sscan(disk, &c.Disk)
 			c.Timeout = time.Minute
 		}
+		if ov := os.Getenv(helperEnv + "_OVERLAY"); ov != "" {
+			c.Overlay = []string{ov}
+		}
 		res, err := Run(context.Background(), c)
 		fmt.Println(res.ExitCode, res.StartErr, err)
 		fmt.Printf("disk exceeded: %v; timed out: %v; note: %s\n", res.DiskExceeded, res.TimedOut, res.Note)

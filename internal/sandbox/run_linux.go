@@ -125,15 +125,19 @@ func runIsolated(runCtx context.Context, c Cmd, args []string, tmp string, stdou
 	// Init reports what the command fills ("disk ..." lines) while it
 	// runs: past a cap, it is killed.
 	var last diskUse
-	counted := false
+	final := false
 	go func() {
 		var ls []string
 		sc := bufio.NewScanner(statR)
 		for sc.Scan() {
 			l := sc.Text()
+			end := false
+			if rest, ok := strings.CutPrefix(l, "final "); ok {
+				l, end = rest, true
+			}
 			if rest, ok := strings.CutPrefix(l, "disk "); ok {
 				if u, ok := parseDiskUse(rest); ok {
-					last, counted = u, true
+					last, final = u, end
 					if watch.report(u) {
 						_ = cmd.Process.Kill()
 					}
@@ -167,7 +171,7 @@ func runIsolated(runCtx context.Context, c Cmd, args []string, tmp string, stdou
 	}
 	// Counted once more now that nothing of the command runs: past a
 	// cap, its exit status says nothing about its code.
-	if e.startErr == nil && watch.final(last, counted) {
+	if e.startErr == nil && watch.final(last, final) {
 		e.exit, e.disk = -1, true
 		note += "; " + watch.note()
 	}
