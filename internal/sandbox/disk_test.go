@@ -135,9 +135,9 @@ func TestDiskCapCountsOpenRemovedFiles(t *testing.T) {
 
 // TestDiskCapWriteThenRemove: a command that writes past its cap and
 // removes what it wrote before a count could see it never gets past the
-// cap through its overlays (the test phase's tree) or its /tmp: the
-// kernel refuses the writes (ENOSPC) and the command fails, and nothing
-// reaches the host.
+// cap through its overlays (a build cache) or in its /tmp: the kernel
+// refuses the writes (ENOSPC) and the command fails, and nothing reaches
+// the host. (In its work tree, only counts hold it: see NotIsolated.)
 func TestDiskCapWriteThenRemove(t *testing.T) {
 	tree := t.TempDir()
 	if err := os.WriteFile(filepath.Join(tree, "go.mod"), []byte("module x\n"), 0o644); err != nil {

@@ -298,7 +298,7 @@ func (g Go) Prepare(ctx context.Context, run ecosystem.Runner, root, dir string,
 	if cfg.Test != "" {
 		test = sandbox.Cmd{Shell: cfg.Test, Dir: dir, Env: g.Env}
 	}
-	steps = append(steps, ecosystem.Step{Stage: ecosystem.Test, Cmd: g.OfflineTest(test, root),
+	steps = append(steps, ecosystem.Step{Stage: ecosystem.Test, Cmd: g.Offline(test, root),
 		Results: func() ecosystem.Parser { return NewTestStream(root) }})
 	return steps, nil
 }
@@ -332,19 +332,6 @@ func (g Go) Offline(c sandbox.Cmd, tree string) sandbox.Cmd {
 	c.ReadOnly = append(c.ReadOnly, g.ModCache)
 	c.ReadOnly = append(c.ReadOnly, g.ReadOnly...)
 	c.Overlay = append(c.Overlay, g.GoCache)
-	return c
-}
-
-// OfflineTest makes c a test command: as Offline, but the tree is behind
-// an overlay too (nothing reads what the tests write there once they
-// have ended), so that all the command writes is held by the sandbox's
-// tmpfs file systems: the disk cap holds by construction.
-func (g Go) OfflineTest(c sandbox.Cmd, tree string) sandbox.Cmd {
-	c = g.Offline(c, "")
-	if tree == "" {
-		tree = c.Dir
-	}
-	c.Overlay = append(c.Overlay, tree)
 	return c
 }
 

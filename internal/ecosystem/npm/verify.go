@@ -177,17 +177,6 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 	for _, c := range []*sandbox.Cmd{&scripts, &build, &test} {
 		c.Writable, c.Overlay, c.ReadOnly = []string{root, reports}, []string{n.Cache}, []string{n.Work}
 	}
-	if report == "" {
-		// Nothing reads what the tests write in the tree once they have
-		// ended: it is behind an overlay, held by the sandbox's tmpfs
-		// (the disk cap holds by construction); only the runners'
-		// reports are written on the host.
-		tree := root
-		if tree == "" {
-			tree = dir
-		}
-		test.Writable, test.Overlay = []string{reports}, []string{n.Cache, tree}
-	}
 	return []ecosystem.Step{
 		{Stage: ecosystem.Install, Cmd: install},
 		{Stage: ecosystem.Install, Cmd: scripts},
