@@ -46,8 +46,22 @@ func diskCap(c Cmd) int64 {
 	return orDefault(diskLimit.Load(), DefaultDisk)
 }
 
+// inodeLimit is the cap on files of commands that set none
+// (SetInodeLimit).
+var inodeLimit atomic.Int64
+
+// SetInodeLimit sets the cap on the files and directories every command
+// that sets none (Cmd.Inodes) may make; 0 restores DefaultInodes. The CLI
+// sets it from --sandbox-files.
+func SetInodeLimit(n int64) { inodeLimit.Store(n) }
+
 // inodeCap is the cap on the files and directories c makes.
-func inodeCap(c Cmd) int64 { return orDefault(c.Inodes, DefaultInodes) }
+func inodeCap(c Cmd) int64 {
+	if c.Inodes > 0 {
+		return c.Inodes
+	}
+	return orDefault(inodeLimit.Load(), DefaultInodes)
+}
 
 // allowUnsafe runs commands without isolation (--unsafe-sandbox).
 var allowUnsafe atomic.Bool

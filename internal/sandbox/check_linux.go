@@ -44,6 +44,7 @@ func Check(ctx context.Context) []Feature {
 	disk := diskCap(Cmd{})
 	tmp := min(int64(DefaultTmpSize), disk)
 	fileSize := min(int64(DefaultFileSize), disk)
+	files := inodeCap(Cmd{})
 	cg, err := newCgroup(DefaultMemory, DefaultPids)
 	lim := Feature{Name: "limits", OK: err == nil}
 	switch {
@@ -57,7 +58,7 @@ func Check(ctx context.Context) []Feature {
 	cg.remove()
 	fs = append(fs, lim)
 	fs = append(fs, Feature{Name: "disk", OK: iso.OK, Required: true,
-		Detail: fmt.Sprintf("%d MiB and %d files and directories per command in total (--sandbox-disk). Held by the kernel: what it writes through overlays (the build caches) is in a tmpfs of %d MiB and its /tmp and HOME in one of %d MiB (%d files each; memory, counted against the memory limit too). Counted: what its work tree grows by (its writes there stay: a retried test runs in the tree the last attempt wrote to, a build's output is the test's input), removed files it holds open and directories it made unreadable included, by its init while it runs and when it ends. Past a cap, or a tmpfs full at a count or at its end, it is killed or not judged: an error, never a pass", disk>>20, DefaultInodes, disk>>20, tmp>>20, DefaultInodes)})
+		Detail: fmt.Sprintf("%d MiB and %d files and directories per command in total (--sandbox-disk, --sandbox-files). Held by the kernel: what it writes through overlays (the build caches) is in a tmpfs of %d MiB and its /tmp and HOME in one of %d MiB (%d files each; memory, counted against the memory limit too). Counted: what its work tree grows by (its writes there stay: a retried test runs in the tree the last attempt wrote to, a build's output is the test's input), removed files it holds open and directories it made unreadable included, by its init while it runs and when it ends. Past a cap, or a tmpfs full at a count or at its end, it is killed or not judged: an error, never a pass", disk>>20, files, disk>>20, tmp>>20, files)})
 	sc := Feature{Name: "seccomp", Required: true, OK: seccomp.Supported()}
 	if sc.OK {
 		sc.Detail = "denied: " + strings.Join(deniedSyscalls, ", ") + ", clone with a namespace flag, ioctl TIOCSTI and TIOCLINUX; clone3 answers ENOSYS (C libraries fall back to clone); a call through another architecture's entry (i386 int $0x80) kills the command"

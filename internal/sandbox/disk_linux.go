@@ -162,7 +162,7 @@ func (w *diskWatch) note() string {
 	case w.peak > w.limit:
 		return fmt.Sprintf("killed: the command filled %d MiB of disk (its work tree, overlays and /tmp), more than its disk cap of %d MiB (--sandbox-disk)", w.peak>>20, w.limit>>20)
 	case w.peakFiles > w.inodes:
-		return fmt.Sprintf("killed: the command made %d files and directories on disk (in its work tree, overlays and /tmp), more than its cap of %d", w.peakFiles, w.inodes)
+		return fmt.Sprintf("killed: the command made %d files and directories on disk (in its work tree, overlays and /tmp), more than its cap of %d (--sandbox-files)", w.peakFiles, w.inodes)
 	default:
 		what := []string{}
 		for _, f := range w.full {
@@ -173,7 +173,7 @@ func (w *diskWatch) note() string {
 				what = append(what, "the tmpfs that holds what it writes through overlays")
 			}
 		}
-		return fmt.Sprintf("out of disk: the command filled %s (disk cap %d MiB, %d files and directories)", strings.Join(what, " and "), w.limit>>20, w.inodes)
+		return fmt.Sprintf("out of disk: the command filled %s (disk cap %d MiB, --sandbox-disk; %d files and directories, --sandbox-files)", strings.Join(what, " and "), w.limit>>20, w.inodes)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -52,13 +51,7 @@ func sandboxInit() int {
 		closeInherited()
 	}
 	status := os.NewFile(statusFD, "status")
-	// Lines come from this thread and from the disk meter's goroutine.
-	var statusMu sync.Mutex
-	say := func(line string) {
-		statusMu.Lock()
-		defer statusMu.Unlock()
-		fmt.Fprintln(status, line)
-	}
+	say := func(line string) { fmt.Fprintln(status, line) }
 	fail := func(err error) int {
 		say("error " + strings.ReplaceAll(err.Error(), "\n", " "))
 		return 125
