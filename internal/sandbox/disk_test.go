@@ -277,3 +277,17 @@ func TestDiskHogMeetsTheMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestFileSizeAtTheDiskCap: no file grows past the disk cap, even where
+// the file-size limit is larger.
+func TestFileSizeAtTheDiskCap(t *testing.T) {
+	dir := t.TempDir()
+	run(t, Cmd{Shell: "head -c 50331648 /dev/zero > big", Dir: dir, Disk: 32 << 20, FileSize: 1 << 30})
+	fi, err := os.Stat(filepath.Join(dir, "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > 32<<20 {
+		t.Errorf("a file of %d bytes past the disk cap of 32 MiB", fi.Size())
+	}
+}
