@@ -68,6 +68,7 @@ type app struct {
 	opts          Options
 	unsafeSandbox bool
 	sandboxDisk   string
+	sandboxFiles  int64
 
 	// quiet turns progress off; verbose logs every command run.
 	quiet, verbose bool
@@ -199,6 +200,7 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 	root.PersistentFlags().BoolVar(&a.noCache, "no-cache", false, "ignore cached results (they are still refreshed)")
 	root.PersistentFlags().BoolVar(&a.unsafeSandbox, "unsafe-sandbox", false, "run builds, tests and steps without isolation (reports say so): only for a machine that cannot isolate them (see cascade sandbox check) and code you trust")
 	root.PersistentFlags().StringVar(&a.sandboxDisk, "sandbox-disk", "8GiB", "the disk each sandboxed command may fill in total, a `SIZE` such as 512MiB or 20GiB (its work tree's growth, overlays, /tmp and HOME); past it the command is killed and its result is an error")
+	root.PersistentFlags().Int64Var(&a.sandboxFiles, "sandbox-files", sandbox.DefaultInodes, "the files and directories each sandboxed command may make in total, a `COUNT` (in its work tree, overlays, /tmp and HOME); past it the command is killed and its result is an error")
 	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "show no progress on stderr")
 	root.PersistentFlags().BoolVar(&a.verbose, "verbose", false, "log every command cascade runs (git, builds, tests, benchmarks) to stderr")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
@@ -214,6 +216,10 @@ Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
 			return errkind.New(errkind.Invalid, "--sandbox-disk %q: want a size of at least 1MiB, such as 512MiB or 20GiB", a.sandboxDisk)
 		}
 		sandbox.SetDiskLimit(int64(n))
+		if a.sandboxFiles < 1000 || a.sandboxFiles > 1<<32 {
+			return errkind.New(errkind.Invalid, "--sandbox-files %d: want a count of files of at least 1000 (the default is %d)", a.sandboxFiles, sandbox.DefaultInodes)
+		}
+		sandbox.SetInodeLimit(a.sandboxFiles)
 		return nil
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {

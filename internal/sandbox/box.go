@@ -25,6 +25,9 @@ const (
 	// writable directories (its work tree) grow by, what it writes through
 	// overlays, and its /tmp and HOME (see diskWatch).
 	DefaultDisk = 8 << 30
+	// DefaultInodes caps the files and directories a command makes in
+	// total (in its work tree, its overlays and its /tmp).
+	DefaultInodes = 1 << 20
 )
 
 // diskLimit is the disk cap of commands that set none (SetDiskLimit).
@@ -41,6 +44,23 @@ func diskCap(c Cmd) int64 {
 		return c.Disk
 	}
 	return orDefault(diskLimit.Load(), DefaultDisk)
+}
+
+// inodeLimit is the cap on files of commands that set none
+// (SetInodeLimit).
+var inodeLimit atomic.Int64
+
+// SetInodeLimit sets the cap on the files and directories every command
+// that sets none (Cmd.Inodes) may make; 0 restores DefaultInodes. The CLI
+// sets it from --sandbox-files.
+func SetInodeLimit(n int64) { inodeLimit.Store(n) }
+
+// inodeCap is the cap on the files and directories c makes.
+func inodeCap(c Cmd) int64 {
+	if c.Inodes > 0 {
+		return c.Inodes
+	}
+	return orDefault(inodeLimit.Load(), DefaultInodes)
 }
 
 // allowUnsafe runs commands without isolation (--unsafe-sandbox).
@@ -99,6 +119,18 @@ type initConfig struct {
 	Mounts   []mountSpec `json:"mounts"`
 	TmpSize  int64       `json:"tmp_size"`
 	FileSize int64       `json:"file_size"`
+	// Scratch is where init mounts the tmpfs that holds the overlays'
+	// upper and work directories: ScratchSize bytes (the disk cap) and
+	// Inodes files at most, so the kernel holds what the command writes
+	// through its overlays; /tmp has as many files at most.
+	Scratch     string `json:"scratch"`
+	ScratchSize int64  `json:"scratch_size"`
+	Inodes      int64  `json:"inodes"`
+	// Count are the host directories the command writes whose growth
+	// init counts (since Since, in Unix nanoseconds) and reports on its
+	// status pipe while the command runs and when it has ended.
+	Count []string `json:"count"`
+	Since int64    `json:"since"`
 }
 
 // systemPaths are the parts of the machine every command reads: programs,
@@ -173,8 +205,10 @@ func mountsFor(c Cmd, env []string, scratch string) ([]mountSpec, error) {
 			return nil, err
 		}
 	}
+	// Dir is writable when nothing else is, unless it is behind an
+	// overlay: its writes then go through the overlay.
 	writable := c.Writable
-	if len(writable) == 0 && c.Dir != "" {
+	if len(writable) == 0 && c.Dir != "" && !insideAny(c.Dir, c.Overlay) {
 		writable = []string{c.Dir}
 	}
 	for _, p := range writable {
@@ -225,18 +259,30 @@ func mountsFor(c Cmd, env []string, scratch string) ([]mountSpec, error) {
 		kept = append(kept, m)
 	}
 	out = kept
+	// The upper and work directories are made by init, in the tmpfs it
+	// mounts at scratch (initConfig.Scratch): nothing of them is on the
+	// host's disk.
 	for i := range out {
 		if out[i].Kind == "overlay" {
 			out[i].Upper = filepath.Join(scratch, fmt.Sprintf("overlay-%d", i), "upper")
 			out[i].Work = filepath.Join(scratch, fmt.Sprintf("overlay-%d", i), "work")
-			for _, d := range []string{out[i].Upper, out[i].Work} {
-				if err := os.MkdirAll(d, 0o700); err != nil {
-					return nil, err
-				}
-			}
 		}
 	}
 	return out, nil
+}
+
+// insideAny reports whether p is inside one of dirs, links resolved.
+func insideAny(p string, dirs []string) bool {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return false
+	}
+	for _, d := range dirs {
+		if rd, err := filepath.EvalSymlinks(d); err == nil && within(real, rd) {
+			return true
+		}
+	}
+	return false
 }
 
 // within reports whether p is dir or inside it ("" and "/" hold nothing).

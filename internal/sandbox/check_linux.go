@@ -43,20 +43,22 @@ func Check(ctx context.Context) []Feature {
 	fs = append(fs, iso)
 	disk := diskCap(Cmd{})
 	tmp := min(int64(DefaultTmpSize), disk)
+	fileSize := min(int64(DefaultFileSize), disk)
+	files := inodeCap(Cmd{})
 	cg, err := newCgroup(DefaultMemory, DefaultPids)
 	lim := Feature{Name: "limits", OK: err == nil}
 	switch {
 	case err != nil:
-		lim.Detail = fmt.Sprintf("no memory or process limit (%v); file size (%d MiB) and /tmp size (%d MiB) still capped, wall time by --timeout", err, DefaultFileSize>>20, tmp>>20)
+		lim.Detail = fmt.Sprintf("no memory or process limit (%v); file size (%d MiB) and /tmp size (%d MiB) still capped, wall time by --timeout; what /tmp and the overlays hold is memory, bounded only by their sizes", err, fileSize>>20, tmp>>20)
 	case cg.v2:
-		lim.Detail = fmt.Sprintf("cgroup v2: memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, tmp>>20)
+		lim.Detail = fmt.Sprintf("cgroup v2: memory %d MiB (what /tmp and the overlays hold included), %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, fileSize>>20, tmp>>20)
 	default:
-		lim.Detail = fmt.Sprintf("cgroup v1 (memory, pids): memory %d MiB, %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, DefaultFileSize>>20, tmp>>20)
+		lim.Detail = fmt.Sprintf("cgroup v1 (memory, pids): memory %d MiB (what /tmp and the overlays hold included), %d processes; file size %d MiB, /tmp %d MiB", DefaultMemory>>20, DefaultPids, fileSize>>20, tmp>>20)
 	}
 	cg.remove()
 	fs = append(fs, lim)
 	fs = append(fs, Feature{Name: "disk", OK: iso.OK, Required: true,
-		Detail: fmt.Sprintf("%d MiB per command in total (--sandbox-disk): what its work tree grows by and what it writes through overlays, counted while it runs and when it ends (past the cap it is killed: an error, never a pass), and its /tmp and HOME, a tmpfs of %d MiB", disk>>20, tmp>>20)})
+		Detail: fmt.Sprintf("%d MiB and %d files and directories per command in total (--sandbox-disk, --sandbox-files). Held by the kernel: what it writes through overlays (the build caches) is in a tmpfs of %d MiB and its /tmp and HOME in one of %d MiB (%d files each; memory, counted against the memory limit too). Counted: what its work tree grows by (its writes there stay: a retried test runs in the tree the last attempt wrote to, a build's output is the test's input), removed files it holds open and directories it made unreadable included, by its init while it runs and when it ends. Past a cap, or a tmpfs full at a count or at its end, it is killed or not judged: an error, never a pass", disk>>20, files, disk>>20, tmp>>20, files)})
 	sc := Feature{Name: "seccomp", Required: true, OK: seccomp.Supported()}
 	if sc.OK {
 		sc.Detail = "denied: " + strings.Join(deniedSyscalls, ", ") + ", clone with a namespace flag, ioctl TIOCSTI and TIOCLINUX; clone3 answers ENOSYS (C libraries fall back to clone); a call through another architecture's entry (i386 int $0x80) kills the command"
@@ -87,8 +89,10 @@ func NotIsolated() []string {
 	return []string{
 		"the fetch phase (go list -deps -test -export; npm install --ignore-scripts: install scripts run afterwards, offline) and steps with network: true have the host's network, the host's 127.0.0.1 included, and write the shared module and build caches",
 		"CPU time is limited only by --timeout; the kernel is shared (the system calls left allowed are its attack surface); the system view (/usr, a few files of /etc) is readable",
-		"a command may write up to the disk cap and remove it again between two counts: only its peak at a count or at its end is held against the cap (a single file is capped at the file size, /tmp by its size)",
+		"disk, in the work tree (on the host's disk, counted at least 250 ms apart: eight times what the last count took): what is written there and removed between two counts is not seen, and what is written before the count that finds the cap passed is on the disk until the command is killed; no file is larger than the cap (nor 1 GiB)",
+		"disk, in /tmp and through overlays: a tmpfs of the cap's size each (/tmp 2 GiB at most), in memory; their sum is held against the cap at each count and at the end; whichever of the disk cap and the memory limit is reached first ends the command; one that met ENOSPC there, removed what it wrote and exited 0 is judged by its exit status (nothing went past the cap); /dev/shm (64 MiB) is held by its size and the memory limit only",
+		"disk: what the fetch phase and npm install write to the shared module, build and npm caches is not counted",
 		"cascade semver reads the Go API with the go command outside the sandbox (it runs none of the repo's code)",
-		"with --unsafe-sandbox (or where cascade cannot isolate and it is given), commands run with the environment filter, process group and timeout only, and reports say so",
+		"with --unsafe-sandbox (or where cascade cannot isolate and it is given), commands run with the environment filter, process group, timeout and no descriptor of cascade's beyond stdin, stdout and stderr only (no disk cap, no memory limit), and reports say so",
 	}
 }

@@ -3,7 +3,10 @@ package sandbox
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -12,43 +15,102 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// diskWatch keeps a command inside its disk cap. The command's /tmp (also
-// its HOME) is a tmpfs no larger than the cap, so it can never hold more;
-// its writable directories (its work tree) and the upper layers of its
-// overlays are on the host's disk, where only a count can bound them:
-// diskWatch sums what the files the command made or changed there take
-// (allocated blocks of every file whose status changed since the command
-// started, a file with several names once; a file it changed counts
-// whole), again and again while it runs and once more when it has ended.
-// When that plus what its /tmp holds passes the cap, the command is
-// killed; a command found past the cap only at its end (it wrote and
-// ended between two counts) is judged the same way: the cap does not
-// depend on when the counts fall. Shared caches a fetch phase fills
-// (Cmd.Shared) are not counted.
+// A command's disk is held in two ways.
+//
+// What it writes through its overlays (the build caches, a tree it may
+// change but whose changes are thrown away) and in its /tmp (also its
+// HOME) is on tmpfs file systems its init mounts: the overlays' upper
+// layers on one of the disk cap's size and the inode cap's files, /tmp on
+// one no larger than the cap either. The kernel holds them: a file
+// written then removed, a file removed while still open, a directory made
+// unreadable, millions of empty files all take room there, and past it
+// the command gets ENOSPC. Their pages are memory, charged to the
+// command's memory limit too: whichever of the two is reached first ends
+// the command (out of disk, or killed by the memory limit: an error
+// either way, see runIsolated).
+//
+// Its writable directories (its work tree, in the phases whose writes
+// must stay) are on the host's disk: init counts them (diskMeter), again
+// and again while the command runs and once more when it has ended, and
+// reports each count on its status pipe; cascade (diskWatch) kills the
+// command when a count is past a cap. A count sums the allocated blocks
+// of every file whose status changed since the command started (a file
+// with several names once; a file it changed counts whole) and the files
+// the command's processes hold open after removing them, and counts the
+// files and directories; init, root of the command's namespaces, reads
+// the directories the command made unreadable. Shared caches a fetch
+// phase fills (Cmd.Shared) are not counted. What is written and removed
+// between two counts is not seen: see NotIsolated.
+
+// diskUse is one count: the growth of the writable directories (bytes
+// and files), what removed but open files there take, and what the
+// tmpfs file systems (/tmp and the overlays' upper layers) hold; full
+// names the tmpfs file systems found full.
+type diskUse struct {
+	Tree, TreeFiles int64
+	Open            int64
+	Tmpfs, TmpFiles int64
+	Full            []string
+}
+
+// bytes is the disk the count says the command fills.
+func (u diskUse) bytes() int64 { return u.Tree + u.Open + u.Tmpfs }
+
+// files is the files and directories the count says it made.
+func (u diskUse) files() int64 { return u.TreeFiles + u.TmpFiles }
+
+// String is the line init writes on its status pipe.
+func (u diskUse) String() string {
+	full := "-"
+	if len(u.Full) > 0 {
+		full = strings.Join(u.Full, ",")
+	}
+	return fmt.Sprintf("disk %d %d %d %d %d %s", u.Tree, u.TreeFiles, u.Open, u.Tmpfs, u.TmpFiles, full)
+}
+
+// parseDiskUse reads a line made by String (after "disk ").
+func parseDiskUse(s string) (diskUse, bool) {
+	f := strings.Fields(s)
+	if len(f) != 6 {
+		return diskUse{}, false
+	}
+	var n [5]int64
+	for i := range n {
+		v, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return diskUse{}, false
+		}
+		n[i] = v
+	}
+	u := diskUse{Tree: n[0], TreeFiles: n[1], Open: n[2], Tmpfs: n[3], TmpFiles: n[4]}
+	if f[5] != "-" {
+		u.Full = strings.Split(f[5], ",")
+	}
+	return u, true
+}
+
+// diskWatch judges the counts init reports against the command's caps.
 type diskWatch struct {
-	limit int64
+	limit, inodes int64
 	// dirs are the host directories counted, since when the command
-	// started.
+	// started: cascade counts them once more itself when the command has
+	// ended, in case init could not.
 	dirs  []string
 	since time.Time
-	// tmp reads how much the command's /tmp holds (0 before it exists);
-	// tmpSize is how much it can hold: a /tmp filled up is past the cap
-	// too (the command was out of disk).
-	tmp     func() int64
-	tmpSize int64
 
 	mu   sync.Mutex
 	over atomic.Bool
-	// peak is the largest total seen, what the report names; tmpFull is
-	// set when the command's /tmp filled up.
-	peak    int64
-	tmpFull bool
+	// peak is the largest count seen (by bytes), peakFiles the most
+	// files; full names the tmpfs file systems found full.
+	peak      int64
+	peakFiles int64
+	full      []string
 }
 
 // newDiskWatch watches the directories a command is about to write on
 // the host, except the shared ones.
-func newDiskWatch(limit, tmpSize int64, mounts []mountSpec, shared []string) *diskWatch {
-	w := &diskWatch{limit: limit, tmpSize: tmpSize, tmp: func() int64 { return 0 }, since: fileClock()}
+func newDiskWatch(limit, inodes int64, mounts []mountSpec, shared []string) *diskWatch {
+	w := &diskWatch{limit: limit, inodes: inodes, since: fileClock()}
 	skip := map[string]bool{}
 	for _, p := range shared {
 		if real, err := filepath.EvalSymlinks(p); err == nil {
@@ -56,79 +118,145 @@ func newDiskWatch(limit, tmpSize int64, mounts []mountSpec, shared []string) *di
 		}
 	}
 	for _, m := range mounts {
-		switch {
-		case m.Kind == "rw" && !skip[m.Path]:
+		if m.Kind == "rw" && !skip[m.Path] {
 			w.dirs = append(w.dirs, m.Path)
-		case m.Kind == "overlay":
-			w.dirs = append(w.dirs, m.Upper)
 		}
 	}
 	return w
 }
 
-// check counts once and reports whether the command is past its cap.
-// tmpUsed, when not negative, is what its /tmp held at the end (the
-// command's init says).
-func (w *diskWatch) check(tmpUsed int64) bool {
-	if tmpUsed < 0 {
-		tmpUsed = w.tmp()
-	}
-	total := usage(w.dirs, w.since) + tmpUsed
-	full := tmpUsed > w.tmpSize-tmpSlack
+// report takes one count and reports whether the command is past a cap.
+func (w *diskWatch) report(u diskUse) bool {
 	w.mu.Lock()
-	w.peak = max(w.peak, total)
-	w.tmpFull = w.tmpFull || full
+	w.peak = max(w.peak, u.bytes())
+	w.peakFiles = max(w.peakFiles, u.files())
+	for _, f := range u.Full {
+		if !contains(w.full, f) {
+			w.full = append(w.full, f)
+		}
+	}
 	w.mu.Unlock()
-	if total > w.limit || full {
+	if u.bytes() > w.limit || u.files() > w.inodes || len(u.Full) > 0 {
 		w.over.Store(true)
 	}
 	return w.over.Load()
 }
 
-// run counts until done is closed, and calls kill when the command is
-// past its cap. A count costs a walk of the directories: the pause after
-// one is eight times what it took (at least a quarter of a second), so
-// that counting takes at most about a ninth of one core.
-func (w *diskWatch) run(done <-chan struct{}, kill func()) {
-	pause := 250 * time.Millisecond
-	for {
-		select {
-		case <-done:
-			return
-		case <-time.After(pause):
-		}
-		start := time.Now()
-		if w.check(-1) {
-			kill()
-			return
-		}
-		pause = max(250*time.Millisecond, 8*time.Since(start))
+// final judges the command once it has ended: last is init's last count,
+// made after the command ended when ended is set. Otherwise (init was
+// killed before it could count) cascade counts the writable directories
+// itself.
+func (w *diskWatch) final(last diskUse, ended bool) bool {
+	if !ended {
+		b, n := usage(w.dirs, w.since)
+		last.Tree, last.TreeFiles, last.Open = max(last.Tree, b), max(last.TreeFiles, n), 0
 	}
+	return w.report(last)
 }
-
-// tmpSlack is how close to full a /tmp counts as filled up.
-const tmpSlack = 1 << 20
 
 // note says how the command went past its cap.
 func (w *diskWatch) note() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.peak <= w.limit && w.tmpFull {
-		return fmt.Sprintf("out of disk: the command filled its /tmp (%d MiB)", w.tmpSize>>20)
+	switch {
+	case w.peak > w.limit:
+		return fmt.Sprintf("killed: the command filled %d MiB of disk (its work tree, overlays and /tmp), more than its disk cap of %d MiB (--sandbox-disk)", w.peak>>20, w.limit>>20)
+	case w.peakFiles > w.inodes:
+		return fmt.Sprintf("killed: the command made %d files and directories on disk (in its work tree, overlays and /tmp), more than its cap of %d (--sandbox-files)", w.peakFiles, w.inodes)
+	default:
+		what := []string{}
+		for _, f := range w.full {
+			switch f {
+			case "tmp":
+				what = append(what, "its /tmp")
+			case "overlays":
+				what = append(what, "the tmpfs that holds what it writes through overlays")
+			}
+		}
+		return fmt.Sprintf("out of disk: the command filled %s (disk cap %d MiB, --sandbox-disk; %d files and directories, --sandbox-files)", strings.Join(what, " and "), w.limit>>20, w.inodes)
 	}
-	return fmt.Sprintf("killed: the command filled %d MiB of disk (its work tree, overlays and /tmp), more than its disk cap of %d MiB (--sandbox-disk)", w.peak>>20, w.limit>>20)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// diskMeter counts, in init, what the command fills: see diskUse.
+type diskMeter struct {
+	dirs  []string
+	since time.Time
+	// devs are the devices of dirs: a removed file still open counts when
+	// it is on one of them.
+	devs map[uint64]bool
+	// tmpfs are the command's tmpfs file systems by name, opened before
+	// the root was changed, with the size each was given.
+	tmpfs []meteredFS
+}
+
+type meteredFS struct {
+	name string
+	f    *os.File
+	size int64
+}
+
+func newDiskMeter(cfg initConfig, tmp, scratch *os.File) *diskMeter {
+	m := &diskMeter{dirs: cfg.Count, since: time.Unix(0, cfg.Since), devs: map[uint64]bool{}}
+	for _, d := range cfg.Count {
+		var st unix.Stat_t
+		if unix.Stat(d, &st) == nil {
+			m.devs[uint64(st.Dev)] = true
+		}
+	}
+	if tmp != nil {
+		m.tmpfs = append(m.tmpfs, meteredFS{"tmp", tmp, cfg.TmpSize})
+	}
+	if scratch != nil {
+		m.tmpfs = append(m.tmpfs, meteredFS{"overlays", scratch, cfg.ScratchSize})
+	}
+	return m
+}
+
+// tmpSlack is how close to full (in bytes, or files) a tmpfs counts as
+// filled up.
+const tmpSlack = 1 << 20
+
+// measure counts once; open says whether to count removed open files
+// (while the command's processes live).
+func (m *diskMeter) measure(open bool) diskUse {
+	var u diskUse
+	u.Tree, u.TreeFiles = usage(m.dirs, m.since)
+	if open {
+		u.Open = openRemoved(m.devs)
+	}
+	for _, t := range m.tmpfs {
+		var st unix.Statfs_t
+		if unix.Fstatfs(int(t.f.Fd()), &st) != nil {
+			continue
+		}
+		used := int64(st.Blocks-st.Bfree) * st.Bsize
+		u.Tmpfs += used
+		u.TmpFiles += int64(st.Files - st.Ffree)
+		if used > t.size-tmpSlack || st.Ffree == 0 {
+			u.Full = append(u.Full, t.name)
+		}
+	}
+	return u
 }
 
 // usage is the disk the files under dirs whose status changed at or
-// after since take: allocated blocks, links not followed, a file with
-// several names counted once. What cannot be read (a directory the
-// command made unreadable) counts as nothing: the cap is then the tmpfs's
-// and the file-size limit's.
-func usage(dirs []string, since time.Time) int64 {
+// after since take (allocated blocks, links not followed, a file with
+// several names counted once), and how many there are (directories
+// included).
+func usage(dirs []string, since time.Time) (int64, int64) {
 	type inode struct{ dev, ino uint64 }
 	seen := map[inode]bool{}
 	after := since.UnixNano()
-	var total int64
+	var total, files int64
 	for _, d := range dirs {
 		_ = filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
 			if err != nil {
@@ -149,21 +277,44 @@ func usage(dirs []string, since time.Time) int64 {
 				}
 				seen[k] = true
 			}
+			files++
 			total += st.Blocks * 512
 			return nil
 		})
 	}
-	return total
+	return total, files
 }
 
-// tmpfsUsed is what the tmpfs at path holds; -1 when path is no tmpfs
-// (the command's root is not in place yet, or is gone).
-func tmpfsUsed(path string) int64 {
-	var st unix.Statfs_t
-	if unix.Statfs(path, &st) != nil || st.Type != unix.TMPFS_MAGIC {
-		return -1
+// openRemoved is what the files on devs that every process of /proc holds
+// open after they were removed take: their blocks stay used until the
+// last is closed.
+func openRemoved(devs map[uint64]bool) int64 {
+	if len(devs) == 0 {
+		return 0
 	}
-	return int64(st.Blocks-st.Bfree) * st.Bsize
+	type inode struct{ dev, ino uint64 }
+	seen := map[inode]bool{}
+	var total int64
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
+			continue
+		}
+		dir := "/proc/" + p.Name() + "/fd"
+		fds, _ := os.ReadDir(dir)
+		for _, fd := range fds {
+			var st unix.Stat_t
+			if unix.Stat(dir+"/"+fd.Name(), &st) != nil || st.Nlink != 0 || st.Mode&unix.S_IFMT != unix.S_IFREG || !devs[uint64(st.Dev)] {
+				continue
+			}
+			k := inode{uint64(st.Dev), st.Ino}
+			if !seen[k] {
+				seen[k] = true
+				total += st.Blocks * 512
+			}
+		}
+	}
+	return total
 }
 
 // fileClock is the time as the kernel stamps files: its coarse clock,

@@ -4,9 +4,11 @@ package sandbox
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -106,5 +108,186 @@ func TestDiskCapDefault(t *testing.T) {
 	SetDiskLimit(0)
 	if got := diskCap(Cmd{}); got != DefaultDisk {
 		t.Errorf("diskCap after SetDiskLimit(0) = %d", got)
+	}
+}
+
+// TestDiskCapCountsOpenRemovedFiles: files the command removes while it
+// holds them open keep their blocks; they count, and the command is
+// killed for its cap instead of sleeping to its timeout. No single file
+// grows past the cap (the first write stops there).
+func TestDiskCapCountsOpenRemovedFiles(t *testing.T) {
+	dir := t.TempDir()
+	res := run(t, Cmd{Shell: "exec 3>a 4>b; rm a b; head -c 67108864 /dev/zero >&3; head -c 25165824 /dev/zero >&4; echo WROTE; sleep 600",
+		Dir: dir, Disk: 32 << 20, Timeout: time.Minute})
+	wantDiskExceeded(t, res, "two removed files held open (64 MiB asked, 56 MiB written)")
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the work tree holds %v", entries)
+	}
+	// In /tmp and in an overlay the tmpfs holds them: full, it is out of
+	// disk.
+	ov := t.TempDir()
+	for _, where := range []string{"/tmp", ov} {
+		res = run(t, Cmd{Shell: "exec 3>" + where + "/a; rm " + where + "/a; head -c 67108864 /dev/zero >&3; echo WROTE; sleep 600",
+			Dir: dir, Overlay: []string{ov}, Disk: 32 << 20, Timeout: time.Minute})
+		wantDiskExceeded(t, res, "a removed file held open in "+where)
+	}
+}
+
+// TestDiskCapWriteThenRemove: a command that writes past its cap and
+// removes what it wrote before a count could see it never gets past the
+// cap through its overlays (a build cache) or in its /tmp: the kernel
+// refuses the writes (ENOSPC) and the command fails, and nothing reaches
+// the host. (In its work tree, only counts hold it: see NotIsolated.)
+func TestDiskCapWriteThenRemove(t *testing.T) {
+	tree := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tree, "go.mod"), []byte("module x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// 0.9 of the cap twice, then removed, 30 times over.
+	loop := func(d string) string {
+		return "i=0; while [ $i -lt 30 ]; do head -c 30198989 /dev/zero > " + d + "/a || exit 9; head -c 30198989 /dev/zero > " + d + "/b || exit 9; rm -f " + d + "/a " + d + "/b; i=$((i+1)); done; echo ALL-WRITTEN"
+	}
+	for _, where := range []string{tree, "/tmp"} {
+		res := run(t, Cmd{Shell: loop(where), Dir: tree, Overlay: []string{tree}, Disk: 32 << 20, Timeout: time.Minute})
+		if res.OK() || strings.Contains(res.Output, "ALL-WRITTEN") || !strings.Contains(res.Output, "No space left on device") {
+			t.Errorf("writing 1.8 times the cap in %s then removing it: want ENOSPC and a failure, got %+v", where, res)
+		}
+	}
+	entries, _ := os.ReadDir(tree)
+	if len(entries) != 1 {
+		t.Errorf("the tree on the host holds %v", entries)
+	}
+}
+
+// TestDiskCapInodes: files count against a cap of their own, empty ones
+// too: in the work tree the command is killed past it, in an overlay or
+// /tmp the kernel refuses the file past it and the command is out of
+// disk.
+func TestDiskCapInodes(t *testing.T) {
+	make3000 := func(d string) string {
+		return "i=0; while [ $i -lt 3000 ]; do : > " + d + "/f$i || exit 9; i=$((i+1)); done; echo MADE-ALL; "
+	}
+	dir := t.TempDir()
+	res := run(t, Cmd{Shell: make3000(".") + "sleep 600", Dir: dir, Inodes: 2000, Timeout: time.Minute})
+	wantDiskExceeded(t, res, "3000 empty files in the work tree")
+	if !strings.Contains(res.Note, "more than its cap of 2000") {
+		t.Errorf("Note = %q", res.Note)
+	}
+	ov := t.TempDir()
+	for _, where := range []string{ov, "/tmp"} {
+		res = run(t, Cmd{Shell: make3000(where) + "exit 0", Overlay: []string{ov}, Inodes: 2000})
+		wantDiskExceeded(t, res, "3000 empty files in "+where)
+		if strings.Contains(res.Output, "MADE-ALL") {
+			t.Errorf("3000 files made in %s under a cap of 2000", where)
+		}
+	}
+	// Under the cap, as usual.
+	res = run(t, Cmd{Shell: "i=0; while [ $i -lt 500 ]; do : > f$i; : > /tmp/f$i; i=$((i+1)); done; exit 3", Dir: t.TempDir(), Inodes: 2000})
+	if res.ExitCode != 3 || res.DiskExceeded {
+		t.Errorf("1000 files under a cap of 2000: %+v", res)
+	}
+}
+
+// TestDiskCapUnreadableDirectory: cascade run by a user (not root), whose
+// command makes a directory of its tree unlistable and fills it: its
+// files count all the same (init, root of the command's namespaces,
+// counts them).
+func TestDiskCapUnreadableDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run cascade as another user")
+	}
+	const nobody = 65534
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := os.MkdirTemp("", "cascade-test-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(bin)
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := filepath.Join(bin, "sandbox.test")
+	if err := os.WriteFile(self, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "cascade-test-tree-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer RemoveAll(dir)
+	for _, p := range []string{bin, dir} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(dir, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	asNobody := func(script string, env ...string) string {
+		cmd := exec.Command(self, "-test.run=^$")
+		cmd.Env = append(append(os.Environ(), helperEnv+"="+script, helperEnv+"_DIR="+dir, helperEnv+"_DISK="+strconv.Itoa(32<<20)), env...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if strings.Contains(string(out), "refusing") || strings.Contains(string(out), "cannot isolate") {
+			t.Skipf("cannot isolate as user %d here:\n%s", nobody, out)
+		}
+		t.Logf("as user %d:\n%s", nobody, out)
+		return string(out)
+	}
+	out := asNobody("mkdir d && chmod 300 d && " + fill("d", 48, "chmod 000 d; echo WROTE; sleep 600"))
+	if !strings.Contains(out, "disk exceeded: true; timed out: false") {
+		t.Errorf("48 MiB in an unlistable directory under a 32 MiB cap:\n%s", out)
+	}
+	// The same through an overlay, as a user: the tmpfs holds it.
+	out = asNobody("mkdir d2 && chmod 300 d2 && "+fill("d2", 48, "chmod 000 d2; echo WROTE; sleep 600"), helperEnv+"_OVERLAY="+dir)
+	if !strings.Contains(out, "disk exceeded: true; timed out: false") || strings.Contains(out, "WROTE") {
+		t.Errorf("48 MiB in an unlistable directory of an overlay under a 32 MiB cap:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "d2")); !os.IsNotExist(err) {
+		t.Errorf("the overlay's writes reached the host: %v", err)
+	}
+}
+
+// TestDiskHogMeetsTheMemoryLimit: what /tmp and the overlays hold is
+// memory, charged to the command's memory limit: a command filling them
+// past that limit is killed by it, and its result is an error even when
+// its script swallows the failure and exits 0.
+func TestDiskHogMeetsTheMemoryLimit(t *testing.T) {
+	if cg, err := newCgroup(64<<20, 100); err != nil {
+		t.Skipf("no memory limit here: %v", err)
+	} else {
+		cg.remove()
+	}
+	ov := t.TempDir()
+	for _, where := range []string{"/tmp", ov} {
+		hog := "i=0; while [ $i -lt 50 ]; do head -c 4194304 /dev/zero > " + where + "/f$i; i=$((i+1)); done; exit 0"
+		res := run(t, Cmd{Shell: hog, Overlay: []string{ov}, Memory: 64 << 20, Disk: 256 << 20})
+		if res.OK() || res.ExitCode != -1 {
+			t.Errorf("200 MiB in %s under a 64 MiB memory limit: %+v", where, res)
+		}
+		if !res.DiskExceeded && !strings.Contains(res.Note, "memory limit") {
+			t.Errorf("Note = %q, want the memory limit or the disk named", res.Note)
+		}
+	}
+}
+
+// TestFileSizeAtTheDiskCap: no file grows past the disk cap, even where
+// the file-size limit is larger.
+func TestFileSizeAtTheDiskCap(t *testing.T) {
+	dir := t.TempDir()
+	run(t, Cmd{Shell: "head -c 50331648 /dev/zero > big", Dir: dir, Disk: 32 << 20, FileSize: 1 << 30})
+	fi, err := os.Stat(filepath.Join(dir, "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() > 32<<20 {
+		t.Errorf("a file of %d bytes past the disk cap of 32 MiB", fi.Size())
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,8 +51,9 @@ func sandboxInit() int {
 		closeInherited()
 	}
 	status := os.NewFile(statusFD, "status")
+	say := func(line string) { fmt.Fprintln(status, line) }
 	fail := func(err error) int {
-		fmt.Fprintf(status, "error %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		say("error " + strings.ReplaceAll(err.Error(), "\n", " "))
 		return 125
 	}
 	data, err := io.ReadAll(os.NewFile(configFD, "config"))
@@ -61,7 +64,8 @@ func sandboxInit() int {
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		return fail(fmt.Errorf("reading the sandbox configuration: %w", err))
 	}
-	if err := setupRoot(cfg); err != nil {
+	tmpFS, scratchFS, err := setupRoot(cfg)
+	if err != nil {
 		return fail(err)
 	}
 	if !cfg.Network {
@@ -81,6 +85,9 @@ func sandboxInit() int {
 	if err != nil {
 		return fail(err)
 	}
+	// Told when a child ends (before it is started: none is missed).
+	children := make(chan os.Signal, 1)
+	signal.Notify(children, unix.SIGCHLD)
 	pid, err := syscall.ForkExec(path, cfg.Args, &syscall.ProcAttr{
 		Dir:   cfg.Dir,
 		Env:   cfg.Env,
@@ -94,69 +101,122 @@ func sandboxInit() int {
 		return fail(fmt.Errorf("exec %s: %w", cfg.Args[0], err))
 	}
 	devnull.Close()
-	fmt.Fprintf(status, "ok\n")
+	say("ok")
+	meter := newDiskMeter(cfg, tmpFS, scratchFS)
+	// The disk meter runs here, on init's own thread: the command was
+	// started from it and shares its Landlock domain, so the meter may
+	// look at the command's open files (/proc/PID/fd), which a thread in
+	// a domain of its own may not.
+	pause := 250 * time.Millisecond
+	next := time.NewTimer(pause)
+	var ws unix.WaitStatus
 	for {
-		var ws unix.WaitStatus
-		wpid, err := unix.Wait4(-1, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			fmt.Fprintf(status, "error waiting for the command: %v\n", err)
-			return 125
-		}
-		if wpid != pid {
+		wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR || err == nil && wpid > 0 && wpid != pid {
 			continue // an orphan reaped
 		}
-		// The command ended: nothing it started may outlive it.
-		_ = unix.Kill(-1, unix.SIGKILL)
-		// What its /tmp holds now counts against its disk cap.
-		if used := tmpfsUsed("/tmp"); used >= 0 {
-			fmt.Fprintf(status, "tmp %d\n", used)
+		if err != nil {
+			say(fmt.Sprintf("error waiting for the command: %v", err))
+			return 125
 		}
+		if wpid == pid {
+			break
+		}
+		select {
+		case <-children:
+		case <-next.C:
+			// A count costs a walk of the directories: the pause after
+			// one is eight times what it took (at least a quarter of a
+			// second), so that counting takes at most about a ninth of
+			// one core.
+			start := time.Now()
+			say(meter.measure(true).String())
+			pause = max(250*time.Millisecond, 8*time.Since(start))
+			next.Reset(pause)
+		}
+	}
+	// The command ended: nothing it started may outlive it.
+	_ = unix.Kill(-1, unix.SIGKILL)
+	reapAll(5 * time.Second)
+	// What it left counts against its caps once more, now that nothing
+	// of it writes.
+	say("final " + meter.measure(false).String())
+	if ws.Signaled() {
+		say(fmt.Sprintf("signal %d", int(ws.Signal())))
+		return 128 + int(ws.Signal())
+	}
+	say(fmt.Sprintf("exit %d", ws.ExitStatus()))
+	return ws.ExitStatus()
+}
+
+// reapAll waits for every process left (killed) to be gone, for at most
+// limit.
+func reapAll(limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		wpid, err := unix.Wait4(-1, nil, unix.WNOHANG, nil)
 		switch {
-		case ws.Exited():
-			fmt.Fprintf(status, "exit %d\n", ws.ExitStatus())
-			return ws.ExitStatus()
-		case ws.Signaled():
-			fmt.Fprintf(status, "signal %d\n", int(ws.Signal()))
-			return 128 + int(ws.Signal())
+		case err == unix.EINTR || wpid > 0:
+		case err != nil:
+			return // no child left
+		default:
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 }
 
 // setupRoot builds the command's file system in a tmpfs at cfg.Root and
 // makes it the root: the system and toolchains read-only, the command's
-// directories as asked, a private /tmp (HOME inside it), a minimal /dev
-// and a /proc that shows only this namespace's processes.
-func setupRoot(cfg initConfig) error {
+// directories as asked (the overlays' upper layers in a tmpfs of the disk
+// cap's size), a private /tmp (HOME inside it), a minimal /dev and a
+// /proc that shows only this namespace's processes. It returns the /tmp
+// and the overlays' tmpfs (nil without overlays), opened, for the disk
+// meter.
+func setupRoot(cfg initConfig) (tmpFS, scratchFS *os.File, err error) {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("making mounts private: %w", err)
+		return nil, nil, fmt.Errorf("making mounts private: %w", err)
 	}
 	root := cfg.Root
 	if err := unix.Mount("tmpfs", root, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=16m,mode=0755"); err != nil {
-		return fmt.Errorf("mounting the sandbox root: %w", err)
+		return nil, nil, fmt.Errorf("mounting the sandbox root: %w", err)
 	}
 	at := func(p string) string { return filepath.Join(root, p) }
-	tmpOpts := fmt.Sprintf("size=%d,mode=1777", cfg.TmpSize)
+	tmpOpts := fmt.Sprintf("size=%d,nr_inodes=%d,mode=1777", cfg.TmpSize, cfg.Inodes)
 	if err := os.MkdirAll(at("/tmp"), 0o755); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := unix.Mount("tmpfs", at("/tmp"), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, tmpOpts); err != nil {
-		return fmt.Errorf("mounting /tmp: %w", err)
+		return nil, nil, fmt.Errorf("mounting /tmp: %w", err)
+	}
+	if tmpFS, err = os.Open(at("/tmp")); err != nil {
+		return nil, nil, err
+	}
+	for _, m := range cfg.Mounts {
+		if m.Kind != "overlay" || scratchFS != nil {
+			continue
+		}
+		// What the command writes through its overlays stays in memory,
+		// within the disk cap and the inode cap: the kernel holds it.
+		opts := fmt.Sprintf("size=%d,nr_inodes=%d,mode=0700", cfg.ScratchSize, cfg.Inodes)
+		if err := unix.Mount("tmpfs", cfg.Scratch, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+			return nil, nil, fmt.Errorf("mounting the overlays' tmpfs: %w", err)
+		}
+		if scratchFS, err = os.Open(cfg.Scratch); err != nil {
+			return nil, nil, err
+		}
 	}
 	var readOnly []string
 	for _, m := range cfg.Mounts {
 		dst := at(m.Path)
 		if m.Kind == "link" {
 			if err := os.Symlink(m.Target, dst); err != nil {
-				return fmt.Errorf("sandbox: %w", err)
+				return nil, nil, fmt.Errorf("sandbox: %w", err)
 			}
 			continue
 		}
 		fi, err := os.Stat(m.Path)
 		if err != nil {
-			return fmt.Errorf("sandbox: %w", err)
+			return nil, nil, fmt.Errorf("sandbox: %w", err)
 		}
 		if fi.IsDir() {
 			err = os.MkdirAll(dst, 0o755)
@@ -164,17 +224,22 @@ func setupRoot(cfg initConfig) error {
 			err = touch(dst)
 		}
 		if err != nil {
-			return fmt.Errorf("sandbox: mount point %s: %w", m.Path, err)
+			return nil, nil, fmt.Errorf("sandbox: mount point %s: %w", m.Path, err)
 		}
 		switch m.Kind {
 		case "overlay":
+			for _, d := range []string{m.Upper, m.Work} {
+				if err := os.MkdirAll(d, 0o700); err != nil {
+					return nil, nil, fmt.Errorf("sandbox: overlay on %s: %w", m.Path, err)
+				}
+			}
 			opts := "lowerdir=" + escapeOverlay(m.Path) + ",upperdir=" + escapeOverlay(m.Upper) + ",workdir=" + escapeOverlay(m.Work)
 			if err := unix.Mount("overlay", dst, "overlay", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
-				return fmt.Errorf("sandbox: overlay on %s: %w", m.Path, err)
+				return nil, nil, fmt.Errorf("sandbox: overlay on %s: %w", m.Path, err)
 			}
 		default:
 			if err := unix.Mount(m.Path, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-				return fmt.Errorf("sandbox: binding %s: %w", m.Path, err)
+				return nil, nil, fmt.Errorf("sandbox: binding %s: %w", m.Path, err)
 			}
 			if m.Kind == "ro" {
 				readOnly = append(readOnly, dst)
@@ -184,43 +249,43 @@ func setupRoot(cfg initConfig) error {
 	// Read-only last: mount points inside were made while they could be.
 	for _, dst := range readOnly {
 		if err := unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
-			return fmt.Errorf("sandbox: making %s read-only: %w", dst, err)
+			return nil, nil, fmt.Errorf("sandbox: making %s read-only: %w", dst, err)
 		}
 	}
 	if err := setupDev(at("/dev")); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := os.MkdirAll(at("/proc"), 0o555); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := unix.Mount("proc", at("/proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return fmt.Errorf("mounting /proc: %w", err)
+		return nil, nil, fmt.Errorf("mounting /proc: %w", err)
 	}
 	if cfg.Home != "" {
 		if err := os.MkdirAll(at(cfg.Home), 0o700); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	if err := unix.Chdir(root); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := unix.PivotRoot(".", "."); err != nil {
-		return fmt.Errorf("pivot_root: %w", err)
+		return nil, nil, fmt.Errorf("pivot_root: %w", err)
 	}
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return fmt.Errorf("detaching the host's root: %w", err)
+		return nil, nil, fmt.Errorf("detaching the host's root: %w", err)
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
-		return fmt.Errorf("making the sandbox root read-only: %w", err)
+		return nil, nil, fmt.Errorf("making the sandbox root read-only: %w", err)
 	}
 	dir := cfg.Dir
 	if dir == "" {
 		dir = cfg.Home
 	}
 	if err := unix.Chdir(dir); err != nil {
-		return fmt.Errorf("sandbox: the command's directory %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("sandbox: the command's directory %s: %w", dir, err)
 	}
-	return nil
+	return tmpFS, scratchFS, nil
 }
 
 // setupDev makes a /dev of the harmless devices. /dev/tty is not one:
@@ -263,6 +328,22 @@ func closeInherited() {
 	}
 	for _, fd := range []int{configFD, statusFD} {
 		unix.CloseOnExec(fd)
+	}
+}
+
+// closeOnExecInherited marks every descriptor of cascade above stderr
+// close-on-exec before an unisolated command starts: what cascade itself
+// inherited without it (a shell's `7>>file`) would otherwise reach the
+// command. cascade's own descriptors have it already; those it gives a
+// command on purpose are duplicated for it.
+func closeOnExecInherited() {
+	if unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC) != nil {
+		entries, _ := os.ReadDir("/proc/self/fd")
+		for _, e := range entries {
+			if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+				unix.CloseOnExec(fd)
+			}
+		}
 	}
 }
 

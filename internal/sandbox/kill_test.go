@@ -50,8 +50,19 @@ func TestMain(m *testing.M) {
 	}
 	if script := os.Getenv(helperEnv); script != "" {
 		dir := os.Getenv(helperEnv + "_DIR")
-		res, err := Run(context.Background(), Cmd{Shell: script, Dir: dir})
+		c := Cmd{Shell: script, Dir: dir}
+		if disk := os.Getenv(helperEnv + "_DISK"); disk != "" {
+			// A disk cap, and a timeout the cap must end the command
+			// long before.
+			fmt.Sscan(disk, &c.Disk)
+			c.Timeout = time.Minute
+		}
+		if ov := os.Getenv(helperEnv + "_OVERLAY"); ov != "" {
+			c.Overlay = []string{ov}
+		}
+		res, err := Run(context.Background(), c)
 		fmt.Println(res.ExitCode, res.StartErr, err)
+		fmt.Printf("disk exceeded: %v; timed out: %v; note: %s\n", res.DiskExceeded, res.TimedOut, res.Note)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())

@@ -6,7 +6,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"strconv"
+	"syscall"
 )
 
 // runIsolated cannot isolate anything outside Linux.
@@ -32,4 +35,15 @@ func sweepCgroups() {}
 // NotIsolated says what is left open: everything, here.
 func NotIsolated() []string {
 	return []string{runtime.GOOS + " has no Linux namespaces: with --unsafe-sandbox, commands run with the environment filter, process group and timeout only"}
+}
+
+// closeOnExecInherited marks every descriptor of cascade above stderr
+// close-on-exec before an unisolated command starts (see the Linux one).
+func closeOnExecInherited() {
+	entries, _ := os.ReadDir("/dev/fd")
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }

@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -32,7 +31,12 @@ func runIsolated(runCtx context.Context, c Cmd, args []string, tmp string, stdou
 	}
 	fail := func(err error) (ended, error) { return ended{exit: -1, startErr: err}, nil }
 	env := dedupEnv(Env(isolatedHome, c.Env))
-	mounts, err := mountsFor(c, env, tmp)
+	// The overlays' upper layers go in a tmpfs init mounts here.
+	scratch := filepath.Join(tmp, "scratch")
+	if err := os.Mkdir(scratch, 0o700); err != nil {
+		return fail(err)
+	}
+	mounts, err := mountsFor(c, env, scratch)
 	if err != nil {
 		return fail(err)
 	}
@@ -40,21 +44,24 @@ func runIsolated(runCtx context.Context, c Cmd, args []string, tmp string, stdou
 	if err := os.Mkdir(root, 0o700); err != nil {
 		return fail(err)
 	}
-	disk := diskCap(c)
+	disk, inodes := diskCap(c), inodeCap(c)
+	watch := newDiskWatch(disk, inodes, mounts, c.Shared)
+	// No file may be larger than the disk cap either.
 	cfg := initConfig{Root: root, Args: args, Dir: c.Dir, Env: env, Home: isolatedHome, Network: c.Network, Mounts: mounts,
-		TmpSize: min(orDefault(c.TmpSize, DefaultTmpSize), disk), FileSize: orDefault(c.FileSize, DefaultFileSize)}
+		TmpSize: min(orDefault(c.TmpSize, DefaultTmpSize), disk), FileSize: min(orDefault(c.FileSize, DefaultFileSize), disk),
+		Scratch: scratch, ScratchSize: disk, Inodes: inodes, Count: watch.dirs, Since: watch.since.UnixNano()}
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		return fail(err)
 	}
 	var note string
+	oom := false
 	cg, cgErr := newCgroup(orDefault(c.Memory, DefaultMemory), int(orDefault(int64(c.Pids), DefaultPids)))
 	defer cg.remove()
 	if cgErr != nil {
 		note = "no memory or process limit: " + cgErr.Error()
 	}
 	fail = func(err error) (ended, error) { return ended{exit: -1, startErr: err, note: note}, nil }
-	watch := newDiskWatch(disk, cfg.TmpSize, mounts, c.Shared)
 
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
@@ -115,63 +122,64 @@ func runIsolated(runCtx context.Context, c Cmd, args []string, tmp string, stdou
 	_, werr := cfgW.Write(data)
 	cfgW.Close()
 	lines := make(chan []string, 1)
-	// Once init says "ok", its /tmp is the command's, seen from here
-	// through /proc.
-	tmpPath := fmt.Sprintf("/proc/%d/root/tmp", cmd.Process.Pid)
-	var rooted atomic.Bool
-	watch.tmp = func() int64 {
-		if !rooted.Load() {
-			return 0
-		}
-		return max(tmpfsUsed(tmpPath), 0)
-	}
+	// Init reports what the command fills ("disk ..." lines) while it
+	// runs: past a cap, it is killed.
+	var last diskUse
+	final := false
 	go func() {
 		var ls []string
 		sc := bufio.NewScanner(statR)
 		for sc.Scan() {
-			if sc.Text() == "ok" {
-				rooted.Store(true)
+			l := sc.Text()
+			end := false
+			if rest, ok := strings.CutPrefix(l, "final "); ok {
+				l, end = rest, true
 			}
-			ls = append(ls, sc.Text())
+			if rest, ok := strings.CutPrefix(l, "disk "); ok {
+				if u, ok := parseDiskUse(rest); ok {
+					last, final = u, end
+					if watch.report(u) {
+						_ = cmd.Process.Kill()
+					}
+				}
+				continue
+			}
+			ls = append(ls, l)
 		}
 		lines <- ls
 	}()
-	done := make(chan struct{})
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		watch.run(done, func() { _ = cmd.Process.Kill() })
-	}()
 	_ = cmd.Wait()
-	close(done)
-	<-watched
 	if cg != nil {
 		cg.kill()
 		if cg.oomKilled() {
-			note = strings.TrimSpace(note + "; killed: the command's processes used more than their memory limit")
+			note = strings.TrimSpace(note + "; killed: the command's processes used more than their memory limit (which its /tmp and its overlays' writes count against too)")
+			oom = true
 		}
 	}
 	status := <-lines
 	e := ended{exit: -1}
-	tmpUsed := int64(0)
 	for _, l := range status {
 		switch {
 		case strings.HasPrefix(l, "error "):
 			e.startErr = errors.New("sandbox: " + strings.TrimPrefix(l, "error "))
 		case strings.HasPrefix(l, "exit "):
 			e.exit, _ = strconv.Atoi(strings.TrimPrefix(l, "exit "))
-		case strings.HasPrefix(l, "tmp "):
-			tmpUsed, _ = strconv.ParseInt(strings.TrimPrefix(l, "tmp "), 10, 64)
 		}
 	}
 	if e.startErr == nil && werr != nil && len(status) == 0 {
 		e.startErr = fmt.Errorf("sandbox: starting init: %w", werr)
 	}
-	// Counted once more now that nothing of the command runs: past the
+	// Counted once more now that nothing of the command runs: past a
 	// cap, its exit status says nothing about its code.
-	if e.startErr == nil && watch.check(tmpUsed) {
+	if e.startErr == nil && watch.final(last, final) {
 		e.exit, e.disk = -1, true
 		note += "; " + watch.note()
+	}
+	// A command whose processes the memory limit killed (a disk hog in
+	// its tmpfs file systems among them) is not judged either, whatever
+	// its status.
+	if oom {
+		e.exit = -1
 	}
 	e.note = strings.TrimPrefix(note, "; ")
 	return e, nil

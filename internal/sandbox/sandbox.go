@@ -82,15 +82,20 @@ type Cmd struct {
 	// runbook step that declares it); otherwise it has only a loopback of
 	// its own.
 	Network bool
-	// Memory, Pids, FileSize, TmpSize and Disk override the default
-	// limits. Disk caps the disk the command fills in total: the growth
-	// of its writable directories, its overlays' writes and its /tmp;
-	// beyond it the command is killed (Result.DiskExceeded).
+	// Memory, Pids, FileSize, TmpSize, Disk and Inodes override the
+	// default limits. Disk caps the disk the command fills in total: the
+	// growth of its writable directories, its overlays' writes and its
+	// /tmp; Inodes caps the files (and directories) it makes there. Its
+	// overlays' writes and its /tmp are tmpfs file systems no larger than
+	// these caps, so the kernel holds them; its writable directories are
+	// counted. Beyond either cap the command is killed
+	// (Result.DiskExceeded).
 	Memory   int64
 	Pids     int
 	FileSize int64
 	TmpSize  int64
 	Disk     int64
+	Inodes   int64
 }
 
 // String is the command line as a person would type it.
@@ -259,6 +264,8 @@ func runPlain(runCtx context.Context, c Cmd, args []string, tmp string, stdout, 
 	// children must not outlive it.
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
+	// Only stdin, stdout and stderr: no descriptor cascade inherited.
+	closeOnExecInherited()
 	err := cmd.Run()
 	if cmd.Process != nil {
 		// Whatever the command left running in its group goes too.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -140,5 +141,41 @@ func TestRefusedWithoutIsolation(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ran")); err != nil {
 		t.Fatal("the command did not run")
+	}
+}
+
+// TestUnsafeNoInheritedDescriptors: with --unsafe-sandbox too, a
+// descriptor cascade inherited without close-on-exec (a shell's
+// `77<secret`) does not reach the command.
+func TestUnsafeNoInheritedDescriptors(t *testing.T) {
+	AllowUnsafe(true)
+	defer AllowUnsafe(false)
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("TOKEN-42\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const fd = 77
+	// Dup3 without O_CLOEXEC: what a process gets from its shell.
+	if err := syscall.Dup3(int(f.Fd()), fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	res, err := Run(context.Background(), Cmd{Args: []string{"bash", "-c", "cat <&77; ls /proc/self/fd | tr '\\n' ' '"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Note, "unisolated") {
+		t.Fatalf("not the unisolated path: %+v", res)
+	}
+	if strings.Contains(res.Output, "TOKEN-42") {
+		t.Errorf("the command read an inherited descriptor:\n%s", res.Output)
+	}
+	if fds := strings.Fields(res.Output[strings.LastIndex(res.Output, "\n")+1:]); len(fds) > 4 {
+		t.Errorf("the command has descriptors beyond stdin, stdout, stderr (and ls's own): %v", fds)
 	}
 }
