@@ -2,8 +2,8 @@ package release_test
 
 import (
 	"context"
-	"encoding/json"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
