@@ -89,6 +89,9 @@ func parsePolicy(file string, n *yaml.Node) (Policy, error) {
 		if v.Kind != yaml.SequenceNode {
 			return p, inputErr(file, v, "`policy.windows:` must be a list of {days, from, to}")
 		}
+		if len(v.Content) == 0 {
+			return p, inputErr(file, v, "`policy.windows: []` lists no window, so no release could ever start; list at least one {days, from, to}, or remove the key for the default (Monday to Thursday, 09:00 to 16:00)")
+		}
 		p.Windows, p.Default = nil, false
 		for i, w := range v.Content {
 			win, err := parseWindow(file, w, fmt.Sprintf("policy.windows[%d]", i))

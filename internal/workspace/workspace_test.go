@@ -139,6 +139,7 @@ func TestParseErrors(t *testing.T) {
 		"policy: {timezone: UTC}":                 "cascade.yaml:1:1: no repositories",
 		"repos: [{path: ./a}]\npolicy: {windows: [{days: [mon], from: '10:00', to: '09:00'}]}": "policy.windows[0]: `from` must be before `to`",
 		"repos: [{path: ./a}]\npolicy: {windows: [{days: [], from: '10:00', to: '11:00'}]}":    "policy.windows[0] needs `days:`",
+		"repos: [{path: ./a}]\npolicy: {windows: []}":                                          "`policy.windows: []` lists no window, so no release could ever start",
 		"repos: [{path: ./a}]\npolicy: {windows: [{days: [mon], from: '10:00'}]}":              "policy.windows[0] needs `to:`",
 		"repos: [{path: ./a}]\npolicy: {freezes: [{from: 2026-02-01, to: 2026-01-01}]}":        "policy.freezes[0]: `from` must not be after `to`",
 		"repos: [{path: ./a}]\npolicy: {freezes: [{from: 2026-02-01}]}":                        "policy.freezes[0] needs `to:`",
