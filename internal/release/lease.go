@@ -218,7 +218,7 @@ func (e *Engine) held(ctx context.Context, q querier) error {
 // runner still holds its lease on an active release: a runner writes
 // nothing once the release was aborted or taken over.
 func (e *Engine) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	return e.storeTx(ctx, func(tx *sql.Tx) error {
 		if err := e.held(ctx, tx); err != nil {
 			return err
 		}
@@ -241,7 +241,7 @@ func (e *Engine) acquireLease(ctx context.Context, st *Status, actor string) (co
 	ttl := e.leaseTTL()
 	token := newToken()
 	var took map[string]any
-	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err := e.storeTx(ctx, func(tx *sql.Tx) error {
 		var runner, expires, host, kernel, started sql.NullString
 		var pid sql.NullInt64
 		if err := tx.QueryRowContext(ctx, "SELECT runner, lease_expires, runner_host, runner_kernel, runner_pid, runner_started FROM releases WHERE id = ?", st.ID).Scan(&runner, &expires, &host, &kernel, &pid, &started); err != nil {

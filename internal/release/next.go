@@ -156,6 +156,9 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 func (e *Engine) holdTampered(ctx context.Context, p *plan.Plan, st *Status, s *Step, actor, why string) (Stop, error) {
 	details := map[string]any{"step": s.Index, "name": s.Name, "reason": why}
 	err := e.tx(ctx, func(tx *sql.Tx) error {
+		if err := stillActive(ctx, tx, st); err != nil {
+			return err
+		}
 		return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 	})
 	if err == nil {
@@ -242,7 +245,7 @@ func (e *Engine) stopStep(ctx context.Context, st *Status, s *Step, stop *stoppe
 	}
 	kept := tail(output)
 	details := map[string]any{"note": note, "step": s.Index, "name": s.Name, "repo": s.Repo, "state": Interrupted, "output_sha256": outputHash(kept)}
-	err := e.Store.Tx(bg, func(tx *sql.Tx) error {
+	err := e.storeTx(bg, func(tx *sql.Tx) error {
 		// Only while this runner still holds the lease, whatever the
 		// release's state, and only a step still running.
 		var token string

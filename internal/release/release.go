@@ -103,6 +103,10 @@ type Engine struct {
 	// Again is the reason a plan already released is started again
 	// (`release start --again --reason`); "" refuses to.
 	Again string
+	// presigned are entries signed before their transaction, toSign the
+	// statements a transaction is waiting for (see storeTx).
+	presigned map[string]presig
+	toSign    []toSign
 	// runner is the person a `next` run acts for (see recorder).
 	runner string
 	// sigs remembers the audit signatures already verified.
@@ -170,7 +174,7 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 		return nil, err
 	}
 	var id int64
-	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err = e.storeTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM releases WHERE plan = ? AND state = 'active'", p.ID).Scan(&n); err != nil {
 			return err
@@ -403,6 +407,9 @@ func FindStep(st *Status, arg string) (*Step, error) {
 // transition changes a step's state in one transaction with its audit entry.
 func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []string, to, actor, action string, details map[string]any, set func(tx *sql.Tx) error) error {
 	err := e.tx(ctx, func(tx *sql.Tx) error {
+		if err := stillActive(ctx, tx, st); err != nil {
+			return err
+		}
 		var cur string
 		if err := tx.QueryRowContext(ctx, "SELECT state FROM steps WHERE release_id = ? AND idx = ?", st.ID, s.Index).Scan(&cur); err != nil {
 			return err
@@ -440,6 +447,19 @@ func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []str
 		return err
 	}
 	return e.recordHead(context.WithoutCancel(ctx), st.Plan) // the entry is committed: its head is written even if the runner is stopping
+}
+
+// stillActive refuses to write to release st once it is no longer
+// active (another process aborted or finished it since st was read).
+func stillActive(ctx context.Context, tx *sql.Tx, st *Status) error {
+	var state string
+	if err := tx.QueryRowContext(ctx, "SELECT state FROM releases WHERE id = ?", st.ID).Scan(&state); err != nil {
+		return err
+	}
+	if state != Active {
+		return errkind.New(errkind.Conflict, "the release of %s is %s", st.Plan, state)
+	}
+	return nil
 }
 
 func requireManager(st *Status, actor, what string) error {
@@ -696,7 +716,7 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) (*Stat
 	if err := requireManager(st, actor, "abort it"); err != nil {
 		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "abort", nil, err)
 	}
-	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err = e.storeTx(ctx, func(tx *sql.Tx) error {
 		now := e.now()
 		if _, err := tx.ExecContext(ctx, "UPDATE releases SET state = 'aborted', ended_at = ?, reason = ? WHERE id = ?", now, reason, st.ID); err != nil {
 			return err
@@ -718,7 +738,7 @@ func (e *Engine) Unlock(ctx context.Context, repo, actor, reason string) error {
 		return errkind.New(errkind.Invalid, "unlock needs --reason TEXT: it is recorded in the audit log")
 	}
 	var planID string
-	err := e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err := e.storeTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		var holder string
 		err := tx.QueryRowContext(ctx, "SELECT release_id, plan, holder FROM locks WHERE repo = ?", repo).Scan(&id, &planID, &holder)
@@ -790,35 +810,89 @@ func (e *Engine) append(ctx context.Context, tx *sql.Tx, releaseID int64, planID
 		if e.Sign == nil {
 			return errkind.New(errkind.Infra, "cannot sign the %s entry: no signing key", action)
 		}
-		sig, err := e.signEntry(ctx, tx, planID, at, action, details)
+		p, err := e.presignedFor(ctx, tx, planID, at, action, details)
 		if err != nil {
 			return err
 		}
-		details["signed"] = sig.Statement
-		details["signature"] = sig.Armored
+		at = p.at
+		details["signed"] = p.sig.Statement
+		details["signature"] = p.sig.Armored
 	}
 	return store.Append(ctx, tx, releaseID, planID, at, actor, action, details)
 }
 
-// signEntry signs one entry as it is written (inside its transaction, so
-// the entry before it is exactly the one pinned).
-func (e *Engine) signEntry(ctx context.Context, tx *sql.Tx, planID, at, action string, details map[string]any) (*identity.Signature, error) {
+// errToSign rolls back a transaction whose entries must be signed first:
+// signing (an agent asking for a confirmation, a security key waiting for
+// a touch) never happens while the database's write lock is held, so a
+// slow signer cannot stall another person's runner.
+var errToSign = errors.New("entries to sign before they are written")
+
+// presig is an entry's signature made before its transaction: the
+// statement holds the entry as it will be written.
+type presig struct {
+	at  string
+	sig *identity.Signature
+}
+
+// presignedFor is the signature of the entry append is about to write:
+// made earlier for exactly this entry after exactly this history (its
+// kind, details, the plan's last entry and the log), or, when there is
+// none, the statement to sign is queued and errToSign rolls the
+// transaction back (storeTx signs it and runs the transaction again).
+func (e *Engine) presignedFor(ctx context.Context, tx *sql.Tx, planID, at, action string, details map[string]any) (presig, error) {
 	var head, logID string
 	err := tx.QueryRowContext(ctx, "SELECT hash FROM audit WHERE plan = ? ORDER BY seq DESC LIMIT 1", planID).Scan(&head)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
+		return presig{}, err
 	}
 	if err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'log_id'").Scan(&logID); err != nil {
-		return nil, err
+		return presig{}, err
 	}
 	// Round-trip the details, as the log stores them.
 	raw, err := json.Marshal(details)
 	if err != nil {
-		return nil, err
+		return presig{}, err
 	}
 	var stored map[string]any
 	_ = json.Unmarshal(raw, &stored)
 	signedAction := identity.StatementField(e.Signature.Statement, "action")
-	stmt := identity.Statement(planID, signedAction, at, map[string]string{"entry": action, "details": signedDetails(stored), "head": head, "log": logID})
-	return e.Sign(ctx, stmt)
+	args := map[string]string{"entry": action, "details": signedDetails(stored), "head": head, "log": logID}
+	key := identity.Statement(planID, signedAction, "", args)
+	if p, ok := e.presigned[key]; ok {
+		return p, nil
+	}
+	e.toSign = append(e.toSign, toSign{key: key, at: at, statement: identity.Statement(planID, signedAction, at, args)})
+	return presig{}, errToSign
+}
+
+// toSign is a statement queued by presignedFor.
+type toSign struct {
+	key, at, statement string
+}
+
+// storeTx runs fn in a transaction; when fn writes entries a person must
+// sign, they are signed outside the transaction and fn runs again (a few
+// times at most: each time another process wrote to the plan's log
+// meanwhile, the entries are signed again after the new history).
+func (e *Engine) storeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		e.toSign = nil
+		err := e.Store.Tx(ctx, fn)
+		if !errors.Is(err, errToSign) {
+			return err
+		}
+		if attempt == 8 {
+			return errkind.New(errkind.Conflict, "the audit log kept growing while this action's entries were signed; run it again")
+		}
+		if e.presigned == nil {
+			e.presigned = map[string]presig{}
+		}
+		for _, t := range e.toSign {
+			sig, err := e.Sign(ctx, t.statement)
+			if err != nil {
+				return err
+			}
+			e.presigned[t.key] = presig{at: t.at, sig: sig}
+		}
+	}
 }

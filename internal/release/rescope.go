@@ -37,7 +37,7 @@ func (e *Engine) Rescope(ctx context.Context, p *plan.Plan, actor, reason string
 	for _, c := range p.Changes {
 		changes = append(changes, c.Repo+"@"+c.Head)
 	}
-	err = e.Store.Tx(ctx, func(tx *sql.Tx) error {
+	err = e.storeTx(ctx, func(tx *sql.Tx) error {
 		return e.append(ctx, tx, releaseID, p.ID, e.now(), actor, "rescope", map[string]any{"heads": heads, "reason": reason, "changes": changes})
 	})
 	if err != nil {
