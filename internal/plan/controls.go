@@ -183,8 +183,9 @@ func Covering(pol workspace.Policy, overrides []GateOverride, at time.Time) []Ga
 			if _, in := inWindow(pol, o.At); in {
 				continue // given while a window was open: it waived nothing
 			}
-			given, ok1 := NextWindow(pol, o.At)
-			now, ok2 := NextWindow(pol, at)
+			// The closed hours end when a window opens, frozen or not.
+			given, ok1 := nextWindow(pol, o.At, false)
+			now, ok2 := nextWindow(pol, at, false)
 			if ok1 != ok2 || !given.Equal(now) || at.Before(o.At) {
 				continue
 			}

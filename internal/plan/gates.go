@@ -39,6 +39,12 @@ func frozen(p workspace.Policy, t time.Time) (workspace.Freeze, bool) {
 // NextWindow is the first moment at or after t inside a release window and
 // outside every freeze, within a year; false if there is none.
 func NextWindow(p workspace.Policy, t time.Time) (time.Time, bool) {
+	return nextWindow(p, t, true)
+}
+
+// nextWindow is NextWindow; without freezes, the next time a window of
+// the policy opens whether or not a freeze covers it.
+func nextWindow(p workspace.Policy, t time.Time, freezes bool) (time.Time, bool) {
 	lt := t.In(p.Location)
 	for day := 0; day < 370; day++ {
 		d := time.Date(lt.Year(), lt.Month(), lt.Day()+day, 0, 0, 0, 0, p.Location)
@@ -61,7 +67,7 @@ func NextWindow(p workspace.Policy, t time.Time) (time.Time, bool) {
 		}
 		slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
 		for _, s := range starts {
-			if f, ok := frozen(p, s); ok {
+			if f, ok := frozen(p, s); ok && freezes {
 				if _, inW := inWindow(p, f.To); inW {
 					return f.To, true
 				}

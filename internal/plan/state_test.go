@@ -156,6 +156,14 @@ func TestCoveringOverrides(t *testing.T) {
 	freeze := GateOverride{Gate: "freeze", At: mustTime(t, "2026-12-22T10:00:00Z")}
 	window := GateOverride{Gate: "window", At: mustTime(t, "2026-12-04T10:00:00Z")} // a Friday
 	scope := GateOverride{Gate: "scope", At: mustTime(t, "2026-12-04T10:00:00Z")}
+	// Given on a closed evening inside the holiday freeze: it does not
+	// last the whole freeze (windows open, frozen, the next days).
+	evening := GateOverride{Gate: "window", At: mustTime(t, "2026-12-22T20:00:00Z")}
+	for at, want := range map[string]bool{"2026-12-22T23:00:00Z": true, "2026-12-30T20:00:00Z": false} {
+		if got := len(Covering(pol, []GateOverride{evening}, mustTime(t, at))) == 1; got != want {
+			t.Errorf("a window override given in a freeze's evening covers %s: %v, want %v", at, got, want)
+		}
+	}
 	for _, c := range []struct {
 		at   string
 		want []string

@@ -16,6 +16,9 @@ import (
 // succeeded with the old values. A later step retried afterwards sees the
 // new values. It is audited with the old and new values.
 func (e *Engine) Amend(ctx context.Context, planID, stepArg, actor string, inputs map[string]string, reason string) (*Step, error) {
+	if err := reasonText(reason); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(reason) == "" {
 		return nil, errkind.New(errkind.Invalid, "an amendment needs --reason TEXT: it is recorded in the audit log")
 	}

@@ -222,6 +222,9 @@ func (e *Engine) OverrideGate(ctx context.Context, p *plan.Plan, gate, actor, re
 	if !slices.Contains(plan.GateNames, gate) {
 		return errkind.New(errkind.Invalid, "unknown gate %q; the gates are %s", gate, strings.Join(plan.GateNames, ", "))
 	}
+	if err := reasonText(reason); err != nil {
+		return err
+	}
 	if strings.TrimSpace(reason) == "" {
 		return errkind.New(errkind.Invalid, "override-gate needs --reason TEXT: it is recorded in the audit log and the plan")
 	}

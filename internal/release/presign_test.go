@@ -73,3 +73,15 @@ func TestSigningHoldsNoLock(t *testing.T) {
 		t.Errorf("the entry carries %q at %s; signed %q", stmt, en.At, signed[0])
 	}
 }
+
+// A reason is one line of text, as an input is: a line break, an escape
+// sequence or a C1 control is bad input.
+func TestReasonText(t *testing.T) {
+	for reason, ok := range map[string]bool{
+		"checked by hand": true, "naïve — ok": true, "a\nb": false, "x\x1b[31m": false, "del\x7f": false, "c1\u0085": false,
+	} {
+		if err := reasonText(reason); (err == nil) != ok {
+			t.Errorf("reasonText(%q) = %v", reason, err)
+		}
+	}
+}

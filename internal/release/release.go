@@ -163,6 +163,9 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 	if err := p.CheckBases(ctx, e.G); err != nil {
 		return nil, err
 	}
+	if err := reasonText(e.Again); err != nil {
+		return nil, err
+	}
 	if err := e.releasedBefore(ctx, e.Store.DB, p.ID); err != nil {
 		return nil, err
 	}
@@ -614,6 +617,15 @@ func (e *Engine) gatesBeforeConfirm(ctx context.Context, st *Status, s *Step, ac
 	return errkind.New(kind, "%s\nstep %d was not confirmed: confirm it once the release may go on", stop.Message, s.Index)
 }
 
+// reasonText refuses a reason with control characters (a line break, an
+// escape sequence): it is recorded and shown as one line of text.
+func reasonText(reason string) error {
+	if i := strings.IndexFunc(reason, func(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 }); i >= 0 {
+		return errkind.New(errkind.Invalid, "--reason holds a control character (%q); a reason is one line of text", reason[i:i+1])
+	}
+	return nil
+}
+
 // checkInputs refuses input names and values a person could not have
 // meant: empty names, names with "=", and control characters (a line
 // break would also change what the signed statement says).
@@ -676,6 +688,9 @@ func (e *Engine) Retry(ctx context.Context, planID, stepArg, actor string) (*Ste
 
 // Override skips a failed or pending step, recording why.
 func (e *Engine) Override(ctx context.Context, planID, stepArg, actor, reason string) (*Step, error) {
+	if err := reasonText(reason); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(reason) == "" {
 		return nil, errkind.New(errkind.Invalid, "an override needs --reason TEXT: it is recorded in the audit log")
 	}
@@ -703,6 +718,9 @@ func (e *Engine) Override(ctx context.Context, planID, stepArg, actor, reason st
 // Abort ends the release without finishing it and releases its locks.
 // It returns the release as it was when aborted (see WhatItDid).
 func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) (*Status, error) {
+	if err := reasonText(reason); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(reason) == "" {
 		return nil, errkind.New(errkind.Invalid, "an abort needs --reason TEXT: it is recorded in the audit log")
 	}
@@ -734,6 +752,9 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) (*Stat
 
 // Unlock removes a repo's lock in an emergency; it is audited.
 func (e *Engine) Unlock(ctx context.Context, repo, actor, reason string) error {
+	if err := reasonText(reason); err != nil {
+		return err
+	}
 	if strings.TrimSpace(reason) == "" || strings.TrimSpace(actor) == "" {
 		return errkind.New(errkind.Invalid, "unlock needs --reason TEXT: it is recorded in the audit log")
 	}

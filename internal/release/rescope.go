@@ -18,6 +18,9 @@ import (
 // gates hold a plan file whose heads no signed rescope froze (see
 // RescopeProblem). save writes the plan file.
 func (e *Engine) Rescope(ctx context.Context, p *plan.Plan, actor, reason string, save func(*plan.Plan) error) error {
+	if err := reasonText(reason); err != nil {
+		return err
+	}
 	if err := e.checkHead(ctx, p); err != nil {
 		return err
 	}
