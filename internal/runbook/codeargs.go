@@ -2,6 +2,7 @@ package runbook
 
 import (
 	"path"
+	"regexp"
 	"strings"
 )
 
@@ -9,110 +10,202 @@ import (
 // run as code whatever its quoting. cascade refuses the forms it can
 // see; the safe way to hand a value to such a command is its environment
 // variable ("$CASCADE_INPUT_X" inside the code) or an argument after the
-// code (sh -c 'deploy "$1"' sh {{.Version}}).
+// code (sh -c 'deploy "$1"' sh {{.Version}}). No list of such programs is
+// complete: the README says so.
 
-// wrappers run their first plain argument as the command; their own
-// options (words starting with "-") and environment assignments
-// (NAME=value) come before it.
-var wrappers = map[string]bool{
-	"command": true, "builtin": true, "exec": true, "env": true, "nice": true, "nohup": true,
-	"time": true, "timeout": true, "sudo": true, "doas": true, "setsid": true, "stdbuf": true,
-	"chronic": true, "ionice": true, "taskset": true, "xargs": true,
-}
-
-// codeEverywhere read every argument as code (or as the name of code to
-// run).
+// codeEverywhere read every argument as code (or run it through a
+// shell).
 var codeEverywhere = map[string]bool{
 	"eval": true, "let": true, "trap": true, "declare": true, "typeset": true, "source": true, ".": true,
-	"ssh": true, "su": true, "runuser": true,
+	"ssh": true, "su": true, "runuser": true, "watch": true, "sshpass": true,
 }
 
-// codeAfter read the argument right after one of the flags as code.
-var codeAfter = map[string][]string{
-	"sh": {"-c"}, "bash": {"-c"}, "dash": {"-c"}, "zsh": {"-c"}, "ksh": {"-c"}, "mksh": {"-c"}, "ash": {"-c"}, "busybox": {"-c"},
-	"python": {"-c"}, "python3": {"-c"}, "perl": {"-e", "-E"}, "ruby": {"-e"}, "node": {"-e", "--eval", "-p", "--print"},
-	"php": {"-r"}, "awk": {""}, "gawk": {""}, "mawk": {""}, "jq": {""}, "sed": {"-e", ""},
+// shellNames read the argument after -c as code, and their standard input
+// when no script is named.
+var shellNames = regexp.MustCompile(`^(sh|bash|dash|zsh|ksh|ksh93|mksh|ash|yash|fish|tcsh|csh|posh|busybox|rbash)$`)
+
+// interpreters read the argument after one of their flags as code, and
+// their standard input when no program is named.
+var interpreters = []struct {
+	name  *regexp.Regexp
+	flags []string
+}{
+	{shellNames, []string{"-c"}},
+	{regexp.MustCompile(`^python[0-9.]*$`), []string{"-c"}},
+	{regexp.MustCompile(`^perl[0-9.]*$`), []string{"-e", "-E"}},
+	{regexp.MustCompile(`^ruby[0-9.]*$`), []string{"-e"}},
+	{regexp.MustCompile(`^(node|nodejs|deno|bun)$`), []string{"-e", "--eval", "-p", "--print"}},
+	{regexp.MustCompile(`^php[0-9.]*$`), []string{"-r"}},
+	{regexp.MustCompile(`^(lua[0-9.]*|luajit|Rscript|osascript|tclsh)$`), []string{"-e"}},
+	{regexp.MustCompile(`^(pwsh|powershell)$`), []string{"-c", "-command", "-Command"}},
+	{regexp.MustCompile(`^(script|flock)$`), []string{"-c"}},
+	{regexp.MustCompile(`^(rsync)$`), []string{"-e", "--rsh"}},
+	{regexp.MustCompile(`^(find)$`), []string{"-exec", "-execdir", "-ok", "-okdir"}},
 }
 
-// codeArgument says why argument i of the command words is read as code
+// programFirst read their first plain argument as their program (unless
+// a program file is named with -f).
+var programFirst = regexp.MustCompile(`^(awk|gawk|mawk|nawk|jq|sed|gsed|bc|dc)$`)
+
+// valueOptions take the next word as their value, per program.
+var valueOptions = map[string][]string{
+	"awk": {"-v", "-F"}, "gawk": {"-v", "-F"}, "mawk": {"-v", "-F"}, "nawk": {"-v", "-F"},
+	"jq": {"--arg", "--argjson", "--slurpfile", "--rawfile", "--indent", "--args", "--jsonargs"},
+}
+
+// codeOptions are options whose value, attached (--eval=X) or not, runs
+// as code.
+var codeOptions = []string{"--eval", "--expression", "--to-command", "--rsh", "--command", "--exec", "--execute",
+	"--print", "--use-compress-program", "--checkpoint-action", "--info-command", "--pager", "--editor", "--shell"}
+
+// codeArgument says why argument i of a command's words is read as code
 // ("" when it is an ordinary argument). words are the command's words as
 // the program receives them; dynamic[j] is true when word j is computed
 // (a variable or a command substitution), which hides what the command
 // is.
 func codeArgument(words []string, dynamic []bool, i int) string {
-	c := 0
-	for c < i {
-		name := path.Base(words[c])
+	if len(words) > 0 && dynamic[0] {
+		return "an argument of a command whose name is computed, which cascade cannot tell does not read it as code"
+	}
+	w := words[i]
+	for _, o := range codeOptions {
+		if strings.HasPrefix(w, o+"=") {
+			return "the value of " + o + ", which runs as code"
+		}
+	}
+	if i > 0 {
+		prev := words[i-1]
+		for _, o := range codeOptions {
+			if prev == o {
+				return "the value of " + o + ", which runs as code"
+			}
+		}
+		if prev == "-c" && i >= 2 && path.Base(words[0]) == "git" {
+			return "a git setting given with -c, which may name a program to run"
+		}
+	}
+	// The command is the last word before i that names a program reading
+	// code: wrappers (timeout 5, nice -n 5, sudo -u root, env -S, xargs,
+	// find -exec) come before it, whatever their options.
+	for c := i - 1; c >= 0; c-- {
 		if dynamic[c] {
-			return "an argument of a command whose name is computed, which cascade cannot tell does not read it as code"
-		}
-		if !wrappers[name] {
-			break
-		}
-		c++
-		for c < i && (strings.HasPrefix(words[c], "-") || strings.Contains(words[c], "=") && name == "env") {
-			c++
-		}
-	}
-	if c >= i {
-		return ""
-	}
-	name := path.Base(words[c])
-	if codeEverywhere[name] {
-		return "an argument of " + name + ", which reads it as code"
-	}
-	flags, ok := codeAfter[name]
-	if !ok {
-		return ""
-	}
-	// The code is the argument after one of the flags, or for a program
-	// whose first plain argument is its program (awk, jq, sed without
-	// -e), that argument.
-	firstPlain := -1
-	for j := c + 1; j < len(words); j++ {
-		if j > c+1 && isCodeFlag(flags, words[j-1]) {
-			if j == i {
-				return "the code " + name + " " + words[j-1] + " runs"
-			}
 			continue
 		}
-		if strings.HasPrefix(words[j], "-") {
-			if j == i && (name == "node" || name == "perl" || name == "python" || name == "python3" || name == "ruby") {
-				return "" // an option, not code
-			}
-			continue
+		name := path.Base(words[c])
+		if codeEverywhere[name] {
+			return "an argument of " + name + ", which reads it as code"
 		}
-		if firstPlain < 0 {
-			firstPlain = j
+		if why := interpreterArg(name, words, c, i); why != "" {
+			return why
 		}
-	}
-	if firstPlain == i && containsEmpty(flags) && !hasCodeFlag(flags, words[c+1:]) {
-		return "the program " + name + " runs"
+		if strings.HasPrefix(words[c], "-S") && c > 0 && path.Base(words[c-1]) == "env" {
+			return "an argument of env -S, which splits its value into a command"
+		}
 	}
 	return ""
 }
 
+// interpreterArg says why word i is code for the program name at word c
+// ("" when it is not, or name reads no code).
+func interpreterArg(name string, words []string, c, i int) string {
+	for _, in := range interpreters {
+		if !in.name.MatchString(name) {
+			continue
+		}
+		// The code follows a code flag (possibly bundled: -ec), after any
+		// options (--, -e, +e, -o NAME).
+		for j := c + 1; j < i; j++ {
+			if !isCodeFlag(in.flags, words[j]) {
+				continue
+			}
+			k := j + 1
+			for k < i && (strings.HasPrefix(words[k], "-") || strings.HasPrefix(words[k], "+")) {
+				if words[k] == "-o" || words[k] == "+o" {
+					k++
+				}
+				k++
+			}
+			if k == i {
+				return "the code " + name + " " + words[j] + " runs"
+			}
+		}
+		return ""
+	}
+	if programFirst.MatchString(name) {
+		takes := valueOptions[name]
+		for j := c + 1; j <= i; j++ {
+			switch wj := words[j]; {
+			case wj == "-f" || wj == "--file" || wj == "--from-file" || strings.HasPrefix(wj, "--file="):
+				return "" // the program is a file
+			case wj == "-e" || wj == "--expression":
+				if j+1 == i {
+					return "the code " + name + " " + wj + " runs"
+				}
+				j++
+			case contains(takes, wj):
+				if wj == "--arg" || wj == "--argjson" || wj == "--slurpfile" || wj == "--rawfile" {
+					j++
+				}
+				j++
+			case strings.HasPrefix(wj, "-") && wj != "-":
+			default:
+				if j == i {
+					return "the program " + name + " runs"
+				}
+				return ""
+			}
+		}
+	}
+	return ""
+}
+
+// readsStdinAsCode reports whether a command reads its standard input as
+// code: a shell or interpreter named with no script, no code flag and no
+// program argument (or sh -s).
+func readsStdinAsCode(words []string) (string, bool) {
+	if len(words) == 0 {
+		return "", false
+	}
+	for c := 0; c < len(words); c++ {
+		name := path.Base(words[c])
+		for _, in := range interpreters {
+			if !in.name.MatchString(name) || name == "find" || name == "rsync" || name == "script" || name == "flock" {
+				continue
+			}
+			plain := false
+			for _, w := range words[c+1:] {
+				if w == "-s" {
+					return name, true
+				}
+				if isCodeFlag(in.flags, w) {
+					return "", false
+				}
+				if !strings.HasPrefix(w, "-") {
+					plain = true
+				}
+			}
+			return name, !plain
+		}
+	}
+	return "", false
+}
+
+func contains(list []string, w string) bool {
+	for _, x := range list {
+		if x == w {
+			return true
+		}
+	}
+	return false
+}
+
 func isCodeFlag(flags []string, w string) bool {
 	for _, f := range flags {
-		if f != "" && (w == f || strings.HasPrefix(w, "-") && !strings.HasPrefix(w, "--") && len(f) == 2 && strings.HasSuffix(w, f[1:]) && len(w) > 2 && !strings.Contains(w, "=")) {
+		if w == f {
 			return true
 		}
-	}
-	return false
-}
-
-func hasCodeFlag(flags []string, words []string) bool {
-	for _, w := range words {
-		if isCodeFlag(flags, w) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsEmpty(flags []string) bool {
-	for _, f := range flags {
-		if f == "" {
+		// Bundled short options: -ec, -xc.
+		if len(f) == 2 && len(w) > 2 && w[0] == '-' && w[1] != '-' && !strings.ContainsAny(w, "=") && strings.HasSuffix(w, f[1:]) {
 			return true
 		}
 	}

@@ -352,8 +352,29 @@ func placement(path []syntax.Node) string {
 		}
 		switch n := path[i].(type) {
 		case *syntax.Lit:
+		case *syntax.BinaryCmd:
+			// What the left side of a pipe prints, a shell on the right
+			// may read as code: printf %s {{.Inputs.x}} | sh.
+			if (n.Op == syntax.Pipe || n.Op == syntax.PipeAll) && child == syntax.Node(n.X) {
+				var reader string
+				syntax.Walk(n.Y, func(m syntax.Node) bool {
+					if c, ok := m.(*syntax.CallExpr); ok && reader == "" {
+						words := make([]string, len(c.Args))
+						for j, w := range c.Args {
+							words[j], _ = staticWord(w)
+						}
+						if name, ok := readsStdinAsCode(words); ok {
+							reader = name
+						}
+					}
+					return reader == ""
+				})
+				if reader != "" {
+					return "piped into " + reader + ", which reads its input as code"
+				}
+			}
 		case *syntax.Word, *syntax.File, *syntax.Stmt, *syntax.Block, *syntax.Subshell,
-			*syntax.IfClause, *syntax.WhileClause, *syntax.BinaryCmd, *syntax.FuncDecl,
+			*syntax.IfClause, *syntax.WhileClause, *syntax.FuncDecl,
 			*syntax.CaseItem, *syntax.TimeClause, *syntax.CoprocClause, *syntax.WordIter,
 			*syntax.ProcSubst:
 		case *syntax.ForClause:
