@@ -163,6 +163,7 @@ func TestTemplateInsideShellQuotes(t *testing.T) {
 	for list, want := range map[string]string{
 		`[sh, -c, "echo deployed {{.Version}}"]`:            "{{.Version}} is the code sh -c runs",
 		`[command, eval, "{{.Version}}"]`:                   "{{.Version}} is an argument of eval",
+		`[timeout, "5", sh, -c, "{{.Version}}"]`:            "{{.Version}} is the code sh -c runs",
 		`[sh, -c, 'deploy "$1"', sh, "{{.Version}}"]`:       "",
 		`[env, X=1, bash, -c, 'echo "$X"', "{{.Version}}"]`: "",
 	} {
