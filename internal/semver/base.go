@@ -138,16 +138,32 @@ func (c *checker) bases(given string, mods []apiModule, headCommit string, headT
 			before = append(before, t)
 		}
 	}
+	var all []string // every tag of the repo, for releases made off the head's history
 	for i, m := range mods {
 		v := scan.HighestTag(tags, m.Dir)
+		note := ""
 		if at := proposals[i]; at != "" {
 			// A proposal not above every version the head's history
 			// holds keeps the highest as its base, and is refused.
 			if below, above := releaseBelow(before, m.Dir, at); above == "" {
-				if v = below; v == "" {
-					out[i].none = fmt.Sprintf("no release of %s below %s: every exported identifier counts as added", m.Name, at)
-					continue
+				v = below
+			}
+			// A release below the proposal made from a branch the head
+			// does not contain (v1.1.0 tagged on an unmerged branch) is
+			// what its users upgrade from: it is the base when it is
+			// higher than the head's own.
+			if all == nil {
+				if all, err = c.repo.Git.TagNames(c.ctx); err != nil {
+					return nil, err
 				}
+			}
+			if other, _ := releaseBelow(all, m.Dir, at); other != "" && (v == "" || modsemver.Compare(other, v) > 0) {
+				note = fmt.Sprintf("%s is not in the head's history, but it is the highest release below %s: its users upgrade from it, so %s is compared with it", scan.TagName(m.Dir, other), at, m.Name)
+				v = other
+			}
+			if v == "" {
+				out[i].none = fmt.Sprintf("no release of %s below %s: every exported identifier counts as added", m.Name, at)
+				continue
 			}
 		}
 		if v == "" {
@@ -156,6 +172,9 @@ func (c *checker) bases(given string, mods []apiModule, headCommit string, headT
 		}
 		if out[i], err = c.release(m.Dir, v); err != nil {
 			return nil, err
+		}
+		if note != "" {
+			out[i].note = note
 		}
 	}
 	return out, nil
