@@ -189,8 +189,10 @@ the semver bump a change needs, and plans and executes releases.
 The workspace is described by cascade.yaml, found in the current directory or
 a parent (or given with --workspace). Start with ` + "`cascade demo`" + `.
 
-Exit codes: 0 all is well; 1 a check found a problem; 2 bad usage or input;
-3 an infrastructure failure (git, go or npm could not run).`,
+Exit codes: 0 all is well; 1 a check found a problem (or an action was
+refused); 2 bad usage or input; 3 an infrastructure failure (git, go or npm
+could not run, or a downstream could not be verified); 4 a release waits
+(for a person or a release window); 130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -262,7 +262,7 @@ func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&again, "again", false, "start a plan whose release is done again (with --reason; recorded)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why the plan is released again (with --again)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the plan is released again, a `TEXT` (with --again)")
 	return cmd
 }
 
@@ -523,6 +523,13 @@ func (a *app) releaseLog(rf *releaseFlags) *cobra.Command {
 }
 
 func (a *app) printLog(e *release.Engine, planID string, verifyChain, asJSON bool) error {
+	// A plan that does not exist has no log to verify: a typo must not
+	// read as a clean audit.
+	if _, err := plan.Load(e.WS, planID); err != nil {
+		if n, _ := e.Store.Entries(a.ctx, planID); len(n) == 0 {
+			return err
+		}
+	}
 	entries, err := e.Store.Entries(a.ctx, planID)
 	if err != nil {
 		return errkind.Wrap(errkind.Infra, err)

@@ -124,7 +124,7 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 		}
 		d := s.data
 		d.Inputs = inputsOf(st)
-		if worldChanging(s.Kind) || s.Kind == Wait {
+		if worldChanging(s.Kind) || s.Kind == Wait || s.Kind == Gate {
 			stop, err := e.recheck(ctx, p, st, s, actor)
 			if err != nil {
 				return Stop{}, err

@@ -330,7 +330,12 @@ func (e *Engine) latest(ctx context.Context, q interface {
 	var state, manager string
 	err := q.QueryRowContext(ctx, "SELECT id, state, manager FROM releases WHERE plan = ? ORDER BY id DESC LIMIT 1", planID).Scan(&id, &state, &manager)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", "", errkind.New(errkind.Invalid, "plan %s has no release; `cascade release start %s` (by its manager) starts one", planID, planID)
+		if e.WS != nil {
+			if _, lerr := plan.Load(e.WS, planID); lerr != nil {
+				return 0, "", "", lerr
+			}
+		}
+		return 0, "", "", errkind.New(errkind.NotFound, "plan %s has no release; `cascade release start %s` (by its manager) starts one", planID, planID)
 	}
 	return id, state, manager, err
 }
