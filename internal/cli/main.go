@@ -53,10 +53,13 @@ func ExitCode(err error) int {
 
 // app holds what every command shares: its streams and global flags.
 type app struct {
-	ctx    context.Context
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	// hintKey is the --key this run signed with, added to the commands
+	// it suggests (see withKey).
+	hintKey string
+	ctx     context.Context
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
 
 	getenv func(string) string
 
@@ -115,6 +118,7 @@ func MainWith(ctx context.Context, opts Options, args []string, stdin io.Reader,
 		return ExitOK
 	}
 	code, kind, msg := outcome(ctx, err)
+	msg = a.withKey(msg)
 	if msg != "" {
 		fmt.Fprintln(stderr, msg)
 	}

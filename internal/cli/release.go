@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -162,6 +163,9 @@ func (a *app) signAs(e *release.Engine, ws *workspace.Workspace, key, planID, ac
 			return "", err
 		}
 	}
+	if len(ws.People) > 0 && a.hintKey == "" && key != "" && key != a.defaultSigningKey() {
+		a.hintKey = key
+	}
 	sig, name, err := a.whoActs(ws, key, planID, action, args)
 	if err != nil {
 		return "", err
@@ -174,6 +178,26 @@ func (a *app) signAs(e *release.Engine, ws *workspace.Workspace, key, planID, ac
 	}
 	return name, nil
 }
+
+// withKey adds --key to the release and re-freeze commands text suggests
+// (cascade release next p, cascade plan rescope p ...) when this run was
+// signed with a --key the environment does not give by default: pasted,
+// they sign with the same key.
+func (a *app) withKey(text string) string {
+	if a.hintKey == "" || text == "" {
+		return text
+	}
+	return suggested.ReplaceAllStringFunc(text, func(cmd string) string {
+		if strings.Contains(cmd, "--key") || strings.Contains(cmd, "release log") || strings.Contains(cmd, "release status") {
+			return cmd
+		}
+		return strings.TrimRight(cmd, " ") + " --key " + shellWord(a.hintKey)
+	})
+}
+
+// suggested matches a release action or a re-freeze cascade suggests, to
+// the end of the command (a closing backquote, a line's end or a parenthesis).
+var suggested = regexp.MustCompile("cascade (release (start|next|confirm|retry|override|override-gate|abort|unlock)|plan rescope) [^`\n()]*")
 
 // defaultSigningKey is the key a person signs with when --key is not
 // given: $CASCADE_SIGNING_KEY, else the user's own git signing key (git
@@ -256,7 +280,7 @@ func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "started the release of %s as %s (%d steps); run `cascade release next %s`\n", p.ID, as, len(st.Steps), p.ID)
+				fmt.Fprintln(a.stdout, a.withKey(fmt.Sprintf("started the release of %s as %s (%d steps); run `cascade release next %s`", p.ID, as, len(st.Steps), p.ID)))
 				return report.ReleaseStatus(a.stdout, st, ws.Policy.Location)
 			})
 		},
@@ -323,6 +347,7 @@ func (a *app) releaseNext(rf *releaseFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				stop.Message = a.withKey(stop.Message)
 				if err := report.ReleaseStop(a.stdout, stop); err != nil {
 					return err
 				}
@@ -380,7 +405,7 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "confirmed step %d (%s) as %s; run `cascade release next %s`\n", s.Index, s.Name, as, argv[0])
+				fmt.Fprintln(a.stdout, a.withKey(fmt.Sprintf("confirmed step %d (%s) as %s; run `cascade release next %s`", s.Index, s.Name, as, argv[0])))
 				return nil
 			})
 		},
@@ -402,7 +427,7 @@ func (a *app) releaseRetry(rf *releaseFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "step %d (%s) will run again on `cascade release next %s`\n", s.Index, s.Name, argv[0])
+				fmt.Fprintln(a.stdout, a.withKey(fmt.Sprintf("step %d (%s) will run again on `cascade release next %s`", s.Index, s.Name, argv[0])))
 				return nil
 			})
 		},
