@@ -137,7 +137,7 @@ func Load(ws *workspace.Workspace, id string) (*Plan, error) {
 	file := File(ws, id)
 	data, err := os.ReadFile(file)
 	if os.IsNotExist(err) {
-		return nil, errkind.New(errkind.Invalid, "no plan %q (%s); `cascade plan list` shows the plans, `cascade plan new %s --title TEXT --manager PERSON --change REPO@REF` makes it", id, file, id)
+		return nil, errkind.New(errkind.NotFound, "no plan %q (%s); `cascade plan list` shows the plans, `cascade plan new %s --title TEXT --manager PERSON --change REPO@REF` makes it", id, file, id)
 	}
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)

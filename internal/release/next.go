@@ -282,6 +282,22 @@ func tail(s string) string {
 	return s
 }
 
+// commandText is a step's command as a person would type it: a list's
+// words each quoted for a shell when they need it.
+func commandText(c sandbox.Cmd) string {
+	if c.Shell != "" {
+		return c.Shell
+	}
+	words := make([]string, len(c.Args))
+	for i, a := range c.Args {
+		words[i] = a
+		if a == "" || strings.ContainsFunc(a, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:@,+%", r)) }) {
+			words[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(words, " ")
+}
+
 // outputHash is the SHA-256 of what a step printed as the steps table
 // keeps it: its entry carries it, so the output status and log show is
 // the one the signed entry vouches for.
@@ -332,7 +348,7 @@ func (e *Engine) work(ctx context.Context, p *plan.Plan, manager string, s *Step
 			if err != nil {
 				return false, b.String() + res.Output, -1, err
 			}
-			fmt.Fprintf(&b, "$ %s  (attempt %d of %d)\n%s", cmd.String(), a, attempts, res.Output)
+			fmt.Fprintf(&b, "$ %s  (attempt %d of %d)\n%s", commandText(cmd), a, attempts, res.Output)
 			if res.Note != "" {
 				fmt.Fprintf(&b, "[sandbox: %s]\n", res.Note)
 			}

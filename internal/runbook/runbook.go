@@ -244,6 +244,19 @@ func Parse(file string, data []byte) ([]Spec, error) {
 		if s.Kind == "" {
 			return nil, bad(n, "step %q needs one of %s", s.Name, strings.Join(kinds, ", "))
 		}
+		// Keys that mean something only for some kinds of step: a user
+		// would believe a tag is retried, or a run step gets inputs.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			switch {
+			case (k.Value == "retry" || k.Value == "timeout" || k.Value == "network" || k.Value == "env") && s.Kind != Run && s.Kind != Check:
+				return nil, bad(k, "step %q: %s applies only to run and check steps, not to a %s step", s.Name, k.Value, s.Kind)
+			case k.Value == "inputs" && s.Kind != Manual:
+				return nil, bad(k, "step %q: inputs are asked for by a manual step, not a %s step", s.Name, s.Kind)
+			case k.Value == "idempotent" && s.Kind != Run && s.Kind != Check && s.Kind != Verify && s.Kind != Tag:
+				return nil, bad(k, "step %q: idempotent applies to steps that run (run, check, verify, tag), not to a %s step", s.Name, s.Kind)
+			}
+		}
 		if prev, ok := seen[s.Name]; ok {
 			return nil, bad(n, "two steps are named %q (lines %d and %d); names must be unique", s.Name, prev, n.Line)
 		}
