@@ -293,7 +293,7 @@ func (e *Engine) PlanOverrides(ctx context.Context, p *plan.Plan) ([]plan.GateOv
 func (e *Engine) releaseManager(ctx context.Context, p *plan.Plan) (releaseID int64, manager string, err error) {
 	id, state, _, err := e.latest(ctx, e.Store.DB, p.ID)
 	if err != nil {
-		if errkind.Of(err) == errkind.Invalid {
+		if k := errkind.Of(err); k == errkind.Invalid || k == errkind.NotFound {
 			return 0, p.Manager, nil
 		}
 		return 0, "", errkind.Wrap(errkind.Infra, err)
