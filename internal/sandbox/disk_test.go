@@ -291,3 +291,33 @@ func TestFileSizeAtTheDiskCap(t *testing.T) {
 		t.Errorf("a file of %d bytes past the disk cap of 32 MiB", fi.Size())
 	}
 }
+
+// TestDiskCapDeepTree: files at a path longer than PATH_MAX (20 levels of
+// 250-character names, reached by cd one level at a time) count like any
+// other: writing twice the cap there is killed for the cap.
+func TestDiskCapDeepTree(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := exec.LookPath("perl"); err != nil {
+		t.Skip("no perl")
+	}
+	// The shells cd by full names, which fail past PATH_MAX: perl
+	// changes directory one level at a time, then writes 64 MiB in
+	// files of 4 MiB (under the file-size cap).
+	deep := `perl -e 'for (1..20) { mkdir("d" x 250) or exit 8; chdir("d" x 250) or exit 8 } ` +
+		`for my $i (1..16) { open(my $f, ">", "f$i") or exit 9; print $f "\0" x 4194304 or exit 9; close($f) or exit 9 }'`
+	res := run(t, Cmd{Shell: deep, Dir: dir, Disk: 32 << 20})
+	wantDiskExceeded(t, res, "writing under a tree deeper than PATH_MAX")
+	if !strings.Contains(res.Note, "more than its disk cap of 32 MiB") {
+		t.Errorf("Note = %q, want the count past the cap", res.Note)
+	}
+	sandboxRemoveDeep(t, dir)
+}
+
+// sandboxRemoveDeep removes a tree deeper than PATH_MAX (os.RemoveAll
+// walks relative to open directories).
+func sandboxRemoveDeep(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Errorf("removing %s: %v", dir, err)
+	}
+}
