@@ -61,7 +61,7 @@ func Check(ctx context.Context) []Feature {
 		Detail: fmt.Sprintf("%d MiB and %d files and directories per command in total (--sandbox-disk, --sandbox-files). Held by the kernel: what it writes through overlays (the build caches) is in a tmpfs of %d MiB and its /tmp and HOME in one of %d MiB (%d files each; memory, counted against the memory limit too). Counted: what its work tree grows by (its writes there stay: a retried test runs in the tree the last attempt wrote to, a build's output is the test's input), removed files it holds open and directories it made unreadable included, at any depth, by its init while it runs and when it ends. Past a cap, a tmpfs full at a count or at its end, or a tree it could not read whole, it is killed or not judged: an error, never a pass", disk>>20, files, disk>>20, tmp>>20, files)})
 	sc := Feature{Name: "seccomp", Required: true, OK: seccomp.Supported()}
 	if sc.OK {
-		sc.Detail = "denied: " + strings.Join(deniedSyscalls, ", ") + ", clone with a namespace flag, ioctl TIOCSTI and TIOCLINUX; clone3 answers ENOSYS (C libraries fall back to clone); a call through another architecture's entry (i386 int $0x80) kills the command"
+		sc.Detail = "denied: " + strings.Join(deniedSyscalls, ", ") + ", clone with a namespace flag, ioctl TIOCSTI and TIOCLINUX; fallocate in any mode but the plain one (FALLOC_FL_KEEP_SIZE would allocate past the file-size limit) answers EOPNOTSUPP; clone3 answers ENOSYS (C libraries fall back to clone); a call through another architecture's entry (i386 int $0x80) or with the x32 bit kills the command"
 	} else {
 		sc.Detail = "the kernel has no seccomp filters"
 	}
@@ -89,7 +89,7 @@ func NotIsolated() []string {
 	return []string{
 		"the fetch phase (go list -deps -test -export; npm install --ignore-scripts: install scripts run afterwards, offline) and steps with network: true have the host's network, the host's 127.0.0.1 included, and write the shared module and build caches",
 		"CPU time is limited only by --timeout; the kernel is shared (the system calls left allowed are its attack surface); the system view (/usr, a few files of /etc) is readable",
-		"disk, in the work tree (on the host's disk, counted at least 250 ms apart: eight times what the last count took): what is written there and removed between two counts is not seen, and what is written before the count that finds the cap passed is on the disk until the command is killed; no file is larger than the cap (nor 1 GiB)",
+		"disk, in the work tree (on the host's disk, counted at least 250 ms apart: eight times what the last count took): what is written there and removed between two counts is not seen, and what is written before the count that finds the cap passed is on the disk until the command is killed; no file is larger than the cap (nor 1 GiB), nor holds more blocks than that (fallocate may not allocate past a file's end)",
 		"disk, in /tmp and through overlays: a tmpfs of the cap's size each (/tmp 2 GiB at most), in memory; their sum is held against the cap at each count and at the end; whichever of the disk cap and the memory limit is reached first ends the command; one that met ENOSPC there, removed what it wrote and exited 0 is judged by its exit status (nothing went past the cap); /dev/shm (64 MiB) is held by its size and the memory limit only",
 		"disk: what the fetch phase and npm install write to the shared module, build and npm caches is not counted",
 		"cascade semver reads the Go API with the go command outside the sandbox (it runs none of the repo's code)",

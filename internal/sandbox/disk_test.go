@@ -321,3 +321,25 @@ func sandboxRemoveDeep(t *testing.T, dir string) {
 		t.Errorf("removing %s: %v", dir, err)
 	}
 }
+
+// TestFallocateKeepSize: fallocate with FALLOC_FL_KEEP_SIZE (or any mode
+// but the plain one) would allocate blocks past the file-size limit (the
+// kernel checks it against the file's size, which KEEP_SIZE leaves
+// alone): it fails as unsupported. A plain fallocate is held by the
+// file-size limit, and one under it works.
+func TestFallocateKeepSize(t *testing.T) {
+	if _, err := exec.LookPath("fallocate"); err != nil {
+		t.Skip("no fallocate")
+	}
+	dir := t.TempDir()
+	res := run(t, Cmd{Shell: "fallocate -l 1MiB small; echo small $?; : > keep; fallocate -n -l 100MiB keep; echo keep $?; " +
+		"fallocate -p -o 0 -l 4096 small; echo punch $?; fallocate -l 100MiB grow || echo grow refused", Dir: dir, Disk: 32 << 20})
+	for _, want := range []string{"small 0", "keep 1", "punch 1", "grow refused"} {
+		if !strings.Contains(res.Output, want) {
+			t.Errorf("no %q in %+v", want, res)
+		}
+	}
+	if !res.OK() || res.DiskExceeded {
+		t.Errorf("want the command to end as usual: %+v", res)
+	}
+}
