@@ -356,13 +356,14 @@ func (c *treeCounter) dir(fd int) error {
 }
 
 // openRemoved is what the files on devs that every process of /proc holds
-// open after they were removed take: their blocks stay used until the
-// last is closed.
+// open or mapped after they were removed take: their blocks stay used
+// until the last is closed and unmapped. (init reads the mappings of the
+// command's processes through /proc/PID/map_files, which needs the
+// capabilities it keeps.)
 func openRemoved(devs map[uint64]bool) int64 {
 	if len(devs) == 0 {
 		return 0
 	}
-	type inode struct{ dev, ino uint64 }
 	seen := map[inode]bool{}
 	var total int64
 	procs, _ := os.ReadDir("/proc")
@@ -370,17 +371,21 @@ func openRemoved(devs map[uint64]bool) int64 {
 		if _, err := strconv.Atoi(p.Name()); err != nil {
 			continue
 		}
-		dir := "/proc/" + p.Name() + "/fd"
-		fds, _ := os.ReadDir(dir)
-		for _, fd := range fds {
-			var st unix.Stat_t
-			if unix.Stat(dir+"/"+fd.Name(), &st) != nil || st.Nlink != 0 || st.Mode&unix.S_IFMT != unix.S_IFREG || !devs[uint64(st.Dev)] {
-				continue
-			}
-			k := inode{uint64(st.Dev), st.Ino}
-			if !seen[k] {
-				seen[k] = true
-				total += st.Blocks * 512
+		// What it holds open, and what it has mapped (a file mapped,
+		// closed and removed keeps its blocks while the mapping lives).
+		for _, sub := range []string{"/fd", "/map_files"} {
+			dir := "/proc/" + p.Name() + sub
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				var st unix.Stat_t
+				if unix.Stat(dir+"/"+e.Name(), &st) != nil || st.Nlink != 0 || st.Mode&unix.S_IFMT != unix.S_IFREG || !devs[uint64(st.Dev)] {
+					continue
+				}
+				k := inode{uint64(st.Dev), st.Ino}
+				if !seen[k] {
+					seen[k] = true
+					total += st.Blocks * 512
+				}
 			}
 		}
 	}

@@ -343,3 +343,36 @@ func TestFallocateKeepSize(t *testing.T) {
 		t.Errorf("want the command to end as usual: %+v", res)
 	}
 }
+
+// TestDiskCapCountsMappedRemovedFiles: files the command maps, closes and
+// removes keep their blocks while mapped; they count (through the
+// processes' mappings), and the command is killed for its cap instead of
+// sleeping to its timeout. Each file is under the file-size cap.
+func TestDiskCapCountsMappedRemovedFiles(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	dir := t.TempDir()
+	// mmap through libc: Python's own mmap keeps a descriptor open.
+	script := `import ctypes, mmap, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+for i in range(3):
+    with open("m%d" % i, "wb") as f:
+        f.write(b"\1" * (16 << 20))
+    fd = os.open("m%d" % i, os.O_RDWR)
+    p = libc.mmap(None, 16 << 20, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+    if p is None or p == ctypes.c_void_p(-1).value:
+        raise SystemExit("mmap failed")
+    os.close(fd)
+    os.remove("m%d" % i)
+print("MAPPED", sorted(os.listdir("/proc/self/fd")), flush=True)
+time.sleep(600)
+`
+	res := run(t, Cmd{Args: []string{"/usr/bin/python3", "-c", script}, Dir: dir, Disk: 32 << 20, Timeout: time.Minute})
+	wantDiskExceeded(t, res, "three removed files mapped (48 MiB)")
+	if !strings.Contains(res.Output, "MAPPED") {
+		t.Errorf("output: %s", res.Output)
+	}
+}
