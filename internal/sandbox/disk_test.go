@@ -376,3 +376,56 @@ time.sleep(600)
 		t.Errorf("output: %s", res.Output)
 	}
 }
+
+// TestUsageNotWhole: a count that cannot read part of the tree (here: out
+// of descriptors, ten levels down) says so, and the meter reports it as
+// past the cap instead of a smaller count.
+func TestUsageNotWhole(t *testing.T) {
+	dir := t.TempDir()
+	deep := dir
+	for range 10 {
+		deep = filepath.Join(deep, "d")
+	}
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(deep, "f"), make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now().Add(-time.Hour)
+	if b, n, whole := usage([]string{dir}, since); !whole || n != 12 || b < 1<<20 {
+		t.Fatalf("usage = %d bytes, %d files, whole %v; want 1 MiB or more, 12, whole", b, n, whole)
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	low := old
+	low.Cur = uint64(len(fds) + 8) // highest fd in use is below this, with room for a few levels
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	_, _, whole := usage([]string{dir}, since)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if whole {
+		t.Errorf("usage out of descriptors says the count is whole")
+	}
+	m := &diskMeter{dirs: []string{dir}, since: since}
+	w := &diskWatch{limit: 1 << 40, inodes: 1 << 40}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	u := m.measure(false)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if !w.report(u) || !strings.Contains(w.note(), "could not be read") {
+		t.Errorf("a count not whole: over %v, note %q", w.over.Load(), w.note())
+	}
+}
