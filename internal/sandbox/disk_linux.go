@@ -2,14 +2,13 @@ package sandbox
 
 import (
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -148,8 +147,11 @@ func (w *diskWatch) report(u diskUse) bool {
 // itself.
 func (w *diskWatch) final(last diskUse, ended bool) bool {
 	if !ended {
-		b, n := usage(w.dirs, w.since)
+		b, n, whole := usage(w.dirs, w.since)
 		last.Tree, last.TreeFiles, last.Open = max(last.Tree, b), max(last.TreeFiles, n), 0
+		if !whole {
+			last.Full = append(last.Full, "tree")
+		}
 	}
 	return w.report(last)
 }
@@ -163,6 +165,8 @@ func (w *diskWatch) note() string {
 		return fmt.Sprintf("killed: the command filled %d MiB of disk (its work tree, overlays and /tmp), more than its disk cap of %d MiB (--sandbox-disk)", w.peak>>20, w.limit>>20)
 	case w.peakFiles > w.inodes:
 		return fmt.Sprintf("killed: the command made %d files and directories on disk (in its work tree, overlays and /tmp), more than its cap of %d (--sandbox-files)", w.peakFiles, w.inodes)
+	case contains(w.full, "tree"):
+		return fmt.Sprintf("killed: part of the command's work tree could not be read to count it, and a count that is not whole is taken as past the disk cap of %d MiB (--sandbox-disk)", w.limit>>20)
 	default:
 		what := []string{}
 		for _, f := range w.full {
@@ -229,7 +233,11 @@ const tmpSlack = 1 << 20
 // (while the command's processes live).
 func (m *diskMeter) measure(open bool) diskUse {
 	var u diskUse
-	u.Tree, u.TreeFiles = usage(m.dirs, m.since)
+	var whole bool
+	u.Tree, u.TreeFiles, whole = usage(m.dirs, m.since)
+	if !whole {
+		u.Full = append(u.Full, "tree")
+	}
 	if open {
 		u.Open = openRemoved(m.devs)
 	}
@@ -251,48 +259,111 @@ func (m *diskMeter) measure(open bool) diskUse {
 // usage is the disk the files under dirs whose status changed at or
 // after since take (allocated blocks, links not followed, a file with
 // several names counted once), and how many there are (directories
-// included).
-func usage(dirs []string, since time.Time) (int64, int64) {
-	type inode struct{ dev, ino uint64 }
-	seen := map[inode]bool{}
-	after := since.UnixNano()
-	var total, files int64
+// included). It walks relative to open directories (openat, fstatat), so
+// a path longer than PATH_MAX is counted like any other. whole is false
+// when part of the tree could not be read (anything but a file removed
+// while it was walked): the count is then no bound, and the caller takes
+// it as past the cap.
+func usage(dirs []string, since time.Time) (total, files int64, whole bool) {
+	c := treeCounter{seen: map[inode]bool{}, after: since.UnixNano()}
+	whole = true
 	for _, d := range dirs {
-		_ = filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				return nil
+		var st unix.Stat_t
+		switch err := unix.Lstat(d, &st); {
+		case err == unix.ENOENT:
+			continue
+		case err != nil:
+			whole = false
+			continue
+		}
+		c.count(&st)
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			continue
+		}
+		fd, err := unix.Open(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			if err != unix.ENOENT {
+				whole = false
 			}
-			fi, err := e.Info()
-			if err != nil {
-				return nil
-			}
-			st, ok := fi.Sys().(*syscall.Stat_t)
-			if !ok || st.Ctim.Nano() < after {
-				return nil
-			}
-			if st.Nlink > 1 && !fi.IsDir() {
-				k := inode{uint64(st.Dev), st.Ino}
-				if seen[k] {
-					return nil
-				}
-				seen[k] = true
-			}
-			files++
-			total += st.Blocks * 512
-			return nil
-		})
+			continue
+		}
+		if err := c.dir(fd); err != nil {
+			whole = false
+		}
 	}
-	return total, files
+	return c.total, c.files, whole
+}
+
+type inode struct{ dev, ino uint64 }
+
+type treeCounter struct {
+	seen         map[inode]bool
+	after        int64
+	total, files int64
+}
+
+func (c *treeCounter) count(st *unix.Stat_t) {
+	if st.Ctim.Nano() < c.after {
+		return
+	}
+	if st.Nlink > 1 && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		k := inode{uint64(st.Dev), st.Ino}
+		if c.seen[k] {
+			return
+		}
+		c.seen[k] = true
+	}
+	c.files++
+	c.total += st.Blocks * 512
+}
+
+// dir counts what the open directory fd holds, and closes it.
+func (c *treeCounter) dir(fd int) error {
+	f := os.NewFile(uintptr(fd), "")
+	defer f.Close()
+	for {
+		names, err := f.Readdirnames(1024)
+		for _, name := range names {
+			var st unix.Stat_t
+			switch err := unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW); {
+			case err == unix.ENOENT:
+				continue
+			case err != nil:
+				return err
+			}
+			c.count(&st)
+			if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				continue
+			}
+			sub, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err == unix.ENOENT {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := c.dir(sub); err != nil {
+				return err
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // openRemoved is what the files on devs that every process of /proc holds
-// open after they were removed take: their blocks stay used until the
-// last is closed.
+// open or mapped after they were removed take: their blocks stay used
+// until the last is closed and unmapped. (init reads the mappings of the
+// command's processes through /proc/PID/map_files, which needs the
+// capabilities it keeps.)
 func openRemoved(devs map[uint64]bool) int64 {
 	if len(devs) == 0 {
 		return 0
 	}
-	type inode struct{ dev, ino uint64 }
 	seen := map[inode]bool{}
 	var total int64
 	procs, _ := os.ReadDir("/proc")
@@ -300,17 +371,21 @@ func openRemoved(devs map[uint64]bool) int64 {
 		if _, err := strconv.Atoi(p.Name()); err != nil {
 			continue
 		}
-		dir := "/proc/" + p.Name() + "/fd"
-		fds, _ := os.ReadDir(dir)
-		for _, fd := range fds {
-			var st unix.Stat_t
-			if unix.Stat(dir+"/"+fd.Name(), &st) != nil || st.Nlink != 0 || st.Mode&unix.S_IFMT != unix.S_IFREG || !devs[uint64(st.Dev)] {
-				continue
-			}
-			k := inode{uint64(st.Dev), st.Ino}
-			if !seen[k] {
-				seen[k] = true
-				total += st.Blocks * 512
+		// What it holds open, and what it has mapped (a file mapped,
+		// closed and removed keeps its blocks while the mapping lives).
+		for _, sub := range []string{"/fd", "/map_files"} {
+			dir := "/proc/" + p.Name() + sub
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				var st unix.Stat_t
+				if unix.Stat(dir+"/"+e.Name(), &st) != nil || st.Nlink != 0 || st.Mode&unix.S_IFMT != unix.S_IFREG || !devs[uint64(st.Dev)] {
+					continue
+				}
+				k := inode{uint64(st.Dev), st.Ino}
+				if !seen[k] {
+					seen[k] = true
+					total += st.Blocks * 512
+				}
 			}
 		}
 	}

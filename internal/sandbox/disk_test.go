@@ -291,3 +291,141 @@ func TestFileSizeAtTheDiskCap(t *testing.T) {
 		t.Errorf("a file of %d bytes past the disk cap of 32 MiB", fi.Size())
 	}
 }
+
+// TestDiskCapDeepTree: files at a path longer than PATH_MAX (20 levels of
+// 250-character names, reached by cd one level at a time) count like any
+// other: writing twice the cap there is killed for the cap.
+func TestDiskCapDeepTree(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := exec.LookPath("perl"); err != nil {
+		t.Skip("no perl")
+	}
+	// The shells cd by full names, which fail past PATH_MAX: perl
+	// changes directory one level at a time, then writes 64 MiB in
+	// files of 4 MiB (under the file-size cap).
+	deep := `perl -e 'for (1..20) { mkdir("d" x 250) or exit 8; chdir("d" x 250) or exit 8 } ` +
+		`for my $i (1..16) { open(my $f, ">", "f$i") or exit 9; print $f "\0" x 4194304 or exit 9; close($f) or exit 9 }'`
+	res := run(t, Cmd{Shell: deep, Dir: dir, Disk: 32 << 20})
+	wantDiskExceeded(t, res, "writing under a tree deeper than PATH_MAX")
+	if !strings.Contains(res.Note, "more than its disk cap of 32 MiB") {
+		t.Errorf("Note = %q, want the count past the cap", res.Note)
+	}
+	sandboxRemoveDeep(t, dir)
+}
+
+// sandboxRemoveDeep removes a tree deeper than PATH_MAX (os.RemoveAll
+// walks relative to open directories).
+func sandboxRemoveDeep(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Errorf("removing %s: %v", dir, err)
+	}
+}
+
+// TestFallocateKeepSize: fallocate with FALLOC_FL_KEEP_SIZE (or any mode
+// but the plain one) would allocate blocks past the file-size limit (the
+// kernel checks it against the file's size, which KEEP_SIZE leaves
+// alone): it fails as unsupported. A plain fallocate is held by the
+// file-size limit, and one under it works.
+func TestFallocateKeepSize(t *testing.T) {
+	if _, err := exec.LookPath("fallocate"); err != nil {
+		t.Skip("no fallocate")
+	}
+	dir := t.TempDir()
+	res := run(t, Cmd{Shell: "fallocate -l 1MiB small; echo small $?; : > keep; fallocate -n -l 100MiB keep; echo keep $?; " +
+		"fallocate -p -o 0 -l 4096 small; echo punch $?; fallocate -l 100MiB grow || echo grow refused", Dir: dir, Disk: 32 << 20})
+	for _, want := range []string{"small 0", "keep 1", "punch 1", "grow refused"} {
+		if !strings.Contains(res.Output, want) {
+			t.Errorf("no %q in %+v", want, res)
+		}
+	}
+	if !res.OK() || res.DiskExceeded {
+		t.Errorf("want the command to end as usual: %+v", res)
+	}
+}
+
+// TestDiskCapCountsMappedRemovedFiles: files the command maps, closes and
+// removes keep their blocks while mapped; they count (through the
+// processes' mappings), and the command is killed for its cap instead of
+// sleeping to its timeout. Each file is under the file-size cap.
+func TestDiskCapCountsMappedRemovedFiles(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	dir := t.TempDir()
+	// mmap through libc: Python's own mmap keeps a descriptor open.
+	script := `import ctypes, mmap, os, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+for i in range(3):
+    with open("m%d" % i, "wb") as f:
+        f.write(b"\1" * (16 << 20))
+    fd = os.open("m%d" % i, os.O_RDWR)
+    p = libc.mmap(None, 16 << 20, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
+    if p is None or p == ctypes.c_void_p(-1).value:
+        raise SystemExit("mmap failed")
+    os.close(fd)
+    os.remove("m%d" % i)
+print("MAPPED", sorted(os.listdir("/proc/self/fd")), flush=True)
+time.sleep(600)
+`
+	res := run(t, Cmd{Args: []string{"/usr/bin/python3", "-c", script}, Dir: dir, Disk: 32 << 20, Timeout: time.Minute})
+	wantDiskExceeded(t, res, "three removed files mapped (48 MiB)")
+	if !strings.Contains(res.Output, "MAPPED") {
+		t.Errorf("output: %s", res.Output)
+	}
+}
+
+// TestUsageNotWhole: a count that cannot read part of the tree (here: out
+// of descriptors, ten levels down) says so, and the meter reports it as
+// past the cap instead of a smaller count.
+func TestUsageNotWhole(t *testing.T) {
+	dir := t.TempDir()
+	deep := dir
+	for range 10 {
+		deep = filepath.Join(deep, "d")
+	}
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(deep, "f"), make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now().Add(-time.Hour)
+	if b, n, whole := usage([]string{dir}, since); !whole || n != 12 || b < 1<<20 {
+		t.Fatalf("usage = %d bytes, %d files, whole %v; want 1 MiB or more, 12, whole", b, n, whole)
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	low := old
+	low.Cur = uint64(len(fds) + 8) // highest fd in use is below this, with room for a few levels
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	_, _, whole := usage([]string{dir}, since)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if whole {
+		t.Errorf("usage out of descriptors says the count is whole")
+	}
+	m := &diskMeter{dirs: []string{dir}, since: since}
+	w := &diskWatch{limit: 1 << 40, inodes: 1 << 40}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	u := m.measure(false)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if !w.report(u) || !strings.Contains(w.note(), "could not be read") {
+		t.Errorf("a count not whole: over %v, note %q", w.over.Load(), w.note())
+	}
+}

@@ -85,6 +85,13 @@ func sandboxInit() int {
 	if err != nil {
 		return fail(err)
 	}
+	// The command may signal its init (it is in the same namespaces, with
+	// the same uid): every signal init could be sent is taken here and
+	// dropped, so none ends it (its exit would end the command and skip
+	// the final count) or makes it dump its stacks. A handled signal is
+	// back to its default in the command, which exec starts afresh.
+	dropped := make(chan os.Signal, 1)
+	signal.Notify(dropped)
 	// Told when a child ends (before it is started: none is missed).
 	children := make(chan os.Signal, 1)
 	signal.Notify(children, unix.SIGCHLD)

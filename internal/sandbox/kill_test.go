@@ -149,3 +149,24 @@ func TestSlotsOfKilledRunsAreEmptied(t *testing.T) {
 		t.Error("the tree of a slot another run holds was removed")
 	}
 }
+
+// TestCommandCannotSignalItsInit: the command may send its init (pid 1
+// of its namespace) any signal; init goes on, the command's exit status
+// is what is judged, and the count at its end still happens. The
+// command's own children get the default dispositions back (SIGTERM ends
+// a sleep).
+func TestCommandCannotSignalItsInit(t *testing.T) {
+	dir := t.TempDir()
+	for _, sig := range []string{"TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "PIPE", "ALRM", "SEGV", "ABRT", "XCPU"} {
+		res := run(t, Cmd{Shell: "kill -" + sig + " 1; sleep 1; echo STILL-HERE; exit 1", Dir: dir})
+		if res.ExitCode != 1 || !strings.Contains(res.Output, "STILL-HERE") || res.DiskExceeded || res.Note != "" {
+			t.Errorf("kill -%s 1: want a plain exit 1, got %+v", sig, res)
+		}
+	}
+	res := run(t, Cmd{Shell: "sleep 600 & kill -TERM $!; wait $!; echo status $?", Dir: dir})
+	if !res.OK() || !strings.Contains(res.Output, "status 143") {
+		t.Errorf("SIGTERM to the command's child: %+v", res)
+	}
+	res = run(t, Cmd{Shell: fill(".", 48, "kill -TERM 1; exit 1"), Dir: dir, Disk: 32 << 20})
+	wantDiskExceeded(t, res, "writing past the cap, then SIGTERM to init")
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -149,38 +150,115 @@ const (
 //   - A call through another architecture's entry (on x86-64, int $0x80:
 //     the i386 ABI, with its own numbers) kills the command. The policy
 //     above checks only native calls and allows the rest, so every call it
-//     denies was reachable through its i386 number.
+//     denies was reachable through its i386 number. On x86-64 a call
+//     numbered with the x32 bit (0x40000000) kills it too: the x32 ABI
+//     comes through the native entry, with numbers no check here names.
 //   - ioctl TIOCSTI (push bytes into a terminal's input, which its shell
 //     then runs) and TIOCLINUX (the same on a virtual console) fail with
 //     EPERM. The kernel reads ioctl's request as 32 bits, so only the low
 //     half of the argument is compared: high bits set change nothing.
+//   - fallocate with any mode but the plain one fails with EOPNOTSUPP, as
+//     on a file system without it: FALLOC_FL_KEEP_SIZE allocates blocks
+//     past the end of the file, which the file-size limit (checked
+//     against the file's size) does not hold. The plain mode grows the
+//     file and is held by it. The mode is an int: its low half is
+//     compared.
 func guardFilter() ([]bpf.Instruction, error) {
 	native, err := arch.GetInfo("")
 	if err != nil {
 		return nil, err
 	}
-	// The low half of args[1], ioctl's request.
-	request := uint32(seccompArgsOffset + 8)
+	// The low half of args[1]: ioctl's request, fallocate's mode.
+	arg1 := uint32(seccompArgsOffset + 8)
 	if binary.NativeEndian.Uint16([]byte{0, 1}) == 1 {
-		request += 4 // big-endian: the low half comes second
+		arg1 += 4 // big-endian: the low half comes second
 	}
 	const (
-		allow = unix.SECCOMP_RET_ALLOW
-		eperm = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
-		kill  = unix.SECCOMP_RET_KILL_PROCESS
+		allow      = unix.SECCOMP_RET_ALLOW
+		eperm      = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
+		eopnotsupp = unix.SECCOMP_RET_ERRNO | uint32(unix.EOPNOTSUPP)
+		kill       = unix.SECCOMP_RET_KILL_PROCESS
 	)
-	return []bpf.Instruction{
-		/* 0 */ bpf.LoadAbsolute{Off: seccompArchOffset, Size: 4},
-		/* 1 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(native.ID), SkipFalse: 7}, // → 9
-		/* 2 */ bpf.LoadAbsolute{Off: seccompNrOffset, Size: 4},
-		/* 3 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.SYS_IOCTL, SkipFalse: 3}, // → 7
-		/* 4 */ bpf.LoadAbsolute{Off: request, Size: 4},
-		/* 5 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.TIOCSTI, SkipTrue: 2}, // → 8
-		/* 6 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.TIOCLINUX, SkipTrue: 1}, // → 8
-		/* 7 */ bpf.RetConstant{Val: allow},
-		/* 8 */ bpf.RetConstant{Val: eperm},
-		/* 9 */ bpf.RetConstant{Val: kill},
-	}, nil
+	var p prog
+	p.add(bpf.LoadAbsolute{Off: seccompArchOffset, Size: 4})
+	p.jump(bpf.JumpEqual, uint32(native.ID), "", "kill")
+	p.add(bpf.LoadAbsolute{Off: seccompNrOffset, Size: 4})
+	if runtime.GOARCH == "amd64" {
+		p.jump(bpf.JumpGreaterOrEqual, 0x40000000, "kill", "")
+	}
+	p.jump(bpf.JumpEqual, unix.SYS_IOCTL, "ioctl", "")
+	p.jump(bpf.JumpEqual, unix.SYS_FALLOCATE, "fallocate", "")
+	p.add(bpf.RetConstant{Val: allow})
+	p.label("ioctl")
+	p.add(bpf.LoadAbsolute{Off: arg1, Size: 4})
+	p.jump(bpf.JumpEqual, unix.TIOCSTI, "eperm", "")
+	p.jump(bpf.JumpEqual, unix.TIOCLINUX, "eperm", "")
+	p.add(bpf.RetConstant{Val: allow})
+	p.label("fallocate")
+	p.add(bpf.LoadAbsolute{Off: arg1, Size: 4})
+	p.jump(bpf.JumpEqual, 0, "", "eopnotsupp")
+	p.add(bpf.RetConstant{Val: allow})
+	p.label("eperm")
+	p.add(bpf.RetConstant{Val: eperm})
+	p.label("eopnotsupp")
+	p.add(bpf.RetConstant{Val: eopnotsupp})
+	p.label("kill")
+	p.add(bpf.RetConstant{Val: kill})
+	return p.resolve()
+}
+
+// prog is a BPF program with jumps to named labels ("" goes on to the
+// next instruction), resolved into relative skips.
+type prog struct {
+	insts  []bpf.Instruction
+	labels map[string]int
+	jumps  []pendingJump
+}
+
+type pendingJump struct {
+	at          int
+	cond        bpf.JumpTest
+	val         uint32
+	true, false string
+}
+
+func (p *prog) add(i bpf.Instruction) { p.insts = append(p.insts, i) }
+
+func (p *prog) label(name string) {
+	if p.labels == nil {
+		p.labels = map[string]int{}
+	}
+	p.labels[name] = len(p.insts)
+}
+
+func (p *prog) jump(cond bpf.JumpTest, val uint32, ifTrue, ifFalse string) {
+	p.jumps = append(p.jumps, pendingJump{len(p.insts), cond, val, ifTrue, ifFalse})
+	p.add(nil)
+}
+
+func (p *prog) resolve() ([]bpf.Instruction, error) {
+	skip := func(from int, to string) (uint8, error) {
+		if to == "" {
+			return 0, nil
+		}
+		at, ok := p.labels[to]
+		if !ok || at <= from || at-from-1 > 255 {
+			return 0, fmt.Errorf("seccomp: bad jump to %q", to)
+		}
+		return uint8(at - from - 1), nil
+	}
+	for _, j := range p.jumps {
+		t, err := skip(j.at, j.true)
+		if err != nil {
+			return nil, err
+		}
+		f, err := skip(j.at, j.false)
+		if err != nil {
+			return nil, err
+		}
+		p.insts[j.at] = bpf.JumpIf{Cond: j.cond, Val: j.val, SkipTrue: t, SkipFalse: f}
+	}
+	return p.insts, nil
 }
 
 // loadGuardFilter loads guardFilter, like the policy for every thread of

@@ -22,6 +22,26 @@ func Env(cache string) []string {
 	}
 }
 
+// InstallEnv is the environment of the install phase (`npm install
+// --ignore-scripts`, with the network and the shared cache writable): Env,
+// with every npm setting that names a program pinned (git, the shells,
+// node-gyp, editor, browser, viewer). npm ranks the environment above the
+// repo's own .npmrc, so a project .npmrc that names a script of the repo
+// as npm's git (run for a git dependency) is overridden, and the phase
+// runs none of the repo's code.
+func InstallEnv(cache string) []string {
+	return append(Env(cache),
+		"npm_config_ignore_scripts=true",
+		"npm_config_git=git",
+		"npm_config_script_shell=/bin/sh",
+		"npm_config_shell=/bin/sh",
+		"npm_config_node_gyp=/bin/false",
+		"npm_config_editor=/bin/false",
+		"npm_config_browser=/bin/false",
+		"npm_config_viewer=/bin/false",
+	)
+}
+
 // BestVersion returns the highest of versions (tags such as "v1.2.0")
 // that satisfies the range spec, or "" when spec is not a range or none
 // satisfies it.

@@ -171,7 +171,7 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 	// dependencies', `npm rebuild`), the build and test phases are
 	// offline, the cache behind an overlay, and write only their tree and
 	// reports.
-	install := sandbox.Cmd{Args: append([]string{"npm", "install", "--no-save", "--ignore-scripts"}, tarballs...), Dir: dir, Env: env,
+	install := sandbox.Cmd{Args: append([]string{"npm", "install", "--no-save", "--ignore-scripts"}, tarballs...), Dir: dir, Env: InstallEnv(n.Cache),
 		Network: true, Writable: []string{root, n.Cache}, Shared: []string{n.Cache}, ReadOnly: []string{n.Work}}
 	scripts := sandbox.Cmd{Args: []string{"npm", "rebuild"}, Dir: dir, Env: env}
 	for _, c := range []*sandbox.Cmd{&scripts, &build, &test} {
