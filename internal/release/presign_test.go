@@ -79,6 +79,7 @@ func TestSigningHoldsNoLock(t *testing.T) {
 func TestReasonText(t *testing.T) {
 	for reason, ok := range map[string]bool{
 		"checked by hand": true, "naïve — ok": true, "a\nb": false, "x\x1b[31m": false, "del\x7f": false, "c1\u0085": false,
+		"rtl\u202eevil": false, "line\u2028sep": false, "zero\u200bwidth": false, "bom\ufeff": false,
 	} {
 		if err := reasonText(reason); (err == nil) != ok {
 			t.Errorf("reasonText(%q) = %v", reason, err)

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
@@ -625,10 +627,19 @@ func (e *Engine) gatesBeforeConfirm(ctx context.Context, st *Status, s *Step, ac
 // reasonText refuses a reason with control characters (a line break, an
 // escape sequence): it is recorded and shown as one line of text.
 func reasonText(reason string) error {
-	if i := strings.IndexFunc(reason, func(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 }); i >= 0 {
-		return errkind.New(errkind.Invalid, "--reason holds a control character (%q); a reason is one line of text", reason[i:i+1])
+	if i := strings.IndexFunc(reason, invisible); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(reason[i:])
+		return errkind.New(errkind.Invalid, "--reason holds a control or formatting character (%U); a reason is one line of plain text", r)
 	}
 	return nil
+}
+
+// invisible reports a character a reason or an input must not hold: a
+// control character, or a formatting one (bidirectional overrides, zero
+// widths, line and paragraph separators) that makes the text read as
+// something else.
+func invisible(r rune) bool {
+	return r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 || unicode.Is(unicode.Cf, r) || r == 0x2028 || r == 0x2029
 }
 
 // checkInputs refuses input names and values a person could not have
@@ -640,8 +651,9 @@ func checkInputs(inputs map[string]string) error {
 		if k == "" || strings.Contains(k, "=") {
 			return errkind.New(errkind.Invalid, "--input %q: an input is NAME=VALUE with a name", k+"="+v)
 		}
-		if i := strings.IndexFunc(k+v, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
-			return errkind.New(errkind.Invalid, "--input %s: the value holds a control character (%q); inputs are one line of text", k, (k + v)[i:i+1])
+		if i := strings.IndexFunc(k+v, invisible); i >= 0 {
+			r, _ := utf8.DecodeRuneInString((k + v)[i:])
+			return errkind.New(errkind.Invalid, "--input %s: the value holds a control character (%U); inputs are one line of plain text", k, r)
 		}
 	}
 	return nil
@@ -740,6 +752,9 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) (*Stat
 		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "abort", nil, err)
 	}
 	err = e.storeTx(ctx, func(tx *sql.Tx) error {
+		if err := stillActive(ctx, tx, st); err != nil {
+			return err
+		}
 		now := e.now()
 		if _, err := tx.ExecContext(ctx, "UPDATE releases SET state = 'aborted', ended_at = ?, reason = ? WHERE id = ?", now, reason, st.ID); err != nil {
 			return err
@@ -853,6 +868,10 @@ func (e *Engine) append(ctx context.Context, tx *sql.Tx, releaseID int64, planID
 // slow signer cannot stall another person's runner.
 var errToSign = errors.New("entries to sign before they are written")
 
+// maxSigning bounds how long an action's entries may take to be signed
+// (a person at an agent's prompt, other writers moving the log).
+const maxSigning = 2 * time.Minute
+
 // presig is an entry's signature made before its transaction: the
 // statement holds the entry as it will be written.
 type presig struct {
@@ -901,14 +920,21 @@ type toSign struct {
 // times at most: each time another process wrote to the plan's log
 // meanwhile, the entries are signed again after the new history).
 func (e *Engine) storeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	began := time.Now()
 	for attempt := 0; ; attempt++ {
 		e.toSign = nil
 		err := e.Store.Tx(ctx, fn)
 		if !errors.Is(err, errToSign) {
 			return err
 		}
-		if attempt == 8 {
-			return errkind.New(errkind.Conflict, "the audit log kept growing while this action's entries were signed; run it again")
+		// An entry is dated when it was first tried: one whose signing
+		// took long would be written past what its gates checked (a
+		// window that closed meanwhile), so it is tried afresh.
+		if time.Since(began) > maxSigning {
+			return errkind.New(errkind.Conflict, "signing this action's entries took more than %s (or the audit log kept growing meanwhile): nothing was written; run it again", maxSigning)
+		}
+		if attempt > 0 && attempt%8 == 0 {
+			e.presigned = nil // dated too long ago: sign again with the time now
 		}
 		if e.presigned == nil {
 			e.presigned = map[string]presig{}

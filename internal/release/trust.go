@@ -227,7 +227,10 @@ func (e *Engine) checkState(ctx context.Context, st *Status) error {
 			!(en.Actor == workspace.ReservedActor && !verified) {
 			return tampered("%s acts on release %d of %s, whose manager is %s: only the manager's actions move a release", where, st.ID, st.Plan, manager)
 		}
-		if started && state != Active && en.Action != "interrupted" && en.Action != "unlock" && !strings.HasSuffix(en.Action, " refused") {
+		// After the release ended only entries about the plan may
+		// follow (a re-freeze or a gate override for the next start), and
+		// a runner's record of a step it stopped.
+		if started && state != Active && en.Action != "interrupted" && en.Action != "unlock" && en.Action != "rescope" && en.Action != "override-gate" && !strings.HasSuffix(en.Action, " refused") {
 			return tampered("%s comes after release %d of %s was %s", where, st.ID, st.Plan, state)
 		}
 		switch en.Action {

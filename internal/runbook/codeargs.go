@@ -41,6 +41,11 @@ var interpreters = []struct {
 	{regexp.MustCompile(`^(script|flock)$`), []string{"-c"}},
 	{regexp.MustCompile(`^(rsync)$`), []string{"-e", "--rsh"}},
 	{regexp.MustCompile(`^(find)$`), []string{"-exec", "-execdir", "-ok", "-okdir"}},
+	{regexp.MustCompile(`^(vim|nvim|vi|ex)$`), []string{"-c", "--cmd"}},
+	{regexp.MustCompile(`^(gdb)$`), []string{"-ex", "-eval-command"}},
+	{regexp.MustCompile(`^(npx|npm)$`), []string{"-c", "--call"}},
+	{regexp.MustCompile(`^(make|gmake)$`), []string{"-E", "--eval"}},
+	{regexp.MustCompile(`^(zip)$`), []string{"-TT", "--unzip-command"}},
 }
 
 // programFirst read their first plain argument as their program (unless
@@ -56,7 +61,8 @@ var valueOptions = map[string][]string{
 // codeOptions are options whose value, attached (--eval=X) or not, runs
 // as code.
 var codeOptions = []string{"--eval", "--expression", "--to-command", "--rsh", "--command", "--exec", "--execute",
-	"--print", "--use-compress-program", "--checkpoint-action", "--info-command", "--pager", "--editor", "--shell"}
+	"--print", "--use-compress-program", "--checkpoint-action", "--info-command", "--pager", "--editor", "--shell",
+	"-exec", "-toolexec", "--unzip-command"}
 
 // codeArgument says why argument i of a command's words is read as code
 // ("" when it is an ordinary argument). words are the command's words as
@@ -82,6 +88,13 @@ func codeArgument(words []string, dynamic []bool, i int) string {
 		}
 		if prev == "-c" && i >= 2 && path.Base(words[0]) == "git" {
 			return "a git setting given with -c, which may name a program to run"
+		}
+	}
+	if len(words) > 1 && path.Base(words[0]) == "git" {
+		for _, w := range words[1:i] {
+			if w == "config" {
+				return "a git setting, which may name a program to run"
+			}
 		}
 	}
 	// The command is the last word before i that names a program reading
@@ -112,15 +125,23 @@ func interpreterArg(name string, words []string, c, i int) string {
 		if !in.name.MatchString(name) {
 			continue
 		}
-		// The code follows a code flag (possibly bundled: -ec), after any
-		// options (--, -e, +e, -o NAME).
+		// The code attached to its flag: python3 -c'...', perl -e'...'.
+		if !shellNames.MatchString(name) {
+			for _, f := range in.flags {
+				if len(f) == 2 && strings.HasPrefix(words[i], f) && len(words[i]) > 2 && i > c {
+					return "the code " + name + " " + f + " runs"
+				}
+			}
+		}
+		// The code follows a code flag (possibly bundled: -ec, -ce),
+		// after any options (--, -e, +e, -o NAME, -O NAME).
 		for j := c + 1; j < i; j++ {
-			if !isCodeFlag(in.flags, words[j]) {
+			if !isCodeFlag(in.flags, words[j]) && !(shellNames.MatchString(name) && shellBundle(words[j])) {
 				continue
 			}
 			k := j + 1
 			for k < i && (strings.HasPrefix(words[k], "-") || strings.HasPrefix(words[k], "+")) {
-				if words[k] == "-o" || words[k] == "+o" {
+				if words[k] == "-o" || words[k] == "+o" || words[k] == "-O" || words[k] == "+O" {
 					k++
 				}
 				k++
@@ -133,10 +154,14 @@ func interpreterArg(name string, words []string, c, i int) string {
 	}
 	if programFirst.MatchString(name) {
 		takes := valueOptions[name]
+		programFile := false
 		for j := c + 1; j <= i; j++ {
 			switch wj := words[j]; {
 			case wj == "-f" || wj == "--file" || wj == "--from-file" || strings.HasPrefix(wj, "--file="):
-				return "" // the program is a file
+				programFile = true // the program is a file; -e may still add code
+				if !strings.Contains(wj, "=") {
+					j++
+				}
 			case wj == "-e" || wj == "--expression":
 				if j+1 == i {
 					return "the code " + name + " " + wj + " runs"
@@ -149,10 +174,12 @@ func interpreterArg(name string, words []string, c, i int) string {
 				j++
 			case strings.HasPrefix(wj, "-") && wj != "-":
 			default:
-				if j == i {
+				if j == i && !programFile {
 					return "the program " + name + " runs"
 				}
-				return ""
+				if !programFile {
+					return ""
+				}
 			}
 		}
 	}
@@ -173,14 +200,25 @@ func readsStdinAsCode(words []string) (string, bool) {
 				continue
 			}
 			plain := false
-			for _, w := range words[c+1:] {
-				if w == "-s" {
+			rest := words[c+1:]
+			for j := 0; j < len(rest); j++ {
+				w := rest[j]
+				if w == "-s" || w == "-" || w == "/dev/stdin" || w == "/dev/fd/0" {
 					return name, true
 				}
-				if isCodeFlag(in.flags, w) {
+				if isCodeFlag(in.flags, w) || shellNames.MatchString(name) && shellBundle(w) {
+					// xargs ... sh -c with nothing after -c: the input
+					// becomes the code.
+					if j == len(rest)-1 && c > 0 && path.Base(words[0]) == "xargs" {
+						return "xargs " + name, true
+					}
 					return "", false
 				}
-				if !strings.HasPrefix(w, "-") {
+				if w == "-o" || w == "+o" || w == "-O" || w == "+O" {
+					j++
+					continue
+				}
+				if !strings.HasPrefix(w, "-") && !strings.HasPrefix(w, "+") {
 					plain = true
 				}
 			}
@@ -188,6 +226,12 @@ func readsStdinAsCode(words []string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// shellBundle reports a bundle of a shell's one-letter options that
+// holds c (-ce, -xc, -ec): the command string follows.
+func shellBundle(w string) bool {
+	return len(w) > 2 && w[0] == '-' && w[1] != '-' && strings.Contains(w[1:], "c") && !strings.ContainsAny(w, "=/")
 }
 
 func contains(list []string, w string) bool {

@@ -144,6 +144,17 @@ func TestTemplateInsideShellQuotes(t *testing.T) {
 		`echo {{.Version}} | sh deploy.sh`:          "",
 		`awk -f prog.awk {{.Ref}}`:                  "",
 		`deploy --version={{.Version}}`:             "",
+		`sh -ce {{.Inputs.v}}`:                      "{{.Inputs.v}} is the code sh -ce runs",
+		`bash -c -O extglob {{.Inputs.v}}`:          "{{.Inputs.v}} is the code bash -c runs",
+		`python3 -c{{.Inputs.v}}`:                   "{{.Inputs.v}} is the code python3 -c runs",
+		`printf %s {{.Inputs.v}} | xargs -0 sh -c`:  "{{.Inputs.v}} is piped into xargs sh, which reads its input as code",
+		`printf %s {{.Inputs.v}} | sh /dev/stdin`:   "{{.Inputs.v}} is piped into sh, which reads its input as code",
+		`printf %s {{.Inputs.v}} | sh -o errexit`:   "{{.Inputs.v}} is piped into sh, which reads its input as code",
+		`sed -f /dev/null -e {{.Inputs.v}} f`:       "{{.Inputs.v}} is the code sed -e runs",
+		`git config core.pager {{.Inputs.v}}`:       "{{.Inputs.v}} is a git setting",
+		`go test -exec={{.Inputs.v}} ./...`:         "{{.Inputs.v}} is the value of -exec",
+		`vim -c {{.Inputs.v}} f`:                    "{{.Inputs.v}} is the code vim -c runs",
+		`sh -e deploy.sh {{.Version}}`:              "",
 		`awk '{print $1}' {{.Ref}}`:                 "",
 	} {
 		doc := "release:\n  steps:\n    - name: Deploy\n      manual: d '{{.Version}}'\n      inputs: [v]\n    - name: Run\n      run: |\n        " + cmd + "\n"

@@ -48,6 +48,11 @@ type baseRelease struct {
 	version, commit string // "" when there is none
 	none            string // then: why, for a note
 	note            string // how the release was chosen, when unusual
+	// other is a release below the proposal tagged off the head's
+	// history and higher than version: its users upgrade from it too,
+	// so the head is compared with it as well and the stricter verdict
+	// stands.
+	other *baseRelease
 }
 
 // bases picks the release each module is compared with. proposals are
@@ -158,8 +163,17 @@ func (c *checker) bases(given string, mods []apiModule, headCommit string, headT
 				}
 			}
 			if other, _ := releaseBelow(all, m.Dir, at); other != "" && (v == "" || modsemver.Compare(other, v) > 0) {
-				note = fmt.Sprintf("%s is not in the head's history, but it is the highest release below %s: its users upgrade from it, so %s is compared with it", scan.TagName(m.Dir, other), at, m.Name)
-				v = other
+				if v == "" {
+					note = fmt.Sprintf("%s is not in the head's history, but it is the highest release below %s: its users upgrade from it, so %s is compared with it", scan.TagName(m.Dir, other), at, m.Name)
+					v = other
+				} else {
+					o, err := c.release(m.Dir, other)
+					if err != nil {
+						return nil, err
+					}
+					o.note = fmt.Sprintf("%s is not in the head's history, but it is a release below %s: its users upgrade from it too, and compared with it %s needs more", scan.TagName(m.Dir, other), at, m.Name)
+					out[i].other = &o
+				}
 			}
 			if v == "" {
 				out[i].none = fmt.Sprintf("no release of %s below %s: every exported identifier counts as added", m.Name, at)
@@ -170,9 +184,11 @@ func (c *checker) bases(given string, mods []apiModule, headCommit string, headT
 			out[i].none = "no release tag yet: every exported identifier counts as added; tag a first release (" + scan.TagName(m.Dir, "v0.1.0") + ")"
 			continue
 		}
+		other := out[i].other
 		if out[i], err = c.release(m.Dir, v); err != nil {
 			return nil, err
 		}
+		out[i].other = other
 		if note != "" {
 			out[i].note = note
 		}

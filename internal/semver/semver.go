@@ -216,6 +216,20 @@ func Check(ctx context.Context, g *graph.Workspace, opt Options) (*Report, error
 		}
 		mr.Proposed = proposals[i]
 		decide(&mr, base)
+		if o := bases[i].other; o != nil && mr.OK {
+			// Also compared with the release off the head's history:
+			// when that needs more, it is the verdict.
+			alt := Module{Repo: mr.Repo, Module: mr.Module, Dir: m.Dir, Head: head, HeadCommit: headCommit, Changes: []Change{},
+				Base: o.version, BaseCommit: o.commit, Proposed: proposals[i]}
+			if err := c.compare(&alt, m, o.commit, headCommit); err != nil {
+				return nil, err
+			}
+			decide(&alt, o.version)
+			if !alt.OK {
+				alt.Notes = append([]string{o.note}, alt.Notes...)
+				mr = alt
+			}
+		}
 		if err := c.checkReleased(&mr); err != nil {
 			return nil, err
 		}
