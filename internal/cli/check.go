@@ -55,7 +55,13 @@ Exit codes: 0 no problem; 2 problems (listed); 3 a repository could not be read.
 			ws, err := a.loadWorkspace()
 			if err != nil {
 				if asJSON && errkind.Of(err) == errkind.Invalid {
-					rep := checkReport{SchemaVersion: 1, Problems: []checkProblem{{File: a.workspaceFile, Message: err.Error()}}}
+					file := a.workspaceFile
+					if file == "" {
+						if wd, werr := os.Getwd(); werr == nil {
+							file, _ = workspace.Find(wd)
+						}
+					}
+					rep := checkReport{SchemaVersion: 1, Workspace: file, RepoConfigs: []string{}, Plans: []string{}, Problems: []checkProblem{{File: file, Message: err.Error()}}}
 					if jerr := report.JSON(a.stdout, rep); jerr != nil {
 						return jerr
 					}

@@ -258,6 +258,9 @@ could not run, or a downstream could not be verified); 4 a release waits
 	root.Version = v
 	root.SetVersionTemplate("cascade {{.Version}}\n")
 	root.SetHelpCommand(a.helpCommand())
+	// cobra adds `completion` when it runs: added now, its unknown shells
+	// are refused like any unknown subcommand.
+	root.InitDefaultCompletionCmd()
 	refuseUnknownSubcommands(root)
 	a.registerCompletions(root)
 	return root

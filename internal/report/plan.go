@@ -68,6 +68,12 @@ func PlanText(w io.Writer, p *plan.Plan, loc *time.Location) error {
 		}
 		fmt.Fprintf(w, "  %-12s %-4s %s\n", g.Name, status, g.Reason)
 	}
+	if len(p.Overrides) > 0 {
+		fmt.Fprintln(w, "\nGate overrides (a copy of the audit log's signed ones, which decide):")
+		for _, o := range p.Overrides {
+			fmt.Fprintf(w, "  %-12s by %s at %s: %s\n", o.Gate, o.By, Stamp(o.At, loc), o.Reason)
+		}
+	}
 	return nil
 }
 
