@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/cascade-dev/cascade/internal/runbook"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,12 +92,5 @@ func graphHint(out string) string {
 	return "cascade --workspace " + shellWord(out) + " graph"
 }
 
-// shellWord is s as one word of a POSIX shell command line: as it is
-// when it holds only characters no shell treats specially, else in
-// single quotes.
-func shellWord(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./@:+-=,%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+// shellWord is s as one word of a POSIX shell command line.
+func shellWord(s string) string { return runbook.Word(s) }

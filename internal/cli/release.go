@@ -154,17 +154,18 @@ func (a *app) withEngine(rf *releaseFlags, needGraph bool, action *act, fn func(
 // people), and the entries the action writes one by one are signed with
 // the same key. It returns the actor.
 func (a *app) signAs(e *release.Engine, ws *workspace.Workspace, key, planID, action string, args map[string]string) (string, error) {
-	if len(ws.People) > 0 && key == "" {
-		key = a.defaultSigningKey()
-	}
 	if len(ws.People) > 0 {
+		// A key given with --key is repeated in the commands this run
+		// suggests; one from the environment needs no repeating.
+		if key == "" {
+			key = a.defaultSigningKey()
+		} else if a.hintKey == "" {
+			a.hintKey = key
+		}
 		var err error
 		if args["head"], args["log"], err = e.Pin(a.ctx, planID); err != nil {
 			return "", err
 		}
-	}
-	if len(ws.People) > 0 && a.hintKey == "" && key != "" && key != a.defaultSigningKey() {
-		a.hintKey = key
 	}
 	sig, name, err := a.whoActs(ws, key, planID, action, args)
 	if err != nil {
@@ -181,8 +182,7 @@ func (a *app) signAs(e *release.Engine, ws *workspace.Workspace, key, planID, ac
 
 // withKey adds --key to the release and re-freeze commands text suggests
 // (cascade release next p, cascade plan rescope p ...) when this run was
-// signed with a --key the environment does not give by default: pasted,
-// they sign with the same key.
+// signed with --key: pasted, they sign with the same key.
 func (a *app) withKey(text string) string {
 	if a.hintKey == "" || text == "" {
 		return text

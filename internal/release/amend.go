@@ -76,10 +76,7 @@ func (e *Engine) Amend(ctx context.Context, planID, stepArg, actor string, input
 	}
 	raw, _ := json.Marshal(merged)
 	details := map[string]any{"step": s.Index, "name": s.Name, "repo": s.Repo, "old": old, "new": inputs, "reason": reason}
-	err = e.storeTx(ctx, func(tx *sql.Tx) error {
-		if err := stillActive(ctx, tx, st); err != nil {
-			return err
-		}
+	err = e.activeTx(ctx, st, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE steps SET inputs = ? WHERE release_id = ? AND idx = ?", string(raw), st.ID, s.Index); err != nil {
 			return err
 		}

@@ -108,10 +108,7 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 				stop.Until = next
 				details["until"] = next.UTC().Format(time.RFC3339)
 			}
-			err := e.tx(ctx, func(tx *sql.Tx) error {
-				if err := stillActive(ctx, tx, st); err != nil {
-					return err
-				}
+			err := e.activeTx(ctx, st, func(tx *sql.Tx) error {
 				return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "wait", details)
 			})
 			if err == nil {
@@ -128,10 +125,7 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 		} else {
 			msg += fmt.Sprintf("\nnothing ran; fix it, or as the release manager `cascade release override-gate %s %s --reason TEXT`", p.ID, g.Name)
 		}
-		err := e.tx(ctx, func(tx *sql.Tx) error {
-			if err := stillActive(ctx, tx, st); err != nil {
-				return err
-			}
+		err := e.activeTx(ctx, st, func(tx *sql.Tx) error {
 			return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 		})
 		if err == nil {

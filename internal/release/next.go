@@ -155,10 +155,7 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 // not match the plan (recorded as held): nothing runs.
 func (e *Engine) holdTampered(ctx context.Context, p *plan.Plan, st *Status, s *Step, actor, why string) (Stop, error) {
 	details := map[string]any{"step": s.Index, "name": s.Name, "reason": why}
-	err := e.tx(ctx, func(tx *sql.Tx) error {
-		if err := stillActive(ctx, tx, st); err != nil {
-			return err
-		}
+	err := e.activeTx(ctx, st, func(tx *sql.Tx) error {
 		return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 	})
 	if err == nil {
@@ -290,12 +287,7 @@ func commandText(c sandbox.Cmd) string {
 	}
 	words := make([]string, len(c.Args))
 	for i, a := range c.Args {
-		words[i] = a
-		if a == "" || strings.ContainsFunc(a, func(r rune) bool {
-			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:@,+%", r))
-		}) {
-			words[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
+		words[i] = runbook.Word(a)
 	}
 	return strings.Join(words, " ")
 }

@@ -416,10 +416,7 @@ func FindStep(st *Status, arg string) (*Step, error) {
 
 // transition changes a step's state in one transaction with its audit entry.
 func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []string, to, actor, action string, details map[string]any, set func(tx *sql.Tx) error) error {
-	err := e.tx(ctx, func(tx *sql.Tx) error {
-		if err := stillActive(ctx, tx, st); err != nil {
-			return err
-		}
+	err := e.activeTx(ctx, st, func(tx *sql.Tx) error {
 		var cur string
 		if err := tx.QueryRowContext(ctx, "SELECT state FROM steps WHERE release_id = ? AND idx = ?", st.ID, s.Index).Scan(&cur); err != nil {
 			return err
@@ -459,8 +456,19 @@ func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []str
 	return e.recordHead(context.WithoutCancel(ctx), st.Plan) // the entry is committed: its head is written even if the runner is stopping
 }
 
-// stillActive refuses to write to release st once it is no longer
-// active (another process aborted or finished it since st was read).
+// activeTx is tx for a write to release st: it is refused once the
+// release is no longer active (another process aborted or finished it
+// since st was read).
+func (e *Engine) activeTx(ctx context.Context, st *Status, fn func(tx *sql.Tx) error) error {
+	return e.tx(ctx, func(tx *sql.Tx) error {
+		if err := stillActive(ctx, tx, st); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
+// stillActive refuses to write to release st once it is no longer active.
 func stillActive(ctx context.Context, tx *sql.Tx, st *Status) error {
 	var state string
 	if err := tx.QueryRowContext(ctx, "SELECT state FROM releases WHERE id = ?", st.ID).Scan(&state); err != nil {
@@ -751,10 +759,7 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) (*Stat
 	if err := requireManager(st, actor, "abort it"); err != nil {
 		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "abort", nil, err)
 	}
-	err = e.storeTx(ctx, func(tx *sql.Tx) error {
-		if err := stillActive(ctx, tx, st); err != nil {
-			return err
-		}
+	err = e.activeTx(ctx, st, func(tx *sql.Tx) error {
 		now := e.now()
 		if _, err := tx.ExecContext(ctx, "UPDATE releases SET state = 'aborted', ended_at = ?, reason = ? WHERE id = ?", now, reason, st.ID); err != nil {
 			return err

@@ -67,6 +67,21 @@ func signedWorld(t *testing.T) *world {
 	return w
 }
 
+// snapshot saves the world's database and plan file as they are now; the
+// function it returns puts them back.
+func (w *world) snapshot() func() {
+	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
+	planPath := filepath.Join(w.dir, "plans", "p.yaml")
+	savedDB, _ := os.ReadFile(dbPath)
+	savedPlan, _ := os.ReadFile(planPath)
+	return func() {
+		os.WriteFile(dbPath, savedDB, 0o644)
+		os.Remove(dbPath + "-wal")
+		os.Remove(dbPath + "-shm")
+		os.WriteFile(planPath, savedPlan, 0o644)
+	}
+}
+
 // sql runs statements on the world's database, as anyone who can write
 // the file could.
 func (w *world) sql(stmts ...string) {
@@ -192,16 +207,7 @@ func TestSignedHistoryIsPinned(t *testing.T) {
 	w.run(1, nil, "release", "next", "p", "--key", "alice")
 	w.run(1, nil, "release", "override", "p", "2", "--reason", "x", "--key", "bob")
 	w.run(0, nil, "release", "log", "p", "--verify")
-	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
-	planPath := filepath.Join(w.dir, "plans", "p.yaml")
-	savedDB, _ := os.ReadFile(dbPath)
-	savedPlan, _ := os.ReadFile(planPath)
-	restore := func() {
-		os.WriteFile(dbPath, savedDB, 0o644)
-		os.Remove(dbPath + "-wal")
-		os.Remove(dbPath + "-shm")
-		os.WriteFile(planPath, savedPlan, 0o644)
-	}
+	restore := w.snapshot()
 
 	// bob's refusals deleted.
 	w.sql(`DELETE FROM audit WHERE action LIKE '% refused'`)
@@ -324,16 +330,7 @@ func TestRunnerEntriesAreSigned(t *testing.T) {
 	w.run(0, nil, "release", "start", "p", "--key", "alice")
 	out := w.run(1, nil, "release", "next", "p", "--key", "alice")
 	wantIn(t, out, "step 2 (Health) failed")
-	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
-	planPath := filepath.Join(w.dir, "plans", "p.yaml")
-	savedDB, _ := os.ReadFile(dbPath)
-	savedPlan, _ := os.ReadFile(planPath)
-	restore := func() {
-		os.WriteFile(dbPath, savedDB, 0o644)
-		os.Remove(dbPath + "-wal")
-		os.Remove(dbPath + "-shm")
-		os.WriteFile(planPath, savedPlan, 0o644)
-	}
+	restore := w.snapshot()
 
 	// A retry "by cascade", unsigned, for the failed check.
 	w.sql(`INSERT INTO audit (seq, release_id, plan, at, actor, action, details, prev_hash, hash)
@@ -419,16 +416,7 @@ func TestOnlyTheManagersEntriesMoveARelease(t *testing.T) {
 	out := w.run(1, nil, "release", "next", "p", "--key", "alice")
 	wantIn(t, out, "step 2 (Health) failed")
 	w.run(1, nil, "release", "override", "p", "2", "--reason", "bob says fine", "--key", "bob")
-	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
-	planPath := filepath.Join(w.dir, "plans", "p.yaml")
-	savedDB, _ := os.ReadFile(dbPath)
-	savedPlan, _ := os.ReadFile(planPath)
-	restore := func() {
-		os.WriteFile(dbPath, savedDB, 0o644)
-		os.Remove(dbPath + "-wal")
-		os.Remove(dbPath + "-shm")
-		os.WriteFile(planPath, savedPlan, 0o644)
-	}
+	restore := w.snapshot()
 
 	w.appendSigned("bob", "override", map[string]string{"step": "2", "reason": "bob says fine"}, "override",
 		map[string]any{"step": 2, "name": "Health", "repo": "svc", "state": "overridden", "reason": "bob says fine"})

@@ -3,7 +3,6 @@ package release
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -24,9 +23,6 @@ type Effect struct {
 	Undo string `json:"undo"`
 }
 
-// plainWord is a version a shell reads as one word as it is.
-var plainWord = regexp.MustCompile(`^[A-Za-z0-9._+/][A-Za-z0-9._+/-]*$`)
-
 // WhatItDid lists what the release st did to the world.
 func WhatItDid(st *Status) []Effect {
 	var out []Effect
@@ -42,14 +38,7 @@ func WhatItDid(st *Status) []Effect {
 		case s.State != Succeeded:
 			continue
 		case s.Kind == Tag:
-			v := s.data.Version
-			if !plainWord.MatchString(v) {
-				if q, err := runbook.Quote(v); err == nil {
-					v = q
-				} else {
-					v = fmt.Sprintf("%q", v)
-				}
-			}
+			v := runbook.Word(s.data.Version)
 			d.What = fmt.Sprintf("tagged %s %s at %.12s", s.Repo, s.data.Version, s.data.Commit)
 			d.Undo = fmt.Sprintf("if no one has fetched it: git tag -d %s in %s, and git push origin --delete %s where it was pushed; otherwise leave it and release a new version", v, s.Repo, v)
 		case s.Kind == Run:

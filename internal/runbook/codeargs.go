@@ -3,6 +3,7 @@ package runbook
 import (
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -167,7 +168,7 @@ func interpreterArg(name string, words []string, c, i int) string {
 					return "the code " + name + " " + wj + " runs"
 				}
 				j++
-			case contains(takes, wj):
+			case slices.Contains(takes, wj):
 				if wj == "--arg" || wj == "--argjson" || wj == "--slurpfile" || wj == "--rawfile" {
 					j++
 				}
@@ -232,15 +233,6 @@ func readsStdinAsCode(words []string) (string, bool) {
 // holds c (-ce, -xc, -ec): the command string follows.
 func shellBundle(w string) bool {
 	return len(w) > 2 && w[0] == '-' && w[1] != '-' && strings.Contains(w[1:], "c") && !strings.ContainsAny(w, "=/")
-}
-
-func contains(list []string, w string) bool {
-	for _, x := range list {
-		if x == w {
-			return true
-		}
-	}
-	return false
 }
 
 func isCodeFlag(flags []string, w string) bool {

@@ -176,6 +176,16 @@ func Quote(v string) (string, error) {
 	return "'" + strings.ReplaceAll(v, "'", `'\''`) + "'", nil
 }
 
+// Word is s as one word of a POSIX shell command line, for a person to
+// read or paste: as it is when it holds only characters no shell treats
+// specially, else in single quotes.
+func Word(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./@:+-=,%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // Argv renders a command given as a list: each element is one argument,
 // whatever its value holds; no shell runs it.
 func Argv(argv []string, d Data) ([]string, error) {
