@@ -2,13 +2,13 @@ package release
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/store"
 )
 
 // Amend corrects inputs given at a confirmed manual step, with a reason:
@@ -76,7 +76,7 @@ func (e *Engine) Amend(ctx context.Context, planID, stepArg, actor string, input
 	}
 	raw, _ := json.Marshal(merged)
 	details := map[string]any{"step": s.Index, "name": s.Name, "repo": s.Repo, "old": old, "new": inputs, "reason": reason}
-	err = e.activeTx(ctx, st, func(tx *sql.Tx) error {
+	err = e.activeTx(ctx, st, func(tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE steps SET inputs = ? WHERE release_id = ? AND idx = ?", string(raw), st.ID, s.Index); err != nil {
 			return err
 		}

@@ -23,7 +23,7 @@ func (e *Engine) refuse(ctx context.Context, releaseID int64, planID, actor, act
 	}
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	details["refused"] = msg
-	aerr := e.storeTx(ctx, func(tx *sql.Tx) error {
+	aerr := e.storeTx(ctx, func(tx *store.Tx) error {
 		return e.append(ctx, tx, releaseID, planID, e.now(), actor, action+" refused", details)
 	})
 	if aerr != nil {
@@ -108,7 +108,7 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 				stop.Until = next
 				details["until"] = next.UTC().Format(time.RFC3339)
 			}
-			err := e.activeTx(ctx, st, func(tx *sql.Tx) error {
+			err := e.activeTx(ctx, st, func(tx *store.Tx) error {
 				return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "wait", details)
 			})
 			if err == nil {
@@ -125,7 +125,7 @@ func (e *Engine) recheck(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 		} else {
 			msg += fmt.Sprintf("\nnothing ran; fix it, or as the release manager `cascade release override-gate %s %s --reason TEXT`", p.ID, g.Name)
 		}
-		err := e.activeTx(ctx, st, func(tx *sql.Tx) error {
+		err := e.activeTx(ctx, st, func(tx *store.Tx) error {
 			return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 		})
 		if err == nil {
@@ -240,7 +240,7 @@ func (e *Engine) OverrideGate(ctx context.Context, p *plan.Plan, gate, actor, re
 	}
 	now := e.Now().UTC().Truncate(time.Second)
 	o := plan.GateOverride{Gate: gate, By: actor, At: now, Reason: reason, Heads: p.HeadsKey()}
-	err = e.storeTx(ctx, func(tx *sql.Tx) error {
+	err = e.storeTx(ctx, func(tx *store.Tx) error {
 		return e.append(ctx, tx, releaseID, p.ID, e.now(), actor, "override-gate", map[string]any{"gate": gate, "reason": reason, "heads": o.Heads})
 	})
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/store"
 )
 
 // DefaultLeaseTTL is how long a runner's lease on a release lasts without
@@ -217,8 +218,8 @@ func (e *Engine) held(ctx context.Context, q querier) error {
 // tx runs fn in one transaction that first checks, with held, that this
 // runner still holds its lease on an active release: a runner writes
 // nothing once the release was aborted or taken over.
-func (e *Engine) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return e.storeTx(ctx, func(tx *sql.Tx) error {
+func (e *Engine) tx(ctx context.Context, fn func(tx *store.Tx) error) error {
+	return e.storeTx(ctx, func(tx *store.Tx) error {
 		if err := e.held(ctx, tx); err != nil {
 			return err
 		}
@@ -241,7 +242,7 @@ func (e *Engine) acquireLease(ctx context.Context, st *Status, actor string) (co
 	ttl := e.leaseTTL()
 	token := newToken()
 	var took map[string]any
-	err := e.storeTx(ctx, func(tx *sql.Tx) error {
+	err := e.storeTx(ctx, func(tx *store.Tx) error {
 		var runner, expires, host, kernel, started sql.NullString
 		var pid sql.NullInt64
 		if err := tx.QueryRowContext(ctx, "SELECT runner, lease_expires, runner_host, runner_kernel, runner_pid, runner_started FROM releases WHERE id = ?", st.ID).Scan(&runner, &expires, &host, &kernel, &pid, &started); err != nil {
@@ -330,7 +331,7 @@ func (e *Engine) acquireLease(ctx context.Context, st *Status, actor string) (co
 			if time.Since(renewed) < ttl/3 {
 				continue
 			}
-			err := e.Store.Tx(runCtx, func(tx *sql.Tx) error {
+			err := e.Store.Tx(runCtx, func(tx *store.Tx) error {
 				res, err := tx.ExecContext(runCtx, "UPDATE releases SET lease_expires = ? WHERE id = ? AND lease_token = ?", e.Now().UTC().Add(ttl).Format(time.RFC3339Nano), st.ID, token)
 				if err != nil {
 					return err
@@ -358,7 +359,7 @@ func (e *Engine) acquireLease(ctx context.Context, st *Status, actor string) (co
 		cancel(nil)
 		e.lease = nil
 		bg := context.WithoutCancel(ctx)
-		_ = e.Store.Tx(bg, func(tx *sql.Tx) error {
+		_ = e.Store.Tx(bg, func(tx *store.Tx) error {
 			_, err := tx.ExecContext(bg, "UPDATE releases SET runner = NULL, lease_expires = NULL, lease_token = NULL, runner_host = NULL, runner_kernel = NULL, runner_pid = NULL, runner_started = NULL WHERE id = ? AND lease_token = ?", st.ID, token)
 			return err
 		})

@@ -3,7 +3,6 @@ package release
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/plan"
 	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/sandbox"
+	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/verify"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -155,7 +155,7 @@ func (e *Engine) next(ctx context.Context, p *plan.Plan, st *Status, actor strin
 // not match the plan (recorded as held): nothing runs.
 func (e *Engine) holdTampered(ctx context.Context, p *plan.Plan, st *Status, s *Step, actor, why string) (Stop, error) {
 	details := map[string]any{"step": s.Index, "name": s.Name, "reason": why}
-	err := e.activeTx(ctx, st, func(tx *sql.Tx) error {
+	err := e.activeTx(ctx, st, func(tx *store.Tx) error {
 		return e.append(ctx, tx, st.ID, st.Plan, e.now(), actor, "held", details)
 	})
 	if err == nil {
@@ -178,7 +178,7 @@ func inputsOf(st *Status) map[string]string {
 // execute runs one automated step: running (committed), the work, then
 // succeeded or failed (committed).
 func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step, d Data, actor string) error {
-	if err := e.transition(ctx, st, s, []string{Pending}, Running, actor, "step start", nil, func(tx *sql.Tx) error {
+	if err := e.transition(ctx, st, s, []string{Pending}, Running, actor, "step start", nil, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE steps SET runs = runs + 1 WHERE release_id = ? AND idx = ?", st.ID, s.Index)
 		return err
 	}); err != nil {
@@ -200,7 +200,7 @@ func (e *Engine) execute(ctx context.Context, p *plan.Plan, st *Status, s *Step,
 	}
 	kept := tail(output)
 	details := map[string]any{"exit": exit, "output_sha256": outputHash(kept)}
-	if err := e.transition(ctx, st, s, []string{Running}, to, actor, "step end", details, func(tx *sql.Tx) error {
+	if err := e.transition(ctx, st, s, []string{Running}, to, actor, "step end", details, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE steps SET output = ? WHERE release_id = ? AND idx = ?", kept, st.ID, s.Index)
 		return err
 	}); err != nil {
@@ -242,7 +242,7 @@ func (e *Engine) stopStep(ctx context.Context, st *Status, s *Step, stop *stoppe
 	}
 	kept := tail(output)
 	details := map[string]any{"note": note, "step": s.Index, "name": s.Name, "repo": s.Repo, "state": Interrupted, "output_sha256": outputHash(kept)}
-	err := e.storeTx(bg, func(tx *sql.Tx) error {
+	err := e.storeTx(bg, func(tx *store.Tx) error {
 		// Only while this runner still holds the lease, whatever the
 		// release's state, and only a step still running.
 		var token string

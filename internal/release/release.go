@@ -179,7 +179,7 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 		return nil, err
 	}
 	var id int64
-	err = e.storeTx(ctx, func(tx *sql.Tx) error {
+	err = e.storeTx(ctx, func(tx *store.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM releases WHERE plan = ? AND state = 'active'", p.ID).Scan(&n); err != nil {
 			return err
@@ -201,11 +201,7 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 			}
 		}
 		now := e.now()
-		res, err := tx.ExecContext(ctx, "INSERT INTO releases (plan, state, manager, started_at) VALUES (?, 'active', ?, ?)", p.ID, p.Manager, now)
-		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, "INSERT INTO releases (plan, state, manager, started_at) VALUES (?, 'active', ?, ?) RETURNING id", p.ID, p.Manager, now).Scan(&id); err != nil {
 			return err
 		}
 		for i, r := range rows {
@@ -415,8 +411,8 @@ func FindStep(st *Status, arg string) (*Step, error) {
 }
 
 // transition changes a step's state in one transaction with its audit entry.
-func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []string, to, actor, action string, details map[string]any, set func(tx *sql.Tx) error) error {
-	err := e.activeTx(ctx, st, func(tx *sql.Tx) error {
+func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []string, to, actor, action string, details map[string]any, set func(tx *store.Tx) error) error {
+	err := e.activeTx(ctx, st, func(tx *store.Tx) error {
 		var cur string
 		if err := tx.QueryRowContext(ctx, "SELECT state FROM steps WHERE release_id = ? AND idx = ?", st.ID, s.Index).Scan(&cur); err != nil {
 			return err
@@ -459,8 +455,8 @@ func (e *Engine) transition(ctx context.Context, st *Status, s *Step, from []str
 // activeTx is tx for a write to release st: it is refused once the
 // release is no longer active (another process aborted or finished it
 // since st was read).
-func (e *Engine) activeTx(ctx context.Context, st *Status, fn func(tx *sql.Tx) error) error {
-	return e.tx(ctx, func(tx *sql.Tx) error {
+func (e *Engine) activeTx(ctx context.Context, st *Status, fn func(tx *store.Tx) error) error {
+	return e.tx(ctx, func(tx *store.Tx) error {
 		if err := stillActive(ctx, tx, st); err != nil {
 			return err
 		}
@@ -469,7 +465,7 @@ func (e *Engine) activeTx(ctx context.Context, st *Status, fn func(tx *sql.Tx) e
 }
 
 // stillActive refuses to write to release st once it is no longer active.
-func stillActive(ctx context.Context, tx *sql.Tx, st *Status) error {
+func stillActive(ctx context.Context, tx *store.Tx, st *Status) error {
 	var state string
 	if err := tx.QueryRowContext(ctx, "SELECT state FROM releases WHERE id = ?", st.ID).Scan(&state); err != nil {
 		return err
@@ -559,7 +555,7 @@ func (e *Engine) Confirm(ctx context.Context, planID, stepArg, actor string, inp
 	}
 	raw, _ := json.Marshal(inputs)
 	details := map[string]any{"inputs": inputs}
-	err = e.transition(ctx, st, s, []string{Pending, Interrupted}, Succeeded, actor, "confirm", details, func(tx *sql.Tx) error {
+	err = e.transition(ctx, st, s, []string{Pending, Interrupted}, Succeeded, actor, "confirm", details, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE steps SET inputs = ? WHERE release_id = ? AND idx = ?", string(raw), st.ID, s.Index)
 		return err
 	})
@@ -759,7 +755,7 @@ func (e *Engine) Abort(ctx context.Context, planID, actor, reason string) (*Stat
 	if err := requireManager(st, actor, "abort it"); err != nil {
 		return nil, e.refuse(ctx, st.ID, st.Plan, actor, "abort", nil, err)
 	}
-	err = e.activeTx(ctx, st, func(tx *sql.Tx) error {
+	err = e.activeTx(ctx, st, func(tx *store.Tx) error {
 		now := e.now()
 		if _, err := tx.ExecContext(ctx, "UPDATE releases SET state = 'aborted', ended_at = ?, reason = ? WHERE id = ?", now, reason, st.ID); err != nil {
 			return err
@@ -784,7 +780,7 @@ func (e *Engine) Unlock(ctx context.Context, repo, actor, reason string) error {
 		return errkind.New(errkind.Invalid, "unlock needs --reason TEXT: it is recorded in the audit log")
 	}
 	var planID string
-	err := e.storeTx(ctx, func(tx *sql.Tx) error {
+	err := e.storeTx(ctx, func(tx *store.Tx) error {
 		var id int64
 		var holder string
 		err := tx.QueryRowContext(ctx, "SELECT release_id, plan, holder FROM locks WHERE repo = ?", repo).Scan(&id, &planID, &holder)
@@ -814,7 +810,7 @@ func (e *Engine) finishIfDone(ctx context.Context, planID, actor string) error {
 	if current(st) != nil || st.State != Active {
 		return nil
 	}
-	err = e.tx(ctx, func(tx *sql.Tx) error {
+	err = e.tx(ctx, func(tx *store.Tx) error {
 		now := e.now()
 		res, err := tx.ExecContext(ctx, "UPDATE releases SET state = 'done', ended_at = ? WHERE id = ? AND state = 'active'", now, st.ID)
 		if err != nil {
@@ -848,7 +844,7 @@ func (e *Engine) crashpoint(name string) {
 // and the hash of the plan's entry before it. So an entry says what
 // happened (a refusal cannot be renamed the action it refused), and
 // nothing between two entries can be removed.
-func (e *Engine) append(ctx context.Context, tx *sql.Tx, releaseID int64, planID, at, actor, action string, details map[string]any) error {
+func (e *Engine) append(ctx context.Context, tx *store.Tx, releaseID int64, planID, at, actor, action string, details map[string]any) error {
 	if e.Signature != nil && actor != workspace.ReservedActor {
 		if details == nil {
 			details = map[string]any{}
@@ -889,7 +885,7 @@ type presig struct {
 // kind, details, the plan's last entry and the log), or, when there is
 // none, the statement to sign is queued and errToSign rolls the
 // transaction back (storeTx signs it and runs the transaction again).
-func (e *Engine) presignedFor(ctx context.Context, tx *sql.Tx, planID, at, action string, details map[string]any) (presig, error) {
+func (e *Engine) presignedFor(ctx context.Context, tx *store.Tx, planID, at, action string, details map[string]any) (presig, error) {
 	var head, logID string
 	err := tx.QueryRowContext(ctx, "SELECT hash FROM audit WHERE plan = ? ORDER BY seq DESC LIMIT 1", planID).Scan(&head)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -924,7 +920,7 @@ type toSign struct {
 // sign, they are signed outside the transaction and fn runs again (a few
 // times at most: each time another process wrote to the plan's log
 // meanwhile, the entries are signed again after the new history).
-func (e *Engine) storeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (e *Engine) storeTx(ctx context.Context, fn func(tx *store.Tx) error) error {
 	began := time.Now()
 	for attempt := 0; ; attempt++ {
 		e.toSign = nil

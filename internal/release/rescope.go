@@ -2,7 +2,6 @@ package release
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -40,7 +39,7 @@ func (e *Engine) Rescope(ctx context.Context, p *plan.Plan, actor, reason string
 	for _, c := range p.Changes {
 		changes = append(changes, c.Repo+"@"+c.Head)
 	}
-	err = e.storeTx(ctx, func(tx *sql.Tx) error {
+	err = e.storeTx(ctx, func(tx *store.Tx) error {
 		return e.append(ctx, tx, releaseID, p.ID, e.now(), actor, "rescope", map[string]any{"heads": heads, "reason": reason, "changes": changes})
 	})
 	if err != nil {

@@ -2,7 +2,6 @@ package release_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -389,7 +388,7 @@ func (w *world) appendSigned(who, action string, args map[string]string, entry s
 		w.t.Fatal(err)
 	}
 	details["signed"], details["signature"] = sig.Statement, sig.Armored
-	if err := s.Tx(ctx, func(tx *sql.Tx) error { return store.Append(ctx, tx, 1, "p", at, who, entry, details) }); err != nil {
+	if err := s.Tx(ctx, func(tx *store.Tx) error { return store.Append(ctx, tx, 1, "p", at, who, entry, details) }); err != nil {
 		w.t.Fatal(err)
 	}
 	n, h, err := s.PlanHead(ctx, "p")

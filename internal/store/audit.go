@@ -29,7 +29,7 @@ func entryHash(e Entry) string {
 }
 
 // Append adds an entry to the audit log inside tx, chained to the last one.
-func Append(ctx context.Context, tx *sql.Tx, release int64, plan, at, actor, action string, details map[string]any) error {
+func Append(ctx context.Context, tx *Tx, release int64, plan, at, actor, action string, details map[string]any) error {
 	var seq int64
 	var prev string
 	err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)

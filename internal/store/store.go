@@ -1,10 +1,20 @@
-// Package store keeps cascade's durable state in SQLite (modernc.org/sqlite,
-// pure Go): releases, their steps, repo locks and the audit log. The
-// database runs in WAL mode with foreign keys on and synchronous=FULL;
-// migrations are embedded and applied when it opens. Every state change is
-// one transaction, begun with BEGIN IMMEDIATE so that concurrent cascade
-// processes wait for each other (up to the busy timeout) instead of failing
-// with SQLITE_BUSY when a reader upgrades to a writer.
+// Package store keeps cascade's durable state: releases, their steps,
+// repo locks and the audit log, in SQLite (modernc.org/sqlite, pure Go; the
+// default, a file beside cascade.yaml) or PostgreSQL (pgx).
+//
+// Both backends run the same SQL: the release engine writes its queries
+// once, with ? placeholders, and the store rebinds them for PostgreSQL
+// ($1, $2, ...). What differs between the two lives in a small dialect:
+// how a write transaction begins, how the schema version is kept, and the
+// migrations (embedded, one directory per backend, the same schema).
+//
+// Every state change is one transaction, and write transactions of all
+// cascade processes on one database run one at a time: SQLite begins them
+// IMMEDIATE (the write lock is taken at BEGIN, so a transaction that reads
+// and then writes never has to upgrade its lock); PostgreSQL takes one
+// transaction-level advisory lock first. Either way a second process waits
+// (up to BusyTimeout) and then reads what the first committed, so two
+// `release next` never both start the same step.
 package store
 
 import (
@@ -12,108 +22,87 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
+	"io/fs"
+	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
-
-	_ "modernc.org/sqlite"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // Store is an open database.
 type Store struct {
-	DB   *sql.DB
+	// DB runs statements outside a transaction (reads, mostly), with ?
+	// placeholders on either backend.
+	DB *DB
+	// Path names the database in messages: the SQLite file, or the
+	// PostgreSQL URL without its password.
 	Path string
+	d    dialect
 }
 
-// Open opens (creating if needed) the database at path and applies the
-// migrations. A database written by a newer cascade, or a file that is
-// not a cascade database, is an error, never reset.
-func Open(ctx context.Context, path string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
-	}
-	// SQLite answers "database is locked" at once, without its busy
-	// handler, while another connection switches a fresh file to WAL or
-	// recovers its log: such an open is tried again until BusyTimeout.
-	deadline := time.Now().Add(BusyTimeout)
-	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
-		s, err := open(ctx, path)
-		if err == nil || !isBusy(err) || time.Now().After(deadline) {
-			return s, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-	}
-}
-
-func open(ctx context.Context, path string) (*Store, error) {
-	db, err := sql.Open("sqlite", DSN(path))
-	if err != nil {
-		return nil, errkind.Wrap(errkind.Infra, err)
-	}
-	db.SetMaxOpenConns(1)
-	s := &Store{DB: db, Path: path}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		if isBusy(err) && errkind.Of(err) != errkind.Infra {
-			err = busyError(path, err)
-		}
-		return nil, err
-	}
-	return s, nil
-}
-
-// isBusy reports whether err is SQLite's "database is locked".
-func isBusy(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
-}
-
-// busyError is an open that found the database locked: an infrastructure
-// condition (another process holds it), not a corrupt file.
-func busyError(path string, err error) error {
-	return errkind.Wrap(errkind.Infra, fmt.Errorf("%s is locked by another cascade process: %w", path, err))
-}
+// Backend names the kind of database: "sqlite" or "postgres".
+func (s *Store) Backend() string { return s.d.name() }
 
 // BusyTimeout is how long a cascade process waits for another one's write
 // transaction before it gives up.
 const BusyTimeout = 30 * time.Second
 
-// DSN is the driver's data source name for the database at path. The busy
-// timeout is applied first (the driver runs it before every other pragma,
-// so even the switch to WAL on a fresh file waits rather than failing),
-// every transaction begins IMMEDIATE (it takes the write lock at BEGIN, so
-// a transaction that reads and then writes never has to upgrade its lock,
-// which SQLite refuses at once with SQLITE_BUSY), and commits are durable
-// (synchronous=FULL).
-func DSN(path string) string {
-	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Set("_txlock", "immediate")
-	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath(), RawQuery: q.Encode()}
-	return u.String()
+// dialect is what differs between the backends.
+type dialect interface {
+	name() string
+	// rebind turns the engine's ? placeholders into the backend's.
+	rebind(query string) string
+	// begin starts a write transaction: when it returns, no other cascade
+	// process writes to the database until this transaction ends.
+	begin(ctx context.Context, db *sql.DB) (*sql.Tx, error)
+	// busy reports an error of waiting too long for another writer.
+	busy(err error) bool
+	// version reads the schema version outside a transaction; an error
+	// here means the database cannot be read as a cascade database.
+	version(ctx context.Context, db *sql.DB) (int, error)
+	// lockedVersion reads it again inside the migration's transaction,
+	// with empty reporting whether the database holds no tables at all.
+	lockedVersion(ctx context.Context, tx *sql.Tx) (version int, empty bool, err error)
+	setVersion(ctx context.Context, tx *sql.Tx, version int) error
+	migrationDir() string
+}
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+
+// Open opens the database named by dbURL and applies the migrations:
+// "postgres://..." (or "postgresql://...") is a PostgreSQL database,
+// "sqlite:PATH" or a bare PATH a SQLite file (created, with its
+// directory, when missing). A database written by a newer cascade, or one
+// that is not a cascade database, is an error, never reset.
+func Open(ctx context.Context, dbURL string) (*Store, error) {
+	switch {
+	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
+		return openPostgres(ctx, dbURL)
+	case strings.HasPrefix(dbURL, "sqlite:"):
+		path := strings.TrimPrefix(dbURL, "sqlite:")
+		if path == "" {
+			return nil, errkind.New(errkind.Invalid, "--db %q names no file: write sqlite:PATH, a PATH, or postgres://USER@HOST/DATABASE", dbURL)
+		}
+		return openSQLite(ctx, path)
+	case schemeRE.MatchString(dbURL):
+		return nil, errkind.New(errkind.Invalid, "--db %q: cascade keeps its state in SQLite (sqlite:PATH, or a PATH) or PostgreSQL (postgres://USER@HOST/DATABASE), not %s", dbURL, dbURL[:strings.Index(dbURL, ":")])
+	case dbURL == "":
+		return nil, errkind.New(errkind.Invalid, "no database given: pass --db sqlite:PATH or postgres://USER@HOST/DATABASE")
+	}
+	return openSQLite(ctx, dbURL)
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.DB.Close() }
+func (s *Store) Close() error { return s.DB.db.Close() }
 
 func (s *Store) migrate(ctx context.Context) error {
-	entries, err := migrations.ReadDir("migrations")
+	dir := s.d.migrationDir()
+	entries, err := migrations.ReadDir(dir)
 	if err != nil {
 		return err
 	}
@@ -123,60 +112,60 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	latest := len(names)
-	var version int
-	if err := s.DB.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-		if isBusy(err) {
-			return busyError(s.Path, err)
-		}
-		return errkind.New(errkind.Invalid, "%s is not a cascade database (or it is corrupt): %v; move it aside, or pass --db another file", s.Path, err)
+	version, err := s.d.version(ctx, s.DB.db)
+	if err != nil {
+		return err
 	}
 	if version == latest {
 		return nil
 	}
-	// Migrate under the write lock (the transaction begins IMMEDIATE), and
-	// read the version again inside it: another process opening the same
-	// fresh database may have migrated it while this one waited.
-	return s.Tx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
-			return errkind.New(errkind.Invalid, "%s is not a cascade database (or it is corrupt): %v; move it aside, or pass --db another file", s.Path, err)
+	// Migrate inside a write transaction, and read the version again
+	// there: another process opening the same fresh database may have
+	// migrated it while this one waited.
+	return s.Tx(ctx, func(tx *Tx) error {
+		version, empty, err := s.d.lockedVersion(ctx, tx.tx)
+		if err != nil {
+			return err
 		}
 		if version > latest {
 			return errkind.New(errkind.Invalid, "%s was written by a newer cascade (schema %d, this one knows %d); upgrade cascade rather than risk the release state", s.Path, version, latest)
 		}
-		if version == 0 {
-			// A file that holds tables but no cascade schema version is someone else's.
-			var n int
-			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n); err != nil {
-				return errkind.New(errkind.Invalid, "%s is not a cascade database (or it is corrupt): %v", s.Path, err)
-			}
-			if n > 0 {
-				return errkind.New(errkind.Invalid, "%s holds tables but no cascade schema; it is not a cascade database", s.Path)
-			}
+		if version == 0 && !empty {
+			return errkind.New(errkind.Invalid, "%s holds tables but no cascade schema; it is not a cascade database", s.Path)
 		}
 		for i := version; i < latest; i++ {
-			data, err := migrations.ReadFile("migrations/" + names[i])
+			data, err := fs.ReadFile(migrations, dir+"/"+names[i])
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, string(data)); err != nil {
+			if _, err := tx.tx.ExecContext(ctx, string(data)); err != nil {
 				return errkind.Wrap(errkind.Infra, fmt.Errorf("migration %s: %w", names[i], err))
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(latest)); err != nil {
+		if err := s.d.setVersion(ctx, tx.tx, latest); err != nil {
 			return errkind.Wrap(errkind.Infra, err)
 		}
 		return nil
 	})
 }
 
-// Tx runs fn in one transaction.
-func (s *Store) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.DB.BeginTx(ctx, nil)
+// Tx runs fn in one write transaction: committed when fn returns nil,
+// rolled back otherwise. Write transactions of every process on the
+// database run one at a time (see the package comment); one that cannot
+// begin within BusyTimeout is an infrastructure error naming the database.
+func (s *Store) Tx(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := s.d.begin(ctx, s.DB.db)
 	if err != nil {
+		if s.d.busy(err) {
+			return busyError(s.Path, err)
+		}
 		return errkind.Wrap(errkind.Infra, err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(&Tx{tx: tx, d: s.d}); err != nil {
 		tx.Rollback()
+		if s.d.busy(err) && errkind.Of(err) != errkind.Infra {
+			return busyError(s.Path, err)
+		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -185,7 +174,99 @@ func (s *Store) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-// IsNotADatabase reports errors of a file that SQLite cannot read.
-func IsNotADatabase(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "not a database") || strings.Contains(err.Error(), "malformed"))
+// busyError is a wait for another writer that ran out: an infrastructure
+// condition (another process holds the database), not a corrupt one.
+func busyError(path string, err error) error {
+	return errkind.Wrap(errkind.Infra, fmt.Errorf("%s is locked by another cascade process: %w", path, err))
+}
+
+// DB runs statements outside a transaction. Queries use ? placeholders on
+// both backends.
+type DB struct {
+	db *sql.DB
+	d  dialect
+}
+
+func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return db.db.ExecContext(ctx, db.d.rebind(query), args...)
+}
+
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.db.QueryContext(ctx, db.d.rebind(query), args...)
+}
+
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.db.QueryRowContext(ctx, db.d.rebind(query), args...)
+}
+
+func (db *DB) Exec(query string, args ...any) (sql.Result, error) {
+	return db.ExecContext(context.Background(), query, args...)
+}
+
+func (db *DB) Query(query string, args ...any) (*sql.Rows, error) {
+	return db.QueryContext(context.Background(), query, args...)
+}
+
+func (db *DB) QueryRow(query string, args ...any) *sql.Row {
+	return db.QueryRowContext(context.Background(), query, args...)
+}
+
+// Conn is one connection of the pool, for tests that set a connection's
+// own options; its statements are not rebound.
+func (db *DB) Conn(ctx context.Context) (*sql.Conn, error) { return db.db.Conn(ctx) }
+
+// Tx is a write transaction (see Store.Tx). Queries use ? placeholders on
+// both backends.
+type Tx struct {
+	tx *sql.Tx
+	d  dialect
+}
+
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, tx.d.rebind(query), args...)
+}
+
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, tx.d.rebind(query), args...)
+}
+
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.d.rebind(query), args...)
+}
+
+// dollarPlaceholders rewrites each ? outside quotes and comments as $1,
+// $2, ... (PostgreSQL's placeholders).
+func dollarPlaceholders(query string) string {
+	if !strings.Contains(query, "?") {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := strings.IndexByte(query[i+1:], c)
+			if j < 0 {
+				b.WriteString(query[i:])
+				return b.String()
+			}
+			b.WriteString(query[i : i+j+2])
+			i += j + 1
+		case c == '-' && strings.HasPrefix(query[i:], "--"):
+			j := strings.IndexByte(query[i:], '\n')
+			if j < 0 {
+				b.WriteString(query[i:])
+				return b.String()
+			}
+			b.WriteString(query[i : i+j+1])
+			i += j
+		case c == '?':
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }

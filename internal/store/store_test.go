@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -34,7 +33,7 @@ func helper(path string) int {
 	}
 	defer s.Close()
 	for i := range n {
-		err := s.Tx(ctx, func(tx *sql.Tx) error {
+		err := s.Tx(ctx, func(tx *Tx) error {
 			return Append(ctx, tx, 0, "p", "2026-01-01T00:00:00Z", fmt.Sprint(os.Getpid()), "test", map[string]any{"i": i})
 		})
 		if err != nil {
