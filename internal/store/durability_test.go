@@ -1,9 +1,11 @@
-package store
+package store_test
 
 import (
 	"context"
 	"path/filepath"
 	"testing"
+
+	. "github.com/cascade-dev/cascade/internal/store"
 )
 
 // TestSynchronousFull: a committed release step must survive power loss,
