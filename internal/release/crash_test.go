@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +23,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/store/storetest"
 )
 
 // TestMain makes this test binary the cascade command when the crash tests
@@ -179,6 +180,11 @@ type world struct {
 	logs   string
 	points string
 	unsafe bool
+	// dbURL is the release state's database: .cascade/cascade.db, or
+	// with CASCADE_TEST_STORE=postgres a PostgreSQL database that every
+	// command taking --db is given (see storetest.FromEnv).
+	dbURL    string
+	postgres bool
 	// code is the exit code of the last run.
 	code int
 }
@@ -199,6 +205,7 @@ func newWorldWith(t *testing.T, bin, runbook string, unsafe bool) *world {
 	w := &world{t: t, bin: bin, dir: dir, logs: filepath.Join(dir, "logs"), points: filepath.Join(dir, "points"), unsafe: unsafe}
 	os.MkdirAll(w.logs, 0o755)
 	os.MkdirAll(w.points, 0o755)
+	w.dbURL, w.postgres = storetest.FromEnv(t, filepath.Join(dir, ".cascade", "cascade.db"))
 	ctx := context.Background()
 	g, err := gitrepo.Init(ctx, filepath.Join(dir, "svc"), "main", gitrepo.Author{Name: "T", Email: "t@example.com"})
 	if err != nil {
@@ -235,6 +242,7 @@ func (w *world) run(want int, env []string, args ...string) string {
 	if w.unsafe {
 		args = append(args[:len(args):len(args)], "--unsafe-sandbox")
 	}
+	args = w.withDB(args)
 	cmd := exec.Command(w.bin, args...)
 	cmd.Dir = w.dir
 	cmd.Env = append(os.Environ(), "CASCADE_TEST_AS_CLI=1", "USER=alice", "CASCADE_CACHE_DIR="+filepath.Join(w.dir, ".cache"), "CASCADE_TEST_CRASHPOINT_DIR="+w.points)
@@ -261,12 +269,43 @@ func (w *world) lines(step string) int {
 	return strings.Count(string(data), "\n")
 }
 
+// withDB adds --db to the commands that take it when the world's
+// database is not the default file.
+func (w *world) withDB(args []string) []string {
+	if !w.postgres || len(args) < 2 || slices.Contains(args, "--db") {
+		return args
+	}
+	if args[0] == "release" || args[0] == "plan" && args[1] == "rescope" {
+		return append(args[:len(args):len(args)], "--db", w.dbURL)
+	}
+	return args
+}
+
+// freshDB starts the world's release state over with an empty database.
+func (w *world) freshDB() {
+	if w.postgres {
+		w.dbURL = storetest.Postgres(w.t)
+		return
+	}
+	os.Remove(w.dbURL)
+	os.Remove(w.dbURL + "-wal")
+	os.Remove(w.dbURL + "-shm")
+}
+
+// sqliteOnly skips a test that copies the database file.
+func (w *world) sqliteOnly() {
+	if w.postgres {
+		w.t.Skip("copies the SQLite database file: runs with CASCADE_TEST_STORE=sqlite")
+	}
+}
+
 func (w *world) states() map[string]string {
-	db, err := sql.Open("sqlite", filepath.Join(w.dir, ".cascade", "cascade.db"))
+	s, err := store.Open(context.Background(), w.dbURL)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	defer db.Close()
+	defer s.Close()
+	db := s.DB
 	rows, err := db.Query("SELECT name, state FROM steps ORDER BY idx")
 	if err != nil {
 		w.t.Fatal(err)
@@ -400,7 +439,7 @@ func TestAuditTamperingIsDetected(t *testing.T) {
 	w := newWorld(t, bin)
 	w.run(0, nil, "release", "next", "p")
 	w.run(0, nil, "release", "log", "p", "--verify")
-	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
+	dbPath := w.dbURL
 	s, err := store.Open(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -436,6 +475,7 @@ func TestAuditTailAndSignedEdits(t *testing.T) {
 	}
 	bin := buildCascade(t)
 	w := newWorld(t, bin)
+	w.sqliteOnly()
 	ctx := context.Background()
 	pub, err := identity.GenerateKey(ctx, filepath.Join(w.dir, "alice"), "alice")
 	if err != nil {
@@ -444,9 +484,7 @@ func TestAuditTailAndSignedEdits(t *testing.T) {
 	ws, _ := os.ReadFile(filepath.Join(w.dir, "cascade.yaml"))
 	os.WriteFile(filepath.Join(w.dir, "cascade.yaml"), append(ws, []byte(fmt.Sprintf("people:\n  - name: alice\n    keys: [%q]\n", pub))...), 0o644)
 	// The release newWorld started is unsigned; abort it and start a signed one.
-	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db"))
-	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-wal"))
-	os.Remove(filepath.Join(w.dir, ".cascade", "cascade.db-shm"))
+	w.freshDB()
 	// The plan file's head names the removed database's log: a new plan.
 	os.Remove(filepath.Join(w.dir, "plans", "p.yaml"))
 	w.run(0, nil, "plan", "new", "p", "--title", "T", "--manager", "alice", "--change", "svc@main", "--version", "svc=v1.0.0")
@@ -542,7 +580,7 @@ func TestLeaseExpiryTakeover(t *testing.T) {
 		t.Skip("runs the real program")
 	}
 	w := newWorld(t, buildCascade(t))
-	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
+	dbPath := w.dbURL
 	set := func(expires time.Time) {
 		s, err := store.Open(context.Background(), dbPath)
 		if err != nil {

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/store/storetest"
 )
 
 // TestLeaseHeartbeat: while a runner holds a release, its heartbeat pushes
 // the lease's expiry forward; giving it back clears it.
 func TestLeaseHeartbeat(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	s, err := store.Open(ctx, testDB(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func TestLeaseHeartbeat(t *testing.T) {
 // itself writes while it runs, does not.
 func TestWatchStopsOnAbortAndTakeover(t *testing.T) {
 	ctx := context.Background()
-	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	s, err := store.Open(ctx, testDB(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,4 +106,11 @@ func TestWatchStopsOnAbortAndTakeover(t *testing.T) {
 	if st := cancelled(runCtx); st == nil || !st.lost || !strings.Contains(st.Error(), "lost its lease on the release of p (7@elsewhere holds it now)") {
 		t.Fatalf("a takeover: %v", st)
 	}
+}
+
+// testDB is a fresh database for a test of the engine alone: a SQLite file,
+// or a PostgreSQL database with CASCADE_TEST_STORE=postgres.
+func testDB(t *testing.T) string {
+	u, _ := storetest.FromEnv(t, filepath.Join(t.TempDir(), "c.db"))
+	return u
 }

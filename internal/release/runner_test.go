@@ -28,7 +28,7 @@ type runner struct {
 // start starts the binary in the background (see run).
 func (w *world) start(env []string, args ...string) *runner {
 	w.t.Helper()
-	cmd := exec.Command(w.bin, append(args, "--unsafe-sandbox")...)
+	cmd := exec.Command(w.bin, w.withDB(append(args, "--unsafe-sandbox"))...)
 	cmd.Dir = w.dir
 	cmd.Env = append(os.Environ(), "CASCADE_TEST_AS_CLI=1", "USER=alice", "CASCADE_CACHE_DIR="+filepath.Join(w.dir, ".cache"), "CASCADE_TEST_CRASHPOINT_DIR="+w.points)
 	cmd.Env = append(cmd.Env, env...)
@@ -96,7 +96,7 @@ func (w *world) until(r *runner, what string, cond func() bool) {
 
 func (w *world) db(query string, args ...any) {
 	w.t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(w.dir, ".cascade", "cascade.db"))
+	s, err := store.Open(context.Background(), w.dbURL)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func (w *world) db(query string, args ...any) {
 
 func (w *world) auditCount() int {
 	w.t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(w.dir, ".cascade", "cascade.db"))
+	s, err := store.Open(context.Background(), w.dbURL)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -61,6 +61,7 @@ func signedWorld(t *testing.T) *world {
 	w.git("commit", "-qam", "signed runbook")
 	// Start again from nothing: newWorld's release is unsigned.
 	os.RemoveAll(filepath.Join(w.dir, ".cascade"))
+	w.freshDB()
 	os.Remove(filepath.Join(w.dir, "plans", "p.yaml"))
 	w.run(0, nil, "plan", "new", "p", "--title", "T", "--manager", "alice", "--change", "svc@main", "--version", "svc=v1.1.0")
 	return w
@@ -69,6 +70,7 @@ func signedWorld(t *testing.T) *world {
 // snapshot saves the world's database and plan file as they are now; the
 // function it returns puts them back.
 func (w *world) snapshot() func() {
+	w.sqliteOnly()
 	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
 	planPath := filepath.Join(w.dir, "plans", "p.yaml")
 	savedDB, _ := os.ReadFile(dbPath)
@@ -85,7 +87,7 @@ func (w *world) snapshot() func() {
 // the file could.
 func (w *world) sql(stmts ...string) {
 	w.t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(w.dir, ".cascade", "cascade.db"))
+	s, err := store.Open(context.Background(), w.dbURL)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -102,7 +104,7 @@ func (w *world) sql(stmts ...string) {
 func (w *world) forge() {
 	w.t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, filepath.Join(w.dir, ".cascade", "cascade.db"))
+	s, err := store.Open(ctx, w.dbURL)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -367,7 +369,7 @@ func TestRunnerEntriesAreSigned(t *testing.T) {
 func (w *world) appendSigned(who, action string, args map[string]string, entry string, details map[string]any) {
 	w.t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, filepath.Join(w.dir, ".cascade", "cascade.db"))
+	s, err := store.Open(ctx, w.dbURL)
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -5,13 +5,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	. "github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/store"
 )
 
 // TestSynchronousFull: a committed release step must survive power loss,
 // so every connection runs with synchronous=FULL (2).
 func TestSynchronousFull(t *testing.T) {
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
+	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

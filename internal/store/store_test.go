@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	. "github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/store/storetest"
 )
 
@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 func helper(path string) int {
 	n, _ := strconv.Atoi(os.Getenv("CASCADE_STORE_WRITES"))
 	ctx := context.Background()
-	s, err := Open(ctx, path)
+	s, err := store.Open(ctx, path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		return 3
@@ -38,8 +38,8 @@ func helper(path string) int {
 	defer s.Close()
 	if os.Getenv("CASCADE_STORE_HANG") == "1" {
 		// Write inside a transaction, say so, and wait to be killed.
-		s.Tx(ctx, func(tx *Tx) error {
-			if err := Append(ctx, tx, 0, "p", "2026-01-01T00:00:00Z", "hung", "test", nil); err != nil {
+		s.Tx(ctx, func(tx *store.Tx) error {
+			if err := store.Append(ctx, tx, 0, "p", "2026-01-01T00:00:00Z", "hung", "test", nil); err != nil {
 				fmt.Fprintln(os.Stderr, "write:", err)
 				os.Exit(3)
 			}
@@ -50,8 +50,8 @@ func helper(path string) int {
 		return 3
 	}
 	for i := range n {
-		err := s.Tx(ctx, func(tx *Tx) error {
-			return Append(ctx, tx, 0, "p", "2026-01-01T00:00:00Z", fmt.Sprint(os.Getpid()), "test", map[string]any{"i": i})
+		err := s.Tx(ctx, func(tx *store.Tx) error {
+			return store.Append(ctx, tx, 0, "p", "2026-01-01T00:00:00Z", fmt.Sprint(os.Getpid()), "test", map[string]any{"i": i})
 		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "write:", err)
@@ -168,8 +168,8 @@ func TestKilledWriter(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			began := time.Now()
-			err = s.Tx(ctx, func(tx *Tx) error {
-				return Append(ctx, tx, 0, "p", "2026-01-01T00:00:00Z", "next", "test", nil)
+			err = s.Tx(ctx, func(tx *store.Tx) error {
+				return store.Append(ctx, tx, 0, "p", "2026-01-01T00:00:00Z", "next", "test", nil)
 			})
 			if err != nil {
 				t.Fatalf("writing after the killed writer: %v", err)
@@ -189,7 +189,7 @@ func TestKilledWriter(t *testing.T) {
 }
 
 func TestDSNSettings(t *testing.T) {
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "a b#c?d.db"))
+	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "a b#c?d.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

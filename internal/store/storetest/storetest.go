@@ -116,3 +116,20 @@ func Raw(t testing.TB, dbURL string) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// FromEnv is the database a test of the packages above the store keeps its
+// state in: the SQLite file at sqlitePath, or, when CASCADE_TEST_STORE is
+// "postgres", a fresh PostgreSQL database (see Postgres). It reports
+// whether that is PostgreSQL, which callers pass to cascade with --db.
+func FromEnv(t testing.TB, sqlitePath string) (dbURL string, postgres bool) {
+	t.Helper()
+	switch v := os.Getenv("CASCADE_TEST_STORE"); v {
+	case "", "sqlite":
+		return sqlitePath, false
+	case "postgres":
+		return Postgres(t), true
+	default:
+		t.Fatalf("CASCADE_TEST_STORE=%q: want sqlite or postgres", v)
+	}
+	return "", false
+}
