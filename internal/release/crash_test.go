@@ -75,7 +75,11 @@ func abortHook(name string) {
 	if seen != n {
 		return
 	}
-	cmd := exec.Command(os.Args[0], "release", "abort", "p", "--reason", "aborted at "+want)
+	args := []string{"release", "abort", "p", "--reason", "aborted at " + want}
+	if i := slices.Index(os.Args, "--db"); i > 0 && i+1 < len(os.Args) {
+		args = append(args, os.Args[i:i+2]...)
+	}
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "CASCADE_TEST_ABORTPOINT=")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "abort hook: %v\n%s", err, out)

@@ -201,7 +201,11 @@ func (e *Engine) Start(ctx context.Context, p *plan.Plan, actor string) (*Status
 			}
 		}
 		now := e.now()
-		if err := tx.QueryRowContext(ctx, "INSERT INTO releases (plan, state, manager, started_at) VALUES (?, 'active', ?, ?) RETURNING id", p.ID, p.Manager, now).Scan(&id); err != nil {
+		// Release ids count up from 1 without gaps on either backend (a
+		// sequence would skip the ids of rolled-back starts, such as the
+		// pass that prepares a start's signature): write transactions run
+		// one at a time, so max + 1 is free.
+		if err := tx.QueryRowContext(ctx, "INSERT INTO releases (id, plan, state, manager, started_at) VALUES ((SELECT coalesce(max(id), 0) + 1 FROM releases), ?, 'active', ?, ?) RETURNING id", p.ID, p.Manager, now).Scan(&id); err != nil {
 			return err
 		}
 		for i, r := range rows {
