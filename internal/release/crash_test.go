@@ -296,13 +296,6 @@ func (w *world) freshDB() {
 	os.Remove(w.dbURL + "-shm")
 }
 
-// sqliteOnly skips a test that copies the database file.
-func (w *world) sqliteOnly() {
-	if w.postgres {
-		w.t.Skip("copies the SQLite database file: runs with CASCADE_TEST_STORE=sqlite")
-	}
-}
-
 func (w *world) states() map[string]string {
 	s, err := store.Open(context.Background(), w.dbURL)
 	if err != nil {
@@ -479,7 +472,6 @@ func TestAuditTailAndSignedEdits(t *testing.T) {
 	}
 	bin := buildCascade(t)
 	w := newWorld(t, bin)
-	w.sqliteOnly()
 	ctx := context.Background()
 	pub, err := identity.GenerateKey(ctx, filepath.Join(w.dir, "alice"), "alice")
 	if err != nil {
@@ -497,8 +489,7 @@ func TestAuditTailAndSignedEdits(t *testing.T) {
 	afterStart, _ := os.ReadFile(planPath)
 	w.run(0, nil, "release", "next", "p", "--key", "alice")
 	w.run(0, nil, "release", "log", "p", "--verify")
-	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
-	saved, _ := os.ReadFile(dbPath)
+	restore := w.snapshot()
 	current, _ := os.ReadFile(planPath)
 
 	// Without a head that covers the whole log, a deleted tail could not
@@ -524,7 +515,7 @@ func TestAuditTailAndSignedEdits(t *testing.T) {
 	w.run(0, nil, "release", "log", "p", "--verify")
 
 	// Delete the last three entries (the last step's end and the done).
-	s, err := store.Open(ctx, dbPath)
+	s, err := store.Open(ctx, w.dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,10 +527,8 @@ func TestAuditTailAndSignedEdits(t *testing.T) {
 	}
 
 	// Edit the signed start entry (who started it) and recompute every hash.
-	os.WriteFile(dbPath, saved, 0o644)
-	os.Remove(dbPath + "-wal")
-	os.Remove(dbPath + "-shm")
-	s, err = store.Open(ctx, dbPath)
+	restore()
+	s, err = store.Open(ctx, w.dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/plan"
 	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/store/storetest"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
@@ -70,7 +71,15 @@ func signedWorld(t *testing.T) *world {
 // snapshot saves the world's database and plan file as they are now; the
 // function it returns puts them back.
 func (w *world) snapshot() func() {
-	w.sqliteOnly()
+	if w.postgres {
+		saved := storetest.Copy(w.t, w.dbURL)
+		planPath := filepath.Join(w.dir, "plans", "p.yaml")
+		savedPlan, _ := os.ReadFile(planPath)
+		return func() {
+			w.dbURL = storetest.Copy(w.t, saved)
+			os.WriteFile(planPath, savedPlan, 0o644)
+		}
+	}
 	dbPath := filepath.Join(w.dir, ".cascade", "cascade.db")
 	planPath := filepath.Join(w.dir, "plans", "p.yaml")
 	savedDB, _ := os.ReadFile(dbPath)
@@ -81,6 +90,15 @@ func (w *world) snapshot() func() {
 		os.Remove(dbPath + "-shm")
 		os.WriteFile(planPath, savedPlan, 0o644)
 	}
+}
+
+// either is the statement for the world's backend: SQLite's or
+// PostgreSQL's spelling of it.
+func (w *world) either(sqlite, postgres string) string {
+	if w.postgres {
+		return postgres
+	}
+	return sqlite
 }
 
 // sql runs statements on the world's database, as anyone who can write
@@ -223,7 +241,8 @@ func TestSignedHistoryIsPinned(t *testing.T) {
 
 	// The failed check's end turned into a success.
 	restore()
-	w.sql(`UPDATE audit SET details = json_set(details, '$.exit', 0, '$.state', 'succeeded') WHERE action = 'step end' AND json_extract(details, '$.step') = 2`,
+	w.sql(w.either(`UPDATE audit SET details = json_set(details, '$.exit', 0, '$.state', 'succeeded') WHERE action = 'step end' AND json_extract(details, '$.step') = 2`,
+		`UPDATE audit SET details = (details::jsonb || '{"exit": 0, "state": "succeeded"}')::text WHERE action = 'step end' AND (details::jsonb->>'step')::int = 2`),
 		`UPDATE steps SET state = 'succeeded' WHERE idx = 2`)
 	w.forge()
 	out = w.run(1, nil, "release", "log", "p", "--verify")
@@ -341,7 +360,7 @@ func TestRunnerEntriesAreSigned(t *testing.T) {
 
 	// A retry "by cascade", unsigned, for the failed check.
 	w.sql(`INSERT INTO audit (seq, release_id, plan, at, actor, action, details, prev_hash, hash)
-		SELECT max(seq) + 1, 1, 'p', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'cascade', 'retry',
+		SELECT max(seq) + 1, 1, 'p', `+w.either(`strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`, `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`)+`, 'cascade', 'retry',
 		'{"name":"Health","note":"idempotent: run again after an interruption","repo":"svc","state":"pending","step":2}', '', '' FROM audit`,
 		`UPDATE steps SET state = 'pending' WHERE idx = 2`)
 	w.forge()

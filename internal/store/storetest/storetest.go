@@ -53,19 +53,7 @@ func SQLite(t testing.TB) string {
 // and returns its URL; it is dropped when t ends.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	admin := os.Getenv("CASCADE_TEST_POSTGRES")
-	if admin == "" {
-		admin = DefaultPostgres
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatalf("CASCADE_TEST_POSTGRES=%q: %v", admin, err)
-	}
-	q := u.Query()
-	if q.Get("connect_timeout") == "" {
-		q.Set("connect_timeout", "5")
-		u.RawQuery = q.Encode()
-	}
+	u := adminURL(t)
 	db, err := sql.Open("pgx", u.String())
 	if err != nil {
 		t.Fatal(err)
@@ -79,10 +67,59 @@ func Postgres(t testing.TB) string {
 		}
 		t.Skipf("skipped: PostgreSQL at %s is unreachable (%v); start it, or set CASCADE_TEST_POSTGRES=URL (CASCADE_TEST_POSTGRES_REQUIRED=1 makes this a failure)", u.Redacted(), err)
 	}
+	return create(t, db, u, "")
+}
+
+// Copy makes a new test database holding what the PostgreSQL database at
+// dbURL holds now (no one may be connected to it), dropped when t ends.
+func Copy(t testing.TB, dbURL string) string {
+	t.Helper()
+	src, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := adminURL(t)
+	db, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return create(t, db, u, strings.TrimPrefix(src.Path, "/"))
+}
+
+// adminURL is the test server's URL (CASCADE_TEST_POSTGRES or
+// DefaultPostgres), through which test databases are made and dropped.
+func adminURL(t testing.TB) *url.URL {
+	t.Helper()
+	admin := os.Getenv("CASCADE_TEST_POSTGRES")
+	if admin == "" {
+		admin = DefaultPostgres
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("CASCADE_TEST_POSTGRES=%q: %v", admin, err)
+	}
+	q := u.Query()
+	if q.Get("connect_timeout") == "" {
+		q.Set("connect_timeout", "5")
+		u.RawQuery = q.Encode()
+	}
+	return u
+}
+
+// create makes a database cascade_test_<random> (a copy of template, when
+// given) through db, which it closes when t ends, and returns its URL.
+func create(t testing.TB, db *sql.DB, u *url.URL, template string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	var b [6]byte
 	rand.Read(b[:])
 	name := "cascade_test_" + hex.EncodeToString(b[:])
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	q := "CREATE DATABASE " + name
+	if template != "" {
+		q += " TEMPLATE " + template
+	}
+	if _, err := db.ExecContext(ctx, q); err != nil {
 		db.Close()
 		t.Fatalf("creating the test database %s on %s: %v", name, u.Redacted(), err)
 	}
