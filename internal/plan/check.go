@@ -13,6 +13,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/semver"
 	"github.com/cascade-dev/cascade/internal/verify"
 	"github.com/cascade-dev/cascade/internal/workspace"
@@ -192,9 +193,15 @@ func replaceOthers(tree, self string, with []withModule) error {
 		if err != nil || d.IsDir() || d.Name() != "go.mod" {
 			return err
 		}
-		data, err := os.ReadFile(p)
+		// The head's tree is the repo's: its go.mod files are read and
+		// written without leaving it or blocking (sandbox.ReadTreeFile).
+		rel, err := filepath.Rel(tree, p)
 		if err != nil {
 			return errkind.Wrap(errkind.Infra, err)
+		}
+		data, err := sandbox.ReadTreeFile(tree, rel, 0)
+		if err != nil {
+			return errkind.New(errkind.Invalid, "%s: %v", rel, err)
 		}
 		f, err := modfile.Parse(p, data, nil)
 		if err != nil {
@@ -211,7 +218,7 @@ func replaceOthers(tree, self string, with []withModule) error {
 		if err != nil {
 			return errkind.Wrap(errkind.Infra, err)
 		}
-		return os.WriteFile(p, out, 0o644)
+		return sandbox.WriteTreeFile(tree, rel, out)
 	})
 }
 

@@ -149,7 +149,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string, loc *
 		if v == "" {
 			v = "—"
 		}
-		fmt.Fprintf(w, "| %s | `%s` | `%s..%s` | %s |\n", c.Repo, c.Ref, short(c.Base), short(c.Head), v)
+		fmt.Fprintf(w, "| %s | %s | `%s..%s` | %s |\n", mdText(c.Repo), mdCode(c.Ref), short(c.Base), short(c.Head), mdText(v))
 	}
 	fmt.Fprintln(w, "\n## Affected systems")
 	fmt.Fprintln(w)
@@ -176,7 +176,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string, loc *
 		for _, repo := range g {
 			fmt.Fprintf(w, "\n### %s\n\n", repo)
 			for i, s := range runbooks[repo] {
-				fmt.Fprintf(w, "%d. %s\n", i+1, s)
+				fmt.Fprintf(w, "%d. %s\n", i+1, mdText(s))
 			}
 		}
 	}
@@ -211,7 +211,7 @@ func PlanMarkdown(w io.Writer, p *plan.Plan, runbooks map[string][]string, loc *
 		if g.Recorded != "" {
 			status += " (was " + g.Recorded + ")"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s |\n", g.Name, status, strings.ReplaceAll(g.Reason, "|", "\\|"))
+		fmt.Fprintf(w, "| %s | %s | %s |\n", g.Name, status, mdText(g.Reason))
 	}
 	return nil
 }

@@ -135,38 +135,41 @@ var verdictIcon = map[string]string{
 
 // VerifyMarkdown writes a verification as Markdown for a pull-request comment.
 func VerifyMarkdown(w io.Writer, r *verify.Report) error {
-	fmt.Fprintf(w, "### cascade verify: downstreams of `%s`", upstreamLabel(r.Upstream))
+	fmt.Fprintf(w, "### cascade verify: downstreams of %s", mdCode(upstreamLabel(r.Upstream)))
 	for _, m := range r.With {
-		fmt.Fprintf(w, " with `%s`", upstreamLabel(m))
+		fmt.Fprintf(w, " with %s", mdCode(upstreamLabel(m)))
 	}
 	fmt.Fprintf(w, "\n\n**%s.**\n\n", capitalize(r.Conclusion))
 	fmt.Fprintln(w, "| repo | ref | state | baseline | candidate | verdict | time | note |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, res := range r.Results {
-		note := res.Reason
+		note := mdText(res.Reason)
 		if res.Cause != "" {
-			note = "through " + res.Cause
+			note = "through " + mdText(res.Cause)
 		}
 		if len(res.Tests) > 0 {
-			note = "`" + strings.Join(shortList(res.Tests, 3), "`, `") + "`"
+			note = mdCodes(res.Tests[:min(3, len(res.Tests))])
+			if len(res.Tests) > 3 {
+				note += fmt.Sprintf(" and %d more", len(res.Tests)-3)
+			}
 		}
-		fmt.Fprintf(w, "| %s | `%s` | %s | %s | %s | %s %s | %s | %s |\n", res.Repo, res.Ref, res.State, res.Baseline, res.Candidate,
-			verdictIcon[res.Verdict], res.Verdict, dur(res.DurationMS), strings.ReplaceAll(note, "|", "\\|"))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s %s | %s | %s |\n", mdText(res.Repo), mdCode(res.Ref), mdText(res.State), mdText(res.Baseline), mdText(res.Candidate),
+			verdictIcon[res.Verdict], res.Verdict, dur(res.DurationMS), note)
 	}
 	fmt.Fprintf(w, "\n%s\n", summaryLine(r))
 	for _, res := range r.Results {
 		if res.Verdict != verify.Regressed && res.Verdict != verify.Error {
 			continue
 		}
-		fmt.Fprintf(w, "\n<details><summary>%s %s@%s (%s): %s</summary>\n\n", res.Verdict, res.Repo, res.Ref, res.State, res.Reason)
+		fmt.Fprintf(w, "\n<details><summary>%s</summary>\n\n", htmlText(fmt.Sprintf("%s %s@%s (%s): %s", res.Verdict, res.Repo, res.Ref, res.State, res.Reason)))
 		if res.Command != "" {
-			fmt.Fprintf(w, "Command: `%s`\n\n", res.Command)
+			fmt.Fprintf(w, "Command: %s\n\n", mdCode(res.Command))
 		}
 		if len(res.Tests) > 0 {
-			fmt.Fprintf(w, "Failing tests: `%s`\n\n", strings.Join(res.Tests, "`, `"))
+			fmt.Fprintf(w, "Failing tests: %s\n\n", mdCodes(res.Tests))
 		}
 		if res.Log != "" {
-			fmt.Fprintf(w, "```\n%s\n```\n", strings.ReplaceAll(lastLines(res.Log, logLines), "```", "'''"))
+			fmt.Fprint(w, mdBlock(lastLines(res.Log, logLines)))
 		}
 		fmt.Fprintln(w, "</details>")
 	}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -85,17 +87,29 @@ type extractor struct {
 // checkLinks resolves every link made, through the links of the finished
 // tree: one whose resolution leaves the tree (a link to "up/../.." where
 // up is itself a link to "..") is removed and refused. A link to nothing
-// is kept, as git keeps it.
+// is kept, as git keeps it. A link whose resolution takes more links than
+// os.Root follows (8) is refused too: the kernel follows up to 40, so a
+// chain too long for the check (a1 -> ., a2 -> a1, ... a8, up -> a8/..)
+// could resolve outside the tree for every program that opens it.
+// Every refused link is removed, not only the first.
 func (x *extractor) checkLinks() error {
-	for name := range x.links {
+	var first error
+	for _, name := range slices.Sorted(maps.Keys(x.links)) {
 		_, err := x.root.Stat(name)
-		if err == nil || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		_ = x.root.Remove(name)
-		return unsafeTree("refusing link %q: it resolves outside the tree (%v)", name, err)
+		if first != nil {
+			continue
+		}
+		if errors.Is(err, syscall.ELOOP) {
+			first = unsafeTree("refusing link %q: resolving it takes more than 8 links, so it cannot be shown to stay inside the tree", name)
+		} else {
+			first = unsafeTree("refusing link %q: it resolves outside the tree (%v)", name, err)
+		}
 	}
-	return nil
+	return first
 }
 
 func unsafeTree(format string, args ...any) error {

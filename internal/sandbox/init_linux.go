@@ -212,7 +212,7 @@ func setupRoot(cfg initConfig) (tmpFS, scratchFS *os.File, err error) {
 			return nil, nil, err
 		}
 	}
-	var readOnly []string
+	var readOnly, writable []string
 	for _, m := range cfg.Mounts {
 		dst := at(m.Path)
 		if m.Kind == "link" {
@@ -250,12 +250,21 @@ func setupRoot(cfg initConfig) (tmpFS, scratchFS *os.File, err error) {
 			}
 			if m.Kind == "ro" {
 				readOnly = append(readOnly, dst)
+			} else {
+				writable = append(writable, dst)
 			}
+		}
+	}
+	// Writable directories hold no set-user-ID program or device the
+	// command could use.
+	for _, dst := range writable {
+		if err := remountBind(dst, unix.MS_NOSUID|unix.MS_NODEV); err != nil {
+			return nil, nil, fmt.Errorf("sandbox: remounting %s nosuid: %w", dst, err)
 		}
 	}
 	// Read-only last: mount points inside were made while they could be.
 	for _, dst := range readOnly {
-		if err := unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV, ""); err != nil {
+		if err := remountBind(dst, unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV); err != nil {
 			return nil, nil, fmt.Errorf("sandbox: making %s read-only: %w", dst, err)
 		}
 	}
@@ -410,4 +419,25 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("exec: %q: %w", name, exec.ErrNotFound)
+}
+
+// remountBind remounts the bind mount at dst with flags added to the ones
+// it has: in a user namespace the kernel refuses a remount that would
+// clear a flag the mount was locked with (noexec, nosuid, nodev, atime
+// settings), so those are kept.
+func remountBind(dst string, flags uintptr) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dst, &st); err != nil {
+		return err
+	}
+	for _, f := range []struct{ st, ms uintptr }{
+		{unix.ST_RDONLY, unix.MS_RDONLY}, {unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV},
+		{unix.ST_NOEXEC, unix.MS_NOEXEC}, {unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if uintptr(st.Flags)&f.st != 0 {
+			flags |= f.ms
+		}
+	}
+	return unix.Mount("", dst, "", unix.MS_BIND|unix.MS_REMOUNT|flags, "")
 }

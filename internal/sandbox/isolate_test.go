@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -356,5 +357,51 @@ int main(void) {
 	res := run(t, Cmd{Args: []string{bin}, ReadOnly: []string{dir}})
 	if !strings.Contains(res.Output, "calling") || strings.Contains(res.Output, "returned") || res.OK() {
 		t.Errorf("x32 getpid: exit %d (want it killed), output:\n%s", res.ExitCode, res.Output)
+	}
+}
+
+// TestIOURingAndVsockRefused: io_uring (file operations the filters
+// would not see, a keep-size fallocate among them) and vsock sockets
+// (which the network namespace does not hold) are refused.
+func TestIOURingAndVsockRefused(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the io_uring_setup number below is x86-64's")
+	}
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		t.Skip("no /usr/bin/python3")
+	}
+	script := `import ctypes, errno, socket
+libc = ctypes.CDLL(None, use_errno=True)
+params = ctypes.create_string_buffer(120)
+fd = libc.syscall(425, 8, params)
+print("io_uring_setup", fd, errno.errorcode.get(ctypes.get_errno(), ctypes.get_errno()) if fd < 0 else "ok")
+try:
+    socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+    print("vsock ok")
+except OSError as e:
+    print("vsock", errno.errorcode.get(e.errno, e.errno))
+`
+	res := run(t, Cmd{Args: []string{"/usr/bin/python3", "-c", script}})
+	for _, want := range []string{"io_uring_setup -1 EPERM", "vsock EAFNOSUPPORT"} {
+		if !strings.Contains(res.Output, want) {
+			t.Errorf("want %q in:\n%s", want, res.Output)
+		}
+	}
+}
+
+// TestWritableDirectoriesAreNosuid: the directories a command may write
+// are mounted nosuid and nodev, as its /tmp is.
+func TestWritableDirectoriesAreNosuid(t *testing.T) {
+	dir := t.TempDir()
+	res := run(t, Cmd{Shell: "grep ' " + dir + " ' /proc/self/mountinfo", Dir: dir})
+	line := strings.TrimSpace(res.Output)
+	if line == "" {
+		t.Fatalf("no mount at %s:\n%+v", dir, res)
+	}
+	opts := strings.Fields(line)[5]
+	for _, want := range []string{"rw", "nosuid", "nodev"} {
+		if !slices.Contains(strings.Split(opts, ","), want) {
+			t.Errorf("the writable directory is mounted %s, want %s: %s", opts, want, line)
+		}
 	}
 }

@@ -25,6 +25,10 @@ var deniedSyscalls = []string{
 	"setns", "unshare",
 	"keyctl", "add_key", "request_key",
 	"bpf", "perf_event_open", "userfaultfd",
+	// io_uring does file operations (fallocate among them) without the
+	// system calls the filters check; programs that try it fall back to
+	// the plain calls when it is refused.
+	"io_uring_setup", "io_uring_enter", "io_uring_register",
 	"init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
 	"open_by_handle_at", "name_to_handle_at",
 	"swapon", "swapoff", "reboot", "acct", "quotactl", "syslog", "iopl", "ioperm", "vhangup",
@@ -157,6 +161,9 @@ const (
 //     then runs) and TIOCLINUX (the same on a virtual console) fail with
 //     EPERM. The kernel reads ioctl's request as 32 bits, so only the low
 //     half of the argument is compared: high bits set change nothing.
+//   - socket in the vsock family (AF_VSOCK) fails with EAFNOSUPPORT:
+//     vsock reaches the hypervisor and other virtual machines, and it is
+//     not held by the network namespace that holds every other family.
 //   - fallocate with any mode but the plain one fails with EOPNOTSUPP, as
 //     on a file system without it: FALLOC_FL_KEEP_SIZE allocates blocks
 //     past the end of the file, which the file-size limit (checked
@@ -168,15 +175,17 @@ func guardFilter() ([]bpf.Instruction, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The low half of args[1]: ioctl's request, fallocate's mode.
-	arg1 := uint32(seccompArgsOffset + 8)
+	// The low halves of args[0] (socket's family) and args[1] (ioctl's
+	// request, fallocate's mode).
+	arg0, arg1 := uint32(seccompArgsOffset), uint32(seccompArgsOffset+8)
 	if binary.NativeEndian.Uint16([]byte{0, 1}) == 1 {
-		arg1 += 4 // big-endian: the low half comes second
+		arg0, arg1 = arg0+4, arg1+4 // big-endian: the low half comes second
 	}
 	const (
 		allow      = unix.SECCOMP_RET_ALLOW
 		eperm      = unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
 		eopnotsupp = unix.SECCOMP_RET_ERRNO | uint32(unix.EOPNOTSUPP)
+		eafnosupp  = unix.SECCOMP_RET_ERRNO | uint32(unix.EAFNOSUPPORT)
 		kill       = unix.SECCOMP_RET_KILL_PROCESS
 	)
 	var p prog
@@ -188,6 +197,11 @@ func guardFilter() ([]bpf.Instruction, error) {
 	}
 	p.jump(bpf.JumpEqual, unix.SYS_IOCTL, "ioctl", "")
 	p.jump(bpf.JumpEqual, unix.SYS_FALLOCATE, "fallocate", "")
+	p.jump(bpf.JumpEqual, unix.SYS_SOCKET, "socket", "")
+	p.add(bpf.RetConstant{Val: allow})
+	p.label("socket")
+	p.add(bpf.LoadAbsolute{Off: arg0, Size: 4})
+	p.jump(bpf.JumpEqual, unix.AF_VSOCK, "eafnosupport", "")
 	p.add(bpf.RetConstant{Val: allow})
 	p.label("ioctl")
 	p.add(bpf.LoadAbsolute{Off: arg1, Size: 4})
@@ -202,6 +216,8 @@ func guardFilter() ([]bpf.Instruction, error) {
 	p.add(bpf.RetConstant{Val: eperm})
 	p.label("eopnotsupp")
 	p.add(bpf.RetConstant{Val: eopnotsupp})
+	p.label("eafnosupport")
+	p.add(bpf.RetConstant{Val: eafnosupp})
 	p.label("kill")
 	p.add(bpf.RetConstant{Val: kill})
 	return p.resolve()

@@ -326,9 +326,15 @@ func removeAll(dir string) {
 
 // CopyTree copies the directory src to dst (which must not exist yet),
 // without .git and node_modules directories: regular files keep their
-// permission bits; a link to a file is copied as the file it points at,
-// and anything else (a link to a directory, a device) is left out.
+// permission bits; a link to a file inside src is copied as the file it
+// points at, and anything else (a link that leaves src, a link to a
+// directory, a device, a pipe) is left out: the copy holds nothing from
+// outside the tree.
 func CopyTree(src, dst string) error {
+	realSrc, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		return err
+	}
 	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return err
@@ -342,20 +348,26 @@ func CopyTree(src, dst string) error {
 			return os.MkdirAll(t, 0o755)
 		}
 		if fi.Mode()&os.ModeSymlink != 0 {
-			target, err := os.Stat(p)
-			if err != nil || !target.Mode().IsRegular() {
+			to, err := filepath.EvalSymlinks(p)
+			if err != nil || !inside(realSrc, to) {
 				return nil
 			}
-			fi = target
-		}
-		if !fi.Mode().IsRegular() {
+			p = to
+		} else if !fi.Mode().IsRegular() {
 			return nil
 		}
-		in, err := os.Open(p)
-		if err != nil {
+		// Opened without blocking (a pipe put there meanwhile does not
+		// hang the copy) and copied only if it is a regular file.
+		in, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW, 0)
+		if errors.Is(err, syscall.ELOOP) {
+			return nil // made a link meanwhile
+		} else if err != nil {
 			return err
 		}
 		defer in.Close()
+		if fi, err = in.Stat(); err != nil || !fi.Mode().IsRegular() {
+			return nil
+		}
 		out, err := os.OpenFile(t, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fi.Mode().Perm()|0o200)
 		if err != nil {
 			return err
@@ -366,6 +378,11 @@ func CopyTree(src, dst string) error {
 		}
 		return err
 	})
+}
+
+// inside reports whether the clean path p is dir or below it.
+func inside(dir, p string) bool {
+	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
 }
 
 // RemoveAll removes a directory a sandboxed command wrote to.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -338,10 +337,11 @@ func (g Go) Offline(c sandbox.Cmd, tree string) sandbox.Cmd {
 // replace adds a replace directive for every upstream to the go.mod in dir;
 // name is how errors call the file.
 func replace(dir, name string, ups []ecosystem.Upstream) error {
-	file := filepath.Join(dir, FileName)
-	data, err := os.ReadFile(file)
+	// The tree is the repo's: its go.mod is read and written without
+	// leaving it (sandbox.ReadTreeFile).
+	data, err := sandbox.ReadTreeFile(dir, FileName, 0)
 	if err != nil {
-		return errkind.Wrap(errkind.Infra, err)
+		return errkind.New(errkind.Invalid, "cannot read %s: %v", name, err)
 	}
 	f, err := modfile.Parse(name, data, nil)
 	if err != nil {
@@ -367,7 +367,7 @@ func replace(dir, name string, ups []ecosystem.Upstream) error {
 	if err != nil {
 		return errkind.Wrap(errkind.Infra, err)
 	}
-	return os.WriteFile(file, out, 0o644)
+	return sandbox.WriteTreeFile(dir, FileName, out)
 }
 
 // ServedVersion is the version under which a module proxy serves module

@@ -121,7 +121,7 @@ func (c *Collector) Finish() (Results, error) {
 			if !e.Type().IsRegular() {
 				continue
 			}
-			if err := readReport(filepath.Join(c.reportDir, e.Name()), c.t); err != nil {
+			if err := readReport(c.reportDir, e.Name(), c.t); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -8,8 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -289,5 +292,55 @@ func TestJUnitSuiteError(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"db > [error outside a test]"}, res.Failed); diff != "" || !res.Named || res.Passed != 1 {
 		t.Errorf("named=%v passed=%d, mismatch (-want +got):\n%s", res.Named, res.Passed, diff)
+	}
+}
+
+// TestReportLeftByTheTest: the report file is written by the repo's own
+// test command, which may leave a named pipe, a link out of its tree or
+// a link to a device there. Each is an error at once: cascade neither
+// blocks, nor reads without end, nor reads a file outside the tree.
+func TestReportLeftByTheTest(t *testing.T) {
+	base := t.TempDir()
+	secret := filepath.Join(base, "secret.xml")
+	if err := os.WriteFile(secret, []byte(`<testsuites><testsuite name="s"><testcase classname="s" name="leaked"/></testsuite></testsuites>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tree := filepath.Join(base, "tree")
+	if err := os.MkdirAll(filepath.Join(tree, "reports"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(tree, "reports", "fifo.xml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, to := range map[string]string{"zero.xml": "/dev/zero", "out.xml": "../../secret.xml", "abs.xml": secret} {
+		if err := os.Symlink(to, filepath.Join(tree, "reports", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(base, filepath.Join(tree, "up")); err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"reports/fifo.xml", "reports/zero.xml", "reports/out.xml", "reports/abs.xml", "up/secret.xml"} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := ReadReportIn(tree, filepath.FromSlash(rel), tree)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%s: read as a report", rel)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: reading the report did not return", rel)
+		}
+	}
+	// The same through the directory the runners write their reports in.
+	c := NewCollector(tree, filepath.Join(tree, "reports"))
+	if _, err := c.Finish(); err != nil && strings.Contains(err.Error(), "leaked") {
+		t.Error(err)
+	}
+	if res, _ := c.Finish(); slices.Contains(res.Failed, "s > leaked") || res.Passed > 0 {
+		t.Errorf("read a report from outside the tree: %+v", res)
 	}
 }

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/cascade-dev/cascade/internal/sandbox"
 )
 
 // InstrumentPackage rewrites package.json in dir (the extracted copy
@@ -29,7 +30,7 @@ func InstrumentPackage(dir, reportDir string) ([]string, error) {
 // invocation it found, in the order of the scripts.
 func instrumentPackage(dir, reportDir string) ([]string, error) {
 	file := filepath.Join(dir, FileName)
-	data, err := os.ReadFile(file)
+	data, err := sandbox.ReadTreeFile(dir, FileName, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +90,7 @@ func instrumentPackage(dir, reportDir string) ([]string, error) {
 	if _, err := scriptValues(data); err != nil {
 		return nil, fmt.Errorf("%s: rewriting the test scripts broke the file: %w", file, err)
 	}
-	info, err := os.Stat(file)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(file, data, info.Mode().Perm()); err != nil {
+	if err := sandbox.WriteTreeFile(dir, FileName, data); err != nil {
 		return nil, err
 	}
 	return runners, nil

@@ -8,16 +8,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/cascade-dev/cascade/internal/sandbox"
 )
 
 // ReadReport parses one report file a repo names. Its format is told by
 // its content: TAP, JUnit XML, jest or vitest JSON (--json), or mocha JSON
 // (--reporter json). root is the package directory, removed from names.
 func ReadReport(file, root string) (Results, error) {
+	return ReadReportIn(filepath.Dir(file), filepath.Base(file), root)
+}
+
+// ReadReportIn is ReadReport for the file rel inside the directory tree,
+// which it never leaves (a link in the tree that points elsewhere is an
+// error): the report is written by the repo's own test command.
+func ReadReportIn(tree, rel, root string) (Results, error) {
+	file := filepath.Join(tree, rel)
 	t := newTally(root)
-	if err := readReport(file, t); err != nil {
+	if err := readReport(tree, rel, t); err != nil {
 		return t.results(), err
 	}
 	if !t.named {
@@ -26,14 +36,25 @@ func ReadReport(file, root string) (Results, error) {
 	return t.results(), nil
 }
 
-// readReport adds a report file's results to t.
-func readReport(file string, t *tally) error {
-	f, err := os.Open(file)
+// maxReport caps the size of a report file cascade reads.
+const maxReport = 256 << 20
+
+// readReport adds the results of the report file rel inside tree to t. The
+// file is opened as sandbox.OpenTreeFile opens it: inside tree, a regular
+// file, without blocking.
+func readReport(tree, rel string, t *tally) error {
+	file := filepath.Join(tree, rel)
+	f, err := sandbox.OpenTreeFile(tree, rel)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 64<<10)
+	if fi, err := f.Stat(); err != nil {
+		return err
+	} else if fi.Size() > maxReport {
+		return fmt.Errorf("%s: %d bytes, more than the %d cascade reads of a report", file, fi.Size(), maxReport)
+	}
+	r := bufio.NewReaderSize(io.LimitReader(f, maxReport), 64<<10)
 	head, _ := r.Peek(512)
 	head = bytes.TrimPrefix(bytes.TrimLeft(head, " \t\r\n"), []byte("\xef\xbb\xbf"))
 	head = bytes.TrimLeft(head, " \t\r\n")

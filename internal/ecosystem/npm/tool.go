@@ -2,10 +2,12 @@ package npm
 
 import (
 	"encoding/json"
-	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/cascade-dev/cascade/internal/sandbox"
 )
 
 // Env is the environment of a sandboxed npm command: a shared cache, no
@@ -66,7 +68,7 @@ func BestVersion(spec string, versions []string) string {
 
 // HasScript reports whether the package.json at file defines script name.
 func HasScript(file, name string) bool {
-	data, err := os.ReadFile(file)
+	data, err := sandbox.ReadTreeFile(filepath.Dir(file), filepath.Base(file), 0)
 	if err != nil {
 		return false
 	}

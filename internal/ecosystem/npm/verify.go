@@ -182,7 +182,7 @@ func (n *NPM) Prepare(ctx context.Context, run ecosystem.Runner, root, dir strin
 		{Stage: ecosystem.Install, Cmd: scripts},
 		{Stage: ecosystem.Build, Cmd: build},
 		{Stage: ecosystem.Test, Cmd: test, Skip: func() bool { return !hasTests },
-			Results: func() ecosystem.Parser { return newResults(dir, reports, report, runners) }},
+			Results: func() ecosystem.Parser { return newResults(dir, reports, root, cfg.TestReport, runners) }},
 	}, nil
 }
 
@@ -251,16 +251,19 @@ func lastLines(s string, k int) string {
 // the runners' reports through a Collector, the report file the repo
 // names, the tail of the output for people and its signature.
 type results struct {
-	dir, report string
-	runners     []string
-	c           *Collector
-	lines       *ecosystem.Lines
-	norm        *ecosystem.Normalizer
-	tail        []byte
+	dir string
+	// reportTree and report name the report file the repo names: report,
+	// a slash path inside reportTree ("" for none).
+	reportTree, report string
+	runners            []string
+	c                  *Collector
+	lines              *ecosystem.Lines
+	norm               *ecosystem.Normalizer
+	tail               []byte
 }
 
-func newResults(dir, reports, report string, runners []string) *results {
-	r := &results{dir: dir, report: report, runners: runners, c: NewCollector(dir, reports), norm: ecosystem.NewNormalizer(dir)}
+func newResults(dir, reports, reportTree, report string, runners []string) *results {
+	r := &results{dir: dir, reportTree: reportTree, report: report, runners: runners, c: NewCollector(dir, reports), norm: ecosystem.NewNormalizer(dir)}
 	r.lines = ecosystem.NewLines(maxLine, func(b []byte, _ bool) { r.norm.Line(string(b)) })
 	return r
 }
@@ -288,7 +291,7 @@ func (r *results) Finish() ecosystem.Results {
 	out := ecosystem.Results{Failed: res.Failed, Named: res.Named,
 		Log: ecosystem.Rel(strings.ToValidUTF8(string(log), "?"), r.dir), Signature: r.norm.Sum()}
 	if r.report != "" {
-		switch rep, rerr := ReadReport(r.report, r.dir); {
+		switch rep, rerr := ReadReportIn(r.reportTree, filepath.FromSlash(r.report), r.dir); {
 		case rerr != nil:
 			err = errors.Join(err, rerr)
 		default:
