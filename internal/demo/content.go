@@ -714,9 +714,6 @@ const whereSchemaStrict = `{
 const apiCascadeYAML = `
 build: go build ./...
 test: go test ./...
-# Each run of the performance gate is a process of its own, in a fresh
-# tree per side: build the benchmark binary once, then every run measures
-# (the median of 5 rounds of 20ms) instead of compiling and linking.
 bench: test -x client.test || go test -c ./client/ && ./client.test -test.run '^$' -test.bench . -test.benchtime 20ms -test.count 5
 api:
   jsonschema: [schemas/*.json]
@@ -732,6 +729,8 @@ release:
       retry: {attempts: 2, every: 1s}
     - name: Downstream still green
       verify: downstream
+# bench builds its binary once per tree (the base's, the head's): each run
+# of the performance gate then measures instead of compiling and linking.
 `
 
 const apiCatalog = `
