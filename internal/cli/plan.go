@@ -323,7 +323,7 @@ time, and the output says so. The results are recorded in the plan file.`,
 	}
 	cmd.Flags().StringVar(&at, "at", "", "the `TIME` to check the windows and freezes at (RFC 3339; default now)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
-	cmd.Flags().IntVar(&runs, "bench-runs", 5, "the number `N` of benchmark runs on each side to start the performance gate with (at least 4; it adds runs while unsure, up to 20 or this number)")
+	cmd.Flags().IntVar(&runs, "bench-runs", plan.DefaultPerfPolicy().Runs, "the number `N` of benchmark runs on each side to start the performance gate with (at least 4; it adds runs while unsure, up to 20 or this number)")
 	return cmd
 }
 

@@ -337,3 +337,51 @@ func TestWindowsCoverTheWalkThrough(t *testing.T) {
 		}
 	}
 }
+
+// The performance gate runs clever-api's `bench:` once per run, base and
+// head alternating, each side in a tree of its own. The demo's command
+// builds the benchmark binary once per tree and then only measures: the go
+// command runs in the first run of a tree, never in the later ones, and
+// every run prints results the gate reads.
+func TestBenchBuildsOncePerTree(t *testing.T) {
+	dir, _ := build(t)
+	cfg, err := workspace.ReadRepoConfig(filepath.Join(dir, "clever-api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Bench == "" {
+		t.Fatal("clever-api declares no bench command")
+	}
+	// A go command that counts its calls; `go test -c` makes a test
+	// binary that prints one benchmark result, `go test -bench` prints one.
+	bin, calls := t.TempDir(), filepath.Join(t.TempDir(), "calls")
+	result := `printf 'pkg: example.com/clever/clever-api/client\nBenchmarkStudents-2 \t 100 \t 1000 ns/op\nPASS\n'`
+	fake := "#!/bin/sh\necho \"$*\" >> " + calls + "\n" +
+		"case \" $* \" in *\" -c \"*) printf '#!/bin/sh\\n%s\\n' \"" + strings.ReplaceAll(result, `"`, `\"`) + "\" > client.test; chmod +x client.test;;\n" +
+		"*) " + result + ";;\nesac\n"
+	if err := os.WriteFile(filepath.Join(bin, "go"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []string{"base", "head"} {
+		tree := t.TempDir()
+		for run := 1; run <= 3; run++ {
+			cmd := exec.Command("sh", "-c", cfg.Bench)
+			cmd.Dir = tree
+			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s run %d: `%s`: %v\n%s", side, run, cfg.Bench, err, out)
+			}
+			if got := plan.ParseBenchRun("clever-api", string(out)); len(got) != 1 {
+				t.Errorf("%s run %d printed %d benchmark results, want 1:\n%s", side, run, len(got), out)
+			}
+		}
+	}
+	data, err := os.ReadFile(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(data), "\n"); n != 2 {
+		t.Errorf("the go command ran %d times for 3 runs on each of 2 sides, want once per side (it compiles and links: each run should only measure):\n%s", n, data)
+	}
+}
