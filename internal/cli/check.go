@@ -14,6 +14,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/report"
 	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/scan"
@@ -147,17 +148,17 @@ Exit codes: 0 no problem; 2 problems (listed); 3 a repository could not be read.
 				if len(rep.Problems) > 0 {
 					fmt.Fprintln(a.stdout)
 				}
-				fmt.Fprintf(a.stdout, "checked %s, %d repo .cascade.yaml %s, %d plan %s, %d %s: ",
-					rep.Workspace, len(rep.RepoConfigs), plural(len(rep.RepoConfigs), "file", "files"),
-					len(rep.Plans), plural(len(rep.Plans), "file", "files"), rep.People, plural(rep.People, "person", "people"))
+				fmt.Fprintf(a.stdout, "checked %s, %s, %s, %s: ",
+					rep.Workspace, plural.Count(len(rep.RepoConfigs), "repo .cascade.yaml file"),
+					plural.Count(len(rep.Plans), "plan file"), plural.Count(rep.People, "person"))
 				if len(rep.Problems) == 0 {
 					fmt.Fprintln(a.stdout, "no problems")
 				} else {
-					fmt.Fprintf(a.stdout, "%d %s\n", len(rep.Problems), plural(len(rep.Problems), "problem", "problems"))
+					fmt.Fprintln(a.stdout, plural.Count(len(rep.Problems), "problem"))
 				}
 			}
 			if len(rep.Problems) > 0 {
-				return &silentError{errkind.New(errkind.Invalid, "%s", report.Count(len(rep.Problems), "problem"))}
+				return &silentError{errkind.New(errkind.Invalid, "%s", plural.Count(len(rep.Problems), "problem"))}
 			}
 			return nil
 		},

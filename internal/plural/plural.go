@@ -1,4 +1,6 @@
-package report
+// Package plural writes counts in messages: "1 gate", "2 gates", never
+// "1 gates".
+package plural
 
 import (
 	"strconv"
@@ -15,18 +17,24 @@ var irregular = map[string]string{
 	"is":         "are",
 	"was":        "were",
 	"has":        "have",
+	"it":         "them",
 }
 
 // Count is n and noun, the noun in the plural unless n is 1: "1 gate",
 // "2 gates", "0 problems", "3 people". Every message that counts
 // something goes through it.
-func Count(n int, noun string) string {
-	return strconv.Itoa(n) + " " + Noun(n, noun)
+func Count[N Integer](n N, noun string) string {
+	return strconv.FormatInt(int64(n), 10) + " " + Noun(n, noun)
+}
+
+// Integer is any integer type a count comes in.
+type Integer interface {
+	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64
 }
 
 // Noun is noun in the plural unless n is 1 ("gate", "gates"); the last
 // word of a phrase is the one that changes ("plan file", "plan files").
-func Noun(n int, noun string) string {
+func Noun[N Integer](n N, noun string) string {
 	if n == 1 || noun == "" {
 		return noun
 	}

@@ -1,4 +1,4 @@
-package report
+package plural
 
 import "testing"
 
