@@ -100,21 +100,22 @@ Exit codes: 0 no problem; 2 problems (listed); 3 a repository could not be read.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ws, err := a.loadWorkspace()
 			var wsProblems error
-			if err != nil && ws != nil && errkind.Of(err) == errkind.Invalid {
-				// cascade.yaml has problems but names repos: they are
-				// checked too.
-				wsProblems, err = err, nil
+			if err != nil && errkind.Of(err) == errkind.Invalid {
+				if ws == nil {
+					// A cascade.yaml that cannot be read names no repos,
+					// but the plan files beside it are still checked.
+					if file := a.brokenWorkspaceFile(); file != "" {
+						ws = &workspace.Workspace{File: file, Dir: filepath.Dir(file)}
+					}
+				}
+				if ws != nil {
+					wsProblems, err = err, nil
+				}
 			}
 			if err != nil {
 				if asJSON && errkind.Of(err) == errkind.Invalid {
-					file := a.workspaceFile
-					if file == "" {
-						if wd, werr := os.Getwd(); werr == nil {
-							file, _ = workspace.Find(wd)
-						}
-					}
-					rep := checkReport{SchemaVersion: 1, Workspace: file, RepoConfigs: []string{}, Plans: []string{}, Problems: []checkProblem{}}
-					rep.addProblems(file, err)
+					rep := checkReport{SchemaVersion: 1, Workspace: a.workspaceFile, RepoConfigs: []string{}, Plans: []string{}, Problems: []checkProblem{}}
+					rep.addProblems(a.workspaceFile, err)
 					if jerr := report.JSON(a.stdout, rep); jerr != nil {
 						return jerr
 					}
@@ -165,6 +166,29 @@ Exit codes: 0 no problem; 2 problems (listed); 3 a repository could not be read.
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
 	return cmd
+}
+
+// brokenWorkspaceFile is the cascade.yaml that loadWorkspace found but
+// could not read (its YAML does not parse), or "" when there is none.
+func (a *app) brokenWorkspaceFile() string {
+	file := a.workspaceFile
+	if file == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return ""
+		}
+		if file, err = workspace.Find(wd); err != nil {
+			return ""
+		}
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return ""
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.Mode().IsRegular() {
+		return ""
+	}
+	return abs
 }
 
 // check reads every file of the workspace. A problem in a file is a
@@ -232,6 +256,9 @@ func (a *app) check(ws *workspace.Workspace, refs map[string]string, wsProblems 
 		if err != nil {
 			rep.addProblems(f, err)
 			continue
+		}
+		if len(ws.Repos) == 0 {
+			continue // cascade.yaml named none: nothing to check the plan against
 		}
 		for i, c := range p.Changes {
 			if !hasRepo(ws, c.Repo) {
