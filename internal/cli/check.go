@@ -1,26 +1,72 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/report"
 	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/suggest"
 	"github.com/cascade-dev/cascade/internal/workspace"
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
-// checkProblem is one problem `cascade check` found.
+// checkProblem is one problem `cascade check` found: the file (a repo's
+// file as REPO@REF:.cascade.yaml), the line (0 when the problem is the
+// whole file's), the message (with the file and line in front, as printed)
+// and its kind: syntax (the YAML does not parse), duplicate_key,
+// unknown_key, not_found (a repo's ref) or invalid.
 type checkProblem struct {
 	File    string `json:"file"`
+	Line    int    `json:"line"`
 	Message string `json:"message"`
+	Kind    string `json:"kind"`
+}
+
+// newProblem is the problem err of file.
+func newProblem(file string, err error) checkProblem {
+	msg := err.Error()
+	p := checkProblem{File: file, Message: msg, Kind: "invalid"}
+	if rest, ok := strings.CutPrefix(msg, file+":"); ok {
+		digits := rest[:len(rest)-len(strings.TrimLeft(rest, "0123456789"))]
+		if n, err := strconv.Atoi(digits); err == nil {
+			p.Line = n
+		}
+	}
+	var dup *yamlfile.DuplicateKeyError
+	switch {
+	case errors.As(err, &dup):
+		p.Kind = "duplicate_key"
+	case strings.HasSuffix(msg, "(fix the YAML syntax)"):
+		p.Kind = "syntax"
+	case strings.Contains(msg, ": unknown key "):
+		p.Kind = "unknown_key"
+	case errkind.Of(err) == errkind.NotFound:
+		p.Kind = "not_found"
+	}
+	return p
+}
+
+// addProblems adds every problem err holds, once each.
+func (r *checkReport) addProblems(file string, err error) {
+	for _, e := range yamlfile.Split(err) {
+		p := newProblem(file, e)
+		if !slices.ContainsFunc(r.Problems, func(q checkProblem) bool { return q.File == p.File && q.Message == p.Message }) {
+			r.Problems = append(r.Problems, p)
+		}
+	}
 }
 
 // checkReport is what `cascade check` checked and found.
@@ -53,15 +99,23 @@ Exit codes: 0 no problem; 2 problems (listed); 3 a repository could not be read.
 		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ws, err := a.loadWorkspace()
+			var wsProblems error
+			if err != nil && errkind.Of(err) == errkind.Invalid {
+				if ws == nil {
+					// A cascade.yaml that cannot be read names no repos,
+					// but the plan files beside it are still checked.
+					if file := a.brokenWorkspaceFile(); file != "" {
+						ws = &workspace.Workspace{File: file, Dir: filepath.Dir(file)}
+					}
+				}
+				if ws != nil {
+					wsProblems, err = err, nil
+				}
+			}
 			if err != nil {
 				if asJSON && errkind.Of(err) == errkind.Invalid {
-					file := a.workspaceFile
-					if file == "" {
-						if wd, werr := os.Getwd(); werr == nil {
-							file, _ = workspace.Find(wd)
-						}
-					}
-					rep := checkReport{SchemaVersion: 1, Workspace: file, RepoConfigs: []string{}, Plans: []string{}, Problems: []checkProblem{{File: file, Message: err.Error()}}}
+					rep := checkReport{SchemaVersion: 1, Workspace: a.workspaceFile, RepoConfigs: []string{}, Plans: []string{}, Problems: []checkProblem{}}
+					rep.addProblems(a.workspaceFile, err)
 					if jerr := report.JSON(a.stdout, rep); jerr != nil {
 						return jerr
 					}
@@ -80,7 +134,7 @@ Exit codes: 0 no problem; 2 problems (listed); 3 a repository could not be read.
 				}
 				refs[repo] = ref
 			}
-			rep, err := a.check(ws, refs)
+			rep, err := a.check(ws, refs, wsProblems)
 			if err != nil {
 				return err
 			}
@@ -95,17 +149,17 @@ Exit codes: 0 no problem; 2 problems (listed); 3 a repository could not be read.
 				if len(rep.Problems) > 0 {
 					fmt.Fprintln(a.stdout)
 				}
-				fmt.Fprintf(a.stdout, "checked %s, %d repo .cascade.yaml %s, %d plan %s, %d %s: ",
-					rep.Workspace, len(rep.RepoConfigs), plural(len(rep.RepoConfigs), "file", "files"),
-					len(rep.Plans), plural(len(rep.Plans), "file", "files"), rep.People, plural(rep.People, "person", "people"))
+				fmt.Fprintf(a.stdout, "checked %s, %s, %s, %s: ",
+					rep.Workspace, plural.Count(len(rep.RepoConfigs), "repo .cascade.yaml file"),
+					plural.Count(len(rep.Plans), "plan file"), plural.Count(rep.People, "person"))
 				if len(rep.Problems) == 0 {
 					fmt.Fprintln(a.stdout, "no problems")
 				} else {
-					fmt.Fprintf(a.stdout, "%d %s\n", len(rep.Problems), plural(len(rep.Problems), "problem", "problems"))
+					fmt.Fprintln(a.stdout, plural.Count(len(rep.Problems), "problem"))
 				}
 			}
 			if len(rep.Problems) > 0 {
-				return &silentError{errkind.New(errkind.Invalid, "%d problems", len(rep.Problems))}
+				return &silentError{errkind.New(errkind.Invalid, "%s", plural.Count(len(rep.Problems), "problem"))}
 			}
 			return nil
 		},
@@ -114,10 +168,34 @@ Exit codes: 0 no problem; 2 problems (listed); 3 a repository could not be read.
 	return cmd
 }
 
+// brokenWorkspaceFile is the cascade.yaml that loadWorkspace found but
+// could not read (its YAML does not parse), or "" when there is none.
+func (a *app) brokenWorkspaceFile() string {
+	file := a.workspaceFile
+	if file == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return ""
+		}
+		if file, err = workspace.Find(wd); err != nil {
+			return ""
+		}
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return ""
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.Mode().IsRegular() {
+		return ""
+	}
+	return abs
+}
+
 // check reads every file of the workspace. A problem in a file is a
 // problem of the report; a repository that cannot be read is an error.
-func (a *app) check(ws *workspace.Workspace, refs map[string]string) (*checkReport, error) {
+func (a *app) check(ws *workspace.Workspace, refs map[string]string, wsProblems error) (*checkReport, error) {
 	rep := &checkReport{SchemaVersion: 1, Workspace: ws.File, People: len(ws.People), RepoConfigs: []string{}, Plans: []string{}, Problems: []checkProblem{}}
+	rep.addProblems(ws.File, wsProblems)
 	for _, w := range ws.Warnings {
 		fmt.Fprintf(a.stderr, "warning: %s\n", w)
 	}
@@ -140,7 +218,7 @@ func (a *app) check(ws *workspace.Workspace, refs map[string]string) (*checkRepo
 		commit, err := git.Resolve(a.ctx, ref)
 		if err != nil {
 			if errkind.Of(err) == errkind.Invalid || errkind.Of(err) == errkind.NotFound {
-				rep.Problems = append(rep.Problems, checkProblem{File: spec.Name, Message: fmt.Sprintf("%s@%s: %v", spec.Name, ref, err)})
+				rep.Problems = append(rep.Problems, checkProblem{File: spec.Name + "@" + ref, Message: fmt.Sprintf("%s@%s: %v", spec.Name, ref, err), Kind: "not_found"})
 				continue
 			}
 			return nil, err
@@ -152,23 +230,16 @@ func (a *app) check(ws *workspace.Workspace, refs map[string]string) (*checkRepo
 		}
 		if err != nil {
 			if errkind.Of(err) == errkind.Invalid {
-				rep.Problems = append(rep.Problems, checkProblem{File: name, Message: err.Error()})
+				rep.addProblems(name, err)
 				continue
 			}
 			return nil, err
 		}
 		rep.RepoConfigs = append(rep.RepoConfigs, name)
-		seen := map[string]bool{}
-		add := func(err error) {
-			if err != nil && !seen[err.Error()] {
-				seen[err.Error()] = true
-				rep.Problems = append(rep.Problems, checkProblem{File: name, Message: err.Error()})
-			}
-		}
 		_, err = workspace.ParseRepoConfig(name, data)
-		add(err)
+		rep.addProblems(name, err)
 		_, err = runbook.Parse(name, data)
-		add(err)
+		rep.addProblems(name, err)
 	}
 	files, err := filepath.Glob(filepath.Join(ws.Dir, plan.Dir, "*.yaml"))
 	if err != nil {
@@ -183,18 +254,36 @@ func (a *app) check(ws *workspace.Workspace, refs map[string]string) (*checkRepo
 		}
 		p, err := plan.Parse(f, data)
 		if err != nil {
-			rep.Problems = append(rep.Problems, checkProblem{File: f, Message: err.Error()})
+			rep.addProblems(f, err)
 			continue
 		}
-		for _, c := range p.Changes {
+		if len(ws.Repos) == 0 {
+			continue // cascade.yaml named none: nothing to check the plan against
+		}
+		for i, c := range p.Changes {
 			if !hasRepo(ws, c.Repo) {
-				rep.Problems = append(rep.Problems, checkProblem{File: f, Message: fmt.Sprintf("%s: change %s@%s: no repo %q in %s", f, c.Repo, c.Ref, c.Repo, ws.File)})
+				rep.Problems = append(rep.Problems, newProblem(f, fmt.Errorf("%s: change %s@%s: no repo %q in %s%s", p.Where(fmt.Sprintf("changes[%d].repo", i)), c.Repo, c.Ref, c.Repo, ws.File,
+					suggest.DidYouMean(c.Repo, repoNames(ws), strconv.Quote))))
 			}
 		}
 		if len(ws.People) > 0 && ws.PersonNamed(p.Manager) == nil {
-			rep.Problems = append(rep.Problems, checkProblem{File: f, Message: fmt.Sprintf("%s: manager %q is not one of the people in %s", f, p.Manager, ws.File)})
+			rep.Problems = append(rep.Problems, newProblem(f, fmt.Errorf("%s: manager %q is not one of the people in %s%s", p.Where("manager"), p.Manager, ws.File, suggest.DidYouMean(p.Manager, personNames(ws), strconv.Quote))))
 		}
 	}
+	// Each file's problems in the order of their lines, the files in
+	// the order they were checked.
+	rank := map[string]int{}
+	for _, p := range rep.Problems {
+		if _, ok := rank[p.File]; !ok {
+			rank[p.File] = len(rank)
+		}
+	}
+	slices.SortStableFunc(rep.Problems, func(a, b checkProblem) int {
+		if c := rank[a.File] - rank[b.File]; c != 0 {
+			return c
+		}
+		return a.Line - b.Line
+	})
 	return rep, nil
 }
 
@@ -212,6 +301,14 @@ func repoNames(ws *workspace.Workspace) []string {
 	var out []string
 	for _, r := range ws.Repos {
 		out = append(out, r.Name)
+	}
+	return out
+}
+
+func personNames(ws *workspace.Workspace) []string {
+	var out []string
+	for _, p := range ws.People {
+		out = append(out, p.Name)
 	}
 	return out
 }

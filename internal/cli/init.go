@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/runbook"
 	"os"
 	"path/filepath"
@@ -59,20 +60,13 @@ the file. Edit it afterwards to add url: repos, tiers and a release policy.`,
 			if err := workspace.WriteFile(out, workspace.Render(filepath.Dir(out), repos), 0o644); err != nil {
 				return errkind.Wrap(errkind.Infra, err)
 			}
-			fmt.Fprintf(a.stderr, "wrote %s with %d %s; run `%s` to see how they depend on each other\n", out, len(repos), plural(len(repos), "repo", "repos"), graphHint(out))
+			fmt.Fprintf(a.stderr, "wrote %s with %s; run `%s` to see how they depend on each other\n", out, plural.Count(len(repos), "repo"), graphHint(out))
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", workspace.FileName, "the `FILE` to write; a directory (an existing one, or a path ending in /) means DIR/cascade.yaml")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
 	return cmd
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // graphHint is the command that shows the graph of the workspace file

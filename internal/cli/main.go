@@ -16,6 +16,7 @@ import (
 
 	humanize "github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -23,6 +24,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/report"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/suggest"
 	"github.com/cascade-dev/cascade/internal/trace"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -166,6 +168,28 @@ func outcome(ctx context.Context, err error) (code int, kind, msg string) {
 	return code, kind, msg
 }
 
+// flagSuggestion is "; did you mean --json?" for an unknown flag of c
+// that is near one c takes (its own, its parents' persistent ones), or "".
+func flagSuggestion(c *cobra.Command, err error) string {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return ""
+	}
+	name, _, _ = strings.Cut(name, "=")
+	var known []string
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			known = append(known, f.Name)
+		}
+	})
+	c.InheritedFlags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden {
+			known = append(known, f.Name)
+		}
+	})
+	return suggest.DidYouMean(name, known, func(s string) string { return "--" + s })
+}
+
 // now is the time by the injected clock, or the real time.
 func (a *app) now() time.Time {
 	if a.opts.Now != nil {
@@ -233,7 +257,7 @@ could not run, or a downstream could not be verified); 4 a release waits
 		if errors.As(err, &value) {
 			return errkind.Wrap(errkind.Invalid, value)
 		}
-		return errkind.New(errkind.Invalid, "%v; see `%s --help`", err, c.CommandPath())
+		return errkind.New(errkind.Invalid, "%v%s; see `%s --help`", err, flagSuggestion(c, err), c.CommandPath())
 	})
 	root.AddCommand(
 		a.initCommand(),

@@ -16,6 +16,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/report"
 	"github.com/cascade-dev/cascade/internal/store"
@@ -280,7 +281,7 @@ func (a *app) releaseStart(rf *releaseFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(a.stdout, a.withKey(fmt.Sprintf("started the release of %s as %s (%d steps); run `cascade release next %s`", p.ID, as, len(st.Steps), p.ID)))
+				fmt.Fprintln(a.stdout, a.withKey(fmt.Sprintf("started the release of %s as %s (%s); run `cascade release next %s`", p.ID, as, plural.Count(len(st.Steps), "step"), p.ID)))
 				return report.ReleaseStatus(a.stdout, st, ws.Policy.Location)
 			})
 		},

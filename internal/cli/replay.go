@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/replay"
 	"github.com/cascade-dev/cascade/internal/report"
 )
@@ -137,7 +138,7 @@ func (a *app) replayProgress(opt *replay.Options) (stop func()) {
 	start, last := time.Now(), time.Time{}
 	pending := ""
 	opt.Progress = func(bytes, lines int64) {
-		pending = fmt.Sprintf("%.1f MB read, %d lines, %.0f lines/s", float64(bytes)/1e6, lines, float64(lines)/max(time.Since(start).Seconds(), 0.001))
+		pending = fmt.Sprintf("%.1f MB read, %s, %.0f lines/s", float64(bytes)/1e6, plural.Count(lines, "line"), float64(lines)/max(time.Since(start).Seconds(), 0.001))
 		if prog.bar == nil && !last.IsZero() && time.Since(last) < 10*time.Second {
 			return
 		}

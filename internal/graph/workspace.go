@@ -9,6 +9,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/scan"
+	"github.com/cascade-dev/cascade/internal/suggest"
 )
 
 // Workspace is the dependency graph of a scanned workspace: one node per
@@ -224,7 +225,7 @@ func (w *Workspace) suggest(name string) []string {
 		}
 		seen[known] = true
 		k := strings.ToLower(known)
-		d := editDistance(lower, k)
+		d := suggest.Distance(lower, k)
 		switch {
 		case d <= max(1, len(name)/3):
 			// a near miss: keep only the nearest ones, below
@@ -268,31 +269,6 @@ func (w *Workspace) suggest(name string) []string {
 		out = append(out, c.name)
 	}
 	return out
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }
 
 // Order returns the repos in release order, upstream first, as levels: a

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/sandbox"
 	"github.com/cascade-dev/cascade/internal/semver"
 	"github.com/cascade-dev/cascade/internal/verify"
@@ -178,7 +179,7 @@ func downstreamGate(ctx context.Context, g *graph.Workspace, p *Plan, opt CheckO
 	case verify.GateWarn:
 		gate.Status, gate.Reason = Warn, reason
 	default:
-		gate.Reason = fmt.Sprintf("%d downstream verdicts, no regression", len(rep.Results))
+		gate.Reason = fmt.Sprintf("%s, no regression", plural.Count(len(rep.Results), "downstream verdict"))
 	}
 	return gate, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
 	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
@@ -192,7 +193,7 @@ func ScopeGate(ctx context.Context, g *graph.Workspace, p *Plan) (Gate, error) {
 		}
 	}
 	if gate.Status == Fail {
-		gate.Reason = fmt.Sprintf("%d commits are outside the frozen scope; review them, then revert them or re-freeze with `cascade plan rescope %s`", countCommits(gate.Details), p.ID)
+		gate.Reason = fmt.Sprintf("%s %s outside the frozen scope; review %s, then revert %s or re-freeze with `cascade plan rescope %s`", plural.Count(countCommits(gate.Details), "commit"), plural.Noun(countCommits(gate.Details), "is"), plural.Noun(countCommits(gate.Details), "it"), plural.Noun(countCommits(gate.Details), "it"), p.ID)
 	}
 	return gate, nil
 }

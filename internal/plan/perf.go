@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchmath"
+
+	"github.com/cascade-dev/cascade/internal/plural"
 )
 
 // The performance gate compares a repo's benchmarks at the frozen base and
@@ -88,8 +90,8 @@ func (p PerfPolicy) LookAlpha() float64 { return p.Alpha / float64(p.Looks()) }
 // setting to change; "" when it can.
 func (p PerfPolicy) Refusal() string {
 	if sig := MinRunsForSignificance(p.Alpha); p.Runs < sig {
-		return fmt.Sprintf("too few runs to reach significance: with %d runs per side the Mann-Whitney U test can never reach p < %g, so no slowdown could fail this gate; set --bench-runs to %d or more",
-			p.Runs, p.Alpha, sig)
+		return fmt.Sprintf("too few runs to reach significance: with %s per side the Mann-Whitney U test can never reach p < %g, so no slowdown could fail this gate; set --bench-runs to %d or more",
+			plural.Count(p.Runs, "run"), p.Alpha, sig)
 	}
 	return ""
 }
@@ -406,7 +408,7 @@ func PerfGate(repos []RepoBench, errs []string, pol PerfPolicy) Gate {
 	}
 	var slow, unsure, within, gone []string
 	for _, rb := range repos {
-		line := fmt.Sprintf("%s: %d runs per side, base and head alternating; %s", rb.Repo, rb.Runs, lookText(pol))
+		line := fmt.Sprintf("%s: %s per side, base and head alternating; %s", rb.Repo, plural.Count(rb.Runs, "run"), lookText(pol))
 		if rb.Cached {
 			line += "; samples measured by an earlier check of the same trees and command (--no-cache measures again)"
 		}
@@ -450,8 +452,8 @@ func PerfGate(repos []RepoBench, errs []string, pol PerfPolicy) Gate {
 		g.Reason = fmt.Sprintf("benchmarks of the base are missing at the head, so their slowdown is unknown: %s; keep their names, or the release manager overrides the performance gate with a reason", strings.Join(gone, ", "))
 	case len(unsure) > 0:
 		g.Status = Warn
-		g.Reason = fmt.Sprintf("could not tell within %d runs per side whether these slow down beyond %s: %s; make the benchmarks steadier (a longer -benchtime) or run them more often (--bench-runs above %d)",
-			pol.MaxRuns, pct(pol.Threshold), strings.Join(unsure, ", "), pol.MaxRuns)
+		g.Reason = fmt.Sprintf("could not tell within %s per side whether these slow down beyond %s: %s; make the benchmarks steadier (a longer -benchtime) or run them more often (--bench-runs above %d)",
+			plural.Count(pol.MaxRuns, "run"), pct(pol.Threshold), strings.Join(unsure, ", "), pol.MaxRuns)
 	case len(errs) > 0:
 		// A benchmark that could not run measured nothing: a head too
 		// slow to finish, or a base that is the head, must not pass.
@@ -471,7 +473,7 @@ func lookText(pol PerfPolicy) string {
 	if pol.Looks() == 1 {
 		return fmt.Sprintf("tested at p < %g", pol.Alpha)
 	}
-	return fmt.Sprintf("each look at p < %.2g (%g shared by %d looks)", pol.LookAlpha(), pol.Alpha, pol.Looks())
+	return fmt.Sprintf("each look at p < %.2g (%g shared by %s)", pol.LookAlpha(), pol.Alpha, plural.Count(pol.Looks(), "look"))
 }
 
 func boundText(c BenchComparison) string {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -146,48 +147,55 @@ func Load(ws *workspace.Workspace, id string) (*Plan, error) {
 }
 
 // Parse reads a plan file's content, checking it as strictly as a
-// cascade.yaml: every problem names the file and line.
+// cascade.yaml: every problem names the file and line, and all of them
+// are reported at once (a yamlfile.Problems list).
 func Parse(file string, data []byte) (*Plan, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, errkind.New(errkind.Invalid, "%s: %v (fix the YAML syntax)", file, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, workspace.SyntaxError(file, err)
 	}
-	if err := yamlfile.CheckKeys(file, &doc); err != nil {
-		return nil, err
-	}
+	var probs yamlfile.Problems
+	probs.Add(yamlfile.CheckKeys(file, &doc))
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, errkind.New(errkind.Invalid, "%s: a plan is a mapping with id, title, manager and changes", file)
+		probs.Add(errkind.New(errkind.Invalid, "%s: a plan is a mapping with id, title, manager and changes", file))
+		return nil, probs.Err()
 	}
 	root := doc.Content[0]
 	lines := map[string]int{}
-	known := map[string]bool{"id": true, "title": true, "spec": true, "manager": true, "managers": true, "created": true, "notes": true, "changes": true, "rescoped": true, "overrides": true, "computed": true, "audit": true}
+	known := []string{"id", "title", "spec", "manager", "created", "notes", "changes", "rescoped", "overrides", "computed", "audit"}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k := root.Content[i]
-		if !known[k.Value] {
-			return nil, errkind.New(errkind.Invalid, "%s:%d: unknown key %q in the plan; known keys: id, title, spec, manager, created, notes, changes, rescoped, overrides, computed, audit", file, k.Line, k.Value)
+		if !slices.Contains(known, k.Value) && k.Value != "managers" {
+			probs.Add(errkind.New(errkind.Invalid, "%s:%d: %s", file, k.Line, workspace.UnknownKey(k.Value, "the plan", known)))
+			continue
 		}
 		v := root.Content[i+1]
 		lines[k.Value] = k.Line
 		switch k.Value {
 		case "id":
 			if want := strings.TrimSuffix(filepath.Base(file), ".yaml"); v.Value != want && ValidID(v.Value) == nil {
-				return nil, errkind.New(errkind.Invalid, "%s:%d: the plan's id %q is not its file name %q: a plan's id and file name must match; rename the file or fix the id", file, v.Line, v.Value, want)
+				probs.Add(errkind.New(errkind.Invalid, "%s:%d: the plan's id %q is not its file name %q: a plan's id and file name must match; rename the file or fix the id", file, v.Line, v.Value, want))
+				continue
 			}
 		case "managers":
-			return nil, errkind.New(errkind.Invalid, "%s:%d: a plan has exactly one release manager: write `manager: NAME`", file, k.Line)
+			probs.Add(errkind.New(errkind.Invalid, "%s:%d: a plan has exactly one release manager: write `manager: NAME`", file, k.Line))
+			continue
 		case "manager":
 			if v.Kind == yaml.SequenceNode {
 				if len(v.Content) != 1 {
-					return nil, errkind.New(errkind.Invalid, "%s:%d: a plan has exactly one release manager, not %d: keep one", file, v.Line, len(v.Content))
+					probs.Add(errkind.New(errkind.Invalid, "%s:%d: a plan has exactly one release manager, not %d: keep one", file, v.Line, len(v.Content)))
+					continue
 				}
 			}
 		case "changes":
 			if v.Kind != yaml.SequenceNode {
-				return nil, errkind.New(errkind.Invalid, "%s:%d: `changes:` is a list of {repo, ref, base, head, version}", file, v.Line)
+				probs.Add(errkind.New(errkind.Invalid, "%s:%d: `changes:` is a list of {repo, ref, base, head, version}", file, v.Line))
+				continue
 			}
 			for ci, c := range v.Content {
 				if c.Kind != yaml.MappingNode {
-					return nil, errkind.New(errkind.Invalid, "%s:%d: each change is a mapping with repo, ref, base, head and version", file, c.Line)
+					probs.Add(errkind.New(errkind.Invalid, "%s:%d: each change is a mapping with repo, ref, base, head and version", file, c.Line))
+					continue
 				}
 				lines[fmt.Sprintf("changes[%d]", ci)] = c.Line
 				for j := 0; j+1 < len(c.Content); j += 2 {
@@ -196,24 +204,39 @@ func Parse(file string, data []byte) (*Plan, error) {
 					case "version":
 						if v := c.Content[j+1].Value; v != "" {
 							if err := ValidVersion(v, false); err != nil {
-								return nil, errkind.New(errkind.Invalid, "%s:%d: %v", file, c.Content[j+1].Line, err)
+								probs.Add(errkind.New(errkind.Invalid, "%s:%d: %v", file, c.Content[j+1].Line, err))
+								continue
 							}
 						}
 					case "repo", "ref", "base", "head":
 					default:
-						return nil, errkind.New(errkind.Invalid, "%s:%d: unknown key %q in a change; known keys: repo, ref, base, head, version", file, c.Content[j].Line, c.Content[j].Value)
+						probs.Add(errkind.New(errkind.Invalid, "%s:%d: %s", file, c.Content[j].Line, workspace.UnknownKey(c.Content[j].Value, "a change", []string{"repo", "ref", "base", "head", "version"})))
+						continue
 					}
 				}
 			}
 		}
 	}
-	// A one-element manager list is accepted as that manager.
+	// A one-element manager list is accepted as that manager (a longer
+	// one is a problem above, not decoded again).
 	if v := value(root, "manager"); v != nil && v.Kind == yaml.SequenceNode {
-		*v = *v.Content[0]
+		if len(v.Content) == 1 {
+			*v = *v.Content[0]
+		} else {
+			*v = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Line: v.Line, Column: v.Column}
+		}
 	}
 	var p Plan
 	if err := root.Decode(&p); err != nil {
-		return nil, errkind.New(errkind.Invalid, "%s: %v", file, strings.TrimPrefix(err.Error(), "yaml: "))
+		// A key given twice is already a problem (CheckKeys).
+		for _, e := range yamlfile.Split(workspace.SyntaxError(file, err)) {
+			if !strings.Contains(e.Error(), "already defined at line") {
+				probs.Add(e)
+			}
+		}
+	}
+	if err := probs.Err(); err != nil {
+		return nil, err
 	}
 	p.file, p.lines = file, lines
 	if err := p.Validate(); err != nil {

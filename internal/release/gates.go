@@ -11,8 +11,10 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/semver"
 	"github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/suggest"
 )
 
 // refuse records a refused action in the audit log and returns err: a
@@ -71,8 +73,8 @@ func (e *Engine) startGates(ctx context.Context, p *plan.Plan, actor string) err
 		e.logf("gates of %s:\n%s", p.ID, gatesText(gates))
 		return nil
 	}
-	err = errkind.New(errkind.Problem, "the release of %s cannot start: %d gates failed (%s):\n%s\nfix them and `cascade plan check %s`, or, as the release manager, `cascade release override-gate %s GATE --reason TEXT`",
-		p.ID, len(failed), strings.Join(failed, ", "), gatesText(gates), p.ID, p.ID)
+	err = errkind.New(errkind.Problem, "the release of %s cannot start: %s failed (%s):\n%s\nfix them and `cascade plan check %s`, or, as the release manager, `cascade release override-gate %s GATE --reason TEXT`",
+		p.ID, plural.Count(len(failed), "gate"), strings.Join(failed, ", "), gatesText(gates), p.ID, p.ID)
 	return e.refuse(ctx, 0, p.ID, actor, "start", map[string]any{"failed_gates": reasons}, err)
 }
 
@@ -214,7 +216,7 @@ func (e *Engine) semverAtTag(ctx context.Context, p *plan.Plan, manager, repo st
 // log and in the plan file.
 func (e *Engine) OverrideGate(ctx context.Context, p *plan.Plan, gate, actor, reason string, save func(*plan.Plan) error) error {
 	if !slices.Contains(plan.GateNames, gate) {
-		return errkind.New(errkind.Invalid, "unknown gate %q; the gates are %s", gate, strings.Join(plan.GateNames, ", "))
+		return errkind.New(errkind.Invalid, "unknown gate %q; the gates are %s%s", gate, strings.Join(plan.GateNames, ", "), suggest.DidYouMean(gate, plan.GateNames, nil))
 	}
 	if err := reasonText(reason); err != nil {
 		return err
@@ -238,6 +240,9 @@ func (e *Engine) OverrideGate(ctx context.Context, p *plan.Plan, gate, actor, re
 		err := errkind.New(errkind.Unauthorized, "only the release manager of %s (%s) may override its gates; %s may not", p.ID, manager, actor)
 		return e.refuse(ctx, releaseID, p.ID, actor, "override-gate", map[string]any{"gate": gate}, err)
 	}
+	if err := e.gateFails(ctx, p, gate, manager); err != nil {
+		return err
+	}
 	now := e.Now().UTC().Truncate(time.Second)
 	o := plan.GateOverride{Gate: gate, By: actor, At: now, Reason: reason, Heads: p.HeadsKey()}
 	err = e.storeTx(ctx, func(tx *store.Tx) error {
@@ -251,6 +256,72 @@ func (e *Engine) OverrideGate(ctx context.Context, p *plan.Plan, gate, actor, re
 	}
 	p.Overrides = append(p.Overrides, o)
 	return save(p)
+}
+
+// gateFails returns nil when gate of plan p fails now, and otherwise an
+// Invalid error saying why it cannot be overridden: an override waives a
+// failure, and one given for a gate that passes would silently waive a
+// later failure nobody has seen. The window, freeze, scope and manager
+// gates are checked now; the semver, downstream and performance gates (as
+// long to check as a release start) count as failing when the plan's last
+// `plan check` for its current scope, or a start refused since its last
+// re-freeze, found them failing.
+func (e *Engine) gateFails(ctx context.Context, p *plan.Plan, gate, manager string) error {
+	refuse := func(why string) error {
+		return errkind.New(errkind.Invalid, "the %s gate of %s %s: an override lets a failed gate pass, so there is nothing to override and nothing was recorded; `cascade plan check %s` shows the gates", gate, p.ID, why, p.ID)
+	}
+	var now []plan.Gate
+	switch gate {
+	case "manager":
+		now = []plan.Gate{plan.ManagerGate(p)}
+	case "window", "freeze", "scope":
+		gates, err := plan.TimeAndScopeGates(ctx, e.WS, e.G, p, e.Now(), nil)
+		if err != nil {
+			return err
+		}
+		if now, err = e.HoldUntrustedScope(ctx, p, gates); err != nil {
+			return err
+		}
+	}
+	for _, g := range now {
+		if g.Name == gate {
+			if g.Status == plan.Fail {
+				return nil
+			}
+			return refuse(fmt.Sprintf("passes now (%s)", g.Reason))
+		}
+	}
+	if now != nil {
+		return refuse("is not checked for this plan")
+	}
+	for _, g := range p.RecordedGates() {
+		if g.Name != gate {
+			continue
+		}
+		switch g.Status {
+		case plan.Fail:
+			return nil
+		case plan.Pass, plan.Warn:
+			return refuse(fmt.Sprintf("passed its last check (%s)", g.Reason))
+		}
+	}
+	entries, err := e.Store.Entries(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		en := entries[i]
+		if en.Action == "rescope" {
+			break
+		}
+		if failed, ok := en.Details["failed_gates"].(map[string]any); ok && en.Action == "start refused" {
+			if _, ok := failed[gate]; ok {
+				return nil
+			}
+			return refuse("passed when the release last tried to start")
+		}
+	}
+	return refuse("has not failed for the plan's current scope (no `cascade plan check` or `cascade release start` found it failing)")
 }
 
 // GateOverrides lists the plan's gate overrides from the audit log.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/store"
 )
 
@@ -73,7 +74,7 @@ func (e *Engine) checkRecordedHead(ctx context.Context, planID string, h *plan.A
 	}
 	switch {
 	case h.Entries > len(entries):
-		return tampered("plans/%s.yaml records %d audit entries ending in %.12s, but the log in %s holds %d: the log was cut, or this is not the plan's database (--db)", planID, h.Entries, h.Hash, e.Store.Path, len(entries))
+		return tampered("plans/%s.yaml records %s ending in %.12s, but the log in %s holds %d: the log was cut, or this is not the plan's database (--db)", planID, plural.Count(h.Entries, "audit entry"), h.Hash, e.Store.Path, len(entries))
 	case h.Entries > 0 && entries[h.Entries-1].Hash != h.Hash:
 		return tampered("entry %d of plan %s is not the head plans/%s.yaml records (%.12s): the log was rewritten", entries[h.Entries-1].Seq, planID, planID, h.Hash)
 	}
@@ -92,16 +93,16 @@ func (e *Engine) checkRecordedHead(ctx context.Context, planID string, h *plan.A
 func VerifyHead(planID, logID string, p *plan.Plan, loadErr error, entries []store.Entry) (problems []string) {
 	if len(entries) == 0 {
 		if p != nil && p.Audit != nil && p.Audit.Entries > 0 {
-			return []string{fmt.Sprintf("the log was truncated: plans/%s.yaml records %d entries ending in %.12s, the log holds none", planID, p.Audit.Entries, p.Audit.Hash)}
+			return []string{fmt.Sprintf("the log was truncated: plans/%s.yaml records %s ending in %.12s, the log holds none", planID, plural.Count(p.Audit.Entries, "entry"), p.Audit.Hash)}
 		}
 		return nil
 	}
 	if p == nil {
-		return []string{fmt.Sprintf("plans/%s.yaml cannot be read (%v): the log's %d entries cannot be checked against the head it records, so a deleted tail would go unnoticed; restore the plan file from git", planID, loadErr, len(entries))}
+		return []string{fmt.Sprintf("plans/%s.yaml cannot be read (%v): the log's %s cannot be checked against the head it records, so a deleted tail would go unnoticed; restore the plan file from git", planID, loadErr, plural.Count(len(entries), "entry"))}
 	}
 	h := p.Audit
 	if h == nil {
-		return []string{fmt.Sprintf("plans/%s.yaml records no audit head (`audit:`), yet the log holds %d entries: a deleted tail would go unnoticed; restore the plan file from git", planID, len(entries))}
+		return []string{fmt.Sprintf("plans/%s.yaml records no audit head (`audit:`), yet the log holds %s: a deleted tail would go unnoticed; restore the plan file from git", planID, plural.Count(len(entries), "entry"))}
 	}
 	switch {
 	case h.Log == "":
@@ -116,9 +117,9 @@ func VerifyHead(planID, logID string, p *plan.Plan, loadErr error, entries []sto
 	case h.Entries > 0 && entries[h.Entries-1].Hash != h.Hash:
 		problems = append(problems, fmt.Sprintf("entry %d is not the head plans/%s.yaml records (%.12s): the log was rewritten", entries[h.Entries-1].Seq, p.ID, h.Hash))
 	case h.Entries <= 0:
-		problems = append(problems, fmt.Sprintf("plans/%s.yaml records an audit head of %d entries, yet the log holds %d: a deleted tail would go unnoticed; restore the plan file from git", p.ID, h.Entries, len(entries)))
+		problems = append(problems, fmt.Sprintf("plans/%s.yaml records an audit head of %s, yet the log holds %d: a deleted tail would go unnoticed; restore the plan file from git", p.ID, plural.Count(h.Entries, "entry"), len(entries)))
 	case len(entries) > h.Entries:
-		problems = append(problems, fmt.Sprintf("the log holds %d entries after the head plans/%s.yaml records (%d entries): the plan file is older than the log (a run stopped before recording its head, or the file was reverted to hide a truncation); the head cannot vouch for entries %d to %d", len(entries)-h.Entries, p.ID, h.Entries, h.Entries+1, len(entries)))
+		problems = append(problems, fmt.Sprintf("the log holds %s after the head plans/%s.yaml records (%s): the plan file is older than the log (a run stopped before recording its head, or the file was reverted to hide a truncation); the head cannot vouch for entries %d to %d", plural.Count(len(entries)-h.Entries, "entry"), p.ID, plural.Count(h.Entries, "entry"), h.Entries+1, len(entries)))
 	}
 	return problems
 }

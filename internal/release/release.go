@@ -18,8 +18,10 @@ import (
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/suggest"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
@@ -295,10 +297,10 @@ func (e *Engine) plannedSteps(ctx context.Context, p *plan.Plan) ([]Step, error)
 // command, another commit, another version) must not run.
 func stepMismatch(planned []Step, stored int, s *Step) string {
 	if len(planned) != stored {
-		return fmt.Sprintf("the release has %d steps, but the plan's runbooks at their frozen heads have %d", stored, len(planned))
+		return fmt.Sprintf("the release has %s, but the plan's runbooks at their frozen heads have %d", plural.Count(stored, "step"), len(planned))
 	}
 	if s.Index < 1 || s.Index > len(planned) {
-		return fmt.Sprintf("step %d is not one of the plan's %d steps", s.Index, len(planned))
+		return fmt.Sprintf("step %d is not one of the plan's %s", s.Index, plural.Count(len(planned), "step"))
 	}
 	want := planned[s.Index-1]
 	got, _ := json.Marshal(stepSpec{Spec: s.Spec, Data: s.data})
@@ -387,6 +389,13 @@ func (e *Engine) statusOf(ctx context.Context, planID string, id int64) (*Status
 	return st, err
 }
 
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
 // FindStep resolves a step argument: its number, "repo:name" or a name
 // that only one step has.
 func FindStep(st *Status, arg string) (*Step, error) {
@@ -396,7 +405,17 @@ func FindStep(st *Status, arg string) (*Step, error) {
 				return &st.Steps[i], nil
 			}
 		}
-		return nil, errkind.New(errkind.Invalid, "release of %s has no step %d (it has %d)", st.Plan, n, len(st.Steps))
+		msg := fmt.Sprintf("release of %s has no step %d (it has %s)", st.Plan, n, plural.Count(len(st.Steps), "step"))
+		if len(st.Steps) > 0 {
+			near := &st.Steps[0]
+			for i := range st.Steps {
+				if d, best := abs(st.Steps[i].Index-n), abs(near.Index-n); d < best {
+					near = &st.Steps[i]
+				}
+			}
+			msg += fmt.Sprintf("; did you mean %d (%s)?", near.Index, near.Name)
+		}
+		return nil, errkind.New(errkind.Invalid, "%s", msg)
 	}
 	var found []*Step
 	for i := range st.Steps {
@@ -409,7 +428,11 @@ func FindStep(st *Status, arg string) (*Step, error) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return nil, errkind.New(errkind.Invalid, "release of %s has no step %q; `cascade release status %s` lists them", st.Plan, arg, st.Plan)
+		var names []string
+		for _, s := range st.Steps {
+			names = append(names, s.Name, s.Repo+":"+s.Name)
+		}
+		return nil, errkind.New(errkind.Invalid, "release of %s has no step %q%s; `cascade release status %s` lists them", st.Plan, arg, suggest.DidYouMean(arg, names, strconv.Quote), st.Plan)
 	}
 	return nil, errkind.New(errkind.Invalid, "%d steps are named %q; give its number or REPO:NAME", len(found), arg)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/plural"
 )
 
 // What a replay's counts can vouch for: a replay in which no line could be
@@ -46,7 +47,7 @@ func (r *Report) check(opt Options) {
 			msg += "; " + hint
 		}
 	default:
-		msg = fmt.Sprintf("none of the %s could be read as a request (%s): nothing was checked", plural(r.Total, "line"), r.unreadableParts(opt, true))
+		msg = fmt.Sprintf("none of the %s could be read as a request (%s): nothing was checked", count(r.Total, "line"), r.unreadableParts(opt, true))
 		if len(r.ParseErrorExamples) > 0 {
 			e := r.ParseErrorExamples[0]
 			msg += fmt.Sprintf("; the first: %s:%d: %s", e.File, e.Line, e.Error)
@@ -69,7 +70,7 @@ func noneOf(n int64, noun string) string {
 	if n == 1 {
 		return "no " + noun + " (of 1)"
 	}
-	return "none of the " + plural(n, noun)
+	return "none of the " + count(n, noun)
 }
 
 // unreadableParts counts the unreadable lines by cause; with missing, the
@@ -237,12 +238,9 @@ func holds(files []string) string {
 	return "the logs " + strings.Join(files, ", ") + " hold"
 }
 
-// plural is "1 line" or "1,204 lines".
-func plural(n int64, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return commas(n) + " " + noun + "s"
+// count is "1 line" or "1,204 lines".
+func count(n int64, noun string) string {
+	return commas(n) + " " + plural.Noun(n, noun)
 }
 
 // commas writes n with thousands separators: 1204 is 1,204.

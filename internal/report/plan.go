@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/plural"
 )
 
 func orderText(p *plan.Plan) string {
@@ -230,7 +231,7 @@ func GatesText(w io.Writer, id string, at time.Time, gates []plan.Gate, loc *tim
 		}
 	}
 	if failed > 0 {
-		fmt.Fprintf(w, "\n%d gates failed: do not release yet.\n", failed)
+		fmt.Fprintf(w, "\n%s failed: do not release yet.\n", plural.Count(failed, "gate"))
 	} else {
 		fmt.Fprintln(w, "\nEvery gate passes.")
 	}

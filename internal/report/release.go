@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/store"
 )
@@ -57,7 +58,7 @@ func AuditText(w io.Writer, entries []store.Entry, verified bool, problems []str
 	}
 	if verified {
 		if len(problems) == 0 {
-			fmt.Fprintf(w, "\naudit log verified: %d entries, hash chain intact\n", len(entries))
+			fmt.Fprintf(w, "\naudit log verified: %s, hash chain intact\n", plural.Count(len(entries), "entry"))
 		} else {
 			fmt.Fprintf(w, "\nAUDIT LOG TAMPERED WITH:\n  %s\n", strings.Join(problems, "\n  "))
 		}

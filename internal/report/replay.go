@@ -6,14 +6,15 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/replay"
 )
 
 // ReplayText writes a replay for a person: totals, then each client that
 // would see a change, largest first, with examples.
 func ReplayText(w io.Writer, r *replay.Report) error {
-	fmt.Fprintf(w, "%d requests: %d accepted by both schemas, %d newly rejected, %d newly accepted, %d rejected by both, %d unreadable",
-		r.Total, r.AcceptedBoth, r.NewlyRejected, r.NewlyAccepted, r.StillRejected, r.ParseErrors)
+	fmt.Fprintf(w, "%s: %d accepted by both schemas, %d newly rejected, %d newly accepted, %d rejected by both, %d unreadable",
+		plural.Count(r.Total, "request"), r.AcceptedBoth, r.NewlyRejected, r.NewlyAccepted, r.StillRejected, r.ParseErrors)
 	var why []string
 	if r.MissingField > 0 {
 		why = append(why, fmt.Sprintf("%d lack the field %s", r.MissingField, r.Field))
@@ -43,7 +44,7 @@ func ReplayText(w io.Writer, r *replay.Report) error {
 		if len(g.Examples) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s would start getting errors on %d requests, for example:\n", g.Key, g.NewlyRejected)
+		fmt.Fprintf(w, "\n%s would start getting errors on %s, for example:\n", g.Key, plural.Count(g.NewlyRejected, "request"))
 		for _, e := range g.Examples {
 			fmt.Fprintf(w, "  %s: %s\n", where(e), e.Error)
 		}
@@ -67,7 +68,7 @@ func ReplayText(w io.Writer, r *replay.Report) error {
 	case r.NewlyRejected == 0:
 		fmt.Fprintln(w, "No request that the old schema accepted is rejected by the new one.")
 	default:
-		fmt.Fprintf(w, "%d clients would start getting errors: %s.\n", len(names), joinList(names))
+		fmt.Fprintf(w, "%s would start getting errors: %s.\n", plural.Count(len(names), "client"), joinList(names))
 	}
 	return nil
 }

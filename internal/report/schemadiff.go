@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/schemadiff"
 )
 
@@ -37,7 +38,7 @@ func SchemaDiffText(w io.Writer, oldName, newName string, r schemadiff.Result) e
 		fmt.Fprintf(w, "Breaking: %d tightened: clients sending the instances above would start getting errors.\n", len(r.Tightened))
 	}
 	if len(r.Unknown) > 0 {
-		fmt.Fprintf(w, "Undecided: %d %s cascade cannot compare; treated as breaking until reviewed.\n", len(r.Unknown), plural(len(r.Unknown), "construct", "constructs"))
+		fmt.Fprintf(w, "Undecided: %s cascade cannot compare; treated as breaking until reviewed.\n", plural.Count(len(r.Unknown), "construct"))
 	}
 	switch {
 	case len(r.Tightened) > 0 || len(r.Unknown) > 0:
@@ -48,11 +49,4 @@ func SchemaDiffText(w io.Writer, oldName, newName string, r schemadiff.Result) e
 		fmt.Fprintln(w, "No difference in what the schemas accept.")
 	}
 	return nil
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/verify"
 )
 
@@ -19,7 +20,7 @@ func lastLines(s string, n int) string {
 	s = strings.TrimRight(s, "\n")
 	lines := strings.Split(s, "\n")
 	if len(lines) > n {
-		lines = append([]string{fmt.Sprintf("[... %d lines above ...]", len(lines)-n)}, lines[len(lines)-n:]...)
+		lines = append([]string{fmt.Sprintf("[... %s above ...]", plural.Count(len(lines)-n, "line"))}, lines[len(lines)-n:]...)
 	}
 	return strings.Join(lines, "\n")
 }

@@ -38,6 +38,9 @@ const (
 
 var kinds = []string{Run, Manual, Check, Verify, Gate, Wait, Tag}
 
+// stepKeys are the keys a step may hold.
+var stepKeys = append(append([]string{"name"}, kinds...), "retry", "timeout", "inputs", "idempotent", "network", "env")
+
 // Spec is one step of a runbook, as written.
 type Spec struct {
 	Name string `json:"name"`
@@ -101,45 +104,50 @@ func Load(ctx context.Context, git *gitrepo.Repo, repo, ref, head string) ([]Spe
 var inputName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 // Parse reads release.steps of a .cascade.yaml; file names it in
-// errors. Nil steps means the file declares no runbook.
+// errors. Nil steps means the file declares no runbook. It reports every
+// problem of the runbook at once (a yamlfile.Problems list).
 func Parse(file string, data []byte) ([]Spec, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, errkind.New(errkind.Invalid, "%s: %v (fix the YAML syntax)", file, strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, workspace.SyntaxError(file, err)
 	}
-	if err := yamlfile.CheckKeys(file, &doc); err != nil {
-		return nil, err
-	}
+	var probs yamlfile.Problems
+	probs.Add(yamlfile.CheckKeys(file, &doc))
 	if len(doc.Content) == 0 {
-		return nil, nil
+		return nil, probs.Err()
 	}
 	rel := value(doc.Content[0], "release")
 	if rel == nil {
-		return nil, nil
+		return nil, probs.Err()
 	}
 	bad := func(n *yaml.Node, format string, args ...any) error {
 		return errkind.New(errkind.Invalid, "%s:%d: %s", file, n.Line, fmt.Sprintf(format, args...))
 	}
 	if rel.Kind != yaml.MappingNode {
-		return nil, bad(rel, "`release:` must be a mapping with `steps:`")
+		probs.Add(bad(rel, "`release:` must be a mapping with `steps:`"))
+		return nil, probs.Err()
 	}
 	for i := 0; i+1 < len(rel.Content); i += 2 {
 		if rel.Content[i].Value != "steps" {
-			return nil, bad(rel.Content[i], "unknown key %q in release; known keys: steps", rel.Content[i].Value)
+			probs.Add(bad(rel.Content[i], "%s", workspace.UnknownKey(rel.Content[i].Value, "release", []string{"steps"})))
 		}
 	}
 	steps := value(rel, "steps")
 	if steps == nil || steps.Kind != yaml.SequenceNode {
-		return nil, bad(rel, "`release.steps:` must be a list of steps")
+		probs.Add(bad(rel, "`release.steps:` must be a list of steps"))
+		return nil, probs.Err()
 	}
 	var out []Spec
 	seen := map[string]int{}
 	declared := map[string]bool{}
 	for _, n := range steps.Content {
 		if n.Kind != yaml.MappingNode {
-			return nil, bad(n, "a step is a mapping with name and one of %s", strings.Join(kinds, ", "))
+			probs.Add(bad(n, "a step is a mapping with name and one of %s", strings.Join(kinds, ", ")))
+			continue
 		}
 		s := Spec{Line: n.Line}
+		broken := false
+	keys:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			switch k.Value {
@@ -147,30 +155,42 @@ func Parse(file string, data []byte) ([]Spec, error) {
 				s.Name = v.Value
 			case Run, Manual, Check, Verify, Gate, Wait, Tag:
 				if s.Kind != "" {
-					return nil, bad(k, "step %q has two kinds (%s and %s); give it one", s.Name, s.Kind, k.Value)
+					probs.Add(bad(k, "step %q has two kinds (%s and %s); give it one", s.Name, s.Kind, k.Value))
+					broken = true
+					continue keys
 				}
 				s.Kind, s.Text = k.Value, v.Value
 				if v.Kind == yaml.SequenceNode {
 					if k.Value != Run && k.Value != Check {
-						return nil, bad(v, "only run and check take a list (a command and its arguments)")
+						probs.Add(bad(v, "only run and check take a list (a command and its arguments)"))
+						broken = true
+						continue keys
 					}
 					if err := v.Decode(&s.Argv); err != nil || len(s.Argv) == 0 {
-						return nil, bad(v, "%s: a command as a list is a non-empty list of strings", k.Value)
+						probs.Add(bad(v, "%s: a command as a list is a non-empty list of strings", k.Value))
+						broken = true
+						continue keys
 					}
 					s.Text = ""
 				} else if v.Kind != yaml.ScalarNode {
-					return nil, bad(v, "%s takes a string (or, for run and check, a list)", k.Value)
+					probs.Add(bad(v, "%s takes a string (or, for run and check, a list)", k.Value))
+					broken = true
+					continue keys
 				}
 				// The steps cascade runs itself take one value each: any
 				// other would read as if it changed what the step does.
 				switch k.Value {
 				case Gate, Wait, Tag:
 					if v.Value != "true" {
-						return nil, bad(v, "%s takes true (the step %ss); to leave it out, remove the step", k.Value, map[string]string{Gate: "checks the gate", Wait: "wait", Tag: "tag"}[k.Value])
+						probs.Add(bad(v, "%s takes true (the step %ss); to leave it out, remove the step", k.Value, map[string]string{Gate: "checks the gate", Wait: "wait", Tag: "tag"}[k.Value]))
+						broken = true
+						continue keys
 					}
 				case Verify:
 					if v.Value != "downstream" {
-						return nil, bad(v, "verify takes downstream (the step verifies every downstream against the release), not %q", v.Value)
+						probs.Add(bad(v, "verify takes downstream (the step verifies every downstream against the release), not %q", v.Value))
+						broken = true
+						continue keys
 					}
 				}
 			case "retry":
@@ -179,97 +199,139 @@ func Parse(file string, data []byte) ([]Spec, error) {
 					Every    string `yaml:"every"`
 				}
 				if v.Kind != yaml.MappingNode {
-					return nil, bad(v, "retry must be {attempts: N, every: DURATION}")
+					probs.Add(bad(v, "retry must be {attempts: N, every: DURATION}"))
+					broken = true
+					continue keys
 				}
 				for j := 0; j+1 < len(v.Content); j += 2 {
 					if rk := v.Content[j]; rk.Value != "attempts" && rk.Value != "every" {
-						return nil, bad(rk, "unknown key %q in retry; known keys: attempts, every", rk.Value)
+						probs.Add(bad(rk, "%s", workspace.UnknownKey(rk.Value, "retry", []string{"attempts", "every"})))
+						broken = true
+						continue keys
 					}
 				}
 				if err := v.Decode(&r); err != nil {
-					return nil, bad(v, "retry must be {attempts: N, every: DURATION}")
+					probs.Add(bad(v, "retry must be {attempts: N, every: DURATION}"))
+					broken = true
+					continue keys
 				}
 				if value(v, "attempts") != nil && r.Attempts < 1 {
-					return nil, bad(v, "retry.attempts is %d; give 1 or more (the attempts in all)", r.Attempts)
+					probs.Add(bad(v, "retry.attempts is %d; give 1 or more (the attempts in all)", r.Attempts))
+					broken = true
+					continue keys
 				}
 				s.Attempts = r.Attempts
 				if r.Every != "" {
 					d, err := time.ParseDuration(r.Every)
 					if err != nil || d < 0 {
-						return nil, bad(v, "retry.every %q is not a duration such as 30s", r.Every)
+						probs.Add(bad(v, "retry.every %q is not a duration such as 30s", r.Every))
+						broken = true
+						continue keys
 					}
 					s.Every = d
 				}
 			case "timeout":
 				d, err := time.ParseDuration(v.Value)
 				if err != nil || d <= 0 {
-					return nil, bad(v, "timeout %q is not a positive duration such as 5m", v.Value)
+					probs.Add(bad(v, "timeout %q is not a positive duration such as 5m", v.Value))
+					broken = true
+					continue keys
 				}
 				s.Timeout = d
 			case "inputs":
 				if err := v.Decode(&s.Inputs); err != nil {
-					return nil, bad(v, "inputs must be a list of names")
+					probs.Add(bad(v, "inputs must be a list of names"))
+					broken = true
+					continue keys
 				}
 				for _, in := range s.Inputs {
 					if !inputName.MatchString(in) {
-						return nil, bad(v, "input name %q: use lower-case letters, digits and _, starting with a letter", in)
+						probs.Add(bad(v, "input name %q: use lower-case letters, digits and _, starting with a letter", in))
+						broken = true
+						continue keys
 					}
 				}
 			case "idempotent":
 				if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
-					return nil, bad(v, "idempotent must be true or false")
+					probs.Add(bad(v, "idempotent must be true or false"))
+					broken = true
+					continue keys
 				}
 				s.Idempotent = v.Value == "true"
 			case "network":
 				if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
-					return nil, bad(v, "network must be true or false")
+					probs.Add(bad(v, "network must be true or false"))
+					broken = true
+					continue keys
 				}
 				s.Network = v.Value == "true"
 			case "env":
 				if err := v.Decode(&s.Env); err != nil {
-					return nil, bad(v, "env must be a list of variable names such as [DEPLOY_TOKEN]")
+					probs.Add(bad(v, "env must be a list of variable names such as [DEPLOY_TOKEN]"))
+					broken = true
+					continue keys
 				}
 				for _, name := range s.Env {
 					if !envName.MatchString(name) {
-						return nil, bad(v, "env: %q is not a variable name (letters, digits and _, not starting with a digit)", name)
+						probs.Add(bad(v, "env: %q is not a variable name (letters, digits and _, not starting with a digit)", name))
+						broken = true
+						continue keys
 					}
 				}
 			default:
-				return nil, bad(k, "unknown key %q in a step; known keys: name, %s, retry, timeout, inputs, idempotent, network, env", k.Value, strings.Join(kinds, ", "))
+				probs.Add(bad(k, "%s", workspace.UnknownKey(k.Value, "a step", stepKeys)))
+				broken = true
+				continue keys
 			}
 		}
-		if strings.TrimSpace(s.Name) == "" {
-			return nil, bad(n, "a step needs a name")
-		}
-		if s.Kind == "" {
-			return nil, bad(n, "step %q needs one of %s", s.Name, strings.Join(kinds, ", "))
+		switch {
+		case strings.TrimSpace(s.Name) == "":
+			probs.Add(bad(n, "a step needs a name"))
+			broken = true
+		case s.Kind == "" && !broken:
+			// (after a problem with a key, most likely the kind's, the
+			// key's problem is the one to fix)
+			probs.Add(bad(n, "step %q needs one of %s", s.Name, strings.Join(kinds, ", ")))
+			broken = true
 		}
 		// Keys that mean something only for some kinds of step: a user
 		// would believe a tag is retried, or a run step gets inputs.
-		for i := 0; i+1 < len(n.Content); i += 2 {
+		for i := 0; i+1 < len(n.Content) && s.Kind != ""; i += 2 {
 			k := n.Content[i]
 			switch {
 			case (k.Value == "retry" || k.Value == "timeout" || k.Value == "network" || k.Value == "env") && s.Kind != Run && s.Kind != Check:
-				return nil, bad(k, "step %q: %s applies only to run and check steps, not to a %s step", s.Name, k.Value, s.Kind)
+				probs.Add(bad(k, "step %q: %s applies only to run and check steps, not to a %s step", s.Name, k.Value, s.Kind))
+				broken = true
 			case k.Value == "inputs" && s.Kind != Manual:
-				return nil, bad(k, "step %q: inputs are asked for by a manual step, not a %s step", s.Name, s.Kind)
+				probs.Add(bad(k, "step %q: inputs are asked for by a manual step, not a %s step", s.Name, s.Kind))
+				broken = true
 			case k.Value == "idempotent" && s.Kind != Run && s.Kind != Check && s.Kind != Verify && s.Kind != Tag:
-				return nil, bad(k, "step %q: idempotent applies to steps that run (run, check, verify, tag), not to a %s step", s.Name, s.Kind)
+				probs.Add(bad(k, "step %q: idempotent applies to steps that run (run, check, verify, tag), not to a %s step", s.Name, s.Kind))
+				broken = true
 			}
 		}
-		if prev, ok := seen[s.Name]; ok {
-			return nil, bad(n, "two steps are named %q (lines %d and %d); names must be unique", s.Name, prev, n.Line)
+		if prev, ok := seen[s.Name]; ok && s.Name != "" {
+			probs.Add(bad(n, "two steps are named %q (lines %d and %d); names must be unique", s.Name, prev, n.Line))
+			broken = true
+		} else {
+			seen[s.Name] = n.Line
 		}
-		seen[s.Name] = n.Line
-		if err := checkTemplates(s, declared); err != nil {
-			return nil, bad(n, "step %q: %v", s.Name, err)
+		if !broken {
+			if err := checkTemplates(s, declared); err != nil {
+				probs.Add(bad(n, "step %q: %v", s.Name, err))
+				broken = true
+			}
 		}
+		// The inputs of a step with a problem are still known to the
+		// later steps: its problem is not also reported at every use.
 		for _, in := range s.Inputs {
 			declared[in] = true
 		}
-		out = append(out, s)
+		if !broken {
+			out = append(out, s)
+		}
 	}
-	return out, nil
+	return out, probs.Err()
 }
 
 func value(n *yaml.Node, key string) *yaml.Node {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/cascade-dev/cascade/internal/plural"
 )
 
 // Arrays: items by position (prefixItems and items in 2020-12, items and
@@ -186,20 +188,20 @@ func (d *differ) compareContains(o, n *jsonschema.Schema, eo, en embed) {
 			tc = append(tc, matching(oc, k)...)
 		}
 		if nmin > omin {
-			d.tightened(n, "minContains", fmt.Sprintf("at least %d items must match contains now (was %d)", nmin, omin), eo, tc)
+			d.tightened(n, "minContains", fmt.Sprintf("at least %s must match contains now (was %d)", plural.Count(nmin, "item"), omin), eo, tc)
 		}
 		for k := nmin; k < omin && k < nmin+5; k++ {
 			lc = append(lc, matching(nc, k)...)
 		}
 		if nmin < omin {
-			d.loosened(n, "minContains", fmt.Sprintf("at least %d items must match contains now (was %d)", nmin, omin), en, lc)
+			d.loosened(n, "minContains", fmt.Sprintf("at least %s must match contains now (was %d)", plural.Count(nmin, "item"), omin), en, lc)
 		}
 		if nmax >= 0 && (omax < 0 || nmax < omax) {
 			var c []any
 			for k := nmax + 1; k <= nmax+3 && (omax < 0 || k <= omax); k++ {
 				c = append(c, matching(oc, k)...)
 			}
-			d.tightened(n, "maxContains", fmt.Sprintf("at most %d items may match contains now (was %s)", nmax, bound(o.MaxContains)), eo, c)
+			d.tightened(n, "maxContains", fmt.Sprintf("at most %s may match contains now (was %s)", plural.Count(nmax, "item"), bound(o.MaxContains)), eo, c)
 		}
 		if omax >= 0 && (nmax < 0 || nmax > omax) {
 			var c []any

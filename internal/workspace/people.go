@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
 // Person is someone who may act in releases: a name, emails, and the SSH
@@ -53,58 +55,71 @@ func parsePeople(file string, n *yaml.Node) ([]Person, error) {
 	var out []Person
 	names := map[string]int{}
 	keys := map[string]string{}
+	var probs yamlfile.Problems
+people:
 	for _, pn := range n.Content {
 		if pn.Kind != yaml.MappingNode {
-			return nil, inputErr(file, pn, "a person is a mapping with name, emails and keys")
+			probs.Add(inputErr(file, pn, "a person is a mapping with name, emails and keys"))
+			continue people
 		}
 		if err := checkKeys(file, pn, "a person", "name", "emails", "keys"); err != nil {
-			return nil, err
+			probs.Add(err)
+			continue
 		}
 		p := Person{Line: pn.Line}
 		if v := value(pn, "name"); v != nil {
 			p.Name = v.Value
 		}
 		if !personName.MatchString(p.Name) {
-			return nil, inputErr(file, pn, "a person needs a name of letters, digits, '.', '_' and '-' (got %q)", p.Name)
+			probs.Add(inputErr(file, pn, "a person needs a name of letters, digits, '.', '_' and '-' (got %q)", p.Name))
+			continue people
 		}
 		if p.Name == ReservedActor {
-			return nil, inputErr(file, pn, "%q is the name cascade records its own automatic entries under; give this person another name", p.Name)
+			probs.Add(inputErr(file, pn, "%q is the name cascade records its own automatic entries under; give this person another name", p.Name))
+			continue people
 		}
 		if prev, ok := names[p.Name]; ok {
-			return nil, inputErr(file, pn, "two people are named %q (lines %d and %d)", p.Name, prev, pn.Line)
+			probs.Add(inputErr(file, pn, "two people are named %q (lines %d and %d)", p.Name, prev, pn.Line))
+			continue people
 		}
 		names[p.Name] = pn.Line
 		if v := value(pn, "emails"); v != nil {
 			if err := v.Decode(&p.Emails); err != nil {
-				return nil, inputErr(file, v, "emails is a list of addresses")
+				probs.Add(inputErr(file, v, "emails is a list of addresses"))
+				continue people
 			}
 			for i, e := range p.Emails {
 				if hasControl(e) {
-					return nil, inputErr(file, v.Content[i], "%s: the email %q holds a control character (a line break?); write one address per item", p.Name, e)
+					probs.Add(inputErr(file, v.Content[i], "%s: the email %q holds a control character (a line break?); write one address per item", p.Name, e))
+					continue people
 				}
 			}
 		}
 		v := value(pn, "keys")
 		if v == nil || v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
-			return nil, inputErr(file, pn, "%s needs `keys:`, a list of SSH public keys (the content of ~/.ssh/id_ed25519.pub)", p.Name)
+			probs.Add(inputErr(file, pn, "%s needs `keys:`, a list of SSH public keys (the content of ~/.ssh/id_ed25519.pub)", p.Name))
+			continue people
 		}
 		for _, kn := range v.Content {
 			if hasControl(strings.TrimSpace(kn.Value)) {
-				return nil, inputErr(file, kn, "%s: a key holds a control character (a line break?): write each key on one line, as in its .pub file, one list item per key", p.Name)
+				probs.Add(inputErr(file, kn, "%s: a key holds a control character (a line break?): write each key on one line, as in its .pub file, one list item per key", p.Name))
+				continue people
 			}
 			_, body, err := ParseKey(kn.Value)
 			if err != nil {
-				return nil, inputErr(file, kn, "%s: %v", p.Name, err)
+				probs.Add(inputErr(file, kn, "%s: %v", p.Name, err))
+				continue people
 			}
 			if other, ok := keys[body]; ok {
-				return nil, inputErr(file, kn, "%s's key is also %s's: each key belongs to one person", p.Name, other)
+				probs.Add(inputErr(file, kn, "%s's key is also %s's: each key belongs to one person", p.Name, other))
+				continue people
 			}
 			keys[body] = p.Name
 			p.Keys = append(p.Keys, strings.TrimSpace(kn.Value))
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return out, probs.Err()
 }
 
 // ReservedActor is the actor of cascade's own automatic audit entries; no

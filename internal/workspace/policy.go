@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
 // Policy says when releases may run.
@@ -68,52 +70,63 @@ func parsePolicy(file string, n *yaml.Node) (Policy, error) {
 	if n.Kind != yaml.MappingNode {
 		return p, inputErr(file, n, "`policy:` must be a mapping with `timezone:`, `windows:` and `freezes:`")
 	}
-	if err := checkKeys(file, n, "policy", "timezone", "windows", "freezes"); err != nil {
-		return p, err
-	}
+	var probs yamlfile.Problems
+	probs.Add(checkKeys(file, n, "policy", "timezone", "windows", "freezes"))
 	if v := value(n, "timezone"); v != nil {
-		tz, err := scalar(file, v, "policy.timezone")
-		if err != nil {
-			return p, err
+		if err := p.parseTimezone(file, v); err != nil {
+			probs.Add(err)
 		}
-		if strings.EqualFold(tz, "local") {
-			return p, inputErr(file, v, "timezone %q would follow the zone of whoever runs cascade (TZ), so the same gate could pass for one person and fail for another; name the zone, such as America/Los_Angeles or UTC", tz)
-		}
-		loc, err := time.LoadLocation(tz)
-		if err != nil {
-			return p, inputErr(file, v, "unknown time zone %q; use an IANA name such as America/Los_Angeles or UTC", tz)
-		}
-		p.Timezone, p.Location = tz, loc
 	}
 	if v := value(n, "windows"); v != nil {
-		if v.Kind != yaml.SequenceNode {
-			return p, inputErr(file, v, "`policy.windows:` must be a list of {days, from, to}")
-		}
-		if len(v.Content) == 0 {
-			return p, inputErr(file, v, "`policy.windows: []` lists no window, so no release could ever start; list at least one {days, from, to}, or remove the key for the default (Monday to Thursday, 09:00 to 16:00)")
-		}
-		p.Windows, p.Default = nil, false
-		for i, w := range v.Content {
-			win, err := parseWindow(file, w, fmt.Sprintf("policy.windows[%d]", i))
-			if err != nil {
-				return p, err
+		switch {
+		case v.Kind != yaml.SequenceNode:
+			probs.Add(inputErr(file, v, "`policy.windows:` must be a list of {days, from, to}"))
+		case len(v.Content) == 0:
+			probs.Add(inputErr(file, v, "`policy.windows: []` lists no window, so no release could ever start; list at least one {days, from, to}, or remove the key for the default (Monday to Thursday, 09:00 to 16:00)"))
+		default:
+			p.Windows, p.Default = nil, false
+			for i, w := range v.Content {
+				win, err := parseWindow(file, w, fmt.Sprintf("policy.windows[%d]", i))
+				if err != nil {
+					probs.Add(err)
+					continue
+				}
+				p.Windows = append(p.Windows, win)
 			}
-			p.Windows = append(p.Windows, win)
 		}
 	}
 	if v := value(n, "freezes"); v != nil {
 		if v.Kind != yaml.SequenceNode {
-			return p, inputErr(file, v, "`policy.freezes:` must be a list of {from, to, reason}")
-		}
-		for i, f := range v.Content {
-			fr, err := parseFreeze(file, f, fmt.Sprintf("policy.freezes[%d]", i), p.Location)
-			if err != nil {
-				return p, err
+			probs.Add(inputErr(file, v, "`policy.freezes:` must be a list of {from, to, reason}"))
+		} else {
+			for i, f := range v.Content {
+				fr, err := parseFreeze(file, f, fmt.Sprintf("policy.freezes[%d]", i), p.Location)
+				if err != nil {
+					probs.Add(err)
+					continue
+				}
+				p.Freezes = append(p.Freezes, fr)
 			}
-			p.Freezes = append(p.Freezes, fr)
 		}
 	}
-	return p, nil
+	return p, probs.Err()
+}
+
+// parseTimezone reads policy.timezone into p.
+func (p *Policy) parseTimezone(file string, v *yaml.Node) error {
+	tz, err := scalar(file, v, "policy.timezone")
+	if err != nil {
+		return err
+	}
+	if strings.EqualFold(tz, "local") {
+		return inputErr(file, v, "timezone %q would follow the zone of whoever runs cascade (TZ), so the same gate could pass for one person and fail for another; name the zone, such as America/Los_Angeles or UTC", tz)
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return inputErr(file, v, "unknown time zone %q; use an IANA name such as America/Los_Angeles or UTC", tz)
+	}
+	p.Timezone, p.Location = tz, loc
+	return nil
 }
 
 func parseWindow(file string, n *yaml.Node, where string) (Window, error) {

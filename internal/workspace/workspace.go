@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/gitrepo"
+	"github.com/cascade-dev/cascade/internal/suggest"
 	"github.com/cascade-dev/cascade/internal/yamlfile"
 )
 
@@ -106,6 +108,8 @@ func Find(dir string) (string, error) {
 	}
 }
 
+var typeErrorLine = regexp.MustCompile(`^line (\d+): (.*)$`)
+
 var yamlLine = regexp.MustCompile(`^yaml: (?:unmarshal errors:\s*)?line (\d+): (.*)$`)
 
 // Load reads and validates the workspace file at path.
@@ -124,16 +128,18 @@ func Load(path string) (*Workspace, error) {
 	return Parse(abs, data)
 }
 
-// Parse validates the workspace file content data, read from file.
+// Parse validates the workspace file content data, read from file. It
+// reports every problem of the file at once (a yamlfile.Problems list);
+// with problems it still returns what it could read (the repos declared
+// without a problem), for `cascade check` to carry on with.
 func Parse(file string, data []byte) (*Workspace, error) {
 	ws := &Workspace{File: file, Dir: filepath.Dir(file), Policy: DefaultPolicy()}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlError(file, err)
 	}
-	if err := yamlfile.CheckKeys(file, &doc); err != nil {
-		return nil, err
-	}
+	var probs yamlfile.Problems
+	probs.Add(yamlfile.CheckKeys(file, &doc))
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, inputErr(file, nil, "the file is empty; list your repositories under `repos:` (see `cascade init`)")
 	}
@@ -141,46 +147,51 @@ func Parse(file string, data []byte) (*Workspace, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, inputErr(file, root, "expected a mapping with `repos:`, `discover:` and `policy:`")
 	}
-	if err := checkKeys(file, root, "the top level", "repos", "discover", "policy", "people"); err != nil {
-		return nil, err
-	}
+	probs.Add(checkKeys(file, root, "the top level", "repos", "discover", "policy", "people"))
 	if n := value(root, "people"); n != nil {
 		people, err := parsePeople(file, n)
-		if err != nil {
-			return nil, err
-		}
+		probs.Add(err)
 		ws.People = people
 	}
+	reposBad := false
 	if n := value(root, "repos"); n != nil {
 		if err := ws.parseRepos(n); err != nil {
-			return nil, err
+			probs.Add(err)
+			reposBad = true
 		}
 	}
 	if n := value(root, "discover"); n != nil {
 		if err := ws.parseDiscover(n); err != nil {
-			return nil, err
+			probs.Add(err)
+			reposBad = true
 		}
 	}
 	if n := value(root, "policy"); n != nil {
 		p, err := parsePolicy(file, n)
-		if err != nil {
-			return nil, err
+		probs.Add(err)
+		if err == nil {
+			ws.Policy = p
 		}
-		ws.Policy = p
 	}
-	if len(ws.Repos) == 0 {
-		return nil, inputErr(file, root, "no repositories: add entries under `repos:` (path or url) or globs under `discover:`")
+	if len(ws.Repos) == 0 && !reposBad && len(probs) == 0 {
+		probs.Add(inputErr(file, root, "no repositories: add entries under `repos:` (path or url) or globs under `discover:`"))
 	}
 	seen := map[string]RepoSpec{}
 	for _, r := range ws.Repos {
 		if prev, ok := seen[r.Name]; ok {
-			return nil, errkind.Wrap(errkind.Invalid, &InputError{File: file, Line: r.Line,
-				Msg: fmt.Sprintf("two repos are named %q (%s, line %d, and %s); give one of them another `name:`", r.Name, prev.Location(), prev.Line, r.Location())})
+			probs.Add(errkind.Wrap(errkind.Invalid, &InputError{File: file, Line: r.Line,
+				Msg: fmt.Sprintf("two repos are named %q (%s, line %d, and %s); give one of them another `name:`", r.Name, prev.Location(), prev.Line, r.Location())}))
+			continue
 		}
 		seen[r.Name] = r
 	}
-	return ws, nil
+	return ws, probs.Err()
 }
+
+// SyntaxError is the problem of a YAML file that does not parse, err
+// being yaml.v3's error: the file and line, what is wrong. A type error
+// of a decoding (several lines) is a Problems list, one per line.
+func SyntaxError(file string, err error) error { return yamlError(file, err) }
 
 func yamlError(file string, err error) error {
 	msg := err.Error()
@@ -190,11 +201,16 @@ func yamlError(file string, err error) error {
 	}
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
-		first := te.Errors[0]
-		if m := regexp.MustCompile(`^line (\d+): (.*)$`).FindStringSubmatch(first); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return errkind.Wrap(errkind.Invalid, &InputError{File: file, Line: line, Msg: m[2]})
+		var probs yamlfile.Problems
+		for _, e := range te.Errors {
+			if m := typeErrorLine.FindStringSubmatch(e); m != nil {
+				line, _ := strconv.Atoi(m[1])
+				probs.Add(errkind.Wrap(errkind.Invalid, &InputError{File: file, Line: line, Msg: m[2]}))
+			} else {
+				probs.Add(errkind.Wrap(errkind.Invalid, &InputError{File: file, Msg: e}))
+			}
 		}
+		return probs.Err()
 	}
 	return errkind.Wrap(errkind.Invalid, &InputError{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")})
 }
@@ -210,19 +226,24 @@ func value(n *yaml.Node, key string) *yaml.Node {
 }
 
 func checkKeys(file string, n *yaml.Node, where string, known ...string) error {
+	var probs yamlfile.Problems
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
-		found := false
-		for _, want := range known {
-			if k.Value == want {
-				found = true
-			}
-		}
-		if !found {
-			return inputErr(file, k, "unknown key %q in %s; known keys: %s", k.Value, where, strings.Join(known, ", "))
+		if !slices.Contains(known, k.Value) {
+			probs.Add(inputErr(file, k, "%s", UnknownKey(k.Value, where, known)))
 		}
 	}
-	return nil
+	return probs.Err()
+}
+
+// UnknownKey is the message for an unknown key of a YAML file: the keys
+// it may hold, and the nearest one when the key looks like a typo of it.
+func UnknownKey(key, where string, known []string) string {
+	msg := fmt.Sprintf("unknown key %q in %s; known keys: %s", key, where, strings.Join(known, ", "))
+	if s := suggest.Closest(key, known); len(s) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return msg
 }
 
 func scalar(file string, n *yaml.Node, what string) (string, error) {
@@ -253,30 +274,38 @@ func (ws *Workspace) parseRepos(n *yaml.Node) error {
 	if n.Kind != yaml.SequenceNode {
 		return inputErr(ws.File, n, "`repos:` must be a list of entries such as `- path: ./clever-db`")
 	}
+	var probs yamlfile.Problems
+entries:
 	for i, e := range n.Content {
 		where := fmt.Sprintf("repos[%d]", i)
 		if e.Kind != yaml.MappingNode {
-			return inputErr(ws.File, e, "%s must be a mapping with `path:` or `url:`", where)
+			probs.Add(inputErr(ws.File, e, "%s must be a mapping with `path:` or `url:`", where))
+			continue
 		}
 		if err := checkKeys(ws.File, e, where, "path", "url", "name", "branch", "tier"); err != nil {
-			return err
+			probs.Add(err)
+			continue
 		}
 		spec := RepoSpec{Line: e.Line}
 		fields := map[string]*string{"path": &spec.Path, "url": &spec.URL, "name": &spec.Name, "branch": &spec.Branch, "tier": &spec.Tier}
-		for k, dst := range fields {
+		for _, k := range []string{"path", "url", "name", "branch", "tier"} {
+			dst := fields[k]
 			if v := value(e, k); v != nil {
 				s, err := scalar(ws.File, v, where+"."+k)
 				if err != nil {
-					return err
+					probs.Add(err)
+					continue entries
 				}
 				*dst = strings.TrimSpace(s)
 			}
 		}
 		switch {
 		case spec.Path == "" && spec.URL == "":
-			return inputErr(ws.File, e, "%s has neither `path:` nor `url:`; give a local git repository (`path: ./clever-db`) or a remote to mirror (`url: https://...`)", where)
+			probs.Add(inputErr(ws.File, e, "%s has neither `path:` nor `url:`; give a local git repository (`path: ./clever-db`) or a remote to mirror (`url: https://...`)", where))
+			continue
 		case spec.Path != "" && spec.URL != "":
-			return inputErr(ws.File, e, "%s has both `path:` and `url:`; keep one", where)
+			probs.Add(inputErr(ws.File, e, "%s has both `path:` and `url:`; keep one", where))
+			continue
 		}
 		if spec.Path != "" {
 			p := spec.Path
@@ -289,7 +318,8 @@ func (ws *Workspace) parseRepos(n *yaml.Node) error {
 				if _, err := os.Stat(spec.Path); os.IsNotExist(err) {
 					msg = "does not exist; fix the path or clone the repository there"
 				}
-				return inputErr(ws.File, value(e, "path"), "%s: path %s %s", where, spec.Path, msg)
+				probs.Add(inputErr(ws.File, value(e, "path"), "%s: path %s %s", where, spec.Path, msg))
+				continue
 			}
 			if spec.Name == "" {
 				spec.Name = filepath.Base(spec.Path)
@@ -298,11 +328,12 @@ func (ws *Workspace) parseRepos(n *yaml.Node) error {
 			spec.Name = nameFromURL(spec.URL)
 		}
 		if !ValidRepoName(spec.Name) {
-			return inputErr(ws.File, e, "%s: invalid repo name %q; use letters, digits, '.', '_', '-' and '/' (set `name:`)", where, spec.Name)
+			probs.Add(inputErr(ws.File, e, "%s: invalid repo name %q; use letters, digits, '.', '_', '-' and '/' (set `name:`)", where, spec.Name))
+			continue
 		}
 		ws.Repos = append(ws.Repos, spec)
 	}
-	return nil
+	return probs.Err()
 }
 
 func nameFromURL(url string) string {
@@ -325,10 +356,12 @@ func (ws *Workspace) parseDiscover(n *yaml.Node) error {
 		names[r.Name] = true
 	}
 	first := len(ws.Repos)
+	var probs yamlfile.Problems
 	for _, g := range n.Content {
 		pattern, err := scalar(ws.File, g, "a discover entry")
 		if err != nil {
-			return err
+			probs.Add(err)
+			continue
 		}
 		full := pattern
 		if !filepath.IsAbs(full) {
@@ -336,7 +369,8 @@ func (ws *Workspace) parseDiscover(n *yaml.Node) error {
 		}
 		matches, err := filepath.Glob(full)
 		if err != nil {
-			return inputErr(ws.File, g, "invalid glob %q: %v", pattern, err)
+			probs.Add(inputErr(ws.File, g, "invalid glob %q: %v", pattern, err))
+			continue
 		}
 		sort.Strings(matches)
 		found := 0
@@ -363,5 +397,5 @@ func (ws *Workspace) parseDiscover(n *yaml.Node) error {
 	for i, name := range repoNames(dirs, names) {
 		ws.Repos[first+i].Name = name
 	}
-	return nil
+	return probs.Err()
 }

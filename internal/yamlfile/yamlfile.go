@@ -28,14 +28,16 @@ func (e *DuplicateKeyError) Error() string {
 }
 
 // CheckKeys walks the parsed document doc of file and returns an Invalid
-// error (exit 2) for the first mapping that holds a key twice, naming the
-// file and the lines of both. Aliases are not followed (the anchored node
-// is checked where it is defined), and merge keys (<<) are left to YAML.
+// error (exit 2) for every mapping that holds a key twice (all of them, as
+// a Problems list), naming the file and the lines of both. Aliases are not
+// followed (the anchored node is checked where it is defined), and merge
+// keys (<<) are left to YAML.
 func CheckKeys(file string, doc *yaml.Node) error {
-	var walk func(n *yaml.Node) error
-	walk = func(n *yaml.Node) error {
+	var probs Problems
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
 		if n == nil || n.Kind == yaml.AliasNode {
-			return nil
+			return
 		}
 		if n.Kind == yaml.MappingNode {
 			seen := map[string]int{}
@@ -45,17 +47,16 @@ func CheckKeys(file string, doc *yaml.Node) error {
 					continue
 				}
 				if first, ok := seen[k.Value]; ok {
-					return errkind.Wrap(errkind.Invalid, &DuplicateKeyError{File: file, Key: k.Value, Line: k.Line, Col: k.Column, First: first})
+					probs.Add(errkind.Wrap(errkind.Invalid, &DuplicateKeyError{File: file, Key: k.Value, Line: k.Line, Col: k.Column, First: first}))
+					continue
 				}
 				seen[k.Value] = k.Line
 			}
 		}
 		for _, c := range n.Content {
-			if err := walk(c); err != nil {
-				return err
-			}
+			walk(c)
 		}
-		return nil
 	}
-	return walk(doc)
+	walk(doc)
+	return probs.Err()
 }

@@ -40,3 +40,16 @@ func TestCheckKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckKeysAll: every key given twice is a problem, not only the first.
+func TestCheckKeysAll(t *testing.T) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte("a: 1\na: 2\nb:\n  c: 1\n  c: 2\n"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	err := CheckKeys("f.yaml", &doc)
+	probs := Split(err)
+	if len(probs) != 2 || errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), "f.yaml:2:1:") || !strings.Contains(err.Error(), "f.yaml:5:3:") {
+		t.Errorf("CheckKeys = %v (%d problems); want two, at lines 2 and 5", err, len(probs))
+	}
+}
