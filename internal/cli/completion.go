@@ -267,10 +267,8 @@ func (a *app) completeStep(cmd *cobra.Command, args []string, toComplete string)
 	if f := cmd.Flag("db"); f != nil {
 		db = f.Value.String()
 	}
-	if db == "" {
-		db = filepath.Join(ws.Dir, ".cascade", "cascade.db")
-	}
-	if _, err := os.Stat(db); err != nil {
+	db = a.stateDB(ws, db)
+	if _, err := os.Stat(strings.TrimPrefix(db, "sqlite:")); err != nil && !store.IsServer(db) {
 		return nil, none
 	}
 	st, err := store.Open(a.ctx, db)

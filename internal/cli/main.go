@@ -67,8 +67,11 @@ type app struct {
 
 	workspaceFile string
 	cacheDir      string
-	fetch         bool
-	noCache       bool
+	// planDB is plan's --db: the state database holding the plans' audit
+	// log (see stateDB).
+	planDB  string
+	fetch   bool
+	noCache bool
 
 	opts          Options
 	unsafeSandbox bool

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -37,6 +36,7 @@ order and the gates' last results.
   cascade plan check ID [--at TIME] [--json]
   cascade plan rescope ID [--reason TEXT] [--key FILE]`,
 	}
+	cmd.PersistentFlags().StringVar(&a.planDB, "db", "", dbFlagHelp)
 	cmd.AddCommand(a.planNewCommand(), a.planListCommand(), a.planShowCommand(), a.planCheckCommand(), a.planRescopeCommand())
 	return cmd
 }
@@ -341,6 +341,7 @@ them: heads edited by hand, with or without a rescoped: line, fail the
 scope gate.`,
 		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			rf.db = a.planDB
 			e, ws, done, err := a.engine(rf, true)
 			if err != nil {
 				return err
@@ -389,7 +390,6 @@ scope gate.`,
 		},
 	}
 	cmd.Flags().StringVar(&rf.key, "key", "", "your SSH private key `FILE` to sign with (needed when cascade.yaml lists people; default: $CASCADE_SIGNING_KEY, else git config --global user.signingkey)")
-	cmd.Flags().StringVar(&rf.db, "db", "", "the state database `FILE` holding the plan's audit log (default: .cascade/cascade.db beside cascade.yaml)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why the scope changed, a `TEXT`")
 	return cmd
 }
@@ -431,14 +431,14 @@ func (a *app) runbookOutline(p *plan.Plan) (map[string][]string, error) {
 }
 
 // auditOverrides reads the gate overrides of plan p from the audit log in
-// the workspace's default database (.cascade/cascade.db), verified as
+// the state database (plan's --db, $CASCADE_DB, else .cascade/cascade.db), verified as
 // release start verifies them, applies them to gates (when given), and marks the plan file's re-freezes that
 // the log does not vouch for; gates, when given, get the scope gate failed
 // if the frozen heads are not the ones a signed re-freeze froze. Without a
 // database there are no overrides and no signed re-freezes.
 func (a *app) auditOverrides(ws *workspace.Workspace, p *plan.Plan, gates []plan.Gate, at time.Time) ([]plan.GateOverride, []plan.Gate, error) {
-	db := filepath.Join(ws.Dir, ".cascade", "cascade.db")
-	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+	db := a.stateDB(ws, a.planDB)
+	if _, err := os.Stat(strings.TrimPrefix(db, "sqlite:")); !store.IsServer(db) && errors.Is(err, os.ErrNotExist) {
 		for i := range p.Rescoped {
 			p.Rescoped[i].Unverified = true
 		}
@@ -446,7 +446,7 @@ func (a *app) auditOverrides(ws *workspace.Workspace, p *plan.Plan, gates []plan
 			gates = failScope(gates, fmt.Sprintf("plans/%s.yaml says its scope was re-frozen, but there is no audit log (%s) holding a signed re-freeze: its frozen heads cannot be trusted; the manager re-freezes with `cascade plan rescope %s`", p.ID, db, p.ID))
 		}
 		return nil, gates, nil
-	} else if err != nil {
+	} else if err != nil && !store.IsServer(db) {
 		return nil, nil, errkind.Wrap(errkind.Infra, err)
 	}
 	st, err := store.Open(a.ctx, db)

@@ -60,13 +60,30 @@ is your user name and status and log say actors are unverified.
 STEP is a step's number, its name, or REPO:NAME. State is kept in SQLite
 (--db, default .cascade/cascade.db beside cascade.yaml).`,
 	}
-	cmd.PersistentFlags().StringVar(&rf.db, "db", "", "the state database `FILE` (default: .cascade/cascade.db beside cascade.yaml)")
+	cmd.PersistentFlags().StringVar(&rf.db, "db", "", dbFlagHelp)
 	cmd.PersistentFlags().StringVar(&rf.key, "key", "", "your SSH private key `FILE` to sign the action with (or a .pub file whose key is in ssh-agent); needed when cascade.yaml lists people (default: $CASCADE_SIGNING_KEY, else git config --global user.signingkey)")
 	cmd.AddCommand(
 		a.releaseStart(rf), a.releaseStatus(rf), a.releaseNext(rf), a.releaseConfirm(rf), a.releaseRetry(rf),
 		a.releaseOverride(rf), a.releaseOverrideGate(rf), a.releaseAbort(rf), a.releaseLog(rf), a.releaseUnlock(rf),
 	)
 	return cmd
+}
+
+// dbFlagHelp describes the --db of release and plan.
+const dbFlagHelp = "the state database: a `FILE`, sqlite:FILE or postgres://USER@HOST/DB (default: $CASCADE_DB, else .cascade/cascade.db beside cascade.yaml)"
+
+// stateDB is the state database a command uses: its --db flag, else
+// $CASCADE_DB, else .cascade/cascade.db beside cascade.yaml. Release and
+// plan commands read the same one, so a plan's gates see the overrides
+// and re-freezes its release recorded.
+func (a *app) stateDB(ws *workspace.Workspace, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := a.getenv("CASCADE_DB"); env != "" {
+		return env
+	}
+	return filepath.Join(ws.Dir, ".cascade", "cascade.db")
 }
 
 // engine opens the workspace, the graph (when needed) and the database.
@@ -85,11 +102,7 @@ func (a *app) engine(rf *releaseFlags, needGraph bool) (*release.Engine, *worksp
 			return nil, nil, nil, err
 		}
 	}
-	db := rf.db
-	if db == "" {
-		db = filepath.Join(ws.Dir, ".cascade", "cascade.db")
-	}
-	st, err := store.Open(a.ctx, db)
+	st, err := store.Open(a.ctx, a.stateDB(ws, rf.db))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -279,7 +279,7 @@ func (w *world) withDB(args []string) []string {
 	if !w.postgres || len(args) < 2 || slices.Contains(args, "--db") {
 		return args
 	}
-	if args[0] == "release" || args[0] == "plan" && args[1] == "rescope" {
+	if args[0] == "release" || args[0] == "plan" {
 		return append(args[:len(args):len(args)], "--db", w.dbURL)
 	}
 	return args

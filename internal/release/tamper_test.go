@@ -304,12 +304,6 @@ func TestRescopeIsSignedAndAudited(t *testing.T) {
 	wantIn(t, out, "Re-frozen by alice at 2026-11-28 08:18:00 UTC take the fix (UNVERIFIED: no signed re-freeze in the audit log)")
 	out = w.run(1, nil, "release", "start", "p", "--key", "alice")
 	wantIn(t, out, "scope        FAIL       plans/p.yaml says its scope was re-frozen by alice at 2026-11-28T08:18:00Z, but the audit log holds no signed re-freeze of it")
-	if w.postgres {
-		// plan show and plan check read .cascade/cascade.db only (they
-		// take no --db): with the log in PostgreSQL they never trust a
-		// re-freeze, which the rest of this test checks they do.
-		t.Skip("plan show/check read only the default SQLite database")
-	}
 	out = w.run(1, nil, "plan", "check", "p")
 	wantIn(t, out, "plans/p.yaml says its scope was re-frozen by alice at 2026-11-28T08:18:00Z, but the audit log holds no signed re-freeze of it")
 	// With the head moved as well, the base no longer matches git either:

@@ -74,6 +74,12 @@ type dialect interface {
 
 var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 
+// IsServer reports whether dbURL names a database server (PostgreSQL)
+// rather than a SQLite file.
+func IsServer(dbURL string) bool {
+	return strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://")
+}
+
 // Open opens the database named by dbURL and applies the migrations:
 // "postgres://..." (or "postgresql://...") is a PostgreSQL database,
 // "sqlite:PATH" or a bare PATH a SQLite file (created, with its
