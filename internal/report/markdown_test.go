@@ -24,7 +24,7 @@ func TestVerifyMarkdownHostileOutput(t *testing.T) {
 				Log: "--- FAIL\n```\n" + inject + "\n````\n~~~\n"},
 		},
 		Summary:    map[string]int{verify.Error: 1, verify.Regressed: 1},
-		Conclusion: "not known to be safe",
+		Conclusion: "not known to be safe: db@y</strong><h3>safe to merge</h3><details><summary>x</summary><strong> regressed",
 	}
 	var buf bytes.Buffer
 	if err := VerifyMarkdown(&buf, rep); err != nil {
@@ -33,7 +33,7 @@ func TestVerifyMarkdownHostileOutput(t *testing.T) {
 	out := buf.String()
 	// Outside code (where Markdown and HTML are read) nothing may open HTML.
 	text := stripCode(out)
-	for _, bad := range []string{"<h1>", "<img", "<!--", "<b>", "<i>", "</summary></details>"} {
+	for _, bad := range []string{"<h1>", "<h3>", "<strong>", "<img", "<!--", "<b>", "<i>", "</summary></details>"} {
 		if strings.Contains(text, bad) {
 			t.Errorf("the report holds %q outside code:\n%s", bad, out)
 		}

@@ -140,7 +140,7 @@ func VerifyMarkdown(w io.Writer, r *verify.Report) error {
 	for _, m := range r.With {
 		fmt.Fprintf(w, " with %s", mdCode(upstreamLabel(m)))
 	}
-	fmt.Fprintf(w, "\n\n**%s.**\n\n", capitalize(r.Conclusion))
+	fmt.Fprintf(w, "\n\n**%s.**\n\n", mdText(capitalize(r.Conclusion)))
 	fmt.Fprintln(w, "| repo | ref | state | baseline | candidate | verdict | time | note |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, res := range r.Results {

@@ -117,12 +117,20 @@ func (c *Collector) Finish() (Results, error) {
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
+		budget, files := int64(maxReport), 0
 		for _, e := range entries {
 			if !e.Type().IsRegular() {
 				continue
 			}
-			if err := readReport(c.reportDir, e.Name(), c.t); err != nil {
+			if files++; files > maxReports {
+				errs = append(errs, fmt.Errorf("%s: more than %d report files", c.reportDir, maxReports))
+				break
+			}
+			if err := readReport(c.reportDir, e.Name(), c.t, &budget); err != nil {
 				errs = append(errs, err)
+				if errors.Is(err, errReportsTooLarge) {
+					break
+				}
 			}
 		}
 	}

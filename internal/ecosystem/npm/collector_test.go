@@ -2,6 +2,7 @@ package npm
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -342,5 +343,35 @@ func TestReportLeftByTheTest(t *testing.T) {
 	}
 	if res, _ := c.Finish(); slices.Contains(res.Failed, "s > leaked") || res.Passed > 0 {
 		t.Errorf("read a report from outside the tree: %+v", res)
+	}
+}
+
+// TestReportsOverBudget: the runners' report directory is the test's to
+// write. Many large sparse files there (no disk blocks, so no disk cap
+// holds them) are refused by their sizes, not read for hours.
+func TestReportsOverBudget(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 200 {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("r%03d.xml", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(256 << 20); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := NewCollector(dir, dir).Finish()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, errReportsTooLarge) {
+			t.Errorf("Finish = %v, want the reports refused as too large", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("reading 200 sparse reports of 256 MiB did not end in 20 s")
 	}
 }

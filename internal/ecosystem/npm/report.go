@@ -27,7 +27,8 @@ func ReadReport(file, root string) (Results, error) {
 func ReadReportIn(tree, rel, root string) (Results, error) {
 	file := filepath.Join(tree, rel)
 	t := newTally(root)
-	if err := readReport(tree, rel, t); err != nil {
+	budget := int64(maxReport)
+	if err := readReport(tree, rel, t, &budget); err != nil {
 		return t.results(), err
 	}
 	if !t.named {
@@ -36,13 +37,22 @@ func ReadReportIn(tree, rel, root string) (Results, error) {
 	return t.results(), nil
 }
 
-// maxReport caps the size of a report file cascade reads.
-const maxReport = 256 << 20
+// maxReport caps the size of the report files of one run cascade reads,
+// together (their apparent sizes: a sparse file counts whole), and
+// maxReports their number.
+const (
+	maxReport  = 256 << 20
+	maxReports = 1000
+)
+
+var errReportsTooLarge = errors.New("the reports of one run are larger than cascade reads")
 
 // readReport adds the results of the report file rel inside tree to t. The
 // file is opened as sandbox.OpenTreeFile opens it: inside tree, a regular
-// file, without blocking.
-func readReport(tree, rel string, t *tally) error {
+// file, without blocking. Its size is taken from *budget, the bytes left
+// for this run's reports; a file larger than what is left is an error,
+// not read.
+func readReport(tree, rel string, t *tally, budget *int64) error {
 	file := filepath.Join(tree, rel)
 	f, err := sandbox.OpenTreeFile(tree, rel)
 	if err != nil {
@@ -51,8 +61,10 @@ func readReport(tree, rel string, t *tally) error {
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil {
 		return err
-	} else if fi.Size() > maxReport {
-		return fmt.Errorf("%s: %d bytes, more than the %d cascade reads of a report", file, fi.Size(), maxReport)
+	} else if fi.Size() > *budget {
+		return fmt.Errorf("%s: %d bytes: %w (%d bytes in all), and %d are left", file, fi.Size(), errReportsTooLarge, maxReport, *budget)
+	} else {
+		*budget -= fi.Size()
 	}
 	r := bufio.NewReaderSize(io.LimitReader(f, maxReport), 64<<10)
 	head, _ := r.Peek(512)
