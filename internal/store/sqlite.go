@@ -49,7 +49,7 @@ func openSQLiteOnce(ctx context.Context, path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(1)
 	d := sqliteDialect{path: path}
-	s := &Store{DB: &DB{db: db, d: d}, Path: path, d: d}
+	s := &Store{DB: &DB{rebound[*sql.DB]{db, d}}, Path: path, d: d}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		if isBusy(err) && errkind.Of(err) != errkind.Infra {

@@ -104,7 +104,7 @@ func Open(ctx context.Context, dbURL string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.DB.db.Close() }
+func (s *Store) Close() error { return s.DB.q.Close() }
 
 func (s *Store) migrate(ctx context.Context) error {
 	dir := s.d.migrationDir()
@@ -118,7 +118,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	latest := len(names)
-	version, err := s.d.version(ctx, s.DB.db)
+	version, err := s.d.version(ctx, s.DB.q)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	// there: another process opening the same fresh database may have
 	// migrated it while this one waited.
 	return s.Tx(ctx, func(tx *Tx) error {
-		version, empty, err := s.d.lockedVersion(ctx, tx.tx)
+		version, empty, err := s.d.lockedVersion(ctx, tx.q)
 		if err != nil {
 			return err
 		}
@@ -144,11 +144,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if _, err := tx.tx.ExecContext(ctx, string(data)); err != nil {
+			if _, err := tx.q.ExecContext(ctx, string(data)); err != nil {
 				return errkind.Wrap(errkind.Infra, fmt.Errorf("migration %s: %w", names[i], err))
 			}
 		}
-		if err := s.d.setVersion(ctx, tx.tx, latest); err != nil {
+		if err := s.d.setVersion(ctx, tx.q, latest); err != nil {
 			return errkind.Wrap(errkind.Infra, err)
 		}
 		return nil
@@ -160,14 +160,14 @@ func (s *Store) migrate(ctx context.Context) error {
 // database run one at a time (see the package comment); one that cannot
 // begin within BusyTimeout is an infrastructure error naming the database.
 func (s *Store) Tx(ctx context.Context, fn func(*Tx) error) error {
-	tx, err := s.d.begin(ctx, s.DB.db)
+	tx, err := s.d.begin(ctx, s.DB.q)
 	if err != nil {
 		if s.d.busy(err) {
 			return busyError(s.Path, err)
 		}
 		return errkind.Wrap(errkind.Infra, err)
 	}
-	if err := fn(&Tx{tx: tx, d: s.d}); err != nil {
+	if err := fn(&Tx{rebound[*sql.Tx]{tx, s.d}}); err != nil {
 		tx.Rollback()
 		if s.d.busy(err) && errkind.Of(err) != errkind.Infra {
 			return busyError(s.Path, err)
@@ -186,24 +186,35 @@ func busyError(path string, err error) error {
 	return errkind.Wrap(errkind.Infra, fmt.Errorf("%s is locked by another cascade process: %w", path, err))
 }
 
+// querier is what *sql.DB and *sql.Tx share: the statements rebound
+// wraps.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// rebound runs q's statements with ? placeholders on both backends.
+type rebound[Q querier] struct {
+	q Q
+	d dialect
+}
+
+func (r rebound[Q]) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return r.q.ExecContext(ctx, r.d.rebind(query), args...)
+}
+
+func (r rebound[Q]) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return r.q.QueryContext(ctx, r.d.rebind(query), args...)
+}
+
+func (r rebound[Q]) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return r.q.QueryRowContext(ctx, r.d.rebind(query), args...)
+}
+
 // DB runs statements outside a transaction. Queries use ? placeholders on
 // both backends.
-type DB struct {
-	db *sql.DB
-	d  dialect
-}
-
-func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.db.ExecContext(ctx, db.d.rebind(query), args...)
-}
-
-func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return db.db.QueryContext(ctx, db.d.rebind(query), args...)
-}
-
-func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.db.QueryRowContext(ctx, db.d.rebind(query), args...)
-}
+type DB struct{ rebound[*sql.DB] }
 
 func (db *DB) Exec(query string, args ...any) (sql.Result, error) {
 	return db.ExecContext(context.Background(), query, args...)
@@ -219,26 +230,11 @@ func (db *DB) QueryRow(query string, args ...any) *sql.Row {
 
 // Conn is one connection of the pool, for tests that set a connection's
 // own options; its statements are not rebound.
-func (db *DB) Conn(ctx context.Context) (*sql.Conn, error) { return db.db.Conn(ctx) }
+func (db *DB) Conn(ctx context.Context) (*sql.Conn, error) { return db.q.Conn(ctx) }
 
 // Tx is a write transaction (see Store.Tx). Queries use ? placeholders on
 // both backends.
-type Tx struct {
-	tx *sql.Tx
-	d  dialect
-}
-
-func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, tx.d.rebind(query), args...)
-}
-
-func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(ctx, tx.d.rebind(query), args...)
-}
-
-func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, tx.d.rebind(query), args...)
-}
+type Tx struct{ rebound[*sql.Tx] }
 
 // dollarPlaceholders rewrites each ? outside quotes and comments as $1,
 // $2, ... (PostgreSQL's placeholders).

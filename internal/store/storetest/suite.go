@@ -312,38 +312,21 @@ func testOneLockPerRepo(t *testing.T, b Backend) {
 	for i := range 6 {
 		ids = append(ids, newRelease(ctx, t, base, fmt.Sprint("p", i)))
 	}
-	var won atomic.Int32
-	var wg sync.WaitGroup
-	errs := make([]error, len(ids))
-	stores := openMany(t, u, len(ids))
-	start := make(chan struct{})
-	for i, id := range ids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = stores[i].Tx(ctx, func(tx *store.Tx) error {
-				var holder string
-				err := tx.QueryRowContext(ctx, "SELECT holder FROM locks WHERE repo = ?", "svc").Scan(&holder)
-				if err == nil {
-					return nil // held: refused
-				}
-				time.Sleep(100 * time.Millisecond) // widen the window
-				if _, err := tx.ExecContext(ctx, "INSERT INTO locks (repo, release_id, plan, holder, since) VALUES (?,?,?,?,?)", "svc", id, fmt.Sprint("p", i), "alice", "t"); err != nil {
-					return err
-				}
-				won.Add(1)
-				return nil
-			})
-		}()
-	}
-	close(start)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	if won.Load() != 1 {
-		t.Fatalf("%d releases took the lock, want 1", won.Load())
+	won := race(t, openMany(t, u, len(ids)), func(i int, tx *store.Tx) (bool, error) {
+		id := ids[i]
+		var holder string
+		err := tx.QueryRowContext(ctx, "SELECT holder FROM locks WHERE repo = ?", "svc").Scan(&holder)
+		if err == nil {
+			return false, nil // held: refused
+		}
+		time.Sleep(100 * time.Millisecond) // widen the window
+		if _, err := tx.ExecContext(ctx, "INSERT INTO locks (repo, release_id, plan, holder, since) VALUES (?,?,?,?,?)", "svc", id, fmt.Sprint("p", i), "alice", "t"); err != nil {
+			return false, err
+		}
+		return true, nil
+	})
+	if won != 1 {
+		t.Fatalf("%d releases took the lock, want 1", won)
 	}
 }
 
@@ -353,40 +336,22 @@ func testLeaseTakenOnce(t *testing.T, b Backend) {
 	ctx := context.Background()
 	u := b.New(t)
 	id := newRelease(ctx, t, Open(t, u), "p")
-	var won atomic.Int32
-	var wg sync.WaitGroup
-	errs := make([]error, 6)
-	stores := openMany(t, u, len(errs))
-	start := make(chan struct{})
-	for i := range errs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = stores[i].Tx(ctx, func(tx *store.Tx) error {
-				var token *string
-				if err := tx.QueryRowContext(ctx, "SELECT lease_token FROM releases WHERE id = ?", id).Scan(&token); err != nil {
-					return err
-				}
-				if token != nil {
-					return nil
-				}
-				time.Sleep(100 * time.Millisecond)
-				if _, err := tx.ExecContext(ctx, "UPDATE releases SET lease_token = ?, runner = ?, runner_pid = ?, lease_expires = ? WHERE id = ?", fmt.Sprint("tok", i), fmt.Sprint(i, "@host"), 1<<40+i, "2026-01-01T00:00:00Z", id); err != nil {
-					return err
-				}
-				won.Add(1)
-				return nil
-			})
-		}()
-	}
-	close(start)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	if won.Load() != 1 {
-		t.Fatalf("%d runners took the lease, want 1", won.Load())
+	won := race(t, openMany(t, u, 6), func(i int, tx *store.Tx) (bool, error) {
+		var token *string
+		if err := tx.QueryRowContext(ctx, "SELECT lease_token FROM releases WHERE id = ?", id).Scan(&token); err != nil {
+			return false, err
+		}
+		if token != nil {
+			return false, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+		if _, err := tx.ExecContext(ctx, "UPDATE releases SET lease_token = ?, runner = ?, runner_pid = ?, lease_expires = ? WHERE id = ?", fmt.Sprint("tok", i), fmt.Sprint(i, "@host"), 1<<40+i, "2026-01-01T00:00:00Z", id); err != nil {
+			return false, err
+		}
+		return true, nil
+	})
+	if won != 1 {
+		t.Fatalf("%d runners took the lease, want 1", won)
 	}
 	// A heartbeat by a token that is not the holder's changes nothing.
 	s := Open(t, u)
@@ -514,4 +479,35 @@ func openMany(t *testing.T, u string, n int) []*store.Store {
 		out = append(out, s)
 	}
 	return out
+}
+
+// race runs fn in one write transaction on each store, all started at
+// once, and counts the transactions in which fn says it won. An error
+// fails the test.
+func race(t *testing.T, stores []*store.Store, fn func(i int, tx *store.Tx) (bool, error)) int32 {
+	t.Helper()
+	var won atomic.Int32
+	var wg sync.WaitGroup
+	errs := make([]error, len(stores))
+	start := make(chan struct{})
+	for i := range stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = stores[i].Tx(context.Background(), func(tx *store.Tx) error {
+				ok, err := fn(i, tx)
+				if ok && err == nil {
+					won.Add(1)
+				}
+				return err
+			})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return won.Load()
 }
