@@ -93,7 +93,7 @@ func (s *Server) repo(w http.ResponseWriter, r *http.Request) error {
 	snap := s.current()
 	n, err := snap.g.Lookup(r.PathValue("repo"))
 	if err != nil {
-		return err
+		return notFound(err)
 	}
 	return WriteJSON(w, http.StatusOK, snap.repos[snap.g.Name(n)])
 }
@@ -104,7 +104,11 @@ func (s *Server) reach(dir string) func(http.ResponseWriter, *http.Request) erro
 		if err != nil {
 			return err
 		}
-		doc, err := view.Reach(s.current().g, dir, r.PathValue("repo"), direct)
+		g := s.current().g
+		if _, err := g.Lookup(r.PathValue("repo")); err != nil {
+			return notFound(err)
+		}
+		doc, err := view.Reach(g, dir, r.PathValue("repo"), direct)
 		if err != nil {
 			return err
 		}
@@ -189,6 +193,16 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return WriteJSON(w, http.StatusOK, a)
+}
+
+// notFound is a repo lookup's failure as the API says it: the command
+// line calls a name it cannot find bad input (exit 2), but a URL path
+// naming no repo is a resource that does not exist.
+func notFound(err error) error {
+	if errkind.Of(err) == errkind.Invalid {
+		return errkind.Wrap(errkind.NotFound, err)
+	}
+	return err
 }
 
 // boolParam reads the query parameter name: absent is false; true, false,
