@@ -147,8 +147,9 @@ func (s *Server) plan(w http.ResponseWriter, r *http.Request) error {
 }
 
 // engine is a release engine over the server's store, for reads.
-func (s *Server) engine() *release.Engine {
-	snap := s.current()
+func (s *Server) engine() *release.Engine { return s.engineFor(s.current()) }
+
+func (s *Server) engineFor(snap *snapshot) *release.Engine {
 	return &release.Engine{Store: s.cfg.Store, WS: snap.ws, CacheDir: s.cfg.CacheDir, Now: s.cfg.Now,
 		Log: func(format string, args ...any) { s.log.Info(fmt.Sprintf(format, args...)) }}
 }
@@ -160,11 +161,12 @@ func (s *Server) releaseStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.engine().Checked(r.Context(), id)
+	body, err := s.checkedStatus(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	return WriteJSON(w, http.StatusOK, st)
+	writeRaw(w, http.StatusOK, "application/json", body)
+	return nil
 }
 
 // releaseLog is `cascade release log PLAN --json`, with ?verify=true

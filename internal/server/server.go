@@ -108,6 +108,7 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 
+	status    statusCache
 	snap      atomic.Pointer[snapshot]
 	refreshMu sync.Mutex
 	checked   atomic.Int64 // unix nanoseconds of the last check of the heads
