@@ -161,7 +161,7 @@ func (s *Server) releaseStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := s.checkedStatus(r.Context(), id)
+	body, err := s.status.read(r.Context(), id, func(ctx context.Context) ([]byte, error) { return s.checkedStatus(ctx, id) })
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/plan"
@@ -23,12 +24,85 @@ import (
 // workspace's people. Those are read for every request (two queries and
 // a small file) and hashed; while the hash is the same, so is the
 // answer.
+//
+// Readers of one plan's status share the work: a request that arrives
+// while a read of that plan is under way waits for the next read, which
+// starts after it arrived (so it never gets an answer older than itself)
+// and serves every request that arrived in the meantime. Under many
+// readers, each plan's state is read one time after another instead of
+// once per request.
 type statusCache struct {
 	mu      sync.Mutex
 	entries map[string]cachedStatus
-	// checking serialises the checks of one plan, so that a burst of
-	// readers runs one check, not one each.
-	checking sync.Map // plan id -> *sync.Mutex
+	flights map[string]*planFlights
+}
+
+// planFlights are the read of one plan under way and the one queued
+// after it.
+type planFlights struct {
+	running, next *flight
+}
+
+type flight struct {
+	done chan struct{}
+	body []byte
+	err  error
+}
+
+// flightTimeout bounds one shared read of a plan's status.
+const flightTimeout = time.Minute
+
+// read answers a request for plan id's status with a read that starts
+// after the request arrived, shared with the requests around it.
+func (c *statusCache) read(ctx context.Context, id string, fn func(ctx context.Context) ([]byte, error)) ([]byte, error) {
+	c.mu.Lock()
+	if c.flights == nil {
+		c.flights = map[string]*planFlights{}
+	}
+	pf := c.flights[id]
+	var f *flight
+	switch {
+	case pf == nil:
+		f = &flight{done: make(chan struct{})}
+		c.flights[id] = &planFlights{running: f}
+		go c.run(id, f, fn)
+	case pf.next == nil:
+		f = &flight{done: make(chan struct{})}
+		pf.next = f
+	default:
+		f = pf.next
+	}
+	c.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.body, f.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// run runs flight f, then the one queued behind it, if any.
+func (c *statusCache) run(id string, f *flight, fn func(ctx context.Context) ([]byte, error)) {
+	for f != nil {
+		func() {
+			ctx, cancel := context.WithTimeout(context.Background(), flightTimeout)
+			defer cancel()
+			defer func() {
+				if v := recover(); v != nil {
+					f.body, f.err = nil, fmt.Errorf("reading the status of plan %s: panic: %v", id, v)
+				}
+			}()
+			f.body, f.err = fn(ctx)
+		}()
+		close(f.done)
+		c.mu.Lock()
+		pf := c.flights[id]
+		f, pf.running, pf.next = pf.next, pf.next, nil
+		if f == nil {
+			delete(c.flights, id)
+		}
+		c.mu.Unlock()
+	}
 }
 
 type cachedStatus struct {
@@ -80,12 +154,6 @@ func (s *Server) checkedStatus(ctx context.Context, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if body, ok := s.status.get(id, key); ok {
-		return body, nil
-	}
-	mu, _ := s.status.checking.LoadOrStore(id, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
 	if body, ok := s.status.get(id, key); ok {
 		return body, nil
 	}

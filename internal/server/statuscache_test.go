@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cascade-dev/cascade/internal/store/storetest"
@@ -59,4 +60,29 @@ func TestStatusCacheSeesChanges(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStatusConcurrentReaders: many readers of one plan at once share
+// reads and all get the same, whole document; an unknown plan is a 404
+// for each of them.
+func TestStatusConcurrentReaders(t *testing.T) {
+	e := newEnv(t, sqliteBackend, true, nil)
+	want := get(t, e.url+"/api/v1/releases/sync-docs")
+	var wg sync.WaitGroup
+	for i := range 60 {
+		wg.Go(func() {
+			path := "/api/v1/releases/sync-docs"
+			if i%3 == 0 {
+				path = "/api/v1/releases/no-such-plan"
+			}
+			r := get(t, e.url+path)
+			switch {
+			case i%3 == 0 && r.status != 404:
+				t.Errorf("GET %s = %d; want 404", path, r.status)
+			case i%3 != 0 && (r.status != 200 || string(r.body) != string(want.body)):
+				t.Errorf("GET %s = %d, a different document:\n%s", path, r.status, r.body)
+			}
+		})
+	}
+	wg.Wait()
 }
