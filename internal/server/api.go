@@ -81,8 +81,8 @@ func (s *Server) graph(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) repos(w http.ResponseWriter, r *http.Request) error {
 	snap := s.current()
 	out := make([]any, 0, len(snap.g.Repos))
-	for _, r := range snap.g.Repos {
-		out = append(out, snap.repos[r.Name])
+	for _, repo := range snap.g.Repos {
+		out = append(out, snap.repos[repo.Name])
 	}
 	return WriteJSON(w, http.StatusOK, map[string]any{"repos": out})
 }
