@@ -162,6 +162,7 @@ func (s *Server) releaseStatus(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	body, err := s.status.read(r.Context(), id, func(ctx context.Context) ([]byte, error) { return s.checkedStatus(ctx, id) })
+	// (ReleaseStatus in server.go reads the same way.)
 	if err != nil {
 		return err
 	}

@@ -143,6 +143,9 @@ type statusWriter struct {
 	r        *http.Request
 	status   int
 	replaced bool
+	// keep is set for the pages, which answer their own errors: their
+	// status is only recorded.
+	keep bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -150,7 +153,7 @@ func (w *statusWriter) WriteHeader(code int) {
 		return
 	}
 	w.status = code
-	if w.r.Pattern == "" && code >= 400 {
+	if !w.keep && w.r.Pattern == "" && code >= 400 {
 		w.replaced = true
 		err := &httpError{code, errkind.NotFound, fmt.Errorf("no route %s %s; GET /api/v1/openapi.json lists the routes", w.r.Method, w.r.URL.EscapedPath())}
 		if code == http.StatusMethodNotAllowed {
@@ -183,18 +186,36 @@ func (s *Server) observe(mux *http.ServeMux) http.Handler {
 		defer s.metrics.inFlight.Dec()
 		info := &requestInfo{}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
-		sw := &statusWriter{ResponseWriter: w, r: r}
-		mux.ServeHTTP(sw, r)
+		pages := s.cfg.Pages != nil && !apiPath(r.URL.Path)
+		sw := &statusWriter{ResponseWriter: w, r: r, keep: pages}
+		if pages {
+			s.cfg.Pages.ServeHTTP(sw, r)
+		} else {
+			mux.ServeHTTP(sw, r)
+		}
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
 		d := time.Since(start)
 		route := r.Pattern
-		if route == "" {
+		switch {
+		case pages:
+			route = "pages"
+		case route == "":
 			route = "unmatched"
 		}
 		s.metrics.duration.WithLabelValues(route, fmt.Sprint(sw.status)).Observe(d.Seconds())
 		s.log.Info("request", "method", r.Method, "path", r.URL.EscapedPath(), "route", route, "status", sw.status,
 			"duration_ms", float64(d.Microseconds())/1000, "person", info.person)
 	})
+}
+
+// apiPath reports whether path belongs to the API and operations routes
+// rather than to the pages.
+func apiPath(path string) bool {
+	switch path {
+	case "/api", "/healthz", "/readyz", "/metrics":
+		return true
+	}
+	return strings.HasPrefix(path, "/api/")
 }

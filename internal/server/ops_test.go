@@ -295,3 +295,51 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Error("the jobs were not shut down")
 	}
 }
+
+// TestPages: with pages (the dashboard), every path outside the API and
+// the operations routes is theirs, with their own errors; the API keeps
+// its problem documents, 404s and 405s.
+func TestPages(t *testing.T) {
+	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing" {
+			http.Error(w, "no such page", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		io.WriteString(w, "<p>page "+r.URL.Path+"</p>")
+	})
+	e := newEnv(t, sqliteBackend, true, func(c *server.Config) { c.Pages = pages })
+	for _, c := range []struct {
+		method, path string
+		status       int
+		ctype, body  string
+	}{
+		{"GET", "/", 200, "text/html", "<p>page /</p>"},
+		{"GET", "/releases/sync-docs", 200, "text/html", "<p>page /releases/sync-docs</p>"},
+		{"GET", "/missing", 404, "text/plain; charset=utf-8", "no such page"},
+		{"GET", "/api/v1/nothing", 404, "application/problem+json", "no route GET /api/v1/nothing"},
+		{"GET", "/api", 404, "application/problem+json", "no route GET /api"},
+		{"POST", "/api/v1/graph", 405, "application/problem+json", "does not take POST"},
+		{"GET", "/healthz", 200, "application/json", `"status": "ok"`},
+		{"GET", "/api/v1/releases/sync-docs", 200, "application/json", `"plan": "sync-docs"`},
+	} {
+		r := do(t, c.method, e.url+c.path, nil)
+		if r.status != c.status || r.header.Get("Content-Type") != c.ctype || !strings.Contains(string(r.body), c.body) {
+			t.Errorf("%s %s = %d %s %q; want %d %s with %q", c.method, c.path, r.status, r.header.Get("Content-Type"), r.body, c.status, c.ctype, c.body)
+		}
+	}
+	if m := get(t, e.url+"/metrics"); !strings.Contains(string(m.body), `cascade_http_request_duration_seconds_count{code="404",route="pages"} 1`) {
+		t.Error("/metrics does not count the pages' requests under route=pages")
+	}
+	// The status the pages would show is the API's.
+	st, err := e.srv.ReleaseStatus(context.Background(), "sync-docs")
+	if err != nil || st.Plan != "sync-docs" || len(st.Steps) == 0 || st.Tampered != "" {
+		t.Errorf("ReleaseStatus = %+v, %v", st, err)
+	}
+	if _, err := e.srv.ReleaseStatus(context.Background(), "../x"); errkind.Of(err) != errkind.Invalid {
+		t.Errorf("ReleaseStatus(../x) = %v; want an invalid plan id", err)
+	}
+	if e.srv.Graph() == nil || e.srv.Workspace() == nil || len(e.srv.Graph().Repos) != len(e.srv.Workspace().Repos) {
+		t.Error("Graph and Workspace do not give the scanned workspace")
+	}
+}

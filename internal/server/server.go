@@ -11,6 +11,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/graph"
+	"github.com/cascade-dev/cascade/internal/plan"
+	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
@@ -79,6 +83,11 @@ type Config struct {
 	Authenticator Authenticator
 	// Jobs, when set, adds its routes and is shut down with the server.
 	Jobs Jobs
+	// Pages, when set, serves every path outside the API (/api/...) and
+	// the operations routes (/healthz, /readyz, /metrics): the dashboard.
+	// It does its own logins and errors; the server measures and logs
+	// its requests under the route "pages".
+	Pages http.Handler
 	// Registry receives the server's metrics and is served at /metrics;
 	// nil makes a new one (see Server.Registry to add more).
 	Registry *prometheus.Registry
@@ -173,6 +182,32 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Registry is the Prometheus registry /metrics serves: the jobs runner
 // registers its own metrics here.
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// Workspace is the workspace as last scanned, and Graph its graph (see
+// the package comment for when it is scanned again).
+func (s *Server) Workspace() *workspace.Workspace { return s.current().ws }
+
+// Graph is the workspace's dependency graph as last scanned.
+func (s *Server) Graph() *graph.Workspace { return s.current().g }
+
+// ReleaseStatus is plan id's latest release as GET /api/v1/releases/{plan}
+// sends it: checked against the audit log (Tampered set when its rows
+// cannot be believed), read as that route reads it (shared with the
+// requests around it, the check cached while nothing it reads changed).
+func (s *Server) ReleaseStatus(ctx context.Context, id string) (*release.Status, error) {
+	if err := plan.ValidID(id); err != nil {
+		return nil, err
+	}
+	body, err := s.status.read(ctx, id, func(ctx context.Context) ([]byte, error) { return s.checkedStatus(ctx, id) })
+	if err != nil {
+		return nil, err
+	}
+	var st release.Status
+	if err := json.Unmarshal(body, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
 
 // Routes lists every route the server serves, in registration order.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
