@@ -201,4 +201,3 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 		w.Write(buf.Bytes())
 	}
 }
-

@@ -177,4 +177,3 @@ func (l *Local) Run(ctx context.Context, id string) (*Run, error) {
 func notFound(err error) bool {
 	return err != nil && errkind.Of(err) == errkind.NotFound
 }
-
