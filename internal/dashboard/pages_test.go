@@ -15,16 +15,29 @@ import (
 	"github.com/cascade-dev/cascade/internal/verify"
 )
 
-// personHeader stands in for the session cookie the server's auth
-// checks: the tests say who is looking.
-const personHeader = "X-Test-Person"
+// personHeader and personCookie stand in for the session the server's
+// auth checks: the tests say who is looking.
+const (
+	personHeader = "X-Test-Person"
+	personCookie = "test_person"
+)
+
+func testPerson(r *http.Request) string {
+	if p := r.Header.Get(personHeader); p != "" {
+		return p
+	}
+	if c, err := r.Cookie(personCookie); err == nil {
+		return c.Value
+	}
+	return ""
+}
 
 func serve(t *testing.T, src dashboard.Source) (*dashboard.Dashboard, *httptest.Server) {
 	t.Helper()
 	d, err := dashboard.New(dashboard.Config{
 		Source:    src,
-		Person:    func(r *http.Request) (string, error) { return r.Header.Get(personHeader), nil },
-		CSRFToken: func(r *http.Request) string { return "csrf-for-" + r.Header.Get(personHeader) },
+		Person:    func(r *http.Request) (string, error) { return testPerson(r), nil },
+		CSRFToken: func(r *http.Request) string { return "csrf-for-" + testPerson(r) },
 		Heartbeat: time.Second,
 	})
 	if err != nil {
