@@ -1,6 +1,9 @@
 package dashboard
 
 import (
+	"slices"
+	"sort"
+
 	"github.com/cascade-dev/cascade/internal/graph"
 )
 
@@ -41,28 +44,56 @@ type svgEdge struct {
 	Dev            bool
 }
 
-// layout places every repo of g: one row per release-order level, repos
-// of a row in the order Order gives (groups by name, a cycle's members
-// side by side).
+// layout places every repo of g: one row per release-order level, each
+// repo under what it requires where the row leaves room, a cycle's
+// members side by side.
 func layout(g *graph.Workspace) svgGraph {
 	var out svgGraph
-	pos := make([]int, g.Len()) // node -> index into out.Nodes
-	widest := 0
+	pos := make([]int, g.Len()) // node -> index into out.Nodes, -1 until placed
+	for i := range pos {
+		pos[i] = -1
+	}
+	right := margin // the right edge of the widest row
 	levels := g.Order()
 	for li, level := range levels {
-		col := 0
-		for _, group := range level {
+		// Within a level, each group sits under the mean position of what
+		// it requires, as far as the boxes before it in the row allow;
+		// groups requiring nothing keep name order, first.
+		center := func(group []int) float64 {
+			sum, n := 0.0, 0
+			for _, v := range group {
+				for _, u := range g.Requires(v) {
+					if ni := pos[u]; ni >= 0 {
+						sum += float64(out.Nodes[ni].X)
+						n++
+					}
+				}
+			}
+			if n == 0 {
+				return -1
+			}
+			return sum / float64(n)
+		}
+		groups := slices.Clone(level)
+		centers := map[int]float64{}
+		for _, gr := range groups {
+			centers[gr[0]] = center(gr)
+		}
+		sort.SliceStable(groups, func(a, b int) bool { return centers[groups[a][0]] < centers[groups[b][0]] })
+		next := margin
+		for _, group := range groups {
+			x := max(next, int(centers[group[0]]))
 			for _, n := range group {
-				x := margin + col*(nodeW+gapX)
 				y := margin + li*(nodeH+gapY)
 				name := g.Name(n)
 				pos[n] = len(out.Nodes)
 				out.Nodes = append(out.Nodes, svgNode{Name: name, Label: shorten(name, maxName), X: x, Y: y,
 					TextX: x + nodeW/2, TextY: y + nodeH/2 + 5, Level: li + 1, Cycle: len(group) > 1, Width: nodeW, Height: nodeH})
-				col++
+				x += nodeW + gapX
 			}
+			next = x
 		}
-		widest = max(widest, col)
+		right = max(right, next-gapX)
 	}
 	for from, es := range g.Edges {
 		seen := map[int]bool{}
@@ -88,7 +119,7 @@ func layout(g *graph.Workspace) svgGraph {
 		}
 	}
 	out.Levels = len(levels)
-	out.Width = 2*margin + max(widest, 1)*(nodeW+gapX) - gapX
+	out.Width = max(right, margin+nodeW) + margin
 	out.Height = 2*margin + max(len(levels), 1)*(nodeH+gapY) - gapY
 	return out
 }

@@ -28,7 +28,7 @@ func (d *Dashboard) funcs() template.FuncMap {
 		"gate":    gateClass,
 		"state":   stateClass,
 		"tail":    logTail,
-		"short":   func(s string) string { return shorten(s, 12) },
+		"short":   shortCommit,
 	}
 }
 
@@ -92,6 +92,14 @@ func stateClass(state string) string {
 	return "neutral"
 }
 
+// shortCommit is a commit's first 12 characters, as git abbreviates.
+func shortCommit(s string) string {
+	if r := []rune(s); len(r) > 12 {
+		return string(r[:12])
+	}
+	return s
+}
+
 // logTailLines is how much of a pair's log the matrix shows.
 const logTailLines = 40
 
@@ -148,7 +156,7 @@ func (d *Dashboard) index(r *http.Request, v *view) (string, error) {
 
 type repoView struct {
 	repoRow
-	Path, URL  string
+	URL        string
 	ModuleList []moduleRow
 	Requires   []requireRow
 	Up, Down   []reachRow
@@ -177,7 +185,7 @@ func (d *Dashboard) repo(r *http.Request, v *view) (string, error) {
 	}
 	repo := g.Repos[i]
 	rv := repoView{repoRow: repoRow{Name: repo.Name, Branch: repo.Branch, Commit: repo.Commit, Tier: repo.Tier},
-		Path: repo.Path, URL: gitrepo.RedactURL(repo.URL)}
+		URL: gitrepo.RedactURL(repo.URL)}
 	for _, m := range repo.Modules {
 		rv.ModuleList = append(rv.ModuleList, moduleRow{Name: m.Name, Ecosystem: m.Ecosystem, Dir: m.Dir, Version: m.Version})
 	}
@@ -431,6 +439,8 @@ type auditView struct {
 type auditRow struct {
 	store.Entry
 	DetailText string
+	// Signed: the entry carries the signature of the person it names.
+	Signed bool
 }
 
 // maxDetail is how much of an entry's details the log shows.
@@ -457,12 +467,20 @@ func (d *Dashboard) audit(r *http.Request, v *view) (string, error) {
 	}
 	av.Problems = problems
 	for _, e := range entries {
+		// The signature and what was signed are checked above, not read.
+		shown := map[string]any{}
+		for k, v := range e.Details {
+			if k != "signature" && k != "signed" {
+				shown[k] = v
+			}
+		}
 		text := ""
-		if len(e.Details) > 0 {
-			b, _ := json.Marshal(e.Details)
+		if len(shown) > 0 {
+			b, _ := json.Marshal(shown)
 			text = shorten(string(b), maxDetail)
 		}
-		av.Entries = append(av.Entries, auditRow{Entry: e, DetailText: text})
+		_, signed := e.Details["signature"]
+		av.Entries = append(av.Entries, auditRow{Entry: e, DetailText: text, Signed: signed})
 	}
 	v.Title, v.Nav, v.Data = "Audit log", "audit", av
 	return "audit", nil

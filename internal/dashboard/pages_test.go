@@ -32,9 +32,10 @@ func testPerson(r *http.Request) string {
 	return ""
 }
 
-func serve(t *testing.T, src dashboard.Source) (*dashboard.Dashboard, *httptest.Server) {
+func serve(t *testing.T, src *source) (*dashboard.Dashboard, *httptest.Server) {
 	t.Helper()
 	d, err := dashboard.New(dashboard.Config{
+		Location:  src.WS.Policy.Location,
 		Source:    src,
 		Person:    func(r *http.Request) (string, error) { return testPerson(r), nil },
 		CSRFToken: func(r *http.Request) string { return "csrf-for-" + testPerson(r) },
@@ -113,13 +114,14 @@ func TestPagesOverTheDemo(t *testing.T) {
 		}
 		// Upstream at the top: json-schema-converter's box is above
 		// clever-db's, which is above clever-api's, above district-sync's.
-		y := func(repo string) string {
-			m := regexp.MustCompile(`data-repo="` + repo + `">\s*<title>[^<]*</title>\s*<rect x="\d+" y="(\d+)"`).FindStringSubmatch(body)
+		box := func(repo string) []string {
+			m := regexp.MustCompile(`data-repo="` + repo + `">\s*<title>[^<]*</title>\s*<rect x="(\d+)" y="(\d+)"`).FindStringSubmatch(body)
 			if m == nil {
 				t.Fatalf("no box for %s", repo)
 			}
-			return m[1]
+			return m[1:]
 		}
+		y := func(repo string) string { return box(repo)[1] }
 		chain := []string{"json-schema-converter", "clever-db", "clever-api", "district-sync"}
 		for i := 1; i < len(chain); i++ {
 			if a, b := y(chain[i-1]), y(chain[i]); len(a) > len(b) || (len(a) == len(b) && a >= b) {
@@ -127,6 +129,13 @@ func TestPagesOverTheDemo(t *testing.T) {
 			}
 		}
 		contains(t, "the graph", body, `<title>clever-api requires clever-db</title>`, "Release order (upstream first)")
+		// Each repo sits under what it requires, where it can: the npm
+		// packages in one column, the Go chain in another.
+		for _, pair := range [][2]string{{"clever-schemas", "clever-js"}, {"json-schema-converter", "clever-db"}, {"clever-db", "clever-api"}, {"clever-api", "district-sync"}} {
+			if a, b := box(pair[0])[0], box(pair[1])[0]; a != b {
+				t.Errorf("%s (x=%s) is not right under %s (x=%s)", pair[1], b, pair[0], a)
+			}
+		}
 	})
 	t.Run("repo", func(t *testing.T) {
 		body := get(t, srv, "/repos/clever-db", "", 200)
@@ -150,7 +159,7 @@ func TestPagesOverTheDemo(t *testing.T) {
 		alice := get(t, srv, "/releases/sync-docs", "alice", 200)
 		contains(t, "alice's release page", alice, confirm, `name="csrf_token" value="csrf-for-alice"`, `data-action="override"`,
 			`<tr data-step="3">`, `data-live-topic="release:sync-docs"`, `<script src="/static/live.js" defer></script>`)
-		if !regexp.MustCompile(`(?s)<tr data-step="1">\s*<td>1</td><td>district-sync</td><td>Gates [^<]*<details>.*?</details></td><td>gate</td>\s*<td><span class="badge ok" data-step-state>succeeded</span></td><td>alice</td><td>2026-`).MatchString(alice) {
+		if !regexp.MustCompile(`(?s)<tr data-step="1">\s*<td>1</td><td class="nowrap">district-sync</td><td>Gates [^<]*<details>.*?</details></td><td>gate</td>\s*<td><span class="badge ok" data-step-state>succeeded</span></td><td>alice</td><td class="nowrap">2026-`).MatchString(alice) {
 			t.Errorf("step 1 does not show as succeeded by alice with its time:\n%s", alice)
 		}
 		for _, who := range []string{"bob", ""} {
@@ -175,8 +184,8 @@ func TestPagesOverTheDemo(t *testing.T) {
 	})
 	t.Run("audit", func(t *testing.T) {
 		body := get(t, srv, "/audit?plan=sync-docs", "", 200)
-		contains(t, "the audit log", body, "data-verified", "<td>alice</td><td>start</td>", `<option value="sync-docs" selected>`)
-		contains(t, "the whole audit log", get(t, srv, "/audit", "", 200), "data-verified", "<td>sync-docs</td>")
+		contains(t, "the audit log", body, "data-verified", `<td>alice</td><td class="nowrap">start</td><td>signed</td>`, `<option value="sync-docs" selected>`)
+		contains(t, "the whole audit log", get(t, srv, "/audit", "", 200), "data-verified", `<td class="nowrap">sync-docs</td>`)
 		get(t, srv, "/audit?plan=..", "", 400)
 	})
 	t.Run("login", func(t *testing.T) {
