@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/cascade-dev/cascade/internal/dashboard"
 	"github.com/cascade-dev/cascade/internal/verify"
@@ -244,6 +245,30 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("keyboard and contrast", func(t *testing.T) {
+		as("alice")
+		do("the graph page", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("svg.graph")),
+			chromedp.KeyEvent(kb.Tab))
+		if first := eval("the first stop", `document.activeElement.textContent`); first != "Skip to content" {
+			t.Errorf("the first Tab stop is %q, want the skip link", first)
+		}
+		// A repo's box is a link the keyboard reaches and follows.
+		do("following clever-api by keyboard", chromedp.Focus(chromedp.CSS(`svg.graph a[data-repo="clever-api"]`)), chromedp.KeyEvent(kb.Enter),
+			chromedp.WaitVisible(chromedp.CSS(`table[aria-labelledby="up-h"]`)))
+		if h1 := text("the heading", "h1"); h1 != "clever-api" {
+			t.Errorf("Enter on clever-api's box led to %q", h1)
+		}
+		// Every state label and verdict cell reads at WCAG AA contrast
+		// (4.5:1) against its own background.
+		for _, page := range []string{"/releases/sync-docs", "/runs/r1", "/plans/sync-docs", "/"} {
+			do(page, chromedp.Navigate(srv.URL+page), chromedp.WaitVisible(chromedp.CSS("main")))
+			low := eval("contrast on "+page, contrastJS)
+			if l, ok := low.([]any); !ok || len(l) > 0 {
+				t.Errorf("%s: text below 4.5:1 contrast: %v", page, low)
+			}
+		}
+	})
+
 	t.Run("the other pages", func(t *testing.T) {
 		as("")
 		for _, p := range []struct{ path, name, ready string }{
@@ -261,3 +286,19 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 }
+
+// contrastJS lists the elements whose text is below 4.5:1 contrast with
+// the first opaque background behind them (WCAG 2's relative luminance).
+const contrastJS = `(() => {
+  const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+  const lum = c => { const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const bg = el => { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.length === 3 || c[3] > 0) return c; } return [255, 255, 255]; };
+  const low = [];
+  document.querySelectorAll('main .badge, main td.cell .verdict, main td.cell small, main td.cell p, main a, main th, main td, header a, header span, .error').forEach(el => {
+    if (!el.textContent.trim() || !el.getClientRects().length) return;
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push(el.tagName + '.' + el.className + ' "' + el.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2));
+  });
+  return low;
+})()`
