@@ -36,6 +36,8 @@ type Config struct {
 	// CSRFField) for the API to check. Nil: the forms carry none.
 	CSRFToken func(r *http.Request) string
 	// CSRFField is the form field of the CSRF token (default "csrf_token").
+	// The release forms also carry "reason" (override) and "input.NAME"
+	// for each input a manual step asks for (confirm).
 	CSRFField string
 	// APIPrefix is where the API's release actions are (default
 	// "/api/v1").

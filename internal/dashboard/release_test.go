@@ -1,0 +1,53 @@
+package dashboard
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cascade-dev/cascade/internal/release"
+	"github.com/cascade-dev/cascade/internal/runbook"
+)
+
+// releaseSource serves one release (the demo's clever-api runbook, at its
+// deploy step) and nothing else.
+type releaseSource struct {
+	stubSource
+	st *release.Status
+}
+
+func (s releaseSource) Release(context.Context, string) (*release.Status, error) { return s.st, nil }
+
+// TestConfirmAsksForTheStepsInputs: a manual step that asks for inputs
+// (the deployed version) gets a labelled field for each in its confirm
+// form.
+func TestConfirmAsksForTheStepsInputs(t *testing.T) {
+	st := &release.Status{ID: 1, Plan: "strict-where", State: release.Active, Manager: "alice", Steps: []release.Step{
+		{Index: 1, Repo: "clever-api", Name: "Tag v2.0.0", Kind: release.Tag, State: release.Succeeded, Actor: "alice"},
+		{Index: 2, Repo: "clever-api", Name: "Deploy to production", Kind: release.Manual, State: release.Pending,
+			Spec: runbook.Spec{Name: "Deploy to production", Kind: release.Manual, Inputs: []string{"deployed_version"}}},
+	}}
+	_, srv := newTestDashboard(t, Config{Source: releaseSource{st: st},
+		Person: func(r *http.Request) (string, error) { return r.Header.Get("X-Person"), nil }})
+	req, _ := http.NewRequest("GET", srv.URL+"/releases/strict-where", nil)
+	req.Header.Set("X-Person", "alice")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`<form method="post" action="/api/v1/releases/strict-where/steps/2/confirm"`,
+		`<label for="input-2-deployed_version">deployed_version</label> <input id="input-2-deployed_version" name="input.deployed_version" required`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the release page lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(string(body), "steps/1/confirm") {
+		t.Error("a succeeded step offers a confirm")
+	}
+}
