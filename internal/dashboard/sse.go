@@ -1,7 +1,9 @@
 package dashboard
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -121,6 +123,9 @@ func ReleaseTopic(plan string) string { return "release:" + plan }
 // RunTopic is the topic of a verification run's page.
 func RunTopic(id string) string { return "run:" + id }
 
+// streamWriteTimeout bounds each write to an event stream.
+const streamWriteTimeout = 30 * time.Second
+
 var validTopic = regexp.MustCompile(`^(release|run):[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // serveEvents streams a topic's events as Server-Sent Events until the
@@ -138,6 +143,7 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no")
 	c := d.broker.subscribe(topic)
 	defer d.broker.unsubscribe(topic, c)
+	rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	w.WriteHeader(http.StatusOK)
 	// Tell the browser how long to wait before reconnecting, and open the
 	// stream so that the client sees its headers at once.
@@ -148,19 +154,24 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 	tick := time.NewTicker(d.heartbeat)
 	defer tick.Stop()
 	for {
+		var out string
 		select {
 		case <-r.Context().Done():
 			return
 		case <-c.dropped:
 			return
 		case <-tick.C:
-			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
-				return
-			}
+			out = ": heartbeat\n\n"
 		case ev := <-c.ch:
-			if err := writeEvent(w, ev); err != nil {
-				return
-			}
+			out = eventText(ev)
+		}
+		// A stream outlives the server's write timeout; each write gets
+		// its own, so that a client that stops reading is let go.
+		if err := rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return
+		}
+		if _, err := io.WriteString(w, out); err != nil {
+			return
 		}
 		if err := rc.Flush(); err != nil {
 			return
@@ -168,7 +179,8 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func writeEvent(w http.ResponseWriter, ev Event) error {
+// eventText is ev in the event stream format.
+func eventText(ev Event) string {
 	var b strings.Builder
 	if name := oneLine(ev.Name); name != "" {
 		b.WriteString("event: " + name + "\n")
@@ -177,8 +189,7 @@ func writeEvent(w http.ResponseWriter, ev Event) error {
 		b.WriteString("data: " + line + "\n")
 	}
 	b.WriteString("\n")
-	_, err := fmt.Fprint(w, b.String())
-	return err
+	return b.String()
 }
 
 func oneLine(s string) string {
