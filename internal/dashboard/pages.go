@@ -320,7 +320,7 @@ type releaseView struct {
 
 type stepRow struct {
 	release.Step
-	Confirm, Override bool
+	Confirm, Retry, Override bool
 }
 
 func (d *Dashboard) release(r *http.Request, v *view) (string, error) {
@@ -347,6 +347,7 @@ func (d *Dashboard) release(r *http.Request, v *view) (string, error) {
 			row := stepRow{Step: s}
 			if rv.Manager {
 				row.Confirm = s.State == release.Interrupted || (s.Kind == release.Manual && s.State == release.Pending)
+				row.Retry = s.State == release.Failed || s.State == release.Interrupted
 				row.Override = slices.Contains([]string{release.Pending, release.Failed, release.Interrupted}, s.State)
 			}
 			rv.Steps = append(rv.Steps, row)

@@ -28,6 +28,7 @@ func TestConfirmAsksForTheStepsInputs(t *testing.T) {
 		{Index: 1, Repo: "clever-api", Name: "Tag v2.0.0", Kind: release.Tag, State: release.Succeeded, Actor: "alice"},
 		{Index: 2, Repo: "clever-api", Name: "Deploy to production", Kind: release.Manual, State: release.Pending,
 			Spec: runbook.Spec{Name: "Deploy to production", Kind: release.Manual, Inputs: []string{"deployed_version"}}},
+		{Index: 3, Repo: "clever-api", Name: "Health check", Kind: release.Check, State: release.Failed},
 	}}
 	_, srv := newTestDashboard(t, Config{Source: releaseSource{st: st},
 		Person: func(r *http.Request) (string, error) { return r.Header.Get("X-Person"), nil }})
@@ -42,12 +43,17 @@ func TestConfirmAsksForTheStepsInputs(t *testing.T) {
 	for _, want := range []string{
 		`<form method="post" action="/api/v1/releases/strict-where/steps/2/confirm"`,
 		`<label for="input-2-deployed_version">deployed_version</label> <input id="input-2-deployed_version" name="input.deployed_version" required`,
+		// A failed step may be retried or overridden; the release aborted.
+		`action="/api/v1/releases/strict-where/steps/3/retry"`, `action="/api/v1/releases/strict-where/steps/3/override"`,
+		`action="/api/v1/releases/strict-where/abort"`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("the release page lacks %q:\n%s", want, body)
 		}
 	}
-	if strings.Contains(string(body), "steps/1/confirm") {
-		t.Error("a succeeded step offers a confirm")
+	for _, unwanted := range []string{"steps/1/", "steps/2/retry", "steps/3/confirm"} {
+		if strings.Contains(string(body), unwanted) {
+			t.Errorf("the release page offers %s", unwanted)
+		}
 	}
 }
