@@ -227,11 +227,19 @@ func TestBrowser(t *testing.T) {
 		if n := count("cells while running", "td[data-verdict]"); n != 2 {
 			t.Fatalf("%d verdict cells while 2 pairs are done", n)
 		}
+		// The 4 downstreams of clever-db, alone and with the change set:
+		// the 6 pairs not done yet show as pending.
+		if n := count("pending cells", "td.cell.pending"); n != 6 {
+			t.Errorf("%d pending cells while 6 pairs are not done", n)
+		}
 		done := running
 		done.State, done.Report, done.Finished = dashboard.RunSucceeded, full, created.Add(9*time.Second)
 		src.runs.put(done)
 		d.Broker().Publish(dashboard.RunTopic("r1"), dashboard.Event{Name: "update", Data: "finished"})
 		poll("waiting for the whole matrix", `document.querySelectorAll('td[data-verdict]').length === 8`)
+		if n := count("pending cells", "td.cell.pending"); n != 0 {
+			t.Errorf("%d cells still pending after the run", n)
+		}
 		cell := `tr[data-repo="clever-api"] td[data-verdict="regressed"]`
 		do("opening a regression's log", chromedp.Click(chromedp.CSS(cell+" summary")), chromedp.WaitVisible(chromedp.CSS(cell+" pre")), shot("run"))
 		if c := text("the conclusion", "[data-conclusion]"); !strings.Contains(c, "release them together, clever-db first") {

@@ -424,8 +424,49 @@ func (d *Dashboard) run(r *http.Request, v *view) (string, error) {
 			}
 		}
 	}
+	if run.State == RunQueued || run.State == RunRunning {
+		if err := d.pendingPairs(r, run, &rv); err != nil {
+			return "", err
+		}
+	}
 	v.Title, v.Nav, v.Live, v.Data = "Verification run "+run.ID, "runs", RunTopic(run.ID), rv
 	return "run", nil
+}
+
+// pendingPairs adds to the matrix of a run still going the pairs it has
+// no result for yet: every downstream of the upstream repo, alone and
+// (with a change set) in the set.
+func (d *Dashboard) pendingPairs(r *http.Request, run *Run, rv *runView) error {
+	g, err := d.cfg.Source.Graph(r.Context())
+	if err != nil {
+		return err
+	}
+	repo, _, _ := strings.Cut(run.Upstream, "@")
+	i, err := g.Lookup(repo)
+	if err != nil {
+		return nil // a run of a repo no longer in the workspace: show what it found
+	}
+	want := []string{"alone"}
+	if len(run.With) > 0 {
+		want = append(want, "set")
+	}
+	for _, st := range want {
+		if !slices.Contains(rv.States, st) {
+			rv.States = append(rv.States, st)
+		}
+	}
+	for ri := range rv.Rows {
+		for len(rv.Rows[ri].Cells) < len(rv.States) {
+			rv.Rows[ri].Cells = append(rv.Rows[ri].Cells, nil)
+		}
+	}
+	for _, it := range g.Downstream(i, false).Items {
+		name := g.Name(it.Node)
+		if !slices.ContainsFunc(rv.Rows, func(m matrixRow) bool { return m.Repo == name }) {
+			rv.Rows = append(rv.Rows, matrixRow{Repo: name, Cells: make([]*verify.Result, len(rv.States))})
+		}
+	}
+	return nil
 }
 
 // The audit log.
