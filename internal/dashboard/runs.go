@@ -119,4 +119,3 @@ func (d *Dashboard) pendingPairs(r *http.Request, run *Run, rv *runView) error {
 	}
 	return nil
 }
-
