@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -52,6 +53,10 @@ type Config struct {
 	Location *time.Location
 	// Logger receives errors the pages could not show (default: discard).
 	Logger *slog.Logger
+	// RequireLogin sends an anonymous viewer of any page but the login
+	// page and the static files to /login, and refuses them the event
+	// streams (401). Off: anyone may read (`serve --public-read`).
+	RequireLogin bool
 }
 
 // Dashboard serves the dashboard's pages.
@@ -72,6 +77,9 @@ var pageNames = []string{"index", "repo", "plans", "plan", "release", "runs", "r
 func New(cfg Config) (*Dashboard, error) {
 	if cfg.Source == nil {
 		return nil, errkind.New(errkind.Invalid, "dashboard: no Source to read from")
+	}
+	if cfg.RequireLogin && cfg.Person == nil {
+		return nil, errkind.New(errkind.Invalid, "dashboard: RequireLogin needs Person to tell who is looking")
 	}
 	d := &Dashboard{cfg: cfg, broker: cfg.Broker, heartbeat: cfg.Heartbeat, loc: cfg.Location, log: cfg.Logger, pages: map[string]*template.Template{}}
 	if d.broker == nil {
@@ -121,7 +129,13 @@ func (d *Dashboard) routes() {
 	m.HandleFunc("GET /runs/{id}", d.page(d.run))
 	m.HandleFunc("GET /audit", d.page(d.audit))
 	m.HandleFunc("GET /login", d.page(d.login))
-	m.HandleFunc("GET /events", d.serveEvents)
+	m.HandleFunc("GET /events", func(w http.ResponseWriter, r *http.Request) {
+		if d.cfg.RequireLogin && d.person(r) == "" {
+			http.Error(w, "log in to watch live updates", http.StatusUnauthorized)
+			return
+		}
+		d.serveEvents(w, r)
+	})
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	m.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -153,14 +167,10 @@ type errorView struct{ Message string }
 // the template it names, or an error page.
 func (d *Dashboard) page(fn func(r *http.Request, v *view) (string, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v := view{Field: d.cfg.CSRFField, API: d.cfg.APIPrefix}
-		if d.cfg.Person != nil {
-			p, err := d.cfg.Person(r)
-			if err != nil {
-				d.log.Info("dashboard: viewer shown as anonymous", "error", err)
-			} else {
-				v.Person = p
-			}
+		v := view{Field: d.cfg.CSRFField, API: d.cfg.APIPrefix, Person: d.person(r)}
+		if d.cfg.RequireLogin && v.Person == "" && r.URL.Path != "/login" {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
 		}
 		if d.cfg.CSRFToken != nil {
 			v.CSRF = d.cfg.CSRFToken(r)
@@ -182,6 +192,19 @@ func (d *Dashboard) page(fn func(r *http.Request, v *view) (string, error)) http
 		}
 		d.render(w, r, http.StatusOK, name, v)
 	}
+}
+
+// person is who is looking, "" for an anonymous viewer.
+func (d *Dashboard) person(r *http.Request) string {
+	if d.cfg.Person == nil {
+		return ""
+	}
+	p, err := d.cfg.Person(r)
+	if err != nil {
+		d.log.Info("dashboard: viewer shown as anonymous", "error", err)
+		return ""
+	}
+	return p
 }
 
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {

@@ -418,6 +418,14 @@ func (d *Dashboard) audit(r *http.Request, v *view) (string, error) {
 
 func (d *Dashboard) login(r *http.Request, v *view) (string, error) {
 	v.Title, v.Nav = "Log in", "login"
-	v.Data = struct{ Failed bool }{r.URL.Query().Get("failed") != ""}
+	next := r.URL.Query().Get("next")
+	// Only a path of this site: never an address elsewhere.
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		next = "/"
+	}
+	v.Data = struct {
+		Failed bool
+		Next   string
+	}{r.URL.Query().Get("failed") != "", next}
 	return "login", nil
 }

@@ -57,3 +57,49 @@ func TestConfirmAsksForTheStepsInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestRequireLogin: without --public-read, an anonymous viewer is sent to
+// the login page (and back to where they were after it), and gets no
+// event stream; a person reads everything.
+func TestRequireLogin(t *testing.T) {
+	st := &release.Status{ID: 1, Plan: "p", State: release.Active, Manager: "alice"}
+	_, srv := newTestDashboard(t, Config{Source: releaseSource{st: st}, RequireLogin: true,
+		Person: func(r *http.Request) (string, error) { return r.Header.Get("X-Person"), nil }})
+	noRedirect := *srv.Client()
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	do := func(path, person string) *http.Response {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if person != "" {
+			req.Header.Set("X-Person", person)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if resp := do("/releases/p?x=1", ""); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Freleases%2Fp%3Fx%3D1" {
+		t.Errorf("anonymous /releases/p: %d to %q, want 303 to the login page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for path, want := range map[string]int{"/login": 200, "/static/style.css": 200, "/events?topic=release:p": 401} {
+		if resp := do(path, ""); resp.StatusCode != want {
+			t.Errorf("anonymous %s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+	if resp := do("/releases/p", "bob"); resp.StatusCode != 200 {
+		t.Errorf("bob's /releases/p: %d", resp.StatusCode)
+	}
+	resp, err := srv.Client().Get(srv.URL + "/login?next=//evil.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `<input type="hidden" name="next" value="/">`) {
+		t.Errorf("the login form goes on to another site:\n%s", body)
+	}
+	if _, err := New(Config{Source: stubSource{}, RequireLogin: true}); err == nil {
+		t.Error("RequireLogin without Person is accepted")
+	}
+}
