@@ -31,6 +31,7 @@ func BenchmarkSSEFanout(b *testing.B) {
 	defer cancel()
 	topic := ReleaseTopic("bench")
 	got := make(chan time.Duration, clients)
+	ended := make(chan struct{}, clients) // a client's stream ended
 	for range clients {
 		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/events?topic="+topic, nil)
 		resp, err := hc.Do(req)
@@ -38,6 +39,7 @@ func BenchmarkSSEFanout(b *testing.B) {
 			b.Fatal(err)
 		}
 		go func() {
+			defer func() { ended <- struct{}{} }()
 			defer resp.Body.Close()
 			r := bufio.NewReader(resp.Body)
 			for {
@@ -67,7 +69,12 @@ func BenchmarkSSEFanout(b *testing.B) {
 		d.Broker().Publish(topic, Event{Name: "update", Data: strconv.FormatInt(time.Now().UnixNano(), 10)})
 		var last time.Duration
 		for range clients {
-			last = max(last, <-got)
+			select {
+			case d := <-got:
+				last = max(last, d)
+			case <-ended:
+				b.Fatal("a client's stream ended while the benchmark ran")
+			}
 		}
 		all = append(all, last)
 	}
