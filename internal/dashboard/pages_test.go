@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -151,6 +152,12 @@ func TestPagesOverTheDemo(t *testing.T) {
 		body = get(t, srv, "/plans/sync-docs", "", 200)
 		contains(t, "the plan", body, `<tr data-gate="window"><th scope="row">window</th><td><span class="badge ok">pass</span>`,
 			`<tr data-gate="scope">`, `<pre class="markdown"`, "# Release plan: Document district-sync", "**Release manager:** alice")
+		// The Markdown is the command line's, escaped.
+		md := cascadeCmd(t, org, 0, "plan", "show", "sync-docs", "--format", "markdown")
+		pre := regexp.MustCompile(`(?s)<pre class="markdown"[^>]*>(.*?)</pre>`).FindStringSubmatch(body)
+		if pre == nil || html.UnescapeString(pre[1]) != md {
+			t.Errorf("the plan's Markdown differs from plan show's:\n%s\nwant:\n%s", pre, md)
+		}
 		get(t, srv, "/plans/nope", "", 404)
 		get(t, srv, "/plans/..%2Fcascade", "", 404)
 	})

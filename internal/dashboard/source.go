@@ -8,6 +8,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/plan"
 	"github.com/cascade-dev/cascade/internal/release"
+	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/verify"
 	"github.com/cascade-dev/cascade/internal/workspace"
@@ -93,7 +94,8 @@ type Local struct {
 	// RunStore holds the verification runs; nil lists none.
 	RunStore Runs
 	// Runbooks, when set, gives each repo's runbook outline for the plan
-	// Markdown (as `plan show --format markdown` prints it).
+	// Markdown; nil reads the runbooks from the repos, as `plan show
+	// --format markdown` does.
 	Runbooks func(ctx context.Context, p *plan.Plan) (map[string][]string, error)
 }
 
@@ -111,16 +113,37 @@ func (l *Local) Plan(_ context.Context, id string) (*plan.Plan, error) {
 	return plan.Load(l.WS, id)
 }
 
-// PlanMarkdown implements Source.
+// PlanMarkdown implements Source: the plan with its computed part worked
+// out again from the graph (the plan file's is for reviewers, never
+// trusted), as `plan show --format markdown` prints it.
 func (l *Local) PlanMarkdown(ctx context.Context, p *plan.Plan) (string, error) {
-	var outline map[string][]string
-	if l.Runbooks != nil {
-		var err error
-		if outline, err = l.Runbooks(ctx, p); err != nil {
-			return "", err
-		}
+	q := *p // not on the caller's plan
+	if _, err := q.Recompute(l.G); err != nil {
+		return "", err
 	}
-	return planMarkdown(p, outline, l.WS.Policy.Location)
+	runbooks := l.Runbooks
+	if runbooks == nil {
+		runbooks = l.runbookOutline
+	}
+	outline, err := runbooks(ctx, &q)
+	if err != nil {
+		return "", err
+	}
+	return planMarkdown(&q, outline, l.WS.Policy.Location)
+}
+
+// runbookOutline is each repo's runbook as step names, read from the
+// repos.
+func (l *Local) runbookOutline(ctx context.Context, p *plan.Plan) (map[string][]string, error) {
+	books, err := p.Runbooks(ctx, l.G)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, c := range p.Changes {
+		out[c.Repo] = runbook.Names(books[c.Repo], runbook.Data{Repo: c.Repo, Version: c.Version, Plan: p.ID, Ref: c.Ref, Commit: c.Head})
+	}
+	return out, nil
 }
 
 // Release implements Source.
