@@ -30,9 +30,19 @@ import (
 // changes it.
 var (
 	demoOnce sync.Once
+	demoRoot string // removed after the tests
 	demoDir  string
 	demoErr  error
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if demoRoot != "" {
+		exec.Command("chmod", "-R", "u+w", demoRoot).Run()
+		os.RemoveAll(demoRoot)
+	}
+	os.Exit(code)
+}
 
 // cascadeEnv makes git and go deterministic and offline for the
 // in-process cascade commands.
@@ -72,7 +82,7 @@ func demoOrg(t *testing.T) string {
 			demoErr = err
 			return
 		}
-		demoDir = filepath.Join(root, "org")
+		demoRoot, demoDir = root, filepath.Join(root, "org")
 		demoErr = buildReleasedDemo(t, demoDir)
 	})
 	if demoErr != nil {
