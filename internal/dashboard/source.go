@@ -167,7 +167,7 @@ func (l *Local) Audit(ctx context.Context, planID string) ([]store.Entry, []stri
 			var logID string
 			if logID, err = l.Engine.Store.LogID(ctx); err == nil {
 				var sig []string
-				sig, err = release.VerifySignatures(ctx, l.WS.People, logID, entries)
+				sig, err = release.VerifySignatures(ctx, l.WS.People, l.WS.Servers, logID, entries)
 				problems = append(problems, sig...)
 			}
 		}
