@@ -30,7 +30,7 @@ const (
 	childWorkspace = "CASCADE_JOBS_TEST_CHILD_WORKSPACE"
 	childCache     = "CASCADE_JOBS_TEST_CHILD_CACHE"
 	// childCrash names a file the child creates, after the run's first
-	// pair has finished, before it stops dead (to be SIGKILLed).
+	// pair has been built and tested, before it stops dead (to be SIGKILLed).
 	childCrash = "CASCADE_JOBS_TEST_CHILD_CRASH"
 	// childRun is the run the child works until it is finished.
 	childRun = "CASCADE_JOBS_TEST_CHILD_RUN"
@@ -55,7 +55,9 @@ func child() int {
 	cfg := Config{Workspace: os.Getenv(childWorkspace), CacheDir: os.Getenv(childCache), Workers: 1}
 	if crash := os.Getenv(childCrash); crash != "" {
 		cfg.Hooks.Event = func(e Event) {
-			if e.Kind == EventPairFinished {
+			var p struct{ Verdict string }
+			json.Unmarshal(e.Payload, &p)
+			if e.Kind == EventPairFinished && p.Verdict != verify.Skipped {
 				os.WriteFile(crash, nil, 0o644)
 				select {} // until SIGKILL
 			}
@@ -142,7 +144,7 @@ func open(t testing.TB, dbURL string, cfg Config) (*store.Store, *System) {
 
 // waitFinished polls run id until it leaves queued and running, or the
 // test's deadline comes.
-func waitFinished(t *testing.T, sys *System, id int64, deadline time.Duration) Run {
+func waitFinished(t testing.TB, sys *System, id int64, deadline time.Duration) Run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
@@ -385,8 +387,10 @@ func TestKillResumes(t *testing.T) {
 				t.Fatal(err)
 			}
 			crash := filepath.Join(t.TempDir(), "crashed")
+			deadline, cancel := context.WithTimeout(ctx, 20*time.Minute)
+			defer cancel()
 			startChild := func(crashFile string) *exec.Cmd {
-				cmd := exec.Command(os.Args[0], "-test.run=^$")
+				cmd := exec.CommandContext(deadline, os.Args[0], "-test.run=^$")
 				cmd.Env = append(os.Environ(), childDB+"="+db, childWorkspace+"="+ws, childCache+"="+cache,
 					childCrash+"="+crashFile, childRun+"="+jsonInt(run.ID))
 				cmd.Stderr = os.Stderr
@@ -396,8 +400,6 @@ func TestKillResumes(t *testing.T) {
 				return cmd
 			}
 			first := startChild(crash)
-			deadline, cancel := context.WithTimeout(ctx, 20*time.Minute)
-			defer cancel()
 			for {
 				if _, err := os.Stat(crash); err == nil {
 					break
@@ -418,7 +420,7 @@ func TestKillResumes(t *testing.T) {
 
 			second := startChild("")
 			if err := second.Wait(); err != nil {
-				t.Fatalf("the second worker: %v", err)
+				t.Fatalf("the second worker did not finish the run: %v", err)
 			}
 			got := waitFinished(t, sys, run.ID, time.Minute)
 			if got.State != StateDone || got.ExitClass == nil || *got.ExitClass != 1 {
@@ -472,4 +474,58 @@ func TestKillResumes(t *testing.T) {
 func jsonInt(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// A run's outcome is written once, by the job whose lease it is: a job
+// whose lease ran out and was taken over writes nothing.
+func TestFinishOnce(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	_, sys := open(t, storetest.SQLite(t), Config{Workspace: demoWorkspace(t), CacheDir: t.TempDir(), Now: clock, LeaseTTL: time.Minute})
+	run, err := sys.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", RequestedBy: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, err := sys.claim(ctx, run.ID, 1, "a"); err != nil || r == nil {
+		t.Fatalf("first claim = %v, %v; want the run", r, err)
+	}
+	if r, wait, err := sys.claim(ctx, run.ID, 2, "b"); err != nil || r != nil || wait <= 0 {
+		t.Fatalf("claim of a leased run = %v, %s, %v; want a wait", r, wait, err)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute) // a's lease runs out
+	mu.Unlock()
+	if r, _, err := sys.claim(ctx, run.ID, 2, "b"); err != nil || r == nil {
+		t.Fatalf("claim after the lease ran out = %v, %v; want the run", r, err)
+	}
+	exit := 0
+	if err := sys.finish(ctx, run.ID, "a", StateDone, `{"by":"a"}`, &exit, "a", ""); !errors.Is(err, errLeaseLost) {
+		t.Errorf("finish by the job that lost its lease = %v; want errLeaseLost", err)
+	}
+	if err := sys.finish(ctx, run.ID, "b", StateDone, `{"by":"b"}`, &exit, "b", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := sys.finish(ctx, run.ID, "b", StateError, "", nil, "", "again"); !errors.Is(err, errLeaseLost) {
+		t.Errorf("second finish = %v; want errLeaseLost", err)
+	}
+	got, err := sys.Run(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != StateDone || string(got.Report) != `{"by":"b"}` || got.Attempts != 2 {
+		t.Errorf("run = %s %s, %d attempts; want done by b after 2 attempts", got.State, got.Report, got.Attempts)
+	}
+	if r, wait, err := sys.claim(ctx, run.ID, 3, "c"); err != nil || r != nil || wait != 0 {
+		t.Errorf("claim of a finished run = %v, %s, %v; want nothing to do", r, wait, err)
+	}
+	events, _ := sys.Events(ctx, run.ID, 0)
+	if diff := cmp.Diff([]string{EventRunStarted, EventRunStarted, EventRunFinished}, kinds(events)); diff != "" {
+		t.Errorf("events mismatch (-want +got):\n%s", diff)
+	}
 }
