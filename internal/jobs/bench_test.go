@@ -35,7 +35,7 @@ func benchStart(b *testing.B, db string, remote bool) {
 	started := make(chan time.Time, 1)
 	ws, cache := demoWorkspace(b), b.TempDir()
 	_, worker := open(b, db, Config{Workspace: ws, CacheDir: cache, Workers: 1, MaxAttempts: 1,
-		Hooks: Hooks{Started: func(int64) error {
+		Hooks: Hooks{Started: func(context.Context, int64) error {
 			select {
 			case started <- time.Now():
 			default:

@@ -109,9 +109,9 @@ type Config struct {
 // worker's goroutine.
 type Hooks struct {
 	// Started is called when a job has claimed its run, before the
-	// workspace is read; an error it returns fails the attempt as a
-	// verification's would.
-	Started func(runID int64) error
+	// workspace is read, with the attempt's context; an error it returns
+	// fails the attempt as a verification's would.
+	Started func(ctx context.Context, runID int64) error
 	// Event is called after an event has been committed.
 	Event func(Event)
 }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
@@ -348,7 +349,7 @@ func TestFailedRunIsError(t *testing.T) {
 	db := storetest.SQLite(t)
 	var attempts sync.Map
 	_, sys := open(t, db, Config{Workspace: ws, CacheDir: t.TempDir(), Workers: 1, MaxAttempts: 2,
-		Hooks: Hooks{Started: func(id int64) error {
+		Hooks: Hooks{Started: func(_ context.Context, id int64) error {
 			n, _ := attempts.LoadOrStore(id, new(int))
 			*n.(*int)++
 			return errkind.Wrap(errkind.Infra, errors.New("the disk is full"))
@@ -527,5 +528,69 @@ func TestFinishOnce(t *testing.T) {
 	events, _ := sys.Events(ctx, run.ID, 0)
 	if diff := cmp.Diff([]string{EventRunStarted, EventRunStarted, EventRunFinished}, kinds(events)); diff != "" {
 		t.Errorf("events mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// Stop lets a running job run until its deadline, then cancels it and
+// hands its run back; the next system resumes it to the end.
+func TestStopHandsBack(t *testing.T) {
+	offlineGo(t)
+	ctx := context.Background()
+	ws, cache, db := demoWorkspace(t), t.TempDir(), storetest.SQLite(t)
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	started := make(chan struct{}, 1)
+	first, err := Open(ctx, st, Config{Workspace: ws, CacheDir: cache, Workers: 1,
+		Hooks: Hooks{Started: func(ctx context.Context, _ int64) error {
+			started <- struct{}{}
+			<-ctx.Done() // a long build
+			return ctx.Err()
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run, err := first.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", RequestedBy: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-time.After(5 * time.Minute):
+		t.Fatal("the job never started")
+	}
+	stop, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := first.Stop(stop); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	var lease sql.NullString
+	var state string
+	if err := st.DB.QueryRow("SELECT state, lease_token FROM verification_runs WHERE id = ?", run.ID).Scan(&state, &lease); err != nil {
+		t.Fatal(err)
+	}
+	if state != StateRunning || lease.Valid {
+		t.Fatalf("after Stop the run is %s with lease %v; want running and handed back", state, lease)
+	}
+	var jobState string
+	if err := st.DB.QueryRow("SELECT state FROM river_job").Scan(&jobState); err != nil {
+		t.Fatal(err)
+	}
+	if jobState != "retryable" && jobState != "available" {
+		t.Errorf("after Stop the job is %s; want it retryable", jobState)
+	}
+
+	_, second := open(t, db, Config{Workspace: ws, CacheDir: cache, Workers: 1})
+	if err := second.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFinished(t, second, run.ID, 20*time.Minute)
+	if got.State != StateDone || got.Attempts != 2 {
+		t.Errorf("run = %s after %d attempts (%s); want done after 2", got.State, got.Attempts, got.Reason)
 	}
 }

@@ -59,7 +59,7 @@ func (s *System) work(ctx context.Context, jobID, runID int64, attempt, maxAttem
 		verr error
 	)
 	if s.cfg.Hooks.Started != nil {
-		verr = s.cfg.Hooks.Started(runID)
+		verr = s.cfg.Hooks.Started(wctx, runID)
 	}
 	if verr == nil {
 		rep, verr = s.verifyRun(wctx, *run)
