@@ -130,6 +130,9 @@ type System struct {
 
 	startMu sync.Mutex
 	started bool
+	// stopWatch ends the recovery loop; watchDone is closed when it has.
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
 }
 
 // queue is what the system uses of River's client, the same for both
@@ -254,7 +257,9 @@ func clientID(p process) string {
 // Start recovers the runs that a process on this machine left behind
 // when it died (their jobs are queued again at once) and those whose job
 // was given up, then starts working the queue with Config.Workers
-// workers. A System with no workers only recovers.
+// workers, and looks for such runs again every LeaseTTL (a worker on
+// another machine that stopped renewing its lease has died). A System
+// with no workers only recovers, once.
 func (s *System) Start(ctx context.Context) error {
 	s.startMu.Lock()
 	defer s.startMu.Unlock()
@@ -271,7 +276,30 @@ func (s *System) Start(ctx context.Context) error {
 		return errkind.Wrap(errkind.Infra, fmt.Errorf("jobs: starting the workers: %w", err))
 	}
 	s.started = true
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopWatch, s.watchDone = stop, make(chan struct{})
+	go s.watch(wctx)
 	return nil
+}
+
+// watch recovers runs every LeaseTTL while the system works: a run whose
+// worker (on any machine) stopped renewing its lease is queued again
+// without waiting for River's rescuer, and a run whose job River gave up
+// is marked error.
+func (s *System) watch(ctx context.Context) {
+	defer close(s.watchDone)
+	t := time.NewTicker(s.cfg.LeaseTTL)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.recover(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("could not look for interrupted verification runs", "err", err)
+		}
+	}
 }
 
 // Stop shuts the workers down gracefully: no new job is fetched, the
@@ -284,6 +312,8 @@ func (s *System) Stop(ctx context.Context) error {
 	defer s.startMu.Unlock()
 	var err error
 	if s.started {
+		s.stopWatch()
+		<-s.watchDone
 		if err = s.client.Stop(ctx); err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
 			// Out of time: cancel the jobs still running and wait a
 			// little for them to hand their runs back.

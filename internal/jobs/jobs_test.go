@@ -594,3 +594,37 @@ func TestStopHandsBack(t *testing.T) {
 		t.Errorf("run = %s after %d attempts (%s); want done after 2", got.State, got.Attempts, got.Reason)
 	}
 }
+
+// A run whose worker on another machine stopped renewing its lease is
+// queued again once the lease has run out, without waiting hours for
+// River's rescuer.
+func TestExpiredLeaseRequeued(t *testing.T) {
+	ctx := context.Background()
+	ws, db := demoWorkspace(t), storetest.SQLite(t)
+	st, sys := open(t, db, Config{Workspace: ws, CacheDir: t.TempDir()})
+	run, err := sys.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", RequestedBy: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As a worker elsewhere would leave it: its job running, its lease
+	// about to run out.
+	if _, err := st.DB.Exec(`UPDATE river_job SET state = 'running', attempt = 1, attempted_at = ?, attempted_by = '["cascade-elsewhere-1-00000000"]'`, time.Now().UTC().Format("2006-01-02 15:04:05")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB.Exec(`UPDATE verification_runs SET state = 'running', attempts = 1, started = ?, lease_token = 'elsewhere', lease_expires = ?,
+		runner_host = 'elsewhere', runner_kernel = 'k', runner_pid = 1, runner_started = '1' WHERE id = ?`,
+		formatTime(time.Now()), formatTime(time.Now().Add(time.Second)), run.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, worker := open(t, db, Config{Workspace: ws, CacheDir: t.TempDir(), Workers: 1, LeaseTTL: 300 * time.Millisecond,
+		Hooks: Hooks{Started: func(context.Context, int64) error {
+			return errkind.New(errkind.Invalid, "claimed after the lease ran out")
+		}}})
+	if err := worker.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFinished(t, worker, run.ID, time.Minute)
+	if got.State != StateError || got.Reason != "claimed after the lease ran out" || got.Attempts != 2 {
+		t.Errorf("run = %s (%q) after %d attempts; want claimed by a second job", got.State, got.Reason, got.Attempts)
+	}
+}
