@@ -219,7 +219,12 @@ func Open(ctx context.Context, st *store.Store, cfg Config) (*System, error) {
 			return nil, errkind.Wrap(errkind.Infra, fmt.Errorf("jobs: %s: %w", st.Path, err))
 		}
 		drv := riverpgxv5.New(pool)
-		if err := migrateRiver(ctx, drv, cfg.Logger); err != nil {
+		// River's migrator takes no lock: processes opening a fresh
+		// database together would create the same tables at once. The
+		// store's write lock makes them take turns (the migration runs
+		// on the pool's connections, which do not need that lock).
+		err = st.Tx(ctx, func(*store.Tx) error { return migrateRiver(ctx, drv, cfg.Logger) })
+		if err != nil {
 			pool.Close()
 			return nil, err
 		}

@@ -628,3 +628,34 @@ func TestExpiredLeaseRequeued(t *testing.T) {
 		t.Errorf("run = %s (%q) after %d attempts; want claimed by a second job", got.State, got.Reason, got.Attempts)
 	}
 }
+
+// Processes that open a fresh database at once (a server and its
+// workers) all get the job queue's tables.
+func TestConcurrentOpen(t *testing.T) {
+	for _, b := range storetest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			db, ws, cache := b.New(t), demoWorkspace(t), t.TempDir()
+			var wg sync.WaitGroup
+			for range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx := context.Background()
+					st, err := store.Open(ctx, db)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					defer st.Close()
+					sys, err := Open(ctx, st, Config{Workspace: ws, CacheDir: cache})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					sys.Stop(ctx)
+				}()
+			}
+			wg.Wait()
+		})
+	}
+}

@@ -98,7 +98,9 @@ type Run struct {
 	Attempts int `json:"attempts"`
 }
 
-// Event is one step of a run's progress.
+// Event is one step of a run's progress. A resumed run starts again
+// (another run_started, with "resumed": true) and may start a pair again;
+// each pair's pair_finished and the run's run_finished are written once.
 type Event struct {
 	RunID int64     `json:"run_id"`
 	Seq   int64     `json:"seq"`
