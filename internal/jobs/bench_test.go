@@ -2,9 +2,17 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/cascade-dev/cascade/internal/store/storetest"
 )
@@ -73,5 +81,95 @@ func benchStart(b *testing.B, db string, remote bool) {
 			b.ReportMetric(float64(total.Microseconds())/1000/float64(n), "ms/op")
 			b.ReportMetric(float64(queued.Microseconds())/1000/float64(n), "queue-ms/op")
 		}
+	}
+}
+
+type pingArgs struct{}
+
+func (pingArgs) Kind() string { return "cascade_bench_ping" }
+
+// BenchmarkPostgresDriver compares River's two PostgreSQL drivers for the
+// latency that matters to a team set-up: a job inserted by one client
+// (cascade serve) and worked by another (a worker), with the jobs
+// system's fetch settings. queue-ms/op is from Insert's return to the
+// job's start: pgxv5 hears of the job by LISTEN/NOTIFY, databasesql (no
+// listener) only at its next poll.
+func BenchmarkPostgresDriver(b *testing.B) {
+	ctx := context.Background()
+	for _, name := range []string{"pgxv5", "databasesql"} {
+		b.Run(name, func(b *testing.B) {
+			url := storetest.Postgres(b)
+			started := make(chan time.Time, 1)
+			workers := river.NewWorkers()
+			river.AddWorker(workers, river.WorkFunc(func(ctx context.Context, job *river.Job[pingArgs]) error {
+				started <- time.Now()
+				return nil
+			}))
+			cfg := func(work bool) *river.Config {
+				c := &river.Config{FetchCooldown: DefaultFetchCooldown, FetchPollInterval: DefaultFetchPollInterval,
+					Logger: slog.New(slog.DiscardHandler), Workers: workers}
+				if work {
+					c.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 1}}
+				}
+				return c
+			}
+			var insert, worker interface {
+				Insert(context.Context, river.JobArgs, *river.InsertOpts) (*rivertype.JobInsertResult, error)
+				Start(context.Context) error
+				Stop(context.Context) error
+			}
+			switch name {
+			case "pgxv5":
+				pool, err := pgxpool.New(ctx, url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer pool.Close()
+				drv := riverpgxv5.New(pool)
+				if err := migrateRiver(ctx, drv, nil); err != nil {
+					b.Fatal(err)
+				}
+				insert, _ = river.NewClient(drv, cfg(false))
+				worker, err = river.NewClient(drv, cfg(true))
+				if err != nil {
+					b.Fatal(err)
+				}
+			case "databasesql":
+				db, err := sql.Open("pgx", url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer db.Close()
+				drv := riverdatabasesql.New(db)
+				if err := migrateRiver(ctx, drv, nil); err != nil {
+					b.Fatal(err)
+				}
+				insert, _ = river.NewClient(drv, cfg(false))
+				worker, err = river.NewClient(drv, cfg(true))
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := worker.Start(ctx); err != nil {
+				b.Fatal(err)
+			}
+			defer worker.Stop(ctx)
+			var queued time.Duration
+			n := 0
+			for b.Loop() {
+				if _, err := insert.Insert(ctx, pingArgs{}, nil); err != nil {
+					b.Fatal(err)
+				}
+				t0 := time.Now()
+				select {
+				case at := <-started:
+					queued += at.Sub(t0)
+				case <-time.After(time.Minute):
+					b.Fatal("the job did not start within a minute")
+				}
+				n++
+			}
+			b.ReportMetric(float64(queued.Microseconds())/1000/float64(n), "queue-ms/op")
+		})
 	}
 }

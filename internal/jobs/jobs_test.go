@@ -371,6 +371,10 @@ func TestFailedRunIsError(t *testing.T) {
 	if got.Attempts != 2 {
 		t.Errorf("attempts = %d; want 2", got.Attempts)
 	}
+	counts, err := sys.Counts(ctx)
+	if diff := cmp.Diff(map[string]int{StateQueued: 0, StateRunning: 0, StateDone: 0, StateError: 1, StateCanceled: 0}, counts); diff != "" || err != nil {
+		t.Errorf("Counts mismatch (-want +got), %v:\n%s", err, diff)
+	}
 }
 
 func TestKillResumes(t *testing.T) {

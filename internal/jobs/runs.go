@@ -368,3 +368,23 @@ func wrapInfra(err error) error {
 	}
 	return errkind.Wrap(errkind.Infra, err)
 }
+
+// Counts returns how many runs are in each state (every state is a key),
+// for a dashboard or /metrics.
+func (s *System) Counts(ctx context.Context) (map[string]int, error) {
+	counts := map[string]int{StateQueued: 0, StateRunning: 0, StateDone: 0, StateError: 0, StateCanceled: 0}
+	rows, err := s.st.DB.QueryContext(ctx, "SELECT state, count(*) FROM verification_runs GROUP BY state")
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, errkind.Wrap(errkind.Infra, err)
+		}
+		counts[state] = n
+	}
+	return counts, wrapInfra(rows.Err())
+}
