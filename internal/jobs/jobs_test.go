@@ -317,6 +317,9 @@ func TestBadRequests(t *testing.T) {
 		{Request{Upstream: "clever-db@strict-where", With: []string{"clever-db@master"}, RequestedBy: "alice"}, "twice"},
 		{Request{Upstream: "clever-db@strict-where"}, "no person"},
 		{Request{RequestedBy: "alice"}, "no upstream"},
+		{Request{Upstream: "clever-db@strict-where", Only: []string{"clever-api\n"}, RequestedBy: "alice"}, "not a repo or tier name"},
+		{Request{Upstream: "clever-db@strict-where", Only: []string{"no-such-repo"}, RequestedBy: "alice"}, "no-such-repo"},
+		{Request{Upstream: "clever-db@strict-where", Only: []string{"json-schema-converter"}, RequestedBy: "alice"}, "not downstream"},
 	} {
 		_, err := sys.RequestVerification(ctx, tc.req)
 		if err == nil || errkind.Of(err) != errkind.Invalid || !strings.Contains(err.Error(), tc.want) {

@@ -113,7 +113,8 @@ type Event struct {
 	Payload json.RawMessage `json:"payload"`
 }
 
-// MaxWith bounds the refs of one request.
+// MaxWith bounds the refs of one request, and its --only and --tier
+// names.
 const MaxWith = 64
 
 // RequestVerification checks a request against the workspace and queues
@@ -128,7 +129,11 @@ func (s *System) RequestVerification(ctx context.Context, req Request) (Run, err
 	if err != nil {
 		return Run{}, err
 	}
-	if _, err := verify.ResolveChangeSet(ctx, g, req.Upstream, req.With, filepath.Dir(s.cfg.Workspace)); err != nil {
+	members, err := verify.ResolveChangeSet(ctx, g, req.Upstream, req.With, filepath.Dir(s.cfg.Workspace))
+	if err == nil {
+		err = verify.CheckSelection(g, members, verify.Options{Only: req.Only, Tiers: req.Tiers, Direct: req.Direct})
+	}
+	if err != nil {
 		if k := errkind.Of(err); k == errkind.NotFound || k == errkind.Invalid {
 			return Run{}, errkind.Wrap(errkind.Invalid, err)
 		}
@@ -180,6 +185,14 @@ func checkRequest(req Request) error {
 	}
 	if req.Timeout < 0 || req.Timeout > 24*time.Hour {
 		return errkind.New(errkind.Invalid, "timeout %s: give a duration up to 24h", req.Timeout)
+	}
+	if len(req.Only)+len(req.Tiers) > MaxWith {
+		return errkind.New(errkind.Invalid, "a verification request selects %d downstreams and tiers; at most %d", len(req.Only)+len(req.Tiers), MaxWith)
+	}
+	for _, name := range append(append([]string{}, req.Only...), req.Tiers...) {
+		if name == "" || strings.ContainsAny(name, "\x00\n\r") {
+			return errkind.New(errkind.Invalid, "%q is not a repo or tier name", name)
+		}
 	}
 	for _, arg := range append([]string{req.Upstream}, req.With...) {
 		repo, ref := verify.SplitRef(arg)

@@ -41,7 +41,6 @@ func (s *System) unsubscribe(id int64, sub *subscription) {
 // publish hands a committed event to the run's subscribers.
 func (s *System) publish(e Event) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for sub := range s.subs[e.RunID] {
 		select {
 		case sub.ch <- e:
@@ -50,6 +49,7 @@ func (s *System) publish(e Event) {
 			close(sub.ch)
 		}
 	}
+	s.mu.Unlock()
 	if s.cfg.Hooks.Event != nil {
 		s.cfg.Hooks.Event(e)
 	}

@@ -261,6 +261,15 @@ type job struct {
 }
 
 // plan picks the downstreams and their states.
+// CheckSelection checks opt's --only names against the downstreams of
+// the change set members (from ResolveChangeSet), as Verify does before
+// it builds anything: an unknown repo, or one that is not downstream, is
+// an error.
+func CheckSelection(g *graph.Workspace, members []Member, opt Options) error {
+	_, err := plan(g, members, opt)
+	return err
+}
+
 func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
 	up := members[0]
 	depth := map[int]int{}
