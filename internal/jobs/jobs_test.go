@@ -666,3 +666,65 @@ func TestConcurrentOpen(t *testing.T) {
 		})
 	}
 }
+
+func TestCancel(t *testing.T) {
+	ctx := context.Background()
+	ws, db := demoWorkspace(t), storetest.SQLite(t)
+	stopped := make(chan error, 1)
+	began := make(chan struct{}, 1)
+	_, sys := open(t, db, Config{Workspace: ws, CacheDir: t.TempDir(), Workers: 1, LeaseTTL: 300 * time.Millisecond,
+		Hooks: Hooks{Started: func(ctx context.Context, _ int64) error {
+			began <- struct{}{}
+			<-ctx.Done() // a long build
+			stopped <- context.Cause(ctx)
+			return ctx.Err()
+		}}})
+	// A queued run is canceled before it starts.
+	queued, err := sys.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", RequestedBy: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sys.Cancel(ctx, queued.ID, "bob")
+	if err != nil || got.State != StateCanceled || got.Reason != "canceled by bob" {
+		t.Fatalf("Cancel(queued) = %s %q, %v; want canceled by bob", got.State, got.Reason, err)
+	}
+	if err := sys.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A running run is canceled, and its worker stops.
+	running, err := sys.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", RequestedBy: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-began:
+	case <-time.After(time.Minute):
+		t.Fatal("the job never started")
+	}
+	if got, err := sys.Cancel(ctx, running.ID, "bob"); err != nil || got.State != StateCanceled {
+		t.Fatalf("Cancel(running) = %s, %v; want canceled", got.State, err)
+	}
+	select {
+	case cause := <-stopped:
+		if !errors.Is(cause, errLeaseLost) {
+			t.Errorf("the worker stopped for %v; want the lost lease", cause)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the canceled run's worker did not stop")
+	}
+	if _, err := sys.Cancel(ctx, running.ID, "bob"); errkind.Of(err) != errkind.Conflict {
+		t.Errorf("second Cancel = %v; want Conflict", err)
+	}
+	if _, err := sys.Cancel(ctx, 99, "bob"); errkind.Of(err) != errkind.NotFound {
+		t.Errorf("Cancel(99) = %v; want NotFound", err)
+	}
+	for _, id := range []int64{queued.ID, running.ID} {
+		events, _ := sys.Events(ctx, id, 0)
+		if n := len(events); n == 0 || events[n-1].Kind != EventRunFinished || strings.Count(strings.Join(kinds(events), " "), EventRunFinished) != 1 {
+			t.Errorf("run %d events %v; want one run_finished, last", id, kinds(events))
+		}
+	}
+	if r, _ := sys.Run(ctx, queued.ID); r.Attempts != 0 {
+		t.Errorf("the run canceled while queued was attempted %d times", r.Attempts)
+	}
+}

@@ -401,3 +401,28 @@ func (s *System) Counts(ctx context.Context) (map[string]int, error) {
 	}
 	return counts, wrapInfra(rows.Err())
 }
+
+// Cancel stops run id for person by: a queued run never starts, and a
+// running one's worker stops within a third of LeaseTTL (at its next
+// heartbeat). A finished run is an errkind.Conflict error, an unknown one
+// errkind.NotFound.
+func (s *System) Cancel(ctx context.Context, id int64, by string) (Run, error) {
+	if strings.TrimSpace(by) == "" {
+		return Run{}, errkind.New(errkind.Invalid, "a cancellation names no person")
+	}
+	if _, err := s.Run(ctx, id); err != nil {
+		return Run{}, err
+	}
+	err := s.finish(ctx, id, "", StateCanceled, "", nil, "", "canceled by "+by)
+	if errors.Is(err, errLeaseLost) {
+		r, rerr := s.Run(ctx, id)
+		if rerr != nil {
+			return Run{}, rerr
+		}
+		return r, errkind.New(errkind.Conflict, "verification run %d is %s already; only a queued or running run can be canceled", id, r.State)
+	}
+	if err != nil {
+		return Run{}, err
+	}
+	return s.Run(ctx, id)
+}
