@@ -280,8 +280,8 @@ func TestVerificationRun(t *testing.T) {
 			}
 
 			runs, err := sys.Runs(ctx, 10)
-			if err != nil || len(runs) != 1 || runs[0].ID != run.ID || runs[0].RequestedBy != "alice" {
-				t.Errorf("Runs = %+v, %v; want the one run, by alice", runs, err)
+			if err != nil || len(runs) != 1 || runs[0].ID != run.ID || runs[0].RequestedBy != "alice" || runs[0].State != StateDone || runs[0].Report != nil {
+				t.Errorf("Runs = %+v, %v; want the one run, by alice, done, without its report", runs, err)
 			}
 		})
 	}
