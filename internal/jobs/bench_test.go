@@ -62,6 +62,9 @@ func benchStart(b *testing.B, db string, remote bool) {
 			var total, queued time.Duration
 			n := 0
 			for b.Loop() {
+				// Requests come at any time, not just after the last job
+				// ended (when a worker fetches anyway).
+				time.Sleep(time.Duration(n%10) * 53 * time.Millisecond)
 				t0 := time.Now()
 				run, err := sys.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", RequestedBy: "alice"})
 				if err != nil {
@@ -157,6 +160,9 @@ func BenchmarkPostgresDriver(b *testing.B) {
 			var queued time.Duration
 			n := 0
 			for b.Loop() {
+				// Requests come at any time, not just after the last job
+				// ended (when a worker fetches anyway).
+				time.Sleep(time.Duration(n%10) * 53 * time.Millisecond)
 				if _, err := insert.Insert(ctx, pingArgs{}, nil); err != nil {
 					b.Fatal(err)
 				}
