@@ -323,8 +323,8 @@ func (s *System) watch(ctx context.Context) {
 
 // Stop shuts the workers down gracefully: no new job is fetched, the
 // running ones may finish until ctx's deadline, and then they are
-// cancelled; River tries a cancelled job again later (after a restart,
-// the run resumes). Stop then closes the system's own connections (not
+// cancelled and hand their runs back; River makes such a job available
+// again without spending an attempt (after a restart, the run resumes). Stop then closes the system's own connections (not
 // the store).
 func (s *System) Stop(ctx context.Context) error {
 	s.startMu.Lock()

@@ -585,11 +585,12 @@ func TestStopHandsBack(t *testing.T) {
 		t.Fatalf("after Stop the run is %s with lease %v; want running and handed back", state, lease)
 	}
 	var jobState string
-	if err := st.DB.QueryRow("SELECT state FROM river_job").Scan(&jobState); err != nil {
+	var attempt, maxAttempts int
+	if err := st.DB.QueryRow("SELECT state, attempt, max_attempts FROM river_job").Scan(&jobState, &attempt, &maxAttempts); err != nil {
 		t.Fatal(err)
 	}
-	if jobState != "retryable" && jobState != "available" {
-		t.Errorf("after Stop the job is %s; want it retryable", jobState)
+	if (jobState != "scheduled" && jobState != "available") || maxAttempts-attempt != DefaultMaxAttempts {
+		t.Errorf("after Stop the job is %s, attempt %d of %d; want it queued again with every attempt left", jobState, attempt, maxAttempts)
 	}
 
 	_, second := open(t, db, Config{Workspace: ws, CacheDir: cache, Workers: 1})
