@@ -45,7 +45,6 @@ type env struct {
 	keys  map[string]string // person -> private key file
 }
 
-
 func newEnv(t *testing.T, b storetest.Backend) *env {
 	t.Helper()
 	ctx := context.Background()
