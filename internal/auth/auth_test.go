@@ -43,6 +43,9 @@ type env struct {
 	srv   *httptest.Server
 	clock *clock
 	keys  map[string]string // person -> private key file
+
+	mu     sync.Mutex
+	people []workspace.Person // cascade.yaml's people, as the server reads them
 }
 
 func newEnv(t *testing.T, b storetest.Backend) *env {
@@ -62,11 +65,12 @@ func newEnv(t *testing.T, b storetest.Backend) *env {
 	}
 	st := storetest.Open(t, b.New(t))
 	c := &clock{t: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)}
-	svc := &auth.Service{Store: st, People: func() []workspace.Person { return people }, Now: c.Now}
-	srv := httptest.NewServer(svc.Handler())
-	t.Cleanup(srv.Close)
-	svc.Origin = srv.URL
-	return &env{t: t, svc: svc, st: st, srv: srv, clock: c, keys: keys}
+	e := &env{t: t, st: st, clock: c, keys: keys, people: people}
+	e.svc = &auth.Service{Store: st, People: func() []workspace.Person { e.mu.Lock(); defer e.mu.Unlock(); return e.people }, Now: c.Now}
+	e.srv = httptest.NewServer(e.svc.Handler())
+	t.Cleanup(e.srv.Close)
+	e.svc.Origin = e.srv.URL
+	return e
 }
 
 // each runs fn on every backend this machine has.
@@ -339,6 +343,22 @@ func TestWrongKeysAndNamespacesRefused(t *testing.T) {
 		if code, data, _ := e.do("POST", "/api/v1/login", loginBody(c, e.sign("alice", c.Statement)), nil); code != 200 {
 			t.Errorf("alice after the failed attempts: %d %s", code, data)
 		}
+	})
+}
+
+// TestRemovedPersonLosesAccess: a person taken out of cascade.yaml's
+// people can use neither their token nor their session.
+func TestRemovedPersonLosesAccess(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		tok := e.login("bob", "token")
+		if code, data, _ := e.do("GET", "/api/v1/tokens", nil, bearer(tok.Token)); code != 200 {
+			t.Fatalf("bob's token: %d %s", code, data)
+		}
+		e.mu.Lock()
+		e.people = e.people[:1] // alice alone
+		e.mu.Unlock()
+		code, data, resp := e.do("GET", "/api/v1/tokens", nil, bearer(tok.Token))
+		refused(t, "the token of a person no longer listed", code, data, resp)
 	})
 }
 
