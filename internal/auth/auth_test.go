@@ -200,8 +200,8 @@ func TestLoginGivesAWorkingToken(t *testing.T) {
 		if p, err := e.svc.Person(req); p != "alice" || err != nil {
 			t.Errorf("Person: %q, %v", p, err)
 		}
-		if _, err := e.svc.Person(httptest.NewRequest("GET", "/", nil)); err != auth.ErrNoCredentials {
-			t.Errorf("Person without credentials: %v", err)
+		if p, err := e.svc.Person(httptest.NewRequest("GET", "/", nil)); p != "" || err != nil {
+			t.Errorf("Person without credentials: %q, %v; want an anonymous request", p, err)
 		}
 		// Only the token's hash is stored.
 		var n int
@@ -470,6 +470,36 @@ func TestDashboardSessionAndCSRF(t *testing.T) {
 		h.ServeHTTP(w, post)
 		if !reached {
 			t.Errorf("a form post with the token: %d, handler not reached", w.Code)
+		}
+		// Person, which every route of the server asks, refuses a
+		// session's state-changing request without the token too, and
+		// reads the form only when it must.
+		for _, tc := range []struct {
+			method, body, header string
+			ok                   bool
+		}{
+			{"GET", "", "", true},
+			{"POST", "step=1", "", false},
+			{"POST", "step=1&" + auth.CSRFField + "=forged", "", false},
+			{"POST", "step=1&" + auth.CSRFField + "=" + tok, "", true},
+			{"DELETE", "", tok, true},
+			{"DELETE", "", "", false},
+		} {
+			req := httptest.NewRequest(tc.method, "/api/v1/releases/x/confirm", strings.NewReader(tc.body))
+			if tc.body != "" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			if tc.header != "" {
+				req.Header.Set(auth.CSRFHeader, tc.header)
+			}
+			req.AddCookie(ck)
+			p, err := e.svc.Person(req)
+			if ok := p == "alice" && err == nil; ok != tc.ok {
+				t.Errorf("Person of a session's %s %q (header %q): %q, %v", tc.method, tc.body, tc.header, p, err)
+			}
+			if tc.ok && tc.body != "" && req.PostFormValue("step") != "1" {
+				t.Errorf("the form is lost after Person")
+			}
 		}
 		// With the token, logout ends the session.
 		code, data, _ := e.do("POST", "/logout", url.Values{auth.CSRFField: {tok}}, cookie)

@@ -299,35 +299,46 @@ func safeMethod(m string) bool {
 // without the session's CSRF token (form field csrf_token, or header
 // X-CSRF-Token), and one whose Origin header names another site. A request
 // with an Authorization header carries no ambient credential and passes.
+// (Person refuses the same requests, so a route that asks who calls is
+// protected even where this middleware is not mounted.)
 func (s *Service) CSRF(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if safeMethod(r.Method) || r.Header.Get("Authorization") != "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		if o := r.Header.Get("Origin"); o != "" && s.Origin != "" && o != s.Origin {
-			WriteProblem(w, http.StatusForbidden, errkind.New(errkind.Unauthorized, "a request from %s may not change anything here", o))
-			return
-		}
-		want := CSRFToken(r)
-		if want == "" {
-			next.ServeHTTP(w, r)
-			return
-		}
-		got := r.Header.Get(CSRFHeader)
-		if got == "" && isForm(r) {
-			if err := parseForm(w, r); err != nil {
-				WriteProblem(w, http.StatusBadRequest, err)
-				return
-			}
-			got = r.PostFormValue(CSRFField)
-		}
-		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-			WriteProblem(w, http.StatusForbidden, errkind.New(errkind.Unauthorized, "the form's CSRF token is missing or not this session's: reload the page and try again"))
+		if status, err := s.checkCSRF(w, r); err != nil {
+			WriteProblem(w, status, err)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// errCSRF is the answer to a session's state-changing request without its
+// CSRF token.
+var errCSRF = errkind.New(errkind.Unauthorized, "the form's CSRF token is missing or not this session's: reload the page and try again")
+
+// checkCSRF is the CSRF middleware's check: an error and its status when r
+// must be refused. w may be nil.
+func (s *Service) checkCSRF(w http.ResponseWriter, r *http.Request) (int, error) {
+	if safeMethod(r.Method) || r.Header.Get("Authorization") != "" {
+		return 0, nil
+	}
+	if o := r.Header.Get("Origin"); o != "" && s.Origin != "" && o != s.Origin {
+		return http.StatusForbidden, errkind.New(errkind.Unauthorized, "a request from %s may not change anything here", o)
+	}
+	want := CSRFToken(r)
+	if want == "" {
+		return 0, nil
+	}
+	got := r.Header.Get(CSRFHeader)
+	if got == "" && isForm(r) {
+		if err := parseForm(w, r); err != nil {
+			return http.StatusBadRequest, err
+		}
+		got = r.PostFormValue(CSRFField)
+	}
+	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		return http.StatusForbidden, errCSRF
+	}
+	return 0, nil
 }
 
 func isForm(r *http.Request) bool {
