@@ -332,6 +332,10 @@ func (s *Service) Redeem(ctx context.Context, person, code, name string) (*Crede
 	c := &Credential{ID: newID(), Kind: "session", Person: person, Name: cleanName(name), Created: stamp(now), Expires: stamp(now.Add(SessionTTL))}
 	secret := base64.RawURLEncoding.EncodeToString(random(32))
 	err := s.Store.Tx(ctx, func(tx *store.Tx) error {
+		// Codes and sessions that have expired are of no more use.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM auth_credentials WHERE kind IN ('code', 'session') AND expires_at <= ?", stamp(now)); err != nil {
+			return errkind.Wrap(errkind.Infra, err)
+		}
 		res, err := tx.ExecContext(ctx, "UPDATE auth_credentials SET revoked_at = ?, last_used = ? WHERE hash = ? AND kind = 'code' AND person = ? AND revoked_at IS NULL AND expires_at > ?",
 			stamp(now), stamp(now), hash(code), person, stamp(now))
 		if err != nil {

@@ -37,7 +37,7 @@ func (c *clock) Add(d time.Duration) {
 // env is a running login server over a real database, with two people
 // (alice and bob) whose real SSH keys lie in a temporary directory.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	svc   *auth.Service
 	st    *store.Store
 	srv   *httptest.Server
@@ -48,7 +48,7 @@ type env struct {
 	people []workspace.Person // cascade.yaml's people, as the server reads them
 }
 
-func newEnv(t *testing.T, b storetest.Backend) *env {
+func newEnv(t testing.TB, b storetest.Backend) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -158,7 +158,7 @@ func (e *env) login(person, purpose string) auth.LoginResponse {
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 
 // refused checks a 401 problem document.
-func refused(t *testing.T, what string, code int, data []byte, resp *http.Response) auth.Problem {
+func refused(t testing.TB, what string, code int, data []byte, resp *http.Response) auth.Problem {
 	t.Helper()
 	if code != 401 {
 		t.Fatalf("%s: status %d (%s), want 401", what, code, data)
