@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cascade-dev/cascade/internal/auth"
 	"github.com/cascade-dev/cascade/internal/identity"
@@ -195,5 +196,55 @@ func TestLoginSignsOnlyThisServersStatement(t *testing.T) {
 	code, _, stderr := run(t, "login", "--server", srv.URL, "--key", key, "--person", "alice")
 	if code != ExitProblem || signed || !strings.Contains(stderr, "nothing was signed") {
 		t.Errorf("exit %d, signature sent %v: %s", code, signed, stderr)
+	}
+}
+
+// TestLoginWithAgent: --key names a public key whose private key only
+// ssh-agent holds (the private key file is gone), and ssh-agent signs.
+func TestLoginWithAgent(t *testing.T) {
+	if _, err := exec.LookPath("ssh-agent"); err != nil {
+		t.Skip("no ssh-agent on this machine")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
+	key := filepath.Join(dir, "alice")
+	pub, err := identity.GenerateKey(ctx, key, "alice@test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "agent.sock")
+	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	var out []byte
+	for i := 0; i < 100; i++ { // until the agent listens
+		if out, err = exec.Command("ssh-add", "-q", key).CombinedOutput(); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("ssh-add: %v %s", err, out)
+	}
+	if err := os.Remove(key); err != nil {
+		t.Fatal(err)
+	}
+	people := []workspace.Person{{Name: "alice", Keys: []string{pub}}}
+	svc := &auth.Service{Store: storetest.Open(t, storetest.SQLite(t)), People: func() []workspace.Person { return people }}
+	srv := httptest.NewServer(svc.Handler())
+	defer srv.Close()
+	svc.Origin = srv.URL
+	code, stdout, stderr := run(t, "login", "--server", srv.URL, "--key", key+".pub", "--person", "alice")
+	if code != 0 || !strings.Contains(stdout, "as alice") {
+		t.Fatalf("login through ssh-agent: exit %d, %s %s", code, stdout, stderr)
+	}
+	// Without the agent there is nothing to sign with: a usage error.
+	t.Setenv("SSH_AUTH_SOCK", filepath.Join(dir, "none.sock"))
+	if code, _, stderr := run(t, "login", "--server", srv.URL, "--key", key+".pub", "--person", "alice"); code != ExitUsage || !strings.Contains(stderr, "cannot sign") {
+		t.Errorf("login without the agent: exit %d, %s", code, stderr)
 	}
 }
