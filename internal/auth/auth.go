@@ -76,6 +76,15 @@ var ErrNoCredentials = errkind.New(errkind.Unauthorized, "not logged in: run `ca
 // which part failed (unknown, expired, revoked) is not told.
 var errRefused = errkind.New(errkind.Unauthorized, "the token or session is not valid (unknown, expired or revoked): log in again with `cascade login --server URL`")
 
+// origin is Origin as login statements name it: normalised, so that
+// "https://Cascade.example.com/" is the origin a client computes too.
+func (s *Service) origin() string {
+	if o, err := Origin(s.Origin); err == nil {
+		return o
+	}
+	return s.Origin
+}
+
 func (s *Service) now() time.Time {
 	if s.Now != nil {
 		return s.Now().UTC()
@@ -184,7 +193,7 @@ func (s *Service) NewChallenge(ctx context.Context, person, purpose string) (*Ch
 		return nil, errkind.New(errkind.Invalid, "purpose %q: want token (an API token) or web (a code for the dashboard)", purpose)
 	}
 	now := s.now()
-	c := &Challenge{Person: person, Nonce: hex.EncodeToString(random(32)), Purpose: purpose, Expires: stamp(now.Add(ChallengeTTL)), Origin: s.Origin}
+	c := &Challenge{Person: person, Nonce: hex.EncodeToString(random(32)), Purpose: purpose, Expires: stamp(now.Add(ChallengeTTL)), Origin: s.origin()}
 	c.Statement = Statement(c.Person, c.Origin, c.Nonce, c.Purpose, c.Expires)
 	err := s.Store.Tx(ctx, func(tx *store.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM auth_challenges WHERE expires_at <= ?", stamp(now)); err != nil {
@@ -247,7 +256,7 @@ func (s *Service) Login(ctx context.Context, person, nonce, signature, name stri
 	if len(keys) == 0 {
 		return nil, "", errLogin
 	}
-	if err := verify(ctx, person, keys, Statement(person, s.Origin, nonce, purpose, expires), signature); err != nil {
+	if err := verify(ctx, person, keys, Statement(person, s.origin(), nonce, purpose, expires), signature); err != nil {
 		if errkind.Of(err) == errkind.Infra {
 			return nil, "", err
 		}

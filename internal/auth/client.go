@@ -117,6 +117,9 @@ func (c *Client) Login(ctx context.Context, person, keyFile string, agent bool, 
 	}
 	if len(ch.Nonce) != 64 || strings.ContainsAny(ch.Nonce+ch.Expires, "\n\r") || ch.Person != person || ch.Purpose != purpose ||
 		ch.Statement != Statement(person, c.Server, ch.Nonce, purpose, ch.Expires) {
+		if ch.Origin != "" && ch.Origin != c.Server && !strings.ContainsAny(ch.Origin, "\n\r") && len(ch.Origin) < 200 {
+			return nil, errkind.New(errkind.Unauthorized, "%s asked to sign a login to %q, not to itself; nothing was signed (if that is the same server under another name, pass --server %s)", c.Server, ch.Origin, ch.Origin)
+		}
 		return nil, errkind.New(errkind.Unauthorized, "%s asked to sign a statement that is not a login to %s as %s; nothing was signed", c.Server, c.Server, person)
 	}
 	sig, err := Sign(ctx, keyFile, agent, ch.Statement)

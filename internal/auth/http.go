@@ -321,7 +321,7 @@ func (s *Service) checkCSRF(w http.ResponseWriter, r *http.Request) (int, error)
 	if safeMethod(r.Method) || r.Header.Get("Authorization") != "" {
 		return 0, nil
 	}
-	if o := r.Header.Get("Origin"); o != "" && s.Origin != "" && o != s.Origin {
+	if o := r.Header.Get("Origin"); o != "" && s.Origin != "" && o != s.origin() {
 		return http.StatusForbidden, errkind.New(errkind.Unauthorized, "a request from %s may not change anything here", o)
 	}
 	want := CSRFToken(r)

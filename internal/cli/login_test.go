@@ -50,7 +50,7 @@ func TestLoginAndTokens(t *testing.T) {
 	svc := &auth.Service{Store: storetest.Open(t, storetest.SQLite(t)), People: func() []workspace.Person { return people }}
 	srv := httptest.NewServer(svc.Handler())
 	defer srv.Close()
-	svc.Origin = srv.URL
+	svc.Origin = strings.ToUpper(srv.URL[:4]) + srv.URL[4:] + "/" // normalised as the client does
 	server := srv.URL + "/"
 
 	// Not logged in yet; no server named.
@@ -189,12 +189,12 @@ func TestLoginSignsOnlyThisServersStatement(t *testing.T) {
 			signed = true
 		}
 		nonce := strings.Repeat("ab", 32)
-		json.NewEncoder(w).Encode(auth.Challenge{Person: "alice", Nonce: nonce, Purpose: "token", Expires: "2026-11-02T10:05:00.000000000Z",
+		json.NewEncoder(w).Encode(auth.Challenge{Person: "alice", Nonce: nonce, Purpose: "token", Expires: "2026-11-02T10:05:00.000000000Z", Origin: "https://real.example",
 			Statement: auth.Statement("alice", "https://real.example", nonce, "token", "2026-11-02T10:05:00.000000000Z")})
 	}))
 	defer srv.Close()
 	code, _, stderr := run(t, "login", "--server", srv.URL, "--key", key, "--person", "alice")
-	if code != ExitProblem || signed || !strings.Contains(stderr, "nothing was signed") {
+	if code != ExitProblem || signed || !strings.Contains(stderr, "nothing was signed") || !strings.Contains(stderr, `a login to "https://real.example", not to itself`) {
 		t.Errorf("exit %d, signature sent %v: %s", code, signed, stderr)
 	}
 }
