@@ -68,8 +68,8 @@ type Service struct {
 	TokenTTL time.Duration
 }
 
-// ErrNoCredentials is the error of a request that carries no token and no
-// session cookie (as opposed to one whose credentials are refused).
+// ErrNoCredentials is the error of a route that needs a person, for a
+// request that carries no token and no session cookie.
 var ErrNoCredentials = errkind.New(errkind.Unauthorized, "not logged in: run `cascade login --server URL` (or log in to the dashboard) first")
 
 // errRefused is the one answer to a credential that does not authenticate:
@@ -392,10 +392,16 @@ func (s *Service) lookup(ctx context.Context, kind, secret string) (id, person s
 }
 
 // Person is who sent r: the person of its bearer token (Authorization:
-// Bearer cascade_...) or of its session cookie. ErrNoCredentials when r
-// carries neither; an Unauthorized error when they do not authenticate.
+// Bearer cascade_...) or of its session cookie; "" when r carries
+// neither (an anonymous request). Credentials that do not authenticate
+// (unknown, expired, revoked, of a person no longer listed) are an
+// Unauthorized error, and so is a state-changing request of a session
+// without the session's CSRF token (see CSRF).
 func (s *Service) Person(r *http.Request) (string, error) {
 	_, person, err := s.caller(r)
+	if errors.Is(err, ErrNoCredentials) {
+		return "", nil
+	}
 	return person, err
 }
 
@@ -415,6 +421,9 @@ func (s *Service) caller(r *http.Request) (*Credential, string, error) {
 	if ck, err := r.Cookie(SessionCookie); err == nil {
 		id, person, err := s.lookup(r.Context(), "session", ck.Value)
 		if err != nil {
+			return nil, "", err
+		}
+		if _, err := s.checkCSRF(nil, r); err != nil {
 			return nil, "", err
 		}
 		return &Credential{ID: id, Kind: "session", Person: person}, person, nil
