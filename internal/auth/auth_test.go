@@ -540,3 +540,25 @@ func TestOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestChallengesBounded: challenges are given to anyone, so their number
+// is bounded: past it the server answers 503 (and expired ones make room).
+func TestChallengesBounded(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		fill := "INSERT INTO auth_challenges (nonce_hash, person, purpose, created_at, expires_at) " +
+			"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) SELECT 'h' || i, 'x', 'token', '', ? FROM n"
+		if e.st.Backend() == "postgres" {
+			fill = "INSERT INTO auth_challenges (nonce_hash, person, purpose, created_at, expires_at) SELECT 'h' || i, 'x', 'token', '', ? FROM generate_series(1, 10000) AS i"
+		}
+		expires := e.clock.Now().Add(time.Minute).UTC().Format("2006-01-02T15:04:05.000000000Z")
+		if _, err := e.st.DB.Exec(fill, expires); err != nil {
+			t.Fatal(err)
+		}
+		code, data, _ := e.do("POST", "/api/v1/login/challenge", map[string]string{"person": "alice"}, nil)
+		if code != 503 || !strings.Contains(string(data), "too many logins") {
+			t.Fatalf("a challenge past the bound: %d %s", code, data)
+		}
+		e.clock.Add(time.Minute)
+		e.challenge("alice", "token")
+	})
+}
