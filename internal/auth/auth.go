@@ -217,7 +217,7 @@ func (s *Service) NewChallenge(ctx context.Context, person, purpose string) (*Ch
 }
 
 // errBusy: too many logins under way.
-var errBusy = errors.New("too many logins are under way; try again in a few minutes")
+var errBusy = errkind.Wrap(errkind.Infra, errors.New("too many logins are under way; try again in a few minutes"))
 
 // errLogin is the one answer to a login that does not prove who it says.
 var errLogin = errkind.New(errkind.Unauthorized, "login refused: the signature must be made, within 5 minutes of the challenge and once, with an SSH key listed for you in cascade.yaml `people:` (run `cascade login` again)")

@@ -555,7 +555,7 @@ func TestChallengesBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, data, _ := e.do("POST", "/api/v1/login/challenge", map[string]string{"person": "alice"}, nil)
-		if code != 503 || !strings.Contains(string(data), "too many logins") {
+		if code != 503 || !strings.Contains(string(data), "too many logins") || !strings.Contains(string(data), `"kind":"infra"`) {
 			t.Fatalf("a challenge past the bound: %d %s", code, data)
 		}
 		e.clock.Add(time.Minute)
