@@ -61,6 +61,17 @@ func TestLoginAndTokens(t *testing.T) {
 		t.Errorf("login without a server: exit %d, %s", code, stderr)
 	}
 
+	// A URL that is not a server's is bad usage; a server that does not
+	// answer, an infrastructure failure.
+	if code, _, stderr := run(t, "login", "--server", "ftp://x.example", "--key", keys["alice"], "--person", "alice"); code != ExitUsage || !strings.Contains(stderr, "want an http:// or https:// URL") {
+		t.Errorf("login to ftp://: exit %d, %s", code, stderr)
+	}
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	if code, _, stderr := run(t, "login", "--server", down.URL, "--key", keys["alice"], "--person", "alice"); code != ExitInfra || !strings.Contains(stderr, "cannot reach the cascade server") {
+		t.Errorf("login to a server that is down: exit %d, %s", code, stderr)
+	}
+
 	// Bob's key does not log in as alice; the JSON error says so.
 	code, stdout, _ := run(t, "login", "--server", server, "--key", keys["bob"], "--person", "alice", "--json")
 	var failed struct {
