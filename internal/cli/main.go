@@ -277,6 +277,8 @@ could not run, or a downstream could not be verified); 4 a release waits
 		a.sandboxCommand(),
 		a.versionCommand(),
 		a.checkCommand(),
+		a.loginCommand(),
+		a.tokenCommand(),
 	)
 	v, rev := versionInfo()
 	if rev != "" {
