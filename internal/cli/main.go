@@ -278,6 +278,8 @@ could not run, or a downstream could not be verified); 4 a release waits
 		a.versionCommand(),
 		a.checkCommand(),
 		a.serveCommand(),
+		a.loginCommand(),
+		a.tokenCommand(),
 	)
 	v, rev := versionInfo()
 	if rev != "" {

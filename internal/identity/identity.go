@@ -30,6 +30,39 @@ type Signature struct {
 	Armored   string `json:"signature"`
 }
 
+// ViaArg and PersonArg are the statement arguments of an action a server
+// signs for a person (cascade.yaml `servers:`): via names the server,
+// person the one it acts for, who logged in to it with their own key.
+const (
+	ViaArg    = "via"
+	PersonArg = "person"
+)
+
+// ServerPrincipal is the name a server's keys verify under: no person's
+// name holds a ':', so it is never a person's.
+func ServerPrincipal(server string) string { return "server:" + server }
+
+// ServerSigners are the servers as the signers VerifyAs takes, each under
+// its ServerPrincipal name.
+func ServerSigners(servers []workspace.Person) []workspace.Person {
+	out := make([]workspace.Person, len(servers))
+	for i, s := range servers {
+		out[i] = workspace.Person{Name: ServerPrincipal(s.Name), Keys: s.Keys, Line: s.Line}
+	}
+	return out
+}
+
+// ActionFor is the statement a server signs for person's action (its
+// arguments with via and person added).
+func ActionFor(server, person, plan, action, at string, args map[string]string) string {
+	all := map[string]string{}
+	for k, v := range args {
+		all[k] = v
+	}
+	all[ViaArg], all[PersonArg] = server, person
+	return Statement(plan, action, at, all)
+}
+
 // Statement is the text a person signs for an action: the plan, the
 // action and its arguments, one per line, sorted, and when.
 func Statement(plan, action, at string, args map[string]string) string {

@@ -239,14 +239,25 @@ func Parse(file string, data []byte) (*Plan, error) {
 		return nil, err
 	}
 	p.file, p.lines = file, lines
-	if err := p.Validate(); err != nil {
-		// A refused value is named with its line.
-		if ve := (*valueError)(nil); errors.As(err, &ve) {
-			if lined := checkValueNodes(file, value(root, "changes")); lined != nil {
-				return nil, lined
+	// Every problem at once, each with its line; a refused value with
+	// the line and column of the value itself.
+	lined := false
+	for _, pr := range p.problems() {
+		if ve := (*valueError)(nil); errors.As(pr.err, &ve) {
+			if !lined {
+				if errs := checkValueNodes(file, value(root, "changes")); len(errs) > 0 {
+					lined = true
+					probs = append(probs, errs...)
+					continue
+				}
+			} else {
+				continue
 			}
 		}
-		return nil, errkind.New(errkind.Invalid, "%s: %v", file, err)
+		probs.Add(errkind.New(errkind.Invalid, "%s: %v", p.Where(pr.key), pr.err))
+	}
+	if err := probs.Err(); err != nil {
+		return nil, err
 	}
 	return &p, nil
 }
@@ -260,31 +271,51 @@ func value(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-// Validate checks what every plan must have.
+// Validate checks what every plan must have, reporting every problem at
+// once.
 func (p *Plan) Validate() error {
+	var probs yamlfile.Problems
+	for _, pr := range p.problems() {
+		probs.Add(pr.err)
+	}
+	return probs.Err()
+}
+
+// problem is one thing wrong with a plan, and the key it is at (for
+// Where).
+type problem struct {
+	key string
+	err error
+}
+
+// problems lists what is wrong with the plan, in the order of its file.
+func (p *Plan) problems() []problem {
+	var out []problem
 	if err := ValidID(p.ID); err != nil {
-		return err
+		out = append(out, problem{"id", err})
 	}
 	if strings.TrimSpace(p.Manager) == "" {
-		return fmt.Errorf("the plan names no release manager; add `manager: NAME` (exactly one)")
+		out = append(out, problem{"manager", fmt.Errorf("the plan names no release manager; add `manager: NAME` (exactly one)")})
 	}
 	if len(p.Changes) == 0 {
-		return fmt.Errorf("the plan has no changes; list them under `changes:`")
+		out = append(out, problem{"changes", fmt.Errorf("the plan has no changes; list them under `changes:`")})
 	}
 	seen := map[string]bool{}
-	for _, c := range p.Changes {
+	for i, c := range p.Changes {
+		key := fmt.Sprintf("changes[%d]", i)
 		if c.Repo == "" || c.Head == "" {
-			return fmt.Errorf("a change needs repo and head")
+			out = append(out, problem{key, fmt.Errorf("a change needs repo and head")})
+			continue
 		}
 		if seen[c.Repo] {
-			return fmt.Errorf("repo %s is in the plan twice; keep one change per repo", c.Repo)
+			out = append(out, problem{key + ".repo", fmt.Errorf("repo %s is in the plan twice; keep one change per repo", c.Repo)})
 		}
 		seen[c.Repo] = true
 		if err := c.checkValues(); err != nil {
-			return err
+			out = append(out, problem{key, err})
 		}
 	}
-	return nil
+	return out
 }
 
 // Save writes the plan atomically.

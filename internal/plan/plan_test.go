@@ -130,6 +130,35 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestParseReportsEveryProblem: a plan file's semantic problems are all
+// reported at once, each with its line, not only the first.
+func TestParseReportsEveryProblem(t *testing.T) {
+	const id = "0123456789abcdef0123456789abcdef01234567"
+	data := "id: p1\ntitle: T\nchanges:\n" +
+		"  - {repo: db, ref: x, head: " + id + "}\n" +
+		"  - {repo: api, ref: x, head: main}\n" +
+		"  - repo: db\n    ref: y\n    head: " + id + "\n" +
+		"  - {repo: web, ref: \"-f\", head: \"--output=x\"}\n"
+	_, err := Parse("plans/p1.yaml", []byte(data))
+	if err == nil || errkind.Of(err) != errkind.Invalid {
+		t.Fatalf("Parse = %v, want an Invalid error", err)
+	}
+	for _, want := range []string{
+		"plans/p1.yaml: the plan names no release manager",
+		`plans/p1.yaml:5:31: change api: head: invalid commit id "main"`,
+		"plans/p1.yaml:6: repo db is in the plan twice",
+		`plans/p1.yaml:9:22: change web: ref: invalid ref "-f"`,
+		`plans/p1.yaml:9:34: change web: head: invalid commit id "--output=x"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse: %v\nwant a line containing %q", err, want)
+		}
+	}
+	if n := len(strings.Split(err.Error(), "\n")); n != 5 {
+		t.Errorf("Parse reported %d problems, want 5:\n%v", n, err)
+	}
+}
+
 // TestRecomputeIgnoresTheFilesOrder: the order under computed: in a plan
 // file is replaced by the one the graph gives, and the difference is
 // reported with the file's line.

@@ -45,11 +45,12 @@ func (e *valueError) Error() string { return e.err.Error() }
 func (e *valueError) Unwrap() error { return e.err }
 
 // checkValueNodes is checkValues for a plan file's `changes:` as parsed, so
-// that the error names the file and the line of the bad value.
-func checkValueNodes(file string, changes *yaml.Node) error {
+// that each error names the file and the line of the bad value.
+func checkValueNodes(file string, changes *yaml.Node) []error {
 	if changes == nil || changes.Kind != yaml.SequenceNode {
 		return nil
 	}
+	var errs []error
 	for _, c := range changes.Content {
 		var ch Change
 		for j := 0; j+1 < len(c.Content); j += 2 {
@@ -74,9 +75,9 @@ func checkValueNodes(file string, changes *yaml.Node) error {
 				continue
 			}
 			if err := one.checkValues(); err != nil {
-				return errkind.New(errkind.Invalid, "%s:%d:%d: %v", file, v.Line, v.Column, err)
+				errs = append(errs, errkind.New(errkind.Invalid, "%s:%d:%d: %v", file, v.Line, v.Column, err))
 			}
 		}
 	}
-	return nil
+	return errs
 }

@@ -879,7 +879,7 @@ func (e *Engine) append(ctx context.Context, tx *store.Tx, releaseID int64, plan
 		if e.Sign == nil {
 			return errkind.New(errkind.Infra, "cannot sign the %s entry: no signing key", action)
 		}
-		p, err := e.presignedFor(ctx, tx, planID, at, action, details)
+		p, err := e.presignedFor(ctx, tx, planID, at, actor, action, details)
 		if err != nil {
 			return err
 		}
@@ -912,7 +912,7 @@ type presig struct {
 // kind, details, the plan's last entry and the log), or, when there is
 // none, the statement to sign is queued and errToSign rolls the
 // transaction back (storeTx signs it and runs the transaction again).
-func (e *Engine) presignedFor(ctx context.Context, tx *store.Tx, planID, at, action string, details map[string]any) (presig, error) {
+func (e *Engine) presignedFor(ctx context.Context, tx *store.Tx, planID, at, actor, action string, details map[string]any) (presig, error) {
 	var head, logID string
 	err := tx.QueryRowContext(ctx, "SELECT hash FROM audit WHERE plan = ? ORDER BY seq DESC LIMIT 1", planID).Scan(&head)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -930,6 +930,12 @@ func (e *Engine) presignedFor(ctx context.Context, tx *store.Tx, planID, at, act
 	_ = json.Unmarshal(raw, &stored)
 	signedAction := identity.StatementField(e.Signature.Statement, "action")
 	args := map[string]string{"entry": action, "details": signedDetails(stored), "head": head, "log": logID}
+	if via, ok := statementArg(e.Signature.Statement, identity.ViaArg); ok {
+		// A server signs for the person its action is for: the entry's
+		// statement names both, so the server's signature cannot be
+		// moved to another person's entry.
+		args[identity.ViaArg], args[identity.PersonArg] = via, actor
+	}
 	key := identity.Statement(planID, signedAction, "", args)
 	if p, ok := e.presigned[key]; ok {
 		return p, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -23,11 +24,16 @@ import (
 // renamed the action it refused. entries is the whole log, in order.
 // Without people nothing can be checked: actors are unverified, and nil
 // is returned.
-func VerifySignatures(ctx context.Context, people []workspace.Person, logID string, entries []store.Entry) ([]string, error) {
+//
+// An entry written through a server (cascade.yaml `servers:`) is signed by
+// the server's key over a statement that names the server (via) and the
+// person it acted for, who must be the entry's actor: the server vouches
+// that the person logged in to it with their own key.
+func VerifySignatures(ctx context.Context, people, servers []workspace.Person, logID string, entries []store.Entry) ([]string, error) {
 	if len(people) == 0 {
 		return nil, nil
 	}
-	v := &sigVerifier{people: people, logID: logID}
+	v := &sigVerifier{people: people, servers: servers, logID: logID}
 	var problems []string
 	before := map[string][]store.Entry{}
 	for _, en := range entries {
@@ -46,9 +52,10 @@ func VerifySignatures(ctx context.Context, people []workspace.Person, logID stri
 // sigVerifier checks entries' signatures, remembering the signatures it
 // verified (ssh-keygen runs once per signature).
 type sigVerifier struct {
-	people []workspace.Person
-	logID  string
-	ok     map[string]bool
+	people  []workspace.Person
+	servers []workspace.Person
+	logID   string
+	ok      map[string]bool
 	// used maps a statement to the entry it signed: a statement signs
 	// one entry (a copy later in the log would act twice on it).
 	used map[string]int64
@@ -92,11 +99,23 @@ func (v *sigVerifier) problem(ctx context.Context, en store.Entry, before []stor
 	if why := pinMismatch(stmt, en, before, v.logID); why != "" {
 		return fmt.Sprintf("entry %d (%s by %s): %s", en.Seq, en.Action, en.Actor, why), nil
 	}
-	key := en.Actor + "\x00" + stmt + "\x00" + armored
+	signers, signer := v.people, en.Actor
+	if via, ok := statementArg(stmt, identity.ViaArg); ok {
+		if person, _ := statementArg(stmt, identity.PersonArg); person != en.Actor {
+			return fmt.Sprintf("entry %d (%s by %s) carries server %s's signature for %q, not for %s", en.Seq, en.Action, en.Actor, via, person, en.Actor), nil
+		}
+		if !slices.ContainsFunc(v.servers, func(s workspace.Person) bool { return s.Name == via }) {
+			return fmt.Sprintf("entry %d (%s by %s) was signed through server %q, which cascade.yaml `servers:` does not list", en.Seq, en.Action, en.Actor, via), nil
+		}
+		signers, signer = identity.ServerSigners(v.servers), identity.ServerPrincipal(via)
+	} else if identity.StatementField(stmt, identity.PersonArg) != "" {
+		return fmt.Sprintf("entry %d (%s by %s) names a person it was signed for but no server", en.Seq, en.Action, en.Actor), nil
+	}
+	key := signer + "\x00" + en.Actor + "\x00" + stmt + "\x00" + armored
 	if v.ok[key] {
 		return "", nil
 	}
-	err := identity.VerifyAs(ctx, v.people, en.Actor, &identity.Signature{Statement: stmt, Armored: armored})
+	err := identity.VerifyAs(ctx, signers, signer, &identity.Signature{Statement: stmt, Armored: armored})
 	if err != nil {
 		if errkind.Of(err) == errkind.Infra {
 			return "", err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,7 +43,7 @@ func TestVerifySignaturesWithoutSignature(t *testing.T) {
 		// An unlock signature must name its plan: one for no plan holds on none.
 		{Seq: 5, Plan: "q", Actor: "alice", Action: "unlock", Details: map[string]any{"signed": "cascade-release action\nplan=\naction=unlock\n", "signature": "x"}},
 	}
-	problems, err := VerifySignatures(context.Background(), people, "", entries)
+	problems, err := VerifySignatures(context.Background(), people, nil, "", entries)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func TestVerifySignaturesWithoutSignature(t *testing.T) {
 	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
 	}
-	if p, _ := VerifySignatures(context.Background(), nil, "", entries); p != nil {
+	if p, _ := VerifySignatures(context.Background(), nil, nil, "", entries); p != nil {
 		t.Errorf("without people nothing can be checked, got %q", p)
 	}
 }
@@ -115,7 +116,7 @@ func TestSignedContent(t *testing.T) {
 		{Seq: 7, Plan: "p", At: at, Actor: "alice", Action: "override", Details: written("confirm", "override", map[string]any{"step": 2.0})},
 		{Seq: 8, Plan: "p", At: at, Actor: "alice", Action: "confirm", Details: confirm},
 	}
-	problems, err := VerifySignatures(ctx, people, "", entries)
+	problems, err := VerifySignatures(ctx, people, nil, "", entries)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,5 +131,72 @@ func TestSignedContent(t *testing.T) {
 	}
 	if strings.Join(problems, "\n") != strings.Join(want, "\n") {
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(problems, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestServerSignedEntries: an entry written through a server listed in
+// cascade.yaml `servers:` holds when the server's key signed a statement
+// naming the server and the entry's actor; it does not hold for another
+// actor, for a server not listed, when a person's own key signs it as
+// if through a server, or when a server's key signs without saying so.
+func TestServerSignedEntries(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("no ssh-keygen")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	key := func(name string) string {
+		pub, err := identity.GenerateKey(ctx, filepath.Join(dir, name), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pub
+	}
+	people := []workspace.Person{{Name: "alice", Keys: []string{key("alice")}}, {Name: "bob", Keys: []string{key("bob")}}}
+	servers := []workspace.Person{{Name: "desk", Keys: []string{key("desk")}}}
+	const at = "2026-12-01T10:00:01Z"
+	entry := func(seq int64, actor, keyFile string, args map[string]string) store.Entry {
+		details := map[string]any{"step": float64(seq)}
+		all := map[string]string{"entry": "confirm", "details": signedDetails(details), "head": ""}
+		for k, v := range args {
+			all[k] = v
+		}
+		sig, err := identity.Sign(ctx, filepath.Join(dir, keyFile), false, identity.Statement("p"+strconv.FormatInt(seq, 10), "confirm", at, all))
+		if err != nil {
+			t.Fatal(err)
+		}
+		details["signed"], details["signature"] = sig.Statement, sig.Armored
+		return store.Entry{Seq: seq, Plan: "p" + strconv.FormatInt(seq, 10), At: at, Actor: actor, Action: "confirm", Details: details}
+	}
+	via := func(server, person string) map[string]string {
+		return map[string]string{identity.ViaArg: server, identity.PersonArg: person}
+	}
+	entries := []store.Entry{
+		entry(1, "alice", "desk", via("desk", "alice")),
+		entry(2, "bob", "desk", via("desk", "alice")),
+		entry(3, "alice", "desk", via("kiosk", "alice")),
+		entry(4, "alice", "bob", via("desk", "alice")),
+		entry(5, "alice", "desk", nil),
+		entry(6, "alice", "alice", map[string]string{identity.PersonArg: "alice"}),
+		entry(7, "alice", "alice", nil),
+	}
+	problems, err := VerifySignatures(ctx, people, servers, "", entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(problems, "\n")
+	for _, want := range []string{
+		`entry 2 (confirm by bob) carries server desk's signature for "alice", not for bob`,
+		`entry 3 (confirm by alice) was signed through server "kiosk", which cascade.yaml ` + "`servers:`" + ` does not list`,
+		`entry 4 (confirm by alice): the signature is not server:desk's over this action`,
+		`entry 5 (confirm by alice): the signature is not alice's over this action`,
+		`entry 6 (confirm by alice) names a person it was signed for but no server`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems:\n%s\nwant one containing %q", got, want)
+		}
+	}
+	if len(problems) != 5 {
+		t.Errorf("%d problems, want 5 (entries 1 and 7 hold):\n%s", len(problems), got)
 	}
 }

@@ -89,11 +89,11 @@ func (e *Engine) VerifyLog(ctx context.Context, planID string) ([]string, error)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
 	}
-	var people []workspace.Person
+	var people, servers []workspace.Person
 	if e.WS != nil {
-		people = e.WS.People
+		people, servers = e.WS.People, e.WS.Servers
 	}
-	sigProblems, err := VerifySignatures(ctx, people, logID, all)
+	sigProblems, err := VerifySignatures(ctx, people, servers, logID, all)
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(4)
 	d := postgresDialect{where: where}
-	s := &Store{DB: &DB{rebound[*sql.DB]{db, d}}, Path: where, d: d}
+	s := &Store{DB: &DB{rebound[*sql.DB]{db, d}}, Path: where, d: d, url: u.String()}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -43,7 +43,20 @@ type Store struct {
 	// PostgreSQL URL without its password.
 	Path string
 	d    dialect
+	// url is the PostgreSQL URL the store was opened with ("" for SQLite).
+	url string
 }
+
+// SQL is the connection pool under DB, for a library that keeps its own
+// tables in the same database (the job queue). On SQLite it is the
+// process's one connection: a caller must not wait for it while it holds
+// a transaction of the store.
+func (s *Store) SQL() *sql.DB { return s.DB.q }
+
+// URL is the PostgreSQL URL the store was opened with, password included,
+// for a library that opens its own connections to the same database; ""
+// for SQLite.
+func (s *Store) URL() string { return s.url }
 
 // Backend names the kind of database: "sqlite" or "postgres".
 func (s *Store) Backend() string { return s.d.name() }

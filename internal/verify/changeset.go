@@ -51,6 +51,35 @@ func isLocalDir(ref, base string) bool {
 	return err == nil && fi.IsDir() && strings.ContainsRune(ref, os.PathSeparator)
 }
 
+// ResolveChangeSet resolves the upstream "REPO[@REF]" and the "REPO@REF"
+// refs that ship with it against the workspace, upstream first: an
+// unknown repo, a ref the repo does not have, a --with ref without @REF or
+// a repo named twice is an error. base is where relative local-directory
+// refs are resolved.
+func ResolveChangeSet(ctx context.Context, g *graph.Workspace, upstream string, with []string, base string) ([]Member, error) {
+	up, err := resolveMember(ctx, g, upstream, base)
+	if err != nil {
+		return nil, err
+	}
+	members := []Member{up}
+	for _, w := range with {
+		if _, ref := SplitRef(w); ref == "" {
+			return nil, errkind.New(errkind.Invalid, "--with %s names no ref: a change set ships a branch, tag, commit or directory of each repo (--with %s@REF)", w, strings.TrimSuffix(w, "@"))
+		}
+		m, err := resolveMember(ctx, g, w, base)
+		if err != nil {
+			return nil, err
+		}
+		for _, prev := range members {
+			if prev.Repo == m.Repo {
+				return nil, errkind.New(errkind.Invalid, "repo %s is in the change set twice (%s and %s); keep one ref per repo", m.Repo, prev.Ref, m.Ref)
+			}
+		}
+		members = append(members, m)
+	}
+	return members, nil
+}
+
 // resolveMember resolves "REPO[@REF]" against the workspace.
 func resolveMember(ctx context.Context, g *graph.Workspace, arg, base string) (Member, error) {
 	if strings.HasSuffix(arg, "@") {

@@ -124,26 +124,11 @@ func Verify(ctx context.Context, g *graph.Workspace, opt Options) (*Report, erro
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Minute
 	}
-	up, err := resolveMember(ctx, g, opt.Upstream, opt.BaseDir)
+	members, err := ResolveChangeSet(ctx, g, opt.Upstream, opt.With, opt.BaseDir)
 	if err != nil {
 		return nil, err
 	}
-	members := []Member{up}
-	for _, w := range opt.With {
-		if _, ref := SplitRef(w); ref == "" {
-			return nil, errkind.New(errkind.Invalid, "--with %s names no ref: a change set ships a branch, tag, commit or directory of each repo (--with %s@REF)", w, strings.TrimSuffix(w, "@"))
-		}
-		m, err := resolveMember(ctx, g, w, opt.BaseDir)
-		if err != nil {
-			return nil, err
-		}
-		for _, prev := range members {
-			if prev.Repo == m.Repo {
-				return nil, errkind.New(errkind.Invalid, "repo %s is in the change set twice (%s and %s); keep one ref per repo", m.Repo, prev.Ref, m.Ref)
-			}
-		}
-		members = append(members, m)
-	}
+	up := members[0]
 	jobs, err := plan(g, members, opt)
 	if err != nil {
 		return nil, err
@@ -276,6 +261,15 @@ type job struct {
 }
 
 // plan picks the downstreams and their states.
+// CheckSelection checks opt's --only names against the downstreams of
+// the change set members (from ResolveChangeSet), as Verify does before
+// it builds anything: an unknown repo, or one that is not downstream, is
+// an error.
+func CheckSelection(g *graph.Workspace, members []Member, opt Options) error {
+	_, err := plan(g, members, opt)
+	return err
+}
+
 func plan(g *graph.Workspace, members []Member, opt Options) ([]job, error) {
 	up := members[0]
 	depth := map[int]int{}

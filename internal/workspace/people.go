@@ -122,6 +122,90 @@ people:
 	return out, probs.Err()
 }
 
+// parseServers reads `servers:`: the cascade servers people may act
+// through (a dashboard's button, an API call), each with the SSH public
+// keys the server signs those actions with. Listing a server here is the
+// workspace's consent: an action it signs for a person, after that person
+// logged in to it, counts as theirs. A server's name and keys are its own:
+// no person has them.
+func parseServers(file string, n *yaml.Node, people []Person) ([]Person, error) {
+	if n.Kind != yaml.SequenceNode {
+		return nil, inputErr(file, n, "`servers:` is a list of {name, keys}: the cascade servers people may act through")
+	}
+	taken := map[string]string{}
+	for _, p := range people {
+		for _, k := range p.Keys {
+			if _, body, err := ParseKey(k); err == nil {
+				taken[body] = p.Name
+			}
+		}
+	}
+	var out []Person
+	names := map[string]int{}
+	var probs yamlfile.Problems
+servers:
+	for _, sn := range n.Content {
+		if sn.Kind != yaml.MappingNode {
+			probs.Add(inputErr(file, sn, "a server is a mapping with name and keys"))
+			continue
+		}
+		if err := checkKeys(file, sn, "a server", "name", "keys"); err != nil {
+			probs.Add(err)
+			continue
+		}
+		s := Person{Line: sn.Line}
+		if v := value(sn, "name"); v != nil {
+			s.Name = v.Value
+		}
+		if !personName.MatchString(s.Name) {
+			probs.Add(inputErr(file, sn, "a server needs a name of letters, digits, '.', '_' and '-' (got %q)", s.Name))
+			continue
+		}
+		if prev, ok := names[s.Name]; ok {
+			probs.Add(inputErr(file, sn, "two servers are named %q (lines %d and %d)", s.Name, prev, sn.Line))
+			continue
+		}
+		names[s.Name] = sn.Line
+		v := value(sn, "keys")
+		if v == nil || v.Kind != yaml.SequenceNode || len(v.Content) == 0 {
+			probs.Add(inputErr(file, sn, "server %s needs `keys:`, a list of SSH public keys (the .pub of the key `cascade serve --key` signs with)", s.Name))
+			continue
+		}
+		for _, kn := range v.Content {
+			if hasControl(strings.TrimSpace(kn.Value)) {
+				probs.Add(inputErr(file, kn, "server %s: a key holds a control character (a line break?): write each key on one line, one list item per key", s.Name))
+				continue servers
+			}
+			_, body, err := ParseKey(kn.Value)
+			if err != nil {
+				probs.Add(inputErr(file, kn, "server %s: %v", s.Name, err))
+				continue servers
+			}
+			if other, ok := taken[body]; ok {
+				probs.Add(inputErr(file, kn, "server %s's key is also %s's: a server signs with a key of its own, never a person's", s.Name, other))
+				continue servers
+			}
+			taken[body] = "server " + s.Name
+			s.Keys = append(s.Keys, strings.TrimSpace(kn.Value))
+		}
+		out = append(out, s)
+	}
+	if len(out) > 0 && len(people) == 0 {
+		probs.Add(inputErr(file, n, "`servers:` without `people:`: a server acts for people who logged in to it; list them under `people:`"))
+	}
+	return out, probs.Err()
+}
+
+// ServerNamed returns the server called name, or nil.
+func (ws *Workspace) ServerNamed(name string) *Person {
+	for i := range ws.Servers {
+		if ws.Servers[i].Name == name {
+			return &ws.Servers[i]
+		}
+	}
+	return nil
+}
+
 // ReservedActor is the actor of cascade's own automatic audit entries; no
 // person may bear the name.
 const ReservedActor = "cascade"

@@ -36,6 +36,9 @@ type Workspace struct {
 	// People are who may act in releases, with their SSH keys; none means
 	// actors are unverified.
 	People []Person
+	// Servers are the cascade servers people may act through, with the
+	// keys each signs their actions with (`servers:`).
+	Servers []Person
 	// Warnings are problems that do not stop cascade (a glob matching nothing).
 	Warnings []string
 }
@@ -147,11 +150,16 @@ func Parse(file string, data []byte) (*Workspace, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, inputErr(file, root, "expected a mapping with `repos:`, `discover:` and `policy:`")
 	}
-	probs.Add(checkKeys(file, root, "the top level", "repos", "discover", "policy", "people"))
+	probs.Add(checkKeys(file, root, "the top level", "repos", "discover", "policy", "people", "servers"))
 	if n := value(root, "people"); n != nil {
 		people, err := parsePeople(file, n)
 		probs.Add(err)
 		ws.People = people
+	}
+	if n := value(root, "servers"); n != nil {
+		servers, err := parseServers(file, n, ws.People)
+		probs.Add(err)
+		ws.Servers = servers
 	}
 	reposBad := false
 	if n := value(root, "repos"); n != nil {
