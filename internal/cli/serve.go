@@ -1,22 +1,28 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cascade-dev/cascade/internal/auth"
+	"github.com/cascade-dev/cascade/internal/dashboard"
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/jobs"
 	"github.com/cascade-dev/cascade/internal/server"
 	"github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
 func (a *app) serveCommand() *cobra.Command {
-	var addr, db, logFormat string
-	var publicRead bool
+	var addr, db, logFormat, serverURL string
+	var publicRead, noWorker bool
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the workspace's graph, plans, releases and audit log over HTTP (JSON API)",
@@ -63,10 +69,6 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 				return err
 			}
 			defer st.Close()
-			srv, err := server.New(server.Config{Workspace: ws, Store: st, CacheDir: cache, Logger: log, Now: a.now, PublicRead: publicRead})
-			if err != nil {
-				return err
-			}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				if errors.Is(err, syscall.EADDRINUSE) || errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EACCES) {
@@ -74,11 +76,61 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 				}
 				return errkind.Wrap(errkind.Infra, err)
 			}
+			defer ln.Close()
+			if serverURL == "" {
+				serverURL = "http://" + ln.Addr().String()
+			}
+			origin, err := auth.Origin(serverURL)
+			if err != nil {
+				return errkind.New(errkind.Invalid, "--url %q: %v", serverURL, err)
+			}
+			var srv *server.Server
+			svc := &auth.Service{Store: st, Now: a.now, Origin: origin,
+				People: func() []workspace.Person { return srv.Workspace().People }}
+			workers := 1
+			if noWorker {
+				workers = 0
+			}
+			js, err := jobs.Open(a.ctx, st, jobs.Config{Workspace: ws.File, CacheDir: cache, Workers: workers, Logger: log, Now: a.now})
+			if err != nil {
+				return err
+			}
+			stopJobs := true // until the server stops them
+			defer func() {
+				if stopJobs {
+					js.Stop(context.WithoutCancel(a.ctx))
+				}
+			}()
+			pages := &server.PageSource{Jobs: js}
+			dash, err := dashboard.New(dashboard.Config{Source: pages, Person: svc.Person, CSRFToken: auth.CSRFToken,
+				CSRFField: auth.CSRFField, RequireLogin: !publicRead, Logger: log})
+			if err != nil {
+				return err
+			}
+			broker := dash.Broker()
+			defer broker.Close()
+			verifications := &server.Verifications{System: js, Logger: log,
+				Changed: func(id int64, ev jobs.Event) {
+					broker.Publish(dashboard.RunTopic(strconv.FormatInt(id, 10)), dashboard.Event{Name: "update", Data: ev.Kind})
+				}}
+			srv, err = server.New(server.Config{Workspace: ws, Store: st, CacheDir: cache, Logger: log, Now: a.now, PublicRead: publicRead,
+				Authenticator: svc, Jobs: verifications, Routes: server.LoginRoutes(svc.Handler()), Pages: dash.Handler()})
+			if err != nil {
+				return err
+			}
+			pages.Server = srv
+			// Not a.ctx: the server stops the jobs itself once it has stopped taking
+			// requests, letting the running one finish until its deadline.
+			if err := js.Start(context.WithoutCancel(a.ctx)); err != nil {
+				return err
+			}
 			if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
 				log.Warn("listening on a non-loopback address: anyone who reaches it may read, unless the server needs a login", "addr", ln.Addr().String(), "public_read", publicRead)
 			}
 			fmt.Fprintf(a.stdout, "cascade: serving %s on http://%s/\n", ws.Dir, ln.Addr())
+			fmt.Fprintf(a.stdout, "cascade: log in with: cascade login --server %s --key YOUR_SSH_KEY (the dashboard: add --web)\n", origin)
 			log.Info("serving", "workspace", ws.File, "db", st.Path, "backend", st.Backend(), "addr", ln.Addr().String(), "public_read", publicRead)
+			stopJobs = false
 			if err := srv.Serve(a.ctx, ln); err != nil {
 				return errkind.Wrap(errkind.Infra, err)
 			}
@@ -88,6 +140,8 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "the `HOST:PORT` to listen on (port 0 picks a free one)")
 	cmd.Flags().StringVar(&db, "db", "", dbFlagHelp)
+	cmd.Flags().StringVar(&serverURL, "url", "", "the server's `URL` as its users reach it (logins name it; default http://ADDR)")
+	cmd.Flags().BoolVar(&noWorker, "no-worker", false, "queue verification runs but leave working them to other processes")
 	cmd.Flags().BoolVar(&publicRead, "public-read", false, "serve reads (GET) without a login")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "the log's `FORMAT` on stderr: text or json")
 	return cmd

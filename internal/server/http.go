@@ -187,6 +187,11 @@ func (s *Server) observe(mux *http.ServeMux) http.Handler {
 		info := &requestInfo{}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
 		pages := s.cfg.Pages != nil && !apiPath(r.URL.Path)
+		if pages {
+			// A route outside /api (POST /login) is the API's.
+			_, pattern := mux.Handler(r)
+			pages = pattern == ""
+		}
 		sw := &statusWriter{ResponseWriter: w, r: r, keep: pages}
 		if pages {
 			s.cfg.Pages.ServeHTTP(sw, r)

@@ -83,6 +83,10 @@ type Config struct {
 	Authenticator Authenticator
 	// Jobs, when set, adds its routes and is shut down with the server.
 	Jobs Jobs
+	// Routes are more routes served beside the API's (the login routes);
+	// each must be in the OpenAPI description too. They may lie outside
+	// /api: a request that one of them matches never reaches Pages.
+	Routes []Route
 	// Pages, when set, serves every path outside the API (/api/...) and
 	// the operations routes (/healthz, /readyz, /metrics): the dashboard.
 	// It does its own logins and errors; the server measures and logs
@@ -168,6 +172,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Jobs != nil {
 		s.routes = append(s.routes, cfg.Jobs.Routes()...)
 	}
+	s.routes = append(s.routes, cfg.Routes...)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
