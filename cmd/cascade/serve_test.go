@@ -100,9 +100,15 @@ func TestServeProcess(t *testing.T) {
 			}
 			msgs = append(msgs, rec.Msg)
 		}
-		got := strings.Join(msgs, ",")
-		if !strings.Contains(got, "serving,request,shutting down,stopped") {
-			t.Errorf("log messages %s; want serving, the request, shutting down, stopped", got)
+		// In this order, with the jobs' lines between them.
+		want := []string{"serving", "request", "shutting down", "stopped"}
+		for _, m := range msgs {
+			if len(want) > 0 && m == want[0] {
+				want = want[1:]
+			}
+		}
+		if len(want) > 0 {
+			t.Errorf("log messages %s; want serving, the request, shutting down, stopped in this order", strings.Join(msgs, ","))
 		}
 	}
 	if _, err := os.Stat(filepath.Join(org, ".cascade", "cascade.db")); err != nil {
