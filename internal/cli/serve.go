@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -14,6 +17,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/auth"
 	"github.com/cascade-dev/cascade/internal/dashboard"
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/jobs"
 	"github.com/cascade-dev/cascade/internal/server"
 	"github.com/cascade-dev/cascade/internal/store"
@@ -21,7 +25,7 @@ import (
 )
 
 func (a *app) serveCommand() *cobra.Command {
-	var addr, db, logFormat, serverURL string
+	var addr, db, logFormat, serverURL, keyFile string
 	var publicRead, noWorker bool
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -101,6 +105,13 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 					js.Stop(context.WithoutCancel(a.ctx))
 				}
 			}()
+			if keyFile == "" {
+				keyFile = filepath.Join(ws.Dir, ".cascade", "server_key")
+			}
+			pub, err := serverKey(a.ctx, keyFile)
+			if err != nil {
+				return err
+			}
 			pages := &server.PageSource{Jobs: js}
 			dash, err := dashboard.New(dashboard.Config{Source: pages, Person: svc.Person, CSRFToken: auth.CSRFToken,
 				CSRFField: auth.CSRFField, RequireLogin: !publicRead, Logger: log})
@@ -114,7 +125,11 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 					broker.Publish(dashboard.RunTopic(strconv.FormatInt(id, 10)), dashboard.Event{Name: "update", Data: ev.Kind})
 				}}
 			srv, err = server.New(server.Config{Workspace: ws, Store: st, CacheDir: cache, Logger: log, Now: a.now, PublicRead: publicRead,
-				Authenticator: svc, Jobs: verifications, Routes: server.LoginRoutes(svc.Handler()), Pages: dash.Handler()})
+				Authenticator: svc, Jobs: verifications,
+				Actions: &server.Actions{KeyFile: keyFile, PublicKey: pub, Middleware: svc.CSRF,
+					Changed: func(plan string) {
+						broker.Publish(dashboard.ReleaseTopic(plan), dashboard.Event{Name: "update", Data: "release"})
+					}}, Routes: server.LoginRoutes(svc.Handler()), Pages: dash.Handler()})
 			if err != nil {
 				return err
 			}
@@ -128,6 +143,11 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 				log.Warn("listening on a non-loopback address: anyone who reaches it may read, unless the server needs a login", "addr", ln.Addr().String(), "public_read", publicRead)
 			}
 			fmt.Fprintf(a.stdout, "cascade: serving %s on http://%s/\n", ws.Dir, ln.Addr())
+			if name := server.ServerName(ws, pub); name != "" {
+				fmt.Fprintf(a.stdout, "cascade: signing release actions as server %s with %s\n", name, keyFile)
+			} else {
+				fmt.Fprintf(a.stdout, "cascade: to let people act through this server, list its key under `servers:` in %s:\n  servers:\n    - name: NAME\n      keys: [%q]\n", ws.File, strings.TrimSpace(pub))
+			}
 			fmt.Fprintf(a.stdout, "cascade: log in with: cascade login --server %s --key YOUR_SSH_KEY (the dashboard: add --web)\n", origin)
 			log.Info("serving", "workspace", ws.File, "db", st.Path, "backend", st.Backend(), "addr", ln.Addr().String(), "public_read", publicRead)
 			stopJobs = false
@@ -141,8 +161,24 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "the `HOST:PORT` to listen on (port 0 picks a free one)")
 	cmd.Flags().StringVar(&db, "db", "", dbFlagHelp)
 	cmd.Flags().StringVar(&serverURL, "url", "", "the server's `URL` as its users reach it (logins name it; default http://ADDR)")
+	cmd.Flags().StringVar(&keyFile, "key", "", "the server's own SSH private key `FILE`, made on first start, which signs the release actions people take here (default .cascade/server_key beside cascade.yaml)")
 	cmd.Flags().BoolVar(&noWorker, "no-worker", false, "queue verification runs but leave working them to other processes")
 	cmd.Flags().BoolVar(&publicRead, "public-read", false, "serve reads (GET) without a login")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "the log's `FORMAT` on stderr: text or json")
 	return cmd
+}
+
+// serverKey is the public key line of the server's key at file, made
+// (mode 0600) when there is none yet.
+func serverKey(ctx context.Context, file string) (string, error) {
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			return "", errkind.Wrap(errkind.Infra, err)
+		}
+		host, _ := os.Hostname()
+		return identity.GenerateKey(ctx, file, "cascade-server@"+host)
+	} else if err != nil {
+		return "", errkind.Wrap(errkind.Infra, err)
+	}
+	return auth.PublicKey(ctx, file)
 }

@@ -244,7 +244,7 @@ func (e *Engine) planLog(ctx context.Context, planID string) ([]store.Entry, map
 		if err != nil {
 			return nil, nil, errkind.Wrap(errkind.Infra, err)
 		}
-		e.sigs = &sigVerifier{people: people, logID: logID}
+		e.sigs = &sigVerifier{people: people, servers: e.WS.Servers, logID: logID}
 	}
 	for i, en := range entries {
 		if store.HashEntry(en) != en.Hash {

@@ -198,7 +198,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 			t.Errorf("the OpenAPI description documents %s, which the server does not serve", op)
 		}
 		method, path, _ := strings.Cut(op, " ")
-		path = strings.NewReplacer("{repo}", "clever-db", "{plan}", "sync-docs", "{id}", "1").Replace(path)
+		path = strings.NewReplacer("{repo}", "clever-db", "{plan}", "sync-docs", "{id}", "1", "{step}", "3").Replace(path)
 		r := do(t, method, e.url+path, nil)
 		// (POST /logout redirects to the dashboard, which this server lacks.)
 		if strings.Contains(string(r.body), "no route "+method+" "+path) {
@@ -248,5 +248,6 @@ func wholeServer(t testing.TB) func(*server.Config) {
 		c.Authenticator = svc
 		c.Jobs = &server.Verifications{System: js}
 		c.Routes = server.LoginRoutes(svc.Handler())
+		c.Actions = &server.Actions{Middleware: svc.CSRF}
 	}
 }

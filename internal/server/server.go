@@ -48,6 +48,9 @@ type Route struct {
 	Pattern string
 	Handle  func(w http.ResponseWriter, r *http.Request) error
 	Public  bool
+	// Middleware, when set, wraps the route's handler outside the login
+	// check (auth's CSRF check).
+	Middleware func(http.Handler) http.Handler
 }
 
 // Jobs is what runs long work beside the API (verification runs, plan
@@ -87,6 +90,9 @@ type Config struct {
 	// each must be in the OpenAPI description too. They may lie outside
 	// /api: a request that one of them matches never reaches Pages.
 	Routes []Route
+	// Actions, when set, serves the release actions (confirm, retry,
+	// override, abort, next), signed with the server's key.
+	Actions *Actions
 	// Pages, when set, serves every path outside the API (/api/...) and
 	// the operations routes (/healthz, /readyz, /metrics): the dashboard.
 	// It does its own logins and errors; the server measures and logs
@@ -172,10 +178,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Jobs != nil {
 		s.routes = append(s.routes, cfg.Jobs.Routes()...)
 	}
+	if cfg.Actions != nil {
+		s.routes = append(s.routes, s.actionRoutes(cfg.Actions)...)
+	}
 	s.routes = append(s.routes, cfg.Routes...)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
-		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+		h := s.wrap(rt)
+		if rt.Middleware != nil {
+			h = rt.Middleware(h)
+		}
+		s.mux.Handle(rt.Method+" "+rt.Pattern, h)
 	}
 	s.handler = s.observe(s.mux)
 	return s, nil
