@@ -66,45 +66,9 @@ func TestServeWhole(t *testing.T) {
 	// server's run then finds the pairs in the result cache.
 	wantReport := run(1, "verify", "clever-db@strict-where", "--json") // a regression: exit 1
 
-	cmd := exec.Command(filepath.Join(dir, "bin", "cascade"), "serve", "--addr", "127.0.0.1:0")
-	cmd.Dir, cmd.Env = org, env
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var url, pub string
-	for url == "" || pub == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("cascade serve ended before printing its URL and key; stderr:\n%s", stderr.String())
-			}
-			if m := regexp.MustCompile(`^cascade: serving .* on (http://127\.0\.0\.1:[0-9]+)/$`).FindStringSubmatch(l); m != nil {
-				url = m[1]
-			}
-			if m := regexp.MustCompile(`^\s+keys: \["(ssh-ed25519 [^"]+)"\]$`).FindStringSubmatch(l); m != nil {
-				pub = m[1]
-			}
-		case <-time.After(2 * time.Minute):
-			t.Fatalf("cascade serve printed no URL and key in 2 minutes; stderr:\n%s", stderr.String())
-		}
+	url, pub, server := startServe(t, dir, org, env)
+	if pub == "" {
+		t.Fatal("cascade serve did not ask to list its key under servers:")
 	}
 	if fi, err := os.Stat(filepath.Join(org, ".cascade", "server_key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("the server's key: %v, mode %v; want .cascade/server_key, 0600", err, fi.Mode())
@@ -217,6 +181,110 @@ func TestServeWhole(t *testing.T) {
 	if !strings.Contains(out, "confirm") || !strings.Contains(out, "alice") {
 		t.Errorf("release log --verify:\n%s", out)
 	}
+
+	// SIGKILL during a verification run: the next server to start resumes
+	// it, and each pair is finished once.
+	code, body = call(aliceTok, "POST", "/api/v1/verifications", `{"upstream": "clever-db@strict-where", "with": ["clever-api@adapt-strict-where"]}`)
+	if code != 202 {
+		t.Fatalf("POST /api/v1/verifications = %d %s", code, body)
+	}
+	var run2 struct{ ID int64 }
+	json.Unmarshal(body, &run2)
+	req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/verifications/%d/events", url, run2.ID), nil)
+	req.Header.Set("Authorization", "Bearer "+aliceTok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && sc.Text() != "event: pair_started" {
+	}
+	server.Process.Kill()
+	server.Wait()
+	resp.Body.Close()
+	url, _, server = startServe(t, dir, org, env)
+	code, stream = call(aliceTok, "GET", fmt.Sprintf("/api/v1/verifications/%d/events", run2.ID), "")
+	if code != 200 || !strings.Contains(string(stream), "event: run_finished") {
+		t.Fatalf("after the restart, the events stream = %d:\n%s", code, stream)
+	}
+	code, body = call(aliceTok, "GET", fmt.Sprintf("/api/v1/verifications/%d", run2.ID), "")
+	var resumed struct {
+		State    string
+		Attempts int
+		Events   []struct {
+			Kind    string
+			Payload struct{ Repo, State string }
+		}
+	}
+	if err := json.Unmarshal(body, &resumed); err != nil || resumed.State != "done" || resumed.Attempts < 2 {
+		t.Fatalf("the killed run after the restart: %d, state %q, %d attempts (%v); want done after 2 attempts:\n%.600s", code, resumed.State, resumed.Attempts, err, body)
+	}
+	finished := map[string]int{}
+	for _, ev := range resumed.Events {
+		if ev.Kind == "pair_finished" {
+			finished[ev.Payload.Repo+" "+ev.Payload.State]++
+		}
+	}
+	for pair, n := range finished {
+		if n != 1 {
+			t.Errorf("pair %s finished %d times", pair, n)
+		}
+	}
+	if len(finished) == 0 {
+		t.Errorf("the resumed run finished no pair: %s", body)
+	}
+
+	// SIGKILL during `next` (step 4 verifies downstream): after a restart
+	// `next` finishes the release, the step ended once, the log holds.
+	nextDone := make(chan struct{})
+	go func() {
+		defer close(nextDone)
+		req, _ := http.NewRequest("POST", url+"/api/v1/releases/sync-docs/next", nil)
+		req.Header.Set("Authorization", "Bearer "+aliceTok)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	for seen := false; !seen; {
+		select {
+		case <-nextDone:
+			t.Log("next finished before the kill")
+			seen = true
+		default:
+			_, b := call(aliceTok, "GET", "/api/v1/releases/sync-docs", "")
+			seen = strings.Contains(string(b), `"state": "running"`)
+		}
+	}
+	server.Process.Kill()
+	server.Wait()
+	<-nextDone
+	url, _, _ = startServe(t, dir, org, env)
+	// (Where the kill lands is up to the machine: mid-step, or after the
+	// step ended; either way the release ends with the step ended once.)
+	if _, b := call(aliceTok, "GET", "/api/v1/releases/sync-docs", ""); !strings.Contains(string(b), `"state": "done"`) {
+		t.Log("the kill interrupted next")
+		code, body = call(aliceTok, "POST", "/api/v1/releases/sync-docs/next", "")
+		if code != 200 || !strings.Contains(string(body), `"state": "done"`) {
+			t.Fatalf("next after the restart = %d %s", code, body)
+		}
+	}
+	var l struct {
+		Entries []struct {
+			Action  string
+			Details map[string]any
+		}
+	}
+	json.Unmarshal([]byte(run(0, "release", "log", "sync-docs", "--json")), &l)
+	ends := 0
+	for _, en := range l.Entries {
+		if en.Action == "step end" && en.Details["step"] == 4.0 {
+			ends++
+		}
+	}
+	if ends != 1 {
+		t.Errorf("step 4 ended %d times in the log; want once", ends)
+	}
+	run(0, "release", "log", "sync-docs", "--verify")
 }
 
 // comparable is a verify report without what differs between two runs of
@@ -237,4 +305,56 @@ func comparable(t *testing.T, report []byte) string {
 	}
 	b, _ := json.Marshal(doc)
 	return string(b)
+}
+
+// startServe starts `cascade serve` in org and returns its URL, the public
+// key it asks to list under servers: ("" once listed) and the process,
+// stopped with SIGTERM when t ends (unless killed before).
+func startServe(t *testing.T, dir, org string, env []string) (url, pub string, cmd *exec.Cmd) {
+	t.Helper()
+	cmd = exec.Command(filepath.Join(dir, "bin", "cascade"), "serve", "--addr", "127.0.0.1:0")
+	cmd.Dir, cmd.Env = org, env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default: // nobody reads any more
+			}
+		}
+		close(lines)
+	}()
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("cascade serve ended before printing its URL and key; stderr:\n%s", stderr.String())
+			}
+			if m := regexp.MustCompile(`^cascade: serving .* on (http://127\.0\.0\.1:[0-9]+)/$`).FindStringSubmatch(l); m != nil {
+				url = m[1]
+			}
+			if m := regexp.MustCompile(`^\s+keys: \["(ssh-ed25519 [^"]+)"\]$`).FindStringSubmatch(l); m != nil {
+				pub = m[1]
+			}
+			if strings.HasPrefix(l, "cascade: log in with") {
+				return url, pub, cmd
+			}
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("cascade serve printed no URL in 2 minutes; stderr:\n%s", stderr.String())
+		}
+	}
 }
