@@ -29,12 +29,17 @@ func (a *app) serveCommand() *cobra.Command {
 	var publicRead, noWorker bool
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the workspace's graph, plans, releases and audit log over HTTP (JSON API)",
+		Short: "Serve the workspace over HTTP: the JSON API, logins, verification runs, release actions and the dashboard",
 		Long: `Serve the workspace over HTTP: the API under /api/v1 answers with the same
 JSON documents the commands print with --json (graph, repos, downstream and
 upstream, plans, release status and log, the audit log), errors as
 application/problem+json, and describes itself at /api/v1/openapi.json.
-/healthz, /readyz and /metrics (Prometheus) are for operations.
+/healthz, /readyz and /metrics (Prometheus) are for operations. People log
+in with their SSH keys (cascade login); the dashboard is at /. Verification
+runs (POST /api/v1/verifications) are worked in the background by this
+process unless --no-worker. Release actions (confirm, retry, override,
+abort, next) are signed with the server's own key (--key, made on first
+start), which cascade.yaml must list under servers:.
 
 The server listens on 127.0.0.1:8080 unless --addr says otherwise, and keeps
 its state in the same database as release (--db, default $CASCADE_DB, else
