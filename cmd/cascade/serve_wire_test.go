@@ -165,9 +165,24 @@ func TestServeWhole(t *testing.T) {
 	if n := entries(); n != before {
 		t.Errorf("bob's refused confirmation wrote %d audit entries", n-before)
 	}
-	code, body = call(aliceTok, "POST", "/api/v1/releases/sync-docs/steps/3/confirm", `{}`)
-	if code != 200 || !strings.Contains(string(body), `"state": "succeeded"`) {
-		t.Fatalf("alice's confirmation = %d %s", code, body)
+	// The dashboard, in a browser: alice confirms step 3 with its form;
+	// without a browser, through the API.
+	startRun := func() int64 {
+		code, body := call(aliceTok, "POST", "/api/v1/verifications", `{"upstream": "clever-db@strict-where", "with": ["clever-api@adapt-strict-where"], "only": ["flaky-reports"]}`)
+		var r struct{ ID int64 }
+		if code != 202 || json.Unmarshal(body, &r) != nil {
+			t.Fatalf("POST /api/v1/verifications = %d %s", code, body)
+		}
+		return r.ID
+	}
+	if !serveBrowser(t, url, run, alice, bob, startRun) {
+		code, body = call(aliceTok, "POST", "/api/v1/releases/sync-docs/steps/3/confirm", `{}`)
+		if code != 200 || !strings.Contains(string(body), `"state": "succeeded"`) {
+			t.Fatalf("alice's confirmation = %d %s", code, body)
+		}
+	}
+	if n := entries(); n <= before {
+		t.Errorf("alice's confirmation wrote no audit entry")
 	}
 	after := entries()
 	code, body = call(aliceTok, "POST", "/api/v1/releases/sync-docs/steps/3/confirm", `{}`)
