@@ -135,7 +135,10 @@ func pageRun(r jobs.Run, evs []jobs.Event) dashboard.Run {
 			Reason                                    string
 		}
 		_ = json.Unmarshal(ev.Payload, &pl)
-		e := dashboard.RunEvent{At: ev.At, Repo: pl.Repo, State: pl.State, Verdict: pl.Verdict}
+		e := dashboard.RunEvent{At: ev.At}
+		if ev.Kind == jobs.EventPairStarted || ev.Kind == jobs.EventPairFinished {
+			e.Repo, e.State, e.Verdict = pl.Repo, pl.State, pl.Verdict
+		}
 		switch ev.Kind {
 		case jobs.EventRunStarted:
 			e.Message = "run started"
