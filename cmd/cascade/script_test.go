@@ -58,6 +58,7 @@ func testMain() {
 // TestScript runs the end-to-end scripts under testdata/script: each builds
 // real git repositories in a temp dir and runs the real cascade binary.
 func TestScript(t *testing.T) {
+	t.Parallel()
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
 		RequireExplicitExec: true,
