@@ -112,6 +112,7 @@ func enum(from, n int) string {
 // 2,400 levels of nesting) or did not end (recursive trees).
 func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
 	t.Parallel()
+	slot(t)
 	const capMB = 200
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
@@ -186,6 +187,7 @@ func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
 // more: lines were batched by count only, and remembered whole).
 func TestReplayGzipBombBounded(t *testing.T) {
 	t.Parallel()
+	slot(t)
 	const capMB = 256
 	dir := t.TempDir()
 	var buf bytes.Buffer
@@ -220,6 +222,7 @@ func TestReplayGzipBombBounded(t *testing.T) {
 // bound, far above the expected fraction of a second.
 func TestSchemaDiffInterrupt(t *testing.T) {
 	t.Parallel()
+	slot(t)
 	dir := t.TempDir()
 	big := func(max int) string {
 		var b strings.Builder
@@ -332,6 +335,7 @@ func commitBig(t *testing.T, repo, branch, name, head string, size int) {
 // go.mod on a candidate branch whole (and handed it to the go command).
 func TestManifestOverCapRefused(t *testing.T) {
 	t.Parallel()
+	slot(t)
 	const capMB = 100
 	const size = 128 << 20
 	dir := t.TempDir()

@@ -16,6 +16,7 @@ import (
 // evaluates the real time (only --at evaluates another, and says so).
 func TestShippedBinaryHasOneClock(t *testing.T) {
 	t.Parallel()
+	slot(t)
 	if testing.Short() {
 		t.Skip("builds cascade")
 	}

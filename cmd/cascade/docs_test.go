@@ -214,6 +214,7 @@ func docsEnv(t *testing.T, dir string) []string {
 // organisation, with the real cascade.
 func TestDocs(t *testing.T) {
 	t.Parallel()
+	slot(t)
 	if testing.Short() {
 		t.Skip("runs every docs example against the demo organisation")
 	}
