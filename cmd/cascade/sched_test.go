@@ -15,7 +15,9 @@ import (
 // start last and run alone at the end, on one core of two. Here they run
 // as many at a time as -test.parallel says, the longest first: slowFirst
 // names the tests measured slowest, the others follow in the order they
-// ask. Set up by TestMain (parallelTests), taken by slot.
+// ask. Set up by TestMain (parallelTests), taken by slot: every parallel
+// test of this package calls slot(t) right after t.Parallel() (go test's
+// own limit no longer holds them), and every script takes one in Setup.
 
 // slowFirst ranks the slowest tests, slowest first, as measured with
 // `go test -json` (their elapsed times).
