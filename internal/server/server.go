@@ -81,6 +81,11 @@ type Config struct {
 	// refuses every read with 401.
 	PublicRead    bool
 	Authenticator Authenticator
+	// Routes are more routes to serve beside the server's own (the login
+	// routes, say: an http.Handler becomes a Public route whose Handle
+	// calls it and returns nil). Like the Jobs' routes, each must be in
+	// the OpenAPI description.
+	Routes []Route
 	// Jobs, when set, adds its routes and is shut down with the server.
 	Jobs Jobs
 	// Pages, when set, serves every path outside the API (/api/...) and
@@ -164,7 +169,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.snap.Store(snap)
 	s.checked.Store(cfg.Now().UnixNano())
-	s.routes = s.apiRoutes()
+	s.routes = append(s.apiRoutes(), cfg.Routes...)
 	if cfg.Jobs != nil {
 		s.routes = append(s.routes, cfg.Jobs.Routes()...)
 	}
