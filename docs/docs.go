@@ -22,7 +22,7 @@ type Topic struct {
 
 // order is the order `cascade help` lists the topics in: the file formats,
 // then the workflows, then troubleshooting.
-var order = []string{"cascade-yaml", "repo-config", "plan-files", "verify", "release", "replay", "auth", "ci", "troubleshooting"}
+var order = []string{"cascade-yaml", "repo-config", "plan-files", "verify", "release", "replay", "auth", "ci", "serve", "troubleshooting"}
 
 // Topics lists the pages in reading order.
 func Topics() []Topic {

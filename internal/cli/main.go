@@ -277,6 +277,7 @@ could not run, or a downstream could not be verified); 4 a release waits
 		a.sandboxCommand(),
 		a.versionCommand(),
 		a.checkCommand(),
+		a.serveCommand(),
 		a.loginCommand(),
 		a.tokenCommand(),
 	)

@@ -18,6 +18,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/runbook"
 	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/verify"
+	"github.com/cascade-dev/cascade/internal/view"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
@@ -160,15 +161,16 @@ func (a *app) planListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				doc, err := view.PlanList(ws)
+				if err != nil {
+					return err
+				}
+				return report.JSON(a.stdout, doc)
+			}
 			ps, err := plan.List(ws)
 			if err != nil {
 				return err
-			}
-			if asJSON {
-				if ps == nil {
-					ps = []*plan.Plan{}
-				}
-				return report.JSON(a.stdout, map[string]any{"plans": ps})
 			}
 			return report.PlanList(a.stdout, ps)
 		},

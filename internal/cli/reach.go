@@ -3,8 +3,8 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/cascade-dev/cascade/internal/graph"
 	"github.com/cascade-dev/cascade/internal/report"
+	"github.com/cascade-dev/cascade/internal/view"
 )
 
 // reachCommand is `cascade downstream` or `cascade upstream`.
@@ -30,18 +30,10 @@ nearest first, each with one shortest path from REPO to it.`
 			if err != nil {
 				return err
 			}
-			start, err := g.Lookup(argv[0])
+			doc, err := view.Reach(g, dir, argv[0], direct)
 			if err != nil {
 				return err
 			}
-			var rs *graph.Reached
-			if dir == "downstream" {
-				rs = g.Downstream(start, direct)
-			} else {
-				rs = g.Upstream(start, direct)
-			}
-			prod := g.ProdReachable(start, dir == "downstream")
-			doc := report.Reach(g, dir, rs, func(r graph.Reach) bool { return !prod[r.Node] })
 			if asJSON {
 				return report.JSON(a.stdout, doc)
 			}

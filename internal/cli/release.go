@@ -20,6 +20,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/report"
 	"github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/view"
 	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
@@ -562,43 +563,22 @@ func (a *app) releaseLog(rf *releaseFlags) *cobra.Command {
 }
 
 func (a *app) printLog(e *release.Engine, planID string, verifyChain, asJSON bool) error {
-	// A plan that does not exist has no log to verify: a typo must not
-	// read as a clean audit.
-	if _, err := plan.Load(e.WS, planID); err != nil {
-		if n, _ := e.Store.Entries(a.ctx, planID); len(n) == 0 {
-			return err
-		}
-	}
-	entries, err := e.Store.Entries(a.ctx, planID)
+	l, err := view.ReleaseLog(a.ctx, e, planID, verifyChain)
 	if err != nil {
-		return errkind.Wrap(errkind.Infra, err)
-	}
-	var problems []string
-	if verifyChain {
-		if problems, err = e.VerifyLog(a.ctx, planID); err != nil {
-			return err
-		}
-	}
-	if len(e.WS.People) == 0 && !asJSON {
-		fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people, so the names below are what each person's user name said")
+		return err
 	}
 	if asJSON {
-		if entries == nil {
-			entries = []store.Entry{}
-		}
-		doc := map[string]any{"plan": planID, "entries": entries, "actors_verified": len(e.WS.People) > 0}
-		if verifyChain {
-			doc["verified"] = len(problems) == 0
-			doc["problems"] = problems
-		}
-		err = report.JSON(a.stdout, doc)
+		err = report.JSON(a.stdout, l.Document())
 	} else {
-		err = report.AuditText(a.stdout, entries, verifyChain, problems, e.WS.Policy.Location)
+		if !l.ActorsVerified {
+			fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people, so the names below are what each person's user name said")
+		}
+		err = report.AuditText(a.stdout, l.Entries, verifyChain, l.Problems, e.WS.Policy.Location)
 	}
 	if err != nil {
 		return err
 	}
-	if len(problems) > 0 {
+	if len(l.Problems) > 0 {
 		return &silentError{errkind.New(errkind.Problem, "the audit log was tampered with")}
 	}
 	return nil
