@@ -111,6 +111,8 @@ func enum(from, n int) string {
 // (minLength), panicked (maxLength 1e20), ran for minutes (a 20k enum,
 // 2,400 levels of nesting) or did not end (recursive trees).
 func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
+	t.Parallel()
+	slot(t)
 	const capMB = 200
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
@@ -184,6 +186,8 @@ func TestSchemaDiffHostileSchemasBounded(t *testing.T) {
 // lines of 1 MB each is replayed in bounded memory (it took 2 GB and
 // more: lines were batched by count only, and remembered whole).
 func TestReplayGzipBombBounded(t *testing.T) {
+	t.Parallel()
+	slot(t)
 	const capMB = 256
 	dir := t.TempDir()
 	var buf bytes.Buffer
@@ -217,6 +221,8 @@ func TestReplayGzipBombBounded(t *testing.T) {
 // exponential work (it went on for 100-250 s). The bound is a liveness
 // bound, far above the expected fraction of a second.
 func TestSchemaDiffInterrupt(t *testing.T) {
+	t.Parallel()
+	slot(t)
 	dir := t.TempDir()
 	big := func(max int) string {
 		var b strings.Builder
@@ -328,6 +334,8 @@ func commitBig(t *testing.T, repo, branch, name, head string, size int) {
 // the file and the limit, before any of it is read. verify read a 1 GiB
 // go.mod on a candidate branch whole (and handed it to the go command).
 func TestManifestOverCapRefused(t *testing.T) {
+	t.Parallel()
+	slot(t)
 	const capMB = 100
 	const size = 128 << 20
 	dir := t.TempDir()

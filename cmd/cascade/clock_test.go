@@ -15,6 +15,8 @@ import (
 // from CASCADE_TEST_NOW (or a CASCADE_NOW) is ignored: plan check
 // evaluates the real time (only --at evaluates another, and says so).
 func TestShippedBinaryHasOneClock(t *testing.T) {
+	t.Parallel()
+	slot(t)
 	if testing.Short() {
 		t.Skip("builds cascade")
 	}

@@ -213,6 +213,8 @@ func docsEnv(t *testing.T, dir string) []string {
 // TestDocs runs every example of every page under docs/ against the demo
 // organisation, with the real cascade.
 func TestDocs(t *testing.T) {
+	t.Parallel()
+	slot(t)
 	if testing.Short() {
 		t.Skip("runs every docs example against the demo organisation")
 	}

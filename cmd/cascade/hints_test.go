@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -66,6 +67,19 @@ func suggestedCommands(out string) []string {
 // settings.
 var hintEnv = []string{"HOME", "PATH", "TMPDIR", "USER", "CASCADE_CACHE_DIR", "CASCADE_TEST_NOW", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE", "GOCACHE", "GOPROXY", "GOTOOLCHAIN", "GOFLAGS"}
 
+// hintJobs is how many suggested commands run at once. Each runs in a
+// copy of its own; most wait on their children (git, sandboxed builds),
+// and one `plan check` may verify every downstream again while the others
+// finish.
+const hintJobs = 3
+
+// hintRun is what one suggested command did.
+type hintRun struct {
+	code int
+	out  string
+	err  error
+}
+
 func runHints(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: [!] hints DIR")
@@ -78,29 +92,53 @@ func runHints(ts *testscript.TestScript, neg bool, args []string) {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	src := ts.MkAbs(args[0])
-	for _, c := range suggestedCommands(ts.ReadFile("stdout") + "\n" + ts.ReadFile("stderr")) {
+	cmds := suggestedCommands(ts.ReadFile("stdout") + "\n" + ts.ReadFile("stderr"))
+	// The commands run side by side, each in its own copy of DIR (copied
+	// before any runs, so that each sees DIR as it is now); what they did
+	// is judged below in their order, on this goroutine.
+	runs := make([]hintRun, len(cmds))
+	dirs := make([]string, len(cmds))
+	for i := range cmds {
 		parent, err := os.MkdirTemp("", "cascade-hint-")
 		ts.Check(err)
-		dir := filepath.Join(parent, filepath.Base(src))
-		if out, err := exec.Command("cp", "-a", src, dir).CombinedOutput(); err != nil {
+		defer func() {
+			exec.Command("chmod", "-R", "u+w", parent).Run()
+			os.RemoveAll(parent)
+		}()
+		dirs[i] = filepath.Join(parent, filepath.Base(src))
+		if out, err := exec.Command("cp", "-a", src, dirs[i]).CombinedOutput(); err != nil {
 			ts.Fatalf("copying %s: %v\n%s", src, err, out)
 		}
-		words := strings.Fields(c)
-		cmd := &exec.Cmd{Path: exe, Args: append([]string{"cascade"}, words[1:]...), Dir: dir, Env: env}
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err = cmd.Run()
-		if _, ok := err.(*exec.ExitError); err != nil && !ok {
-			ts.Fatalf("%s: %v", c, err)
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, hintJobs)
+	for i, c := range cmds {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			words := strings.Fields(c)
+			cmd := &exec.Cmd{Path: exe, Args: append([]string{"cascade"}, words[1:]...), Dir: dirs[i], Env: env}
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err := cmd.Run()
+			if _, ok := err.(*exec.ExitError); ok {
+				err = nil
+			}
+			runs[i] = hintRun{code: cmd.ProcessState.ExitCode(), out: out.String(), err: err}
+		}()
+	}
+	wg.Wait()
+	for i, c := range cmds {
+		r := runs[i]
+		if r.err != nil {
+			ts.Fatalf("%s: %v", c, r.err)
 		}
-		code := cmd.ProcessState.ExitCode()
-		ts.Logf("suggested `%s` exited %d", c, code)
-		exec.Command("chmod", "-R", "u+w", parent).Run()
-		os.RemoveAll(parent)
-		if code == 2 && usageError.MatchString(out.String()) {
+		ts.Logf("suggested `%s` exited %d", c, r.code)
+		if r.code == 2 && usageError.MatchString(r.out) {
 			bad++
 			if !neg {
-				ts.Fatalf("the suggested command `%s` is a usage error as printed:\n%s", c, out.String())
+				ts.Fatalf("the suggested command `%s` is a usage error as printed:\n%s", c, r.out)
 			}
 			ts.Stdout().Write([]byte("usage error: " + c + "\n"))
 			continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -25,13 +26,22 @@ import (
 	"github.com/cascade-dev/cascade/internal/verify"
 )
 
+// programs are the commands the scripts run: this test binary, by name.
+var programs = map[string]func(){
+	"cascade": testMain,
+	// verifysummary FILE prints a `cascade verify --json` report one
+	// result a line, for scripts to match.
+	"verifysummary": verifySummary,
+}
+
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"cascade": testMain,
-		// verifysummary FILE prints a `cascade verify --json` report one
-		// result a line, for scripts to match.
-		"verifysummary": verifySummary,
-	})
+	if programs[filepath.Base(os.Args[0])] == nil {
+		// The test binary itself (not one of the commands): its parallel
+		// tests run longest first (sched_test.go).
+		flag.Parse()
+		parallelTests()
+	}
+	testscript.Main(m, programs)
 }
 
 // testMain is the cascade command of the scripts: the real program with a
@@ -58,6 +68,9 @@ func testMain() {
 // TestScript runs the end-to-end scripts under testdata/script: each builds
 // real git repositories in a temp dir and runs the real cascade binary.
 func TestScript(t *testing.T) {
+	// In parallel with the package's other tests, each script in a slot of
+	// its own (taken in Setup, longest first; see sched_test.go).
+	t.Parallel()
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("..", "..", "testdata", "script"),
 		RequireExplicitExec: true,
@@ -142,6 +155,7 @@ func TestScript(t *testing.T) {
 			},
 		},
 		Setup: func(env *testscript.Env) error {
+			slotFor("TestScript/"+strings.TrimPrefix(filepath.Base(env.WorkDir), "script-"), env.Defer)
 			// Go's module cache is read-only; let the work dir be removed.
 			env.Defer(func() { exec.Command("chmod", "-R", "u+w", env.WorkDir).Run() })
 			gitconfig := filepath.Join(env.WorkDir, ".gitconfig")

@@ -33,6 +33,8 @@ func TestServeWhole(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the demo organisation and verifies through a real server")
 	}
+	t.Parallel()
+	slot(t)
 	dir := t.TempDir()
 	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", dir).Run() })
 	org := filepath.Join(dir, "demo")

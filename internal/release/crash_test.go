@@ -334,6 +334,9 @@ func TestKillAtEveryPoint(t *testing.T) {
 	for _, point := range []string{"step-started", "step-executed", "step-finished"} {
 		for n := 1; n <= len(steps); n++ {
 			t.Run(fmt.Sprintf("%s-%d", point, n), func(t *testing.T) {
+				// Each kill point has a world of its own (repo, database,
+				// recorder, crash counters): they run side by side.
+				t.Parallel()
 				w := newWorld(t, bin)
 				w.run(-9, []string{"CASCADE_TEST_CRASHPOINT=" + point + ":" + fmt.Sprint(n)}, "release", "next", "p")
 				before := map[string]int{}

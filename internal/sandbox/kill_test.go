@@ -157,12 +157,19 @@ func TestSlotsOfKilledRunsAreEmptied(t *testing.T) {
 // a sleep).
 func TestCommandCannotSignalItsInit(t *testing.T) {
 	dir := t.TempDir()
-	for _, sig := range []string{"TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "PIPE", "ALRM", "SEGV", "ABRT", "XCPU"} {
-		res := run(t, Cmd{Shell: "kill -" + sig + " 1; sleep 1; echo STILL-HERE; exit 1", Dir: dir})
-		if res.ExitCode != 1 || !strings.Contains(res.Output, "STILL-HERE") || res.DiskExceeded || res.Note != "" {
-			t.Errorf("kill -%s 1: want a plain exit 1, got %+v", sig, res)
+	// The signals' commands mostly sleep: they run side by side, each in
+	// a work tree of its own, and all have ended before the run below.
+	t.Run("signals", func(t *testing.T) {
+		for _, sig := range []string{"TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "PIPE", "ALRM", "SEGV", "ABRT", "XCPU"} {
+			t.Run(sig, func(t *testing.T) {
+				t.Parallel()
+				res := run(t, Cmd{Shell: "kill -" + sig + " 1; sleep 1; echo STILL-HERE; exit 1", Dir: t.TempDir()})
+				if res.ExitCode != 1 || !strings.Contains(res.Output, "STILL-HERE") || res.DiskExceeded || res.Note != "" {
+					t.Errorf("kill -%s 1: want a plain exit 1, got %+v", sig, res)
+				}
+			})
 		}
-	}
+	})
 	res := run(t, Cmd{Shell: "sleep 600 & kill -TERM $!; wait $!; echo status $?", Dir: dir})
 	if !res.OK() || !strings.Contains(res.Output, "status 143") {
 		t.Errorf("SIGTERM to the command's child: %+v", res)

@@ -308,7 +308,18 @@ func TestPages(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, "<p>page "+r.URL.Path+"</p>")
 	})
-	e := newEnv(t, sqliteBackend, true, func(c *server.Config) { c.Pages = pages })
+	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"token":"t"}`)
+	})
+	e := newEnv(t, sqliteBackend, true, func(c *server.Config) {
+		c.Pages = pages
+		c.PublicRead = false
+		c.Routes = []server.Route{{Method: "POST", Pattern: "/api/v1/login", Public: true, Handle: func(w http.ResponseWriter, r *http.Request) error {
+			login.ServeHTTP(w, r)
+			return nil
+		}}}
+	})
 	for _, c := range []struct {
 		method, path string
 		status       int
@@ -321,7 +332,9 @@ func TestPages(t *testing.T) {
 		{"GET", "/api", 404, "application/problem+json", "no route GET /api"},
 		{"POST", "/api/v1/graph", 405, "application/problem+json", "does not take POST"},
 		{"GET", "/healthz", 200, "application/json", `"status": "ok"`},
-		{"GET", "/api/v1/releases/sync-docs", 200, "application/json", `"plan": "sync-docs"`},
+		{"GET", "/api/v1/releases/sync-docs", 401, "application/problem+json", "needs a login"},
+		{"POST", "/api/v1/login", 200, "application/json", `{"token":"t"}`},
+		{"GET", "/api/v1/login", 405, "application/problem+json", "does not take GET"},
 	} {
 		r := do(t, c.method, e.url+c.path, nil)
 		if r.status != c.status || r.header.Get("Content-Type") != c.ctype || !strings.Contains(string(r.body), c.body) {

@@ -84,12 +84,14 @@ type Config struct {
 	// refuses every read with 401.
 	PublicRead    bool
 	Authenticator Authenticator
+	// Routes are more routes to serve beside the server's own (the login
+	// routes, say: an http.Handler becomes a Public route whose Handle
+	// calls it and returns nil). Like the Jobs' routes, each must be in
+	// the OpenAPI description. They may lie outside /api (POST /login): a
+	// request one of them matches never reaches Pages.
+	Routes []Route
 	// Jobs, when set, adds its routes and is shut down with the server.
 	Jobs Jobs
-	// Routes are more routes served beside the API's (the login routes);
-	// each must be in the OpenAPI description too. They may lie outside
-	// /api: a request that one of them matches never reaches Pages.
-	Routes []Route
 	// Actions, when set, serves the release actions (confirm, retry,
 	// override, abort, next), signed with the server's key.
 	Actions *Actions
@@ -174,14 +176,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.snap.Store(snap)
 	s.checked.Store(cfg.Now().UnixNano())
-	s.routes = s.apiRoutes()
+	s.routes = append(s.apiRoutes(), cfg.Routes...)
 	if cfg.Jobs != nil {
 		s.routes = append(s.routes, cfg.Jobs.Routes()...)
 	}
 	if cfg.Actions != nil {
 		s.routes = append(s.routes, s.actionRoutes(cfg.Actions)...)
 	}
-	s.routes = append(s.routes, cfg.Routes...)
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes {
 		h := s.wrap(rt)
