@@ -2,12 +2,16 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cascade-dev/cascade/internal/auth"
+	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/server"
 	"github.com/cascade-dev/cascade/internal/store/storetest"
 )
@@ -99,3 +103,66 @@ func TestWholeServerRefuses(t *testing.T) {
 		t.Errorf("a refused request queued a run: %s", after)
 	}
 }
+
+// TestConfirmRace: two confirmations of the same step at once, through a
+// server listed in servers:, by the manager: one confirms it (200), the
+// other is a conflict (409), and the log holds one confirm entry, signed
+// through the server, which `release log --verify` accepts.
+func TestConfirmRace(t *testing.T) {
+	var svc *auth.Service
+	var key, pub string
+	e := newEnv(t, storetest.Backend{Name: "sqlite", New: storetest.SQLite}, true, func(c *server.Config) {
+		wholeServer(t)(c)
+		svc = c.Authenticator.(*auth.Service)
+		dir := filepath.Dir(c.WorkspaceFile)
+		key = filepath.Join(dir, ".cascade", "server_key")
+		var err error
+		if err = os.MkdirAll(filepath.Dir(key), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if pub, err = identity.GenerateKey(context.Background(), key, "server"); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(c.WorkspaceFile, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(f, "servers:\n  - name: team\n    keys: [%q]\n", strings.TrimSpace(pub))
+		f.Close()
+		c.Actions.KeyFile, c.Actions.PublicKey = key, pub
+		c.Workspace = nil
+		// The deploy (step 3) waits for alice.
+		if code, out := runCLI(dir, "release", "next", "sync-docs", "--db", e0db(c), "--key", filepath.Join(dir, "keys", "alice")); code != 4 {
+			t.Fatalf("release next: exit %d\n%s", code, out)
+		}
+	})
+	alice := loginToken(t, svc, filepath.Join(e.dir, "keys", "alice"), "alice")
+	results := make(chan response, 2)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			results <- do(t, "POST", e.url+"/api/v1/releases/sync-docs/steps/3/confirm", strings.NewReader(`{}`),
+				"Authorization", "Bearer "+alice, "Content-Type", "application/json")
+		})
+	}
+	wg.Wait()
+	close(results)
+	codes := map[int]int{}
+	for r := range results {
+		codes[r.status]++
+		validate(t, "POST", "/api/v1/releases/sync-docs/steps/3/confirm", r)
+		if r.status == 409 && !strings.Contains(string(r.body), "not waiting for a confirmation") {
+			t.Errorf("the conflict says %s", r.body)
+		}
+	}
+	if codes[200] != 1 || codes[409] != 1 {
+		t.Errorf("two confirmations at once answered %v; want one 200 and one 409", codes)
+	}
+	code, out := runCLI(e.dir, "release", "log", "sync-docs", "--db", e.db, "--verify")
+	if code != 0 || strings.Count(out, " confirm ") != 1 {
+		t.Errorf("release log --verify: exit %d, want 0 and one confirm entry:\n%s", code, out)
+	}
+}
+
+// e0db is the database URL of the store c opens (the env's database).
+func e0db(c *server.Config) string { return c.Store.Path }
