@@ -144,6 +144,15 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 			if err := js.Start(context.WithoutCancel(a.ctx)); err != nil {
 				return err
 			}
+			// The runs left unfinished (this server may resume them) update
+			// their pages live too.
+			if runs, err := js.Runs(a.ctx, 1000); err == nil {
+				for _, r := range runs {
+					if r.State == jobs.StateQueued || r.State == jobs.StateRunning {
+						verifications.Watch(r.ID)
+					}
+				}
+			}
 			if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
 				log.Warn("listening on a non-loopback address: anyone who reaches it may read, unless the server needs a login", "addr", ln.Addr().String(), "public_read", publicRead)
 			}

@@ -79,16 +79,18 @@ func (v *Verifications) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if v.Changed != nil {
-		v.watch(run.ID)
-	}
+	v.Watch(run.ID)
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/verifications/%d", run.ID))
 	return WriteJSON(w, http.StatusAccepted, run)
 }
 
-// watch tells Changed of run id's events until the run ends (or the
-// system stops).
-func (v *Verifications) watch(id int64) {
+// Watch tells Changed of run id's events that this process commits until
+// the run ends (or the system stops). A server watches the runs it queues,
+// and at its start the runs it may resume.
+func (v *Verifications) Watch(id int64) {
+	if v.Changed == nil {
+		return
+	}
 	events, cancel := v.System.Subscribe(id)
 	go func() {
 		defer cancel()
