@@ -362,6 +362,34 @@ func TestRemovedPersonLosesAccess(t *testing.T) {
 	})
 }
 
+// TestRemovedKeyEndsItsCredentials: a token and a dashboard session hold
+// only while the key whose signature got them is still the person's: a
+// (stolen) key taken out of cascade.yaml ends them, though the person
+// stays listed with another key.
+func TestRemovedKeyEndsItsCredentials(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		tok := e.login("alice", "token")
+		cookie := e.webSession()
+		if code, data, _ := e.do("GET", "/api/v1/tokens", nil, bearer(tok.Token)); code != 200 {
+			t.Fatalf("alice's token: %d %s", code, data)
+		}
+		other, err := identity.GenerateKey(context.Background(), filepath.Join(t.TempDir(), "new"), "alice@new")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.mu.Lock()
+		e.people[0] = workspace.Person{Name: "alice", Keys: []string{other}}
+		e.mu.Unlock()
+		code, data, resp := e.do("GET", "/api/v1/tokens", nil, bearer(tok.Token))
+		refused(t, "a token got with a key no longer listed", code, data, resp)
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(cookie)
+		if p, err := e.svc.Person(req); p != "" || err == nil {
+			t.Errorf("a session got with a key no longer listed: Person = %q, %v; want refused", p, err)
+		}
+	})
+}
+
 func TestBadRequestsAreClear(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		for _, tc := range []struct {
