@@ -263,6 +263,12 @@ func (s *Service) Login(ctx context.Context, person, nonce, signature, name stri
 		if errkind.Of(err) == errkind.Infra {
 			return nil, "", err
 		}
+		// A nonce answers one attempt: a failed one spends it too, so
+		// that one challenge cannot be tried (and ssh-keygen run) again
+		// and again.
+		if _, derr := s.Store.DB.ExecContext(ctx, "DELETE FROM auth_challenges WHERE nonce_hash = ? AND person = ?", hash(nonce), person); derr != nil {
+			return nil, "", errkind.Wrap(errkind.Infra, derr)
+		}
 		return nil, "", errLogin
 	}
 	key, err := signingKey(signature)

@@ -319,6 +319,7 @@ func TestWrongKeysAndNamespacesRefused(t *testing.T) {
 
 		// Alice's key, but a release action's signature (namespace
 		// cascade-release) over the very statement.
+		c = e.challenge("alice", "token")
 		rel, err := identity.Sign(context.Background(), e.keys["alice"], false, c.Statement)
 		if err != nil {
 			t.Fatal(err)
@@ -335,14 +336,21 @@ func TestWrongKeysAndNamespacesRefused(t *testing.T) {
 			t.Errorf("the answers tell the failures apart: %q, %q", p1.Detail, p2.Detail)
 		}
 		// A signature over another statement (another server's origin).
+		c = e.challenge("alice", "token")
 		other := auth.Statement("alice", "https://elsewhere.example", c.Nonce, "token", c.Expires)
 		code, data, resp = e.do("POST", "/api/v1/login", loginBody(c, e.sign("alice", other)), nil)
 		refused(t, "a statement naming another server", code, data, resp)
-		// The nonce was not spent by the failures: alice's own signature
-		// still logs in with it.
-		if code, data, _ := e.do("POST", "/api/v1/login", loginBody(c, e.sign("alice", c.Statement)), nil); code != 200 {
-			t.Errorf("alice after the failed attempts: %d %s", code, data)
+		// A failed attempt spent the nonce: one challenge answers one
+		// attempt, so alice's own signature over it is refused now.
+		code, data, resp = e.do("POST", "/api/v1/login", loginBody(c, e.sign("alice", c.Statement)), nil)
+		refused(t, "a nonce after a failed attempt", code, data, resp)
+		var n int
+		e.st.DB.QueryRow("SELECT count(*) FROM auth_challenges").Scan(&n)
+		if n != 0 {
+			t.Errorf("%d challenges left after failed attempts; want every one spent", n)
 		}
+		// A fresh challenge logs her in.
+		e.login("alice", "token")
 	})
 }
 
