@@ -598,3 +598,25 @@ func TestChallengesBounded(t *testing.T) {
 		e.challenge("alice", "token")
 	})
 }
+
+// TestSessionCookieSecureBehindTLSProxy: a server whose public origin is
+// https (TLS ended by a proxy in front of it) sets a Secure session
+// cookie though the request reached it over plain HTTP.
+func TestSessionCookieSecureBehindTLSProxy(t *testing.T) {
+	e := newEnv(t, storetest.Backend{Name: "sqlite", New: storetest.SQLite})
+	e.svc.Origin = "https://cascade.example.com"
+	r := e.login("alice", "web")
+	code, data, resp := e.do("POST", "/login", url.Values{"person": {"alice"}, "code": {r.Code}}, nil)
+	if code != 303 {
+		t.Fatalf("form login: %d %s", code, data)
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == auth.SessionCookie {
+			if !ck.Secure {
+				t.Errorf("session cookie %+v: want Secure for an https origin", ck)
+			}
+			return
+		}
+	}
+	t.Fatalf("no session cookie in %v", resp.Header)
+}
