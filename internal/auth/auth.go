@@ -232,6 +232,9 @@ type Credential struct {
 	Expires   string `json:"expires"`
 	LastUsed  string `json:"last_used,omitempty"`
 	RevokedAt string `json:"revoked_at,omitempty"`
+	// key is the base64 body of the SSH key whose signature got the
+	// credential (a session's is its code's).
+	key string
 }
 
 // Login checks a signed challenge and, when it proves person, consumes the
@@ -260,6 +263,16 @@ func (s *Service) Login(ctx context.Context, person, nonce, signature, name stri
 		if errkind.Of(err) == errkind.Infra {
 			return nil, "", err
 		}
+		// A nonce answers one attempt: a failed one spends it too, so
+		// that one challenge cannot be tried (and ssh-keygen run) again
+		// and again.
+		if _, derr := s.Store.DB.ExecContext(ctx, "DELETE FROM auth_challenges WHERE nonce_hash = ? AND person = ?", hash(nonce), person); derr != nil {
+			return nil, "", errkind.Wrap(errkind.Infra, derr)
+		}
+		return nil, "", errLogin
+	}
+	key, err := signingKey(signature)
+	if err != nil {
 		return nil, "", errLogin
 	}
 	kind, secret, ttl := "token", newToken(), s.TokenTTL
@@ -269,7 +282,7 @@ func (s *Service) Login(ctx context.Context, person, nonce, signature, name stri
 	if purpose == "web" {
 		kind, secret, ttl = "code", newCode(), CodeTTL
 	}
-	c := &Credential{ID: newID(), Kind: kind, Person: person, Name: cleanName(name), Created: stamp(now), Expires: stamp(now.Add(ttl))}
+	c := &Credential{ID: newID(), Kind: kind, Person: person, Name: cleanName(name), Created: stamp(now), Expires: stamp(now.Add(ttl)), key: key}
 	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
 		// The nonce is consumed here, in the transaction that stores the
 		// credential: of two logins racing with one nonce, one deletes it
@@ -289,9 +302,23 @@ func (s *Service) Login(ctx context.Context, person, nonce, signature, name stri
 	return c, secret, nil
 }
 
+// keyListed reports whether key (a base64 body) is still one of person's
+// keys in cascade.yaml.
+func keyListed(people []workspace.Person, person, key string) bool {
+	if key == "" {
+		return false
+	}
+	for _, k := range keysOf(people, person) {
+		if _, body, err := workspace.ParseKey(k); err == nil && body == key {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Service) insert(ctx context.Context, tx *store.Tx, c *Credential, secret string) error {
-	_, err := tx.ExecContext(ctx, "INSERT INTO auth_credentials (id, hash, kind, person, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		c.ID, hash(secret), c.Kind, c.Person, c.Name, c.Created, c.Expires)
+	_, err := tx.ExecContext(ctx, "INSERT INTO auth_credentials (id, hash, kind, person, name, created_at, expires_at, key_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		c.ID, hash(secret), c.Kind, c.Person, c.Name, c.Created, c.Expires, c.key)
 	return errkind.Wrap(errkind.Infra, err)
 }
 
@@ -353,6 +380,15 @@ func (s *Service) Redeem(ctx context.Context, person, code, name string) (*Crede
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errLogin
 		}
+		// The session stands on the key the code was got with.
+		var key sql.NullString
+		if err := tx.QueryRowContext(ctx, "SELECT key_body FROM auth_credentials WHERE hash = ? AND kind = 'code'", hash(code)).Scan(&key); err != nil {
+			return errkind.Wrap(errkind.Infra, err)
+		}
+		if !keyListed(s.People(), person, key.String) {
+			return errLogin
+		}
+		c.key = key.String
 		return s.insert(ctx, tx, c, secret)
 	})
 	if err != nil {
@@ -369,9 +405,9 @@ func (s *Service) lookup(ctx context.Context, kind, secret string) (id, person s
 	now := s.now()
 	h := hash(secret)
 	var stored, expires string
-	var revoked, lastUsed sql.NullString
-	err = s.Store.DB.QueryRowContext(ctx, "SELECT id, hash, person, expires_at, revoked_at, last_used FROM auth_credentials WHERE hash = ? AND kind = ?", h, kind).
-		Scan(&id, &stored, &person, &expires, &revoked, &lastUsed)
+	var revoked, lastUsed, key sql.NullString
+	err = s.Store.DB.QueryRowContext(ctx, "SELECT id, hash, person, expires_at, revoked_at, last_used, key_body FROM auth_credentials WHERE hash = ? AND kind = ?", h, kind).
+		Scan(&id, &stored, &person, &expires, &revoked, &lastUsed, &key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", errRefused
 	}
@@ -380,7 +416,9 @@ func (s *Service) lookup(ctx context.Context, kind, secret string) (id, person s
 	}
 	// The index found the row by its hash; the hash is compared again in
 	// constant time, so that no timing tells how much of it matched.
-	if subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 || revoked.Valid || expires <= stamp(now) || !isPerson(s.People(), person) {
+	// A credential holds only while the key that got it is still its
+	// person's: removing a (stolen) key from cascade.yaml ends them.
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 || revoked.Valid || expires <= stamp(now) || !keyListed(s.People(), person, key.String) {
 		return "", "", errRefused
 	}
 	// last_used is written at most once a minute, so that reads by a busy

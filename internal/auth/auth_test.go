@@ -319,6 +319,7 @@ func TestWrongKeysAndNamespacesRefused(t *testing.T) {
 
 		// Alice's key, but a release action's signature (namespace
 		// cascade-release) over the very statement.
+		c = e.challenge("alice", "token")
 		rel, err := identity.Sign(context.Background(), e.keys["alice"], false, c.Statement)
 		if err != nil {
 			t.Fatal(err)
@@ -335,14 +336,21 @@ func TestWrongKeysAndNamespacesRefused(t *testing.T) {
 			t.Errorf("the answers tell the failures apart: %q, %q", p1.Detail, p2.Detail)
 		}
 		// A signature over another statement (another server's origin).
+		c = e.challenge("alice", "token")
 		other := auth.Statement("alice", "https://elsewhere.example", c.Nonce, "token", c.Expires)
 		code, data, resp = e.do("POST", "/api/v1/login", loginBody(c, e.sign("alice", other)), nil)
 		refused(t, "a statement naming another server", code, data, resp)
-		// The nonce was not spent by the failures: alice's own signature
-		// still logs in with it.
-		if code, data, _ := e.do("POST", "/api/v1/login", loginBody(c, e.sign("alice", c.Statement)), nil); code != 200 {
-			t.Errorf("alice after the failed attempts: %d %s", code, data)
+		// A failed attempt spent the nonce: one challenge answers one
+		// attempt, so alice's own signature over it is refused now.
+		code, data, resp = e.do("POST", "/api/v1/login", loginBody(c, e.sign("alice", c.Statement)), nil)
+		refused(t, "a nonce after a failed attempt", code, data, resp)
+		var n int
+		e.st.DB.QueryRow("SELECT count(*) FROM auth_challenges").Scan(&n)
+		if n != 0 {
+			t.Errorf("%d challenges left after failed attempts; want every one spent", n)
 		}
+		// A fresh challenge logs her in.
+		e.login("alice", "token")
 	})
 }
 
@@ -359,6 +367,34 @@ func TestRemovedPersonLosesAccess(t *testing.T) {
 		e.mu.Unlock()
 		code, data, resp := e.do("GET", "/api/v1/tokens", nil, bearer(tok.Token))
 		refused(t, "the token of a person no longer listed", code, data, resp)
+	})
+}
+
+// TestRemovedKeyEndsItsCredentials: a token and a dashboard session hold
+// only while the key whose signature got them is still the person's: a
+// (stolen) key taken out of cascade.yaml ends them, though the person
+// stays listed with another key.
+func TestRemovedKeyEndsItsCredentials(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		tok := e.login("alice", "token")
+		cookie := e.webSession()
+		if code, data, _ := e.do("GET", "/api/v1/tokens", nil, bearer(tok.Token)); code != 200 {
+			t.Fatalf("alice's token: %d %s", code, data)
+		}
+		other, err := identity.GenerateKey(context.Background(), filepath.Join(t.TempDir(), "new"), "alice@new")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.mu.Lock()
+		e.people[0] = workspace.Person{Name: "alice", Keys: []string{other}}
+		e.mu.Unlock()
+		code, data, resp := e.do("GET", "/api/v1/tokens", nil, bearer(tok.Token))
+		refused(t, "a token got with a key no longer listed", code, data, resp)
+		req := httptest.NewRequest("GET", "/", nil)
+		req.AddCookie(cookie)
+		if p, err := e.svc.Person(req); p != "" || err == nil {
+			t.Errorf("a session got with a key no longer listed: Person = %q, %v; want refused", p, err)
+		}
 	})
 }
 
@@ -561,4 +597,26 @@ func TestChallengesBounded(t *testing.T) {
 		e.clock.Add(time.Minute)
 		e.challenge("alice", "token")
 	})
+}
+
+// TestSessionCookieSecureBehindTLSProxy: a server whose public origin is
+// https (TLS ended by a proxy in front of it) sets a Secure session
+// cookie though the request reached it over plain HTTP.
+func TestSessionCookieSecureBehindTLSProxy(t *testing.T) {
+	e := newEnv(t, storetest.Backend{Name: "sqlite", New: storetest.SQLite})
+	e.svc.Origin = "https://cascade.example.com"
+	r := e.login("alice", "web")
+	code, data, resp := e.do("POST", "/login", url.Values{"person": {"alice"}, "code": {r.Code}}, nil)
+	if code != 303 {
+		t.Fatalf("form login: %d %s", code, data)
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == auth.SessionCookie {
+			if !ck.Secure {
+				t.Errorf("session cookie %+v: want Secure for an https origin", ck)
+			}
+			return
+		}
+	}
+	t.Fatalf("no session cookie in %v", resp.Header)
 }

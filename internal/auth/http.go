@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 )
@@ -249,7 +250,7 @@ func (s *Service) serveFormLogin(w http.ResponseWriter, r *http.Request) {
 		Path:     "/",
 		Expires:  parseStamp(c.Expires),
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   s.secure(r),
 		SameSite: http.SameSiteStrictMode,
 	})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
@@ -266,7 +267,7 @@ func (s *Service) serveLogout(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, Status(err), err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
@@ -362,4 +363,11 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 		return errkind.New(errkind.Invalid, "the form cannot be read: %v", err)
 	}
 	return nil
+}
+
+// secure reports whether the session cookie is sent only over HTTPS: when
+// the request came over TLS, or when the server's origin (its public URL,
+// behind a proxy that ends TLS) is https.
+func (s *Service) secure(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(s.origin(), "https://")
 }

@@ -3,6 +3,8 @@ package auth
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -97,4 +99,34 @@ func verify(ctx context.Context, person string, keys []string, statement, signat
 		return errkind.New(errkind.Invalid, "the signature is not %s's: %s", person, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// signingKey is the base64 body of the public key an armored SSH signature
+// (ssh-keygen -Y sign) names: the key cascade.yaml lists it under, as in a
+// .pub file. The signature must already be verified; this only reads it.
+func signingKey(armored string) (string, error) {
+	var b64 strings.Builder
+	inside := false
+	for _, line := range strings.Split(armored, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "-----BEGIN SSH SIGNATURE-----":
+			inside = true
+		case line == "-----END SSH SIGNATURE-----":
+			inside = false
+		case inside:
+			b64.WriteString(line)
+		}
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64.String())
+	if err != nil || !bytes.HasPrefix(raw, []byte("SSHSIG")) || len(raw) < 6+4+4 {
+		return "", errkind.New(errkind.Invalid, "not an SSH signature")
+	}
+	// "SSHSIG", a uint32 version, then the public key as an SSH string.
+	rest := raw[6+4:]
+	n := binary.BigEndian.Uint32(rest)
+	if uint64(n) > uint64(len(rest)-4) || n == 0 {
+		return "", errkind.New(errkind.Invalid, "not an SSH signature")
+	}
+	return base64.StdEncoding.EncodeToString(rest[4 : 4+n]), nil
 }

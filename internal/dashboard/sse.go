@@ -24,15 +24,21 @@ type Event struct {
 // broker drops it.
 const DefaultBuffer = 64
 
+// MaxClients is how many event streams a broker serves at once: one past
+// it is refused (503), so that streams cannot take the server's memory.
+const MaxClients = 2000
+
 // Broker fans events out to the clients watching a topic. Publish never
 // blocks on a client: one that falls more than its buffer behind is
 // dropped (its stream ends; the browser reconnects and reloads the
 // fragment).
 type Broker struct {
-	mu     sync.Mutex
-	topics map[string]map[*client]struct{}
-	buffer int
-	closed bool
+	mu      sync.Mutex
+	topics  map[string]map[*client]struct{}
+	buffer  int
+	clients int
+	max     int
+	closed  bool
 }
 
 type client struct {
@@ -49,7 +55,7 @@ func NewBroker(buffer int) *Broker {
 	if buffer <= 0 {
 		buffer = DefaultBuffer
 	}
-	return &Broker{topics: map[string]map[*client]struct{}{}, buffer: buffer}
+	return &Broker{topics: map[string]map[*client]struct{}{}, buffer: buffer, max: MaxClients}
 }
 
 // Publish sends ev to every client watching topic. Clients whose buffer
@@ -83,10 +89,13 @@ func (b *Broker) Close() {
 		for c := range cs {
 			c.drop()
 		}
+		b.clients -= len(cs)
 		delete(b.topics, topic)
 	}
 }
 
+// subscribe adds a client to topic; nil when the broker serves its
+// maximum of clients already.
 func (b *Broker) subscribe(topic string) *client {
 	c := &client{ch: make(chan Event, b.buffer), dropped: make(chan struct{})}
 	b.mu.Lock()
@@ -95,10 +104,14 @@ func (b *Broker) subscribe(topic string) *client {
 		c.drop()
 		return c
 	}
+	if b.clients >= b.max {
+		return nil
+	}
 	if b.topics[topic] == nil {
 		b.topics[topic] = map[*client]struct{}{}
 	}
 	b.topics[topic][c] = struct{}{}
+	b.clients++
 	return c
 }
 
@@ -111,6 +124,9 @@ func (b *Broker) unsubscribe(topic string, c *client) {
 // remove forgets c; b.mu is held.
 func (b *Broker) remove(topic string, c *client) {
 	cs := b.topics[topic]
+	if _, ok := cs[c]; ok {
+		b.clients--
+	}
 	delete(cs, c)
 	if len(cs) == 0 {
 		delete(b.topics, topic)
@@ -136,13 +152,18 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad topic: use ?topic=release:PLAN or ?topic=run:ID", http.StatusBadRequest)
 		return
 	}
+	c := d.broker.subscribe(topic)
+	if c == nil {
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "too many live pages are open on this server: try again later", http.StatusServiceUnavailable)
+		return
+	}
+	defer d.broker.unsubscribe(topic, c)
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
-	c := d.broker.subscribe(topic)
-	defer d.broker.unsubscribe(topic, c)
 	rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	w.WriteHeader(http.StatusOK)
 	// Tell the browser how long to wait before reconnecting, and open the
@@ -161,6 +182,11 @@ func (d *Dashboard) serveEvents(w http.ResponseWriter, r *http.Request) {
 		case <-c.dropped:
 			return
 		case <-tick.C:
+			// A stream lasts only as long as the login it was opened
+			// with: a session revoked or expired meanwhile ends it.
+			if d.cfg.RequireLogin && d.person(r) == "" {
+				return
+			}
 			out = ": heartbeat\n\n"
 		case ev := <-c.ch:
 			out = eventText(ev)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -188,4 +189,66 @@ func TestCloseEndsStreams(t *testing.T) {
 	d.Broker().Close()
 	for range lines {
 	}
+}
+
+// TestStreamsAreBounded: past the broker's maximum of clients a stream is
+// refused with 503 (and counted free again when one ends).
+func TestStreamsAreBounded(t *testing.T) {
+	d, srv := newTestDashboard(t, Config{})
+	d.Broker().max = 2
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stream(t, ctx, srv, "run:1")
+	stream(t, ctx, srv, "run:2")
+	waitClients(d.Broker(), "run:1", 1)
+	waitClients(d.Broker(), "run:2", 1)
+	resp, err := srv.Client().Get(srv.URL + "/events?topic=run:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("third stream: status %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if d.Broker().Clients("run:3") != 0 {
+		t.Error("the refused stream was counted")
+	}
+	d.Broker().Close()
+	// After Close every stream ended: the count is free again.
+	d.Broker().mu.Lock()
+	n := d.Broker().clients
+	d.Broker().mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d clients counted after Close, want 0", n)
+	}
+}
+
+// TestStreamEndsWithItsLogin: under RequireLogin a stream whose login
+// is gone (a session revoked or expired) ends at its next heartbeat.
+func TestStreamEndsWithItsLogin(t *testing.T) {
+	var mu sync.Mutex
+	who := "alice"
+	person := func(*http.Request) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return who, nil
+	}
+	d, srv := newTestDashboard(t, Config{RequireLogin: true, Person: person, Heartbeat: 5 * time.Millisecond})
+	lines, _ := stream(t, context.Background(), srv, "release:p")
+	next(t, lines, ": heartbeat")
+	mu.Lock()
+	who = ""
+	mu.Unlock()
+	ended := make(chan struct{})
+	go func() {
+		for range lines {
+		}
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-time.After(time.Minute): // a guard against a hang, not a measurement
+		t.Fatal("the stream outlived its login")
+	}
+	waitClients(d.Broker(), "release:p", 0)
 }

@@ -214,7 +214,7 @@ func TestVerificationRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep, err := verify.Verify(ctx, g, sys.verifyOptions(got, filepath.Dir(ws)))
+			rep, err := verify.Verify(ctx, g, sys.verifyOptions(got, ""))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -313,6 +313,10 @@ func TestBadRequests(t *testing.T) {
 		{Request{Upstream: "clever-db@strict-where", With: []string{"clever-api@"}, RequestedBy: "alice"}, "names no ref"},
 		{Request{Upstream: "clever-db@./clever-db", RequestedBy: "alice"}, "directory"},
 		{Request{Upstream: "clever-db@/etc", RequestedBy: "alice"}, "directory"},
+		// A relative path out of the workspace is not a directory to a
+		// server: it is a ref, and not a valid one.
+		{Request{Upstream: "clever-db@x/../../etc", RequestedBy: "alice"}, `cannot contain ".."`},
+		{Request{Upstream: "clever-db@strict-where", With: []string{"clever-api@x/../clever-api"}, RequestedBy: "alice"}, `cannot contain ".."`},
 		{Request{Upstream: "@main", RequestedBy: "alice"}, "names no repo"},
 		{Request{Upstream: "clever-db@strict-where", With: []string{"clever-db@master"}, RequestedBy: "alice"}, "twice"},
 		{Request{Upstream: "clever-db@strict-where"}, "no person"},

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -129,7 +128,7 @@ func (s *System) RequestVerification(ctx context.Context, req Request) (Run, err
 	if err != nil {
 		return Run{}, err
 	}
-	members, err := verify.ResolveChangeSet(ctx, g, req.Upstream, req.With, filepath.Dir(s.cfg.Workspace))
+	members, err := verify.ResolveChangeSet(ctx, g, req.Upstream, req.With, "")
 	if err == nil {
 		err = verify.CheckSelection(g, members, verify.Options{Only: req.Only, Tiers: req.Tiers, Direct: req.Direct})
 	}

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -111,7 +110,7 @@ func (s *System) verifyRun(ctx context.Context, run Run) (*verify.Report, error)
 	if err != nil {
 		return nil, err
 	}
-	opt := s.verifyOptions(run, filepath.Dir(s.cfg.Workspace))
+	opt := s.verifyOptions(run, "")
 	opt.Progress = func(p verify.Progress) {
 		payload := map[string]any{"repo": p.Repo, "state": p.State, "done": p.Done, "total": p.Total}
 		kind := EventPairStarted

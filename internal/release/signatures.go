@@ -104,6 +104,11 @@ func (v *sigVerifier) problem(ctx context.Context, en store.Entry, before []stor
 		if person, _ := statementArg(stmt, identity.PersonArg); person != en.Actor {
 			return fmt.Sprintf("entry %d (%s by %s) carries server %s's signature for %q, not for %s", en.Seq, en.Action, en.Actor, via, person, en.Actor), nil
 		}
+		// A server acts only for the people of cascade.yaml: never for
+		// cascade itself, nor for a name the workspace does not list.
+		if en.Actor == workspace.ReservedActor || !slices.ContainsFunc(v.people, func(p workspace.Person) bool { return p.Name == en.Actor }) {
+			return fmt.Sprintf("entry %d (%s by %s) was signed by server %s for %s, who is not one of the people in cascade.yaml", en.Seq, en.Action, en.Actor, via, en.Actor), nil
+		}
 		if !slices.ContainsFunc(v.servers, func(s workspace.Person) bool { return s.Name == via }) {
 			return fmt.Sprintf("entry %d (%s by %s) was signed through server %q, which cascade.yaml `servers:` does not list", en.Seq, en.Action, en.Actor, via), nil
 		}
@@ -235,16 +240,16 @@ func (e *Engine) planLog(ctx context.Context, planID string) ([]store.Entry, map
 		return nil, nil, errkind.Wrap(errkind.Infra, err)
 	}
 	problems := map[int64]string{}
-	var people []workspace.Person
+	var people, servers []workspace.Person
 	if e.WS != nil {
-		people = e.WS.People
+		people, servers = e.WS.People, e.WS.Servers
 	}
 	if len(people) > 0 && e.sigs == nil {
 		logID, err := e.Store.LogID(ctx)
 		if err != nil {
 			return nil, nil, errkind.Wrap(errkind.Infra, err)
 		}
-		e.sigs = &sigVerifier{people: people, servers: e.WS.Servers, logID: logID}
+		e.sigs = &sigVerifier{people: people, servers: servers, logID: logID}
 	}
 	for i, en := range entries {
 		if store.HashEntry(en) != en.Hash {

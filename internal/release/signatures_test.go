@@ -179,6 +179,8 @@ func TestServerSignedEntries(t *testing.T) {
 		entry(5, "alice", "desk", nil),
 		entry(6, "alice", "alice", map[string]string{identity.PersonArg: "alice"}),
 		entry(7, "alice", "alice", nil),
+		entry(8, "cascade", "desk", via("desk", "cascade")),
+		entry(9, "mallory", "desk", via("desk", "mallory")),
 	}
 	problems, err := VerifySignatures(ctx, people, servers, "", entries)
 	if err != nil {
@@ -191,12 +193,67 @@ func TestServerSignedEntries(t *testing.T) {
 		`entry 4 (confirm by alice): the signature is not server:desk's over this action`,
 		`entry 5 (confirm by alice): the signature is not alice's over this action`,
 		`entry 6 (confirm by alice) names a person it was signed for but no server`,
+		`entry 8 (confirm by cascade) was signed by server desk for cascade, who is not one of the people in cascade.yaml`,
+		`entry 9 (confirm by mallory) was signed by server desk for mallory, who is not one of the people in cascade.yaml`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems:\n%s\nwant one containing %q", got, want)
 		}
 	}
-	if len(problems) != 5 {
-		t.Errorf("%d problems, want 5 (entries 1 and 7 hold):\n%s", len(problems), got)
+	if len(problems) != 7 {
+		t.Errorf("%d problems, want 7 (entries 1 and 7 hold):\n%s", len(problems), got)
+	}
+}
+
+// TestPlanLogAcceptsServerEntries: the log every action reads before it
+// acts (planLog) verifies entries signed through a listed server as
+// `release log --verify` does: a server-signed confirm does not make the
+// release look tampered with.
+func TestPlanLogAcceptsServerEntries(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("no ssh-keygen")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	key := func(name string) string {
+		pub, err := identity.GenerateKey(ctx, filepath.Join(dir, name), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pub
+	}
+	ws := &workspace.Workspace{
+		People:  []workspace.Person{{Name: "alice", Keys: []string{key("alice")}}},
+		Servers: []workspace.Person{{Name: "desk", Keys: []string{key("desk")}}},
+	}
+	s, err := store.Open(ctx, filepath.Join(dir, "cascade.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	logID, err := s.LogID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const at = "2026-12-01T10:00:01Z"
+	details := map[string]any{"step": 1.0}
+	stmt := identity.Statement("p", "confirm", at, map[string]string{"entry": "confirm", "details": signedDetails(details), "head": "", "log": logID,
+		identity.ViaArg: "desk", identity.PersonArg: "alice"})
+	sig, err := identity.Sign(ctx, filepath.Join(dir, "desk"), false, stmt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	details["signed"], details["signature"] = sig.Statement, sig.Armored
+	if err := s.Tx(ctx, func(tx *store.Tx) error { return store.Append(ctx, tx, 0, "p", at, "alice", "confirm", details) }); err != nil {
+		t.Fatal(err)
+	}
+	e := &Engine{Store: s, WS: ws}
+	if _, problems, err := e.planLog(ctx, "p"); err != nil || len(problems) != 0 {
+		t.Errorf("planLog = %v, %v; want no problem", problems, err)
+	}
+	// Without the server listed, the same entry is refused.
+	e = &Engine{Store: s, WS: &workspace.Workspace{People: ws.People}}
+	if _, problems, err := e.planLog(ctx, "p"); err != nil || len(problems) != 1 {
+		t.Errorf("planLog without servers: = %v, %v; want one problem", problems, err)
 	}
 }

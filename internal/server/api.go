@@ -189,9 +189,10 @@ func (s *Server) releaseLog(w http.ResponseWriter, r *http.Request) error {
 	return WriteJSON(w, http.StatusOK, l.Document())
 }
 
-// audit is the whole audit log with the check of its hash chain.
+// audit is the whole audit log with the check of its hash chain and
+// signatures.
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
-	a, err := view.AuditLog(r.Context(), s.cfg.Store)
+	a, err := view.AuditLog(r.Context(), s.cfg.Store, s.Workspace())
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/server"
+	"github.com/cascade-dev/cascade/internal/store"
 	"github.com/cascade-dev/cascade/internal/store/storetest"
 )
 
@@ -156,4 +157,32 @@ func TestStatusOfKinds(t *testing.T) {
 	if p := server.ProblemOf(errors.New("open /secret/path: denied")); strings.Contains(p.Detail, "/secret") {
 		t.Errorf("an unclassified error's detail reaches the client: %q", p.Detail)
 	}
+}
+
+// TestAuditChecksSignatures: the audit route's "verified" covers the
+// signatures, not only the hash chain: an entry appended with its hash
+// chained but without a person's signature is a problem.
+func TestAuditChecksSignatures(t *testing.T) {
+	e := newEnv(t, storetest.Backend{Name: "sqlite", New: storetest.SQLite}, true, nil)
+	if len(e.srv.Workspace().People) == 0 {
+		t.Fatal("the demo workspace lists no people")
+	}
+	ctx := context.Background()
+	if err := e.st.Tx(ctx, func(tx *store.Tx) error {
+		return store.Append(ctx, tx, 0, "sync-docs", "2026-12-01T10:00:00Z", "alice", "abort", map[string]any{"reason": "forged"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var audit struct {
+		Verified bool     `json:"verified"`
+		Problems []string `json:"problems"`
+	}
+	r := get(t, e.url+"/api/v1/audit")
+	if err := json.Unmarshal(r.body, &audit); err != nil {
+		t.Fatal(err)
+	}
+	if audit.Verified || !strings.Contains(strings.Join(audit.Problems, "\n"), "(abort by alice) is not signed") {
+		t.Errorf("audit = %s; want it unverified: the forged entry is not signed", r.body)
+	}
+	validate(t, "GET", "/api/v1/audit", r)
 }

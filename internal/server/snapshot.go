@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/graph"
@@ -21,6 +22,9 @@ const scanTimeout = 5 * time.Minute
 
 // snapshot is the workspace and its graph as of one scan, shared by every
 // request until a repo's head changes.
+// snapshotGen counts the snapshots made (see snapshot.gen).
+var snapshotGen atomic.Uint64
+
 type snapshot struct {
 	ws *workspace.Workspace
 	g  *graph.Workspace
@@ -33,6 +37,9 @@ type snapshot struct {
 	refs    []string
 	print   uint64
 	at      time.Time
+	// gen numbers the snapshots of a process, each new scan one more: a
+	// cache key made under one snapshot never matches another's.
+	gen uint64
 	// err is the last rescan's failure (the snapshot is then the last one
 	// that worked); "" when the last check succeeded.
 	err string
@@ -61,7 +68,7 @@ func (s *Server) load(ctx context.Context, ws *workspace.Workspace) (*snapshot, 
 	if err := report.JSON(&b, doc); err != nil {
 		return nil, err
 	}
-	snap := &snapshot{ws: ws, g: g, graphJSON: b.Bytes(), repos: map[string]report.RepoJSON{}, at: s.cfg.Now()}
+	snap := &snapshot{ws: ws, g: g, graphJSON: b.Bytes(), repos: map[string]report.RepoJSON{}, at: s.cfg.Now(), gen: snapshotGen.Add(1)}
 	for _, r := range doc.Repos {
 		snap.repos[r.Name] = r
 	}

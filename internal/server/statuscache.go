@@ -138,7 +138,7 @@ func (s *Server) statusKey(ctx context.Context, e *release.Engine, snap *snapsho
 	}
 	// The snapshot stands for the workspace's people: a new scan (a
 	// changed cascade.yaml) is a new snapshot.
-	fmt.Fprintf(h, "%s\x00%d\x00%p\x00", logID, len(file), snap)
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00", logID, len(file), snap.gen)
 	h.Write(file)
 	var key [32]byte
 	copy(key[:], h.Sum(nil))

@@ -47,6 +47,11 @@ func isLocalDir(ref, base string) bool {
 	if strings.HasPrefix(ref, ".") || strings.HasPrefix(ref, "/") || strings.HasPrefix(ref, "~") {
 		return true
 	}
+	if base == "" {
+		// No directory to look in (a server's request): a ref is a
+		// git ref, and git refuses one holding "..".
+		return false
+	}
 	fi, err := os.Stat(filepath.Join(base, ref))
 	return err == nil && fi.IsDir() && strings.ContainsRune(ref, os.PathSeparator)
 }
@@ -55,7 +60,8 @@ func isLocalDir(ref, base string) bool {
 // refs that ship with it against the workspace, upstream first: an
 // unknown repo, a ref the repo does not have, a --with ref without @REF or
 // a repo named twice is an error. base is where relative local-directory
-// refs are resolved.
+// refs are resolved; with base "" no ref may name a directory (a server's
+// requests).
 func ResolveChangeSet(ctx context.Context, g *graph.Workspace, upstream string, with []string, base string) ([]Member, error) {
 	up, err := resolveMember(ctx, g, upstream, base)
 	if err != nil {
@@ -100,6 +106,11 @@ func resolveMember(ctx context.Context, g *graph.Workspace, arg, base string) (M
 		return m, nil
 	}
 	if isLocalDir(ref, base) {
+		if base == "" {
+			// A server verifies the workspace's repos at their branches,
+			// tags and commits, never a directory on its own disk.
+			return m, errkind.New(errkind.Invalid, "%s@%s names a directory; give a branch, tag or commit of %s", r.Name, ref, r.Name)
+		}
 		dir := ref
 		if strings.HasPrefix(dir, "~/") {
 			home, _ := os.UserHomeDir()

@@ -101,15 +101,19 @@ func (l *Log) Document() map[string]any {
 }
 
 // Audit is the whole audit log of a state database, every plan's entries
-// in order, and the check of its hash chain.
+// in order, and its check: the hash chain and, when the workspace lists
+// people, every entry's signature (a person's, or a listed server's for
+// a person).
 type Audit struct {
 	Entries  []store.Entry `json:"entries"`
 	Verified bool          `json:"verified"`
 	Problems []string      `json:"problems"`
 }
 
-// AuditLog reads every entry of st's audit log and checks its hash chain.
-func AuditLog(ctx context.Context, st *store.Store) (*Audit, error) {
+// AuditLog reads every entry of st's audit log and checks its hash chain
+// and the signatures against ws's people and servers (ws nil: the chain
+// only).
+func AuditLog(ctx context.Context, st *store.Store, ws *workspace.Workspace) (*Audit, error) {
 	entries, err := st.Entries(ctx, "")
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
@@ -117,6 +121,17 @@ func AuditLog(ctx context.Context, st *store.Store) (*Audit, error) {
 	problems, err := st.VerifyChain(ctx)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	if ws != nil && len(ws.People) > 0 {
+		logID, err := st.LogID(ctx)
+		if err != nil {
+			return nil, errkind.Wrap(errkind.Infra, err)
+		}
+		sig, err := release.VerifySignatures(ctx, ws.People, ws.Servers, logID, entries)
+		if err != nil {
+			return nil, err
+		}
+		problems = append(problems, sig...)
 	}
 	if entries == nil {
 		entries = []store.Entry{}
