@@ -416,9 +416,20 @@ func (s *Service) lookup(ctx context.Context, kind, secret string) (id, person s
 	}
 	// The index found the row by its hash; the hash is compared again in
 	// constant time, so that no timing tells how much of it matched.
+	if subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 || revoked.Valid || expires <= stamp(now) {
+		return "", "", errRefused
+	}
 	// A credential holds only while the key that got it is still its
-	// person's: removing a (stolen) key from cascade.yaml ends them.
-	if subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 || revoked.Valid || expires <= stamp(now) || !keyListed(s.People(), person, key.String) {
+	// person's: removing a (stolen) key, or the person, from cascade.yaml
+	// ends it for good — putting the file back does not revive it. With
+	// no people at all (none listed, or a cascade.yaml that does not read)
+	// it is refused but kept.
+	if people := s.People(); !keyListed(people, person, key.String) {
+		if len(people) > 0 {
+			if _, err := s.Store.DB.ExecContext(ctx, "UPDATE auth_credentials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", stamp(now), id); err != nil {
+				return "", "", errkind.Wrap(errkind.Infra, err)
+			}
+		}
 		return "", "", errRefused
 	}
 	// last_used is written at most once a minute, so that reads by a busy

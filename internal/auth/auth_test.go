@@ -386,6 +386,7 @@ func TestRemovedKeyEndsItsCredentials(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.mu.Lock()
+		old := e.people[0]
 		e.people[0] = workspace.Person{Name: "alice", Keys: []string{other}}
 		e.mu.Unlock()
 		code, data, resp := e.do("GET", "/api/v1/tokens", nil, bearer(tok.Token))
@@ -395,7 +396,37 @@ func TestRemovedKeyEndsItsCredentials(t *testing.T) {
 		if p, err := e.svc.Person(req); p != "" || err == nil {
 			t.Errorf("a session got with a key no longer listed: Person = %q, %v; want refused", p, err)
 		}
+		// For good: the key put back (a reverted cascade.yaml) does not
+		// revive them.
+		e.mu.Lock()
+		e.people[0] = old
+		e.mu.Unlock()
+		code, data, resp = e.do("GET", "/api/v1/tokens", nil, bearer(tok.Token))
+		refused(t, "a token whose key was taken out and put back", code, data, resp)
+		if p, err := e.svc.Person(req); p != "" || err == nil {
+			t.Errorf("a session whose key was taken out and put back: Person = %q, %v; want refused", p, err)
+		}
 	})
+}
+
+// TestNoPeopleRefusesButKeeps: with no people (cascade.yaml lists none,
+// or does not read), every credential is refused but none is revoked:
+// the file mended, they hold again.
+func TestNoPeopleRefusesButKeeps(t *testing.T) {
+	e := newEnv(t, storetest.Backend{Name: "sqlite", New: storetest.SQLite})
+	tok := e.login("alice", "token")
+	e.mu.Lock()
+	saved := e.people
+	e.people = nil
+	e.mu.Unlock()
+	code, data, resp := e.do("GET", "/api/v1/tokens", nil, bearer(tok.Token))
+	refused(t, "a token while no people are known", code, data, resp)
+	e.mu.Lock()
+	e.people = saved
+	e.mu.Unlock()
+	if code, data, _ := e.do("GET", "/api/v1/tokens", nil, bearer(tok.Token)); code != 200 {
+		t.Errorf("the token once the people are back: %d %s", code, data)
+	}
 }
 
 func TestBadRequestsAreClear(t *testing.T) {

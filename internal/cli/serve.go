@@ -21,7 +21,6 @@ import (
 	"github.com/cascade-dev/cascade/internal/jobs"
 	"github.com/cascade-dev/cascade/internal/server"
 	"github.com/cascade-dev/cascade/internal/store"
-	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
 func (a *app) serveCommand() *cobra.Command {
@@ -95,7 +94,7 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 			}
 			var srv *server.Server
 			svc := &auth.Service{Store: st, Now: a.now, Origin: origin,
-				People: func() []workspace.Person { return srv.Workspace().People }}
+				People: srv.People}
 			workers := 1
 			if noWorker {
 				workers = 0

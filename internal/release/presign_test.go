@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,9 +81,28 @@ func TestReasonText(t *testing.T) {
 	for reason, ok := range map[string]bool{
 		"checked by hand": true, "naïve — ok": true, "a\nb": false, "x\x1b[31m": false, "del\x7f": false, "c1\u0085": false,
 		"rtl\u202eevil": false, "line\u2028sep": false, "zero\u200bwidth": false, "bom\ufeff": false,
+		strings.Repeat("x", MaxReason): true, strings.Repeat("x", MaxReason+1): false,
 	} {
 		if err := reasonText(reason); (err == nil) != ok {
-			t.Errorf("reasonText(%q) = %v", reason, err)
+			t.Errorf("reasonText(%.40q) = %v", reason, err)
+		}
+	}
+	// Inputs: each at most MaxReason bytes, at most MaxInputs of them.
+	many := map[string]string{}
+	for i := range MaxInputs + 1 {
+		many[fmt.Sprint("in", i)] = "v"
+	}
+	for _, c := range []struct {
+		inputs map[string]string
+		ok     bool
+	}{
+		{map[string]string{"version": "v1.2.0"}, true},
+		{map[string]string{"v": strings.Repeat("x", MaxReason-1)}, true},
+		{map[string]string{"v": strings.Repeat("x", MaxReason)}, false},
+		{many, false},
+	} {
+		if err := checkInputs(c.inputs); (err == nil) != c.ok {
+			t.Errorf("checkInputs(%d inputs) = %v, want ok %v", len(c.inputs), err, c.ok)
 		}
 	}
 }

@@ -655,9 +655,20 @@ func (e *Engine) gatesBeforeConfirm(ctx context.Context, st *Status, s *Step, ac
 	return errkind.New(kind, "%s\nstep %d was not confirmed: confirm it once the release may go on", stop.Message, s.Index)
 }
 
+// MaxReason is the longest reason an action records, and the longest
+// input (name and value), in bytes; MaxInputs the most inputs a step
+// takes. What an action records is read back by every later action.
+const (
+	MaxReason = 2000
+	MaxInputs = 50
+)
+
 // reasonText refuses a reason with control characters (a line break, an
 // escape sequence): it is recorded and shown as one line of text.
 func reasonText(reason string) error {
+	if len(reason) > MaxReason {
+		return errkind.New(errkind.Invalid, "--reason is %d bytes long; a reason is one line of at most %d bytes", len(reason), MaxReason)
+	}
 	if i := strings.IndexFunc(reason, invisible); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(reason[i:])
 		return errkind.New(errkind.Invalid, "--reason holds a control or formatting character (%U); a reason is one line of plain text", r)
@@ -677,8 +688,14 @@ func invisible(r rune) bool {
 // meant: empty names, names with "=", and control characters (a line
 // break would also change what the signed statement says).
 func checkInputs(inputs map[string]string) error {
+	if len(inputs) > MaxInputs {
+		return errkind.New(errkind.Invalid, "%d inputs; a step takes at most %d", len(inputs), MaxInputs)
+	}
 	for _, k := range slices.Sorted(maps.Keys(inputs)) {
 		v := inputs[k]
+		if len(k)+len(v) > MaxReason {
+			return errkind.New(errkind.Invalid, "--input %.40s...: %d bytes long; an input is one line of at most %d bytes", k, len(k)+len(v), MaxReason)
+		}
 		if k == "" || strings.Contains(k, "=") {
 			return errkind.New(errkind.Invalid, "--input %q: an input is NAME=VALUE with a name", k+"="+v)
 		}

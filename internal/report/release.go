@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/cascade-dev/cascade/internal/identity"
 	"github.com/cascade-dev/cascade/internal/plural"
 	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/store"
@@ -53,6 +55,12 @@ func AuditText(w io.Writer, entries []store.Entry, verified bool, problems []str
 		mark := ""
 		if _, ok := e.Details["signature"]; ok {
 			mark = "(signed) "
+			// An entry signed through a server says so: the server's key
+			// signed it for the actor, not the actor's own.
+			stmt, _ := e.Details["signed"].(string)
+			if via, err := strconv.Unquote(identity.StatementField(stmt, identity.ViaArg)); err == nil && via != "" {
+				mark = "(signed via server " + via + ") "
+			}
 		}
 		fmt.Fprintf(w, "%4d  %s  %-10s %-12s %s%s\n", e.Seq, humanTime(e.At, loc), e.Actor, e.Action, mark, details)
 	}

@@ -37,3 +37,21 @@ func TestReleaseTimesToTheSecond(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditTextNamesTheServer: an entry a server signed for its actor says
+// so in the text log, not only in --json.
+func TestAuditTextNamesTheServer(t *testing.T) {
+	at := "2026-12-01T10:00:00Z"
+	entries := []store.Entry{
+		{Seq: 1, At: at, Actor: "alice", Action: "confirm", Details: map[string]any{"signed": "cascade-release action\nplan=p\naction=confirm\nat=" + at + "\nperson=\"alice\"\nvia=\"desk\"\n", "signature": "x"}},
+		{Seq: 2, At: at, Actor: "alice", Action: "confirm", Details: map[string]any{"signed": "cascade-release action\nplan=p\naction=confirm\nat=" + at + "\n", "signature": "x"}},
+	}
+	var b strings.Builder
+	if err := AuditText(&b, entries, false, nil, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	if !strings.Contains(lines[0], "(signed via server desk)") || !strings.Contains(lines[1], "(signed) ") || strings.Contains(lines[1], "via") {
+		t.Errorf("audit text:\n%s\nwant entry 1 signed via server desk, entry 2 signed by alice", b.String())
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -354,5 +355,36 @@ func TestPages(t *testing.T) {
 	}
 	if e.srv.Graph() == nil || e.srv.Workspace() == nil || len(e.srv.Graph().Repos) != len(e.srv.Workspace().Repos) {
 		t.Error("Graph and Workspace do not give the scanned workspace")
+	}
+}
+
+// TestBrokenWorkspaceTrustsNoOne: while cascade.yaml does not read, the
+// server serves the last scan but trusts no people (so a person or key
+// taken out of a file left broken is not kept trusted); mended, it
+// trusts the file's people again.
+func TestBrokenWorkspaceTrustsNoOne(t *testing.T) {
+	e := newEnv(t, sqliteBackend, false, func(c *server.Config) { c.RescanEvery = time.Nanosecond })
+	if len(e.srv.People()) == 0 {
+		t.Fatal("the demo workspace lists no people")
+	}
+	file := filepath.Join(e.dir, "cascade.yaml")
+	good, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, append([]byte("people: [\n"), good...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.srv.People(); p != nil {
+		t.Errorf("People() with a broken cascade.yaml = %v; want none", p)
+	}
+	if len(e.srv.Workspace().Repos) == 0 {
+		t.Error("the last scan is no longer served")
+	}
+	if err := os.WriteFile(file, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.srv.People()) == 0 {
+		t.Error("People() after cascade.yaml was mended: none; want the file's people")
 	}
 }

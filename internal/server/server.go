@@ -206,6 +206,19 @@ func (s *Server) Registry() *prometheus.Registry { return s.reg }
 // the package comment for when it is scanned again).
 func (s *Server) Workspace() *workspace.Workspace { return s.current().ws }
 
+// People are the workspace's people as the server trusts them now: none
+// while the last rescan of the workspace failed (a cascade.yaml that does
+// not read), so that a person or key taken out of a file left broken is
+// not kept trusted from the scan before it. Logins and credentials are
+// refused meanwhile; /readyz says why.
+func (s *Server) People() []workspace.Person {
+	snap := s.current()
+	if snap.err != "" {
+		return nil
+	}
+	return snap.ws.People
+}
+
 // Graph is the workspace's dependency graph as last scanned.
 func (s *Server) Graph() *graph.Workspace { return s.current().g }
 
