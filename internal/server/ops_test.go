@@ -7,8 +7,8 @@ import (
 
 	"net"
 	"net/http"
-	"os/exec"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
