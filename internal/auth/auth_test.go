@@ -440,7 +440,7 @@ func TestBadRequestsAreClear(t *testing.T) {
 			{"/api/v1/login/challenge", `{"person":"alice","extra":1}`, 400},
 			{"/api/v1/login/challenge", `{"person":"alice","purpose":"root"}`, 400},
 			{"/api/v1/login/challenge", `{"person":"alice"} {}`, 400},
-			{"/api/v1/login/challenge", `{"person":"` + strings.Repeat("a", 100<<10) + `"}`, 400},
+			{"/api/v1/login/challenge", `{"person":"` + strings.Repeat("a", 100<<10) + `"}`, 413},
 			{"/api/v1/login", `{"person":"alice","nonce":"00","signature":"x"}`, 401},
 		} {
 			resp, err := http.Post(e.srv.URL+tc.path, "application/json", strings.NewReader(tc.body))
@@ -650,4 +650,40 @@ func TestSessionCookieSecureBehindTLSProxy(t *testing.T) {
 		}
 	}
 	t.Fatalf("no session cookie in %v", resp.Header)
+}
+
+// TestFormLoginInABrowser: the dashboard's login form (a browser, which
+// accepts HTML) is sent on to the page it came from after a good code, and
+// back to the form saying the code was refused after a bad one; next
+// never leads off the site.
+func TestFormLoginInABrowser(t *testing.T) {
+	e := newEnv(t, storetest.Backend{Name: "sqlite", New: storetest.SQLite})
+	post := func(form url.Values) *http.Response {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	resp := post(url.Values{"person": {"alice"}, "code": {"AAAA-BBBB-CCCC-DDDD"}, "next": {"/runs/3"}})
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/login?failed=1&next=%2Fruns%2F3" {
+		t.Errorf("a bad code: %d to %q; want 303 back to the form", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	r := e.login("alice", "web")
+	resp = post(url.Values{"person": {"alice"}, "code": {r.Code}, "next": {"/runs/3"}})
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/runs/3" {
+		t.Errorf("a good code: %d to %q; want 303 to /runs/3", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for _, next := range []string{"//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)", "/x\ny", ""} {
+		r := e.login("alice", "web")
+		resp := post(url.Values{"person": {"alice"}, "code": {r.Code}, "next": {next}})
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
+			t.Errorf("next %q: %d to %q; want 303 to /", next, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
 }

@@ -6,10 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -115,6 +117,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errkind.Wrap(errkind.Invalid, fmt.Errorf("the request body is over %d bytes: %w", maxBody, err))
+		}
 		return errkind.New(errkind.Invalid, "the request body is not the JSON document expected: %v", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -129,7 +135,7 @@ func (s *Service) serveChallenge(w http.ResponseWriter, r *http.Request) {
 		Purpose string `json:"purpose"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		WriteProblem(w, http.StatusBadRequest, err)
+		WriteProblem(w, bodyStatus(err), err)
 		return
 	}
 	c, err := s.NewChallenge(r.Context(), req.Person, req.Purpose)
@@ -162,7 +168,7 @@ func (s *Service) serveLogin(w http.ResponseWriter, r *http.Request) {
 		Name      string `json:"name"`
 	}
 	if err := decode(w, r, &req); err != nil {
-		WriteProblem(w, http.StatusBadRequest, err)
+		WriteProblem(w, bodyStatus(err), err)
 		return
 	}
 	if req.Name == "" {
@@ -236,12 +242,24 @@ func (s *Service) serveRevoke(w http.ResponseWriter, r *http.Request) {
 // serveFormLogin exchanges the dashboard login form's code for a session.
 func (s *Service) serveFormLogin(w http.ResponseWriter, r *http.Request) {
 	if err := parseForm(w, r); err != nil {
-		WriteProblem(w, http.StatusBadRequest, err)
+		WriteProblem(w, bodyStatus(err), err)
 		return
 	}
+	next := localPath(r.PostFormValue("next"))
 	c, secret, err := s.Redeem(r.Context(), r.PostFormValue("person"), r.PostFormValue("code"), remoteHost(r)+" (dashboard)")
 	if err != nil {
-		WriteProblem(w, Status(err), err)
+		if errkind.Of(err) == errkind.Infra || !strings.Contains(r.Header.Get("Accept"), "text/html") {
+			WriteProblem(w, Status(err), err)
+			return
+		}
+		// A person at the form (a browser) sees it again, saying the code
+		// was refused.
+		q := url.Values{"failed": {"1"}}
+		if next != "/" {
+			q.Set("next", next)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, "/login?"+q.Encode(), http.StatusSeeOther)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -253,7 +271,31 @@ func (s *Service) serveFormLogin(w http.ResponseWriter, r *http.Request) {
 		Secure:   s.secure(r),
 		SameSite: http.SameSiteStrictMode,
 	})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// localPath is next when it is a path of this site ("/runs/3"), else "/":
+// a login form's next never leads to another site ("//evil", "/\\evil",
+// "https://...").
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n\t\x00") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return "/"
+	}
+	return next
+}
+
+// bodyStatus is the status of a request body that could not be read: 413
+// when it is over the limit, else 400.
+func bodyStatus(err error) int {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
 }
 
 // serveLogout ends the caller's session (the CSRF middleware has checked
@@ -332,7 +374,7 @@ func (s *Service) checkCSRF(w http.ResponseWriter, r *http.Request) (int, error)
 	got := r.Header.Get(CSRFHeader)
 	if got == "" && isForm(r) {
 		if err := parseForm(w, r); err != nil {
-			return http.StatusBadRequest, err
+			return bodyStatus(err), err
 		}
 		got = r.PostFormValue(CSRFField)
 	}
@@ -360,6 +402,10 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 		err = r.ParseForm()
 	}
 	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errkind.Wrap(errkind.Invalid, fmt.Errorf("the form is over %d bytes: %w", maxBody, err))
+		}
 		return errkind.New(errkind.Invalid, "the form cannot be read: %v", err)
 	}
 	return nil

@@ -124,7 +124,7 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 			}
 			broker := dash.Broker()
 			defer broker.Close()
-			verifications := &server.Verifications{System: js, Logger: log,
+			verifications := &server.Verifications{System: js, Logger: log, Middleware: svc.CSRF,
 				Changed: func(id int64, ev jobs.Event) {
 					broker.Publish(dashboard.RunTopic(strconv.FormatInt(id, 10)), dashboard.Event{Name: "update", Data: ev.Kind})
 				}}

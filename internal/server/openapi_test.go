@@ -246,7 +246,7 @@ func wholeServer(t testing.TB) func(*server.Config) {
 		}
 		svc := &auth.Service{Store: c.Store, Origin: "http://127.0.0.1", People: func() []workspace.Person { return people }}
 		c.Authenticator = svc
-		c.Jobs = &server.Verifications{System: js}
+		c.Jobs = &server.Verifications{System: js, Middleware: svc.CSRF}
 		c.Routes = server.LoginRoutes(svc.Handler())
 		c.Actions = &server.Actions{Middleware: svc.CSRF}
 	}

@@ -28,12 +28,16 @@ type Verifications struct {
 	// page). Nil: nothing is told.
 	Changed func(runID int64, ev jobs.Event)
 	Logger  *slog.Logger
+	// Middleware wraps the routes that change something before the login
+	// is checked (auth's CSRF check: a session's form without its token
+	// is a 403, as for the release actions).
+	Middleware func(http.Handler) http.Handler
 }
 
 // Routes implements Jobs.
 func (v *Verifications) Routes() []Route {
 	return []Route{
-		{Method: "POST", Pattern: "/api/v1/verifications", Handle: v.create},
+		{Method: "POST", Pattern: "/api/v1/verifications", Middleware: v.Middleware, Handle: v.create},
 		{Method: "GET", Pattern: "/api/v1/verifications", Handle: v.list},
 		{Method: "GET", Pattern: "/api/v1/verifications/{id}", Handle: v.get},
 		{Method: "GET", Pattern: "/api/v1/verifications/{id}/events", Handle: v.events},

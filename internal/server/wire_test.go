@@ -69,6 +69,7 @@ func TestWholeServerRefuses(t *testing.T) {
 		{"an unknown run", "GET", "/api/v1/verifications/999", "", []string{"Authorization", "Bearer " + alice}, 404, "999"},
 		{"not a run id", "GET", "/api/v1/verifications/..%2Fetc", "", []string{"Authorization", "Bearer " + alice}, 404, "run"},
 		{"a form without its CSRF token", "POST", confirm, form, []string{"Cookie", auth.SessionCookie + "=" + session, "Content-Type", "application/x-www-form-urlencoded"}, 403, "CSRF"},
+		{"a session's verification without its CSRF token", "POST", "/api/v1/verifications", `{"upstream": "clever-db@strict-where"}`, []string{"Cookie", auth.SessionCookie + "=" + session}, 403, "CSRF"},
 		{"bob, through a server not listed", "POST", confirm, `{}`, []string{"Authorization", "Bearer " + bob}, 403, "servers:"},
 		{"a server not listed", "POST", confirm, `{}`, []string{"Authorization", "Bearer " + alice}, 403, "servers:"},
 	} {
