@@ -13,12 +13,14 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
 	"encoding/base32"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -26,6 +28,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -48,10 +51,6 @@ const TokenPrefix = "cascade_"
 // SessionCookie is the dashboard session's cookie.
 const SessionCookie = "cascade_session"
 
-// maxChallenges bounds the live challenges: they are given to anyone who
-// asks, so their table must not grow without end.
-const maxChallenges = 10000
-
 // Service authenticates requests and serves the login routes.
 type Service struct {
 	Store *store.Store
@@ -66,6 +65,9 @@ type Service struct {
 	Origin string
 	// TokenTTL is how long a new API token lives (default TokenTTL).
 	TokenTTL time.Duration
+
+	// key is the database's nonce key, once read (see nonceKey).
+	key atomic.Pointer[[]byte]
 }
 
 // ErrNoCredentials is the error of a route that needs a person, for a
@@ -193,31 +195,89 @@ func (s *Service) NewChallenge(ctx context.Context, person, purpose string) (*Ch
 		return nil, errkind.New(errkind.Invalid, "purpose %q: want token (an API token) or web (a code for the dashboard)", purpose)
 	}
 	now := s.now()
-	c := &Challenge{Person: person, Nonce: hex.EncodeToString(random(32)), Purpose: purpose, Expires: stamp(now.Add(ChallengeTTL)), Origin: s.origin()}
-	c.Statement = Statement(c.Person, c.Origin, c.Nonce, c.Purpose, c.Expires)
-	err := s.Store.Tx(ctx, func(tx *store.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM auth_challenges WHERE expires_at <= ?", stamp(now)); err != nil {
-			return errkind.Wrap(errkind.Infra, err)
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM auth_challenges").Scan(&n); err != nil {
-			return errkind.Wrap(errkind.Infra, err)
-		}
-		if n >= maxChallenges {
-			return errBusy
-		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO auth_challenges (nonce_hash, person, purpose, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-			hash(c.Nonce), person, purpose, stamp(now), c.Expires)
-		return errkind.Wrap(errkind.Infra, err)
-	})
+	key, err := s.nonceKey(ctx)
 	if err != nil {
 		return nil, err
 	}
+	expires := now.Add(ChallengeTTL)
+	c := &Challenge{Person: person, Nonce: sealNonce(key, person, purpose, s.origin(), random(8), expires), Purpose: purpose, Expires: stamp(expires), Origin: s.origin()}
+	c.Statement = Statement(c.Person, c.Origin, c.Nonce, c.Purpose, c.Expires)
 	return c, nil
 }
 
-// errBusy: too many logins under way.
-var errBusy = errkind.Wrap(errkind.Infra, errors.New("too many logins are under way; try again in a few minutes"))
+// A challenge's nonce carries what the server needs to check a login
+// against it, sealed with a key of the database's (meta auth_nonce_key):
+// 8 random bytes, the expiry (Unix nanoseconds), the purpose (0 token,
+// 1 web) and a MAC over those, the person and the origin. Handing one out
+// therefore stores nothing (anyone may ask, as often as they like); only a
+// nonce spent by a login attempt is kept, until it expires, so that it
+// answers one attempt.
+func sealNonce(key []byte, person, purpose, origin string, rnd []byte, expires time.Time) string {
+	b := make([]byte, 0, 32)
+	b = append(b, rnd...)
+	b = binary.BigEndian.AppendUint64(b, uint64(expires.UnixNano()))
+	p := byte(0)
+	if purpose == "web" {
+		p = 1
+	}
+	b = append(b, p)
+	b = append(b, nonceMAC(key, person, origin, b)...)
+	return hex.EncodeToString(b)
+}
+
+func nonceMAC(key []byte, person, origin string, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	fmt.Fprintf(m, "cascade-login-nonce\x00%s\x00%s\x00", person, origin)
+	m.Write(body)
+	return m.Sum(nil)[:15]
+}
+
+// openNonce checks a nonce sealed for person at this origin and returns
+// its purpose and expiry; ok is false for any other string.
+func openNonce(key []byte, person, origin, nonce string) (purpose string, expires time.Time, ok bool) {
+	b, err := hex.DecodeString(nonce)
+	if err != nil || len(b) != 32 {
+		return "", time.Time{}, false
+	}
+	if !hmac.Equal(b[17:], nonceMAC(key, person, origin, b[:17])) {
+		return "", time.Time{}, false
+	}
+	switch b[16] {
+	case 0:
+		purpose = "token"
+	case 1:
+		purpose = "web"
+	default:
+		return "", time.Time{}, false
+	}
+	return purpose, time.Unix(0, int64(binary.BigEndian.Uint64(b[8:16]))).UTC(), true
+}
+
+// nonceKey is the database's key for sealing nonces, made on first use:
+// every server on one database accepts the others' challenges.
+func (s *Service) nonceKey(ctx context.Context) ([]byte, error) {
+	if k := s.key.Load(); k != nil {
+		return *k, nil
+	}
+	var value string
+	err := s.Store.Tx(ctx, func(tx *store.Tx) error {
+		err := tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = 'auth_nonce_key'").Scan(&value)
+		if errors.Is(err, sql.ErrNoRows) {
+			value = hex.EncodeToString(random(32))
+			_, err = tx.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES ('auth_nonce_key', ?)", value)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Infra, err)
+	}
+	k, err := hex.DecodeString(value)
+	if err != nil || len(k) < 32 {
+		return nil, errkind.New(errkind.Infra, "the database's login key (meta auth_nonce_key) is damaged")
+	}
+	s.key.Store(&k)
+	return k, nil
+}
 
 // errLogin is the one answer to a login that does not prove who it says.
 var errLogin = errkind.New(errkind.Unauthorized, "login refused: the signature must be made, within 5 minutes of the challenge and once, with an SSH key listed for you in cascade.yaml `people:` (run `cascade login` again)")
@@ -245,16 +305,21 @@ func (s *Service) Login(ctx context.Context, person, nonce, signature, name stri
 	if !personRE.MatchString(person) || len(nonce) != 64 || len(signature) > 16<<10 {
 		return nil, "", errLogin
 	}
-	var purpose, expires string
-	err := s.Store.DB.QueryRowContext(ctx, "SELECT purpose, expires_at FROM auth_challenges WHERE nonce_hash = ? AND person = ?", hash(nonce), person).Scan(&purpose, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
+	nk, err := s.nonceKey(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	purpose, exp, ok := openNonce(nk, person, s.origin(), nonce)
+	if !ok {
+		// Not a nonce this server's database handed out for person: no
+		// signature is checked (nothing to spend either).
 		return nil, "", errLogin
 	}
-	if err != nil {
-		return nil, "", errkind.Wrap(errkind.Infra, err)
-	}
-	// An expired nonce is refused where it is consumed, below.
+	expires := stamp(exp)
 	now := s.now()
+	if !exp.After(now) {
+		return nil, "", errLogin
+	}
 	// A person cascade.yaml does not list has no keys: the signature is
 	// checked all the same (against none), so that the time the answer
 	// takes does not tell such a name from a listed one.
@@ -266,8 +331,8 @@ func (s *Service) Login(ctx context.Context, person, nonce, signature, name stri
 		// A nonce answers one attempt: a failed one spends it too, so
 		// that one challenge cannot be tried (and ssh-keygen run) again
 		// and again.
-		if _, derr := s.Store.DB.ExecContext(ctx, "DELETE FROM auth_challenges WHERE nonce_hash = ? AND person = ?", hash(nonce), person); derr != nil {
-			return nil, "", errkind.Wrap(errkind.Infra, derr)
+		if _, serr := s.spend(ctx, nil, nonce, person, purpose, expires, now); serr != nil {
+			return nil, "", serr
 		}
 		return nil, "", errLogin
 	}
@@ -284,14 +349,14 @@ func (s *Service) Login(ctx context.Context, person, nonce, signature, name stri
 	}
 	c := &Credential{ID: newID(), Kind: kind, Person: person, Name: cleanName(name), Created: stamp(now), Expires: stamp(now.Add(ttl)), key: key}
 	err = s.Store.Tx(ctx, func(tx *store.Tx) error {
-		// The nonce is consumed here, in the transaction that stores the
-		// credential: of two logins racing with one nonce, one deletes it
-		// and the other finds it gone.
-		res, err := tx.ExecContext(ctx, "DELETE FROM auth_challenges WHERE nonce_hash = ? AND person = ? AND expires_at > ?", hash(nonce), person, stamp(now))
+		// The nonce is spent here, in the transaction that stores the
+		// credential: of two logins racing with one nonce, one records
+		// it and the other finds it recorded.
+		spent, err := s.spend(ctx, tx, nonce, person, purpose, expires, now)
 		if err != nil {
-			return errkind.Wrap(errkind.Infra, err)
+			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
+		if !spent {
 			return errLogin
 		}
 		return s.insert(ctx, tx, c, secret)
@@ -314,6 +379,34 @@ func keyListed(people []workspace.Person, person, key string) bool {
 		}
 	}
 	return false
+}
+
+// spend records nonce as used (in tx, or in a transaction of its own when
+// tx is nil), forgetting the spent nonces that have expired; false when
+// it was spent already.
+func (s *Service) spend(ctx context.Context, tx *store.Tx, nonce, person, purpose, expires string, now time.Time) (bool, error) {
+	if tx == nil {
+		var spent bool
+		err := s.Store.Tx(ctx, func(tx *store.Tx) error {
+			var err error
+			spent, err = s.spend(ctx, tx, nonce, person, purpose, expires, now)
+			return err
+		})
+		return spent, err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM auth_challenges WHERE expires_at <= ?", stamp(now)); err != nil {
+		return false, errkind.Wrap(errkind.Infra, err)
+	}
+	res, err := tx.ExecContext(ctx, "INSERT INTO auth_challenges (nonce_hash, person, purpose, created_at, expires_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (nonce_hash) DO NOTHING",
+		hash(nonce), person, purpose, stamp(now), expires)
+	if err != nil {
+		return false, errkind.Wrap(errkind.Infra, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, errkind.Wrap(errkind.Infra, err)
+	}
+	return n == 1, nil
 }
 
 func (s *Service) insert(ctx context.Context, tx *store.Tx, c *Credential, secret string) error {

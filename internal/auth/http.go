@@ -69,9 +69,6 @@ func Status(err error) int {
 	case errkind.Problem:
 		return http.StatusUnprocessableEntity
 	}
-	if errors.Is(err, errBusy) {
-		return http.StatusServiceUnavailable
-	}
 	return http.StatusInternalServerError
 }
 
@@ -82,7 +79,7 @@ func WriteProblem(w http.ResponseWriter, status int, err error) {
 		kind = errkind.Unauthorized.ID()
 	}
 	detail := err.Error()
-	if status >= 500 && !errors.Is(err, errBusy) {
+	if status >= 500 {
 		detail = "the server could not do this; its log says why"
 	}
 	if status == http.StatusUnauthorized {
