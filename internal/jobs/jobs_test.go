@@ -733,3 +733,44 @@ func TestCancel(t *testing.T) {
 		t.Errorf("the run canceled while queued was attempted %d times", r.Attempts)
 	}
 }
+
+// TestIdenticalRequestsShareARun: a request that resolves to what a
+// queued or running run verifies (each repo at the same commit, the same
+// options) gets that run, not a second one; one person may have at most
+// MaxActivePerPerson runs queued or running.
+func TestIdenticalRequestsShareARun(t *testing.T) {
+	ctx := context.Background()
+	ws := demoWorkspace(t)
+	st, sys := open(t, storetest.SQLite(t), Config{Workspace: ws, CacheDir: t.TempDir(), Workers: 0})
+	first, err := sys.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", RequestedBy: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := sys.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", RequestedBy: "bob"})
+	if err != nil || again.ID != first.ID {
+		t.Errorf("the same request again: run %d, %v; want run %d", again.ID, err, first.ID)
+	}
+	other, err := sys.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", With: []string{"clever-api@adapt-strict-where"}, RequestedBy: "alice"})
+	if err != nil || other.ID == first.ID {
+		t.Errorf("another change set: run %d, %v; want a run of its own", other.ID, err)
+	}
+	// alice's queue fills up; requests of runs already there still answer.
+	for i := 2; i < MaxActivePerPerson; i++ {
+		if _, err := sys.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", Only: []string{"clever-api"}, Retries: &i, RequestedBy: "alice"}); err != nil {
+			t.Fatalf("run %d of alice: %v", i+1, err)
+		}
+	}
+	if _, err := sys.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", Only: []string{"clever-jobs"}, RequestedBy: "alice"}); errkind.Of(err) != errkind.Conflict {
+		t.Errorf("alice's run past %d: %v; want a Conflict", MaxActivePerPerson, err)
+	}
+	if again, err := sys.RequestVerification(ctx, Request{Upstream: "clever-db@strict-where", RequestedBy: "alice"}); err != nil || again.ID != first.ID {
+		t.Errorf("a run already there, asked for by alice at her limit: run %d, %v; want run %d", again.ID, err, first.ID)
+	}
+	var runs int
+	if err := st.DB.QueryRow("SELECT count(*) FROM verification_runs").Scan(&runs); err != nil {
+		t.Fatal(err)
+	}
+	if runs != MaxActivePerPerson {
+		t.Errorf("%d runs stored; want %d", runs, MaxActivePerPerson)
+	}
+}

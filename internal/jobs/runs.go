@@ -2,7 +2,9 @@ package jobs
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -116,6 +118,11 @@ type Event struct {
 // names.
 const MaxWith = 64
 
+// MaxActivePerPerson is how many runs one person may have queued or
+// running at once (an identical request does not count: it gets the run
+// already there).
+const MaxActivePerPerson = 10
+
 // RequestVerification checks a request against the workspace and queues
 // it: an unknown repo, a ref the repo lacks, a --with ref without @REF, a
 // directory ref or a repo named twice is an errkind.Invalid error, and
@@ -149,16 +156,42 @@ func (s *System) RequestVerification(ctx context.Context, req Request) (Run, err
 		With: append([]string{}, req.With...), Options: opt, State: StateQueued}
 	with, _ := json.Marshal(run.With)
 	opts, _ := json.Marshal(run.Options)
+	// The request resolved: each repo at its commit, with the options. A
+	// run of the same, queued or running, is the answer to it too.
+	kh := sha256.New()
+	for _, m := range members {
+		fmt.Fprintf(kh, "%s@%s\x00", m.Repo, m.Commit)
+	}
+	kh.Write(opts)
+	key := hex.EncodeToString(kh.Sum(nil))
+	var existing int64
 	err = s.st.Tx(ctx, func(tx *store.Tx) error {
+		err := tx.QueryRowContext(ctx, "SELECT id FROM verification_runs WHERE request_key = ? AND state IN ('queued', 'running') ORDER BY id LIMIT 1", key).Scan(&existing)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return errkind.Wrap(errkind.Infra, err)
+		}
+		var active int
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM verification_runs WHERE requested_by = ? AND state IN ('queued', 'running')", run.RequestedBy).Scan(&active); err != nil {
+			return errkind.Wrap(errkind.Infra, err)
+		}
+		if active >= MaxActivePerPerson {
+			return errkind.New(errkind.Conflict, "%s has %d verification runs queued or running, the most one person may: wait for one to end, or cancel one", run.RequestedBy, active)
+		}
 		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) + 1 FROM verification_runs").Scan(&run.ID); err != nil {
 			return errkind.Wrap(errkind.Infra, err)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO verification_runs (id, created, requested_by, upstream, with_refs, options, state)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, run.ID, formatTime(run.Created), run.RequestedBy, run.Upstream, string(with), string(opts), StateQueued)
+		_, err = tx.ExecContext(ctx, `INSERT INTO verification_runs (id, created, requested_by, upstream, with_refs, options, state, request_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, run.ID, formatTime(run.Created), run.RequestedBy, run.Upstream, string(with), string(opts), StateQueued, key)
 		return wrapInfra(err)
 	})
 	if err != nil {
 		return Run{}, err
+	}
+	if existing != 0 {
+		return s.Run(ctx, existing)
 	}
 	if err := s.enqueue(ctx, run.ID); err != nil {
 		// The run would wait for a job that does not exist: say so.
