@@ -484,6 +484,13 @@ func (s *Service) Redeem(ctx context.Context, person, code, name string) (*Crede
 		c.key = key.String
 		return s.insert(ctx, tx, c, secret)
 	})
+	if errors.Is(err, errLogin) {
+		// A code answers one attempt, as a challenge does: presented
+		// with another name, it is spent all the same.
+		if _, uerr := s.Store.DB.ExecContext(ctx, "UPDATE auth_credentials SET revoked_at = ? WHERE hash = ? AND kind = 'code' AND revoked_at IS NULL", stamp(now), hash(code)); uerr != nil {
+			return nil, "", errkind.Wrap(errkind.Infra, uerr)
+		}
+	}
 	if err != nil {
 		return nil, "", err
 	}

@@ -583,6 +583,10 @@ func TestCodeExpires(t *testing.T) {
 		r = e.login("alice", "web")
 		code, data, resp = e.do("POST", "/login", url.Values{"person": {"bob"}, "code": {r.Code}}, nil)
 		refused(t, "alice's code as bob", code, data, resp)
+		// A code answers one attempt: after the wrong name, not even the
+		// right one takes it.
+		code, data, resp = e.do("POST", "/login", url.Values{"person": {"alice"}, "code": {r.Code}}, nil)
+		refused(t, "alice's code after a failed attempt", code, data, resp)
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
@@ -139,6 +140,11 @@ func (d *Dashboard) routes() {
 	static, _ := fs.Sub(staticFS, "static")
 	files := http.StripPrefix("/static/", http.FileServerFS(static))
 	m.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			// Files only: no listing of the directory.
+			d.render(w, r, http.StatusNotFound, "error", view{Title: "Not found", Data: errorView{Message: "There is no such page."}})
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		files.ServeHTTP(w, r)
 	}))

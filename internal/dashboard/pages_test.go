@@ -202,6 +202,10 @@ func TestPagesOverTheDemo(t *testing.T) {
 	t.Run("static", func(t *testing.T) {
 		contains(t, "live.js", get(t, srv, "/static/live.js", "", 200), "EventSource")
 		get(t, srv, "/static/nope.js", "", 404)
+		// Files only: the directory is not listed.
+		if body := get(t, srv, "/static/", "", 404); strings.Contains(body, "live.js") {
+			t.Errorf("/static/ lists the directory:\n%s", body)
+		}
 		get(t, srv, "/no/such/page", "", 404)
 	})
 }
