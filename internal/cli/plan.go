@@ -39,6 +39,22 @@ order and the gates' last results.
 	}
 	cmd.PersistentFlags().StringVar(&a.planDB, "db", "", dbFlagHelp)
 	cmd.AddCommand(a.planNewCommand(), a.planListCommand(), a.planShowCommand(), a.planCheckCommand(), a.planRescopeCommand())
+	// Every subcommand takes --db; those that do not read the database
+	// still refuse a name that is none (a typo is not ignored).
+	for _, sub := range cmd.Commands() {
+		run := sub.RunE
+		if run == nil {
+			continue
+		}
+		sub.RunE = func(c *cobra.Command, args []string) error {
+			if c.Flags().Changed("db") {
+				if err := store.CheckURL(a.planDB); err != nil {
+					return err
+				}
+			}
+			return run(c, args)
+		}
+	}
 	return cmd
 }
 

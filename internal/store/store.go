@@ -93,27 +93,39 @@ func IsServer(dbURL string) bool {
 	return strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://")
 }
 
+// CheckURL says what is wrong with dbURL as a database name, without
+// opening it (nil when Open would try it): a scheme cascade does not keep
+// its state in, "sqlite:" with no file, or nothing at all.
+func CheckURL(dbURL string) error {
+	switch {
+	case IsServer(dbURL):
+		return nil
+	case strings.HasPrefix(dbURL, "sqlite:"):
+		if strings.TrimPrefix(dbURL, "sqlite:") == "" {
+			return errkind.New(errkind.Invalid, "--db %q names no file: write sqlite:PATH, a PATH, or postgres://USER@HOST/DATABASE", dbURL)
+		}
+		return nil
+	case schemeRE.MatchString(dbURL):
+		return errkind.New(errkind.Invalid, "--db %q: cascade keeps its state in SQLite (sqlite:PATH, or a PATH) or PostgreSQL (postgres://USER@HOST/DATABASE), not %s", dbURL, dbURL[:strings.Index(dbURL, ":")])
+	case dbURL == "":
+		return errkind.New(errkind.Invalid, "no database given: pass --db sqlite:PATH or postgres://USER@HOST/DATABASE")
+	}
+	return nil
+}
+
 // Open opens the database named by dbURL and applies the migrations:
 // "postgres://..." (or "postgresql://...") is a PostgreSQL database,
 // "sqlite:PATH" or a bare PATH a SQLite file (created, with its
 // directory, when missing). A database written by a newer cascade, or one
 // that is not a cascade database, is an error, never reset.
 func Open(ctx context.Context, dbURL string) (*Store, error) {
-	switch {
-	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
-		return openPostgres(ctx, dbURL)
-	case strings.HasPrefix(dbURL, "sqlite:"):
-		path := strings.TrimPrefix(dbURL, "sqlite:")
-		if path == "" {
-			return nil, errkind.New(errkind.Invalid, "--db %q names no file: write sqlite:PATH, a PATH, or postgres://USER@HOST/DATABASE", dbURL)
-		}
-		return openSQLite(ctx, path)
-	case schemeRE.MatchString(dbURL):
-		return nil, errkind.New(errkind.Invalid, "--db %q: cascade keeps its state in SQLite (sqlite:PATH, or a PATH) or PostgreSQL (postgres://USER@HOST/DATABASE), not %s", dbURL, dbURL[:strings.Index(dbURL, ":")])
-	case dbURL == "":
-		return nil, errkind.New(errkind.Invalid, "no database given: pass --db sqlite:PATH or postgres://USER@HOST/DATABASE")
+	if err := CheckURL(dbURL); err != nil {
+		return nil, err
 	}
-	return openSQLite(ctx, dbURL)
+	if IsServer(dbURL) {
+		return openPostgres(ctx, dbURL)
+	}
+	return openSQLite(ctx, strings.TrimPrefix(dbURL, "sqlite:"))
 }
 
 // Close closes the database.
