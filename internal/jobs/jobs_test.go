@@ -460,13 +460,30 @@ func TestKillResumes(t *testing.T) {
 			}
 			count := map[string]int{}
 			pairs := map[string]int{}
+			// A pair started after the run resumed is one not finished
+			// before: every pair_started of the resumed attempt is
+			// followed by its pair_finished.
+			open := map[string]bool{}
+			resumed := false
 			for _, e := range events {
 				count[e.Kind]++
-				if e.Kind == EventPairFinished {
-					var p struct{ Repo, State string }
-					json.Unmarshal(e.Payload, &p)
+				var p struct{ Repo, State string }
+				json.Unmarshal(e.Payload, &p)
+				switch e.Kind {
+				case EventRunStarted:
+					resumed = count[EventRunStarted] > 1
+				case EventPairStarted:
+					if resumed && pairs[p.Repo+" "+p.State] > 0 {
+						t.Errorf("the resumed run started pair %s %s again, finished before the kill", p.Repo, p.State)
+					}
+					open[p.Repo+" "+p.State] = true
+				case EventPairFinished:
 					pairs[p.Repo+" "+p.State]++
+					delete(open, p.Repo+" "+p.State)
 				}
+			}
+			if resumed && len(open) > 0 {
+				t.Errorf("pairs started and never finished: %v", open)
 			}
 			if count[EventRunStarted] != 2 || count[EventRunFinished] != 1 {
 				t.Errorf("events %v; want two run_started and one run_finished", count)

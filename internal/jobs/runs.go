@@ -377,11 +377,14 @@ func (s *System) Events(ctx context.Context, id, afterSeq int64) ([]Event, error
 
 // addEvent appends an event to a run inside tx. A pair_finished event is
 // written once per pair: when pair is given and the pair already has one,
-// addEvent writes nothing and returns ok false.
+// addEvent writes nothing and returns ok false — and so for a
+// pair_started of a pair already finished (a resumed run goes over it
+// again, from the cache), so that every pair_started a client sees is
+// followed by its pair_finished.
 func (s *System) addEvent(ctx context.Context, tx *store.Tx, runID int64, kind, pair string, payload any) (Event, bool, error) {
-	if kind == EventPairFinished {
+	if (kind == EventPairFinished || kind == EventPairStarted) && pair != "" {
 		var n int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM verification_events WHERE run_id = ? AND kind = ? AND pair = ?", runID, kind, pair).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM verification_events WHERE run_id = ? AND kind = ? AND pair = ?", runID, EventPairFinished, pair).Scan(&n); err != nil {
 			return Event{}, false, wrapInfra(err)
 		}
 		if n > 0 {
