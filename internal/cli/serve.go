@@ -21,6 +21,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/jobs"
 	"github.com/cascade-dev/cascade/internal/server"
 	"github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
 func (a *app) serveCommand() *cobra.Command {
@@ -94,7 +95,8 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 			}
 			var srv *server.Server
 			svc := &auth.Service{Store: st, Now: a.now, Origin: origin,
-				People: srv.People}
+				// srv is made below: the closure reads it when called.
+				People: func() []workspace.Person { return srv.People() }}
 			workers := 1
 			if noWorker {
 				workers = 0
