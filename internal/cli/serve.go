@@ -21,6 +21,7 @@ import (
 	"github.com/cascade-dev/cascade/internal/jobs"
 	"github.com/cascade-dev/cascade/internal/server"
 	"github.com/cascade-dev/cascade/internal/store"
+	"github.com/cascade-dev/cascade/internal/workspace"
 )
 
 func (a *app) serveCommand() *cobra.Command {
@@ -93,8 +94,9 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 				return errkind.New(errkind.Invalid, "--url %q: %v", serverURL, err)
 			}
 			var srv *server.Server
+			// Not srv.People: that method value would bind the nil srv of now.
 			svc := &auth.Service{Store: st, Now: a.now, Origin: origin,
-				People: srv.People}
+				People: func() []workspace.Person { return srv.People() }}
 			workers := 1
 			if noWorker {
 				workers = 0
