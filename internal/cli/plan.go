@@ -157,6 +157,18 @@ func (a *app) planListCommand() *cobra.Command {
 		Short: "List the release plans",
 		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				var doc struct {
+					Plans []*plan.Plan `json:"plans"`
+				}
+				if printed, err := a.fetchDoc(r, "/api/v1/plans", asJSON, &doc); err != nil || printed {
+					return err
+				}
+				return report.PlanList(a.stdout, doc.Plans)
+			}
 			ws, err := a.loadWorkspace()
 			if err != nil {
 				return err

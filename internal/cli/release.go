@@ -320,6 +320,29 @@ shown, under a WARNING naming the first difference, and status exits 1
 whole log.`,
 		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				var st release.Status
+				printed, err := a.fetchDoc(r, "/api/v1/releases/"+pathSeg(argv[0]), asJSON, &st)
+				if err != nil {
+					return err
+				}
+				if !printed {
+					if st.Tampered != "" {
+						fmt.Fprintf(a.stdout, "WARNING: %s\nThe rows below are what the database says, not what happened.\n\n", st.Tampered)
+					}
+					if !st.ActorsVerified {
+						fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people")
+					}
+					err = report.ReleaseStatus(a.stdout, &st, a.remoteLocation())
+				}
+				if err == nil && st.Tampered != "" {
+					return &silentError{errkind.New(errkind.Problem, "%s", st.Tampered)}
+				}
+				return err
+			}
 			return a.withEngine(rf, false, nil, func(e *release.Engine, ws *workspace.Workspace, _ string) error {
 				st, err := e.Checked(a.ctx, argv[0])
 				if err != nil {
@@ -552,6 +575,12 @@ func (a *app) releaseLog(rf *releaseFlags) *cobra.Command {
 		Short: "Show a plan's audit log; --verify checks the hash chain of the whole log",
 		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				return a.printRemoteLog(r, argv[0], verifyChain, asJSON)
+			}
 			return a.withEngine(rf, false, nil, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
 				return a.printLog(e, argv[0], verifyChain, asJSON)
 			})
