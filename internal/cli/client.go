@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/cascade-dev/cascade/internal/auth"
 	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/report"
@@ -187,4 +189,20 @@ func (a *app) printRemoteLog(r *remote, planID string, verifyChain, asJSON bool)
 		return &silentError{errkind.New(errkind.Problem, "the audit log was tampered with")}
 	}
 	return nil
+}
+
+// clientCommands are the commands that act through a server with the
+// global --server.
+var clientCommands = map[string]bool{
+	"cascade release status": true, "cascade release log": true, "cascade plan list": true, "cascade plan show": true,
+	"cascade downstream": true, "cascade upstream": true, "cascade graph": true,
+}
+
+// checkClientMode refuses the global --server on a command that would
+// ignore it and act here (login and token have their own --server).
+func checkClientMode(cmd *cobra.Command, server string) error {
+	if server == "" || clientCommands[cmd.CommandPath()] {
+		return nil
+	}
+	return errkind.New(errkind.Invalid, "`%s` does not act through a server yet; run it without --server (it acts on the workspace and state database here)", cmd.CommandPath())
 }

@@ -129,6 +129,15 @@ func TestClientMode(t *testing.T) {
 		}
 	}
 
+	// A command that cannot act through a server refuses --server rather
+	// than act here.
+	if code, _, stderr := e.run(t, "release", "abort", "sync-docs", "--reason", "x", "--server", e.url); code != ExitUsage || !strings.Contains(stderr, "does not act through a server") {
+		t.Errorf("release abort --server: exit %d, %s", code, stderr)
+	}
+	if code, out, _ := e.run(t, "release", "status", "sync-docs", "--db", e.db); code != 0 || !strings.HasPrefix(out, "Release of sync-docs: ") || strings.Contains(out, "aborted") {
+		t.Errorf("the release after a refused abort: exit %d\n%s", code, out)
+	}
+
 	// $CASCADE_SERVER is --server's default.
 	t.Setenv("CASCADE_SERVER", e.url)
 	if code, out, stderr := e.run(t, "plan", "list"); code != 0 || !strings.Contains(out, "sync-docs") {

@@ -243,6 +243,9 @@ could not run, or a downstream could not be verified); 4 a release waits
 		if err := applyOutputFlags(cmd); err != nil {
 			return err
 		}
+		if err := checkClientMode(cmd, a.server); err != nil {
+			return err
+		}
 		if a.verbose {
 			a.ctx = trace.WithCommands(a.ctx, a.logCommand)
 		}
