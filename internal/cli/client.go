@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/auth"
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/release"
 	"github.com/cascade-dev/cascade/internal/report"
 	"github.com/cascade-dev/cascade/internal/store"
 )
@@ -28,6 +30,7 @@ import (
 type remote struct {
 	client *auth.Client
 	token  string
+	person string
 }
 
 // remoteServer is the server this run acts through (nil: none), with the
@@ -52,7 +55,7 @@ func (a *app) remoteServer() (*remote, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &remote{client: c, token: t.Token}, nil
+	return &remote{client: c, token: t.Token, person: t.Person}, nil
 }
 
 // maxDocument bounds what is read of a server's document.
@@ -62,11 +65,27 @@ const maxDocument = 64 << 20
 // to log in again (exit 2), another problem is an error of the kind its
 // status says, a server that does not answer is exit 3.
 func (r *remote) get(ctx context.Context, path string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	return r.do(ctx, "GET", path, nil)
+}
+
+// do sends a request (body nil: none; else JSON) and answers as get.
+func (r *remote) do(ctx context.Context, method, path string, body any) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", r.client.Server+path, nil)
+	var rd io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.client.Server+path, rd)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Invalid, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+r.token)
@@ -194,7 +213,8 @@ func (a *app) printRemoteLog(r *remote, planID string, verifyChain, asJSON bool)
 // clientCommands are the commands that act through a server with the
 // global --server.
 var clientCommands = map[string]bool{
-	"cascade release status": true, "cascade release log": true, "cascade plan list": true, "cascade plan show": true,
+	"cascade release status": true, "cascade release abort": true, "cascade release retry": true,
+	"cascade release override": true, "cascade release confirm": true, "cascade release log": true, "cascade plan list": true, "cascade plan show": true,
 	"cascade downstream": true, "cascade upstream": true, "cascade graph": true,
 }
 
@@ -205,4 +225,29 @@ func checkClientMode(cmd *cobra.Command, server string) error {
 		return nil
 	}
 	return errkind.New(errkind.Invalid, "`%s` does not act through a server yet; run it without --server (it acts on the workspace and state database here)", cmd.CommandPath())
+}
+
+// remoteAction takes a release action through the server: POST path with
+// body; the answer is the release's status after it.
+func (a *app) remoteAction(r *remote, planID, action, step string, body map[string]any) (*release.Status, *release.Step, error) {
+	path := "/api/v1/releases/" + pathSeg(planID) + "/" + action
+	if step != "" {
+		path = "/api/v1/releases/" + pathSeg(planID) + "/steps/" + pathSeg(step) + "/" + action
+	}
+	data, err := r.do(a.ctx, "POST", path, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	var st release.Status
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, nil, errkind.New(errkind.Infra, "%s%s: the status does not decode (%v)", r.client.Server, path, err)
+	}
+	if step == "" {
+		return &st, nil, nil
+	}
+	s, err := release.FindStep(&st, step)
+	if err != nil {
+		return nil, nil, errkind.New(errkind.Infra, "%s%s: the status after the action has no step %s (%v)", r.client.Server, path, step, err)
+	}
+	return &st, s, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cascade-dev/cascade/internal/auth"
 	"github.com/cascade-dev/cascade/internal/demo"
+	"github.com/cascade-dev/cascade/internal/identity"
 )
 
 // clientEnv is the demo organisation with a started release of sync-docs
@@ -47,6 +48,20 @@ func newClientEnv(t *testing.T) *clientEnv {
 	if _, err := demo.PrepareSyncCounts(ctx, e.dir); err != nil {
 		t.Fatal(err)
 	}
+	// The server signs release actions with its key, listed in cascade.yaml.
+	serverKey := filepath.Join(tmp, "server_key")
+	pub, err := identity.GenerateKey(ctx, serverKey, "cascade-server@test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml := filepath.Join(e.dir, "cascade.yaml")
+	data, err := os.ReadFile(yml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(yml, append(data, []byte("servers:\n  - name: test-server\n    keys: [\""+strings.TrimSpace(pub)+"\"]\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	e.must(t, "plan", "new", "sync-docs", "--title", "Document district-sync", "--manager", "alice",
 		"--change", "district-sync@sync-docs", "--version", "district-sync=v1.0.0")
 	e.must(t, "release", "start", "sync-docs", "--db", e.db, "--key", filepath.Join(e.dir, "keys", "alice"))
@@ -59,7 +74,7 @@ func newClientEnv(t *testing.T) *clientEnv {
 	e.logs = logs
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(sctx, []string{"--workspace", filepath.Join(e.dir, "cascade.yaml"), "--quiet", "serve", "--addr", "127.0.0.1:0", "--db", e.db},
+		done <- Main(sctx, []string{"--workspace", filepath.Join(e.dir, "cascade.yaml"), "--quiet", "serve", "--addr", "127.0.0.1:0", "--db", e.db, "--key", serverKey},
 			strings.NewReader(""), out, logs)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
@@ -131,11 +146,32 @@ func TestClientMode(t *testing.T) {
 
 	// A command that cannot act through a server refuses --server rather
 	// than act here.
-	if code, _, stderr := e.run(t, "release", "abort", "sync-docs", "--reason", "x", "--server", e.url); code != ExitUsage || !strings.Contains(stderr, "does not act through a server") {
-		t.Errorf("release abort --server: exit %d, %s", code, stderr)
+	if code, _, stderr := e.run(t, "release", "next", "sync-docs", "--server", e.url); code != ExitUsage || !strings.Contains(stderr, "does not act through a server") {
+		t.Errorf("release next --server: exit %d, %s", code, stderr)
 	}
-	if code, out, _ := e.run(t, "release", "status", "sync-docs", "--db", e.db); code != 0 || !strings.HasPrefix(out, "Release of sync-docs: ") || strings.Contains(out, "aborted") {
-		t.Errorf("the release after a refused abort: exit %d\n%s", code, out)
+
+	// Release actions through the server, signed by it for alice.
+	if code, out, stderr := e.run(t, "release", "override", "sync-docs", "1", "--reason", "done by hand", "--server", e.url); code != 0 ||
+		!strings.HasPrefix(out, "overrode step 1 (") || !strings.HasSuffix(out, ") as alice: done by hand\n") {
+		t.Errorf("release override --server: exit %d\n%s%s\nserver:\n%s", code, out, stderr, e.logs.String())
+	}
+	if out := e.must(t, "release", "log", "sync-docs", "--db", e.db); !strings.Contains(out, "done by hand") {
+		t.Errorf("the override is not in the audit log:\n%s", out)
+	}
+	if code, _, stderr := e.run(t, "release", "confirm", "sync-docs", "no-such-step", "--server", e.url); code != ExitUsage {
+		t.Errorf("release confirm of no step: exit %d, %s", code, stderr)
+	}
+	// Bob is not the release manager: 403 is exit 1 with the server's reason.
+	e.must(t, "login", "--server", e.url, "--key", filepath.Join(e.dir, "keys", "bob"), "--person", "bob")
+	if code, _, stderr := e.run(t, "release", "abort", "sync-docs", "--reason", "no", "--server", e.url); code != ExitProblem || !strings.Contains(stderr, "only the release manager") {
+		t.Errorf("release abort by bob: exit %d, %s", code, stderr)
+	}
+	e.must(t, "login", "--server", e.url, "--key", filepath.Join(e.dir, "keys", "alice"), "--person", "alice")
+	if code, out, stderr := e.run(t, "release", "abort", "sync-docs", "--reason", "the test ends", "--server", e.url); code != 0 || !strings.HasPrefix(out, "aborted the release of sync-docs: the test ends\n") {
+		t.Errorf("release abort --server: exit %d\n%s%s", code, out, stderr)
+	}
+	if out := e.must(t, "release", "status", "sync-docs", "--db", e.db); !strings.Contains(out, "aborted") {
+		t.Errorf("the release after abort:\n%s", out)
 	}
 
 	// $CASCADE_SERVER is --server's default.
