@@ -27,6 +27,16 @@ Formats: text (default), json, dot (Graphviz) and mermaid.`,
 			default:
 				return errkind.New(errkind.Invalid, "unknown format %q; use text, json, dot or mermaid", format)
 			}
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				if format != "json" {
+					return errkind.New(errkind.Invalid, "through a server, graph prints --format json only; run it without --server for %s", format)
+				}
+				_, err := a.fetchDoc(r, "/api/v1/graph", true, nil)
+				return err
+			}
 			_, g, err := a.loadGraph()
 			if err != nil {
 				return err

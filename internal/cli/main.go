@@ -66,7 +66,9 @@ type app struct {
 	getenv func(string) string
 
 	workspaceFile string
-	cacheDir      string
+	// server is the global --server: act through that cascade server.
+	server   string
+	cacheDir string
 	// planDB is plan's --db: the state database holding the plans' audit
 	// log (see stateDB).
 	planDB  string
@@ -234,10 +236,14 @@ could not run, or a downstream could not be verified); 4 a release waits
 	root.PersistentFlags().BoolVar(&a.unsafeSandbox, "unsafe-sandbox", false, "run builds, tests and steps without isolation (reports say so): only for a machine that cannot isolate them (see cascade sandbox check) and code you trust")
 	root.PersistentFlags().StringVar(&a.sandboxDisk, "sandbox-disk", "8GiB", "the disk each sandboxed command may fill in total, a `SIZE` such as 512MiB or 20GiB (its work tree's growth, overlays, /tmp and HOME); past it the command is killed and its result is an error")
 	root.PersistentFlags().Int64Var(&a.sandboxFiles, "sandbox-files", sandbox.DefaultInodes, "the files and directories each sandboxed command may make in total, a `COUNT` (in its work tree, overlays, /tmp and HOME); past it the command is killed and its result is an error")
+	root.PersistentFlags().StringVar(&a.server, "server", "", "act through the cascade server at `URL` with the token `cascade login` stored for it (default: $CASCADE_SERVER)")
 	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "show no progress on stderr")
 	root.PersistentFlags().BoolVar(&a.verbose, "verbose", false, "log every command cascade runs (git, builds, tests, benchmarks) to stderr")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if err := applyOutputFlags(cmd); err != nil {
+			return err
+		}
+		if err := checkClientMode(cmd, a.server); err != nil {
 			return err
 		}
 		if a.verbose {

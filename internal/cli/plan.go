@@ -173,6 +173,18 @@ func (a *app) planListCommand() *cobra.Command {
 		Short: "List the release plans",
 		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				var doc struct {
+					Plans []*plan.Plan `json:"plans"`
+				}
+				if printed, err := a.fetchDoc(r, "/api/v1/plans", asJSON, &doc); err != nil || printed {
+					return err
+				}
+				return report.PlanList(a.stdout, doc.Plans)
+			}
 			ws, err := a.loadWorkspace()
 			if err != nil {
 				return err
@@ -202,6 +214,19 @@ func (a *app) planShowCommand() *cobra.Command {
 		Short: "Show a plan as text, Markdown (for a spec or pull request) or JSON",
 		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				if format != "json" && format != "text" {
+					return errkind.New(errkind.Invalid, "through a server, plan show prints text or json; run it without --server for %s", format)
+				}
+				var p plan.Plan
+				if printed, err := a.fetchDoc(r, "/api/v1/plans/"+pathSeg(argv[0]), format == "json", &p); err != nil || printed {
+					return err
+				}
+				return report.PlanText(a.stdout, &p, a.remoteLocation())
+			}
 			ws, err := a.loadWorkspace()
 			if err != nil {
 				return err

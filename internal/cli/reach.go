@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"encoding/json"
+	"fmt"
+
 	"github.com/spf13/cobra"
 
+	"github.com/cascade-dev/cascade/internal/errkind"
 	"github.com/cascade-dev/cascade/internal/report"
 	"github.com/cascade-dev/cascade/internal/view"
 )
@@ -26,6 +30,24 @@ nearest first, each with one shortest path from REPO to it.`
 		Example: "  cascade " + dir + " clever-db\n  cascade " + dir + " example.com/clever/clever-db --direct --json",
 		Args:    usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				var doc map[string]json.RawMessage
+				q := ""
+				if direct {
+					q = "?direct=true"
+				}
+				if printed, err := a.fetchDoc(r, "/api/v1/repos/"+pathSeg(argv[0])+"/"+dir+q, asJSON, &doc); err != nil || printed {
+					return err
+				}
+				reach, err := reachOf(doc)
+				if err != nil {
+					return errkind.New(errkind.Infra, "%s: the %s document does not decode (%v)", r.client.Server, dir, err)
+				}
+				return report.ReachText(a.stdout, reach)
+			}
 			_, g, err := a.loadGraph()
 			if err != nil {
 				return err
@@ -43,4 +65,26 @@ nearest first, each with one shortest path from REPO to it.`
 	cmd.Flags().BoolVar(&direct, "direct", false, "only direct "+map[string]string{"downstream": "dependents", "upstream": "requirements"}[dir])
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document")
 	return cmd
+}
+
+// reachOf is the reach document a server sent: "of" and one list named
+// after the direction.
+func reachOf(doc map[string]json.RawMessage) (report.ReachJSON, error) {
+	var out report.ReachJSON
+	if err := json.Unmarshal(doc["of"], &out.Of); err != nil {
+		return out, err
+	}
+	for k, v := range doc {
+		if k == "of" || k == "schema_version" {
+			continue
+		}
+		if out.Key != "" {
+			return out, fmt.Errorf("two lists, %q and %q", out.Key, k)
+		}
+		out.Key = k
+		if err := json.Unmarshal(v, &out.Items); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }

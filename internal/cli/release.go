@@ -320,6 +320,29 @@ shown, under a WARNING naming the first difference, and status exits 1
 whole log.`,
 		Args: usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				var st release.Status
+				printed, err := a.fetchDoc(r, "/api/v1/releases/"+pathSeg(argv[0]), asJSON, &st)
+				if err != nil {
+					return err
+				}
+				if !printed {
+					if st.Tampered != "" {
+						fmt.Fprintf(a.stdout, "WARNING: %s\nThe rows below are what the database says, not what happened.\n\n", st.Tampered)
+					}
+					if !st.ActorsVerified {
+						fmt.Fprintln(a.stdout, "actors unverified: cascade.yaml lists no people")
+					}
+					err = report.ReleaseStatus(a.stdout, &st, a.remoteLocation())
+				}
+				if err == nil && st.Tampered != "" {
+					return &silentError{errkind.New(errkind.Problem, "%s", st.Tampered)}
+				}
+				return err
+			}
 			return a.withEngine(rf, false, nil, func(e *release.Engine, ws *workspace.Workspace, _ string) error {
 				st, err := e.Checked(a.ctx, argv[0])
 				if err != nil {
@@ -401,6 +424,23 @@ func (a *app) releaseConfirm(rf *releaseFlags) *cobra.Command {
 				}
 				in[k] = v
 			}
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				if amend {
+					return errkind.New(errkind.Invalid, "--amend does not act through a server yet; run it without --server")
+				}
+				if reason != "" {
+					return errkind.New(errkind.Invalid, "--reason goes with --amend")
+				}
+				_, s, err := a.remoteAction(r, argv[0], "confirm", argv[1], map[string]any{"inputs": in})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, fmt.Sprintf("confirmed step %d (%s) as %s; run `cascade release next %s`", s.Index, s.Name, r.person, argv[0]))
+				return nil
+			}
 			action := "confirm"
 			if amend {
 				action = "amend"
@@ -437,6 +477,17 @@ func (a *app) releaseRetry(rf *releaseFlags) *cobra.Command {
 		Short: "Set a failed or interrupted step back to pending, to run it again",
 		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				_, s, err := a.remoteAction(r, argv[0], "retry", argv[1], nil)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, fmt.Sprintf("step %d (%s) will run again on `cascade release next %s`", s.Index, s.Name, argv[0]))
+				return nil
+			}
 			return a.withEngine(rf, false, &act{plan: argv[0], action: "retry", args: map[string]string{"step": argv[1]}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				s, err := e.Retry(a.ctx, argv[0], argv[1], as)
 				if err != nil {
@@ -456,6 +507,17 @@ func (a *app) releaseOverride(rf *releaseFlags) *cobra.Command {
 		Short: "Skip a failed or pending step, recording who and why",
 		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				_, s, err := a.remoteAction(r, argv[0], "override", argv[1], map[string]any{"reason": reason})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "overrode step %d (%s) as %s: %s\n", s.Index, s.Name, r.person, reason)
+				return nil
+			}
 			return a.withEngine(rf, false, &act{plan: argv[0], action: "override", args: map[string]string{"step": argv[1], "reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				s, err := e.Override(a.ctx, argv[0], argv[1], as, reason)
 				if err != nil {
@@ -511,6 +573,17 @@ func (a *app) releaseAbort(rf *releaseFlags) *cobra.Command {
 		Short: "Abort a release and release its locks",
 		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				st, _, err := a.remoteAction(r, argv[0], "abort", "", map[string]any{"reason": reason})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "aborted the release of %s: %s\n", argv[0], reason)
+				return report.Undo(a.stdout, release.WhatItDid(st))
+			}
 			return a.withEngine(rf, false, &act{plan: argv[0], action: "abort", args: map[string]string{"reason": reason}}, func(e *release.Engine, _ *workspace.Workspace, as string) error {
 				st, err := e.Abort(a.ctx, argv[0], as, reason)
 				if err != nil {
@@ -552,6 +625,12 @@ func (a *app) releaseLog(rf *releaseFlags) *cobra.Command {
 		Short: "Show a plan's audit log; --verify checks the hash chain of the whole log",
 		Args:  usageArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			if r, err := a.remoteServer(); err != nil || r != nil {
+				if err != nil {
+					return err
+				}
+				return a.printRemoteLog(r, argv[0], verifyChain, asJSON)
+			}
 			return a.withEngine(rf, false, nil, func(e *release.Engine, _ *workspace.Workspace, _ string) error {
 				return a.printLog(e, argv[0], verifyChain, asJSON)
 			})

@@ -94,8 +94,8 @@ See ` + "`cascade help serve`" + ` for the routes and the error format.`,
 				return errkind.New(errkind.Invalid, "--url %q: %v", serverURL, err)
 			}
 			var srv *server.Server
+			// Not srv.People: that method value would bind the nil srv of now.
 			svc := &auth.Service{Store: st, Now: a.now, Origin: origin,
-				// srv is made below: the closure reads it when called.
 				People: func() []workspace.Person { return srv.People() }}
 			workers := 1
 			if noWorker {
