@@ -220,11 +220,23 @@ var clientCommands = map[string]bool{
 
 // checkClientMode refuses the global --server on a command that would
 // ignore it and act here (login and token have their own --server).
-func checkClientMode(cmd *cobra.Command, server string) error {
-	if server == "" || clientCommands[cmd.CommandPath()] {
+//
+// With the server named by $CASCADE_SERVER only (no --server), a release
+// or plan command that cannot act through it is refused too — it would
+// change or read the state here while its user means the team's — and
+// the other commands (verify, semver, login, ...) run here as usual.
+func checkClientMode(cmd *cobra.Command, server, envServer string) error {
+	if clientCommands[cmd.CommandPath()] {
 		return nil
 	}
-	return errkind.New(errkind.Invalid, "`%s` does not act through a server yet; run it without --server (it acts on the workspace and state database here)", cmd.CommandPath())
+	if server != "" {
+		return errkind.New(errkind.Invalid, "`%s` does not act through a server yet; run it without --server (it acts on the workspace and state database here)", cmd.CommandPath())
+	}
+	path := cmd.CommandPath()
+	if envServer != "" && (strings.HasPrefix(path, "cascade release ") || strings.HasPrefix(path, "cascade plan ")) {
+		return errkind.New(errkind.Invalid, "`%s` does not act through a server yet, and CASCADE_SERVER=%s says you mean the server's state: unset CASCADE_SERVER to act on the workspace and state database here", path, envServer)
+	}
+	return nil
 }
 
 // remoteAction takes a release action through the server: POST path with

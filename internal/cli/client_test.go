@@ -179,6 +179,11 @@ func TestClientMode(t *testing.T) {
 	if code, out, stderr := e.run(t, "plan", "list"); code != 0 || !strings.Contains(out, "sync-docs") {
 		t.Errorf("plan list with CASCADE_SERVER: exit %d\n%s%s", code, out, stderr)
 	}
+	// A release command that cannot act through the server is refused,
+	// not taken here, when CASCADE_SERVER says the server's state is meant.
+	if code, _, stderr := e.run(t, "release", "next", "sync-docs"); code != ExitUsage || !strings.Contains(stderr, "unset CASCADE_SERVER") {
+		t.Errorf("release next with CASCADE_SERVER: exit %d, %s", code, stderr)
+	}
 	t.Setenv("CASCADE_SERVER", "")
 
 	// No token stored for a server: exit 2, saying to log in.

@@ -243,7 +243,7 @@ could not run, or a downstream could not be verified); 4 a release waits
 		if err := applyOutputFlags(cmd); err != nil {
 			return err
 		}
-		if err := checkClientMode(cmd, a.server); err != nil {
+		if err := checkClientMode(cmd, a.server, a.getenv("CASCADE_SERVER")); err != nil {
 			return err
 		}
 		if a.verbose {
