@@ -129,6 +129,11 @@ type System struct {
 
 	mu   sync.Mutex
 	subs map[int64]map[*subscription]struct{}
+	// eventMu orders this process's progress events: each is written and
+	// published before the next, so subscribers hear them in the order
+	// of their sequence numbers (a run's pairs report from several
+	// goroutines at once).
+	eventMu sync.Mutex
 
 	startMu sync.Mutex
 	started bool

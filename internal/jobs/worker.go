@@ -131,6 +131,8 @@ func (s *System) event(ctx context.Context, runID int64, kind, pair string, payl
 		e  Event
 		ok bool
 	)
+	s.eventMu.Lock()
+	defer s.eventMu.Unlock()
 	err := s.st.Tx(ctx, func(tx *store.Tx) error {
 		var err error
 		e, ok, err = s.addEvent(ctx, tx, runID, kind, pair, payload)
