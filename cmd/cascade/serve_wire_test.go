@@ -279,7 +279,7 @@ func TestServeWhole(t *testing.T) {
 	// (Where the kill lands is up to the machine: mid-step, or after the
 	// step ended; either way the release ends with the step ended once.)
 	if _, b := call(aliceTok, "GET", "/api/v1/releases/sync-docs", ""); !strings.Contains(string(b), `"state": "done"`) {
-		t.Log("the kill interrupted next")
+		// The kill interrupted next: the restarted server's next ends it.
 		code, body = call(aliceTok, "POST", "/api/v1/releases/sync-docs/next", "")
 		if code != 200 || !strings.Contains(string(body), `"state": "done"`) {
 			t.Fatalf("next after the restart = %d %s", code, body)

@@ -3,9 +3,9 @@ package jobs
 import (
 	"errors"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/cascade-dev/cascade/internal/procinfo"
 )
 
 // process identifies a process precisely enough to tell, from the same
@@ -20,39 +20,8 @@ type process struct {
 func thisProcess() process {
 	host, _ := os.Hostname()
 	pid := os.Getpid()
-	_, started, _ := procStat(pid)
-	return process{Host: host, Kernel: kernelID(), Pid: pid, Started: started}
-}
-
-func kernelID() string {
-	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return ""
-	}
-	ns, err := os.Readlink("/proc/self/ns/pid")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(boot)) + "/" + ns
-}
-
-// procStat reads a process's state letter and start time from
-// /proc/PID/stat.
-func procStat(pid int) (state, started string, ok bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return "", "", false
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return "", "", false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return "", "", false
-	}
-	return f[0], f[19], true
+	_, started, _ := procinfo.Stat(pid)
+	return process{Host: host, Kernel: procinfo.KernelID(), Pid: pid, Started: started}
 }
 
 // sameMachine reports whether p runs where this process can see it.
@@ -67,7 +36,7 @@ func (p process) running() bool {
 		return false
 	}
 	if _, err := os.Stat("/proc/self/stat"); err == nil {
-		state, started, ok := procStat(p.Pid)
+		state, started, ok := procinfo.Stat(p.Pid)
 		if !ok || state == "Z" || state == "X" {
 			return false
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cascade-dev/cascade/internal/errkind"
+	"github.com/cascade-dev/cascade/internal/procinfo"
 	"github.com/cascade-dev/cascade/internal/store"
 )
 
@@ -61,46 +62,11 @@ type process struct {
 func thisProcess() process {
 	host, _ := os.Hostname()
 	pid := os.Getpid()
-	return process{Runner: fmt.Sprintf("%d@%s", pid, host), Host: host, Kernel: kernelID(), Pid: pid, Started: startTime(pid)}
-}
-
-// kernelID is the boot id and pid namespace of this process, or "".
-func kernelID() string {
-	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
-	if err != nil {
-		return ""
-	}
-	ns, err := os.Readlink("/proc/self/ns/pid")
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(boot)) + "/" + ns
-}
-
-// procStat reads a process's state letter and start time from
-// /proc/PID/stat; ok is false when there is no such process there.
-func procStat(pid int) (state, started string, ok bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return "", "", false
-	}
-	// "pid (comm) state ppid ...": comm may hold spaces and parentheses,
-	// so the fields are counted after its last ')'. The start time is
-	// field 22, the 20th after comm.
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return "", "", false
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 20 {
-		return "", "", false
-	}
-	return f[0], f[19], true
+	return process{Runner: fmt.Sprintf("%d@%s", pid, host), Host: host, Kernel: procinfo.KernelID(), Pid: pid, Started: startTime(pid)}
 }
 
 func startTime(pid int) string {
-	_, started, _ := procStat(pid)
+	_, started, _ := procinfo.Stat(pid)
 	return started
 }
 
@@ -112,7 +78,7 @@ func (p process) running() bool {
 		return false
 	}
 	if _, err := os.Stat("/proc/self/stat"); err == nil {
-		state, started, ok := procStat(p.Pid)
+		state, started, ok := procinfo.Stat(p.Pid)
 		if !ok || state == "Z" || state == "X" {
 			return false
 		}
